@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# One-time set-up that the README's commands call: npm packages, then a WebGPU adapter.
+# On a Linux machine without a GPU, Dawn needs a Vulkan driver; Mesa's lavapipe from Debian bookworm-backports
+# (Mesa 25) is one. bookworm's own Mesa 22 is too old for Dawn, hence the backports suite.
+# Idempotent: each step is skipped when already done, so calling it before every command costs about a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf '[setup] %s\n' "$*" >&2; }
+: "${XDG_RUNTIME_DIR:=/tmp/xdg-runtime-$(id -u)}"; export XDG_RUNTIME_DIR
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR" 2>/dev/null || true
+
+# 1. npm packages (and the esbuild bundle, built by the `prepare` script) when missing or older than the lock file.
+if [ ! -d node_modules/webgpu ] || [ ! -f dist/cli.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
+fi
+
+# 2. A WebGPU adapter. The probe asks Dawn exactly what the engine will ask.
+if adapter=$(node scripts/probe-adapter.mjs 2>/dev/null); then
+  say "WebGPU adapter: $adapter"
+else
+  need_cmds='echo "deb http://deb.debian.org/debian bookworm-backports main" > /etc/apt/sources.list.d/bookworm-backports.list
+apt-get update
+apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers'
+  codename=$( (. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}") || true)
+  if [ "$(id -u)" != 0 ] || [ "$codename" != bookworm ] || ! command -v apt-get >/dev/null; then
+    say "no WebGPU adapter found, and this script installs one only as root on Debian 12 (bookworm)."
+    say "On Debian 12, run as root:"; printf '%s\n' "$need_cmds" >&2
+    say "Elsewhere: install a Vulkan driver (your GPU's, or Mesa >= 24 lavapipe: mesa-vulkan-drivers) and the Vulkan loader (libvulkan1)."
+    exit 1
+  fi
+  say "no WebGPU adapter found: installing Mesa lavapipe (software Vulkan) from bookworm-backports"
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo "deb http://deb.debian.org/debian bookworm-backports main" > /etc/apt/sources.list.d/bookworm-backports.list
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq -t bookworm-backports libvulkan1 mesa-vulkan-drivers >&2
+  if adapter=$(node scripts/probe-adapter.mjs); then
+    say "WebGPU adapter: $adapter"
+  else
+    say "lavapipe was installed but Dawn still finds no adapter; run 'node scripts/probe-adapter.mjs' to see why."
+    exit 1
+  fi
+fi
