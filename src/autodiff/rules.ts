@@ -1,0 +1,44 @@
+// One gradient rule per op: given the forward node and the gradient of its output, return the gradient of
+// each input (undefined where an input takes no gradient, e.g. integer labels). Rules build graph nodes.
+import { Tensor } from '../graph/tensor.js';
+import * as ops from '../graph/ops.js';
+
+export type GradRule = (node: Tensor, dy: Tensor) => (Tensor | undefined)[];
+
+const inv = (perm: number[]) => perm.map((_, i) => perm.indexOf(i));
+
+export const GRAD_RULES: Record<string, GradRule> = {
+  add: (n, dy) => [ops.sumTo(dy, n.inputs[0].shape), ops.sumTo(dy, n.inputs[1].shape)],
+  sub: (n, dy) => [ops.sumTo(dy, n.inputs[0].shape), ops.sumTo(ops.neg(dy), n.inputs[1].shape)],
+  mul: ({ inputs: [a, b] }, dy) => [ops.sumTo(ops.mul(dy, b), a.shape), ops.sumTo(ops.mul(dy, a), b.shape)],
+  div: ({ inputs: [a, b] }, dy) => [
+    ops.sumTo(ops.div(dy, b), a.shape),
+    ops.sumTo(ops.neg(ops.div(ops.mul(dy, a), ops.mul(b, b))), b.shape),
+  ],
+  identity: (n, dy) => [ops.sumTo(dy, n.inputs[0].shape)],
+  neg: (_, dy) => [ops.neg(dy)],
+  relu: (n, dy) => [ops.binary('relu_grad', n.inputs[0], dy)],
+  sigmoid: (n, dy) => [ops.binary('sigmoid_grad', n, dy)],
+  tanh: (n, dy) => [ops.binary('tanh_grad', n, dy)],
+  exp: (n, dy) => [ops.mul(dy, n)],
+  log: (n, dy) => [ops.div(dy, n.inputs[0])],
+  sqrt: (n, dy) => [ops.div(dy, ops.mul(n, 2))],
+  abs: (n, dy) => [ops.mul(dy, ops.div(n.inputs[0], n))],
+  sum: (n, dy) => {
+    const x = n.inputs[0];
+    const kept = x.shape.map((d, i) => ((n.attrs.axes as number[]).includes(i) ? 1 : d));
+    return [ops.broadcastTo(ops.reshape(dy, kept), x.shape)];
+  },
+  reshape: (n, dy) => [ops.reshape(dy, [...n.inputs[0].shape])],
+  transpose: (n, dy) => [ops.transpose(dy, inv(n.attrs.perm as number[]))],
+  matmul: (n, dy) => {
+    const [a, b] = n.inputs;
+    const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
+    // C = op(A)·op(B). Each case reads the saved operands transposed as needed, never materialising a transpose.
+    if (!transA && !transB) return [ops.matmul(dy, b, { transB: true }), ops.matmul(a, dy, { transA: true })];
+    if (!transA && transB) return [ops.matmul(dy, b), ops.matmul(dy, a, { transA: true })];
+    if (transA && !transB) return [ops.matmul(b, dy, { transB: true }), ops.matmul(a, dy)];
+    return [ops.matmul(b, dy, { transA: true, transB: true }), ops.matmul(dy, a, { transA: true, transB: true })];
+  },
+  softmax_xent: (n, dy) => [ops.softmaxCrossEntropyGrad(n.inputs[0], n.inputs[1], dy), undefined],
+};

@@ -1,0 +1,62 @@
+// The CPU reference backend: executes a plan with TypedArray loops. Slow on purpose; correct by construction.
+import { Tensor, Variable } from '../../graph/tensor.js';
+import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
+import { Backend, Executable } from '../backend.js';
+import { CPU_KERNELS, Arr } from './kernels.js';
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu' as const;
+  readonly description = 'CPU reference (TypedArray loops, float64 accumulation)';
+  private vars = new Map<Variable, Float32Array>();
+
+  /** The backend's copy of a variable, created from its initial value on first use. */
+  storage(v: Variable): Float32Array {
+    let s = this.vars.get(v);
+    if (!s) this.vars.set(v, (s = Float32Array.from(v.init)));
+    return s;
+  }
+  writeVariable(v: Variable, data: Float32Array): void { this.storage(v).set(data); }
+  async readVariable(v: Variable): Promise<Float32Array> { return Float32Array.from(this.storage(v)); }
+  async sync(): Promise<void> {}
+  dispose(): void { this.vars.clear(); }
+
+  compile(outputs: readonly Tensor[], effects: readonly Tensor[] = []): Executable {
+    return new CpuExecutable(this, plan(outputs, effects));
+  }
+}
+
+class CpuExecutable implements Executable {
+  private arrays: Arr[];
+  constructor(private backend: CpuBackend, readonly plan: Plan) {
+    this.arrays = plan.buffers.map((b) => {
+      if (b.kind === 'variable') return backend.storage(b.variable!);
+      if (b.kind === 'input' && b.input!.dtype === 'i32') return new Int32Array(b.bytes / 4);
+      const a = new Float32Array(b.bytes / 4);
+      if (b.kind === 'const') a.fill(b.value!);
+      return a;
+    });
+  }
+
+  private view(t: Tensor): Arr {
+    const a = this.arrays[this.plan.bufferOf.get(t)!];
+    return a.length === t.size ? a : a.subarray(0, t.size); // temp slots may be larger than the value they hold
+  }
+
+  run(feeds: Feeds): void {
+    checkFeeds(this.plan, feeds);
+    for (const t of this.plan.inputs) (this.arrays[this.plan.bufferOf.get(t)!] as Arr).set(feeds.get(t)!);
+    for (const s of this.plan.steps) {
+      const k = CPU_KERNELS[s.op];
+      if (!k) throw new Error(`cpu backend: no kernel for op '${s.op}' (node ${s})`);
+      const out = this.plan.bufferOf.has(s) ? (this.view(s) as Float32Array) : new Float32Array(0);
+      k(s, s.inputs.map((x) => this.view(x)), out);
+    }
+  }
+
+  async read(t: Tensor): Promise<Float32Array | Int32Array> {
+    if (!this.plan.outputs.includes(t)) throw new Error(`read: ${t} is not an output of this executable (compile it as one)`);
+    return this.view(t).slice();
+  }
+
+  dispose(): void { this.arrays = []; }
+}

@@ -1,0 +1,120 @@
+// Reference kernels: plain loops, written to be read and trusted. Reductions accumulate in float64 (JS numbers),
+// so the reference is the more accurate side of every parity test.
+import { Tensor } from '../../graph/tensor.js';
+import { Shape, broadcastStrides, stridesOf, sizeOf } from '../../graph/shape.js';
+import { UNARY, BINARY } from '../../graph/elementwise.js';
+
+export type Arr = Float32Array | Int32Array;
+export type CpuKernel = (n: Tensor, ins: Arr[], out: Float32Array) => void;
+
+/** Visit every index of `shape` in row-major order, tracking the flat offset into each strided operand. */
+function strided(shape: Shape, strides: number[][], visit: (i: number, offs: number[]) => void): void {
+  const r = shape.length, n = sizeOf(shape);
+  const idx = new Array<number>(r).fill(0);
+  const offs = strides.map(() => 0);
+  for (let i = 0; i < n; i++) {
+    visit(i, offs);
+    for (let d = r - 1; d >= 0; d--) {
+      idx[d]++;
+      for (let k = 0; k < offs.length; k++) offs[k] += strides[k][d];
+      if (idx[d] < shape[d]) break;
+      for (let k = 0; k < offs.length; k++) offs[k] -= strides[k][d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Strides of a transposed view: output dim j reads input dim perm[j]. */
+export const permutedStrides = (inShape: Shape, perm: number[]) => perm.map((p) => stridesOf(inShape)[p]);
+
+function unaryKernel(fn: (x: number, alpha: number) => number): CpuKernel {
+  return (n, [x], out) => {
+    const alpha = (n.attrs.alpha as number) ?? 0;
+    const st = n.op === 'transpose' ? permutedStrides(n.inputs[0].shape, n.attrs.perm as number[]) : broadcastStrides(n.inputs[0].shape, n.shape);
+    strided(n.shape, [st], (i, [o]) => { out[i] = fn(x[o], alpha); });
+  };
+}
+
+function binaryKernel(fn: (a: number, b: number) => number): CpuKernel {
+  return (n, [a, b], out) => {
+    const sa = broadcastStrides(n.inputs[0].shape, n.shape), sb = broadcastStrides(n.inputs[1].shape, n.shape);
+    strided(n.shape, [sa, sb], (i, [oa, ob]) => { out[i] = fn(a[oa], b[ob]); });
+  };
+}
+
+function matmul(n: Tensor, [a, b]: Arr[], out: Float32Array): void {
+  const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
+  const r = n.rank, batch = r === 3 ? n.shape[0] : 1;
+  const M = n.shape[r - 2], N = n.shape[r - 1];
+  const K = transA ? n.inputs[0].shape[r - 2] : n.inputs[0].shape[r - 1];
+  // Copy each operand into row-major A[M,K] and Bᵀ[N,K] so the inner product runs over contiguous memory.
+  const ar = new Float64Array(M * K), bt = new Float64Array(N * K);
+  for (let p = 0; p < batch; p++) {
+    const ao = p * M * K, bo = p * K * N, oo = p * M * N;
+    for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) ar[m * K + k] = transA ? a[ao + k * M + m] : a[ao + m * K + k];
+    for (let k = 0; k < K; k++) for (let j = 0; j < N; j++) bt[j * K + k] = transB ? b[bo + j * K + k] : b[bo + k * N + j];
+    for (let m = 0; m < M; m++) {
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += ar[m * K + k] * bt[j * K + k];
+        out[oo + m * N + j] = s;
+      }
+    }
+  }
+}
+
+function sum(n: Tensor, [x]: Arr[], out: Float32Array): void {
+  const inShape = n.inputs[0].shape, axes = n.attrs.axes as number[];
+  const kept = inShape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const acc = new Float64Array(out.length);
+  // Walk the input; each element lands in the output slot of its kept coordinates.
+  strided(inShape, [broadcastStrides(kept, inShape)], (i, [o]) => { acc[o] += x[i]; });
+  out.set(acc);
+}
+
+/** Per row: loss = logsumexp(logits) - logits[label], with the row max subtracted first. */
+function softmaxXent(n: Tensor, [z, y]: Arr[], out: Float32Array): void {
+  const [B, C] = n.inputs[0].shape;
+  for (let i = 0; i < B; i++) {
+    let mx = -Infinity;
+    for (let c = 0; c < C; c++) mx = Math.max(mx, z[i * C + c]);
+    let s = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(z[i * C + c] - mx);
+    out[i] = Math.log(s) + mx - z[i * C + y[i]];
+  }
+}
+
+/** d loss_i / d logits_ic = (softmax_ic - [c == label_i]) · dy_i */
+function softmaxXentGrad(n: Tensor, [z, y, dy]: Arr[], out: Float32Array): void {
+  const [B, C] = n.shape;
+  for (let i = 0; i < B; i++) {
+    let mx = -Infinity;
+    for (let c = 0; c < C; c++) mx = Math.max(mx, z[i * C + c]);
+    let s = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(z[i * C + c] - mx);
+    for (let c = 0; c < C; c++) out[i * C + c] = (Math.exp(z[i * C + c] - mx) / s - (c === y[i] ? 1 : 0)) * dy[i];
+  }
+}
+
+export interface SgdHyper { lr: number; momentum: number; weightDecay: number; nesterov: boolean }
+
+/** PyTorch's SGD: g += wd·p; v = μ·v + g; p -= lr·(nesterov ? g + μ·v : v). Mutates p and v. */
+function sgdMomentum(n: Tensor, [p, g, v]: Arr[]): void {
+  const { lr, momentum: mu, weightDecay: wd, nesterov } = n.attrs.hyper as SgdHyper;
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i] + wd * p[i];
+    v[i] = mu * v[i] + gi;
+    p[i] -= lr * (nesterov ? gi + mu * v[i] : v[i]);
+  }
+}
+
+export const CPU_KERNELS: Record<string, CpuKernel> = {
+  ...Object.fromEntries(Object.entries(UNARY).map(([k, f]) => [k, unaryKernel(f.cpu)])),
+  ...Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, binaryKernel(f.cpu)])),
+  transpose: unaryKernel(UNARY.identity.cpu),
+  matmul,
+  sum,
+  softmax_xent: softmaxXent,
+  softmax_xent_grad: softmaxXentGrad,
+  sgd_momentum: sgdMomentum,
+};

@@ -1,0 +1,75 @@
+// Device acquisition, one function for Node (Dawn through the `webgpu` package) and the browser (navigator.gpu).
+// Asks for the adapter's own limits where the kernels can use more than WebGPU's defaults.
+
+export class NoAdapterError extends Error {
+  constructor(detail: string) {
+    super(
+      `webgpu: no WebGPU adapter found (${detail}). On Linux without a GPU, run 'npm run setup' (as root on Debian 12 it installs ` +
+        `Mesa lavapipe from bookworm-backports), or use --backend cpu. In a browser, WebGPU must be enabled (Chrome 113+).`,
+    );
+    this.name = 'NoAdapterError';
+  }
+}
+
+export interface GpuContext {
+  device: GPUDevice;
+  adapterInfo: { vendor: string; architecture: string; description: string; device: string };
+  features: string[];
+  /** Set once the device is lost; every later run reports it. */
+  lost?: string;
+  /** The first uncaptured (validation or out-of-memory) error, reported by the next run or read. */
+  error?: string;
+}
+
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupsPerDimension',
+] as const;
+
+/**
+ * Node: the one Dawn instance, held for the life of the process. dawn.node destroys its instance when the GPU object
+ * is garbage-collected, even while devices made from it are in use; the next event poll then crashes the process
+ * (a null mutex in CallbackTaskManager::Flush), at a moment that depends on when V8 collects.
+ */
+let dawnInstance: GPU | undefined;
+
+async function gpuApi(): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  if (dawnInstance) return dawnInstance;
+  // The module name is a variable so browser bundles do not try to include the Dawn bindings.
+  const mod = 'webgpu';
+  const dawn = (await import(/* @vite-ignore */ mod)) as { create: (o: string[]) => GPU; globals: object };
+  Object.assign(globalThis, dawn.globals);
+  return (dawnInstance = dawn.create([]));
+}
+
+export async function acquireDevice(opts: { powerPreference?: GPUPowerPreference } = {}): Promise<GpuContext> {
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await (await gpuApi()).requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+  } catch (e) {
+    throw new NoAdapterError(String((e as Error)?.message ?? e));
+  }
+  if (!adapter) throw new NoAdapterError('requestAdapter returned null');
+  const requiredLimits: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) {
+    const v = (adapter.limits as unknown as Record<string, number>)[k];
+    if (typeof v === 'number') requiredLimits[k] = v;
+  }
+  const device = await adapter.requestDevice({ requiredLimits });
+  const i = adapter.info ?? ({} as GPUAdapterInfo);
+  const ctx: GpuContext = {
+    device,
+    adapterInfo: { vendor: i.vendor ?? '', architecture: i.architecture ?? '', description: i.description ?? '', device: i.device ?? '' },
+    features: [...adapter.features].map(String).sort(),
+  };
+  device.lost.then((info) => { ctx.lost = `${info.reason}: ${info.message}`; });
+  device.addEventListener('uncapturederror', (ev) => {
+    ctx.error ??= (ev as GPUUncapturedErrorEvent).error.message;
+  });
+  return ctx;
+}
+
+export const adapterName = (c: GpuContext) =>
+  [c.adapterInfo.vendor, c.adapterInfo.architecture, c.adapterInfo.description || c.adapterInfo.device].filter(Boolean).join(' ');

@@ -1,0 +1,26 @@
+// WGSL sources from shaders/, specialised by wgsl-preprocessor's #if/#elif/#else/#endif. A source names its
+// switches (`#if BINARY`); here each name becomes a template value for the preprocessor's tag.
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import elementwise from '../../../shaders/elementwise.wgsl';
+import matmul from '../../../shaders/matmul.wgsl';
+import reduce from '../../../shaders/reduce.wgsl';
+import softmax_xent from '../../../shaders/softmax_xent.wgsl';
+import sgd from '../../../shaders/sgd.wgsl';
+
+export const SHADERS: Record<string, string> = { elementwise, matmul, reduce, softmax_xent, sgd };
+
+export function shaderSource(name: string, defines: Record<string, boolean> = {}): string {
+  const src = SHADERS[name];
+  if (src === undefined) throw new Error(`webgpu: no shader named '${name}' in shaders/`);
+  const strings: string[] = [];
+  const values: boolean[] = [];
+  let last = 0;
+  for (const m of src.matchAll(/#(if|elif)[ \t]+(\w+)/g)) {
+    if (!(m[2] in defines)) throw new Error(`shaders/${name}.wgsl: switch '${m[2]}' is not defined (defined: ${Object.keys(defines).join(', ') || 'none'})`);
+    strings.push(src.slice(last, m.index) + `#${m[1]} `);
+    values.push(defines[m[2]]);
+    last = m.index! + m[0].length;
+  }
+  strings.push(src.slice(last));
+  return wgsl(Object.assign(strings, { raw: strings }) as unknown as TemplateStringsArray, ...values);
+}

@@ -1,0 +1,194 @@
+// The WebGPU backend: compiles a plan into pipelines, bind groups and pooled buffers once, then replays it as one
+// command encoder and one queue.submit per run. Nothing is read back unless `read` is called.
+import { Tensor, Variable } from '../../graph/tensor.js';
+import { fmt } from '../../graph/shape.js';
+import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
+import { Backend, Executable } from '../backend.js';
+import { GpuContext, acquireDevice, adapterName } from './device.js';
+import { BufferPool } from './pool.js';
+import { launchFor, Launch } from './kernels.js';
+import { shaderSource } from './shaders.js';
+
+const STORAGE = GPUBufferUsageFlagsOf('STORAGE', 'COPY_SRC', 'COPY_DST');
+const UNIFORM = GPUBufferUsageFlagsOf('UNIFORM', 'COPY_DST');
+const STAGING = GPUBufferUsageFlagsOf('MAP_READ', 'COPY_DST');
+
+// GPUBufferUsage is a global only once the device API is loaded, so flags are looked up lazily by name.
+function GPUBufferUsageFlagsOf(...names: (keyof GPUBufferUsage)[]): () => number {
+  return () => names.reduce((a, n) => a | (globalThis.GPUBufferUsage[n] as number), 0);
+}
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu' as const;
+  readonly pool: BufferPool;
+  readonly stats = { submits: 0, pipelines: 0 };
+  private vars = new Map<Variable, GPUBuffer>();
+  private pipelines = new Map<string, GPUComputePipeline>();
+
+  constructor(readonly ctx: GpuContext) { this.pool = new BufferPool(ctx.device); }
+
+  static async create(): Promise<WebGpuBackend> { return new WebGpuBackend(await acquireDevice()); }
+
+  get device(): GPUDevice { return this.ctx.device; }
+  get description(): string { return adapterName(this.ctx); }
+  get limits(): GPUSupportedLimits { return this.device.limits; }
+
+  /** Throws the device's first asynchronous failure, with what we were doing when we noticed it. */
+  checkHealth(doing: string): void {
+    if (this.ctx.lost) throw new Error(`webgpu: device lost (${this.ctx.lost}) while ${doing}`);
+    if (this.ctx.error) throw new Error(`webgpu: ${doing} failed: ${this.ctx.error}`);
+  }
+
+  pipeline(l: Launch): GPUComputePipeline {
+    const key = `${l.shader}|${JSON.stringify(l.defines ?? {})}|${JSON.stringify(l.constants ?? {})}`;
+    let p = this.pipelines.get(key);
+    if (!p) {
+      const module = this.device.createShaderModule({ label: l.shader, code: shaderSource(l.shader, l.defines) });
+      p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main', constants: l.constants } });
+      this.pipelines.set(key, p);
+      this.stats.pipelines++;
+    }
+    return p;
+  }
+
+  variableBuffer(v: Variable): GPUBuffer {
+    let b = this.vars.get(v);
+    if (!b) {
+      this.checkSize(`variable ${v.name}`, v.shape, v.size * 4);
+      b = this.device.createBuffer({ label: v.name, size: Math.max(v.size * 4, 4), usage: STORAGE(), mappedAtCreation: true });
+      new Float32Array(b.getMappedRange()).set(v.init);
+      b.unmap();
+      this.vars.set(v, b);
+    }
+    return b;
+  }
+
+  checkSize(what: string, shape: readonly number[], bytes: number): void {
+    const limit = this.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      throw new Error(`webgpu: ${what} ${fmt(shape)} needs ${bytes} bytes, over this adapter's maxStorageBufferBindingSize of ${limit}`);
+    }
+  }
+
+  writeVariable(v: Variable, data: Float32Array): void {
+    if (data.length !== v.size) throw new Error(`writeVariable ${v.name}: ${data.length} values for shape ${fmt(v.shape)}`);
+    this.device.queue.writeBuffer(this.variableBuffer(v), 0, data);
+  }
+
+  async readVariable(v: Variable): Promise<Float32Array> {
+    return (await this.readBuffer(this.variableBuffer(v), v.size * 4, 'f32', `reading ${v.name}`)) as Float32Array;
+  }
+
+  /** Copy into a pooled staging buffer and map it: the one path by which data leaves the GPU. */
+  async readBuffer(src: GPUBuffer, bytes: number, dtype: 'f32' | 'i32', doing: string): Promise<Float32Array | Int32Array> {
+    this.checkHealth(doing);
+    const staging = this.pool.acquire(bytes, STAGING());
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(src, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+    this.device.queue.submit([enc.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+    } catch (e) {
+      this.checkHealth(doing);
+      throw e;
+    }
+    const data = staging.getMappedRange(0, bytes).slice(0);
+    staging.unmap();
+    this.pool.release(staging);
+    this.checkHealth(doing);
+    return dtype === 'i32' ? new Int32Array(data) : new Float32Array(data);
+  }
+
+  async sync(): Promise<void> {
+    await this.device.queue.onSubmittedWorkDone();
+    this.checkHealth('waiting for the queue');
+  }
+
+  compile(outputs: readonly Tensor[], effects: readonly Tensor[] = []): Executable {
+    return new WebGpuExecutable(this, plan(outputs, effects));
+  }
+
+  dispose(): void {
+    for (const b of this.vars.values()) b.destroy();
+    this.vars.clear();
+    this.pool.destroy();
+    this.device.destroy();
+  }
+}
+
+interface Dispatch { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number]; uniform: GPUBuffer; launch: Launch; lastUniform?: string }
+
+class WebGpuExecutable implements Executable {
+  private buffers: GPUBuffer[];
+  private owned: GPUBuffer[] = [];
+  private dispatches: Dispatch[];
+
+  constructor(private be: WebGpuBackend, readonly plan: Plan) {
+    const { device, pool } = be;
+    this.buffers = plan.buffers.map((b, i) => {
+      if (b.kind === 'variable') return be.variableBuffer(b.variable!);
+      be.checkSize(b.kind === 'input' ? `input '${b.input!.name}'` : `intermediate buffer ${i}`, [b.bytes / 4], b.bytes);
+      const buf = pool.acquire(b.bytes, STORAGE());
+      this.owned.push(buf);
+      if (b.kind === 'const') device.queue.writeBuffer(buf, 0, new Float32Array(b.bytes / 4).fill(b.value!));
+      return buf;
+    });
+    this.dispatches = plan.steps.map((s) => {
+      const launch = launchFor(s);
+      const pipeline = be.pipeline(launch);
+      const uniform = pool.acquire(launch.uniform.byteLength, UNIFORM());
+      this.owned.push(uniform);
+      device.queue.writeBuffer(uniform, 0, launch.uniform);
+      const bindGroup = device.createBindGroup({
+        label: `${s}`,
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: uniform, size: launch.uniform.byteLength } },
+          ...launch.bindings.map((t, k) => ({ binding: k + 1, resource: { buffer: this.bufferOf(t), size: Math.max(t.size, 1) * 4 } })),
+        ],
+      });
+      return { pipeline, bindGroup, workgroups: launch.workgroups, uniform, launch };
+    });
+    be.checkHealth('compiling the plan');
+  }
+
+  private bufferOf(t: Tensor): GPUBuffer {
+    const i = this.plan.bufferOf.get(t);
+    if (i === undefined) throw new Error(`webgpu: ${t} has no buffer in this plan`);
+    return this.buffers[i];
+  }
+
+  run(feeds: Feeds): void {
+    this.be.checkHealth('running a step');
+    checkFeeds(this.plan, feeds);
+    const { device } = this.be;
+    for (const t of this.plan.inputs) device.queue.writeBuffer(this.bufferOf(t), 0, feeds.get(t)!);
+    for (const d of this.dispatches) {
+      if (!d.launch.dynamicUniform) continue;
+      const bytes = d.launch.dynamicUniform();
+      const key = new Uint32Array(bytes).join();
+      if (key !== d.lastUniform) { device.queue.writeBuffer(d.uniform, 0, bytes); d.lastUniform = key; }
+    }
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    for (const d of this.dispatches) {
+      pass.setPipeline(d.pipeline);
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(...d.workgroups);
+    }
+    pass.end();
+    device.queue.submit([enc.finish()]);
+    this.be.stats.submits++;
+  }
+
+  async read(t: Tensor): Promise<Float32Array | Int32Array> {
+    if (!this.plan.outputs.includes(t)) throw new Error(`read: ${t} is not an output of this executable (compile it as one)`);
+    return this.be.readBuffer(this.bufferOf(t), t.size * 4, t.dtype, `reading ${t}`);
+  }
+
+  dispose(): void {
+    for (const b of this.owned) this.be.pool.release(b);
+    this.owned = [];
+    this.dispatches = [];
+  }
+}

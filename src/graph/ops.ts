@@ -1,0 +1,139 @@
+// Graph-building ops. Each one checks its inputs and infers the output shape; nothing is computed here.
+import { Tensor, DType, Attrs } from './tensor.js';
+import { Shape, ShapeError, fmt, sizeOf, broadcastShapes, normAxes } from './shape.js';
+import { UNARY, BINARY } from './elementwise.js';
+
+const node = (op: string, inputs: Tensor[], shape: Shape, dtype: DType = 'f32', attrs: Attrs = {}) =>
+  new Tensor(op, inputs, shape, dtype, attrs);
+
+function needF32(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) if (t.dtype !== 'f32') throw new ShapeError(op, `expected a float32 tensor, got ${t.dtype} ${fmt(t.shape)}`);
+}
+
+/** A constant filled with one value; scalars in arithmetic become these. */
+export function constant(value: number, shape: Shape = []): Tensor {
+  return node('const', [], [...shape], 'f32', { value });
+}
+
+const lift = (x: Tensor | number) => (typeof x === 'number' ? constant(x) : x);
+
+export function unary(fn: string, x: Tensor): Tensor {
+  if (!UNARY[fn]) throw new ShapeError(fn, `unknown elementwise function`);
+  needF32(fn, x);
+  return node(fn, [x], x.shape);
+}
+
+export function binary(fn: string, a: Tensor | number, b: Tensor | number): Tensor {
+  const ta = lift(a), tb = lift(b);
+  needF32(fn, ta, tb);
+  return node(fn, [ta, tb], broadcastShapes(fn, ta.shape, tb.shape));
+}
+
+export const add = (a: Tensor | number, b: Tensor | number) => binary('add', a, b);
+export const sub = (a: Tensor | number, b: Tensor | number) => binary('sub', a, b);
+export const mul = (a: Tensor | number, b: Tensor | number) => binary('mul', a, b);
+export const div = (a: Tensor | number, b: Tensor | number) => binary('div', a, b);
+export const neg = (x: Tensor) => unary('neg', x);
+export const relu = (x: Tensor) => unary('relu', x);
+export const sigmoid = (x: Tensor) => unary('sigmoid', x);
+export const tanh = (x: Tensor) => unary('tanh', x);
+export const exp = (x: Tensor) => unary('exp', x);
+export const log = (x: Tensor) => unary('log', x);
+
+/** Materialise `x` at a larger shape (NumPy broadcasting rules). The backward of sum. */
+export function broadcastTo(x: Tensor, shape: Shape): Tensor {
+  const out = broadcastShapes('broadcastTo', x.shape, shape);
+  if (fmt(out) !== fmt(shape)) throw new ShapeError('broadcastTo', `cannot broadcast ${fmt(x.shape)} to ${fmt(shape)}`);
+  if (fmt(x.shape) === fmt(shape)) return x;
+  return node('identity', [x], [...shape]);
+}
+
+/**
+ * Matrix product over the last two dims, optionally reading either operand transposed (the backward pass needs
+ * Aᵀ·B and A·Bᵀ without materialising a transpose). Rank 3 operands carry a batch dimension that must match.
+ */
+export function matmul(a: Tensor, b: Tensor, o: { transA?: boolean; transB?: boolean } = {}): Tensor {
+  const transA = !!o.transA, transB = !!o.transB;
+  needF32('matmul', a, b);
+  if (a.rank < 2 || a.rank > 3 || b.rank !== a.rank) {
+    throw new ShapeError('matmul', `expected two rank-2 or two rank-3 tensors, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  }
+  const r = a.rank;
+  const [M, K] = transA ? [a.shape[r - 1], a.shape[r - 2]] : [a.shape[r - 2], a.shape[r - 1]];
+  const [K2, N] = transB ? [b.shape[r - 1], b.shape[r - 2]] : [b.shape[r - 2], b.shape[r - 1]];
+  const desc = `${fmt(a.shape)}${transA ? 'ᵀ' : ''} · ${fmt(b.shape)}${transB ? 'ᵀ' : ''}`;
+  if (K !== K2) throw new ShapeError('matmul', `inner dimensions differ in ${desc}: ${K} vs ${K2} (expected equal)`);
+  if (r === 3 && a.shape[0] !== b.shape[0]) throw new ShapeError('matmul', `batch dimensions differ in ${desc}: ${a.shape[0]} vs ${b.shape[0]}`);
+  const shape = r === 3 ? [a.shape[0], M, N] : [M, N];
+  return node('matmul', [a, b], shape, 'f32', { transA, transB });
+}
+
+export function sum(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
+  needF32('sum', x);
+  const ax = normAxes('sum', axes, x.rank);
+  if (ax.length === 0) return x;
+  const kept = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  const shape = keepDims ? kept : x.shape.filter((_, i) => !ax.includes(i));
+  return node('sum', [x], shape, 'f32', { axes: ax, keepDims });
+}
+
+export function mean(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
+  const ax = normAxes('mean', axes, x.rank);
+  const n = ax.reduce((p, a) => p * x.shape[a], 1);
+  return mul(sum(x, ax, keepDims), 1 / n);
+}
+
+export function reshape(x: Tensor, shape: number[]): Tensor {
+  const free = shape.filter((d) => d === -1).length;
+  const known = shape.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
+  const target = shape.map((d) => (d === -1 ? x.size / known : d));
+  if (free > 1 || target.some((d) => !Number.isInteger(d) || d < 1) || sizeOf(target) !== x.size) {
+    throw new ShapeError('reshape', `cannot reshape ${fmt(x.shape)} (${x.size} elements) to ${fmt(shape)}`);
+  }
+  if (fmt(target) === fmt(x.shape)) return x;
+  return node('reshape', [x], target, x.dtype, {});
+}
+
+/** Permute dims; the default swaps the last two. */
+export function transpose(x: Tensor, perm?: number[]): Tensor {
+  const p = perm ?? [...Array(x.rank).keys()].map((i) => (i < x.rank - 2 ? i : 2 * x.rank - 3 - i));
+  if (p.length !== x.rank || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
+    throw new ShapeError('transpose', `perm ${fmt(p)} is not a permutation of the ${x.rank} dims of ${fmt(x.shape)}`);
+  }
+  if (p.every((v, i) => v === i)) return x;
+  return node('transpose', [x], p.map((i) => x.shape[i]), x.dtype, { perm: p });
+}
+
+/** Per-row softmax cross-entropy of logits [B,C] against integer labels [B]; returns [B]. */
+export function softmaxCrossEntropyRows(logits: Tensor, labels: Tensor): Tensor {
+  needF32('softmaxCrossEntropy', logits);
+  if (logits.rank !== 2) throw new ShapeError('softmaxCrossEntropy', `expected logits of shape [batch, classes], got ${fmt(logits.shape)}`);
+  if (labels.dtype !== 'i32' || labels.rank !== 1 || labels.shape[0] !== logits.shape[0]) {
+    throw new ShapeError('softmaxCrossEntropy', `expected int32 labels of shape [${logits.shape[0]}] for logits ${fmt(logits.shape)}, got ${labels.dtype} ${fmt(labels.shape)}`);
+  }
+  return node('softmax_xent', [logits, labels], [logits.shape[0]]);
+}
+
+/** Mean softmax cross-entropy over the batch (subtracts the row max, so large logits do not overflow). */
+export const softmaxCrossEntropy = (logits: Tensor, labels: Tensor) => mean(softmaxCrossEntropyRows(logits, labels));
+
+/** Mean squared error over every element. */
+export function mse(pred: Tensor, target: Tensor): Tensor {
+  if (fmt(pred.shape) !== fmt(target.shape)) throw new ShapeError('mse', `prediction ${fmt(pred.shape)} and target ${fmt(target.shape)} differ (expected the same shape)`);
+  const d = sub(pred, target);
+  return mean(mul(d, d));
+}
+
+// Backward-only nodes, made by autodiff rules.
+export const softmaxCrossEntropyGrad = (logits: Tensor, labels: Tensor, dy: Tensor) =>
+  node('softmax_xent_grad', [logits, labels, dy], logits.shape);
+
+/** Sum `g` down to `shape`: the backward of broadcasting. */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (fmt(g.shape) === fmt(shape)) return g;
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  const s = sum(g, axes, true);
+  return reshape(s, [...shape]);
+}

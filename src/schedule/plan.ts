@@ -1,0 +1,121 @@
+// The scheduler: turns the tensors a caller wants (outputs) and the updates it wants applied (effects) into one
+// ordered list of kernel launches with buffer assignments. Both backends execute the same plan, which is what
+// lets the parity checker compare them node by node.
+//
+// Buffers: feeds, variables and constants have their own buffers; every other value lives in a temporary slot,
+// and a slot is reused once the last reader of its value has run (liveness), so a step's memory is the peak of
+// what is live at once rather than the sum of every intermediate. Views (reshape) share their input's buffer.
+import { Tensor, Variable, variableOf } from '../graph/tensor.js';
+import { fmt } from '../graph/shape.js';
+import { topoSort } from './topo.js';
+
+/** Ops that update variables in place and produce no value; they run after every other node of the step. */
+export const EFFECT_OPS = new Set(['sgd_momentum']);
+const VIEW_OPS = new Set(['reshape']);
+
+export type BufferKind = 'temp' | 'input' | 'variable' | 'const';
+export interface PlannedBuffer {
+  kind: BufferKind;
+  bytes: number;
+  variable?: Variable; // kind 'variable'
+  value?: number; // kind 'const': every element holds it
+  input?: Tensor; // kind 'input'
+}
+
+export interface Plan {
+  /** Kernels to launch, in order: forward, backward, then effects. */
+  steps: Tensor[];
+  /** Every node's buffer (views share their input's). Effects have none. */
+  bufferOf: Map<Tensor, number>;
+  buffers: PlannedBuffer[];
+  inputs: Tensor[];
+  outputs: Tensor[];
+  /** Temp bytes with slot reuse vs. one buffer per value: what liveness saved. */
+  stats: { kernels: number; tempBytes: number; tempBytesWithoutReuse: number };
+}
+
+export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []): Plan {
+  for (const e of effects) if (!EFFECT_OPS.has(e.op)) throw new Error(`plan: ${e} is not an update op (expected one of ${[...EFFECT_OPS]})`);
+  const order = topoSort([...outputs, ...effects]);
+  const steps = [...order.filter((n) => !isLeaf(n) && !VIEW_OPS.has(n.op) && !EFFECT_OPS.has(n.op)), ...order.filter((n) => EFFECT_OPS.has(n.op))];
+
+  const buffers: PlannedBuffer[] = [];
+  const bufferOf = new Map<Tensor, number>();
+  const newBuffer = (b: PlannedBuffer) => buffers.push(b) - 1;
+  const bytes = (t: Tensor) => t.size * 4;
+  const inputs: Tensor[] = [];
+  for (const n of order) {
+    if (n.op === 'input') { bufferOf.set(n, newBuffer({ kind: 'input', bytes: bytes(n), input: n })); inputs.push(n); }
+    else if (n.op === 'param') bufferOf.set(n, newBuffer({ kind: 'variable', bytes: bytes(n), variable: variableOf(n) }));
+    else if (n.op === 'const') bufferOf.set(n, newBuffer({ kind: 'const', bytes: bytes(n), value: n.attrs.value as number }));
+  }
+  // Two variables with the same Variable object must share one buffer.
+  const byVar = new Map<Variable, number>();
+  for (const [n, b] of bufferOf) if (buffers[b].variable) {
+    const v = buffers[b].variable!;
+    if (byVar.has(v)) bufferOf.set(n, byVar.get(v)!); else byVar.set(v, b);
+  }
+
+  // Liveness: the last step that reads each value (through views). Outputs live to the end.
+  const root = (t: Tensor): Tensor => (VIEW_OPS.has(t.op) ? root(t.inputs[0]) : t);
+  const lastUse = new Map<Tensor, number>();
+  steps.forEach((s, i) => s.inputs.forEach((x) => lastUse.set(root(x), i)));
+  for (const o of outputs) lastUse.set(root(o), Infinity);
+
+  const free: number[] = [];
+  const dying: Tensor[][] = steps.map(() => []);
+  for (const [t, i] of lastUse) if (i !== Infinity && !bufferOf.has(t)) dying[i].push(t);
+  let naive = 0;
+  steps.forEach((s, i) => {
+    if (!EFFECT_OPS.has(s.op)) {
+      naive += bytes(s);
+      // Best fit among free slots; grow the largest if none is big enough, else make a new one.
+      const need = bytes(s);
+      let pick = -1;
+      for (let k = 0; k < free.length; k++) {
+        const b = buffers[free[k]].bytes;
+        if (b >= need && (pick < 0 || b < buffers[free[pick]].bytes)) pick = k;
+      }
+      const slot = pick >= 0 ? free.splice(pick, 1)[0] : newBuffer({ kind: 'temp', bytes: need });
+      bufferOf.set(s, slot);
+      if (!lastUse.has(s)) free.push(slot); // computed but never read (e.g. a dead branch): reuse at once
+    }
+    for (const t of dying[i]) free.push(bufferOf.get(t)!);
+  });
+  for (const n of order) if (VIEW_OPS.has(n.op)) bufferOf.set(n, bufferOf.get(root(n))!);
+
+  const tempBytes = buffers.filter((b) => b.kind === 'temp').reduce((a, b) => a + b.bytes, 0);
+  return { steps, bufferOf, buffers, inputs, outputs: [...outputs], stats: { kernels: steps.length, tempBytes, tempBytesWithoutReuse: naive } };
+}
+
+const isLeaf = (n: Tensor) => n.op === 'input' || n.op === 'param' || n.op === 'const';
+
+export type Feed = Float32Array | Int32Array;
+export type Feeds = Map<Tensor, Feed>;
+
+/**
+ * Host-side checks before anything is sent to a device: a GPU kernel cannot throw, so a wrong length, dtype or an
+ * out-of-range label is caught here, with the op and shapes named, rather than read as garbage on the device.
+ */
+export function checkFeeds(p: Plan, feeds: Feeds): void {
+  for (const t of p.inputs) {
+    const f = feeds.get(t);
+    const want = `${t.dtype === 'i32' ? 'Int32Array' : 'Float32Array'} of ${t.size} elements for shape ${fmt(t.shape)}`;
+    if (!f) throw new Error(`run: no value fed for input '${t.name}' (expected a ${want})`);
+    if ((t.dtype === 'i32') !== f instanceof Int32Array || f.length !== t.size) {
+      throw new Error(`run: input '${t.name}' got a ${f.constructor.name} of ${f.length} elements (expected a ${want})`);
+    }
+  }
+  for (const s of p.steps) {
+    if (s.op !== 'softmax_xent' && s.op !== 'softmax_xent_grad') continue;
+    const [logits, labels] = s.inputs;
+    const f = feeds.get(labels);
+    if (!f) continue;
+    const C = logits.shape[1];
+    for (let i = 0; i < f.length; i++) {
+      if (!(f[i] >= 0 && f[i] < C)) {
+        throw new Error(`softmaxCrossEntropy: label ${f[i]} at batch index ${i} is out of range for logits ${fmt(logits.shape)} (expected an integer in [0, ${C - 1}])`);
+      }
+    }
+  }
+}
