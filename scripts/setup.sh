@@ -10,10 +10,11 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR" 2>/dev/null || true
 
 # 1. npm packages (and the esbuild bundle, built by the `prepare` script) when missing or older than the lock file.
-if [ ! -d node_modules/webgpu ] || [ ! -f dist/cli.js ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ ! -d node_modules/webgpu ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages"
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund >&2; else npm install --no-audit --no-fund >&2; fi
 fi
+node scripts/build.mjs # the CLI bundle; rebuilt every time (under a second) so it never lags the sources
 
 # 2. A WebGPU adapter. The probe asks Dawn exactly what the engine will ask.
 if adapter=$(node scripts/probe-adapter.mjs 2>/dev/null); then

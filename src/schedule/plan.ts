@@ -108,7 +108,9 @@ export function checkFeeds(p: Plan, feeds: Feeds): void {
   }
   for (const s of p.steps) {
     if (s.op !== 'softmax_xent' && s.op !== 'softmax_xent_grad') continue;
-    const [logits, labels] = s.inputs;
+    const [logits] = s.inputs;
+    let labels = s.inputs[1];
+    while (VIEW_OPS.has(labels.op)) labels = labels.inputs[0]; // labels fed as [B,1] and reshaped are still checked
     const f = feeds.get(labels);
     if (!f) continue;
     const C = logits.shape[1];

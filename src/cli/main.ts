@@ -1,0 +1,41 @@
+// The `wgtrain` command. User mistakes print one line and exit 2; --debug shows the stack.
+import { UsageError } from './args.js';
+import { info } from './info.js';
+import { train, TRAIN_HELP } from './train.js';
+import { ShapeError } from '../graph/shape.js';
+import { NoAdapterError } from '../backends/webgpu/device.js';
+
+const HELP = `usage: wgtrain <command> [options]
+
+commands:
+  info      show the WebGPU adapter, its limits and features  (--json)
+  train     train a model on MNIST  (wgtrain train --help)
+
+global: --debug shows stack traces`;
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
+  info: { run: (argv) => info(argv.includes('--json')), help: 'usage: wgtrain info [--json]' },
+  train: { run: train, help: TRAIN_HELP },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const debug = argv.includes('--debug');
+  const args = argv.filter((a) => a !== '--debug');
+  const [cmd, ...rest] = args;
+  try {
+    if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') { console.log(HELP); return 0; }
+    const c = COMMANDS[cmd];
+    if (!c) throw new UsageError(`unknown command '${cmd}' (expected one of: ${Object.keys(COMMANDS).join(', ')})`);
+    if (rest.includes('--help') || rest.includes('-h')) { console.log(c.help); return 0; }
+    await c.run(rest);
+    return 0;
+  } catch (e) {
+    const err = e as Error;
+    if (debug) console.error(err.stack);
+    const userError = err instanceof UsageError || err instanceof ShapeError || err instanceof NoAdapterError || err.name === 'IdxError';
+    console.error(`wgtrain: ${err.message}`);
+    return userError ? 2 : 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

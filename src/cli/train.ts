@@ -1,0 +1,74 @@
+// `wgtrain train`: train a named model on MNIST and report test accuracy.
+import { writeFile } from 'node:fs/promises';
+import { createBackend, BackendName } from '../backends/index.js';
+import { loadMnist, normalize, MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
+import { DataLoader } from '../data/loader.js';
+import { Rng } from '../util/rng.js';
+import { MODELS } from '../nn/models.js';
+import { SGD } from '../optim/sgd.js';
+import { ClassifierTrainer } from '../train/trainer.js';
+import { parse, intFlag, numFlag, choice } from './args.js';
+
+export const TRAIN_HELP = `usage: wgtrain train [options]
+
+  --model NAME        ${Object.entries(MODELS).map(([k, m]) => `${k} (${m.description})`).join(', ')}  [mlp]
+  --backend NAME      webgpu or cpu  [webgpu]
+  --epochs N          passes over the 60,000 training images  [1]
+  --batch-size N      [64]
+  --lr X              learning rate for SGD with momentum 0.9  [0.05]
+  --momentum X        [0.9]
+  --seed N            seeds initialisation and shuffling  [1]
+  --limit N           train on the first N training images only (quick runs)
+  --json FILE         write a summary as JSON`;
+
+export async function train(argv: string[]): Promise<void> {
+  const f = parse('train', argv, {
+    model: { type: 'string', default: 'mlp' }, backend: { type: 'string', default: 'webgpu' },
+    epochs: { type: 'string', default: '1' }, 'batch-size': { type: 'string', default: '64' },
+    lr: { type: 'string', default: '0.05' }, momentum: { type: 'string', default: '0.9' },
+    seed: { type: 'string', default: '1' }, limit: { type: 'string' }, json: { type: 'string' },
+  });
+  const modelName = choice('train', 'model', f.model, Object.keys(MODELS));
+  const backendName = choice<BackendName>('train', 'backend', f.backend, ['webgpu', 'cpu']);
+  const epochs = intFlag('train', 'epochs', f.epochs);
+  const batchSize = intFlag('train', 'batch-size', f['batch-size']);
+  const lr = numFlag('train', 'lr', f.lr);
+  const momentum = Number(f.momentum);
+  const seed = intFlag('train', 'seed', f.seed, 0);
+  const limit = f.limit === undefined ? undefined : intFlag('train', 'limit', f.limit);
+
+  const t0 = performance.now();
+  const { train: trainSet, test } = await loadMnist({ limitTrain: limit });
+  normalize(trainSet.x, MNIST_MEAN, MNIST_STD);
+  normalize(test.x, MNIST_MEAN, MNIST_STD);
+  const backend = await createBackend(backendName);
+  console.log(`backend ${backend.name}: ${backend.description}`);
+  console.log(`model ${modelName}: ${MODELS[modelName].description}; ${trainSet.n} training images, batch ${batchSize}, lr ${lr}, momentum ${momentum}, seed ${seed}`);
+
+  const model = MODELS[modelName].build(new Rng(seed));
+  const trainer = new ClassifierTrainer(backend, model, new SGD({ lr, momentum }), trainSet.featureShape);
+  const loader = new DataLoader(trainSet, { batchSize, shuffle: true, seed });
+  const tty = process.stdout.isTTY;
+  let trainSeconds = 0, trainSamples = 0;
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    const s = await trainer.trainEpoch(loader, epoch, {
+      logEvery: 50,
+      onLog: tty ? (step, loss, done) => process.stdout.write(`\repoch ${epoch + 1}/${epochs}  ${done}/${trainSet.n}  loss ${loss.toFixed(4)}   `) : undefined,
+    });
+    trainSeconds += s.seconds; trainSamples += s.samples;
+    if (tty) process.stdout.write('\r');
+    console.log(`epoch ${epoch + 1}/${epochs}  loss ${s.loss.toFixed(4)}  ${s.samplesPerSec.toFixed(0)} samples/s  ${s.seconds.toFixed(1)} s`);
+  }
+  const { accuracy } = await trainer.evaluate(test);
+  const wallSeconds = (performance.now() - t0) / 1000;
+  console.log(`test accuracy ${(accuracy * 100).toFixed(2)}% on ${test.n} images  (wall ${wallSeconds.toFixed(1)} s)`);
+  if (typeof f.json === 'string') {
+    const summary = {
+      backend: backend.name, adapter: backend.description, model: modelName, epochs, batchSize,
+      testAccuracy: accuracy, trainSamplesPerSec: trainSamples / trainSeconds, wallSeconds,
+    };
+    await writeFile(f.json, JSON.stringify(summary, null, 2) + '\n');
+  }
+  trainer.dispose();
+  backend.dispose();
+}

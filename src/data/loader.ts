@@ -1,0 +1,62 @@
+// Mini-batches over a Dataset. The order depends only on (seed, epoch), so a run can be resumed or reproduced
+// at any epoch without replaying the ones before it.
+import type { Dataset } from './dataset.js';
+import { permutation } from './dataset.js';
+import { Rng, hash32 } from '../util/rng.js';
+
+export interface Batch {
+  x: Float32Array;
+  y: Int32Array;
+  size: number;
+  /** Dataset rows in this batch, in order; a view valid until the next epoch starts. */
+  indices: Int32Array;
+}
+
+export interface LoaderOptions { batchSize: number; shuffle?: boolean; seed?: number; dropLast?: boolean }
+
+export class DataLoader {
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly seed: number;
+  readonly dropLast: boolean;
+  // Reused across batches and epochs: training copies a batch to the device before asking for the next one, so
+  // allocating per batch would only make garbage. Keyed by batch size because the last partial batch differs.
+  private buffers = new Map<number, { x: Float32Array; y: Int32Array }>();
+
+  constructor(readonly ds: Dataset, o: LoaderOptions) {
+    if (!(Number.isInteger(o.batchSize) && o.batchSize > 0)) throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${o.batchSize}`);
+    this.batchSize = o.batchSize;
+    this.shuffle = o.shuffle ?? true;
+    this.seed = o.seed ?? 0;
+    this.dropLast = o.dropLast ?? false;
+  }
+
+  get numBatches(): number {
+    return this.dropLast ? Math.floor(this.ds.n / this.batchSize) : Math.ceil(this.ds.n / this.batchSize);
+  }
+
+  /** The row order for `epoch`. The per-epoch seed is hashed so neighbouring (seed, epoch) pairs are unrelated. */
+  order(epoch: number): Int32Array {
+    if (this.shuffle) return permutation(this.ds.n, new Rng(hash32(this.seed, epoch, 0x10ade5)));
+    return Int32Array.from({ length: this.ds.n }, (_, i) => i);
+  }
+
+  /** Yields batches; x and y are overwritten by the next batch of the same size, so copy them to keep them. */
+  *batches(epoch: number): Generator<Batch> {
+    const { ds, batchSize } = this;
+    const per = ds.x.length / ds.n;
+    const order = this.order(epoch);
+    for (let b = 0; b < this.numBatches; b++) {
+      const indices = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, ds.n));
+      const size = indices.length;
+      let buf = this.buffers.get(size);
+      if (!buf) this.buffers.set(size, buf = { x: new Float32Array(size * per), y: new Int32Array(size) });
+      for (let k = 0; k < size; k++) {
+        const i = indices[k];
+        buf.x.set(ds.x.subarray(i * per, (i + 1) * per), k * per);
+        buf.y[k] = ds.y[i];
+      }
+      yield { x: buf.x, y: buf.y, size, indices };
+    }
+  }
+}

@@ -1,0 +1,56 @@
+// Modules build graph: forward(x) returns a Tensor expression, so the same model object serves training graphs,
+// evaluation graphs and any batch size. Parameters are Variables, living on whichever backend runs them.
+import { Tensor, Variable } from '../graph/tensor.js';
+import * as ops from '../graph/ops.js';
+import { ShapeError, fmt } from '../graph/shape.js';
+import { Rng } from '../util/rng.js';
+import { initWeights, InitName } from './init.js';
+
+export abstract class Module {
+  training = true;
+  abstract forward(x: Tensor): Tensor;
+  parameters(): Variable[] { return this.children().flatMap((c) => c.parameters()); }
+  children(): Module[] { return []; }
+  /** Switch training-only behaviour (dropout, batch statistics) on or off, recursively. */
+  train(on = true): this { this.training = on; this.children().forEach((c) => c.train(on)); return this; }
+  eval(): this { return this.train(false); }
+}
+
+/** y = x·W + b, W stored [in, out] so the forward needs no transpose. */
+export class Linear extends Module {
+  readonly weight: Variable;
+  readonly bias?: Variable;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, o: { bias?: boolean; init?: InitName; rng: Rng; name?: string }) {
+    super();
+    const name = o.name ?? `linear${inFeatures}x${outFeatures}`;
+    this.weight = new Variable(initWeights(o.init ?? 'he', inFeatures * outFeatures, inFeatures, outFeatures, o.rng), [inFeatures, outFeatures], `${name}.weight`);
+    if (o.bias !== false) this.bias = Variable.zeros([outFeatures], `${name}.bias`);
+  }
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 2 || x.shape[1] !== this.inFeatures) {
+      throw new ShapeError('Linear', `expected input [batch, ${this.inFeatures}], got ${fmt(x.shape)}`);
+    }
+    const y = x.matmul(this.weight.tensor);
+    return this.bias ? y.add(this.bias.tensor) : y;
+  }
+  override parameters(): Variable[] { return this.bias ? [this.weight, this.bias] : [this.weight]; }
+}
+
+/** A parameter-free function as a module. */
+export class Lambda extends Module {
+  constructor(readonly name: string, private fn: (x: Tensor) => Tensor) { super(); }
+  forward(x: Tensor): Tensor { return this.fn(x); }
+}
+
+export const ReLU = () => new Lambda('relu', ops.relu);
+export const Sigmoid = () => new Lambda('sigmoid', ops.sigmoid);
+export const Tanh = () => new Lambda('tanh', ops.tanh);
+/** Collapse every dim after the batch dim. */
+export const Flatten = () => new Lambda('flatten', (x) => x.reshape([x.shape[0], -1]));
+
+export class Sequential extends Module {
+  readonly layers: Module[];
+  constructor(...layers: Module[]) { super(); this.layers = layers; }
+  forward(x: Tensor): Tensor { return this.layers.reduce((h, l) => l.forward(h), x); }
+  override children(): Module[] { return this.layers; }
+}

@@ -1,0 +1,129 @@
+// Training a classifier: the whole step (forward, loss, backward, update) is one graph, compiled once per batch size
+// and replayed. The loss comes back only every `logEvery` steps, read asynchronously: the read is queued behind the
+// step it measures and awaited one interval later, which also keeps the host at most two intervals ahead of the GPU.
+import { input, Tensor, Variable } from '../graph/tensor.js';
+import * as ops from '../graph/ops.js';
+import { grad } from '../autodiff/grad.js';
+import { Backend, Executable } from '../backends/backend.js';
+import { Module } from '../nn/module.js';
+import { SGD } from '../optim/sgd.js';
+import { Dataset } from '../data/dataset.js';
+import { DataLoader } from '../data/loader.js';
+
+interface TrainGraph { ex: Executable; x: Tensor; y: Tensor; loss: Tensor }
+interface EvalGraph { ex: Executable; x: Tensor; logits: Tensor }
+
+export interface EpochStats { epoch: number; loss: number; samples: number; seconds: number; samplesPerSec: number }
+
+export class NonFiniteLossError extends Error {
+  constructor(readonly step: number, readonly loss: number) {
+    super(`training stopped: loss is ${loss} at step ${step} (try a lower learning rate)`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+export class ClassifierTrainer {
+  private trainGraphs = new Map<number, TrainGraph>();
+  private evalGraphs = new Map<number, EvalGraph>();
+  step = 0;
+
+  constructor(readonly backend: Backend, readonly model: Module, readonly optimizer: SGD, readonly featureShape: number[]) {}
+
+  get parameters(): Variable[] { return this.model.parameters(); }
+
+  private trainGraph(B: number): TrainGraph {
+    let g = this.trainGraphs.get(B);
+    if (!g) {
+      this.model.train();
+      const x = input([B, ...this.featureShape], 'f32', 'x');
+      const y = input([B], 'i32', 'labels');
+      const loss = ops.softmaxCrossEntropy(this.model.forward(x), y);
+      const params = this.parameters;
+      const grads = grad(loss, params.map((p) => p.tensor));
+      const ex = this.backend.compile([loss], this.optimizer.updates(params, grads));
+      this.trainGraphs.set(B, (g = { ex, x, y, loss }));
+    }
+    return g;
+  }
+
+  private evalGraph(B: number): EvalGraph {
+    let g = this.evalGraphs.get(B);
+    if (!g) {
+      this.model.eval();
+      const x = input([B, ...this.featureShape], 'f32', 'x');
+      const logits = this.model.forward(x);
+      this.evalGraphs.set(B, (g = { ex: this.backend.compile([logits]), x, logits }));
+      this.model.train();
+    }
+    return g;
+  }
+
+  /** One optimisation step; returns the loss tensor's executable so a caller may read it. Nothing waits here. */
+  trainStep(x: Float32Array, y: Int32Array, B: number): TrainGraph {
+    const g = this.trainGraph(B);
+    g.ex.run(new Map<Tensor, Float32Array | Int32Array>([[g.x, x], [g.y, y]]));
+    this.step++;
+    return g;
+  }
+
+  async trainEpoch(loader: DataLoader, epoch: number, o: { logEvery?: number; onLog?: (step: number, loss: number, done: number) => void } = {}): Promise<EpochStats> {
+    const logEvery = o.logEvery ?? 50;
+    const t0 = performance.now();
+    let samples = 0, lossSum = 0, lossCount = 0;
+    let pending: { step: number; value: Promise<Float32Array | Int32Array> } | undefined;
+    const settle = async () => {
+      if (!pending) return;
+      const v = (await pending.value)[0];
+      if (!Number.isFinite(v)) throw new NonFiniteLossError(pending.step, v);
+      lossSum += v; lossCount++;
+      o.onLog?.(pending.step, v, samples);
+      pending = undefined;
+    };
+    let i = 0;
+    for (const b of loader.batches(epoch)) {
+      const g = this.trainStep(b.x, b.y, b.size);
+      samples += b.size;
+      if (++i % logEvery === 0) {
+        await settle();
+        pending = { step: this.step, value: g.ex.read(g.loss) };
+      }
+    }
+    await settle();
+    await this.backend.sync();
+    const seconds = (performance.now() - t0) / 1000;
+    return { epoch, loss: lossCount ? lossSum / lossCount : NaN, samples, seconds, samplesPerSec: samples / seconds };
+  }
+
+  /** Class scores for every row of `x` (n rows), in batches. */
+  async predict(x: Float32Array, n: number, batchSize = 1000): Promise<Float32Array> {
+    const per = x.length / n;
+    let out: Float32Array | undefined;
+    for (let s = 0; s < n; s += batchSize) {
+      const B = Math.min(batchSize, n - s);
+      const g = this.evalGraph(B);
+      g.ex.run(new Map([[g.x, x.subarray(s * per, (s + B) * per)]]));
+      const logits = (await g.ex.read(g.logits)) as Float32Array;
+      out ??= new Float32Array(n * (logits.length / B));
+      out.set(logits, s * (logits.length / B));
+    }
+    return out ?? new Float32Array(0);
+  }
+
+  async evaluate(ds: Dataset, batchSize = 1000): Promise<{ accuracy: number }> {
+    const scores = await this.predict(ds.x, ds.n, batchSize);
+    const C = scores.length / ds.n;
+    let correct = 0;
+    for (let i = 0; i < ds.n; i++) {
+      let best = 0;
+      for (let c = 1; c < C; c++) if (scores[i * C + c] > scores[i * C + best]) best = c;
+      if (best === ds.y[i]) correct++;
+    }
+    return { accuracy: correct / ds.n };
+  }
+
+  dispose(): void {
+    for (const g of [...this.trainGraphs.values(), ...this.evalGraphs.values()]) g.ex.dispose();
+    this.trainGraphs.clear();
+    this.evalGraphs.clear();
+  }
+}

@@ -1,0 +1,270 @@
+// CPU/WebGPU parity for every op, forward and backward: the same graph, built once, runs on the CPU reference and
+// on WebGPU (Dawn; lavapipe on a machine without a GPU) from the same random inputs, and every output is compared.
+// Outputs are y = op(inputs) and the gradients of L = sum(y · R), R a fixed random tensor of y's shape.
+//
+// Sizes come from {1, 7, 33, 257}, which divide none of the kernels' tiles (64x64x16 GEMM tiles, 256- and
+// 64-invocation workgroups), so every edge guard runs.
+//
+// Tolerances (|gpu - cpu| <= atol + rtol·|cpu|, per output):
+//   rtol 1e-5 (transcendental ops: 2e-5), atol 1e-6 for values that involve no reduction (K = 1);
+//   for an output that is a sum of K terms (GEMM inner dimension, reduced axes, the summing-down of a broadcast
+//   operand's gradient, softmax over C classes) atol grows to 1e-6 + 1e-6·sqrt(K)·max|cpu|: the CPU accumulates in
+//   float64, the GPU in float32, whose rounding error grows like eps32·sqrt(K)·|sum| (eps32 ≈ 6e-8), so this keeps a
+//   margin of about 15x over that estimate while still catching a single dropped or doubled term (a term is
+//   ~|sum|/sqrt(K), far above the tolerance). Measured on lavapipe: the worst output uses ~1% of its tolerance for
+//   reductions and GEMM, ~7% for tanh (PARITY_STATS=1 prints the ratio for every output).
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { Tensor, input } from '../src/graph/tensor.js';
+import * as ops from '../src/graph/ops.js';
+import { grad } from '../src/autodiff/grad.js';
+import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
+import type { Feeds } from '../src/schedule/plan.js';
+import { assertClose, maxAbs, randn, randu, randAway, randInt, runOn } from './helpers.js';
+
+const RTOL = 1e-5;
+const RTOL_TRANSCENDENTAL = 2e-5;
+const ATOL = 1e-6;
+const ATOL_PER_SQRT_K = 1e-6;
+
+type Gen = (n: number, seed: number) => Float32Array;
+interface Arg { shape: number[]; gen?: Gen; labels?: number }
+interface Case {
+  name: string;
+  args: Arg[];
+  f: (...xs: Tensor[]) => Tensor;
+  /**
+   * Reduction length behind each output, [forward, then one per float input's gradient]. Default: 1 for the
+   * forward, and y.size / x.size for each gradient (the summing-down of a broadcast operand; 1 when none).
+   */
+  k?: (y: Tensor, xs: Tensor[]) => number[];
+  transcendental?: boolean;
+}
+
+const normal: Gen = (n, s) => randn(n, s);
+const scaled = (k: number): Gen => (n, s) => randn(n, s, k);
+const uniform = (lo: number, hi: number): Gen => (n, s) => randu(n, s, lo, hi);
+const f = (shape: number[], gen: Gen = normal): Arg => ({ shape, gen });
+const labels = (B: number, C: number): Arg => ({ shape: [B], labels: C });
+
+let gpu: WebGpuBackend;
+const cpu = new CpuBackend();
+const stats: string[] = [];
+
+async function parity(c: Case, seed: number): Promise<void> {
+  const xs = c.args.map((a, i) => input(a.shape, a.labels ? 'i32' : 'f32', `x${i}`));
+  const y = c.f(...xs);
+  const R = input(y.shape, 'f32', 'R');
+  const L = ops.sum(ops.mul(y, R));
+  const wrt = xs.filter((x) => x.dtype === 'f32');
+  const grads = grad(L, wrt);
+  const outputs = [y, ...grads];
+
+  const feeds: Feeds = new Map();
+  c.args.forEach((a, i) => {
+    const n = xs[i].size;
+    feeds.set(xs[i], a.labels ? randInt(n, a.labels, seed + i) : (a.gen ?? normal)(n, seed + i));
+  });
+  feeds.set(R, randn(y.size, seed + 100));
+
+  const ks = c.k ? c.k(y, wrt) : [1, ...wrt.map((x) => y.size / x.size)];
+  expect(ks.length).toBe(outputs.length);
+  const want = await runOn(cpu, outputs, feeds);
+  const got = await runOn(gpu, outputs, feeds);
+  outputs.forEach((t, i) => {
+    const scale = maxAbs(want[i]);
+    const atol = ATOL + (ks[i] > 1 ? ATOL_PER_SQRT_K * Math.sqrt(ks[i]) * scale : 0);
+    const rtol = c.transcendental ? RTOL_TRANSCENDENTAL : RTOL;
+    const what = `${c.name}: ${i === 0 ? 'forward' : `d L / d ${wrt[i - 1].name}`} ${JSON.stringify(t.shape)} (K=${ks[i]}), webgpu vs cpu`;
+    if (process.env.PARITY_STATS) {
+      let m = 0;
+      for (let j = 0; j < want[i].length; j++) m = Math.max(m, Math.abs(got[i][j] - want[i][j]) / (atol + rtol * Math.abs(want[i][j])));
+      stats.push(`${m.toExponential(2)} ${what}`);
+    }
+    assertClose(got[i], want[i], { atol, rtol, what });
+  });
+}
+
+// ---- cases ----
+
+const cases: Case[] = [];
+
+// GEMM: op(A)[M,K] · op(B)[K,N], all four transposes, rank 2 and batch 3. dA reduces over N, dB over M.
+for (const [M, K, N] of [[33, 257, 7], [1, 7, 1], [257, 33, 257], [7, 1, 33]]) {
+  for (const transA of [false, true]) for (const transB of [false, true]) {
+    const a = transA ? [K, M] : [M, K], b = transB ? [N, K] : [K, N];
+    const tag = `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}`;
+    const k = () => [K, N, M];
+    cases.push({ name: `matmul ${tag} [${a}]x[${b}]`, args: [f(a), f(b)], f: (x, w) => ops.matmul(x, w, { transA, transB }), k });
+    if (M !== 1 || N !== 1) {
+      cases.push({ name: `matmul batch 3 ${tag} [3,${a}]x[3,${b}]`, args: [f([3, ...a]), f([3, ...b])], f: (x, w) => ops.matmul(x, w, { transA, transB }), k });
+    }
+  }
+}
+
+// Binary arithmetic over [257,33] with broadcasting both ways, both operands broadcasting, and rank 3 against rank 2.
+{
+  const binops: [string, (a: Tensor | number, b: Tensor | number) => Tensor][] = [['add', ops.add], ['sub', ops.sub], ['mul', ops.mul], ['div', ops.div]];
+  for (const [name, op] of binops) {
+    const gen: Gen = name === 'div' ? (n, s) => randAway(n, s, 0.1, 3) : normal;
+    const transcendental = name === 'div'; // WGSL allows 2.5 ulp for division
+    const pairs: [number[], number[]][] = [
+      [[257, 33], [257, 33]], [[257, 33], [33]], [[33], [257, 33]], [[257, 33], [257, 1]], [[257, 1], [257, 33]],
+      [[257, 33], [1, 33]], [[257, 33], []], [[], [257, 33]], [[257, 1], [33]], [[7, 1, 33], [257, 1]], [[1], [7]],
+    ];
+    for (const [sa, sb] of pairs) {
+      cases.push({ name: `${name} [${sa}] with [${sb}]`, args: [f(sa, gen), f(sb, gen)], f: (a, b) => op(a, b), transcendental });
+    }
+    cases.push({ name: `${name} [257,33] with the number 3`, args: [f([257, 33], gen)], f: (a) => op(a, 3), transcendental });
+  }
+}
+
+// Unary elementwise, over [257,33] at ordinary ranges and, for the overflow-prone ones, at extreme arguments.
+cases.push(
+  { name: 'neg', args: [f([257, 33])], f: ops.neg },
+  { name: 'relu', args: [f([257, 33])], f: ops.relu },
+  { name: 'sigmoid', args: [f([257, 33], scaled(4))], f: ops.sigmoid, transcendental: true },
+  { name: 'sigmoid of x in [-50, 50]', args: [f([257, 33], uniform(-50, 50))], f: ops.sigmoid, transcendental: true },
+  { name: 'tanh', args: [f([257, 33], scaled(2))], f: ops.tanh, transcendental: true },
+  { name: 'tanh of x in [-50, 50]', args: [f([257, 33], uniform(-50, 50))], f: ops.tanh, transcendental: true },
+  { name: 'exp', args: [f([257, 33], scaled(3))], f: ops.exp, transcendental: true },
+  { name: 'exp of x in [-80, 80]', args: [f([257, 33], uniform(-80, 80))], f: ops.exp, transcendental: true },
+  { name: 'log of x in [1e-3, 100]', args: [f([257, 33], uniform(1e-3, 100))], f: ops.log, transcendental: true },
+  { name: 'sqrt of x in [1e-3, 100]', args: [f([257, 33], uniform(1e-3, 100))], f: (x) => ops.unary('sqrt', x), transcendental: true },
+  { name: 'abs', args: [f([257, 33])], f: (x) => ops.unary('abs', x) },
+  { name: 'neg [1]', args: [f([1])], f: ops.neg },
+  { name: 'tanh [7,1,33] (rank 3)', args: [f([7, 1, 33])], f: ops.tanh, transcendental: true },
+);
+
+// Reductions: forward reduces x.size / y.size terms; the gradient is a broadcast (no reduction).
+{
+  const k = (y: Tensor, [x]: Tensor[]) => [x.size / y.size, 1];
+  const reductions: [number[], number | number[] | undefined][] = [
+    [[257, 33], 0], [[257, 33], 1], [[257, 33], -1], [[257, 33], undefined], [[257, 33], [0, 1]],
+    [[7, 33, 257], 1], [[7, 33, 257], [0, 2]], [[7, 33, 257], 2], [[7, 33, 257], [1, 2]], [[7, 33, 257], 0],
+    [[1, 7], 0], [[1, 7], 1], [[257], 0], [[1], undefined],
+  ];
+  for (const [name, op] of [['sum', ops.sum], ['mean', ops.mean]] as const) {
+    for (const [shape, axes] of reductions) for (const keepDims of [false, true]) {
+      cases.push({ name: `${name} [${shape}] axes ${JSON.stringify(axes) ?? 'all'} keepDims ${keepDims}`, args: [f(shape)], f: (x) => op(x, axes, keepDims), k });
+    }
+  }
+}
+
+// Layout: reshape (a view), transpose (a strided copy), broadcastTo (a strided copy; its gradient sums).
+cases.push(
+  { name: 'reshape [257,33] -> [33,257]', args: [f([257, 33])], f: (x) => ops.reshape(x, [33, 257]) },
+  { name: 'reshape [7,33,257] -> [-1,257]', args: [f([7, 33, 257])], f: (x) => ops.reshape(x, [-1, 257]) },
+  { name: 'reshape [257,33] -> [8481]', args: [f([257, 33])], f: (x) => ops.reshape(x, [8481]) },
+  { name: 'reshape of a computed value', args: [f([257, 33])], f: (x) => ops.reshape(ops.tanh(x), [33, 257]), transcendental: true },
+  { name: 'transpose [257,33] (default)', args: [f([257, 33])], f: (x) => ops.transpose(x) },
+  { name: 'transpose [1,7] (default)', args: [f([1, 7])], f: (x) => ops.transpose(x) },
+  { name: 'transpose [7,33,257] (default: last two)', args: [f([7, 33, 257])], f: (x) => ops.transpose(x) },
+  { name: 'transpose [7,33,257] perm [2,0,1]', args: [f([7, 33, 257])], f: (x) => ops.transpose(x, [2, 0, 1]) },
+  { name: 'transpose [7,33,257] perm [1,2,0]', args: [f([7, 33, 257])], f: (x) => ops.transpose(x, [1, 2, 0]) },
+  { name: 'broadcastTo [33] -> [257,33]', args: [f([33])], f: (x) => ops.broadcastTo(x, [257, 33]) },
+  { name: 'broadcastTo [257,1] -> [257,33]', args: [f([257, 1])], f: (x) => ops.broadcastTo(x, [257, 33]) },
+  { name: 'broadcastTo [] -> [257,33]', args: [f([])], f: (x) => ops.broadcastTo(x, [257, 33]) },
+  { name: 'broadcastTo [33,1] -> [7,33,257]', args: [f([33, 1])], f: (x) => ops.broadcastTo(x, [7, 33, 257]) },
+  { name: 'broadcastTo [1] -> [7]', args: [f([1])], f: (x) => ops.broadcastTo(x, [7]) },
+  // Rank 6, the WebGPU kernels' maximum: every slot of the shape/stride uniforms is in use.
+  { name: 'transpose rank 6 [2,7,1,3,5,2] perm [5,3,1,0,4,2]', args: [f([2, 7, 1, 3, 5, 2])], f: (x) => ops.transpose(x, [5, 3, 1, 0, 4, 2]) },
+  { name: 'mul rank 6 [2,7,1,3,1,2] with [7,5,3,1,2]', args: [f([2, 7, 1, 3, 1, 2]), f([7, 5, 3, 1, 2])], f: (a, b) => ops.mul(a, b) },
+);
+{
+  const k = (y: Tensor, [x]: Tensor[]) => [x.size / y.size, 1];
+  for (const axes of [[0, 2, 4], [1, 3, 5], [0, 1, 2, 3, 4, 5], [5]]) {
+    cases.push({ name: `sum rank 6 [2,7,3,1,5,2] axes ${JSON.stringify(axes)}`, args: [f([2, 7, 3, 1, 5, 2])], f: (x) => ops.sum(x, axes), k });
+  }
+}
+
+// Losses. Softmax cross-entropy reduces over C classes per row (and the mean over B rows); its gradient is per row.
+{
+  const logits = (s: number): Gen => (n, seed) => randn(n, seed, s);
+  const large: Gen = uniform(-50, 50); // exp(50) alone is 5e21: only a max-subtracted softmax stays finite and exact
+  for (const [B, C] of [[33, 7], [257, 10], [1, 7], [7, 1]]) {
+    for (const [tag, gen] of [['', logits(3)], [' logits in [-50, 50]', large]] as const) {
+      cases.push({
+        name: `softmaxCrossEntropyRows B=${B} C=${C}${tag}`, args: [f([B, C], gen), labels(B, C)], f: ops.softmaxCrossEntropyRows,
+        transcendental: true, k: () => [C, C],
+      });
+      cases.push({
+        name: `softmaxCrossEntropy (mean) B=${B} C=${C}${tag}`, args: [f([B, C], gen), labels(B, C)], f: ops.softmaxCrossEntropy,
+        transcendental: true, k: () => [B * C, C],
+      });
+    }
+  }
+  cases.push({ name: 'mse [257,33]', args: [f([257, 33]), f([257, 33])], f: ops.mse, k: (_, [x]) => [x.size, 1, 1] });
+  cases.push({ name: 'mse [1,7]', args: [f([1, 7]), f([1, 7])], f: ops.mse, k: () => [7, 1, 1] });
+}
+
+// A small MLP, end to end: every kernel in one plan, with temp-buffer reuse.
+cases.push({
+  name: 'MLP: softmaxCrossEntropy(relu(x·W1 + b1)·W2 + b2), B=33, 257 -> 33 -> 10',
+  args: [f([33, 257]), f([257, 33], scaled(0.1)), f([33]), f([33, 10], scaled(0.3)), f([10]), labels(33, 10)],
+  f: (x, w1, b1, w2, b2, y) => ops.softmaxCrossEntropy(ops.add(ops.matmul(ops.relu(ops.add(ops.matmul(x, w1), b1)), w2), b2), y),
+  transcendental: true,
+  k: () => [33 * 10, 257 * 33, 257 * 33, 33 * 33, 33 * 10, 33],
+});
+
+describe('parity: WebGPU vs CPU reference, forward and backward', () => {
+  beforeAll(async () => { gpu = await WebGpuBackend.create(); });
+  afterAll(() => {
+    gpu?.dispose();
+    if (process.env.PARITY_STATS) console.log(stats.sort().reverse().slice(0, 40).join('\n'));
+  });
+
+  it('runs on a real WebGPU adapter', () => {
+    expect(gpu.name).toBe('webgpu');
+    expect(gpu.description.length).toBeGreaterThan(0);
+  });
+
+  cases.forEach((c, i) => {
+    it(c.name, async () => { await parity(c, 5000 + 31 * i); });
+  });
+
+  // 65535·256 + 7 elements: over the 65535 workgroups one grid dimension allows, so the elementwise kernel runs on a
+  // 2-D grid and the last 7 elements come from the second row of workgroups.
+  it('a 16.8M-element elementwise op (2-D dispatch grid), flat and broadcast', async () => {
+    const n = 65535 * 256 + 7;
+    const a = input([n], 'f32', 'a'), b = input([n], 'f32', 'b'), s = input([1], 'f32', 's');
+    const prod = ops.mul(a, b); // contiguous operands: the flat path
+    const shifted = ops.sub(a, s); // a broadcast operand: the strided path
+    const av = randu(n, 1, -2, 2), bv = randu(n, 2, -2, 2), sv = new Float32Array([0.5]);
+    const feeds: Feeds = new Map([[a, av], [b, bv], [s, sv]]);
+    const [p, q] = (await runOn(gpu, [prod, shifted], feeds)) as Float32Array[];
+    expect(p.length).toBe(n);
+    // Both ops are exactly rounded in float32, so the GPU must agree bit for bit with Math.fround of the product.
+    let bad = -1;
+    for (let i = 0; i < n; i++) {
+      if (p[i] !== Math.fround(av[i] * bv[i]) || q[i] !== Math.fround(av[i] - 0.5)) { bad = i; break; }
+    }
+    const msg = bad < 0 ? '' : `element ${bad} of ${n}: a·b = ${p[bad]} (expected ${Math.fround(av[bad] * bv[bad])}), ` +
+      `a - s = ${q[bad]} (expected ${Math.fround(av[bad] - 0.5)})`;
+    expect(bad, msg).toBe(-1);
+  });
+
+  // 70,000 output rows: one reduce workgroup per output element, over 65535, so the reduction also uses a 2-D grid.
+  it('a sum with 70,000 outputs (2-D dispatch grid in the reduce kernel)', async () => {
+    const x = input([70_000, 7], 'f32', 'x');
+    const y = ops.sum(x, 1);
+    const feeds: Feeds = new Map([[x, randn(70_000 * 7, 9)]]);
+    const [want] = await runOn(cpu, [y], feeds);
+    const [got] = await runOn(gpu, [y], feeds);
+    assertClose(got, want, { atol: ATOL + ATOL_PER_SQRT_K * Math.sqrt(7) * maxAbs(want), rtol: RTOL, what: 'sum [70000,7] axis 1' });
+  });
+
+  it('an executable replays: a second run with new feeds gives the new result on both backends', async () => {
+    const x = input([33, 7], 'f32', 'x'), w = input([7, 257], 'f32', 'w');
+    const y = ops.tanh(ops.matmul(x, w));
+    for (const be of [cpu, gpu]) {
+      const ex = be.compile([y]);
+      for (const seed of [1, 2]) {
+        const feeds: Feeds = new Map([[x, randn(33 * 7, seed)], [w, randn(7 * 257, seed + 10)]]);
+        ex.run(feeds);
+        const [want] = await runOn(cpu, [y], feeds);
+        assertClose(await ex.read(y), want, { atol: ATOL + ATOL_PER_SQRT_K * Math.sqrt(7), rtol: RTOL_TRANSCENDENTAL, what: `${be.name} replay seed ${seed}` });
+      }
+      ex.dispose();
+    }
+  });
+});
