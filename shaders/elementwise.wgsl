@@ -1,12 +1,13 @@
 // Elementwise map over an output of up to 6 dims, each input read through its own strides: broadcasting (stride 0)
 // and transposes (permuted strides) are the same kernel. OP codes match src/graph/elementwise.ts.
-// Specialised by the preprocessor (BINARY: one or two inputs; STRIDED: index arithmetic or a flat map)
+// Specialised by the preprocessor (BINARY: one or two inputs; STRIDED: per-dimension index arithmetic, or else
+// each input repeats with a period, which covers same-shape operands, scalars and bias rows at one modulo each)
 // and by override constants (OP, WG).
 
 override OP: u32 = 0u;
 override WG: u32 = 256u;
 
-// params: [n, rank, alpha bits, 0, shape[6], stridesA[6], stridesB[6]]
+// params: [n, rank, alpha bits, periodA, shape[6], stridesA[6], stridesB[6], periodB]
 @group(0) @binding(0) var<uniform> params: array<vec4<u32>, 6>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 #if BINARY
@@ -67,8 +68,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     ob += c * m(16u + dim);
   }
 #else
-  let oa = i;
-  let ob = i;
+  let oa = i % m(3u);
+  let ob = i % m(22u);
 #endif
 #if BINARY
   out[i] = binary_op(a[oa], b[ob]);

@@ -1,5 +1,7 @@
-// Sum over any set of axes. One workgroup per output element: its invocations stride over the reduced elements,
-// then combine in workgroup memory, so a long reduction (a loss over a batch) is spread over WG invocations.
+// Sum over any set of axes. Two shapes of work, chosen by the preprocessor:
+//   SERIAL: one invocation per output element sums its reduced elements in order (many outputs, e.g. a bias gradient);
+//   otherwise one workgroup per output element: invocations stride over the reduced elements, then combine in
+//   workgroup memory, so a long reduction with few outputs (a loss over a batch) is spread over WG invocations.
 // params: [outCount, redCount, keptRank, redRank, keptShape[6], keptStride[6], redShape[6], redStride[6]]
 
 override WG: u32 = 64u;
@@ -25,6 +27,17 @@ fn offset(i: u32, rank: u32, shapeAt: u32, strideAt: u32) -> u32 {
   return off;
 }
 
+#if SERIAL
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = gid.x + gid.y * nwg.x * WG;
+  if (o >= m(0u)) { return; }
+  let base = offset(o, m(2u), 4u, 10u);
+  var s = 0.0;
+  for (var r = 0u; r < m(1u); r++) { s += x[base + offset(r, m(3u), 16u, 22u)]; }
+  out[o] = s;
+}
+#else
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = wid.x + wid.y * nwg.x;
@@ -43,3 +56,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   if (lid == 0u && o < outCount) { out[o] = partial[0]; }
 }
+#endif

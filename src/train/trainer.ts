@@ -7,6 +7,7 @@ import { grad } from '../autodiff/grad.js';
 import { Backend, Executable } from '../backends/backend.js';
 import { Module } from '../nn/module.js';
 import { SGD } from '../optim/sgd.js';
+import { Schedule } from '../optim/schedules.js';
 import { Dataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 
@@ -26,6 +27,8 @@ export class ClassifierTrainer {
   private trainGraphs = new Map<number, TrainGraph>();
   private evalGraphs = new Map<number, EvalGraph>();
   step = 0;
+  /** When set, the optimizer's learning rate before each step. */
+  schedule?: Schedule;
 
   constructor(readonly backend: Backend, readonly model: Module, readonly optimizer: SGD, readonly featureShape: number[]) {}
 
@@ -61,6 +64,7 @@ export class ClassifierTrainer {
   /** One optimisation step; returns the loss tensor's executable so a caller may read it. Nothing waits here. */
   trainStep(x: Float32Array, y: Int32Array, B: number): TrainGraph {
     const g = this.trainGraph(B);
+    if (this.schedule) this.optimizer.lr = this.schedule(this.step);
     g.ex.run(new Map<Tensor, Float32Array | Int32Array>([[g.x, x], [g.y, y]]));
     this.step++;
     return g;

@@ -41,13 +41,24 @@ function checkRank(op: string, s: Shape) {
   if (s.length > MAX_RANK) throw new ShapeError(op, `rank ${s.length} ${fmt(s)} exceeds the WebGPU kernels' maximum rank ${MAX_RANK}`);
 }
 
+/**
+ * The period with which an operand read through `strides` repeats along the flat output, if it simply repeats:
+ * zero strides on leading dims, contiguous strides on the rest (same shape: period n; scalar: 1; bias row: N).
+ */
+function periodOf(shape: Shape, strides: number[]): number | undefined {
+  let lead = 0;
+  while (lead < strides.length && strides[lead] === 0) lead++;
+  const tail = shape.slice(lead);
+  return stridesOf(tail).join() === strides.slice(lead).join() ? sizeOf(tail) : undefined;
+}
+
 function elementwise(n: Tensor, strides: number[][], code: number): Launch {
   checkRank(n.op, n.shape);
-  const contiguous = stridesOf(n.shape).join();
-  const strided = strides.some((s) => s.join() !== contiguous);
+  const periods = strides.map((s) => periodOf(n.shape, s));
+  const strided = periods.some((p) => p === undefined);
   const shape = n.shape.length ? n.shape : [1];
   const st = strides.map((s) => (s.length ? s : [0]));
-  const words = [n.size, shape.length, f32bits((n.attrs.alpha as number) ?? 0), 0, ...pad(shape), ...pad(st[0]), ...pad(st[1] ?? [])];
+  const words = [n.size, shape.length, f32bits((n.attrs.alpha as number) ?? 0), periods[0] ?? 1, ...pad(shape), ...pad(st[0]), ...pad(st[1] ?? []), periods[1] ?? 1, 0];
   return {
     shader: 'elementwise',
     defines: { BINARY: strides.length === 2, STRIDED: strided },
@@ -68,7 +79,16 @@ function reduce(n: Tensor): Launch {
     ...pad(keptDims.map((i) => x.shape[i])), ...pad(keptDims.map((i) => st[i])),
     ...pad(axes.map((a) => x.shape[a])), ...pad(axes.map((a) => st[a])),
   ];
-  return { shader: 'reduce', uniform: u32s(words), bindings: [x, n], workgroups: grid('sum', n.size) };
+  // Many outputs: one invocation per output, summing serially, with no barriers (on CPU drivers each barrier is a
+  // context switch). Few outputs, long reductions: one workgroup per output, reducing in workgroup memory.
+  const serial = n.size >= 64;
+  return {
+    shader: 'reduce',
+    defines: { SERIAL: serial },
+    uniform: u32s(words),
+    bindings: [x, n],
+    workgroups: grid('sum', serial ? Math.ceil(n.size / 64) : n.size),
+  };
 }
 
 /**
