@@ -15,8 +15,8 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --model NAME        ${Object.entries(MODELS).map(([k, m]) => `${k} (${m.description})`).join(', ')}  [mlp]
   --backend NAME      webgpu or cpu  [webgpu]
   --epochs N          passes over the 60,000 training images  [1]
-  --batch-size N      [64]
-  --lr X              learning rate for SGD with momentum 0.9  [0.05]
+  --batch-size N      [32]
+  --lr X              peak learning rate for SGD with momentum  [0.03]
   --momentum X        [0.9]
   --schedule NAME     learning-rate schedule over the run: cosine (decays to 0) or constant  [cosine]
   --seed N            seeds initialisation and shuffling  [1]
@@ -27,8 +27,8 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
 export async function train(argv: string[]): Promise<void> {
   const f = parse('train', argv, {
     model: { type: 'string', default: 'mlp' }, backend: { type: 'string', default: 'webgpu' },
-    epochs: { type: 'string', default: '1' }, 'batch-size': { type: 'string', default: '64' },
-    lr: { type: 'string', default: '0.05' }, schedule: { type: 'string', default: 'cosine' }, momentum: { type: 'string', default: '0.9' },
+    epochs: { type: 'string', default: '1' }, 'batch-size': { type: 'string', default: '32' },
+    lr: { type: 'string', default: '0.03' }, schedule: { type: 'string', default: 'cosine' }, momentum: { type: 'string', default: '0.9' },
     seed: { type: 'string', default: '1' }, limit: { type: 'string' }, json: { type: 'string' }, 'data-dir': { type: 'string' },
   });
   const modelName = choice('train', 'model', f.model, Object.keys(MODELS));
