@@ -3,10 +3,10 @@ import { Tensor, DType, Attrs } from './tensor.js';
 import { Shape, ShapeError, fmt, sizeOf, broadcastShapes, normAxes } from './shape.js';
 import { UNARY, BINARY } from './elementwise.js';
 
-const node = (op: string, inputs: Tensor[], shape: Shape, dtype: DType = 'f32', attrs: Attrs = {}) =>
+export const node = (op: string, inputs: Tensor[], shape: Shape, dtype: DType = 'f32', attrs: Attrs = {}) =>
   new Tensor(op, inputs, shape, dtype, attrs);
 
-function needF32(op: string, ...ts: Tensor[]): void {
+export function needF32(op: string, ...ts: Tensor[]): void {
   for (const t of ts) if (t.dtype !== 'f32') throw new ShapeError(op, `expected a float32 tensor, got ${t.dtype} ${fmt(t.shape)}`);
 }
 

@@ -1,31 +1,12 @@
 // Reference kernels: plain loops, written to be read and trusted. Reductions accumulate in float64 (JS numbers),
 // so the reference is the more accurate side of every parity test.
 import { Tensor } from '../../graph/tensor.js';
-import { Shape, broadcastStrides, stridesOf, sizeOf } from '../../graph/shape.js';
+import { broadcastStrides } from '../../graph/shape.js';
 import { UNARY, BINARY } from '../../graph/elementwise.js';
 
-export type Arr = Float32Array | Int32Array;
-export type CpuKernel = (n: Tensor, ins: Arr[], out: Float32Array) => void;
+import { Arr, CpuKernel, strided, permutedStrides } from './loops.js';
 
-/** Visit every index of `shape` in row-major order, tracking the flat offset into each strided operand. */
-function strided(shape: Shape, strides: number[][], visit: (i: number, offs: number[]) => void): void {
-  const r = shape.length, n = sizeOf(shape);
-  const idx = new Array<number>(r).fill(0);
-  const offs = strides.map(() => 0);
-  for (let i = 0; i < n; i++) {
-    visit(i, offs);
-    for (let d = r - 1; d >= 0; d--) {
-      idx[d]++;
-      for (let k = 0; k < offs.length; k++) offs[k] += strides[k][d];
-      if (idx[d] < shape[d]) break;
-      for (let k = 0; k < offs.length; k++) offs[k] -= strides[k][d] * shape[d];
-      idx[d] = 0;
-    }
-  }
-}
-
-/** Strides of a transposed view: output dim j reads input dim perm[j]. */
-export const permutedStrides = (inShape: Shape, perm: number[]) => perm.map((p) => stridesOf(inShape)[p]);
+export type { Arr, CpuKernel };
 
 function unaryKernel(fn: (x: number, alpha: number) => number): CpuKernel {
   return (n, [x], out) => {

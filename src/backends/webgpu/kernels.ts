@@ -3,43 +3,11 @@
 import { Tensor } from '../../graph/tensor.js';
 import { Shape, ShapeError, fmt, sizeOf, stridesOf, broadcastStrides } from '../../graph/shape.js';
 import { UNARY, BINARY } from '../../graph/elementwise.js';
-import { permutedStrides, SgdHyper } from '../cpu/kernels.js';
+import { permutedStrides } from '../cpu/loops.js';
+import type { SgdHyper } from '../cpu/kernels.js';
+import { Launch, MAX_RANK, MAX_GRID, grid, u32s, f32bits, pad, checkRank } from './launch.js';
 
-export interface Launch {
-  shader: string;
-  defines?: Record<string, boolean>;
-  constants?: Record<string, number>;
-  /** Uniform data at binding 0, written once at compile time. */
-  uniform: ArrayBuffer;
-  /** For kernels whose uniform can change between runs (optimizer hyper-parameters): its current value. */
-  dynamicUniform?: () => ArrayBuffer;
-  bindings: Tensor[];
-  workgroups: [number, number, number];
-}
-
-export const MAX_RANK = 6;
-const MAX_GRID = 65535;
-
-/** Spread `groups` workgroups over x and y; shaders rebuild the flat index from num_workgroups. */
-export function grid(op: string, groups: number): [number, number, number] {
-  if (groups <= MAX_GRID) return [Math.max(groups, 1), 1, 1];
-  const y = Math.ceil(groups / MAX_GRID);
-  if (y > MAX_GRID) throw new ShapeError(op, `needs ${groups} workgroups, over the ${MAX_GRID}² a dispatch can address`);
-  return [MAX_GRID, y, 1];
-}
-
-function u32s(words: number[], minBytes = 16): ArrayBuffer {
-  const n = Math.max(Math.ceil(words.length / 4) * 4, minBytes / 4);
-  const a = new Uint32Array(n);
-  a.set(words);
-  return a.buffer;
-}
-const f32bits = (x: number) => new Uint32Array(new Float32Array([x]).buffer)[0];
-const pad = (xs: readonly number[]) => [...xs, ...Array(MAX_RANK - xs.length).fill(0)];
-
-function checkRank(op: string, s: Shape) {
-  if (s.length > MAX_RANK) throw new ShapeError(op, `rank ${s.length} ${fmt(s)} exceeds the WebGPU kernels' maximum rank ${MAX_RANK}`);
-}
+export type { Launch };
 
 /**
  * The period with which an operand read through `strides` repeats along the flat output, if it simply repeats:
@@ -136,16 +104,23 @@ function sgd(n: Tensor): Launch {
   return { shader: 'sgd', uniform: hyperBytes(), dynamicUniform: hyperBytes, bindings: n.inputs.slice(), workgroups: grid('sgd', Math.ceil(p.size / 256)) };
 }
 
+/**
+ * The registry: op name → how to launch it. Core ops are here; op families (conv, pooling, normalisation, ...)
+ * add their entries from their own files in this folder.
+ */
+export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
+  ...Object.fromEntries(Object.entries(UNARY).map(([k, f]) => [k, (n: Tensor) => elementwise(n, [broadcastStrides(n.inputs[0].shape, n.shape)], f.code)])),
+  ...Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, (n: Tensor) => elementwise(n, n.inputs.map((x) => broadcastStrides(x.shape, n.shape)), f.code)])),
+  transpose: (n) => elementwise(n, [permutedStrides(n.inputs[0].shape, n.attrs.perm as number[])], UNARY.identity.code),
+  sum: reduce,
+  matmul,
+  softmax_xent: (n) => softmaxXent(n, false),
+  softmax_xent_grad: (n) => softmaxXent(n, true),
+  sgd_momentum: sgd,
+};
+
 export function launchFor(n: Tensor): Launch {
-  if (UNARY[n.op]) return elementwise(n, [broadcastStrides(n.inputs[0].shape, n.shape)], UNARY[n.op].code);
-  if (BINARY[n.op]) return elementwise(n, n.inputs.map((x) => broadcastStrides(x.shape, n.shape)), BINARY[n.op].code);
-  switch (n.op) {
-    case 'transpose': return elementwise(n, [permutedStrides(n.inputs[0].shape, n.attrs.perm as number[])], UNARY.identity.code);
-    case 'sum': return reduce(n);
-    case 'matmul': return matmul(n);
-    case 'softmax_xent': return softmaxXent(n, false);
-    case 'softmax_xent_grad': return softmaxXent(n, true);
-    case 'sgd_momentum': return sgd(n);
-  }
-  throw new Error(`webgpu backend: no kernel for op '${n.op}' (node ${n})`);
+  const k = WEBGPU_KERNELS[n.op];
+  if (!k) throw new Error(`webgpu backend: no kernel for op '${n.op}' (node ${n})`);
+  return k(n);
 }

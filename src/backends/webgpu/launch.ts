@@ -1,0 +1,40 @@
+// What a kernel launch is, and the helpers every kernel family uses to describe one.
+import { Tensor } from '../../graph/tensor.js';
+import { Shape, ShapeError, fmt } from '../../graph/shape.js';
+
+export interface Launch {
+  shader: string;
+  defines?: Record<string, boolean>;
+  constants?: Record<string, number>;
+  /** Uniform data at binding 0, written once at compile time. */
+  uniform: ArrayBuffer;
+  /** For kernels whose uniform can change between runs (optimizer hyper-parameters): its current value. */
+  dynamicUniform?: () => ArrayBuffer;
+  bindings: Tensor[];
+  workgroups: [number, number, number];
+}
+
+export const MAX_RANK = 6;
+export const MAX_GRID = 65535;
+
+/** Spread `groups` workgroups over x and y; shaders rebuild the flat index from num_workgroups. */
+export function grid(op: string, groups: number): [number, number, number] {
+  if (groups <= MAX_GRID) return [Math.max(groups, 1), 1, 1];
+  const y = Math.ceil(groups / MAX_GRID);
+  if (y > MAX_GRID) throw new ShapeError(op, `needs ${groups} workgroups, over the ${MAX_GRID}² a dispatch can address`);
+  return [MAX_GRID, y, 1];
+}
+
+export function u32s(words: number[], minBytes = 16): ArrayBuffer {
+  const n = Math.max(Math.ceil(words.length / 4) * 4, minBytes / 4);
+  const a = new Uint32Array(n);
+  a.set(words);
+  return a.buffer;
+}
+export const f32bits = (x: number) => new Uint32Array(new Float32Array([x]).buffer)[0];
+export const pad = (xs: readonly number[]) => [...xs, ...Array(MAX_RANK - xs.length).fill(0)];
+
+export function checkRank(op: string, s: Shape) {
+  if (s.length > MAX_RANK) throw new ShapeError(op, `rank ${s.length} ${fmt(s)} exceeds the WebGPU kernels' maximum rank ${MAX_RANK}`);
+}
+
