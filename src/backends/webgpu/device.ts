@@ -33,7 +33,8 @@ const WANTED_LIMITS = [
  */
 let dawnInstance: GPU | undefined;
 
-async function gpuApi(): Promise<GPU> {
+/** navigator.gpu in a browser; in Node, the process's one Dawn instance (shared with tools such as TF.js). */
+export async function gpuApi(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
   if (dawnInstance) return dawnInstance;
