@@ -19,6 +19,26 @@ override WG: u32 = 256u;
 
 fn m(i: u32) -> u32 { return params[i / 4u][i % 4u]; }
 
+// 1 / (1 + exp(-z)) from e = exp(-|z|) <= 1, so no exp overflows whatever the sign of z.
+fn sigmoid_of(z: f32) -> f32 { let e = exp(-abs(z)); return select(e / (1.0 + e), 1.0 / (1.0 + e), z >= 0.0); }
+
+// log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)). WGSL has no log1p: 1 + e drops an e below 6e-8, an absolute
+// error under 6e-8, so log(1 + e) is used as is.
+fn softplus(x: f32) -> f32 { return max(x, 0.0) + log(1.0 + exp(-abs(x))); }
+
+// GELU, tanh approximation (WGSL has no erf; the CPU reference uses the same approximation):
+// 0.5 x (1 + tanh(u)) with u = sqrt(2/pi) (x + 0.044715 x^3). Since 0.5 (1 + tanh(u)) = sigmoid(2u), it is computed
+// as x sigmoid(2u), which cannot overflow, and its derivative 0.5 (1 + t) + 0.5 x (1 - t^2) du/dx as
+// s + 2 x s (1 - s) du/dx, with s (1 - s) = e / (1 + e)^2, e = exp(-|2u|), accurate where s rounds to 1.
+const GELU_K = 0.7978845608028654;
+const GELU_C = 0.044715;
+fn gelu(x: f32) -> f32 { return x * sigmoid_of(2.0 * GELU_K * (x + GELU_C * x * x * x)); }
+fn gelu_grad(x: f32) -> f32 {
+  let z = 2.0 * GELU_K * (x + GELU_C * x * x * x);
+  let e = exp(-abs(z));
+  return sigmoid_of(z) + 2.0 * x * GELU_K * (1.0 + 3.0 * GELU_C * x * x) * (e / ((1.0 + e) * (1.0 + e)));
+}
+
 fn unary_op(x: f32, alpha: f32) -> f32 {
   switch OP {
     case 0u: { return x; }
@@ -31,11 +51,19 @@ fn unary_op(x: f32, alpha: f32) -> f32 {
     case 6u: { return log(x); }
     case 7u: { return sqrt(x); }
     case 8u: { return abs(x); }
+    case 9u: { return select(alpha * x, x, x > 0.0); }
+    // ELU. WGSL has no expm1: exp(x) - 1 near 0 carries an absolute error of ~6e-8.
+    case 10u: { return select(alpha * (exp(x) - 1.0), x, x > 0.0); }
+    case 11u: { return softplus(x); }
+    case 12u: { return gelu(x); }
+    // Huber of a difference, delta = alpha.
+    case 13u: { let ad = abs(x); return select(alpha * (ad - 0.5 * alpha), 0.5 * x * x, ad <= alpha); }
     default: { return x; }
   }
 }
 
-fn binary_op(x: f32, y: f32) -> f32 {
+// Backward functions take (saved forward value, upstream gradient).
+fn binary_op(x: f32, y: f32, alpha: f32) -> f32 {
   switch OP {
     case 0u: { return x + y; }
     case 1u: { return x - y; }
@@ -44,6 +72,18 @@ fn binary_op(x: f32, y: f32) -> f32 {
     case 4u: { return select(0.0, y, x > 0.0); }
     case 5u: { return y * x * (1.0 - x); }
     case 6u: { return y * (1.0 - x * x); }
+    case 7u: { return sign(x) * y; }
+    case 8u: { return select(alpha * y, y, x > 0.0); }
+    case 9u: { return select(alpha * exp(x) * y, y, x > 0.0); }
+    case 10u: { return y * sigmoid_of(x); }
+    case 11u: { return y * gelu_grad(x); }
+    case 12u: { return y * clamp(x, -alpha, alpha); }
+    // PReLU, y the broadcast slope: forward, then d out / d x, then the slope gradient per element (y is dy there).
+    case 13u: { return select(y * x, x, x > 0.0); }
+    case 14u: { return select(y, 1.0, x > 0.0); }
+    case 15u: { return select(x * y, 0.0, x > 0.0); }
+    // Binary cross-entropy of logit x against target y.
+    case 16u: { return max(x, 0.0) - x * y + log(1.0 + exp(-abs(x))); }
     default: { return x; }
   }
 }
@@ -72,7 +112,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let ob = i % m(22u);
 #endif
 #if BINARY
-  out[i] = binary_op(a[oa], b[ob]);
+  out[i] = binary_op(a[oa], b[ob], bitcast<f32>(m(2u)));
 #else
   out[i] = unary_op(a[oa], bitcast<f32>(m(2u)));
 #endif

@@ -2,12 +2,20 @@
 // each input (undefined where an input takes no gradient, e.g. integer labels). Rules build graph nodes.
 import { Tensor } from '../graph/tensor.js';
 import * as ops from '../graph/ops.js';
+import { CONV_GRAD_RULES } from './conv_grad.js';
+import { ACTIVATION_GRAD_RULES } from './activations_grad.js';
+import { SHAPE_OPS_GRAD_RULES } from './shape_ops_grad.js';
+import { NORM_GRAD_RULES } from './norm_grad.js';
 
 export type GradRule = (node: Tensor, dy: Tensor) => (Tensor | undefined)[];
 
 const inv = (perm: number[]) => perm.map((_, i) => perm.indexOf(i));
 
 export const GRAD_RULES: Record<string, GradRule> = {
+  ...CONV_GRAD_RULES,
+  ...ACTIVATION_GRAD_RULES,
+  ...SHAPE_OPS_GRAD_RULES,
+  ...NORM_GRAD_RULES,
   add: (n, dy) => [ops.sumTo(dy, n.inputs[0].shape), ops.sumTo(dy, n.inputs[1].shape)],
   sub: (n, dy) => [ops.sumTo(dy, n.inputs[0].shape), ops.sumTo(ops.neg(dy), n.inputs[1].shape)],
   mul: ({ inputs: [a, b] }, dy) => [ops.sumTo(ops.mul(dy, b), a.shape), ops.sumTo(ops.mul(dy, a), b.shape)],
@@ -23,7 +31,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
   exp: (n, dy) => [ops.mul(dy, n)],
   log: (n, dy) => [ops.div(dy, n.inputs[0])],
   sqrt: (n, dy) => [ops.div(dy, ops.mul(n, 2))],
-  abs: (n, dy) => [ops.mul(dy, ops.div(n.inputs[0], n))],
+  abs: (n, dy) => [ops.binary('abs_grad', n.inputs[0], dy)], // sign(x)·dy; x/|x| would be 0/0 at x = 0
   sum: (n, dy) => {
     const x = n.inputs[0];
     const kept = x.shape.map((d, i) => ((n.attrs.axes as number[]).includes(i) ? 1 : d));

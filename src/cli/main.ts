@@ -3,6 +3,7 @@ import { UsageError } from './args.js';
 import { info } from './info.js';
 import { train, TRAIN_HELP } from './train.js';
 import { bench, BENCH_HELP } from './bench.js';
+import { check, CHECK_HELP } from './check.js';
 import { ShapeError } from '../graph/shape.js';
 import { NoAdapterError } from '../backends/webgpu/device.js';
 
@@ -12,6 +13,7 @@ commands:
   info      show the WebGPU adapter, its limits and features  (--json)
   train     train a model on MNIST  (wgtrain train --help)
   bench     kernel benchmarks, side by side with TF.js  (wgtrain bench --help)
+  check     one training step on WebGPU vs the CPU reference, node by node  (wgtrain check --help)
 
 global: --debug shows stack traces`;
 
@@ -19,6 +21,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   info: { run: (argv) => info(argv.includes('--json')), help: 'usage: wgtrain info [--json]' },
   train: { run: train, help: TRAIN_HELP },
   bench: { run: bench, help: BENCH_HELP },
+  check: { run: check, help: CHECK_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {

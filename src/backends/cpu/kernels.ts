@@ -5,6 +5,10 @@ import { broadcastStrides } from '../../graph/shape.js';
 import { UNARY, BINARY } from '../../graph/elementwise.js';
 
 import { Arr, CpuKernel, strided, permutedStrides } from './loops.js';
+import { CONV_CPU_KERNELS } from './conv.js';
+import { ACTIVATION_CPU_KERNELS } from './activations.js';
+import { SHAPE_OPS_CPU_KERNELS } from './shape_ops.js';
+import { NORM_CPU_KERNELS } from './norm.js';
 
 export type { Arr, CpuKernel };
 
@@ -16,10 +20,11 @@ function unaryKernel(fn: (x: number, alpha: number) => number): CpuKernel {
   };
 }
 
-function binaryKernel(fn: (a: number, b: number) => number): CpuKernel {
+function binaryKernel(fn: (a: number, b: number, alpha: number) => number): CpuKernel {
   return (n, [a, b], out) => {
+    const alpha = (n.attrs.alpha as number) ?? 0;
     const sa = broadcastStrides(n.inputs[0].shape, n.shape), sb = broadcastStrides(n.inputs[1].shape, n.shape);
-    strided(n.shape, [sa, sb], (i, [oa, ob]) => { out[i] = fn(a[oa], b[ob]); });
+    strided(n.shape, [sa, sb], (i, [oa, ob]) => { out[i] = fn(a[oa], b[ob], alpha); });
   };
 }
 
@@ -90,6 +95,10 @@ function sgdMomentum(n: Tensor, [p, g, v]: Arr[]): void {
 }
 
 export const CPU_KERNELS: Record<string, CpuKernel> = {
+  ...CONV_CPU_KERNELS,
+  ...ACTIVATION_CPU_KERNELS,
+  ...SHAPE_OPS_CPU_KERNELS,
+  ...NORM_CPU_KERNELS,
   ...Object.fromEntries(Object.entries(UNARY).map(([k, f]) => [k, unaryKernel(f.cpu)])),
   ...Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, binaryKernel(f.cpu)])),
   transpose: unaryKernel(UNARY.identity.cpu),

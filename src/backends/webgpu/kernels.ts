@@ -6,6 +6,10 @@ import { UNARY, BINARY } from '../../graph/elementwise.js';
 import { permutedStrides } from '../cpu/loops.js';
 import type { SgdHyper } from '../cpu/kernels.js';
 import { Launch, MAX_RANK, MAX_GRID, grid, u32s, f32bits, pad, checkRank } from './launch.js';
+import { CONV_WEBGPU_KERNELS } from './conv.js';
+import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
+import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
+import { NORM_WEBGPU_KERNELS } from './norm.js';
 
 export type { Launch };
 
@@ -110,6 +114,10 @@ function sgd(n: Tensor): Launch {
  * add their entries from their own files in this folder.
  */
 export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
+  ...CONV_WEBGPU_KERNELS,
+  ...ACTIVATION_WEBGPU_KERNELS,
+  ...SHAPE_OPS_WEBGPU_KERNELS,
+  ...NORM_WEBGPU_KERNELS,
   ...Object.fromEntries(Object.entries(UNARY).map(([k, f]) => [k, (n: Tensor) => elementwise(n, [broadcastStrides(n.inputs[0].shape, n.shape)], f.code)])),
   ...Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, (n: Tensor) => elementwise(n, n.inputs.map((x) => broadcastStrides(x.shape, n.shape)), f.code)])),
   transpose: (n) => elementwise(n, [permutedStrides(n.inputs[0].shape, n.attrs.perm as number[])], UNARY.identity.code),

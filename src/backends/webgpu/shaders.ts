@@ -6,8 +6,12 @@ import matmul from '../../../shaders/matmul.wgsl';
 import reduce from '../../../shaders/reduce.wgsl';
 import softmax_xent from '../../../shaders/softmax_xent.wgsl';
 import sgd from '../../../shaders/sgd.wgsl';
+import { CONV_SHADERS } from './conv.js';
+import { ACTIVATION_SHADERS } from './activations.js';
+import { SHAPE_OPS_SHADERS } from './shape_ops.js';
+import { NORM_SHADERS } from './norm.js';
 
-export const SHADERS: Record<string, string> = { elementwise, matmul, reduce, softmax_xent, sgd };
+export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, elementwise, matmul, reduce, softmax_xent, sgd };
 
 export function shaderSource(name: string, defines: Record<string, boolean> = {}): string {
   const src = SHADERS[name];

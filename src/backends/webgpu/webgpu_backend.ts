@@ -14,8 +14,9 @@ const UNIFORM = GPUBufferUsageFlagsOf('UNIFORM', 'COPY_DST');
 const STAGING = GPUBufferUsageFlagsOf('MAP_READ', 'COPY_DST');
 
 // GPUBufferUsage is a global only once the device API is loaded, so flags are looked up lazily by name.
-function GPUBufferUsageFlagsOf(...names: (keyof GPUBufferUsage)[]): () => number {
-  return () => names.reduce((a, n) => a | (globalThis.GPUBufferUsage[n] as number), 0);
+type UsageName = 'MAP_READ' | 'COPY_SRC' | 'COPY_DST' | 'UNIFORM' | 'STORAGE';
+function GPUBufferUsageFlagsOf(...names: UsageName[]): () => number {
+  return () => names.reduce((a, n) => a | globalThis.GPUBufferUsage[n], 0);
 }
 
 export class WebGpuBackend implements Backend {

@@ -1,0 +1,89 @@
+// The copy behind concat, slice and pad. Output coordinate c reads source k at c - offset_k, from the first source
+// whose shape contains that coordinate, and is 0 where none does (the padding). Sources are contiguous.
+// A concat has one source per input, offset along its axis; a slice has one source at minus its begin; a pad has one
+// source at its leading padding. Switches IN2 .. IN7 bind the 2nd .. 7th source.
+// params: [n, rank, sources, 0, outShape[6], 0, 0, then per source: offset[6] (i32 bits), shape[6]]
+
+override WG: u32 = 256u;
+
+@group(0) @binding(0) var<uniform> params: array<vec4<u32>, 24>;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> x0: array<f32>;
+#if IN2
+@group(0) @binding(3) var<storage, read> x1: array<f32>;
+#endif
+#if IN3
+@group(0) @binding(4) var<storage, read> x2: array<f32>;
+#endif
+#if IN4
+@group(0) @binding(5) var<storage, read> x3: array<f32>;
+#endif
+#if IN5
+@group(0) @binding(6) var<storage, read> x4: array<f32>;
+#endif
+#if IN6
+@group(0) @binding(7) var<storage, read> x5: array<f32>;
+#endif
+#if IN7
+@group(0) @binding(8) var<storage, read> x6: array<f32>;
+#endif
+
+fn m(i: u32) -> u32 { return params[i / 4u][i % 4u]; }
+
+// Storage buffers cannot be put in an array, so the source is picked by a switch.
+fn load(k: u32, j: u32) -> f32 {
+  switch k {
+#if IN2
+    case 1u: { return x1[j]; }
+#endif
+#if IN3
+    case 2u: { return x2[j]; }
+#endif
+#if IN4
+    case 3u: { return x3[j]; }
+#endif
+#if IN5
+    case 4u: { return x4[j]; }
+#endif
+#if IN6
+    case 5u: { return x5[j]; }
+#endif
+#if IN7
+    case 6u: { return x6[j]; }
+#endif
+    default: { return x0[j]; }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  // 2-D grid: more than 65535 workgroups along x is over the WebGPU limit.
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i >= m(0u)) { return; }
+  let rank = m(1u);
+  var coord: array<i32, 6>;
+  var rem = i;
+  for (var d = 0u; d < rank; d++) {
+    let dim = rank - 1u - d;
+    let size = m(4u + dim);
+    coord[dim] = i32(rem % size);
+    rem = rem / size;
+  }
+  var v = 0.0;
+  for (var k = 0u; k < m(2u); k++) {
+    let base = 12u + 12u * k;
+    var off = 0u;
+    var stride = 1u;
+    var inside = true;
+    for (var d = 0u; d < rank; d++) {
+      let dim = rank - 1u - d;
+      let c = coord[dim] - bitcast<i32>(m(base + dim));
+      let size = m(base + 6u + dim);
+      if (c < 0 || c >= i32(size)) { inside = false; break; }
+      off += u32(c) * stride;
+      stride *= size;
+    }
+    if (inside) { v = load(k, off); break; }
+  }
+  out[i] = v;
+}

@@ -1,0 +1,56 @@
+// Reference kernels of the last-axis activations (the pointwise ones come from the elementwise table). Each walks the
+// input as rows of its last dim; sums accumulate in float64.
+import { Tensor } from '../../graph/tensor.js';
+import { rowsOf } from '../../graph/activations.js';
+import type { Arr, CpuKernel } from './loops.js';
+
+/** Index within x's group of k (at `base`) of its maximum; the first one on ties (strict >). */
+function argmaxOf(x: Arr, base: number, k: number): number {
+  let best = 0;
+  for (let j = 1; j < k; j++) if (x[base + j] > x[base + best]) best = j;
+  return best;
+}
+
+function maxout(n: Tensor, [x]: Arr[], out: Float32Array): void {
+  const k = n.attrs.k as number;
+  for (let o = 0; o < out.length; o++) out[o] = x[o * k + argmaxOf(x, o * k, k)];
+}
+
+/** Each output's gradient goes to its group's argmax; every other input of the group gets 0. */
+function maxoutGrad(n: Tensor, [x, dy]: Arr[], out: Float32Array): void {
+  const k = n.attrs.k as number;
+  out.fill(0);
+  for (let o = 0; o < dy.length; o++) out[o * k + argmaxOf(x, o * k, k)] = dy[o];
+}
+
+/** y = x - max - log Σ exp(x - max), per row. */
+function logSoftmax(n: Tensor, [x]: Arr[], out: Float32Array): void {
+  const [rows, C] = rowsOf(n.shape);
+  for (let r = 0; r < rows; r++) {
+    const row = r * C;
+    let mx = -Infinity;
+    for (let c = 0; c < C; c++) mx = Math.max(mx, x[row + c]);
+    let s = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(x[row + c] - mx);
+    const lse = mx + Math.log(s);
+    for (let c = 0; c < C; c++) out[row + c] = x[row + c] - lse;
+  }
+}
+
+/** dx = dy - softmax·Σ dy per row, with softmax = exp(y) from the saved output y. */
+function logSoftmaxGrad(n: Tensor, [y, dy]: Arr[], out: Float32Array): void {
+  const [rows, C] = rowsOf(n.shape);
+  for (let r = 0; r < rows; r++) {
+    const row = r * C;
+    let s = 0;
+    for (let c = 0; c < C; c++) s += dy[row + c];
+    for (let c = 0; c < C; c++) out[row + c] = dy[row + c] - Math.exp(y[row + c]) * s;
+  }
+}
+
+export const ACTIVATION_CPU_KERNELS: Record<string, CpuKernel> = {
+  maxout,
+  maxout_grad: maxoutGrad,
+  log_softmax: logSoftmax,
+  log_softmax_grad: logSoftmaxGrad,
+};

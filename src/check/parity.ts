@@ -1,0 +1,193 @@
+// The parity checker: one step of a user's graph on the GPU and on the CPU reference, compared node by node.
+//
+// Both backends run the same plan from the same variable values and feeds, with every computed node kept as an
+// output (so liveness reuses none of their buffers and each can be read afterwards). Errors propagate: a wrong
+// kernel makes its own node fail and, usually, every node downstream of it. So the node to blame is the FIRST one in
+// topological order that exceeds its tolerance, which is why the report names `firstFailure`.
+//
+// Tolerance, per element:  |gpu - cpu| <= atol + rtol·|cpu|, with
+//   atol = (1e-6 + 1e-6·sqrt(K)·max|cpu|) · tolerance,   rtol = 1e-4 · tolerance   (tolerance: a factor, default 1)
+// The CPU accumulates in float64 and the GPU in float32, whose rounding grows like eps32·sqrt(K)·|sum| for a sum of K
+// terms; atol keeps a ~15x margin over that while still catching one dropped or doubled term. Unlike the single-op
+// parity tests, a node here also carries the rounding of every node before it, so K is the longest reduction on any
+// path into the node (matmul inner dim, product of the summed axes, softmax classes, window taps; 1 for elementwise),
+// not just its own: with its own K only, the bias add after a K=256 GEMM uses 106% of its tolerance on a correct GPU.
+// A variable takes the K of the update that wrote it. Values equal on both sides (equal infinities, NaN on both)
+// agree; a NaN on one side only fails. Branches (relu_grad's x > 0) taken differently because of rounding upstream
+// are not compared: see BRANCHES.
+import { Tensor, Variable, variableOf } from '../graph/tensor.js';
+import { fmt } from '../graph/shape.js';
+import { plan, EFFECT_OPS, Feeds } from '../schedule/plan.js';
+import { topoSort } from '../schedule/topo.js';
+import type { Backend, Executable } from '../backends/backend.js';
+import { CpuBackend } from '../backends/cpu/cpu_backend.js';
+
+export const PARITY_ATOL = 1e-6;
+export const PARITY_ATOL_PER_SQRT_K = 1e-6;
+export const PARITY_RTOL = 1e-4;
+
+export interface ParityOptions {
+  outputs: readonly Tensor[];
+  /** Update nodes (optimizer steps), applied after everything else as in `compile`. */
+  effects?: readonly Tensor[];
+  feeds: Feeds;
+  gpu: Backend;
+  /** The reference; a fresh CpuBackend by default. */
+  cpu?: Backend;
+  /**
+   * Where both backends' variables start from: 'gpu' (default) copies the GPU's current values to the CPU, so a check
+   * mid-training sees the trained weights; 'init' starts both from each Variable's initial value.
+   */
+  variables?: 'gpu' | 'init';
+  /** Scales atol and rtol (2 = twice as lenient). */
+  tolerance?: number;
+}
+
+export interface ParityEntry {
+  kind: 'node' | 'variable';
+  /** `${op}#${id}${shape}` for a node, with its name if it has one; the variable's name for a variable. */
+  label: string;
+  op: string;
+  id: number;
+  shape: number[];
+  name?: string;
+  /** Reduction length behind the value (see the tolerance rule). */
+  k: number;
+  /** max|cpu|: 0 means the node was all zeros, so this check did not exercise its kernel. */
+  scale: number;
+  maxAbsErr: number;
+  /** Over elements where the reference is non-zero. */
+  maxRelErr: number;
+  atol: number;
+  rtol: number;
+  /** max over elements of |gpu - cpu| / (atol + rtol·|cpu|): the fraction of the tolerance used; > 1 fails. */
+  ratio: number;
+  /** The element with the largest ratio, and both values there. */
+  worst: { index: number; gpu: number; cpu: number };
+  /** Elements not compared because the backends took different branches (see BRANCHES). */
+  branchFlips: number;
+  ok: boolean;
+}
+
+export interface ParityReport {
+  ok: boolean;
+  gpu: string;
+  cpu: string;
+  /** Every computed node, in the order the step ran them (topological). */
+  nodes: ParityEntry[];
+  /** Every variable the graph reads, compared after the effects ran. */
+  variables: ParityEntry[];
+  /** The first node (else the first variable) over its tolerance: the one to blame. */
+  firstFailure?: ParityEntry;
+  tolerance: number;
+}
+
+// A view (reshape) holds its input's values; the planner's only view op.
+const viewed = (t: Tensor): Tensor => (t.op === 'reshape' ? viewed(t.inputs[0]) : t);
+const windowTaps = (n: Tensor) => { const w = n.attrs.win as { kh: number; kw: number }; return w.kh * w.kw; };
+
+/** How many terms each op sums into one output element; ops not listed are elementwise (1). */
+export const REDUCTION_LENGTH: Record<string, (n: Tensor) => number> = {
+  matmul: (n) => { const a = n.inputs[0], r = a.rank; return n.attrs.transA ? a.shape[r - 2] : a.shape[r - 1]; },
+  sum: (n) => (n.attrs.axes as number[]).reduce((p, a) => p * n.inputs[0].shape[a], 1),
+  softmax_xent: (n) => n.inputs[0].shape[1],
+  softmax_xent_grad: (n) => n.inputs[0].shape[1],
+  // A pixel receives at most one term per window tap (scatter-adds and overlapping windows).
+  col2im: windowTaps,
+  avgpool: windowTaps,
+  avgpool_grad: windowTaps,
+  maxpool_grad: windowTaps,
+};
+const reductionLength = (n: Tensor) => REDUCTION_LENGTH[n.op]?.(n) ?? 1;
+
+/**
+ * Elementwise ops that branch on one input: [which input, the test]. Where the two backends' values of that input
+ * fall on opposite sides (a pre-activation within rounding of 0), each backend is right to take its own branch, so
+ * those elements are counted as `branchFlips` rather than compared. Otherwise, by our estimate, about 1% of checks of
+ * the MNIST MLP would blame relu_grad for rounding done upstream (a pre-activation within ~1e-6 of 0).
+ */
+export const BRANCHES: Record<string, [input: number, test: (v: number) => boolean]> = {
+  relu_grad: [0, (x) => x > 0],
+};
+
+type Values = ArrayLike<number>;
+function compare(gpu: Values, cpu: Values, k: number, factor: number, flipped?: (i: number) => boolean): Omit<ParityEntry, 'kind' | 'label' | 'op' | 'id' | 'shape' | 'name'> {
+  let scale = 0;
+  for (let i = 0; i < cpu.length; i++) if (Number.isFinite(cpu[i])) scale = Math.max(scale, Math.abs(cpu[i]));
+  const atol = (PARITY_ATOL + (k > 1 ? PARITY_ATOL_PER_SQRT_K * Math.sqrt(k) * scale : 0)) * factor;
+  const rtol = PARITY_RTOL * factor;
+  let maxAbsErr = 0, maxRelErr = 0, ratio = 0, worst = { index: -1, gpu: NaN, cpu: NaN }, branchFlips = 0;
+  for (let i = 0; i < cpu.length; i++) {
+    const g = gpu[i], c = cpu[i];
+    if (g === c || (Number.isNaN(g) && Number.isNaN(c))) continue; // exact, equal infinities, NaN on both sides
+    if (flipped?.(i)) { branchFlips++; continue; }
+    const d = Math.abs(g - c), err = Number.isNaN(d) ? Infinity : d; // NaN on one side is as wrong as it gets
+    const r = err / (atol + rtol * Math.abs(c));
+    maxAbsErr = Math.max(maxAbsErr, err);
+    if (c !== 0) maxRelErr = Math.max(maxRelErr, err / Math.abs(c));
+    if (worst.index < 0 || r > ratio) { ratio = r; worst = { index: i, gpu: g, cpu: c }; }
+  }
+  return { k, scale, maxAbsErr, maxRelErr, atol, rtol, ratio, worst, branchFlips, ok: ratio <= 1 };
+}
+
+/**
+ * Run one step of `outputs` + `effects` on `gpu` and on the CPU reference, from the same variables and feeds, and
+ * compare every computed node and then every variable. The GPU's variables are restored afterwards, so a check in
+ * the middle of training leaves training where it was. Every intermediate gets its own buffer for this run, so the
+ * step needs the sum of its intermediates' memory, not the peak.
+ */
+export async function checkParity(o: ParityOptions): Promise<ParityReport> {
+  const { gpu, feeds, effects = [], tolerance = 1 } = o;
+  if (!(tolerance > 0)) throw new RangeError(`checkParity: tolerance must be a factor > 0, got ${tolerance}`);
+  const cpu = o.cpu ?? new CpuBackend();
+  const p = plan(o.outputs, effects);
+  const nodes = p.steps.filter((s) => !EFFECT_OPS.has(s.op));
+  const keep = [...new Set([...nodes, ...o.outputs])];
+  const vars = [...new Set(p.buffers.flatMap((b) => (b.variable ? [b.variable] : [])))];
+
+  const saved = await Promise.all(vars.map((v) => gpu.readVariable(v)));
+  vars.forEach((v, i) => {
+    const start = o.variables === 'init' ? v.init : saved[i];
+    if (o.variables === 'init') gpu.writeVariable(v, start);
+    cpu.writeVariable(v, start);
+  });
+
+  // A node is no more accurate than its inputs.
+  const kEff = new Map<Tensor, number>();
+  for (const n of topoSort([...o.outputs, ...effects])) kEff.set(n, Math.max(reductionLength(n), ...n.inputs.map((x) => kEff.get(x)!)));
+  const varK = new Map<Variable, number>();
+  for (const e of effects) for (const x of e.inputs) { const v = variableOf(x); if (v) varK.set(v, Math.max(varK.get(v) ?? 1, kEff.get(e)!)); }
+
+  let gx: Executable | undefined, cx: Executable | undefined;
+  try {
+    gx = gpu.compile(keep, effects);
+    cx = cpu.compile(keep, effects);
+    cx.run(feeds);
+    gx.run(feeds);
+    // The plan's own order is the order the kernels ran; a view (reshape) is its input's buffer, not a kernel.
+    const ran = gx.plan.steps.filter((s) => !EFFECT_OPS.has(s.op));
+    const deciders = new Set(ran.flatMap((n) => (BRANCHES[n.op] ? [viewed(n.inputs[BRANCHES[n.op][0]])] : [])));
+    const values = new Map<Tensor, { g: Values; c: Values }>();
+    const nodeEntries: ParityEntry[] = [];
+    for (const n of ran) {
+      const [g, c] = await Promise.all([gx.read(n), cx.read(n)]);
+      if (deciders.has(n)) values.set(n, { g, c });
+      const branch = BRANCHES[n.op], decider = branch && values.get(viewed(n.inputs[branch[0]]));
+      const flipped = decider && n.inputs[branch[0]].size === n.size ? (i: number) => branch[1](decider.g[i]) !== branch[1](decider.c[i]) : undefined;
+      const label = `${n.op}#${n.id}${fmt(n.shape)}${n.name ? ` '${n.name}'` : ''}`;
+      nodeEntries.push({ kind: 'node', label, op: n.op, id: n.id, shape: [...n.shape], name: n.name, ...compare(g, c, kEff.get(n)!, tolerance, flipped) });
+    }
+    const varEntries: ParityEntry[] = [];
+    for (const v of vars) {
+      const [g, c] = await Promise.all([gpu.readVariable(v), cpu.readVariable(v)]);
+      varEntries.push({ kind: 'variable', label: v.name, op: 'param', id: v.tensor.id, shape: [...v.shape], name: v.name, ...compare(g, c, varK.get(v) ?? 1, tolerance) });
+    }
+    const firstFailure = nodeEntries.find((e) => !e.ok) ?? varEntries.find((e) => !e.ok);
+    return { ok: !firstFailure, gpu: gpu.description, cpu: cpu.description, nodes: nodeEntries, variables: varEntries, firstFailure, tolerance };
+  } finally {
+    gx?.dispose();
+    cx?.dispose();
+    vars.forEach((v, i) => gpu.writeVariable(v, saved[i]));
+    if (!o.cpu) cpu.dispose();
+  }
+}

