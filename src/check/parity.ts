@@ -162,7 +162,11 @@ export async function checkParity(o: ParityOptions): Promise<ParityReport> {
   try {
     gx = gpu.compile(keep, effects);
     cx = cpu.compile(keep, effects);
+    // Host-side step counters (dropout) are shared by both runs: rewind them so the GPU draws the CPU's mask.
+    const counters = [...new Set(topoSort([...o.outputs, ...effects]).flatMap((n) => (n.attrs.counter ? [n.attrs.counter as { step: number }] : [])))];
+    const steps = counters.map((c) => c.step);
     cx.run(feeds);
+    counters.forEach((c, i) => { c.step = steps[i]; });
     gx.run(feeds);
     // The plan's own order is the order the kernels ran; a view (reshape) is its input's buffer, not a kernel.
     const ran = gx.plan.steps.filter((s) => !EFFECT_OPS.has(s.op));

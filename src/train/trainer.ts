@@ -6,6 +6,7 @@ import * as ops from '../graph/ops.js';
 import { grad } from '../autodiff/grad.js';
 import { Backend, Executable } from '../backends/backend.js';
 import { Module } from '../nn/module.js';
+import { stateUpdates } from '../nn/norm.js';
 import { SGD } from '../optim/sgd.js';
 import { Schedule } from '../optim/schedules.js';
 import { Dataset } from '../data/dataset.js';
@@ -43,7 +44,8 @@ export class ClassifierTrainer {
       const loss = ops.softmaxCrossEntropy(this.model.forward(x), y);
       const params = this.parameters;
       const grads = grad(loss, params.map((p) => p.tensor));
-      const ex = this.backend.compile([loss], this.optimizer.updates(params, grads));
+      // Besides the optimizer: running statistics (batch norm) and dropout's step counter move on every step.
+      const ex = this.backend.compile([loss], [...this.optimizer.updates(params, grads), ...stateUpdates(this.model)]);
       this.trainGraphs.set(B, (g = { ex, x, y, loss }));
     }
     return g;
