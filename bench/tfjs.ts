@@ -13,12 +13,13 @@ export async function loadTfjs(backend: 'webgpu' | 'wasm'): Promise<Tf> {
     g.navigator ??= {};
     g.navigator.gpu ??= await gpuApi();
   }
-  const tf = await import('@tensorflow/tfjs-core');
-  if (backend === 'webgpu') await import('@tensorflow/tfjs-backend-webgpu');
-  else {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // dist/tfjs-bundle.cjs sits beside dist/cli.js (scripts/build.mjs builds both).
+  const bundle = './tfjs-bundle.cjs';
+  const mod = (await import(/* @vite-ignore */ bundle)) as { default: { tf: Tf; setWasmPaths: (p: string) => void } };
+  const { tf, setWasmPaths } = mod.default;
+  if (backend === 'wasm') {
     const dir = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-    wasm.setWasmPaths(`${dir}/dist/`);
+    setWasmPaths(`${dir}/dist/`);
   }
   if (!(await tf.setBackend(backend))) throw new Error(`bench: TF.js backend '${backend}' failed to initialise`);
   await tf.ready();

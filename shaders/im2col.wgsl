@@ -1,32 +1,49 @@
 // im2col: cols[n, (c·KH + i)·KW + j, oh·OW + ow] = x[n, c, oh·SH - PH + i·DH, ow·SW - PW + j·DW], or 0 where that
-// pixel lies in the padding. One invocation per column entry, so neighbouring invocations write neighbouring words.
+// pixel lies in the padding. One invocation per row of OW column entries (fixed n, c, i, j, oh): the index
+// arithmetic is done once per row, and the row is a strided copy of one image row (all zeros if that row is
+// padding). Per entry instead, it ran 2.6x slower on lavapipe.
+// The geometry is made of override constants: the index arithmetic divides by them, and a division by a constant
+// compiles to a multiply and shift, where a division by a uniform is a real division (scalarised on CPU drivers).
 
-struct Geom {
-  N: u32, C: u32, H: u32, W: u32, OH: u32, OW: u32, KH: u32, KW: u32,
-  SH: u32, SW: u32, PH: u32, PW: u32, DH: u32, DW: u32, total: u32, countPad: u32,
-}
-
+override H: u32;
+override W: u32;
+override OH: u32;
+override OW: u32;
+override KH: u32;
+override KW: u32;
+override SH: u32;
+override SW: u32;
+override PH: u32;
+override PW: u32;
+override DH: u32;
+override DW: u32;
 override WG: u32 = 256u;
 
-@group(0) @binding(0) var<uniform> g: Geom;
+@group(0) @binding(0) var<uniform> total: vec4<u32>; // x: the number of column entries (rows · OW)
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> cols: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * WG;
-  if (idx >= g.total) { return; }
-  let ow = idx % g.OW;
-  var t = idx / g.OW;
-  let oh = t % g.OH;
-  t = t / g.OH;
-  let j = t % g.KW;
-  t = t / g.KW;
-  let i = t % g.KH;
-  let plane = t / g.KH; // n·C + c
-  let h = i32(oh * g.SH + i * g.DH) - i32(g.PH);
-  let w = i32(ow * g.SW + j * g.DW) - i32(g.PW);
-  var v = 0.0;
-  if (h >= 0 && h < i32(g.H) && w >= 0 && w < i32(g.W)) { v = x[(plane * g.H + u32(h)) * g.W + u32(w)]; }
-  cols[idx] = v;
+  let r = gid.x + gid.y * nwg.x * WG; // one output row (n, c, i, j, oh)
+  if (r >= total.x / OW) { return; }
+  let oh = r % OH;
+  var t = r / OH;
+  let j = t % KW;
+  t = t / KW;
+  let i = t % KH;
+  let plane = t / KH; // n·C + c
+  let h = i32(oh * SH + i * DH) - i32(PH);
+  let base = r * OW;
+  if (h < 0 || h >= i32(H)) {
+    for (var ow = 0u; ow < OW; ow++) { cols[base + ow] = 0.0; }
+    return;
+  }
+  let src = (plane * H + u32(h)) * W;
+  for (var ow = 0u; ow < OW; ow++) {
+    let w = i32(ow * SW + j * DW) - i32(PW);
+    var v = 0.0;
+    if (w >= 0 && w < i32(W)) { v = x[src + u32(w)]; }
+    cols[base + ow] = v;
+  }
 }

@@ -1,18 +1,25 @@
 // Max and average pooling over NCHW windows (no dilation), forward and backward; the preprocessor picks which
 // (MAX: max or average; GRAD: backward). Window (oh, ow) covers rows oh·SH - PH .. + KH - 1 and columns
 // ow·SW - PW .. + KW - 1, clipped to the image; padding never wins a max, and counts in an average only with
-// countPad (PyTorch's count_include_pad). Forward: one invocation per output. Backward: one invocation per input
+// COUNT_PAD (PyTorch's count_include_pad). Forward: one invocation per output. Backward: one invocation per input
 // pixel, gathering from every window that covers it, so no atomics are needed. Max pooling saves nothing for the
 // backward: it recomputes each covering window's first maximum and takes that window's dy if it is this pixel.
+// The geometry is made of override constants, so its divisions compile to multiplies (see im2col.wgsl).
 
-struct Geom {
-  N: u32, C: u32, H: u32, W: u32, OH: u32, OW: u32, KH: u32, KW: u32,
-  SH: u32, SW: u32, PH: u32, PW: u32, DH: u32, DW: u32, total: u32, countPad: u32,
-}
-
+override H: u32;
+override W: u32;
+override OH: u32;
+override OW: u32;
+override KH: u32;
+override KW: u32;
+override SH: u32;
+override SW: u32;
+override PH: u32;
+override PW: u32;
+override COUNT_PAD: bool = true;
 override WG: u32 = 256u;
 
-@group(0) @binding(0) var<uniform> g: Geom;
+@group(0) @binding(0) var<uniform> total: vec4<u32>; // x: the number of invocations (outputs, or pixels for GRAD)
 #if GRAD
 #if MAX
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -29,19 +36,19 @@ override WG: u32 = 256u;
 
 // The window's rows [r.x, r.y) and columns [r.z, r.w), clipped to the image.
 fn window(oh: u32, ow: u32) -> vec4<i32> {
-  let h0 = i32(oh * g.SH) - i32(g.PH);
-  let w0 = i32(ow * g.SW) - i32(g.PW);
-  return vec4<i32>(max(h0, 0), min(h0 + i32(g.KH), i32(g.H)), max(w0, 0), min(w0 + i32(g.KW), i32(g.W)));
+  let h0 = i32(oh * SH) - i32(PH);
+  let w0 = i32(ow * SW) - i32(PW);
+  return vec4<i32>(max(h0, 0), min(h0 + i32(KH), i32(H)), max(w0, 0), min(w0 + i32(KW), i32(W)));
 }
 
 #if MAX
 // Offset within the plane of the window's first maximum in row-major order (strict >, as in the CPU reference).
 fn argmax(plane: u32, r: vec4<i32>) -> u32 {
-  var best = u32(r.x) * g.W + u32(r.z);
+  var best = u32(r.x) * W + u32(r.z);
   var bv = x[plane + best];
   for (var h = r.x; h < r.y; h++) {
     for (var w = r.z; w < r.w; w++) {
-      let p = u32(h) * g.W + u32(w);
+      let p = u32(h) * W + u32(w);
       let v = x[plane + p];
       if (v > bv) { bv = v; best = p; }
     }
@@ -50,7 +57,7 @@ fn argmax(plane: u32, r: vec4<i32>) -> u32 {
 }
 #else
 fn count(r: vec4<i32>) -> f32 {
-  if (g.countPad != 0u) { return f32(g.KH * g.KW); }
+  if (COUNT_PAD) { return f32(KH * KW); }
   return f32((r.y - r.x) * (r.w - r.z));
 }
 #endif
@@ -58,26 +65,24 @@ fn count(r: vec4<i32>) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
-  if (idx >= g.total) { return; }
-  let HW = g.H * g.W;
-  let OHW = g.OH * g.OW;
+  if (idx >= total.x) { return; }
 #if GRAD
-  let w = idx % g.W;
-  let h = (idx / g.W) % g.H;
-  let nc = idx / HW;
-  // Windows covering row h: oh·SH - PH <= h < oh·SH - PH + KH.
-  let lh = i32(h + g.PH) + 1 - i32(g.KH);
-  let lw = i32(w + g.PW) + 1 - i32(g.KW);
-  let oh0 = select(0u, (u32(lh) + g.SH - 1u) / g.SH, lh > 0);
-  let ow0 = select(0u, (u32(lw) + g.SW - 1u) / g.SW, lw > 0);
-  let oh1 = min((h + g.PH) / g.SH + 1u, g.OH);
-  let ow1 = min((w + g.PW) / g.SW + 1u, g.OW);
+  let w = idx % W;
+  let h = (idx / W) % H;
+  let nc = idx / (H * W);
+  // The windows covering (h, w): oh·SH - PH <= h < oh·SH - PH + KH, and likewise for w.
+  let lh = i32(h + PH) + 1 - i32(KH);
+  let lw = i32(w + PW) + 1 - i32(KW);
+  let oh0 = select(0u, (u32(lh) + SH - 1u) / SH, lh > 0);
+  let ow0 = select(0u, (u32(lw) + SW - 1u) / SW, lw > 0);
+  let oh1 = min((h + PH) / SH + 1u, OH);
+  let ow1 = min((w + PW) / SW + 1u, OW);
   var s = 0.0;
   for (var oh = oh0; oh < oh1; oh++) {
     for (var ow = ow0; ow < ow1; ow++) {
-      let o = nc * OHW + oh * g.OW + ow;
+      let o = (nc * OH + oh) * OW + ow;
 #if MAX
-      if (argmax(nc * HW, window(oh, ow)) == h * g.W + w) { s += dy[o]; }
+      if (argmax(nc * H * W, window(oh, ow)) == h * W + w) { s += dy[o]; }
 #else
       s += dy[o] / count(window(oh, ow));
 #endif
@@ -85,16 +90,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   out[idx] = s;
 #else
-  let ow = idx % g.OW;
-  let oh = (idx / g.OW) % g.OH;
-  let plane = (idx / OHW) * HW;
+  let ow = idx % OW;
+  let oh = (idx / OW) % OH;
+  let plane = (idx / (OH * OW)) * H * W;
   let r = window(oh, ow);
 #if MAX
   out[idx] = x[plane + argmax(plane, r)];
 #else
   var s = 0.0;
   for (var h = r.x; h < r.y; h++) {
-    for (var w = r.z; w < r.w; w++) { s += x[plane + u32(h) * g.W + u32(w)]; }
+    for (var w = r.z; w < r.w; w++) { s += x[plane + u32(h) * W + u32(w)]; }
   }
   out[idx] = s / count(r);
 #endif

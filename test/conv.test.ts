@@ -58,6 +58,7 @@ describe('conv and pooling: shape errors', () => {
     ['dilated kernel larger than the padded input', () => conv.conv2d(x, input([4, 3, 3, 3]), { dilation: 5 }), /conv2d: the 11x11 window \(kernel 3x3, dilation 5x5\) is larger/],
     ['input of rank 3', () => conv.conv2d(input([3, 8, 8]), input([4, 3, 3, 3])), /conv2d: expected input \[N,C,H,W\] and weights \[O,C,KH,KW\], got \[3,8,8\] and \[4,3,3,3\]/],
     ['stride 0', () => conv.conv2d(x, input([4, 3, 3, 3]), { stride: 0 }), /conv2d: stride must be an integer >= 1/],
+    ['a stride of three dims', () => conv.conv2d(x, input([4, 3, 3, 3]), { stride: [1, 2, 3] as unknown as [number, number] }), /conv2d: stride must be an integer >= 1 or a pair of them, got \[1,2,3\]/],
     ['negative padding', () => conv.conv2d(x, input([4, 3, 3, 3]), { padding: [1, -1] }), /conv2d: padding must be an integer >= 0/],
     ['bias of the wrong length', () => conv.conv2dBias(conv.conv2d(x, input([4, 3, 3, 3])), input([3])), /conv2dBias: expected a bias \[4\] for output \[2,4,6,6\]/],
     ['pool window larger than the input', () => conv.maxPool2d(x, 9), /maxPool2d: the 9x9 window .* larger than the padded input 8x8/],
@@ -171,7 +172,13 @@ async function parity(c: Case, seed: number): Promise<void> {
   const got = await runOn(gpu, outputs, feeds);
   outputs.forEach((t, i) => {
     const atol = ATOL + (ks[i] > 1 ? ATOL_PER_SQRT_K * Math.sqrt(ks[i]) * maxAbs(want[i]) : 0);
-    assertClose(got[i], want[i], { atol, rtol: RTOL, what: `${c.name}: ${i ? `d L / d x${i - 1}` : 'forward'} ${JSON.stringify(t.shape)} (K=${ks[i]}), webgpu vs cpu` });
+    const what = `${c.name}: ${i ? `d L / d x${i - 1}` : 'forward'} ${JSON.stringify(t.shape)} (K=${ks[i]}), webgpu vs cpu`;
+    if (process.env.CONV_STATS) { // the worst element's share of its tolerance
+      let m = 0;
+      for (let j = 0; j < want[i].length; j++) m = Math.max(m, Math.abs(got[i][j] - want[i][j]) / (atol + RTOL * Math.abs(want[i][j])));
+      console.log(`${m.toExponential(2)} ${what}`);
+    }
+    assertClose(got[i], want[i], { atol, rtol: RTOL, what });
   });
 }
 
@@ -223,7 +230,7 @@ async function trainSteps(be: Backend, steps: number, B: number) {
   const { train } = await loadMnist({ limitTrain: B * steps, limitTest: 1 });
   normalize(train.x, MNIST_MEAN, MNIST_STD);
   const model = MODELS.cnn.build(new Rng(5));
-  const trainer = new ClassifierTrainer(be, model, new SGD({ lr: 0.03, momentum: 0.9 }), train.featureShape);
+  const trainer = new ClassifierTrainer(be, model, new SGD({ lr: 0.002, momentum: 0.9 }), train.featureShape);
   const losses: number[] = [];
   for (const b of new DataLoader(train, { batchSize: B, seed: 4 }).batches(0)) {
     const g = trainer.trainStep(b.x, b.y, b.size);
@@ -235,6 +242,8 @@ async function trainSteps(be: Backend, steps: number, B: number) {
 }
 
 describe('the cnn model on MNIST, CPU reference vs WebGPU', () => {
+  // A small learning rate: the He-initialised convs feed the classifier activations of rms ~2 over 1568 features, and
+  // at lr 0.01 and above the first steps overshoot (loss 5-25) before training recovers.
   // Losses agree to atol 1e-4 + rtol 1e-3 per step, weights to 1e-4 + 1e-3: float32 sums in a different order
   // (and, rarely, a max-pool argmax flipped between two near-equal activations) drift apart slowly with the step.
   it('trains 12 steps of batch 16 with matching losses and weights, and the loss falls', async () => {
@@ -243,8 +252,8 @@ describe('the cnn model on MNIST, CPU reference vs WebGPU', () => {
     if (process.env.CONV_STATS) console.log(c.losses.map((l, i) => `${l.toFixed(5)} ${(g.losses[i] - l).toExponential(2)}`).join('\n'));
     assertClose(g.losses, c.losses, { atol: 1e-4, rtol: 1e-3, what: 'loss per step' });
     g.weights.forEach((w, i) => assertClose(w, c.weights[i], { atol: 1e-4, rtol: 1e-3, what: `parameter ${i}` }));
-    expect(c.losses[0]).toBeGreaterThan(1.8);
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b) / xs.length;
-    expect(mean(c.losses.slice(-3))).toBeLessThan(0.8 * mean(c.losses.slice(0, 3)));
+    expect(c.losses[0]).toBeCloseTo(Math.log(10), 5); // the classifier starts at zero: uniform predictions
+    const last = c.losses.slice(-3).reduce((a, b) => a + b) / 3;
+    expect(last).toBeLessThan(0.75 * Math.log(10));
   });
 });

@@ -1,10 +1,22 @@
 // `wgtrain bench`: benchmarks from bench/, printed as a table and written as JSON.
 import { writeFile } from 'node:fs/promises';
 import { benchGemm } from '../../bench/gemm.js';
-import { parse, choice, UsageError } from './args.js';
+import { benchTrain } from '../../bench/train.js';
+import { MODELS } from '../nn/models.js';
+import { parse, choice, intFlag, UsageError } from './args.js';
 
-export const BENCH_HELP = `usage: wgtrain bench gemm [options]
+export const BENCH_HELP = `usage: wgtrain bench gemm|train [options]
 
+wgtrain bench train: whole training steps on MNIST batches
+  --model NAME        ${Object.keys(MODELS).join(', ')}  [mlp]
+  --batch-size N      [128]
+  --steps N           timed steps after 5 warm-up steps  [100]
+  --compare tfjs      also train the MLP with TF.js WebGPU (same adapter) and TF.js WASM
+  --cpu               also run the CPU reference (20 steps)
+  --json FILE         {"model","backend","batchSize","steps","samplesPerSec","submitsPerStep","buffersCreatedAfterWarmup","poolBytes"}
+                      (an array of such rows with --compare or --cpu)
+
+wgtrain bench gemm:
   --sizes LIST        square sizes n for C = A·B, comma-separated  [256,512,1024]
   --compare tfjs      also run TF.js WebGPU (same adapter) and TF.js WASM in the same run
   --cpu               also run the CPU reference (sizes up to 512)
@@ -12,7 +24,8 @@ export const BENCH_HELP = `usage: wgtrain bench gemm [options]
 
 export async function bench(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
-  choice('bench', 'benchmark', what, ['gemm']);
+  choice('bench', 'benchmark', what, ['gemm', 'train']);
+  if (what === 'train') return train(rest);
   const f = parse('bench', rest, { sizes: { type: 'string', default: '256,512,1024' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } });
   const sizes = String(f.sizes).split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`bench: --sizes must be positive integers, got '${f.sizes}'`);
@@ -26,4 +39,21 @@ export async function bench(argv: string[]): Promise<void> {
     if (ratios.length) console.log(`wgtrain-webgpu vs ${other}: ${ratios.join(', ')}`);
   }
   if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
+}
+
+async function train(argv: string[]): Promise<void> {
+  const f = parse('bench train', argv, {
+    model: { type: 'string', default: 'mlp' }, 'batch-size': { type: 'string', default: '128' }, steps: { type: 'string', default: '100' },
+    compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' },
+  });
+  const model = choice('bench train', 'model', f.model, Object.keys(MODELS));
+  if (f.compare !== undefined) choice('bench train', 'compare', f.compare, ['tfjs']);
+  const rows = await benchTrain({
+    model, batchSize: intFlag('bench train', 'batch-size', f['batch-size']), steps: intFlag('bench train', 'steps', f.steps),
+    compare: f.compare === 'tfjs', cpu: !!f.cpu,
+  });
+  console.log('| model | backend | batch | steps | samples/s | submits/step | buffers created after warm-up | pool bytes |\n|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.model} | ${r.backend} | ${r.batchSize} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} | ${r.submitsPerStep ?? '-'} | ${r.buffersCreatedAfterWarmup ?? '-'} | ${r.poolBytes ?? '-'} |`);
+  for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);
+  if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2) + '\n');
 }

@@ -25,7 +25,7 @@ export interface AvgPoolOpts extends PoolOpts {
 
 function pair(op: string, what: string, v: Pair, min: number): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if (p.length !== 2 || p.some((d) => !Number.isInteger(d) || d < min)) {
+  if ((typeof v !== 'number' && v.length !== 2) || p.some((d) => !Number.isInteger(d) || d < min)) {
     throw new ShapeError(op, `${what} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(v)}`);
   }
   return p;
@@ -98,12 +98,17 @@ export function conv2d(x: Tensor, w: Tensor, o: ConvOpts = {}): Tensor {
   return reshape(y, [N, O, g.OH, g.OW]);
 }
 
-/** Add a per-channel bias b [O] to a conv output y [N,O,OH,OW] (broadcast as [O,1,1]). */
+/**
+ * Add a per-channel bias b [O] to a conv output y [N,O,OH,OW]. The bias is first broadcast to one image, [O,OH,OW]:
+ * adding that to y repeats with a period, the elementwise kernel's fast path (one modulo per element), where adding
+ * [O,1,1] directly takes the strided path (a division per dim). Its gradient likewise becomes two cheap sums (over
+ * N with many outputs, then over OH·OW). On lavapipe, cnn at batch 64: bias add and gradient 178 -> ~40 ms a step.
+ */
 export function conv2dBias(y: Tensor, b: Tensor): Tensor {
   if (y.rank !== 4 || b.rank !== 1 || b.shape[0] !== y.shape[1]) {
     throw new ShapeError('conv2dBias', `expected a bias [${y.shape[1] ?? '?'}] for output ${fmt(y.shape)} (rank 4, NCHW), got ${fmt(b.shape)}`);
   }
-  return add(y, reshape(b, [b.shape[0], 1, 1]));
+  return add(y, broadcastTo(reshape(b, [b.shape[0], 1, 1]), y.shape.slice(1)));
 }
 
 function poolWindow(op: string, x: Tensor, kernel: Pair, o: PoolOpts): Window {

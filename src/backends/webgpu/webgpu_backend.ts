@@ -22,7 +22,10 @@ function GPUBufferUsageFlagsOf(...names: UsageName[]): () => number {
 export class WebGpuBackend implements Backend {
   readonly name = 'webgpu' as const;
   readonly pool: BufferPool;
-  readonly stats = { submits: 0, pipelines: 0 };
+  readonly stats = { submits: 0, pipelines: 0, variableBuffers: 0 };
+
+  /** Every GPU buffer this backend has created: pooled ones and one per variable. Flat after warm-up. */
+  get buffersCreated(): number { return this.pool.created + this.stats.variableBuffers; }
   private vars = new Map<Variable, GPUBuffer>();
   private pipelines = new Map<string, GPUComputePipeline>();
 
@@ -57,6 +60,7 @@ export class WebGpuBackend implements Backend {
     if (!b) {
       this.checkSize(`variable ${v.name}`, v.shape, v.size * 4);
       b = this.device.createBuffer({ label: v.name, size: Math.max(v.size * 4, 4), usage: STORAGE(), mappedAtCreation: true });
+      this.stats.variableBuffers++;
       new Float32Array(b.getMappedRange()).set(v.init);
       b.unmap();
       this.vars.set(v, b);

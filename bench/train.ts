@@ -1,0 +1,89 @@
+// Training throughput: whole steps (forward, loss, backward, update) of a named model on real MNIST batches,
+// with what the scheduler promises made visible: submits per step, buffers created after warm-up, pool bytes.
+// With compare, the same MLP trained by TF.js (WebGPU on the same adapter, and WASM) in the same run.
+import { WebGpuBackend } from '../src/backends/webgpu/webgpu_backend.js';
+import { CpuBackend } from '../src/backends/cpu/cpu_backend.js';
+import type { Backend } from '../src/backends/backend.js';
+import { loadMnist, normalize, MNIST_MEAN, MNIST_STD } from '../src/data/mnist.js';
+import { DataLoader, Batch } from '../src/data/loader.js';
+import { MODELS } from '../src/nn/models.js';
+import { SGD } from '../src/optim/sgd.js';
+import { ClassifierTrainer } from '../src/train/trainer.js';
+import { Rng } from '../src/util/rng.js';
+import { loadTfjs } from './tfjs.js';
+
+export interface TrainBench {
+  model: string; backend: string; batchSize: number; steps: number; samplesPerSec: number;
+  submitsPerStep?: number; buffersCreatedAfterWarmup?: number; poolBytes?: number;
+}
+
+async function batches(batchSize: number, steps: number): Promise<Batch[]> {
+  const { train } = await loadMnist({ limitTrain: batchSize * steps, limitTest: 1 });
+  normalize(train.x, MNIST_MEAN, MNIST_STD);
+  // Copies: the loader reuses its buffers from batch to batch.
+  return [...new DataLoader(train, { batchSize, seed: 1, dropLast: true }).batches(0)].map((b) => ({ ...b, x: b.x.slice(), y: b.y.slice() }));
+}
+
+async function ours(be: Backend, model: string, batchSize: number, steps: number, data: Batch[]): Promise<TrainBench> {
+  const trainer = new ClassifierTrainer(be, MODELS[model].build(new Rng(1)), new SGD({ lr: 0.01, momentum: 0.9 }), [28, 28]);
+  const warm = Math.min(5, data.length);
+  for (let i = 0; i < warm; i++) trainer.trainStep(data[i].x, data[i].y, batchSize);
+  await be.sync();
+  const gpu = be instanceof WebGpuBackend ? be : undefined;
+  const created0 = gpu?.buffersCreated ?? 0, submits0 = gpu?.stats.submits ?? 0;
+  const t0 = performance.now();
+  for (let s = 0; s < steps; s++) {
+    const b = data[s % data.length];
+    trainer.trainStep(b.x, b.y, batchSize);
+    if (s % 20 === 19) await be.sync(); // keep the host within 20 steps of the device, as `fit` does with its loss reads
+  }
+  await be.sync();
+  const seconds = (performance.now() - t0) / 1000;
+  trainer.dispose();
+  return {
+    model, backend: `wgtrain-${be.name}`, batchSize, steps, samplesPerSec: (steps * batchSize) / seconds,
+    ...(gpu && { submitsPerStep: (gpu.stats.submits - submits0) / steps, buffersCreatedAfterWarmup: gpu.buffersCreated - created0, poolBytes: gpu.pool.bytes }),
+  };
+}
+
+/** The MLP (784-256-128-10, ReLU, SGD momentum) written the way a TF.js user would, with tidy and minimize. */
+async function tfjsMlp(backend: 'webgpu' | 'wasm', batchSize: number, steps: number, data: Batch[]): Promise<TrainBench> {
+  const tf = await loadTfjs(backend);
+  const he = (i: number, o: number) => tf.variable(tf.randomNormal([i, o], 0, Math.sqrt(2 / i)));
+  const vars = [he(784, 256), tf.variable(tf.zeros([256])), he(256, 128), tf.variable(tf.zeros([128])), he(128, 10), tf.variable(tf.zeros([10]))];
+  const opt = tf.train.momentum(0.01, 0.9);
+  const xs = data.map((b) => tf.tensor2d(b.x, [batchSize, 784]));
+  const ys = data.map((b) => tf.oneHot(tf.tensor1d(b.y, 'int32'), 10));
+  const step = (i: number) => tf.tidy(() => {
+    opt.minimize(() => {
+      const [w1, b1, w2, b2, w3, b3] = vars;
+      const h1 = tf.relu(tf.add(tf.matMul(xs[i], w1), b1));
+      const h2 = tf.relu(tf.add(tf.matMul(h1, w2), b2));
+      return tf.losses.softmaxCrossEntropy(ys[i], tf.add(tf.matMul(h2, w3), b3));
+    });
+  });
+  for (let i = 0; i < Math.min(5, data.length); i++) step(i);
+  await vars[0].data();
+  const t0 = performance.now();
+  for (let s = 0; s < steps; s++) {
+    step(s % data.length);
+    if (s % 20 === 19) await vars[5].data();
+  }
+  await vars[0].data();
+  const seconds = (performance.now() - t0) / 1000;
+  [...vars, ...xs, ...ys].forEach((t) => t.dispose());
+  return { model: 'mlp', backend: `tfjs-${backend}`, batchSize, steps, samplesPerSec: (steps * batchSize) / seconds };
+}
+
+export async function benchTrain(o: { model: string; batchSize: number; steps: number; compare?: boolean; cpu?: boolean }): Promise<TrainBench[]> {
+  const data = await batches(o.batchSize, Math.min(o.steps, 100));
+  const gpu = await WebGpuBackend.create();
+  const rows = [await ours(gpu, o.model, o.batchSize, o.steps, data)];
+  gpu.dispose();
+  if (o.cpu) rows.push(await ours(new CpuBackend(), o.model, o.batchSize, Math.min(o.steps, 20), data));
+  if (o.compare && o.model === 'mlp') {
+    rows.push(await tfjsMlp('webgpu', o.batchSize, o.steps, data));
+    rows.push(await tfjsMlp('wasm', o.batchSize, o.steps, data));
+  }
+  return rows;
+}
