@@ -64,22 +64,27 @@ function reduce(n: Tensor): Launch {
 }
 
 /**
- * GEMM tiling: TS x TS invocations per workgroup, each computing 8x8 outputs; K staged TK deep. On lavapipe at 1024³:
- * 16/16 3.78 GFLOP/s, 16/32 3.75, 16/8 3.56, 8/32 3.38, 8/16 3.13 (the earlier 4x4 kernel: 2.0 at best).
- * 16/16 uses exactly WebGPU's default 16 KiB of workgroup memory, so it runs on every adapter.
+ * GEMM tiling: TS x TS invocations per workgroup, each computing an 8x8 block (`large`, tile 128) or a 4x4 block
+ * (`small`, tile 32); K staged TK deep. Measured on lavapipe: 1024³ with 8x8 blocks at 16/16 3.78 GFLOP/s (16/32 3.75,
+ * 16/8 3.56, 8/32 3.38; 4x4 blocks at best 2.0). Outputs of a few dozen rows or columns (conv layers, small batches)
+ * leave most of a 128 tile idle: below `smallBelow` in either dimension the 4x4 kernel with 32 tiles is used.
+ * 16/16 with 8x8 uses exactly WebGPU's default 16 KiB of workgroup memory, so both variants run on every adapter.
  */
-export const gemmTiles = { TS: 16, TK: 16 };
+export const gemmTiles = { large: { TS: 16, TK: 16 }, small: { TS: 8, TK: 32 }, smallBelow: 64 };
 
 function matmul(n: Tensor): Launch {
   const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
   const r = n.rank, batch = r === 3 ? n.shape[0] : 1;
   const M = n.shape[r - 2], N = n.shape[r - 1];
   const K = transA ? n.inputs[0].shape[r - 2] : n.inputs[0].shape[r - 1];
-  const { TS, TK } = gemmTiles;
-  const wg: [number, number, number] = [Math.ceil(N / (8 * TS)), Math.ceil(M / (8 * TS)), batch];
+  const block8 = Math.min(M, N) >= gemmTiles.smallBelow;
+  const { TS, TK } = block8 ? gemmTiles.large : gemmTiles.small;
+  const tile = (block8 ? 8 : 4) * TS;
+  const wg: [number, number, number] = [Math.ceil(N / tile), Math.ceil(M / tile), batch];
   if (wg.some((g) => g > MAX_GRID)) throw new ShapeError('matmul', `output ${fmt(n.shape)} needs a ${wg.join('x')} grid, over the ${MAX_GRID} per dimension a dispatch allows`);
   return {
     shader: 'matmul',
+    defines: { BLOCK8: block8 },
     constants: { TRANS_A: +transA, TRANS_B: +transB, TS, TK },
     uniform: u32s([M, N, K, batch]),
     bindings: [n.inputs[0], n.inputs[1], n],
