@@ -57,3 +57,24 @@ describe('batch norm and dropout in a training step', () => {
 function stateVars(bn: BatchNorm1d) {
   return [bn.runningMean, bn.runningVar];
 }
+
+describe('memory over a long run', () => {
+  it('after warm-up, 300 steps create no GPU buffer, submit once each, and keep the pool flat', async () => {
+    const { net } = model(3);
+    const trainer = new ClassifierTrainer(gpu, net, new SGD({ lr: 0.05, momentum: 0.9 }), [20]);
+    const y = Int32Array.from({ length: 16 }, (_, i) => i % 7);
+    const xs = [0, 1, 2, 3].map((s) => randn(16 * 20, 50 + s));
+    for (let s = 0; s < 5; s++) trainer.trainStep(xs[s % 4], y, 16);
+    await gpu.sync();
+    const created = gpu.buffersCreated, bytes = gpu.pool.bytes, submits = gpu.stats.submits;
+    for (let s = 0; s < 300; s++) {
+      trainer.trainStep(xs[s % 4], y, 16);
+      if (s % 50 === 49) await gpu.sync();
+    }
+    await gpu.sync();
+    expect(gpu.buffersCreated - created).toBe(0);
+    expect(gpu.pool.bytes).toBe(bytes);
+    expect(gpu.stats.submits - submits).toBe(300);
+    trainer.dispose();
+  });
+});
