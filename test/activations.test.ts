@@ -21,9 +21,8 @@ import { Sequential, Linear } from '../src/nn/module.js';
 import { LeakyReLU, PReLU, ELU, Softplus, GELU, Maxout, LogSoftmax } from '../src/nn/activations.js';
 import { SGD } from '../src/optim/sgd.js';
 import { Rng } from '../src/util/rng.js';
-import { assertClose, maxAbs, mulberry32, randn, randu, randAway, runOn } from './helpers.js';
+import { assertClose, maxAbs, mulberry32, randn, randu, randAway, runOn, finiteDifferenceCheck, weightedSum, type Gen } from './helpers.js';
 
-type Gen = (n: number, seed: number) => Float32Array;
 interface Case {
   name: string;
   args: { shape: number[]; gen?: Gen }[];
@@ -54,15 +53,7 @@ const huberish = (delta: number): Gen => (n, seed) => {
 };
 const tiny = uniform(-0.02, 0.02); // targets for mae/huber: d = pred - target stays clear of the kinks
 
-function build(c: Case, seed: number) {
-  const xs = c.args.map((a, i) => input(a.shape, 'f32', `x${i}`));
-  const y = c.f(...xs);
-  const R = input(y.shape, 'f32', 'R');
-  const L = ops.sum(ops.mul(y, R));
-  const feeds: Feeds = new Map(c.args.map((a, i) => [xs[i], (a.gen ?? randn)(xs[i].size, seed + i)]));
-  feeds.set(R, randn(y.size, seed + 100));
-  return { xs, y, L, grads: grad(L, xs), feeds };
-}
+const build = weightedSum;
 
 // ---- shape errors ----
 
@@ -105,20 +96,7 @@ describe('activations and losses: bad input is a ShapeError naming the op and th
 async function gradcheck(c: Case, seed: number): Promise<void> {
   const { xs, L, grads, feeds } = build(c, seed);
   grads.forEach((g, i) => expect(g.shape).toEqual(xs[i].shape));
-  const analytic = await runOn(cpu, grads, feeds);
-  const fwd = cpu.compile([L]);
-  for (let k = 0; k < xs.length; k++) {
-    const x = feeds.get(xs[k]) as Float32Array, numeric = new Float32Array(x.length);
-    for (let j = 0; j < x.length; j++) {
-      const x0 = x[j];
-      x[j] = x0 + 1e-2; const xp = x[j]; fwd.run(feeds); const lp = (await fwd.read(L))[0];
-      x[j] = x0 - 1e-2; const xm = x[j]; fwd.run(feeds); const lm = (await fwd.read(L))[0];
-      x[j] = x0;
-      numeric[j] = (lp - lm) / (xp - xm);
-    }
-    assertClose(analytic[k], numeric, { atol: 2e-3, rtol: 1e-2, what: `${c.name}: d L / d x${k} (analytic vs finite difference)` });
-  }
-  fwd.dispose();
+  await finiteDifferenceCheck(cpu, { wrt: xs, L, grads, feeds }, { name: c.name });
 }
 
 describe('activations and losses: gradients vs central finite differences (CPU, eps 1e-2, atol 2e-3, rtol 1e-2)', () => {

@@ -1,6 +1,8 @@
 // Shared test utilities: seeded random data, a closeness assertion that says where and by how much it failed,
 // and helpers that run one graph on a backend (or on CPU and WebGPU side by side) and read every output back.
-import { Tensor } from '../src/graph/tensor.js';
+import { Tensor, input } from '../src/graph/tensor.js';
+import * as ops from '../src/graph/ops.js';
+import { grad } from '../src/autodiff/grad.js';
 import type { Backend } from '../src/backends/backend.js';
 import { CpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
@@ -117,4 +119,47 @@ export async function runBoth(
   const c = await runOn(cpu, outputs, feeds);
   const g = await runOn(gpu, outputs, feeds);
   return { cpu: c, gpu: g };
+}
+
+/**
+ * Central finite differences of the scalar L with respect to each input in `wrt`, on the CPU reference, compared with
+ * the analytic gradients `grads` (graph nodes, same order). Each element is nudged by ±eps; the divisor is the
+ * difference float32 actually stored, not 2·eps.
+ */
+export async function finiteDifferenceCheck(
+  cpu: Backend, g: { wrt: readonly Tensor[]; L: Tensor; grads: readonly Tensor[]; feeds: Feeds },
+  o: { name: string; eps?: number; atol?: number; rtol?: number },
+): Promise<void> {
+  const eps = o.eps ?? 1e-2;
+  const analytic = await runOn(cpu, g.grads, g.feeds);
+  const fwd = cpu.compile([g.L]);
+  for (let k = 0; k < g.wrt.length; k++) {
+    const x = g.feeds.get(g.wrt[k]) as Float32Array, numeric = new Float32Array(x.length);
+    for (let j = 0; j < x.length; j++) {
+      const x0 = x[j];
+      x[j] = x0 + eps; const xp = x[j]; fwd.run(g.feeds); const lp = (await fwd.read(g.L))[0];
+      x[j] = x0 - eps; const xm = x[j]; fwd.run(g.feeds); const lm = (await fwd.read(g.L))[0];
+      x[j] = x0;
+      numeric[j] = (lp - lm) / (xp - xm);
+    }
+    assertClose(analytic[k], numeric, { atol: o.atol ?? 2e-3, rtol: o.rtol ?? 1e-2, what: `${o.name}: d L / d x${k} (analytic vs finite difference)` });
+  }
+  fwd.dispose();
+}
+
+/** Test data for one input: n values from a seed. */
+export type Gen = (n: number, seed: number) => Float32Array;
+
+/**
+ * The graph every op test differentiates: y = f(xs), L = sum(y · R) with a fixed random R (so every output element
+ * gets its own weight), and dL/dx for each x. Inputs are fed from their generator (randn by default).
+ */
+export function weightedSum(c: { args: { shape: number[]; gen?: Gen }[]; f: (...xs: Tensor[]) => Tensor }, seed: number) {
+  const xs = c.args.map((a, i) => input(a.shape, 'f32', `x${i}`));
+  const y = c.f(...xs);
+  const R = input(y.shape, 'f32', 'R');
+  const L = ops.sum(ops.mul(y, R));
+  const feeds: Feeds = new Map(c.args.map((a, i) => [xs[i], (a.gen ?? randn)(xs[i].size, seed + i)]));
+  feeds.set(R, randn(y.size, seed + 100));
+  return { xs, y, L, grads: grad(L, xs), feeds };
 }

@@ -21,9 +21,8 @@ import { BatchNorm1d, BatchNorm2d, Dropout, Residual, stateUpdates } from '../sr
 import { Linear, ReLU, Sequential } from '../src/nn/module.js';
 import { SGD } from '../src/optim/sgd.js';
 import { Rng, hash32 } from '../src/util/rng.js';
-import { assertClose, maxAbs, mulberry32, randn, randu, randInt, runOn } from './helpers.js';
+import { assertClose, maxAbs, mulberry32, randn, randu, randInt, runOn, finiteDifferenceCheck, weightedSum, type Gen } from './helpers.js';
 
-type Gen = (n: number, seed: number) => Float32Array;
 interface Case { name: string; args: { shape: number[]; gen?: Gen }[]; f: (...xs: Tensor[]) => Tensor; k?: number }
 
 const cpu = new CpuBackend();
@@ -46,15 +45,7 @@ const bnArgs = (x: number[], running = false) => {
 };
 
 /** y = f(xs), L = sum(y · R) for a fixed random R, and dL/dx for every x. */
-function build(c: Case, seed: number) {
-  const xs = c.args.map((a, i) => input(a.shape, 'f32', `x${i}`));
-  const y = c.f(...xs);
-  const R = input(y.shape, 'f32', 'R');
-  const L = ops.sum(ops.mul(y, R));
-  const feeds: Feeds = new Map(c.args.map((a, i) => [xs[i], (a.gen ?? randn)(xs[i].size, seed + i)]));
-  feeds.set(R, randn(y.size, seed + 100));
-  return { xs, y, L, grads: grad(L, xs), feeds };
-}
+const build = weightedSum;
 
 // ---- shape errors ----
 
@@ -131,22 +122,8 @@ describe('batch norm: values against the definition (CPU and WebGPU)', () => {
 // and its inputs have per-channel spreads of order 1, far above eps. Dropout is checked at a fixed step (nothing in
 // these graphs advances the counter), so every evaluation of L uses the same mask.
 async function gradcheck(c: Case, seed: number): Promise<void> {
-  const EPS = 1e-2;
   const { xs, L, grads, feeds } = build(c, seed);
-  const analytic = await runOn(cpu, grads, feeds);
-  const fwd = cpu.compile([L]);
-  for (let k = 0; k < xs.length; k++) {
-    const x = feeds.get(xs[k]) as Float32Array, numeric = new Float32Array(x.length);
-    for (let j = 0; j < x.length; j++) {
-      const x0 = x[j];
-      x[j] = x0 + EPS; const xp = x[j]; fwd.run(feeds); const lp = (await fwd.read(L))[0];
-      x[j] = x0 - EPS; const xm = x[j]; fwd.run(feeds); const lm = (await fwd.read(L))[0];
-      x[j] = x0;
-      numeric[j] = (lp - lm) / (xp - xm);
-    }
-    assertClose(analytic[k], numeric, { atol: 2e-3, rtol: 1e-2, what: `${c.name}: d L / d x${k} (analytic vs finite difference)` });
-  }
-  fwd.dispose();
+  await finiteDifferenceCheck(cpu, { wrt: xs, L, grads, feeds }, { name: c.name });
 }
 
 describe('batch norm and dropout: gradients vs central finite differences (CPU)', () => {

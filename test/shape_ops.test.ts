@@ -12,7 +12,7 @@ import { grad } from '../src/autodiff/grad.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
 import { topoSort } from '../src/schedule/topo.js';
-import { assertClose, randn, runOn } from './helpers.js';
+import { assertClose, randn, runOn, finiteDifferenceCheck } from './helpers.js';
 
 interface Case { name: string; shapes: number[][]; f: (...xs: Tensor[]) => Tensor }
 
@@ -92,22 +92,8 @@ describe('shape ops: values', () => {
 // Central differences on the CPU, as in test/gradcheck.test.ts: eps 1e-2, atol 2e-3, rtol 1e-2. The ops are linear,
 // so the difference quotient is exact up to float32 rounding of L.
 async function gradcheck(c: Case, seed: number): Promise<void> {
-  const EPS = 1e-2;
   const { xs, L, grads, feeds } = build(c, seed);
-  const analytic = await runOn(cpu, grads, feeds);
-  const fwd = cpu.compile([L]);
-  for (let k = 0; k < xs.length; k++) {
-    const x = feeds.get(xs[k]) as Float32Array, numeric = new Float32Array(x.length);
-    for (let j = 0; j < x.length; j++) {
-      const x0 = x[j];
-      x[j] = x0 + EPS; const xp = x[j]; fwd.run(feeds); const lp = (await fwd.read(L))[0];
-      x[j] = x0 - EPS; const xm = x[j]; fwd.run(feeds); const lm = (await fwd.read(L))[0];
-      x[j] = x0;
-      numeric[j] = (lp - lm) / (xp - xm);
-    }
-    assertClose(analytic[k], numeric, { atol: 2e-3, rtol: 1e-2, what: `${c.name}: d L / d x${k} (analytic vs finite difference)` });
-  }
-  fwd.dispose();
+  await finiteDifferenceCheck(cpu, { wrt: xs, L, grads, feeds }, { name: c.name });
 }
 
 describe('shape ops: gradients vs central finite differences (CPU)', () => {
