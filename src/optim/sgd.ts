@@ -3,10 +3,11 @@
 // learning-rate schedule changes `lr` without recompiling.
 import { Tensor, Variable } from '../graph/tensor.js';
 import { sgdMomentum } from '../graph/ops.js';
+import { Optimizer } from './optimizer.js';
 
 export interface SgdOptions { lr: number; momentum?: number; nesterov?: boolean; weightDecay?: number }
 
-export class SGD {
+export class SGD implements Optimizer {
   readonly hyper: { lr: number; momentum: number; nesterov: boolean; weightDecay: number };
   private velocity = new Map<Variable, Variable>();
 
@@ -17,6 +18,8 @@ export class SGD {
 
   get lr(): number { return this.hyper.lr; }
   set lr(v: number) { this.hyper.lr = v; }
+
+  config() { return { kind: 'sgd', ...this.hyper }; }
 
   /** The optimizer's own state, for checkpoints. */
   state(): Variable[] { return [...this.velocity.values()]; }

@@ -7,7 +7,7 @@ import { grad } from '../autodiff/grad.js';
 import { Backend, Executable } from '../backends/backend.js';
 import { Module } from '../nn/module.js';
 import { stateUpdates } from '../nn/norm.js';
-import { SGD } from '../optim/sgd.js';
+import { Optimizer } from '../optim/optimizer.js';
 import { Schedule } from '../optim/schedules.js';
 import { Dataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
@@ -31,7 +31,7 @@ export class ClassifierTrainer {
   /** When set, the optimizer's learning rate before each step. */
   schedule?: Schedule;
 
-  constructor(readonly backend: Backend, readonly model: Module, readonly optimizer: SGD, readonly featureShape: number[]) {}
+  constructor(readonly backend: Backend, readonly model: Module, readonly optimizer: Optimizer, readonly featureShape: number[]) {}
 
   get parameters(): Variable[] { return this.model.parameters(); }
 
@@ -67,6 +67,7 @@ export class ClassifierTrainer {
   trainStep(x: Float32Array, y: Int32Array, B: number): TrainGraph {
     const g = this.trainGraph(B);
     if (this.schedule) this.optimizer.lr = this.schedule(this.step);
+    this.optimizer.beginStep?.(this.step + 1);
     g.ex.run(new Map<Tensor, Float32Array | Int32Array>([[g.x, x], [g.y, y]]));
     this.step++;
     return g;
