@@ -3,6 +3,7 @@
 import type { Dataset } from './dataset.js';
 import { permutation } from './dataset.js';
 import { Rng, hash32 } from '../util/rng.js';
+import type { Augment } from './augment.js';
 
 export interface Batch {
   x: Float32Array;
@@ -12,13 +13,18 @@ export interface Batch {
   indices: Int32Array;
 }
 
-export interface LoaderOptions { batchSize: number; shuffle?: boolean; seed?: number; dropLast?: boolean }
+export interface LoaderOptions {
+  batchSize: number; shuffle?: boolean; seed?: number; dropLast?: boolean;
+  /** Applied to each row as it is copied into a batch, keyed by (epoch, dataset row): see augment.ts. */
+  augment?: Augment;
+}
 
 export class DataLoader {
   readonly batchSize: number;
   readonly shuffle: boolean;
   readonly seed: number;
   readonly dropLast: boolean;
+  readonly augment?: Augment;
   // Reused across batches and epochs: training copies a batch to the device before asking for the next one, so
   // allocating per batch would only make garbage. Keyed by batch size because the last partial batch differs.
   private buffers = new Map<number, { x: Float32Array; y: Int32Array }>();
@@ -29,6 +35,7 @@ export class DataLoader {
     this.shuffle = o.shuffle ?? true;
     this.seed = o.seed ?? 0;
     this.dropLast = o.dropLast ?? false;
+    this.augment = o.augment;
   }
 
   get numBatches(): number {
@@ -53,7 +60,8 @@ export class DataLoader {
       if (!buf) this.buffers.set(size, buf = { x: new Float32Array(size * per), y: new Int32Array(size) });
       for (let k = 0; k < size; k++) {
         const i = indices[k];
-        buf.x.set(ds.x.subarray(i * per, (i + 1) * per), k * per);
+        if (this.augment) this.augment(ds.x.subarray(i * per, (i + 1) * per), buf.x.subarray(k * per, (k + 1) * per), epoch, i);
+        else buf.x.set(ds.x.subarray(i * per, (i + 1) * per), k * per);
         buf.y[k] = ds.y[i];
       }
       yield { x: buf.x, y: buf.y, size, indices };
