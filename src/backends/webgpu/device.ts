@@ -38,6 +38,8 @@ export async function gpuApi(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
   if (dawnInstance) return dawnInstance;
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (!isNode) throw new NoAdapterError('navigator.gpu is undefined: this browser does not expose WebGPU, or it is turned off');
   // The module name is a variable so browser bundles do not try to include the Dawn bindings.
   const mod = 'webgpu';
   const dawn = (await import(/* @vite-ignore */ mod)) as { create: (o: string[]) => GPU; globals: object };
@@ -45,16 +47,28 @@ export async function gpuApi(): Promise<GPU> {
   return (dawnInstance = dawn.create([]));
 }
 
-export async function acquireDevice(opts: { powerPreference?: GPUPowerPreference } = {}): Promise<GpuContext> {
+export interface DeviceOptions {
+  powerPreference?: GPUPowerPreference;
+  /** 'compatibility' asks for an adapter that may lack core WebGPU features and has lower default limits. */
+  featureLevel?: 'core' | 'compatibility';
+  /**
+   * 'adapter' (default) asks for the adapter's own limits where the kernels can use more; 'default' takes the
+   * feature level's default limits, as an adapter with nothing more to offer would (used to test that path).
+   */
+  limits?: 'adapter' | 'default';
+}
+
+export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContext> {
   let adapter: GPUAdapter | null;
   try {
-    adapter = await (await gpuApi()).requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
+    adapter = await (await gpuApi()).requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance', featureLevel: opts.featureLevel ?? 'core' });
   } catch (e) {
+    if (e instanceof NoAdapterError) throw e;
     throw new NoAdapterError(String((e as Error)?.message ?? e));
   }
-  if (!adapter) throw new NoAdapterError('requestAdapter returned null');
+  if (!adapter) throw new NoAdapterError(`requestAdapter${opts.featureLevel === 'compatibility' ? "({featureLevel: 'compatibility'})" : ''} returned null`);
   const requiredLimits: Record<string, number> = {};
-  for (const k of WANTED_LIMITS) {
+  if (opts.limits !== 'default') for (const k of WANTED_LIMITS) {
     const v = (adapter.limits as unknown as Record<string, number>)[k];
     if (typeof v === 'number') requiredLimits[k] = v;
   }

@@ -4,10 +4,11 @@ import { Tensor, Variable } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
 import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
 import { Backend, Executable } from '../backend.js';
-import { GpuContext, acquireDevice, adapterName } from './device.js';
+import { GpuContext, DeviceOptions, acquireDevice, adapterName } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, Launch } from './kernels.js';
 import { shaderSource } from './shaders.js';
+import { checkKernelLimits } from './limits.js';
 
 const STORAGE = GPUBufferUsageFlagsOf('STORAGE', 'COPY_SRC', 'COPY_DST');
 const UNIFORM = GPUBufferUsageFlagsOf('UNIFORM', 'COPY_DST');
@@ -31,7 +32,7 @@ export class WebGpuBackend implements Backend {
 
   constructor(readonly ctx: GpuContext) { this.pool = new BufferPool(ctx.device); }
 
-  static async create(): Promise<WebGpuBackend> { return new WebGpuBackend(await acquireDevice()); }
+  static async create(opts: DeviceOptions = {}): Promise<WebGpuBackend> { return new WebGpuBackend(await acquireDevice(opts)); }
 
   get device(): GPUDevice { return this.ctx.device; }
   get description(): string { return adapterName(this.ctx); }
@@ -43,11 +44,14 @@ export class WebGpuBackend implements Backend {
     if (this.ctx.error) throw new Error(`webgpu: ${doing} failed: ${this.ctx.error}`);
   }
 
-  pipeline(l: Launch): GPUComputePipeline {
+  /** `what` names the node the launch is for, in the error when the kernel exceeds a device limit. */
+  pipeline(l: Launch, what = `kernel ${l.shader}`): GPUComputePipeline {
     const key = `${l.shader}|${JSON.stringify(l.defines ?? {})}|${JSON.stringify(l.constants ?? {})}`;
     let p = this.pipelines.get(key);
     if (!p) {
-      const module = this.device.createShaderModule({ label: l.shader, code: shaderSource(l.shader, l.defines) });
+      const code = shaderSource(l.shader, l.defines);
+      checkKernelLimits(l, code, this.limits, what);
+      const module = this.device.createShaderModule({ label: l.shader, code });
       p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main', constants: l.constants } });
       this.pipelines.set(key, p);
       this.stats.pipelines++;
@@ -140,7 +144,7 @@ class WebGpuExecutable implements Executable {
     });
     this.dispatches = plan.steps.map((s) => {
       const launch = launchFor(s);
-      const pipeline = be.pipeline(launch);
+      const pipeline = be.pipeline(launch, `${s}`);
       const uniform = pool.acquire(launch.uniform.byteLength, UNIFORM());
       this.owned.push(uniform);
       device.queue.writeBuffer(uniform, 0, launch.uniform);
