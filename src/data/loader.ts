@@ -48,12 +48,16 @@ export class DataLoader {
     return Int32Array.from({ length: this.ds.n }, (_, i) => i);
   }
 
-  /** Yields batches; x and y are overwritten by the next batch of the same size, so copy them to keep them. */
-  *batches(epoch: number): Generator<Batch> {
+  /**
+   * Yields batches; x and y are overwritten by the next batch of the same size, so copy them to keep them. `from`
+   * skips the epoch's first batches without copying them: a run resumed mid-epoch sees the batches it had not seen.
+   */
+  *batches(epoch: number, from = 0): Generator<Batch> {
+    if (!(Number.isInteger(from) && from >= 0)) throw new RangeError(`DataLoader.batches: from must be an integer >= 0, got ${from}`);
     const { ds, batchSize } = this;
     const per = ds.x.length / ds.n;
     const order = this.order(epoch);
-    for (let b = 0; b < this.numBatches; b++) {
+    for (let b = from; b < this.numBatches; b++) {
       const indices = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, ds.n));
       const size = indices.length;
       let buf = this.buffers.get(size);
