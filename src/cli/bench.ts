@@ -2,10 +2,11 @@
 import { writeFile } from 'node:fs/promises';
 import { benchGemm } from '../../bench/gemm.js';
 import { benchTrain } from '../../bench/train.js';
+import { benchReport } from '../../bench/report.js';
 import { MODELS } from '../nn/models.js';
 import { parse, choice, intFlag, UsageError } from './args.js';
 
-export const BENCH_HELP = `usage: wgtrain bench gemm|train [options]
+export const BENCH_HELP = `usage: wgtrain bench gemm|train|report [options]
 
 wgtrain bench train: whole training steps on MNIST batches
   --model NAME        ${Object.keys(MODELS).join(', ')}  [mlp]
@@ -20,12 +21,20 @@ wgtrain bench gemm:
   --sizes LIST        square sizes n for C = A·B, comma-separated  [256,512,1024]
   --compare tfjs      also run TF.js WebGPU (same adapter) and TF.js WASM in the same run
   --cpu               also run the CPU reference (sizes up to 512)
-  --json FILE         write the rows as JSON: [{"n","impl","gflops","ms","min","max"}]`;
+  --json FILE         write the rows as JSON: [{"n","impl","gflops","ms","min","max"}]
+
+wgtrain bench report: one SVG chart per benchmark and a README.md with the tables, from the JSON results
+  --dir DIR           the results folder, files named YYYY-MM-DD-<name>.json  [bench/results]`;
 
 export async function bench(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
-  choice('bench', 'benchmark', what, ['gemm', 'train']);
+  choice('bench', 'benchmark', what, ['gemm', 'train', 'report']);
   if (what === 'train') return train(rest);
+  if (what === 'report') {
+    const r = parse('bench report', rest, { dir: { type: 'string', default: 'bench/results' } });
+    for (const file of await benchReport(String(r.dir))) console.log(`wrote ${file}`);
+    return;
+  }
   const f = parse('bench', rest, { sizes: { type: 'string', default: '256,512,1024' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } });
   const sizes = String(f.sizes).split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`bench: --sizes must be positive integers, got '${f.sizes}'`);

@@ -1,7 +1,7 @@
 // Named models the CLI can train.
 import { Rng } from '../util/rng.js';
 import { Module, Sequential, Linear, ReLU, Flatten } from './module.js';
-import { cnn } from './conv.js';
+import { MODEL_CONFIGS, buildModel } from './config.js';
 
 /** A ReLU MLP: sizes = [in, hidden..., out], He-initialised. */
 export function mlp(sizes: number[], rng: Rng): Sequential {
@@ -13,7 +13,7 @@ export function mlp(sizes: number[], rng: Rng): Sequential {
   return new Sequential(...layers);
 }
 
-export const MODELS: Record<string, { build: (rng: Rng) => Module; description: string }> = {
-  mlp: { build: (rng) => mlp([784, 256, 128, 10], rng), description: '784-256-128-10 ReLU MLP' },
-  cnn: { build: (rng) => cnn(rng), description: 'conv5x5(16)-relu-maxpool2, conv5x5(32)-relu-maxpool2, linear 1568-10' },
-};
+/** Built from their configs (src/nn/config.ts), which a JSON model file can copy and vary. */
+export const MODELS: Record<string, { build: (rng: Rng) => Module; description: string }> = Object.fromEntries(
+  Object.entries(MODEL_CONFIGS).map(([name, c]) => [name, { build: (rng: Rng) => buildModel(c, rng, name).model, description: c.description ?? name }]),
+);

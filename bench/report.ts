@@ -1,0 +1,100 @@
+// The benchmark results page: reads the dated JSON files in bench/results/ (written by `wgtrain bench ... --json`),
+// draws one SVG chart per benchmark and writes bench/results/README.md with the tables and the charts.
+// Files are named YYYY-MM-DD-<benchmark>[-<detail>]-<adapter>.json; the latest file of each kind is charted.
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join, basename } from 'node:path';
+import { plotSvg, Series } from '../src/util/plot_svg.js';
+import type { GemmRow } from './gemm.js';
+import type { TrainBench } from './train.js';
+import { UsageError } from '../src/cli/args.js';
+
+interface ResultFile { file: string; date: string; kind: string; rows: unknown[] }
+
+const NAME = /^(\d{4}-\d{2}-\d{2})-(.+)\.json$/;
+
+export async function readResults(dir: string): Promise<ResultFile[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    throw new UsageError(`bench report: cannot read the folder '${dir}' (expected the benchmark results folder, e.g. bench/results)`);
+  }
+  const files = names.filter((f) => NAME.test(f)).sort();
+  const out: ResultFile[] = [];
+  for (const file of files) {
+    const [, date, kind] = NAME.exec(file)!;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(join(dir, file), 'utf8'));
+    } catch (e) {
+      throw new UsageError(`bench report: ${join(dir, file)} is not valid JSON (${(e as Error).message})`);
+    }
+    out.push({ file, date, kind, rows: Array.isArray(parsed) ? parsed : [parsed] });
+  }
+  return out;
+}
+
+const isGemm = (r: unknown): r is GemmRow => typeof r === 'object' && r !== null && 'gflops' in r && 'n' in r && 'impl' in r;
+const isTrain = (r: unknown): r is TrainBench => typeof r === 'object' && r !== null && 'samplesPerSec' in r && 'backend' in r;
+
+function gemmSection(f: ResultFile, dir: string): { md: string; svg: string; svgName: string } {
+  const rows = f.rows as GemmRow[];
+  const impls = [...new Set(rows.map((r) => r.impl))];
+  const sizes = [...new Set(rows.map((r) => r.n))].sort((a, b) => a - b);
+  const series: Series[] = impls.map((impl) => {
+    const rs = rows.filter((r) => r.impl === impl).sort((a, b) => a.n - b.n);
+    return { name: impl, x: rs.map((r) => r.n), y: rs.map((r) => r.gflops) };
+  });
+  const svgName = f.file.replace(/\.json$/, '.svg');
+  const svg = plotSvg([{ title: `GEMM C = A·B, fp32 (${f.date})`, xLabel: 'n (square n×n matrices)', yLabel: 'GFLOP/s', series, logX: true, xTicks: sizes, yInclude: [0] }]);
+  const head = `| n | ${impls.join(' | ')} |\n|---|${impls.map(() => '---|').join('')}`;
+  const body = sizes.map((n) => `| ${n} | ${impls.map((i) => { const r = rows.find((x) => x.impl === i && x.n === n); return r ? r.gflops.toFixed(2) : '—'; }).join(' | ')} |`);
+  const md = [`## GEMM (${f.file})`, '', `GFLOP/s, median of timed runs (each ends in a readback). Source: \`${join(dir, f.file)}\`.`, '', head, ...body, '', `![GEMM GFLOP/s](${svgName})`, ''].join('\n');
+  return { md, svg, svgName };
+}
+
+function trainSection(fs: ResultFile[]): { md: string; svg: string; svgName: string } {
+  const latest = fs[fs.length - 1];
+  const rows = fs.flatMap((f) => (f.rows as TrainBench[]).map((r) => ({ ...r, date: f.date, file: f.file })));
+  const svgName = `${latest.date}-train.svg`;
+  const md: string[] = ['## Training step throughput', '', 'Samples per second over whole training steps (forward, loss, backward, update) on MNIST batches.', ''];
+  md.push('| file | model | backend | batch | steps | samples/s | submits/step | buffers created after warm-up |', '|---|---|---|---|---|---|---|---|');
+  for (const r of rows) md.push(`| ${r.file} | ${r.model} | ${r.backend} | ${r.batchSize} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} | ${r.submitsPerStep ?? '—'} | ${r.buffersCreatedAfterWarmup ?? '—'} |`);
+  // Throughput per engine across batch sizes when the results hold several, else one point per (model, engine).
+  const keys = [...new Set(rows.map((r) => `${r.model} · ${r.backend}`))];
+  const series: Series[] = keys.map((k) => {
+    const rs = rows.filter((r) => `${r.model} · ${r.backend}` === k).sort((a, b) => a.batchSize - b.batchSize);
+    return { name: k, x: rs.map((r) => r.batchSize), y: rs.map((r) => r.samplesPerSec) };
+  });
+  const batches = [...new Set(rows.map((r) => r.batchSize))].sort((a, b) => a - b);
+  const svg = plotSvg([{ title: 'Training throughput', xLabel: 'batch size', yLabel: 'samples/s', series, logX: true, xTicks: batches, yInclude: [0] }]);
+  md.push('', `![training samples/s](${svgName})`, '');
+  return { md: md.join('\n'), svg, svgName };
+}
+
+/** Writes one SVG per benchmark and README.md into `dir`; returns the files written. */
+export async function benchReport(dir: string): Promise<string[]> {
+  const results = await readResults(dir);
+  if (!results.length) throw new UsageError(`bench report: no result files in ${dir} (expected YYYY-MM-DD-<name>.json from 'wgtrain bench ... --json')`);
+  const sections: { md: string; svg: string; svgName: string }[] = [];
+  const gemm = results.filter((f) => f.rows.every(isGemm));
+  const latestGemm = new Map(gemm.map((f) => [f.kind, f]));
+  for (const f of latestGemm.values()) sections.push(gemmSection(f, dir));
+  const train = results.filter((f) => f.rows.every(isTrain));
+  if (train.length) sections.push(trainSection(train));
+  const unknown = results.filter((f) => !gemm.includes(f) && !train.includes(f)).map((f) => f.file);
+
+  const written: string[] = [];
+  for (const s of sections) { await writeFile(join(dir, s.svgName), s.svg); written.push(join(dir, s.svgName)); }
+  const md = [
+    '# Benchmark results',
+    '',
+    `Generated by \`npx wgtrain bench report\` from the JSON files in this folder; do not edit by hand.`,
+    '',
+    ...sections.map((s) => s.md),
+    ...(unknown.length ? [`Not charted (unrecognised format): ${unknown.map((f) => `\`${basename(f)}\``).join(', ')}`, ''] : []),
+  ].join('\n');
+  await writeFile(join(dir, 'README.md'), md);
+  written.push(join(dir, 'README.md'));
+  return written;
+}

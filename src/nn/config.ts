@@ -1,0 +1,214 @@
+// Models described as JSON: {"input": [1, 28, 28], "layers": [{"type": "conv2d", "out": 16, "kernel": 5}, ...]}.
+// Input sizes are inferred: each layer is built for the shape the previous ones produce, found by running forward on
+// a symbolic input (graph building only, nothing executes), so shape mistakes surface here with the layer's index.
+import { readFile } from 'node:fs/promises';
+import { input, Tensor } from '../graph/tensor.js';
+import { ShapeError, fmt } from '../graph/shape.js';
+import { Rng } from '../util/rng.js';
+import { InitName } from './init.js';
+import { Module, Sequential, Linear, Lambda, ReLU, Sigmoid, Tanh, Flatten } from './module.js';
+import { Conv2d, MaxPool2d, AvgPool2d } from './conv.js';
+import { LeakyReLU, PReLU, ELU, Softplus, GELU, Maxout, LogSoftmax } from './activations.js';
+import { BatchNorm1d, BatchNorm2d, Dropout, Residual } from './norm.js';
+import { RNN, LSTM, GRU } from './recurrent.js';
+
+export type LayerConfig = { type: string; [field: string]: unknown };
+export interface ModelConfig { input: number[]; layers: LayerConfig[]; description?: string }
+
+/** A malformed model config; the message names the source, the layer index and type, and the field at fault. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Pair = number | [number, number];
+interface Ctx { shape: number[]; rng: Rng; where: string }
+interface LayerDef {
+  fields: Record<string, 'int' | 'pair' | 'number' | 'bool' | 'init' | 'layers' | 'shape' | 'string'>;
+  required?: string[];
+  build: (c: LayerConfig, ctx: Ctx, sub: (layers: LayerConfig[]) => Module) => Module;
+}
+
+const perBatch = (s: readonly number[]) => `[batch, ${s.slice(1).join(', ')}]`;
+
+/** The feature count a layer is built for: dim 1 of [batch, features] or NCHW images, dim 2 of [batch, time, features]. */
+const features = (ctx: Ctx, type: string, rank: number, what: string): number => {
+  if (ctx.shape.length !== rank) throw new ConfigError(`${ctx.where}: expects ${what}, but the input here is ${perBatch(ctx.shape)}${type === 'linear' && ctx.shape.length > 2 ? ' (add {"type":"flatten"} before it)' : ''}`);
+  return ctx.shape[rank === 3 ? 2 : 1];
+};
+const opt = <T>(v: unknown) => v as T | undefined;
+const pool = (c: LayerConfig) => ({ stride: opt<Pair>(c.stride), padding: opt<Pair>(c.padding) });
+const recurrent = (Cls: typeof RNN) => (c: LayerConfig, ctx: Ctx) =>
+  new Cls(features(ctx, c.type, 3, '[batch, time, features]'), c.hidden as number, { rng: ctx.rng, name: opt<string>(c.name), returnSequences: opt<boolean>(c.return_sequences) });
+const lambda = (make: () => Module): LayerDef => ({ fields: {}, build: make });
+
+const LAYERS: Record<string, LayerDef> = {
+  linear: {
+    fields: { out: 'int', bias: 'bool', init: 'init', name: 'string' }, required: ['out'],
+    build: (c, ctx) => new Linear(features(ctx, 'linear', 2, '[batch, features]'), c.out as number, { rng: ctx.rng, bias: opt<boolean>(c.bias), init: opt<InitName>(c.init), name: opt<string>(c.name) }),
+  },
+  conv2d: {
+    fields: { out: 'int', kernel: 'pair', stride: 'pair', padding: 'pair', dilation: 'pair', bias: 'bool', name: 'string' }, required: ['out', 'kernel'],
+    build: (c, ctx) => new Conv2d(features(ctx, 'conv2d', 4, '[batch, channels, height, width] images'), c.out as number, c.kernel as Pair, {
+      stride: opt<Pair>(c.stride), padding: opt<Pair>(c.padding), dilation: opt<Pair>(c.dilation), bias: opt<boolean>(c.bias), rng: ctx.rng, name: opt<string>(c.name),
+    }),
+  },
+  maxpool2d: { fields: { kernel: 'pair', stride: 'pair', padding: 'pair' }, required: ['kernel'], build: (c) => new MaxPool2d(c.kernel as Pair, pool(c)) },
+  avgpool2d: {
+    fields: { kernel: 'pair', stride: 'pair', padding: 'pair', count_include_pad: 'bool' }, required: ['kernel'],
+    build: (c) => new AvgPool2d(c.kernel as Pair, { ...pool(c), countIncludePad: opt<boolean>(c.count_include_pad) }),
+  },
+  batchnorm1d: {
+    fields: { eps: 'number', momentum: 'number', name: 'string' },
+    build: (c, ctx) => new BatchNorm1d(features(ctx, 'batchnorm1d', 2, '[batch, features]'), { eps: opt<number>(c.eps), momentum: opt<number>(c.momentum), name: opt<string>(c.name) }),
+  },
+  batchnorm2d: {
+    fields: { eps: 'number', momentum: 'number', name: 'string' },
+    build: (c, ctx) => new BatchNorm2d(features(ctx, 'batchnorm2d', 4, '[batch, channels, height, width] images'), { eps: opt<number>(c.eps), momentum: opt<number>(c.momentum), name: opt<string>(c.name) }),
+  },
+  dropout: { fields: { p: 'number', seed: 'int' }, required: ['p'], build: (c) => new Dropout(c.p as number, opt<number>(c.seed)) },
+  flatten: lambda(Flatten),
+  reshape: {
+    fields: { shape: 'shape' }, required: ['shape'],
+    build: (c) => { const s = c.shape as number[]; return new Lambda('reshape', (x) => x.reshape([x.shape[0], ...s])); },
+  },
+  residual: { fields: { layers: 'layers' }, required: ['layers'], build: (c, _ctx, sub) => new Residual(sub(c.layers as LayerConfig[])) },
+  relu: lambda(ReLU),
+  sigmoid: lambda(Sigmoid),
+  tanh: lambda(Tanh),
+  softplus: lambda(Softplus),
+  gelu: lambda(GELU),
+  log_softmax: lambda(LogSoftmax),
+  leaky_relu: { fields: { alpha: 'number' }, build: (c) => new LeakyReLU(opt<number>(c.alpha)) },
+  elu: { fields: { alpha: 'number' }, build: (c) => new ELU(opt<number>(c.alpha)) },
+  prelu: {
+    fields: { per_channel: 'bool', init: 'number', name: 'string' },
+    build: (c, ctx) => new PReLU(c.per_channel ? ctx.shape[1] : 1, opt<number>(c.init), opt<string>(c.name)),
+  },
+  maxout: { fields: { k: 'int' }, required: ['k'], build: (c) => new Maxout(c.k as number) },
+  rnn: { fields: { hidden: 'int', return_sequences: 'bool', name: 'string' }, required: ['hidden'], build: recurrent(RNN) },
+  lstm: { fields: { hidden: 'int', return_sequences: 'bool', name: 'string' }, required: ['hidden'], build: recurrent(LSTM) },
+  gru: { fields: { hidden: 'int', return_sequences: 'bool', name: 'string' }, required: ['hidden'], build: recurrent(GRU) },
+};
+
+export const LAYER_TYPES = Object.keys(LAYERS);
+
+const isPosInt = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
+const CHECKS: Record<string, [(v: unknown) => boolean, string]> = {
+  int: [(v) => Number.isInteger(v) && (v as number) >= 0, 'a non-negative integer'],
+  pair: [(v) => Number.isInteger(v) || (Array.isArray(v) && v.length === 2 && v.every(Number.isInteger)), 'an integer or a pair [h, w]'],
+  number: [(v) => typeof v === 'number' && Number.isFinite(v), 'a number'],
+  bool: [(v) => typeof v === 'boolean', 'true or false'],
+  init: [(v) => v === 'he' || v === 'xavier' || v === 'zeros', '"he", "xavier" or "zeros"'],
+  layers: [(v) => Array.isArray(v) && v.length > 0, 'a non-empty array of layers'],
+  shape: [(v) => Array.isArray(v) && v.length > 0 && v.every((d) => isPosInt(d) || d === -1), 'an array of positive integers (one may be -1)'],
+  string: [(v) => typeof v === 'string', 'a string'],
+};
+
+function checkLayer(c: unknown, where: string): LayerDef {
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new ConfigError(`${where}: expected an object like {"type": "relu"}, got ${JSON.stringify(c)}`);
+  const l = c as LayerConfig;
+  if (typeof l.type !== 'string') throw new ConfigError(`${where}: missing "type" (one of ${LAYER_TYPES.join(', ')})`);
+  const def = LAYERS[l.type];
+  if (!def) throw new ConfigError(`${where}: unknown layer type "${l.type}" (expected one of ${LAYER_TYPES.join(', ')})`);
+  for (const [k, v] of Object.entries(l)) {
+    if (k === 'type') continue;
+    const kind = def.fields[k];
+    if (!kind) throw new ConfigError(`${where}: unknown field "${k}" (${l.type} takes ${Object.keys(def.fields).join(', ') || 'no fields'})`);
+    const [ok, what] = CHECKS[kind];
+    if (!ok(v)) throw new ConfigError(`${where}: "${k}" must be ${what}, got ${JSON.stringify(v)}`);
+  }
+  for (const k of def.required ?? []) if (!(k in l)) throw new ConfigError(`${where}: missing required field "${k}"`);
+  if ((l.type === 'linear' || l.type === 'conv2d') && !isPosInt(l.out)) throw new ConfigError(`${where}: "out" must be a positive integer, got ${JSON.stringify(l.out)}`);
+  return def;
+}
+
+export interface BuiltModel { model: Module; inputShape: number[]; outputShape: number[]; parameterCount: number }
+
+/**
+ * Builds the model a config describes. The model accepts [batch, ...input] or any [batch, ...] with the same number
+ * of values per example (MNIST's [batch, 28, 28] for input [1, 28, 28]), reshaping it first. `source` names the
+ * config in error messages (a file name, or "model config").
+ */
+export function buildModel(config: unknown, rng: Rng, source = 'model config'): BuiltModel {
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new ConfigError(`${source}: expected an object {"input": [...], "layers": [...]}`);
+  const cfg = config as Partial<ModelConfig>;
+  for (const k of Object.keys(cfg)) if (!['input', 'layers', 'description'].includes(k)) throw new ConfigError(`${source}: unknown top-level field "${k}" (expected input, layers, description)`);
+  if (!Array.isArray(cfg.input) || !cfg.input.length || !cfg.input.every(isPosInt)) {
+    throw new ConfigError(`${source}: "input" must be the shape of one example, a non-empty array of positive integers like [1, 28, 28], got ${JSON.stringify(cfg.input)}`);
+  }
+  if (!Array.isArray(cfg.layers) || !cfg.layers.length) throw new ConfigError(`${source}: "layers" must be a non-empty array of layers`);
+  const inputShape = cfg.input;
+  const perExample = inputShape.reduce((a, b) => a * b, 1);
+  // Batch 2, not 1: batch norm's unbiased running variance divides by (count - 1).
+  let h: Tensor = input([2, ...inputShape], 'f32', 'x');
+
+  const build = (layers: LayerConfig[], prefix: string): Module[] => layers.map((c, i) => {
+    const where = `${source}: layer ${prefix}${i}${typeof c?.type === 'string' ? ` (${c.type})` : ''}`;
+    const def = checkLayer(c, where);
+    let m: Module;
+    try {
+      m = def.build(c, { shape: [...h.shape], rng, where }, (sub) => {
+        const start = h;
+        const body = new Sequential(...build(sub, `${prefix}${i}.`));
+        h = start;
+        return body;
+      });
+      h = m.forward(h);
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      if (e instanceof ShapeError) throw new ConfigError(`${where}: ${e.message}`);
+      throw e;
+    }
+    return m;
+  });
+  const layers = build(cfg.layers, '');
+  const model = new Sequential(
+    new Lambda('to input shape', (x) => {
+      const per = x.shape.slice(1).reduce((a, b) => a * b, 1);
+      if (per !== perExample) throw new ShapeError('model', `expected examples of shape ${fmt(inputShape)} (${perExample} values each), got input ${fmt(x.shape)}`);
+      return fmt(x.shape.slice(1)) === fmt(inputShape) ? x : x.reshape([x.shape[0], ...inputShape]);
+    }),
+    ...layers,
+  );
+  model.train();
+  const parameterCount = model.parameters().reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+  return { model, inputShape, outputShape: h.shape.slice(1), parameterCount };
+}
+
+/** Reads and builds a JSON model file; a missing file or bad JSON is a ConfigError naming the file. */
+export async function loadModelConfig(path: string): Promise<ModelConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError(`${path}: cannot read the model config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; expected a JSON file like {"input":[784],"layers":[{"type":"linear","out":10}]})`);
+  }
+  try {
+    return JSON.parse(text) as ModelConfig;
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** The CLI's named models, as configs: building one gives the same parameters, in the same order, from the same seed. */
+export const MODEL_CONFIGS: Record<string, ModelConfig> = {
+  mlp: {
+    description: '784-256-128-10 ReLU MLP',
+    input: [784],
+    layers: [
+      { type: 'linear', out: 256, name: 'fc1' }, { type: 'relu' },
+      { type: 'linear', out: 128, name: 'fc2' }, { type: 'relu' },
+      { type: 'linear', out: 10, name: 'fc3' },
+    ],
+  },
+  cnn: {
+    description: 'conv5x5(16)-relu-maxpool2, conv5x5(32)-relu-maxpool2, linear 1568-10',
+    input: [1, 28, 28],
+    layers: [
+      { type: 'conv2d', out: 16, kernel: 5, padding: 2, name: 'conv1' }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2 },
+      { type: 'conv2d', out: 32, kernel: 5, padding: 2, name: 'conv2' }, { type: 'relu' }, { type: 'maxpool2d', kernel: 2 },
+      { type: 'flatten' },
+      { type: 'linear', out: 10, name: 'fc', init: 'zeros' },
+    ],
+  },
+};
