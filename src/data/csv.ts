@@ -1,0 +1,145 @@
+// Tabular data from CSV: a header row, numeric feature columns and one label column. Classification maps the label
+// values to class indices (numerically sorted when every label is a number, else in text order) and reports the
+// mapping; regression keeps float targets. Every problem names the file, the line and the column.
+import { readFile } from 'node:fs/promises';
+import type { Dataset } from './dataset.js';
+
+export class CsvError extends Error {
+  override name = 'CsvError';
+}
+
+export type CsvTask = 'classification' | 'regression';
+
+export interface CsvOptions {
+  /** The label column: a header name, or a 0-based column index. */
+  label: string | number;
+  task?: CsvTask;
+  delimiter?: string;
+}
+
+export interface CsvTable {
+  /** Feature names, in column order (the label column left out). */
+  features: string[];
+  label: string;
+  task: CsvTask;
+  n: number;
+  /** n rows of features.length values, row-major. */
+  x: Float32Array;
+  /** Classification: class index per row. */
+  y?: Int32Array;
+  /** Classification: the label value of each class index. */
+  classes?: string[];
+  /** Regression: the target per row. */
+  targets?: Float32Array;
+}
+
+/** Splits CSV text into rows of fields with their 1-based line numbers; quotes may hold delimiters, quotes ("") and newlines. */
+export function parseCsvRows(text: string, what: string, delimiter = ','): { line: number; fields: string[] }[] {
+  const rows: { line: number; fields: string[] }[] = [];
+  let fields: string[] = [], field = '', quoted = false, line = 1, rowLine = 1, i = 0;
+  const endRow = () => {
+    fields.push(field);
+    // Blank lines (a trailing newline, spacing between blocks) carry no row.
+    if (fields.length > 1 || fields[0].trim() !== '') rows.push({ line: rowLine, fields });
+    fields = []; field = ''; rowLine = line;
+  };
+  if (text.charCodeAt(0) === 0xfeff) i = 1; // byte-order mark from spreadsheet exports
+  for (; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (ch === '"') quoted = false;
+      else { if (ch === '\n') line++; field += ch; }
+    } else if (ch === '"' && field.trim() === '') { quoted = true; field = ''; }
+    else if (ch === delimiter) { fields.push(field); field = ''; }
+    else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      line++;
+      endRow();
+    } else field += ch;
+  }
+  if (quoted) throw new CsvError(`${what} line ${rowLine}: a quoted field is never closed (expected a closing ")`);
+  if (field !== '' || fields.length) endRow();
+  return rows;
+}
+
+/** Parses CSV text (see loadCsv); `what` names the source in errors. */
+export function parseCsv(text: string, o: CsvOptions, what = 'csv'): CsvTable {
+  const rows = parseCsvRows(text, what, o.delimiter);
+  if (rows.length < 2) throw new CsvError(`${what}: expected a header row and at least one data row, found ${rows.length} row${rows.length === 1 ? '' : 's'}`);
+  const header = rows[0].fields.map((h) => h.trim());
+  const cols = header.length;
+  let labelCol: number;
+  if (typeof o.label === 'number') {
+    if (!(Number.isInteger(o.label) && o.label >= 0 && o.label < cols)) throw new CsvError(`${what}: label column index ${o.label} is out of range (expected 0..${cols - 1}; the header has ${cols} columns)`);
+    labelCol = o.label;
+  } else {
+    labelCol = header.indexOf(o.label);
+    if (labelCol < 0) throw new CsvError(`${what}: no column named '${o.label}' for the label (the header has: ${header.join(', ')})`);
+  }
+  const task = o.task ?? 'classification';
+  const features = header.filter((_, c) => c !== labelCol);
+  if (!features.length) throw new CsvError(`${what}: no feature columns besides the label '${header[labelCol]}'`);
+  const n = rows.length - 1, F = features.length;
+  const x = new Float32Array(n * F);
+  const labels: string[] = new Array(n);
+  for (let r = 0; r < n; r++) {
+    const { line, fields } = rows[r + 1];
+    if (fields.length !== cols) throw new CsvError(`${what} line ${line}: ${fields.length} fields, expected ${cols} as in the header (a ragged row)`);
+    let k = 0;
+    for (let c = 0; c < cols; c++) {
+      const s = fields[c].trim();
+      if (c === labelCol) { labels[r] = s; continue; }
+      const v = s === '' ? NaN : Number(s);
+      if (!Number.isFinite(v)) throw new CsvError(`${what} line ${line}, column ${c + 1} ('${header[c]}'): ${s === '' ? 'empty field' : `'${s}' is not a number`} (expected a finite number)`);
+      x[r * F + k++] = v;
+    }
+  }
+  const table: CsvTable = { features, label: header[labelCol], task, n, x };
+  if (task === 'regression') {
+    table.targets = new Float32Array(n);
+    labels.forEach((s, r) => {
+      const v = s === '' ? NaN : Number(s);
+      if (!Number.isFinite(v)) throw new CsvError(`${what} line ${rows[r + 1].line}, column ${labelCol + 1} ('${header[labelCol]}'): regression target ${s === '' ? 'is empty' : `'${s}' is not a number`} (expected a finite number)`);
+      table.targets![r] = v;
+    });
+  } else {
+    const distinct = [...new Set(labels)];
+    const numeric = distinct.every((s) => s !== '' && Number.isFinite(Number(s)));
+    distinct.sort(numeric ? (a, b) => Number(a) - Number(b) : undefined);
+    const index = new Map(distinct.map((s, i) => [s, i]));
+    table.classes = distinct;
+    table.y = Int32Array.from(labels, (s) => index.get(s)!);
+  }
+  return table;
+}
+
+export async function loadCsv(path: string, o: CsvOptions): Promise<CsvTable> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new CsvError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; expected a CSV file with a header row)`);
+  }
+  return parseCsv(text, o, path);
+}
+
+/** A classification table as a Dataset (features as a flat vector per row). */
+export function csvDataset(t: CsvTable): Dataset {
+  if (t.task !== 'classification' || !t.y || !t.classes) throw new CsvError(`csvDataset: '${t.label}' was loaded for regression (expected a classification table)`);
+  return { x: t.x, y: t.y, n: t.n, featureShape: [t.features.length], numClasses: t.classes.length };
+}
+
+/** Per-column mean and standard deviation (a constant column gets std 1, so standardising leaves it at 0). */
+export function columnStats(x: Float32Array, n: number): { mean: number[]; std: number[] } {
+  const F = x.length / n, mean = new Array(F).fill(0), std = new Array(F).fill(0);
+  for (let r = 0; r < n; r++) for (let c = 0; c < F; c++) mean[c] += x[r * F + c] / n;
+  for (let r = 0; r < n; r++) for (let c = 0; c < F; c++) std[c] += (x[r * F + c] - mean[c]) ** 2 / n;
+  return { mean, std: std.map((v) => (v > 0 ? Math.sqrt(v) : 1)) };
+}
+
+/** (x - mean) / std per column, in place. */
+export function standardize(x: Float32Array, s: { mean: number[]; std: number[] }): Float32Array {
+  const F = s.mean.length;
+  for (let i = 0; i < x.length; i++) x[i] = (x[i] - s.mean[i % F]) / s.std[i % F];
+  return x;
+}
