@@ -9,13 +9,17 @@ import { Module } from '../nn/module.js';
 import { stateUpdates } from '../nn/norm.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Schedule } from '../optim/schedules.js';
+import { weightPenalty, Regularization } from '../optim/regularizers.js';
+import { lossGraph, hostLoss, LossName, predictionsPerRow } from './losses.js';
 import { Dataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 
-interface TrainGraph { ex: Executable; x: Tensor; y: Tensor; loss: Tensor }
+// `correct` counts right predictions on the device, out of `predictions` per batch (classification losses).
+interface TrainGraph { ex: Executable; x: Tensor; y: Tensor; loss: Tensor; correct?: Tensor; predictions: number }
 interface EvalGraph { ex: Executable; x: Tensor; logits: Tensor }
 
-export interface EpochStats { epoch: number; loss: number; samples: number; seconds: number; samplesPerSec: number }
+/** loss and accuracy are means over the batches whose loss was read (every logEvery-th); accuracy is NaN for regression. */
+export interface EpochStats { epoch: number; loss: number; accuracy: number; samples: number; seconds: number; samplesPerSec: number }
 
 export class NonFiniteLossError extends Error {
   constructor(readonly step: number, readonly loss: number) {
@@ -30,6 +34,10 @@ export class ClassifierTrainer {
   step = 0;
   /** When set, the optimizer's learning rate before each step. */
   schedule?: Schedule;
+  /** The loss the step minimises; softmax_xent takes int32 labels, the others float targets shaped like the output. */
+  loss: LossName = 'softmax_xent';
+  /** Weight penalties added to the training loss (read when a step is compiled). */
+  regularization?: Regularization;
 
   constructor(readonly backend: Backend, readonly model: Module, readonly optimizer: Optimizer, readonly featureShape: number[]) {}
 
@@ -46,13 +54,15 @@ export class ClassifierTrainer {
     if (!g) {
       this.model.train();
       const x = input([B, ...this.featureShape], 'f32', 'x');
-      const y = input([B], 'i32', 'labels');
-      const loss = ops.softmaxCrossEntropy(this.model.forward(x), y);
+      const out = this.model.forward(x);
+      const { target: y, loss: dataLoss, correct } = lossGraph(this.loss, out);
       const params = this.parameters;
+      const penalty = this.regularization && weightPenalty(params, this.regularization);
+      const loss = penalty ? ops.add(dataLoss, penalty) : dataLoss;
       const grads = grad(loss, params.map((p) => p.tensor));
       // Besides the optimizer: running statistics (batch norm) and dropout's step counter move on every step.
-      const ex = this.backend.compile([loss], [...this.optimizer.updates(params, grads), ...stateUpdates(this.model)]);
-      this.trainGraphs.set(B, (g = { ex, x, y, loss }));
+      const ex = this.backend.compile(correct ? [loss, correct] : [loss], [...this.optimizer.updates(params, grads), ...stateUpdates(this.model)]);
+      this.trainGraphs.set(B, (g = { ex, x, y, loss, correct, predictions: B * predictionsPerRow(this.loss, out.size / B) }));
     }
     return g;
   }
@@ -70,7 +80,7 @@ export class ClassifierTrainer {
   }
 
   /** One optimisation step; returns the loss tensor's executable so a caller may read it. Nothing waits here. */
-  trainStep(x: Float32Array, y: Int32Array, B: number): TrainGraph {
+  trainStep(x: Float32Array, y: Int32Array | Float32Array, B: number): TrainGraph {
     const g = this.trainGraph(B);
     if (this.schedule) this.optimizer.lr = this.schedule(this.step);
     this.optimizer.beginStep?.(this.step + 1);
@@ -86,17 +96,19 @@ export class ClassifierTrainer {
    */
   async trainEpoch(loader: DataLoader, epoch: number, o: {
     logEvery?: number; onLog?: (step: number, loss: number, done: number) => void;
+    onBatchEnd?: (batch: number, size: number) => void; stop?: () => boolean;
     startBatch?: number; afterStep?: (done: number) => void | Promise<void>;
   } = {}): Promise<EpochStats> {
     const logEvery = o.logEvery ?? 50;
     const t0 = performance.now();
-    let samples = 0, lossSum = 0, lossCount = 0;
-    let pending: { step: number; value: Promise<Float32Array | Int32Array> } | undefined;
+    let samples = 0, lossSum = 0, lossCount = 0, correctSum = 0, predictions = 0;
+    let pending: { step: number; value: Promise<Float32Array | Int32Array>; correct?: Promise<Float32Array | Int32Array>; predictions: number } | undefined;
     const settle = async () => {
       if (!pending) return;
       const v = (await pending.value)[0];
       if (!Number.isFinite(v)) throw new NonFiniteLossError(pending.step, v);
       lossSum += v; lossCount++;
+      if (pending.correct) { correctSum += (await pending.correct)[0]; predictions += pending.predictions; }
       o.onLog?.(pending.step, v, samples);
       pending = undefined;
     };
@@ -106,14 +118,16 @@ export class ClassifierTrainer {
       samples += b.size;
       if (++i % logEvery === 0) {
         await settle();
-        pending = { step: this.step, value: g.ex.read(g.loss) };
+        pending = { step: this.step, value: g.ex.read(g.loss), correct: g.correct && g.ex.read(g.correct), predictions: g.predictions };
       }
+      o.onBatchEnd?.(i, b.size);
+      if (o.stop?.()) break;
       if (o.afterStep) await o.afterStep((o.startBatch ?? 0) + i);
     }
     await settle();
     await this.backend.sync();
     const seconds = (performance.now() - t0) / 1000;
-    return { epoch, loss: lossCount ? lossSum / lossCount : NaN, samples, seconds, samplesPerSec: samples / seconds };
+    return { epoch, loss: lossCount ? lossSum / lossCount : NaN, accuracy: predictions ? correctSum / predictions : NaN, samples, seconds, samplesPerSec: samples / seconds };
   }
 
   /** Class scores for every row of `x` (n rows), in batches. */
@@ -132,16 +146,11 @@ export class ClassifierTrainer {
   }
 
   // 250 rows: a CNN's im2col columns for 1,000 images (314 MB) exceed the 128 MiB storage binding of many adapters.
-  async evaluate(ds: Dataset, batchSize = 250): Promise<{ accuracy: number }> {
-    const scores = await this.predict(ds.x, ds.n, batchSize);
-    const C = scores.length / ds.n;
-    let correct = 0;
-    for (let i = 0; i < ds.n; i++) {
-      let best = 0;
-      for (let c = 1; c < C; c++) if (scores[i * C + c] > scores[i * C + best]) best = c;
-      if (best === ds.y[i]) correct++;
-    }
-    return { accuracy: correct / ds.n };
+  /** Mean loss (without weight penalties) and accuracy over `ds`, in eval mode; accuracy is NaN for regression losses. */
+  async evaluate(ds: Dataset, batchSize = 250): Promise<{ accuracy: number; loss: number }> {
+    const out = await this.predict(ds.x, ds.n, batchSize);
+    const { lossSum, correct } = hostLoss(this.loss, out, ds.y, ds.n);
+    return { loss: lossSum / ds.n, accuracy: correct / (ds.n * predictionsPerRow(this.loss, out.length / ds.n)) };
   }
 
   dispose(): void {
