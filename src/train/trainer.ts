@@ -9,6 +9,7 @@ import { Module } from '../nn/module.js';
 import { stateUpdates } from '../nn/norm.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Schedule } from '../optim/schedules.js';
+import { clipGradNorm } from '../optim/clip.js';
 import { weightPenalty, Regularization } from '../optim/regularizers.js';
 import { lossGraph, hostLoss, LossName, predictionsPerRow } from './losses.js';
 import { Dataset } from '../data/dataset.js';
@@ -38,6 +39,8 @@ export class ClassifierTrainer {
   loss: LossName = 'softmax_xent';
   /** Weight penalties added to the training loss (read when a step is compiled). */
   regularization?: Regularization;
+  /** When set, gradients are clipped to this global L2 norm before the update, on the device (read when a step is compiled). */
+  clipNorm?: number;
 
   constructor(readonly backend: Backend, readonly model: Module, readonly optimizer: Optimizer, readonly featureShape: number[]) {}
 
@@ -59,7 +62,8 @@ export class ClassifierTrainer {
       const params = this.parameters;
       const penalty = this.regularization && weightPenalty(params, this.regularization);
       const loss = penalty ? ops.add(dataLoss, penalty) : dataLoss;
-      const grads = grad(loss, params.map((p) => p.tensor));
+      const raw = grad(loss, params.map((p) => p.tensor));
+      const grads = this.clipNorm === undefined ? raw : clipGradNorm(raw, this.clipNorm);
       // Besides the optimizer: running statistics (batch norm) and dropout's step counter move on every step.
       const ex = this.backend.compile(correct ? [loss, correct] : [loss], [...this.optimizer.updates(params, grads), ...stateUpdates(this.model)]);
       this.trainGraphs.set(B, (g = { ex, x, y, loss, correct, predictions: B * predictionsPerRow(this.loss, out.size / B) }));

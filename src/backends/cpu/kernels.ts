@@ -9,6 +9,7 @@ import { CONV_CPU_KERNELS } from './conv.js';
 import { ACTIVATION_CPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_CPU_KERNELS } from './shape_ops.js';
 import { NORM_CPU_KERNELS } from './norm.js';
+import { OPTIM_CPU_KERNELS } from './optim.js';
 
 export type { Arr, CpuKernel };
 
@@ -99,6 +100,7 @@ export const CPU_KERNELS: Record<string, CpuKernel> = {
   ...ACTIVATION_CPU_KERNELS,
   ...SHAPE_OPS_CPU_KERNELS,
   ...NORM_CPU_KERNELS,
+  ...OPTIM_CPU_KERNELS,
   ...Object.fromEntries(Object.entries(UNARY).map(([k, f]) => [k, unaryKernel(f.cpu)])),
   ...Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, binaryKernel(f.cpu)])),
   transpose: unaryKernel(UNARY.identity.cpu),

@@ -10,6 +10,7 @@ import { CONV_WEBGPU_KERNELS } from './conv.js';
 import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
 import { NORM_WEBGPU_KERNELS } from './norm.js';
+import { OPTIM_WEBGPU_KERNELS } from './optim.js';
 
 export type { Launch };
 
@@ -123,6 +124,7 @@ export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
   ...ACTIVATION_WEBGPU_KERNELS,
   ...SHAPE_OPS_WEBGPU_KERNELS,
   ...NORM_WEBGPU_KERNELS,
+  ...OPTIM_WEBGPU_KERNELS,
   ...Object.fromEntries(Object.entries(UNARY).map(([k, f]) => [k, (n: Tensor) => elementwise(n, [broadcastStrides(n.inputs[0].shape, n.shape)], f.code)])),
   ...Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, (n: Tensor) => elementwise(n, n.inputs.map((x) => broadcastStrides(x.shape, n.shape)), f.code)])),
   transpose: (n) => elementwise(n, [permutedStrides(n.inputs[0].shape, n.attrs.perm as number[])], UNARY.identity.code),

@@ -10,8 +10,9 @@ import { CONV_SHADERS } from './conv.js';
 import { ACTIVATION_SHADERS } from './activations.js';
 import { SHAPE_OPS_SHADERS } from './shape_ops.js';
 import { NORM_SHADERS } from './norm.js';
+import { OPTIM_SHADERS } from './optim.js';
 
-export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, elementwise, matmul, reduce, softmax_xent, sgd };
+export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, ...OPTIM_SHADERS, elementwise, matmul, reduce, softmax_xent, sgd };
 
 export function shaderSource(name: string, defines: Record<string, boolean> = {}): string {
   const src = SHADERS[name];

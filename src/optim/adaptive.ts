@@ -1,0 +1,172 @@
+// Adaptive optimizers with PyTorch's semantics and defaults: Adam, AdamW, NAdam, RMSprop, Adagrad, Adadelta. Each
+// update is one fused `optim_step` node per parameter (src/graph/optim_ops.ts). The step number t comes from
+// beginStep(t) (the trainer calls it before every step; a caller driving compile()/run() itself must too), and
+// every coefficient that depends on t or on lr is recomputed at each run, so neither recompiles anything.
+import { Tensor, Variable } from '../graph/tensor.js';
+import { optimStep, slotNames, OptimAttrs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../graph/optim_ops.js';
+import { Optimizer } from './optimizer.js';
+
+function check(kind: string, ok: boolean, what: string): void {
+  if (!ok) throw new Error(`${kind}: ${what}`);
+}
+
+abstract class FusedOptimizer<H extends { lr: number; weightDecay: number; eps: number }> implements Optimizer {
+  /** The 1-based number of the step about to run. */
+  protected t = 1;
+  private slots = new Map<Variable, Variable[]>();
+
+  constructor(readonly kind: string, readonly hyper: H) {
+    check(kind, Number.isFinite(hyper.lr) && hyper.lr >= 0, `lr must be a number >= 0, got ${hyper.lr}`);
+    check(kind, hyper.weightDecay >= 0, `weightDecay must be >= 0, got ${hyper.weightDecay}`);
+    check(kind, hyper.eps >= 0, `eps must be >= 0, got ${hyper.eps}`);
+  }
+
+  get lr(): number { return this.hyper.lr; }
+  set lr(v: number) { this.hyper.lr = v; }
+
+  beginStep(t: number): void {
+    check(this.kind, Number.isInteger(t) && t >= 1, `step numbers start at 1, got ${t}`);
+    this.t = t;
+  }
+
+  config() { return { kind: this.kind, ...this.hyper }; }
+
+  state(): Variable[] { return [...this.slots.values()].flat(); }
+
+  /** Which rule, and (RMSprop) which optional slots. */
+  protected abstract rule(): Omit<OptimAttrs, 'coefs'>;
+  /** The kernel's coefficients for step t at the current hyper-parameters. */
+  protected abstract coefs(): AdamCoefs | RmspropCoefs | AdagradCoefs | AdadeltaCoefs;
+  /** A state slot's initial value. */
+  protected initial(_slot: string): number { return 0; }
+
+  updates(params: readonly Variable[], grads: readonly Tensor[]): Tensor[] {
+    check(this.kind, params.length === grads.length, `${params.length} parameters but ${grads.length} gradients`);
+    const attrs: OptimAttrs = { ...this.rule(), coefs: () => this.coefs() };
+    return params.map((p, i) => {
+      let s = this.slots.get(p);
+      if (!s) {
+        s = slotNames(attrs).map((slot) => new Variable(new Float32Array(p.size).fill(this.initial(slot)), p.shape, `${p.name}.${slot}`));
+        this.slots.set(p, s);
+      }
+      return optimStep(p.tensor, grads[i], s.map((v) => v.tensor), attrs);
+    });
+  }
+}
+
+const checkBeta = (kind: string, name: string, b: number) => check(kind, b >= 0 && b < 1, `${name} must be in [0, 1), got ${b}`);
+
+export interface AdamOptions { lr?: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number }
+type AdamHyper = Required<AdamOptions>;
+
+/** Adam (Kingma & Ba) with bias correction; weightDecay is an L2 term added to the gradient, as in torch.optim.Adam. */
+export class Adam extends FusedOptimizer<AdamHyper> {
+  constructor(o: AdamOptions = {}, kind = 'adam', defaultDecay = 0) {
+    super(kind, { lr: o.lr ?? 1e-3, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? defaultDecay });
+    checkBeta(kind, 'beta1', this.hyper.beta1);
+    checkBeta(kind, 'beta2', this.hyper.beta2);
+  }
+  protected rule() { return { rule: 'adam' as const }; }
+  protected coefs(): AdamCoefs {
+    const { lr, beta1, beta2, eps, weightDecay } = this.hyper;
+    return { beta1, beta1c: 1 - beta1, beta2, beta2c: 1 - beta2, eps, sqrtBc2: Math.sqrt(1 - beta2 ** this.t), l2: weightDecay, decay: 1, gradCoef: 0, momCoef: lr / (1 - beta1 ** this.t) };
+  }
+}
+
+/** AdamW (Loshchilov & Hutter): the weight decay shrinks the parameter by lr·wd directly; default wd 0.01 as PyTorch. */
+export class AdamW extends Adam {
+  constructor(o: AdamOptions = {}) { super(o, 'adamw', 1e-2); }
+  protected override coefs(): AdamCoefs {
+    return { ...super.coefs(), l2: 0, decay: 1 - this.hyper.lr * this.hyper.weightDecay };
+  }
+}
+
+export interface NAdamOptions extends AdamOptions { momentumDecay?: number; decoupledWeightDecay?: boolean }
+
+/**
+ * torch.optim.NAdam (Dozat), with its momentum-decay schedule μ_t = β1·(1 − ½·0.96^(t·ψ)), ψ = momentumDecay (4e-3).
+ * decoupledWeightDecay gives PyTorch's NAdamW-style decay instead of L2.
+ */
+export class NAdam extends FusedOptimizer<Required<NAdamOptions>> {
+  private product = { t: 0, value: 1 };
+
+  constructor(o: NAdamOptions = {}) {
+    super('nadam', {
+      lr: o.lr ?? 2e-3, beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? 0,
+      momentumDecay: o.momentumDecay ?? 4e-3, decoupledWeightDecay: o.decoupledWeightDecay ?? false,
+    });
+    checkBeta('nadam', 'beta1', this.hyper.beta1);
+    checkBeta('nadam', 'beta2', this.hyper.beta2);
+    check('nadam', this.hyper.momentumDecay >= 0, `momentumDecay must be >= 0, got ${this.hyper.momentumDecay}`);
+  }
+
+  private mu(t: number): number { return this.hyper.beta1 * (1 - 0.5 * 0.96 ** (t * this.hyper.momentumDecay)); }
+
+  /** μ_1·…·μ_t, extended from the last one asked for (the trainer asks for t, t+1, ...), restarted when t goes back. */
+  private muProduct(t: number): number {
+    if (t < this.product.t) this.product = { t: 0, value: 1 };
+    while (this.product.t < t) this.product = { t: this.product.t + 1, value: this.product.value * this.mu(this.product.t + 1) };
+    return this.product.value;
+  }
+
+  protected rule() { return { rule: 'adam' as const }; }
+  protected coefs(): AdamCoefs {
+    const { lr, beta1, beta2, eps, weightDecay: wd, decoupledWeightDecay } = this.hyper, t = this.t;
+    const mu = this.mu(t), muNext = this.mu(t + 1), prod = this.muProduct(t);
+    return {
+      beta1, beta1c: 1 - beta1, beta2, beta2c: 1 - beta2, eps, sqrtBc2: Math.sqrt(1 - beta2 ** t),
+      l2: decoupledWeightDecay ? 0 : wd, decay: decoupledWeightDecay ? 1 - lr * wd : 1,
+      gradCoef: (lr * (1 - mu)) / (1 - prod), momCoef: (lr * muNext) / (1 - prod * muNext),
+    };
+  }
+}
+
+export interface RMSpropOptions { lr?: number; alpha?: number; eps?: number; weightDecay?: number; momentum?: number; centered?: boolean }
+
+/** torch.optim.RMSprop: the momentum buffer and the centred average exist only when momentum > 0 and centered. */
+export class RMSprop extends FusedOptimizer<Required<RMSpropOptions>> {
+  constructor(o: RMSpropOptions = {}) {
+    super('rmsprop', { lr: o.lr ?? 1e-2, alpha: o.alpha ?? 0.99, eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? 0, momentum: o.momentum ?? 0, centered: o.centered ?? false });
+    checkBeta('rmsprop', 'alpha', this.hyper.alpha);
+    checkBeta('rmsprop', 'momentum', this.hyper.momentum);
+  }
+  // Fixed when the first update is built: whether the slots exist cannot change afterwards.
+  private readonly slotsOn = { centered: this.hyper.centered, momentum: this.hyper.momentum > 0 };
+  protected rule() { return { rule: 'rmsprop' as const, ...this.slotsOn }; }
+  protected coefs(): RmspropCoefs {
+    const { lr, alpha, eps, weightDecay, momentum } = this.hyper;
+    return { lr, alpha, alphac: 1 - alpha, eps, l2: weightDecay, momentum };
+  }
+}
+
+export interface AdagradOptions { lr?: number; lrDecay?: number; weightDecay?: number; initialAccumulatorValue?: number; eps?: number }
+
+/** torch.optim.Adagrad, with its learning-rate decay lr / (1 + (t − 1)·lrDecay). */
+export class Adagrad extends FusedOptimizer<Required<AdagradOptions>> {
+  constructor(o: AdagradOptions = {}) {
+    super('adagrad', { lr: o.lr ?? 1e-2, lrDecay: o.lrDecay ?? 0, weightDecay: o.weightDecay ?? 0, initialAccumulatorValue: o.initialAccumulatorValue ?? 0, eps: o.eps ?? 1e-10 });
+    check('adagrad', this.hyper.lrDecay >= 0, `lrDecay must be >= 0, got ${this.hyper.lrDecay}`);
+    check('adagrad', this.hyper.initialAccumulatorValue >= 0, `initialAccumulatorValue must be >= 0, got ${this.hyper.initialAccumulatorValue}`);
+  }
+  protected override initial(): number { return this.hyper.initialAccumulatorValue; }
+  protected rule() { return { rule: 'adagrad' as const }; }
+  protected coefs(): AdagradCoefs {
+    const { lr, lrDecay, eps, weightDecay } = this.hyper;
+    return { clr: lr / (1 + (this.t - 1) * lrDecay), eps, l2: weightDecay };
+  }
+}
+
+export interface AdadeltaOptions { lr?: number; rho?: number; eps?: number; weightDecay?: number }
+
+/** torch.optim.Adadelta (Zeiler), with PyTorch's lr scaling the step (default 1). */
+export class Adadelta extends FusedOptimizer<Required<AdadeltaOptions>> {
+  constructor(o: AdadeltaOptions = {}) {
+    super('adadelta', { lr: o.lr ?? 1, rho: o.rho ?? 0.9, eps: o.eps ?? 1e-6, weightDecay: o.weightDecay ?? 0 });
+    checkBeta('adadelta', 'rho', this.hyper.rho);
+  }
+  protected rule() { return { rule: 'adadelta' as const }; }
+  protected coefs(): AdadeltaCoefs {
+    const { lr, rho, eps, weightDecay } = this.hyper;
+    return { lr, rho, rhoc: 1 - rho, eps, l2: weightDecay };
+  }
+}
