@@ -10,6 +10,8 @@ export { acquireDevice, NoAdapterError } from './backends/webgpu/device.js';
 export { Module, Linear, Sequential, ReLU, Sigmoid, Tanh, Flatten, Lambda } from './nn/module.js';
 export { mlp, MODELS } from './nn/models.js';
 export { SGD } from './optim/sgd.js';
+export { Adam, AdamW, NAdam, RMSprop, Adagrad, Adadelta, makeOptimizer, defaultLr, OPTIMIZER_NAMES, clipGradNorm, globalNorm } from './optim/index.js';
+export type { Optimizer } from './optim/optimizer.js';
 export { ClassifierTrainer, NonFiniteLossError } from './train/trainer.js';
 export { Rng } from './util/rng.js';
 export * as conv from './graph/conv.js';
