@@ -263,3 +263,77 @@ describe('checkpoint errors', () => {
     expect(readdirSync(join(path, '..'))).toEqual(['ck.safetensors']); // no temporary file left behind
   });
 });
+
+describe('wgtrain train --save/--resume', () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, ['bin/wgtrain.js', 'train', ...args], { encoding: 'utf8', timeout: 300_000 });
+  const ours = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('wgtrain:'));
+  // 3 steps an epoch on WebGPU (lavapipe evaluates the 10,000 test images far faster than the CPU reference).
+  const base = ['--backend', 'webgpu', '--model', 'mlp', '--limit', '96', '--batch-size', '32', '--schedule', 'constant'];
+  let dir: string;
+  beforeAll(() => { execFileSync(process.execPath, ['scripts/build.mjs']); dir = tmp(); });
+
+  it('two epochs in one run, and one epoch then --resume for the second, write the same checkpoint byte for byte', () => {
+    const a = cli([...base, '--epochs', '2', '--save', join(dir, 'a.st')]);
+    expect(a.status, a.stderr).toBe(0);
+    const b1 = cli([...base, '--epochs', '1', '--save', join(dir, 'b.st'), '--save-every', '2']);
+    expect(b1.status, b1.stderr).toBe(0);
+    writeFileSync(join(dir, 'epoch1.st'), readFileSync(join(dir, 'b.st')));
+    const b2 = cli([...base, '--epochs', '2', '--resume', join(dir, 'b.st'), '--save', join(dir, 'b.st')]);
+    expect(b2.status, b2.stderr).toBe(0);
+    expect(b2.stdout).toMatch(/resumed from .*b\.st \(after epoch 1, step 3\)/);
+    expect(b2.stdout).toMatch(/epoch 2\/2/);
+    expect(b2.stdout).not.toMatch(/epoch 1\/2/); // only the remaining epoch ran
+    expect(readFileSync(join(dir, 'b.st')).equals(readFileSync(join(dir, 'a.st')))).toBe(true);
+  });
+
+  it('refuses to resume with other flags, and a corrupt file, in one line with exit code 2', () => {
+    writeFileSync(join(dir, 'junk.st'), 'not a checkpoint');
+    const cases: [string[], RegExp][] = [
+      [[...base, '--resume', join(dir, 'epoch1.st'), '--batch-size', '16', '--seed', '4'], /--resume .*epoch1\.st: the flags differ from the saved run's: --batch-size 32 in the checkpoint but 16 here, --seed 1 in the checkpoint but 4 here/],
+      [[...base, '--resume', join(dir, 'junk.st')], /junk\.st: header length \d+ is larger than the 104857600-byte limit/],
+      [[...base, '--save-every', '2'], /--save-every needs --save FILE/],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli(args);
+      expect(r.status, r.stderr).toBe(2);
+      expect(ours(r.stderr)).toHaveLength(1);
+      expect(ours(r.stderr)[0]).toMatch(message);
+    }
+  });
+
+  it('a diverged run leaves the last good checkpoint intact and names it', () => {
+    const ck = join(dir, 'nan.st');
+    writeFileSync(ck, readFileSync(join(dir, 'epoch1.st')));
+    const r = cli([...base, '--epochs', '1', '--lr', '1e30', '--save', ck]);
+    expect(r.status, r.stdout).toBe(1);
+    expect(ours(r.stderr)).toHaveLength(1);
+    expect(ours(r.stderr)[0]).toMatch(/nan\.st: not saved: '.*' holds (NaN|-?Infinity) .* at step 3: the run has diverged.*; the last good checkpoint is .*nan\.st \(after epoch 1, step 3, from an earlier run\)/);
+    expect(readFileSync(ck).equals(readFileSync(join(dir, 'epoch1.st')))).toBe(true);
+  });
+
+  it('SIGKILL in the middle of a save leaves the previous checkpoint whole and loadable', async () => {
+    const ck = join(dir, 'crash.st');
+    writeFileSync(ck, readFileSync(join(dir, 'epoch1.st')));
+    const child = spawn(process.execPath, ['bin/wgtrain.js', 'train', ...base, '--backend', 'cpu', '--limit', '32', '--seed', '9', '--save', ck], {
+      env: { ...process.env, WGTRAIN_TEST_PAUSE_SAVE: '1' }, stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exit = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    await new Promise<void>((resolve, reject) => {
+      let err = '';
+      child.stderr!.on('data', (d) => { err += d; if (err.includes('WGTRAIN_TEST_PAUSE_SAVE: paused')) resolve(); });
+      child.on('exit', () => reject(new Error(`the child exited before pausing mid-save: ${err}`)));
+    });
+    child.kill('SIGKILL');
+    expect(await exit).toBe('SIGKILL');
+    const half = readdirSync(dir).filter((f) => f.startsWith('.crash.st.') && f.endsWith('.tmp'));
+    expect(half).toHaveLength(1); // the half-written temporary file the kill interrupted
+    expect(readFileSync(join(dir, half[0])).length).toBeLessThan(readFileSync(ck).length);
+    expect(readFileSync(ck).equals(readFileSync(join(dir, 'epoch1.st')))).toBe(true);
+    const { meta, tensors } = await readCheckpoint(ck);
+    expect(meta.step).toBe(3);
+    const t = new ClassifierTrainer(new CpuBackend(), mlp([784, 256, 128, 10], new Rng(9)), new SGD({ lr: 0.03, momentum: 0.9 }), [1, 28, 28]);
+    t.prepare(32);
+    await loadCheckpoint(ck, t);
+    expect([...(await t.backend.readVariable(t.model.parameters()[0]))]).toEqual([...tensors.get('fc1.weight')!.array()]);
+  });
+});

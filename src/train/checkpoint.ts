@@ -101,7 +101,7 @@ export async function saveCheckpoint(
   for (const [name, v] of floats) {
     const data = await t.backend.readVariable(v);
     const bad = data.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new NonFiniteCheckpointError(path, `not saved: '${name}' holds ${data[bad]} (element ${bad}) at step ${t.step}; the file keeps its previous contents`);
+    if (bad >= 0) throw new NonFiniteCheckpointError(path, `not saved: '${name}' holds ${data[bad]} (element ${bad}) at step ${t.step}: the run has diverged, and the file keeps its previous contents`);
     tensors.set(name, { dtype: 'F32', shape: [...v.shape], data });
   }
   for (const [name, d] of counters) tensors.set(name, { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(d.counter.step)) });
