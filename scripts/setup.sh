@@ -44,3 +44,17 @@ apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers'
     exit 1
   fi
 fi
+
+# 3. Chromium for the browser demo's end-to-end test (test/browser.e2e.test.ts drives Debian's /usr/bin/chromium
+#    through playwright-core; playwright's own browser downloads are never used).
+if [ ! -x /usr/bin/chromium ]; then
+  codename=$( (. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}") || true)
+  if [ "$(id -u)" != 0 ] || [ "$codename" != bookworm ] || ! command -v apt-get >/dev/null; then
+    say "no /usr/bin/chromium: the browser end-to-end test will fail. On Debian 12, run as root: apt-get update && apt-get install -y chromium"
+  else
+    say "installing Debian's chromium for the browser end-to-end test"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq chromium >&2
+  fi
+fi

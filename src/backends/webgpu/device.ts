@@ -2,12 +2,24 @@
 // Asks for the adapter's own limits where the kernels can use more than WebGPU's defaults.
 
 export class NoAdapterError extends Error {
-  constructor(detail: string) {
+  constructor(readonly detail: string) {
     super(
       `webgpu: no WebGPU adapter found (${detail}). On Linux without a GPU, run 'npm run setup' (as root on Debian 12 it installs ` +
         `Mesa lavapipe from bookworm-backports), or use --backend cpu. In a browser, WebGPU must be enabled (Chrome 113+).`,
     );
     this.name = 'NoAdapterError';
+  }
+}
+
+/**
+ * The device is gone (destroyed, a driver reset, a GPU process crash): nothing on it can run or be read again. Carries
+ * WebGPU's reason ('destroyed' or 'unknown') and message. Recover by creating a new backend and writing the weights
+ * back from host copies or a checkpoint.
+ */
+export class DeviceLostError extends Error {
+  constructor(readonly reason: string, readonly detail: string, doing: string) {
+    super(`webgpu: device lost while ${doing} (reason '${reason}'${detail ? `: ${detail}` : ''}); create a new backend and restore the weights from a checkpoint or host copies`);
+    this.name = 'DeviceLostError';
   }
 }
 
@@ -17,6 +29,9 @@ export interface GpuContext {
   features: string[];
   /** Set once the device is lost; every later run reports it. */
   lost?: string;
+  lostInfo?: { reason: string; message: string };
+  /** Resolves when the device is lost, after `lost` is set. */
+  whenLost?: Promise<{ reason: string; message: string }>;
   /** The first uncaptured (validation or out-of-memory) error, reported by the next run or read. */
   error?: string;
 }
@@ -79,7 +94,10 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContex
     adapterInfo: { vendor: i.vendor ?? '', architecture: i.architecture ?? '', description: i.description ?? '', device: i.device ?? '' },
     features: [...adapter.features].map(String).sort(),
   };
-  device.lost.then((info) => { ctx.lost = `${info.reason}: ${info.message}`; });
+  ctx.whenLost = device.lost.then((info) => {
+    ctx.lost = `${info.reason}: ${info.message}`;
+    return (ctx.lostInfo = { reason: String(info.reason), message: info.message });
+  });
   device.addEventListener('uncapturederror', (ev) => {
     ctx.error ??= (ev as GPUUncapturedErrorEvent).error.message;
   });

