@@ -2,10 +2,14 @@
 // A workgroup of TS x TS invocations computes a (R·TS) x (R·TS) tile of C, each invocation an R x R block held in
 // vec4 registers. BLOCK8 (R = 8, sixteen vec4s, 64 FMAs per four vec4 loads from workgroup memory) for large outputs;
 // otherwise R = 4, whose smaller tiles waste less on outputs of a few dozen rows or columns (conv layers, small
-// batches). Indices into the register block are constants, so LLVM-based drivers such as lavapipe keep it in
-// registers. Operands are staged through workgroup memory TK deep in K, stored k-major so each invocation reads its
-// rows of A and columns of B as whole vec4s. Out-of-range reads load 0 and writes are guarded, so any M, N, K is
-// correct, sizes that divide no tile included. TS and TK are override constants chosen per adapter.
+// batches). Indices into the register block are constants, so LLVM-based drivers such as lavapipe keep it out of
+// indexed scratch memory (with 16 vector registers the 8x8 block still spills to the stack). On Mesa 25.0 llvmpipe
+// every load inside a loop, uniform address or not, becomes a per-lane scalar loop (the exec mask is live in loops)
+// and a storage-buffer load also re-checks its bounds per lane, so what counts is FMAs per loaded vec4: hence the
+// large block and vec4 loads from workgroup memory. Operands are staged through workgroup memory TK deep in K,
+// stored k-major so each invocation reads its rows of A and columns of B as whole vec4s. Out-of-range reads load 0
+// and writes are guarded, so any M, N, K is correct, sizes that divide no tile included. TS and TK are override
+// constants chosen per adapter.
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
