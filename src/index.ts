@@ -7,6 +7,8 @@ export { plan } from './schedule/plan.js';
 export { createBackend, CpuBackend, WebGpuBackend } from './backends/index.js';
 export type { Backend, Executable } from './backends/backend.js';
 export { acquireDevice, NoAdapterError } from './backends/webgpu/device.js';
+export type { DeviceOptions } from './backends/webgpu/device.js';
+export { LimitError } from './backends/webgpu/limits.js';
 export { Module, Linear, Sequential, ReLU, Sigmoid, Tanh, Flatten, Lambda } from './nn/module.js';
 export { mlp, MODELS } from './nn/models.js';
 export { SGD } from './optim/sgd.js';
