@@ -15,6 +15,7 @@ import { Sequential, Linear, ReLU } from '../src/nn/module.js';
 import { BatchNorm1d, Dropout } from '../src/nn/norm.js';
 import { mlp } from '../src/nn/models.js';
 import { SGD } from '../src/optim/sgd.js';
+import { Adam } from '../src/optim/adaptive.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import { cosine } from '../src/optim/schedules.js';
 import { DataLoader } from '../src/data/loader.js';
@@ -209,6 +210,10 @@ describe('exact resume', () => {
   it('CPU, SGD with momentum, saved mid-epoch (step 7 = epoch 1, batch 2)', async () => { await exactResume(new CpuBackend(), sgd, 7, EXACT); });
   it('CPU, saved at an epoch boundary (step 5)', async () => { await exactResume(new CpuBackend(), sgd, 5, EXACT); });
   it('WebGPU, SGD with momentum, saved mid-epoch', async () => { await exactResume(gpu, sgd, 7, EXACT); });
+  // Adam's bias correction depends on the step number, which only the checkpoint's step can give back.
+  const adam = () => new Adam({ lr: 0.01 });
+  it('CPU, Adam, saved mid-epoch', async () => { await exactResume(new CpuBackend(), adam, 7, EXACT); });
+  it('WebGPU, Adam, saved mid-epoch', async () => { await exactResume(gpu, adam, 7, EXACT); });
 });
 
 describe('checkpoint errors', () => {
