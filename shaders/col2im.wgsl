@@ -2,7 +2,8 @@
 // read from it, so no two invocations write the same word and no atomics are needed. Tap (i, j) of output (oh, ow)
 // reads pixel (oh·SH - PH + i·DH, ow·SW - PW + j·DW); for a given pixel and tap, that fixes oh and ow, when the
 // division by the stride is exact and the result lies inside the output. The geometry is made of override
-// constants, so its divisions compile to multiplies (see im2col.wgsl).
+// constants, so its divisions compile to multiplies (see im2col.wgsl). CHANNEL_MAJOR: the columns are laid out
+// [C·KH·KW, NB, OH·OW] rather than [NB, C·KH·KW, OH·OW].
 
 override H: u32;
 override W: u32;
@@ -16,6 +17,9 @@ override PH: u32;
 override PW: u32;
 override DH: u32;
 override DW: u32;
+override C: u32 = 1u;
+override NB: u32 = 1u;
+override CHANNEL_MAJOR: bool = false;
 override WG: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> total: vec4<u32>; // x: the number of image pixels
@@ -37,14 +41,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (u32(th) % SH != 0u) { continue; }
     let oh = u32(th) / SH;
     if (oh >= OH) { continue; }
-    let row = (plane * KH + i) * KW;
+    var row = (plane * KH + i) * KW;
+    if (CHANNEL_MAJOR) { row = ((plane % C) * KH + i) * KW; }
     for (var j = 0u; j < KW; j++) {
       let tw = i32(w + PW) - i32(j * DW);
       if (tw < 0) { break; }
       if (u32(tw) % SW != 0u) { continue; }
       let ow = u32(tw) / SW;
       if (ow >= OW) { continue; }
-      s += cols[(row + j) * OH * OW + oh * OW + ow];
+      var at = (row + j) * OH * OW + oh * OW + ow;
+      if (CHANNEL_MAJOR) { at = ((row + j) * NB + plane / C) * OH * OW + oh * OW + ow; }
+      s += cols[at];
     }
   }
   out[idx] = s;

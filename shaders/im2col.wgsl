@@ -1,5 +1,5 @@
 // im2col: cols[n, (c·KH + i)·KW + j, oh·OW + ow] = x[n, c, oh·SH - PH + i·DH, ow·SW - PW + j·DW], or 0 where that
-// pixel lies in the padding. One invocation per row of OW column entries (fixed n, c, i, j, oh): the index
+// pixel lies in the padding. With CHANNEL_MAJOR the batch moves inside: cols[(c·KH + i)·KW + j, n, oh·OW + ow]. One invocation per row of OW column entries (fixed n, c, i, j, oh): the index
 // arithmetic is done once per row, and the row is a strided copy of one image row (all zeros if that row is
 // padding). Per entry instead, it ran 2.6x slower on lavapipe.
 // The geometry is made of override constants: the index arithmetic divides by them, and a division by a constant
@@ -17,6 +17,9 @@ override PH: u32;
 override PW: u32;
 override DH: u32;
 override DW: u32;
+override C: u32 = 1u;
+override NB: u32 = 1u; // batch size, for CHANNEL_MAJOR
+override CHANNEL_MAJOR: bool = false;
 override WG: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> total: vec4<u32>; // x: the number of column entries (rows · OW)
@@ -34,7 +37,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = t % KH;
   let plane = t / KH; // n·C + c
   let h = i32(oh * SH + i * DH) - i32(PH);
-  let base = r * OW;
+  var base = r * OW;
+  if (CHANNEL_MAJOR) { base = (((plane % C) * KH + i) * KW + j) * NB * OH * OW + (plane / C) * OH * OW + oh * OW; }
   if (h < 0 || h >= i32(H)) {
     for (var ow = 0u; ow < OW; ow++) { cols[base + ow] = 0.0; }
     return;

@@ -91,6 +91,8 @@ describe('conv and pooling: gradients vs central finite differences (CPU)', () =
     { name: 'im2col [2,2,5,5] 3x3 stride 2 pad 1', args: [{ shape: [2, 2, 5, 5] }], f: (x) => conv.im2col(x, 3, { stride: 2, padding: 1 }) },
     { name: 'col2im [1,18,9] -> [1,2,5,5] 3x3 stride 2 pad 1 dilation 1', args: [{ shape: [1, 18, 9] }], f: (c) => conv.col2im(c, [1, 2, 5, 5], win(3, 2, 1, 1)) },
     { name: 'col2im [1,8,9] -> [1,2,5,5] 2x2 stride 1 pad 0 dilation 2', args: [{ shape: [1, 8, 9] }], f: (c) => conv.col2im(c, [1, 2, 5, 5], win(2, 1, 0, 2)) },
+    { name: 'im2col [2,2,5,5] 3x3 stride 2 pad 1, channel-major columns', args: [{ shape: [2, 2, 5, 5] }], f: (x) => conv.im2colWin(x, win(3, 2, 1, 1), 'channel') },
+    { name: 'col2im [18,2,9] -> [2,2,5,5] 3x3 stride 2 pad 1, channel-major columns', args: [{ shape: [18, 2, 9] }], f: (c) => conv.col2im(c, [2, 2, 5, 5], win(3, 2, 1, 1), 'channel') },
     { name: 'maxPool2d [2,2,6,7] 2x2', args: [{ shape: [2, 2, 6, 7], gen: spread }], f: (x) => conv.maxPool2d(x, 2) },
     { name: 'maxPool2d [1,2,7,7] 3x3 stride 2 pad 1 (overlapping)', args: [{ shape: [1, 2, 7, 7], gen: spread }], f: (x) => conv.maxPool2d(x, 3, { stride: 2, padding: 1 }) },
     { name: 'maxPool2d [1,1,5,6] 3x2 stride 1', args: [{ shape: [1, 1, 5, 6], gen: spread }], f: (x) => conv.maxPool2d(x, [3, 2], { stride: 1 }) },
@@ -126,12 +128,19 @@ describe('conv and pooling: gradients vs central finite differences (CPU)', () =
     assertClose(got, want, { atol: 1e-5, rtol: 1e-5, what: 'conv2d vs direct loops' });
   });
 
-  it('im2col and col2im are adjoint: <im2col(x), c> = <x, col2im(c)>', async () => {
+  it.each(['image', 'channel'] as const)('im2col and col2im are adjoint: <im2col(x), c> = <x, col2im(c)> (%s-major columns)', async (layout) => {
     const w = win(3, 2, 2, 2), xShape = [2, 3, 9, 8];
-    const x = input(xShape), cols = input(conv.im2colWin(x, w).shape);
-    const lhs = ops.sum(ops.mul(conv.im2colWin(x, w), cols)), rhs = ops.sum(ops.mul(x, conv.col2im(cols, xShape, w)));
+    const x = input(xShape), cols = input(conv.im2colWin(x, w, layout).shape);
+    const lhs = ops.sum(ops.mul(conv.im2colWin(x, w, layout), cols)), rhs = ops.sum(ops.mul(x, conv.col2im(cols, xShape, w, layout)));
     const [a, b] = await runOn(cpu, [lhs, rhs], new Map([[x, randn(x.size, 1)], [cols, randn(cols.size, 2)]]));
     expect(Math.abs(a[0] - b[0])).toBeLessThan(1e-4 * Math.abs(a[0]) + 1e-4);
+  });
+
+  it('channel-major columns are the image-major ones with the batch moved inside', async () => {
+    const w = win(3, 2, 1, 1), x = input([3, 2, 7, 6]);
+    const img = conv.im2colWin(x, w, 'image'), ch = conv.im2colWin(x, w, 'channel');
+    const [a, b] = await runOn(cpu, [ops.transpose(img, [1, 0, 2]), ch], new Map([[x, randn(x.size, 5)]]));
+    expect(Array.from(b)).toEqual(Array.from(a));
   });
 });
 
@@ -185,6 +194,10 @@ describe('conv and pooling: WebGPU vs CPU reference, forward and backward', () =
     const [kh, kw] = typeof k === 'number' ? [k, k] : k, s = o.stride ?? k, [sh, sw] = typeof s === 'number' ? [s, s] : s;
     return Math.ceil(kh / sh) * Math.ceil(kw / sw);
   };
+  for (const layout of ['image', 'channel'] as const) {
+    const w: conv.Window = { kh: 3, kw: 3, sh: 2, sw: 2, ph: 1, pw: 1, dh: 1, dw: 1 };
+    cases.push({ name: `im2col [3,7,33,33] 3x3 stride 2 pad 1, ${layout}-major columns`, args: [{ shape: [3, 7, 33, 33] }], f: (x) => conv.im2colWin(x, w, layout), k: () => [1, 4] });
+  }
   for (const [k, o] of pools) {
     const shape = [3, 7, 33, 33];
     const kk = typeof k === 'number' ? k * k : k[0] * k[1];

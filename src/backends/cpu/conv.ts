@@ -2,26 +2,29 @@
 // ops scatter (each window adds into the pixels it read), the plainest statement of an adjoint; the WebGPU kernels
 // gather instead, so parity tests compare two independent formulations.
 import { Tensor } from '../../graph/tensor.js';
-import { Geom, geometry, windowAttr, poolCount } from '../../graph/conv.js';
+import { Geom, geometry, windowAttr, layoutAttr, poolCount } from '../../graph/conv.js';
 import type { Arr, CpuKernel } from './loops.js';
 
 /** The geometry of a node whose image is its input (im2col, pooling) or its output (col2im, the pooling grads). */
 const geomOf = (n: Tensor, image: Tensor) => geometry(n.op, image.shape, windowAttr(n));
 
 /**
- * Visit every (image, channel, output position, window tap) in im2col order: the flat column index, and the flat
- * input pixel the tap reads, or -1 where it falls on padding.
+ * Visit every (image, channel, window tap, output position): the flat column index in the node's layout ('image':
+ * [N, C·KH·KW, OH·OW], 'channel': [C·KH·KW, N, OH·OW]), and the flat input pixel the tap reads, or -1 where it falls
+ * on padding.
  */
-function forEachTap(g: Geom, visit: (col: number, pixel: number) => void): void {
-  let col = 0;
+function forEachTap(g: Geom, node: Tensor, visit: (col: number, pixel: number) => void): void {
+  const P = g.OH * g.OW, CK = g.C * g.kh * g.kw, channelMajor = layoutAttr(node) === 'channel';
   for (let n = 0; n < g.N; n++) for (let c = 0; c < g.C; c++) {
     const plane = (n * g.C + c) * g.H * g.W;
     for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++) {
+      const ck = (c * g.kh + i) * g.kw + j;
+      const row = channelMajor ? (ck * g.N + n) * P : (n * CK + ck) * P;
       for (let oh = 0; oh < g.OH; oh++) {
         const h = oh * g.sh - g.ph + i * g.dh;
         for (let ow = 0; ow < g.OW; ow++) {
           const w = ow * g.sw - g.pw + j * g.dw;
-          visit(col++, h >= 0 && h < g.H && w >= 0 && w < g.W ? plane + h * g.W + w : -1);
+          visit(row + oh * g.OW + ow, h >= 0 && h < g.H && w >= 0 && w < g.W ? plane + h * g.W + w : -1);
         }
       }
     }
@@ -29,12 +32,12 @@ function forEachTap(g: Geom, visit: (col: number, pixel: number) => void): void 
 }
 
 function im2col(n: Tensor, [x]: Arr[], out: Float32Array): void {
-  forEachTap(geomOf(n, n.inputs[0]), (col, p) => { out[col] = p < 0 ? 0 : x[p]; });
+  forEachTap(geomOf(n, n.inputs[0]), n, (col, p) => { out[col] = p < 0 ? 0 : x[p]; });
 }
 
 function col2im(n: Tensor, [cols]: Arr[], out: Float32Array): void {
   const acc = new Float64Array(out.length);
-  forEachTap(geomOf(n, n), (col, p) => { if (p >= 0) acc[p] += cols[col]; });
+  forEachTap(geomOf(n, n), n, (col, p) => { if (p >= 0) acc[p] += cols[col]; });
   out.set(acc);
 }
 

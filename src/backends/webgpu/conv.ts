@@ -7,7 +7,7 @@
 // price is one pipeline per layer shape. Measured on lavapipe, cnn at batch 64: col2im 80 -> 31 ms, max-pool
 // backward 126 -> 64 ms; im2col 246 -> 34 ms with this and one invocation per output row (below).
 import { Tensor } from '../../graph/tensor.js';
-import { Geom, geometry, windowAttr } from '../../graph/conv.js';
+import { Geom, geometry, windowAttr, layoutAttr } from '../../graph/conv.js';
 import { Launch, grid, u32s } from './launch.js';
 import im2col from '../../../shaders/im2col.wgsl';
 import col2im from '../../../shaders/col2im.wgsl';
@@ -18,6 +18,8 @@ export const CONV_SHADERS: Record<string, string> = { im2col, col2im, pool };
 const WG = 256; // the shaders' default WG
 
 const sizes = (g: Geom) => ({ H: g.H, W: g.W, OH: g.OH, OW: g.OW, KH: g.kh, KW: g.kw, SH: g.sh, SW: g.sw, PH: g.ph, PW: g.pw });
+
+const layout = (n: Tensor, g: Geom) => ({ DH: g.dh, DW: g.dw, C: g.C, NB: g.N, CHANNEL_MAJOR: +(layoutAttr(n) === 'channel') });
 
 /** Launch `invocations` invocations of `shader`; the uniform holds the element count of `n`. */
 function launch(n: Tensor, shader: string, invocations: number, constants: Record<string, number>, defines?: Record<string, boolean>): Launch {
@@ -35,11 +37,11 @@ export const CONV_WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
   im2col: (n) => {
     const g = geometry(n.op, n.inputs[0].shape, windowAttr(n));
     // One invocation per output row of OW entries: the index arithmetic is per row, the inner loop a strided copy.
-    return launch(n, 'im2col', n.size / g.OW, { ...sizes(g), DH: g.dh, DW: g.dw });
+    return launch(n, 'im2col', n.size / g.OW, { ...sizes(g), ...layout(n, g) });
   },
   col2im: (n) => {
     const g = geometry(n.op, n.shape, windowAttr(n));
-    return launch(n, 'col2im', n.size, { ...sizes(g), DH: g.dh, DW: g.dw });
+    return launch(n, 'col2im', n.size, { ...sizes(g), ...layout(n, g) });
   },
   maxpool: (n) => poolLaunch(n, n.inputs[0], true, false),
   maxpool_grad: (n) => poolLaunch(n, n, true, true),
