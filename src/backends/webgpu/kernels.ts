@@ -25,6 +25,8 @@ function periodOf(shape: Shape, strides: number[]): number | undefined {
   return stridesOf(tail).join() === strides.slice(lead).join() ? sizeOf(tail) : undefined;
 }
 
+const ROW_MIN = 8;
+
 function elementwise(n: Tensor, strides: number[][], code: number): Launch {
   checkRank(n.op, n.shape);
   const periods = strides.map((s) => periodOf(n.shape, s));
@@ -32,13 +34,16 @@ function elementwise(n: Tensor, strides: number[][], code: number): Launch {
   const shape = n.shape.length ? n.shape : [1];
   const st = strides.map((s) => (s.length ? s : [0]));
   const words = [n.size, shape.length, f32bits((n.attrs.alpha as number) ?? 0), periods[0] ?? 1, ...pad(shape), ...pad(st[0]), ...pad(st[1] ?? []), periods[1] ?? 1, 0];
+  // Strided, with rows of at least ROW_MIN along the last dim: one invocation per row (see the shader).
+  const rows = strided && shape[shape.length - 1] >= ROW_MIN;
+  const invocations = rows ? n.size / shape[shape.length - 1] : n.size;
   return {
     shader: 'elementwise',
-    defines: { BINARY: strides.length === 2, STRIDED: strided },
+    defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows },
     constants: { OP: code },
     uniform: u32s(words),
     bindings: [...n.inputs, n],
-    workgroups: grid(n.op, Math.ceil(n.size / 256)),
+    workgroups: grid(n.op, Math.ceil(invocations / 256)),
   };
 }
 
@@ -73,20 +78,29 @@ function reduce(n: Tensor): Launch {
  */
 export const gemmTiles = { large: { TS: 16, TK: 16 }, small: { TS: 8, TK: 32 }, smallBelow: 64 };
 
+/**
+ * The tile for an M x N output: 8x8 blocks on a TSX x TSY grid, TSY shrunk (down to 2, a 16-row tile) when M is a few
+ * dozen rows, or TSX when N is; 4x4 blocks on 32x32 tiles when both dims are small.
+ */
+export function gemmTile(M: number, N: number): { R: number; TSX: number; TSY: number; TK: number } {
+  const { large, small, smallBelow } = gemmTiles;
+  if (Math.max(M, N) < smallBelow || Math.min(M, N) < 16) return { R: 4, TSX: small.TS, TSY: small.TS, TK: small.TK };
+  const fit = (d: number) => Math.min(large.TS, Math.max(2, 2 ** Math.ceil(Math.log2(d / 8))));
+  return { R: 8, TSX: fit(N), TSY: fit(M), TK: large.TK };
+}
+
 function matmul(n: Tensor): Launch {
   const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
   const r = n.rank, batch = r === 3 ? n.shape[0] : 1;
   const M = n.shape[r - 2], N = n.shape[r - 1];
   const K = transA ? n.inputs[0].shape[r - 2] : n.inputs[0].shape[r - 1];
-  const block8 = Math.min(M, N) >= gemmTiles.smallBelow;
-  const { TS, TK } = block8 ? gemmTiles.large : gemmTiles.small;
-  const tile = (block8 ? 8 : 4) * TS;
-  const wg: [number, number, number] = [Math.ceil(N / tile), Math.ceil(M / tile), batch];
+  const { R, TSX, TSY, TK } = gemmTile(M, N);
+  const wg: [number, number, number] = [Math.ceil(N / (R * TSX)), Math.ceil(M / (R * TSY)), batch];
   if (wg.some((g) => g > MAX_GRID)) throw new ShapeError('matmul', `output ${fmt(n.shape)} needs a ${wg.join('x')} grid, over the ${MAX_GRID} per dimension a dispatch allows`);
   return {
     shader: 'matmul',
-    defines: { BLOCK8: block8 },
-    constants: { TRANS_A: +transA, TRANS_B: +transB, TS, TK },
+    defines: { BLOCK8: R === 8 },
+    constants: { TRANS_A: +transA, TRANS_B: +transB, TSX, TSY, TK },
     uniform: u32s([M, N, K, batch]),
     bindings: [n.inputs[0], n.inputs[1], n],
     workgroups: wg,
