@@ -3,10 +3,12 @@ import { writeFile } from 'node:fs/promises';
 import { benchGemm } from '../../bench/gemm.js';
 import { benchTrain } from '../../bench/train.js';
 import { benchReport } from '../../bench/report.js';
+import { benchOptimizers } from '../../bench/optimizer.js';
+import { OPTIMIZER_NAMES } from '../optim/index.js';
 import { MODELS } from '../nn/models.js';
 import { parse, choice, intFlag, UsageError } from './args.js';
 
-export const BENCH_HELP = `usage: wgtrain bench gemm|train|report [options]
+export const BENCH_HELP = `usage: wgtrain bench gemm|train|optimizer|report [options]
 
 wgtrain bench train: whole training steps on MNIST batches
   --model NAME        ${Object.keys(MODELS).join(', ')}  [mlp]
@@ -23,13 +25,23 @@ wgtrain bench gemm:
   --cpu               also run the CPU reference (sizes up to 512)
   --json FILE         write the rows as JSON: [{"n","impl","gflops","ms","min","max"}]
 
+wgtrain bench optimizer: one fused update of a parameter, in GB/s of the minimum traffic (every array read once,
+every updated one written once)
+  --n N               parameter elements  [1048576]
+  --optimizers LIST   comma-separated, of ${OPTIMIZER_NAMES.join(', ')}  [all]
+  --compare tfjs      also TF.js WebGPU's tf.train optimizers on the same adapter (sgd as momentum, adam, rmsprop,
+                      adagrad, adadelta)
+  --cpu               also run the CPU reference
+  --json FILE         write the rows as JSON: [{"optimizer","impl","n","bytes","gbps","ms","min","max"}]
+
 wgtrain bench report: one SVG chart per benchmark and a README.md with the tables, from the JSON results
   --dir DIR           the results folder, files named YYYY-MM-DD-<name>.json  [bench/results]`;
 
 export async function bench(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
-  choice('bench', 'benchmark', what, ['gemm', 'train', 'report']);
+  choice('bench', 'benchmark', what, ['gemm', 'train', 'optimizer', 'report']);
   if (what === 'train') return train(rest);
+  if (what === 'optimizer') return optimizer(rest);
   if (what === 'report') {
     const r = parse('bench report', rest, { dir: { type: 'string', default: 'bench/results' } });
     for (const file of await benchReport(String(r.dir))) console.log(`wrote ${file}`);
@@ -65,4 +77,23 @@ async function train(argv: string[]): Promise<void> {
   for (const r of rows) console.log(`| ${r.model} | ${r.backend} | ${r.batchSize} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} | ${r.submitsPerStep ?? '-'} | ${r.buffersCreatedAfterWarmup ?? '-'} | ${r.poolBytes ?? '-'} |`);
   for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);
   if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2) + '\n');
+}
+
+async function optimizer(argv: string[]): Promise<void> {
+  const f = parse('bench optimizer', argv, {
+    n: { type: 'string', default: String(1 << 20) }, optimizers: { type: 'string' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' },
+  });
+  const names = f.optimizers === undefined ? OPTIMIZER_NAMES : String(f.optimizers).split(',').map((s) => choice('bench optimizer', 'optimizers', s, OPTIMIZER_NAMES));
+  if (f.compare !== undefined) choice('bench optimizer', 'compare', f.compare, ['tfjs']);
+  const rows = await benchOptimizers({ n: intFlag('bench optimizer', 'n', f.n), names, compare: f.compare === 'tfjs', cpu: !!f.cpu });
+  console.log('| optimizer | impl | n | GB/s | median ms | min | max |\n|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.optimizer} | ${r.impl} | ${r.n} | ${r.gbps.toFixed(2)} | ${r.ms.toFixed(3)} | ${r.min.toFixed(3)} | ${r.max.toFixed(3)} |`);
+  for (const other of ['tfjs-webgpu', 'wgtrain-cpu']) {
+    const ratios = rows.filter((r) => r.impl === 'wgtrain-webgpu').map((r) => {
+      const o = rows.find((x) => x.impl === other && x.optimizer === r.optimizer);
+      return o ? `${r.optimizer} ${(o.ms / r.ms).toFixed(2)}x` : '';
+    }).filter(Boolean);
+    if (ratios.length) console.log(`wgtrain-webgpu vs ${other} (time ratio): ${ratios.join(', ')}`);
+  }
+  if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
 }
