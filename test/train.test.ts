@@ -83,7 +83,7 @@ describe('wgtrain CLI', () => {
       [['train', '--data-dir', dir, '--backend', 'cpu'], {}, /train-images-idx3-ubyte: truncated/],
       [['train', '--data-dir', join(dir, 'missing')], {}, /no such file/],
       [['train', '--epochs', 'two'], {}, /--epochs must be an integer/],
-      [['train', '--model', 'transformer'], {}, /--model must be one of mlp/],
+      [['train', '--model', 'transformer'], {}, /unknown model 'transformer' \(expected one of mlp, cnn/],
       [['train', '--no-such-flag'], {}, /Unknown option '--no-such-flag'/],
       [['frobnicate'], {}, /unknown command 'frobnicate'/],
       [['info'], { VK_ICD_FILENAMES: '/nonexistent.json', VK_DRIVER_FILES: '/nonexistent.json' }, /no WebGPU adapter found/],

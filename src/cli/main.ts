@@ -4,6 +4,8 @@ import { info } from './info.js';
 import { train, TRAIN_HELP } from './train.js';
 import { bench, BENCH_HELP } from './bench.js';
 import { check, CHECK_HELP } from './check.js';
+import { predict, PREDICT_HELP } from './predict.js';
+import { fuzz, FUZZ_HELP } from './fuzz.js';
 import { ShapeError } from '../graph/shape.js';
 import { NoAdapterError } from '../backends/webgpu/device.js';
 
@@ -11,17 +13,21 @@ const HELP = `usage: wgtrain <command> [options]
 
 commands:
   info      show the WebGPU adapter, its limits and features  (--json)
-  train     train a model on MNIST  (wgtrain train --help)
+  train     train a model on MNIST or a CSV table; --model takes a name or a JSON model file  (wgtrain train --help)
+  predict   classes for IDX images or CSV rows from a checkpoint  (wgtrain predict --help)
   bench     kernel benchmarks, side by side with TF.js  (wgtrain bench --help)
   check     one training step on WebGPU vs the CPU reference, node by node  (wgtrain check --help)
+  fuzz      random small graphs, forward and backward, WebGPU vs the CPU reference  (wgtrain fuzz --help)
 
 global: --debug shows stack traces`;
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   info: { run: (argv) => info(argv.includes('--json')), help: 'usage: wgtrain info [--json]' },
   train: { run: train, help: TRAIN_HELP },
+  predict: { run: predict, help: PREDICT_HELP },
   bench: { run: bench, help: BENCH_HELP },
   check: { run: check, help: CHECK_HELP },
+  fuzz: { run: fuzz, help: FUZZ_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -39,7 +45,8 @@ async function main(argv: string[]): Promise<number> {
     const err = e as Error;
     if (debug) console.error(err.stack);
     const userError = err instanceof UsageError || err instanceof ShapeError || err instanceof NoAdapterError || err.name === 'IdxError'
-      || err.name === 'CheckpointError' || err.name === 'SafetensorsError'; // a bad --resume file: one line, exit 2
+      || err.name === 'CheckpointError' || err.name === 'SafetensorsError' // a bad --resume file: one line, exit 2
+      || err.name === 'ConfigError' || err.name === 'CsvError'; // a malformed --model file or --data table
     console.error(`wgtrain: ${err.message}`);
     return userError ? 2 : 1;
   }

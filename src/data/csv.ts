@@ -143,3 +143,30 @@ export function standardize(x: Float32Array, s: { mean: number[]; std: number[] 
   for (let i = 0; i < x.length; i++) x[i] = (x[i] - s.mean[i % F]) / s.std[i % F];
   return x;
 }
+
+/**
+ * Feature rows for prediction: the columns named `features` (by header, in that order; others, such as a label, are
+ * ignored), or every column when `features` is undefined. Same error style as parseCsv.
+ */
+export function parseFeatureRows(text: string, features: string[] | undefined, what = 'csv', delimiter = ','): { x: Float32Array; n: number; columns: string[] } {
+  const rows = parseCsvRows(text, what, delimiter);
+  if (rows.length < 2) throw new CsvError(`${what}: expected a header row and at least one data row, found ${rows.length} row${rows.length === 1 ? '' : 's'}`);
+  const header = rows[0].fields.map((h) => h.trim());
+  const columns = features ?? header;
+  const cols = columns.map((name) => {
+    const c = header.indexOf(name);
+    if (c < 0) throw new CsvError(`${what}: no column named '${name}' (the model was trained on columns ${columns.join(', ')}; this header has ${header.join(', ')})`);
+    return c;
+  });
+  const n = rows.length - 1, F = cols.length, x = new Float32Array(n * F);
+  for (let r = 0; r < n; r++) {
+    const { line, fields } = rows[r + 1];
+    if (fields.length !== header.length) throw new CsvError(`${what} line ${line}: ${fields.length} fields, expected ${header.length} as in the header (a ragged row)`);
+    cols.forEach((c, k) => {
+      const s = fields[c].trim(), v = s === '' ? NaN : Number(s);
+      if (!Number.isFinite(v)) throw new CsvError(`${what} line ${line}, column ${c + 1} ('${header[c]}'): ${s === '' ? 'empty field' : `'${s}' is not a number`} (expected a finite number)`);
+      x[r * F + k] = v;
+    });
+  }
+  return { x, n, columns };
+}

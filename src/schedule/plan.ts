@@ -121,3 +121,19 @@ export function checkFeeds(p: Plan, feeds: Feeds): void {
     }
   }
 }
+
+/** A NaN or an infinity in a float feed: the trainer checks for them before a step, since on the device they spread silently. */
+export class NonFiniteInputError extends Error {
+  constructor(readonly input: string, readonly index: number, readonly value: number, shape: readonly number[]) {
+    super(`run: input '${input}' ${fmt(shape)} holds ${value} at flat index ${index} (expected finite values; a trainer skips this check when its checkFinite is false)`);
+    this.name = 'NonFiniteInputError';
+  }
+}
+
+/** Throws NonFiniteInputError for the first NaN or ±Inf in any float feed. One pass over the batch: cheap next to a step. */
+export function checkFiniteFeeds(feeds: Feeds): void {
+  for (const [t, f] of feeds) {
+    if (!(f instanceof Float32Array)) continue;
+    for (let i = 0; i < f.length; i++) if (!Number.isFinite(f[i])) throw new NonFiniteInputError(t.name ?? `${t}`, i, f[i], t.shape);
+  }
+}

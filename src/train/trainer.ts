@@ -2,6 +2,8 @@
 // and replayed. The loss comes back only every `logEvery` steps, read asynchronously: the read is queued behind the
 // step it measures and awaited one interval later, which also keeps the host at most two intervals ahead of the GPU.
 import { input, Tensor, Variable } from '../graph/tensor.js';
+import { runningUpdate } from '../graph/norm.js';
+import { checkFiniteFeeds } from '../schedule/plan.js';
 import * as ops from '../graph/ops.js';
 import { grad } from '../autodiff/grad.js';
 import { Backend, Executable } from '../backends/backend.js';
@@ -9,9 +11,9 @@ import { Module } from '../nn/module.js';
 import { stateUpdates } from '../nn/norm.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Schedule } from '../optim/schedules.js';
-import { clipGradNorm } from '../optim/clip.js';
 import { weightPenalty, Regularization } from '../optim/regularizers.js';
 import { lossGraph, hostLoss, LossName, predictionsPerRow } from './losses.js';
+import { clipGradNorm } from '../optim/clip.js';
 import { Dataset } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 
@@ -23,9 +25,19 @@ interface EvalGraph { ex: Executable; x: Tensor; logits: Tensor }
 export interface EpochStats { epoch: number; loss: number; accuracy: number; samples: number; seconds: number; samplesPerSec: number }
 
 export class NonFiniteLossError extends Error {
-  constructor(readonly step: number, readonly loss: number) {
-    super(`training stopped: loss is ${loss} at step ${step} (try a lower learning rate)`);
+  /** `gradientsFinite`: what the gradient guard saw up to `step` (undefined when it is off). */
+  constructor(readonly step: number, readonly loss: number, gradientsFinite?: boolean) {
+    super(`training stopped: loss is ${loss} at step ${step}${gradientsFinite ? ' (every gradient was finite up to it)' : ''} (try a lower learning rate)`);
     this.name = 'NonFiniteLossError';
+  }
+}
+
+/** A gradient held a NaN or an infinity: `gradientStep` is the first step whose gradients did, `step` the step read. */
+export class NonFiniteGradientError extends NonFiniteLossError {
+  constructor(readonly gradientStep: number, step: number, loss: number) {
+    super(step, loss);
+    this.message = `training stopped: a gradient became non-finite (NaN or infinity) at step ${gradientStep}; the loss read at step ${step} is ${loss} (try a lower learning rate or gradient clipping)`;
+    this.name = 'NonFiniteGradientError';
   }
 }
 
@@ -41,6 +53,15 @@ export class ClassifierTrainer {
   regularization?: Regularization;
   /** When set, gradients are clipped to this global L2 norm before the update, on the device (read when a step is compiled). */
   clipNorm?: number;
+  /** Check every float feed for NaN and infinities on the host before each step (NonFiniteInputError). */
+  checkFinite = true;
+  /**
+   * Latch, on the device, the first step whose gradients held a NaN or an infinity; it is read with the loss, so a
+   * stop says whether the gradients or the loss went bad first (read when a step is compiled).
+   */
+  guardGradients = true;
+  /** The guard's state: steps run on the device, and the count at the first non-finite gradient (0: none yet). */
+  private guard?: { count: Variable; first: Variable };
 
   constructor(readonly backend: Backend, readonly model: Module, readonly optimizer: Optimizer, readonly featureShape: number[]) {}
 
@@ -65,10 +86,32 @@ export class ClassifierTrainer {
       const raw = grad(loss, params.map((p) => p.tensor));
       const grads = this.clipNorm === undefined ? raw : clipGradNorm(raw, this.clipNorm);
       // Besides the optimizer: running statistics (batch norm) and dropout's step counter move on every step.
-      const ex = this.backend.compile(correct ? [loss, correct] : [loss], [...this.optimizer.updates(params, grads), ...stateUpdates(this.model)]);
+      const ex = this.backend.compile(correct ? [loss, correct] : [loss], [...this.optimizer.updates(params, grads), ...stateUpdates(this.model), ...this.guardUpdates(raw)]);
       this.trainGraphs.set(B, (g = { ex, x, y, loss, correct, predictions: B * predictionsPerRow(this.loss, out.size / B) }));
     }
     return g;
+  }
+
+  /**
+   * The gradient guard as two effects. sum(g)·0 is 0 for a finite g and NaN if g holds a NaN or an infinity (0·Inf is
+   * NaN), and relu_grad(t + 1, 1) = (t + 1 > 0 ? 1 : 0) turns that into a finite 1 or 0, so the latch itself never
+   * goes NaN. Costs one reduction per parameter, no readback.
+   */
+  private guardUpdates(grads: Tensor[]): Tensor[] {
+    if (!this.guardGradients || grads.length === 0) return [];
+    const gd = (this.guard ??= { count: Variable.zeros([1], 'guard.steps'), first: Variable.zeros([1], 'guard.first_nonfinite') });
+    const poison = grads.map((g) => ops.mul(ops.sum(g), 0)).reduce((a, b) => ops.add(a, b));
+    const indicator = (t: Tensor) => ops.binary('relu_grad', t, ops.constant(1)); // 1 where t > 0, else 0 (NaN too)
+    const bad = ops.sub(1, indicator(ops.add(poison, 1)));
+    const now = ops.add(gd.count.tensor, 1);
+    const first = gd.first.tensor;
+    const latched = ops.add(first, ops.mul(ops.mul(ops.sub(1, indicator(first)), bad), now));
+    return [runningUpdate(gd.count.tensor, now, 1), runningUpdate(first, latched, 1)];
+  }
+
+  /** The host step of the first non-finite gradient, from guard values read after host step `step`; 0 if none. */
+  private firstBadStep(step: number, count: number, first: number): number {
+    return first > 0 ? step - count + first : 0;
   }
 
   private evalGraph(B: number): EvalGraph {
@@ -88,7 +131,9 @@ export class ClassifierTrainer {
     const g = this.trainGraph(B);
     if (this.schedule) this.optimizer.lr = this.schedule(this.step);
     this.optimizer.beginStep?.(this.step + 1);
-    g.ex.run(new Map<Tensor, Float32Array | Int32Array>([[g.x, x], [g.y, y]]));
+    const feeds = new Map<Tensor, Float32Array | Int32Array>([[g.x, x], [g.y, y]]);
+    if (this.checkFinite) checkFiniteFeeds(feeds);
+    g.ex.run(feeds);
     this.step++;
     return g;
   }
@@ -106,11 +151,18 @@ export class ClassifierTrainer {
     const logEvery = o.logEvery ?? 50;
     const t0 = performance.now();
     let samples = 0, lossSum = 0, lossCount = 0, correctSum = 0, predictions = 0;
-    let pending: { step: number; value: Promise<Float32Array | Int32Array>; correct?: Promise<Float32Array | Int32Array>; predictions: number } | undefined;
+    let pending: { step: number; value: Promise<Float32Array | Int32Array>; correct?: Promise<Float32Array | Int32Array>; predictions: number; guard?: Promise<Float32Array[]> } | undefined;
     const settle = async () => {
       if (!pending) return;
-      const v = (await pending.value)[0];
-      if (!Number.isFinite(v)) throw new NonFiniteLossError(pending.step, v);
+      // All at once, so that when one read fails (a lost device) the others' failures are handled too.
+      const [loss, guard] = await Promise.all([pending.value, pending.guard, pending.correct]);
+      const v = loss[0];
+      const badStep = guard ? this.firstBadStep(pending.step, guard[0][0], guard[1][0]) : 0;
+      if (badStep > 0) {
+        this.backend.writeVariable(this.guard!.first, new Float32Array(1)); // re-arm, should training go on
+        throw new NonFiniteGradientError(badStep, pending.step, v);
+      }
+      if (!Number.isFinite(v)) throw new NonFiniteLossError(pending.step, v, guard !== undefined);
       lossSum += v; lossCount++;
       if (pending.correct) { correctSum += (await pending.correct)[0]; predictions += pending.predictions; }
       o.onLog?.(pending.step, v, samples);
@@ -122,7 +174,11 @@ export class ClassifierTrainer {
       samples += b.size;
       if (++i % logEvery === 0) {
         await settle();
-        pending = { step: this.step, value: g.ex.read(g.loss), correct: g.correct && g.ex.read(g.correct), predictions: g.predictions };
+        const gd = this.guard;
+        pending = {
+          step: this.step, value: g.ex.read(g.loss), correct: g.correct && g.ex.read(g.correct), predictions: g.predictions,
+          guard: gd && Promise.all([this.backend.readVariable(gd.count), this.backend.readVariable(gd.first)]),
+        };
       }
       o.onBatchEnd?.(i, b.size);
       if (o.stop?.()) break;

@@ -4,7 +4,7 @@ import { Tensor, Variable } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
 import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
 import { Backend, Executable } from '../backend.js';
-import { GpuContext, DeviceOptions, acquireDevice, adapterName } from './device.js';
+import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, Launch } from './kernels.js';
 import { shaderSource } from './shaders.js';
@@ -40,7 +40,7 @@ export class WebGpuBackend implements Backend {
 
   /** Throws the device's first asynchronous failure, with what we were doing when we noticed it. */
   checkHealth(doing: string): void {
-    if (this.ctx.lost) throw new Error(`webgpu: device lost (${this.ctx.lost}) while ${doing}`);
+    if (this.ctx.lostInfo) throw new DeviceLostError(this.ctx.lostInfo.reason, this.ctx.lostInfo.message, doing);
     if (this.ctx.error) throw new Error(`webgpu: ${doing} failed: ${this.ctx.error}`);
   }
 
@@ -80,6 +80,7 @@ export class WebGpuBackend implements Backend {
   }
 
   writeVariable(v: Variable, data: Float32Array): void {
+    this.checkHealth(`writing ${v.name}`);
     if (data.length !== v.size) throw new Error(`writeVariable ${v.name}: ${data.length} values for shape ${fmt(v.shape)}`);
     this.device.queue.writeBuffer(this.variableBuffer(v), 0, data);
   }
@@ -96,8 +97,10 @@ export class WebGpuBackend implements Backend {
     enc.copyBufferToBuffer(src, 0, staging, 0, Math.ceil(bytes / 4) * 4);
     this.device.queue.submit([enc.finish()]);
     try {
-      await staging.mapAsync(GPUMapMode.READ, 0, bytes);
+      await this.unlessLost(staging.mapAsync(GPUMapMode.READ, 0, bytes), doing);
     } catch (e) {
+      // A map cut short by a device loss may reject before the loss itself is reported: give that a moment.
+      if (!(e instanceof DeviceLostError) && this.ctx.whenLost) await Promise.race([this.ctx.whenLost, new Promise((r) => setTimeout(r, 100))]);
       this.checkHealth(doing);
       throw e;
     }
@@ -108,12 +111,22 @@ export class WebGpuBackend implements Backend {
     return dtype === 'i32' ? new Int32Array(data) : new Float32Array(data);
   }
 
+  /** `work`, or a DeviceLostError as soon as the device is lost: a pending read never hangs on a dead device. */
+  private unlessLost<T>(work: Promise<T>, doing: string): Promise<T> {
+    if (!this.ctx.whenLost) return work;
+    const lost = this.ctx.whenLost.then((i): never => { throw new DeviceLostError(i.reason, i.message, doing); });
+    work.catch(() => {}); // its rejection, if the loss wins the race, is expected
+    return Promise.race([work, lost]);
+  }
+
   async sync(): Promise<void> {
-    await this.device.queue.onSubmittedWorkDone();
+    this.checkHealth('waiting for the queue');
+    await this.unlessLost(this.device.queue.onSubmittedWorkDone(), 'waiting for the queue');
     this.checkHealth('waiting for the queue');
   }
 
   compile(outputs: readonly Tensor[], effects: readonly Tensor[] = []): Executable {
+    this.checkHealth('compiling the plan');
     return new WebGpuExecutable(this, plan(outputs, effects));
   }
 

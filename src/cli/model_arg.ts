@@ -1,0 +1,55 @@
+// `--model NAME|FILE.json`, shared by every command that takes a model: a named model or a JSON model config.
+import { existsSync } from 'node:fs';
+import { Rng } from '../util/rng.js';
+import { MODEL_CONFIGS, ModelConfig, buildModel, loadModelConfig, BuiltModel } from '../nn/config.js';
+import { MODELS } from '../nn/models.js';
+import { input } from '../graph/tensor.js';
+import type { Dataset } from '../data/dataset.js';
+import { UsageError } from './args.js';
+
+export interface ResolvedModel extends BuiltModel {
+  /** The name, or the config file's path. */
+  name: string;
+  description: string;
+  /** What a checkpoint records so that `wgtrain predict` can rebuild the model without --model (absent for a named model without a config). */
+  config?: ModelConfig;
+}
+
+export const MODEL_FLAG_HELP = `${Object.entries(MODELS).map(([k, m]) => `${k} (${m.description})`).join(', ')}, or a JSON model file`;
+
+const looksLikeFile = (arg: string) => arg.endsWith('.json') || arg.includes('/') || existsSync(arg);
+
+
+export function describeConfig(c: ModelConfig): string {
+  return c.description ?? `${c.layers.map((l) => l.type).join('-')} on input [${c.input.join(', ')}]`;
+}
+
+/** Builds the model a --model value names. Config mistakes surface as ConfigErrors (exit code 2). */
+export async function resolveModel(command: string, arg: string, rng: Rng): Promise<ResolvedModel> {
+  if (Object.hasOwn(MODEL_CONFIGS, arg)) return fromConfig(MODEL_CONFIGS[arg], rng, arg, `model ${arg}`);
+  if (Object.hasOwn(MODELS, arg)) {
+    // A named model written as code: every named model reads MNIST's [28, 28] images.
+    const model = MODELS[arg].build(rng);
+    const outputShape = model.forward(input([2, 28, 28])).shape.slice(1);
+    const parameterCount = model.parameters().reduce((a, p) => a + p.size, 0);
+    return { model: model.train(), inputShape: [28, 28], outputShape, parameterCount, name: arg, description: MODELS[arg].description };
+  }
+  if (!looksLikeFile(arg)) throw new UsageError(`${command}: unknown model '${arg}' (expected one of ${Object.keys(MODELS).join(', ')}, or a JSON model file such as net.json)`);
+  return fromConfig(await loadModelConfig(arg), rng, arg, arg);
+}
+
+/** Builds a model from a config already in hand (a checkpoint's, for predict). */
+export function fromConfig(config: ModelConfig, rng: Rng, name: string, source: string): ResolvedModel {
+  return { ...buildModel(config, rng, source), name, description: describeConfig(config), config };
+}
+
+/** The model must take the data's examples and give at least one score per class; say so before compiling anything. */
+export function checkModelFits(command: string, m: ResolvedModel, ds: Dataset): void {
+  const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  if (size(m.inputShape) !== size(ds.featureShape)) {
+    throw new UsageError(`${command}: model ${m.name} takes examples of shape [${m.inputShape.join(', ')}] (${size(m.inputShape)} values), but the data's are [${ds.featureShape.join(', ')}] (${size(ds.featureShape)} values); set "input" in a model file to match`);
+  }
+  if (m.outputShape.length !== 1 || m.outputShape[0] < ds.numClasses) {
+    throw new UsageError(`${command}: model ${m.name} outputs [${m.outputShape.join(', ')}] per example, but the data has ${ds.numClasses} classes (expected a last layer with "out": ${ds.numClasses})`);
+  }
+}

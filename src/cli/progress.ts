@@ -1,0 +1,119 @@
+// What `wgtrain train` shows and records while it trains: a progress bar per epoch on a terminal (one line per epoch
+// otherwise, so logs and pipes stay readable), `--metrics FILE.jsonl` with one JSON line per logged step and epoch,
+// and `--plot FILE.svg` with the loss and accuracy curves.
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import cliProgress from 'cli-progress';
+import { plotSvg, Chart } from '../util/plot_svg.js';
+
+export interface StepRecord { type: 'step'; epoch: number; step: number; samples: number; loss: number; lr?: number; seconds: number }
+export interface EpochRecord {
+  type: 'epoch'; epoch: number; step: number; loss: number; samplesPerSec: number; seconds: number;
+  /** Accuracy on the training batches whose loss was read back (NaN when none were). */
+  trainAccuracy?: number;
+  /** Accuracy on the held-out set after this epoch. */
+  accuracy?: number;
+}
+
+export interface ReporterOptions {
+  epochs: number;
+  samplesPerEpoch: number;
+  /** Draw a progress bar (a terminal); otherwise print one line per epoch. */
+  tty: boolean;
+  metricsPath?: string;
+  plotPath?: string;
+  /** What the accuracy is measured on, for the plot ("test", "validation"). */
+  accuracyLabel?: string;
+}
+
+/** `run.jsonl` -> `run.svg`: the plot goes next to the metrics unless --plot says otherwise. */
+export const plotPathFor = (metricsPath: string) => metricsPath.replace(/(\.jsonl?|\.ndjson)?$/, '.svg');
+
+export class TrainReporter {
+  readonly steps: StepRecord[] = [];
+  readonly epochs: EpochRecord[] = [];
+  private bar?: cliProgress.SingleBar;
+  private t0 = performance.now();
+  private epochStart = 0;
+
+  constructor(private o: ReporterOptions) {
+    // Truncate now: a run that dies halfway leaves the lines it got to, not a previous run's.
+    if (o.metricsPath) writeFileSync(o.metricsPath, '');
+  }
+
+  private record(r: StepRecord | EpochRecord): void {
+    if (this.o.metricsPath) appendFileSync(this.o.metricsPath, JSON.stringify(r) + '\n');
+  }
+
+  startEpoch(epoch: number, lastAccuracy?: number): void {
+    this.epochStart = performance.now();
+    if (!this.o.tty) return;
+    this.bar = new cliProgress.SingleBar({
+      format: `epoch ${epoch + 1}/${this.o.epochs} {bar} {percentage}% | loss {loss} | acc {acc} | {speed} samples/s | ETA {eta_formatted}`,
+      barCompleteChar: '█', barIncompleteChar: '░', barsize: 24, hideCursor: true, stream: process.stdout, etaBuffer: 50, fps: 5,
+    });
+    this.bar.start(this.o.samplesPerEpoch, 0, { loss: '-', acc: lastAccuracy === undefined ? '-' : pct(lastAccuracy), speed: '-' });
+  }
+
+  /** After each batch: cheap, the bar redraws at most 5 times a second. */
+  progress(done: number): void {
+    if (!this.bar) return;
+    const s = (performance.now() - this.epochStart) / 1000;
+    this.bar.update(done, { speed: s > 0 ? (done / s).toFixed(0) : '-' });
+  }
+
+  /** A loss read back from the device (every logEvery steps). */
+  step(epoch: number, step: number, samples: number, loss: number, lr?: number): void {
+    const r: StepRecord = { type: 'step', epoch: epoch + 1, step, samples, loss, lr, seconds: (performance.now() - this.t0) / 1000 };
+    this.steps.push(r);
+    this.record(r);
+    this.bar?.update({ loss: loss.toFixed(4) });
+  }
+
+  endEpoch(r: Omit<EpochRecord, 'type'>): void {
+    const rec: EpochRecord = { type: 'epoch', ...r, trainAccuracy: Number.isFinite(r.trainAccuracy) ? r.trainAccuracy : undefined };
+    this.epochs.push(rec);
+    this.record(rec);
+    if (this.bar) {
+      this.bar.update(this.o.samplesPerEpoch, { loss: r.loss.toFixed(4), acc: r.accuracy === undefined ? '-' : pct(r.accuracy), speed: r.samplesPerSec.toFixed(0) });
+      this.bar.stop();
+      this.bar = undefined;
+    }
+    const acc = r.accuracy === undefined ? '' : `  ${this.o.accuracyLabel ?? 'test'} accuracy ${pct(r.accuracy)}`;
+    if (!this.o.tty) console.log(`epoch ${r.epoch}/${this.o.epochs}  loss ${r.loss.toFixed(4)}${acc}  ${r.samplesPerSec.toFixed(0)} samples/s  ${r.seconds.toFixed(1)} s`);
+  }
+
+  /** Stops a bar left running by an error, so the shell's cursor and line come back. */
+  abort(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+
+  /** The loss and accuracy curves; written when --plot or --metrics asked for it. Returns the path written. */
+  async writePlot(): Promise<string | undefined> {
+    const path = this.o.plotPath ?? (this.o.metricsPath && plotPathFor(this.o.metricsPath));
+    if (!path) return undefined;
+    const label = this.o.accuracyLabel ?? 'test';
+    const charts: Chart[] = [
+      {
+        title: 'Training loss', xLabel: 'step', yLabel: 'softmax cross-entropy', yInclude: [0],
+        series: [
+          { name: 'train (logged steps)', x: this.steps.map((s) => s.step), y: this.steps.map((s) => s.loss) },
+          { name: 'train (epoch mean)', x: this.epochs.map((e) => e.step), y: this.epochs.map((e) => e.loss) },
+        ],
+      },
+      {
+        title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy', yInclude: [1],
+        xTicks: this.epochs.length <= 12 ? this.epochs.map((e) => e.epoch) : undefined,
+        series: [
+          { name: 'train', x: this.epochs.map((e) => e.epoch), y: this.epochs.map((e) => e.trainAccuracy ?? NaN) },
+          { name: label, x: this.epochs.map((e) => e.epoch), y: this.epochs.map((e) => e.accuracy ?? NaN) },
+        ],
+      },
+    ];
+    await writeFile(path, plotSvg(charts));
+    return path;
+  }
+}
+
+const pct = (a: number) => `${(a * 100).toFixed(2)}%`;

@@ -1,0 +1,165 @@
+// Reliability: the gradient guard (an on-device latch of the first step with a non-finite gradient, read with the
+// loss), a lost device (a clear DeviceLostError, reads that reject instead of hanging, and recovery on a new backend
+// from a checkpoint), and two models trained interleaved on one device without disturbing each other.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
+import type { Backend } from '../src/backends/backend.js';
+import { DeviceLostError } from '../src/backends/webgpu/device.js';
+import { input } from '../src/graph/tensor.js';
+import * as ops from '../src/graph/ops.js';
+import { Dataset } from '../src/data/dataset.js';
+import { DataLoader } from '../src/data/loader.js';
+import { Sequential, Linear, ReLU, Tanh } from '../src/nn/module.js';
+import { mlp } from '../src/nn/models.js';
+import { SGD } from '../src/optim/sgd.js';
+import { ClassifierTrainer, NonFiniteLossError, NonFiniteGradientError } from '../src/train/trainer.js';
+import { saveCheckpoint, loadCheckpoint } from '../src/train/checkpoint.js';
+import { Rng } from '../src/util/rng.js';
+import { randn } from './helpers.js';
+
+let gpu: WebGpuBackend;
+beforeAll(async () => { gpu = await WebGpuBackend.create(); });
+afterAll(() => gpu?.dispose());
+
+/** A learnable toy problem: 3 classes, the label is the argmax of a fixed linear map of 8 features. */
+function toyData(n: number, seed: number): Dataset {
+  const x = randn(n * 8, seed), w = randn(8 * 3, 99);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = [0, 1, 2].map((c) => x.subarray(i * 8, i * 8 + 8).reduce((a, v, k) => a + v * w[k * 3 + c], 0));
+    y[i] = s.indexOf(Math.max(...s));
+  }
+  return { x, y, n, featureShape: [8], numClasses: 3 };
+}
+
+async function thrownAsync(p: Promise<unknown>): Promise<Error> {
+  try { await p; } catch (e) { return e as Error; }
+  throw new Error('expected a rejection, but the promise resolved');
+}
+
+describe('gradient guard', () => {
+  for (const be of ['cpu', 'webgpu'] as const) {
+    it(`${be}: a NaN that reaches the gradients at step 7 stops training at the step-10 read, naming step 7`, async () => {
+      const backend: Backend = be === 'cpu' ? new CpuBackend() : gpu;
+      const ds = toyData(16 * 20, 1);
+      const tr = new ClassifierTrainer(backend, mlp([8, 16, 3], new Rng(1)), new SGD({ lr: 0.1, momentum: 0.9 }), [8]);
+      tr.checkFinite = false; // let the poisoned batch through to the device
+      const loader = new DataLoader(ds, { batchSize: 16, shuffle: false });
+      let seen = 0;
+      const err = await thrownAsync(tr.trainEpoch(loader, 0, {
+        logEvery: 10,
+        onBatchEnd: (i) => { seen = i; if (i === 6) ds.x[6 * 16 * 8 + 5] = NaN; }, // step 7 reads batch 6 (unshuffled), copied from the dataset when it is drawn
+      }));
+      expect(err).toBeInstanceOf(NonFiniteGradientError);
+      expect(err).toBeInstanceOf(NonFiniteLossError); // callers that catch the loss error catch this one too
+      expect((err as NonFiniteGradientError).gradientStep).toBe(7);
+      expect((err as NonFiniteGradientError).step).toBe(10);
+      // The loss alone would not have stopped this run: relu maps NaN to 0, so with NaN weights the loss is finite.
+      expect(err.message).toMatch(/a gradient became non-finite \(NaN or infinity\) at step 7; the loss read at step 10 is \d+\.\d+ /);
+      expect(seen).toBe(19); // the read of step 10 is awaited one interval later, at step 20: the GPU never waited
+      tr.dispose();
+    });
+  }
+
+  it('healthy training never trips it, and it adds no submit and no buffer per step', async () => {
+    const tr = new ClassifierTrainer(gpu, mlp([8, 16, 3], new Rng(2)), new SGD({ lr: 0.1, momentum: 0.9 }), [8]);
+    const loader = new DataLoader(toyData(16 * 30, 2), { batchSize: 16 });
+    await tr.trainEpoch(loader, 0, { logEvery: 10 });
+    const submits = gpu.stats.submits, created = gpu.buffersCreated;
+    const stats = await tr.trainEpoch(loader, 1, { logEvery: 10 });
+    expect(Number.isFinite(stats.loss)).toBe(true);
+    expect(gpu.stats.submits - submits).toBe(30); // one per step: the guard is part of the step
+    expect(gpu.buffersCreated - created).toBe(0);
+    tr.dispose();
+  });
+
+  it('with the guard off, a non-finite loss is reported as the loss', async () => {
+    const ds = toyData(16 * 10, 3);
+    const tr = new ClassifierTrainer(gpu, mlp([8, 16, 3], new Rng(3)), new SGD({ lr: 0.1 }), [8]);
+    tr.checkFinite = false;
+    tr.guardGradients = false;
+    ds.x[2 * 16 * 8] = Infinity;
+    const err = await thrownAsync(tr.trainEpoch(new DataLoader(ds, { batchSize: 16, shuffle: false }), 0, { logEvery: 5 }));
+    expect(err).toBeInstanceOf(NonFiniteLossError);
+    expect(err).not.toBeInstanceOf(NonFiniteGradientError);
+    expect(err.message).toBe('training stopped: loss is NaN at step 5 (try a lower learning rate)');
+    tr.dispose();
+  });
+});
+
+describe('device loss', () => {
+  it('destroying the device mid-training stops it with DeviceLostError; a new backend resumes from the checkpoint and trains', async () => {
+    const doomed = await WebGpuBackend.create();
+    const ds = toyData(16 * 25, 4);
+    const loader = new DataLoader(ds, { batchSize: 16, seed: 4 });
+    const model = mlp([8, 16, 3], new Rng(4)), opt = new SGD({ lr: 0.1, momentum: 0.9 });
+    const tr = new ClassifierTrainer(doomed, model, opt, [8]);
+    const first = await tr.trainEpoch(loader, 0, { logEvery: 5 });
+    const path = join(mkdtempSync(join(tmpdir(), 'wgtrain-lost-')), 'ckpt.safetensors');
+    await saveCheckpoint(path, tr, { epoch: 1, batch: 0, model: { name: 'mlp', sizes: [8, 16, 3] } });
+
+    const err = await thrownAsync(tr.trainEpoch(loader, 1, { logEvery: 5, onBatchEnd: (i) => { if (i === 12) doomed.device.destroy(); } }));
+    expect(err).toBeInstanceOf(DeviceLostError);
+    expect((err as DeviceLostError).reason).toBe('destroyed');
+    expect(err.message).toMatch(/^webgpu: device lost while .*\(reason 'destroyed'/);
+    // From now on everything says so at once, and nothing hangs.
+    const x = new Float32Array(16 * 8), y = new Int32Array(16);
+    expect(() => tr.trainStep(x, y, 16)).toThrow(DeviceLostError);
+    expect(() => doomed.compile([ops.relu(input([3]))])).toThrow(/device lost while compiling the plan/);
+    expect(() => doomed.writeVariable(model.parameters()[0], new Float32Array(8 * 16))).toThrow(DeviceLostError);
+    expect(await thrownAsync(doomed.readVariable(model.parameters()[0]))).toBeInstanceOf(DeviceLostError);
+    expect(await thrownAsync(doomed.sync())).toBeInstanceOf(DeviceLostError);
+    tr.dispose();
+    doomed.dispose();
+
+    const fresh = await WebGpuBackend.create();
+    const tr2 = new ClassifierTrainer(fresh, model, opt, [8]);
+    tr2.prepare(16);
+    const meta = await loadCheckpoint(path, tr2);
+    expect(meta.step).toBe(25);
+    let last = first;
+    for (let e = 1; e <= 4; e++) last = await tr2.trainEpoch(loader, e, { logEvery: 5 });
+    expect(tr2.step).toBe(25 * 5);
+    expect(last.loss).toBeLessThan(first.loss * 0.7);
+    expect((await tr2.evaluate(ds)).accuracy).toBeGreaterThan(0.8);
+    tr2.dispose();
+    fresh.dispose();
+  });
+});
+
+describe('two models on one device', () => {
+  const makeA = () => mlp([8, 16, 3], new Rng(5));
+  const makeB = () => new Sequential(new Linear(8, 5, { rng: new Rng(6), name: 'b1' }), Tanh(), new Linear(5, 7, { rng: new Rng(7), name: 'b2' }), ReLU(), new Linear(7, 3, { rng: new Rng(8), name: 'b3' }));
+  const dsA = toyData(16 * 12, 5), dsB = toyData(12 * 12, 6);
+
+  async function weights(be: Backend, tr: ClassifierTrainer) { return Promise.all(tr.parameters.map(async (p) => Array.from(await be.readVariable(p)))); }
+
+  it('training two different models interleaved gives the same weights as training each alone', async () => {
+    const solo = await WebGpuBackend.create();
+    const alone = [];
+    for (const [make, ds, B] of [[makeA, dsA, 16], [makeB, dsB, 12]] as const) {
+      const tr = new ClassifierTrainer(solo, make(), new SGD({ lr: 0.1, momentum: 0.9 }), [8]);
+      for (const b of new DataLoader(ds, { batchSize: B, seed: 1 }).batches(0)) tr.trainStep(b.x, b.y, b.size);
+      alone.push(await weights(solo, tr));
+      tr.dispose();
+    }
+    solo.dispose();
+
+    const a = new ClassifierTrainer(gpu, makeA(), new SGD({ lr: 0.1, momentum: 0.9 }), [8]);
+    const b = new ClassifierTrainer(gpu, makeB(), new SGD({ lr: 0.1, momentum: 0.9 }), [8]);
+    const batchesA = new DataLoader(dsA, { batchSize: 16, seed: 1 }).batches(0), batchesB = new DataLoader(dsB, { batchSize: 12, seed: 1 }).batches(0);
+    for (let s = 0; s < 12; s++) {
+      const ba = batchesA.next().value!; a.trainStep(ba.x, ba.y, ba.size);
+      const bb = batchesB.next().value!; b.trainStep(bb.x, bb.y, bb.size);
+    }
+    const together = [await weights(gpu, a), await weights(gpu, b)];
+    expect(together[0]).toEqual(alone[0]);
+    expect(together[1]).toEqual(alone[1]);
+    expect(together[0]).not.toEqual(makeA().parameters().map((p) => Array.from(p.init))); // it did train
+    a.dispose();
+    b.dispose();
+  });
+});
