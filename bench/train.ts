@@ -1,6 +1,6 @@
 // Training throughput: whole steps (forward, loss, backward, update) of a named model on real MNIST batches,
 // with what the scheduler promises made visible: submits per step, buffers created after warm-up, pool bytes.
-// With compare, the same MLP trained by TF.js (WebGPU on the same adapter, and WASM) in the same run.
+// With compare, the same MLP or CNN trained by TF.js (WebGPU on the same adapter, and WASM) in the same run.
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu_backend.js';
 import { CpuBackend } from '../src/backends/cpu/cpu_backend.js';
 import type { Backend } from '../src/backends/backend.js';
@@ -62,17 +62,45 @@ async function tfjsMlp(backend: 'webgpu' | 'wasm', batchSize: number, steps: num
       return tf.losses.softmaxCrossEntropy(ys[i], tf.add(tf.matMul(h2, w3), b3));
     });
   });
-  for (let i = 0; i < Math.min(5, data.length); i++) step(i);
+  return timeTfjs('mlp', backend, batchSize, steps, data.length, step, vars, [...xs, ...ys]);
+}
+
+/**
+ * The cnn (conv5x5(16)-relu-maxpool2, conv5x5(32)-relu-maxpool2, dense 1568-10, SGD momentum) the way a TF.js user
+ * writes it: NHWC, TF.js's default and the layout its kernels are written for, 'same' padding.
+ */
+async function tfjsCnn(backend: 'webgpu' | 'wasm', batchSize: number, steps: number, data: Batch[]): Promise<TrainBench> {
+  const tf = await loadTfjs(backend);
+  const he = (shape: number[], fanIn: number) => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn)));
+  const vars = [he([5, 5, 1, 16], 25), tf.variable(tf.zeros([16])), he([5, 5, 16, 32], 400), tf.variable(tf.zeros([32])), he([1568, 10], 1568), tf.variable(tf.zeros([10]))];
+  const opt = tf.train.momentum(0.01, 0.9);
+  const xs = data.map((b) => tf.tensor4d(b.x, [batchSize, 28, 28, 1]));
+  const ys = data.map((b) => tf.oneHot(tf.tensor1d(b.y, 'int32'), 10));
+  const step = (i: number) => tf.tidy(() => {
+    opt.minimize(() => {
+      const [w1, b1, w2, b2, w3, b3] = vars;
+      type T4 = import('@tensorflow/tfjs-core').Tensor4D;
+      const block = (x: T4, w: T4, b: typeof b1) => tf.maxPool(tf.relu(tf.add(tf.conv2d(x, w, 1, 'same'), b)) as T4, 2, 2, 'valid');
+      const h2 = block(block(xs[i], w1 as T4, b1), w2 as T4, b2);
+      return tf.losses.softmaxCrossEntropy(ys[i], tf.add(tf.matMul(tf.reshape(h2, [batchSize, 1568]), w3), b3));
+    });
+  });
+  return timeTfjs('cnn', backend, batchSize, steps, data.length, step, vars, [...xs, ...ys]);
+}
+
+async function timeTfjs(model: string, backend: string, batchSize: number, steps: number, n: number, step: (i: number) => void,
+  vars: { data(): Promise<unknown>; dispose(): void }[], inputs: { dispose(): void }[]): Promise<TrainBench> {
+  for (let i = 0; i < Math.min(5, n); i++) step(i);
   await vars[0].data();
   const t0 = performance.now();
   for (let s = 0; s < steps; s++) {
-    step(s % data.length);
-    if (s % 20 === 19) await vars[5].data();
+    step(s % n);
+    if (s % 20 === 19) await vars[vars.length - 1].data();
   }
   await vars[0].data();
   const seconds = (performance.now() - t0) / 1000;
-  [...vars, ...xs, ...ys].forEach((t) => t.dispose());
-  return { model: 'mlp', backend: `tfjs-${backend}`, batchSize, steps, samplesPerSec: (steps * batchSize) / seconds };
+  [...vars, ...inputs].forEach((t) => t.dispose());
+  return { model, backend: `tfjs-${backend}`, batchSize, steps, samplesPerSec: (steps * batchSize) / seconds };
 }
 
 export async function benchTrain(o: { model: string; batchSize: number; steps: number; compare?: boolean; cpu?: boolean }): Promise<TrainBench[]> {
@@ -81,9 +109,12 @@ export async function benchTrain(o: { model: string; batchSize: number; steps: n
   const rows = [await ours(gpu, o.model, o.batchSize, o.steps, data)];
   gpu.dispose();
   if (o.cpu) rows.push(await ours(new CpuBackend(), o.model, o.batchSize, Math.min(o.steps, 20), data));
-  if (o.compare && o.model === 'mlp') {
-    rows.push(await tfjsMlp('webgpu', o.batchSize, o.steps, data));
-    rows.push(await tfjsMlp('wasm', o.batchSize, o.steps, data));
+  const tfjsModel = { mlp: tfjsMlp, cnn: tfjsCnn }[o.model];
+  if (o.compare && tfjsModel) {
+    rows.push(await tfjsModel('webgpu', o.batchSize, o.steps, data));
+    // TF.js 4.22's WASM backend has no Conv2DBackpropFilter kernel, so it cannot train a CNN.
+    if (o.model === 'cnn') console.error('bench: TF.js WASM is skipped for cnn: it has no Conv2DBackpropFilter kernel (it cannot train convolutions)');
+    else rows.push(await tfjsModel('wasm', o.batchSize, o.steps, data));
   }
   return rows;
 }
