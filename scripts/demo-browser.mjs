@@ -3,7 +3,7 @@
 // Flags: --port N (default 8173; 0 picks a free one), --build-only.
 import { build } from 'esbuild';
 import { createServer } from 'node:http';
-import { createReadStream, existsSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,27 @@ for (const f of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-ima
   files[`/mnist/${f}`] = [join(mnist, f), 'application/octet-stream'];
 }
 
+/**
+ * ?n=N on an IDX file: its first N items, as a valid IDX file (the first size in the header rewritten), so a page that
+ * trains on a few thousand images does not fetch all 47 MB of them.
+ */
+function sendFirst(file, n, res) {
+  const fd = openSync(file, 'r');
+  try {
+    const head = Buffer.alloc(4 + 4 * 4);
+    readSync(fd, head, 0, head.length, 0);
+    const dims = head[3], sizes = Array.from({ length: dims }, (_, i) => head.readUInt32BE(4 + 4 * i));
+    const count = Math.min(n, sizes[0]), per = sizes.slice(1).reduce((a, b) => a * b, 1), headerLen = 4 + 4 * dims;
+    const out = Buffer.alloc(headerLen + count * per);
+    head.copy(out, 0, 0, headerLen);
+    out.writeUInt32BE(count, 4);
+    readSync(fd, out, headerLen, count * per, headerLen);
+    res.end(out);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 const server = createServer((req, res) => {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
   if (path === '/favicon.ico') { res.writeHead(204).end(); return; }
@@ -55,7 +76,9 @@ const server = createServer((req, res) => {
     return;
   }
   res.writeHead(200, { 'content-type': hit[1], 'cache-control': 'no-store' });
-  createReadStream(hit[0]).pipe(res);
+  const n = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('n'));
+  if (path.startsWith('/mnist/') && Number.isInteger(n) && n > 0) sendFirst(hit[0], n, res);
+  else createReadStream(hit[0]).pipe(res);
 });
 server.listen(Number(flag('--port', 8173)), '127.0.0.1', () => {
   console.log(`wgtrain browser demo: http://127.0.0.1:${server.address().port}/`);

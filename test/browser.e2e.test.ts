@@ -49,7 +49,8 @@ async function open(query: string, until: string[]): Promise<{ page: Page; state
   const pageErrors: string[] = [];
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(url + query);
-  await page.waitForFunction((phases) => phases.includes((globalThis as any).wgtrainDemo?.phase), until, { timeout: 60_000 });
+  // Most of the wait is SwiftShader compiling the step's pipelines: 20 to 120 s on a busy 2-core machine.
+  await page.waitForFunction((phases) => phases.includes((globalThis as any).wgtrainDemo?.phase), until, { timeout: 200_000 });
   return { page, state: await demoState(page), pageErrors };
 }
 const demoState = (page: Page) => page.evaluate(() => JSON.parse(JSON.stringify((globalThis as any).wgtrainDemo)) as DemoState);
@@ -102,7 +103,7 @@ describe('browser demo in headless Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'browser-demo.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
     await page.close();
-  });
+  }, 280_000);
 
   it('without WebGPU says so plainly and trains on the CPU reference', async () => {
     const steps = 30;
@@ -111,7 +112,7 @@ describe('browser demo in headless Chromium', () => {
     expect(state.notice).toMatch(/^WebGPU is not available here: navigator\.gpu is undefined.*train on the CPU/);
     expect(await page.isVisible('#notice')).toBe(true);
     await page.click('text=Train on the CPU instead');
-    await page.waitForFunction(() => ['done', 'error'].includes((globalThis as any).wgtrainDemo.phase), null, { timeout: 60_000 });
+    await page.waitForFunction(() => ['done', 'error'].includes((globalThis as any).wgtrainDemo.phase), null, { timeout: 200_000 });
     const s = await demoState(page);
     expect(s.error).toBe('');
     expect(s.backend).toBe('cpu');
@@ -119,7 +120,7 @@ describe('browser demo in headless Chromium', () => {
     expectLearnt(s, steps, 0.3);
     expect(pageErrors).toEqual([]);
     await page.close();
-  });
+  }, 280_000);
 
   it('a compatibility-mode device with its default limits: the page names the limit it lacks and offers the CPU', async () => {
     const { page, state, pageErrors } = await open('?gpu=compat&limits=default&steps=5&train=200&test=50&autostart=1', ['done', 'error', 'no-webgpu']);
@@ -129,5 +130,5 @@ describe('browser demo in headless Chromium', () => {
     expect(await page.isVisible('text=Train on the CPU instead')).toBe(true);
     expect(pageErrors).toEqual([]);
     await page.close();
-  });
+  }, 280_000);
 });

