@@ -79,14 +79,20 @@ function reduce(n: Tensor): Launch {
 export const gemmTiles = { large: { TS: 16, TK: 16 }, small: { TS: 8, TK: 32 }, smallBelow: 64 };
 
 /**
- * The tile for an M x N output: 8x8 blocks on a TSX x TSY grid, TSY shrunk (down to 2, a 16-row tile) when M is a few
- * dozen rows, or TSX when N is; 4x4 blocks on 32x32 tiles when both dims are small.
+ * The tile for an M x N output: 8x8 blocks on 16x16 invocations (128x128 tiles) when both dims are large; for a long,
+ * skinny output (a conv layer's [channels, batch·pixels]) 8x8 blocks on a grid shrunk along the skinny dim (16 to 64
+ * rows); otherwise 4x4 blocks on 32x32 tiles. Few distinct tiles keep the number of pipelines, and so first-step
+ * compile time (long on SwiftShader), low.
  */
 export function gemmTile(M: number, N: number): { R: number; TSX: number; TSY: number; TK: number } {
   const { large, small, smallBelow } = gemmTiles;
-  if (Math.max(M, N) < smallBelow || Math.min(M, N) < 16) return { R: 4, TSX: small.TS, TSY: small.TS, TK: small.TK };
-  const fit = (d: number) => Math.min(large.TS, Math.max(2, 2 ** Math.ceil(Math.log2(d / 8))));
-  return { R: 8, TSX: fit(N), TSY: fit(M), TK: large.TK };
+  const lo = Math.min(M, N), hi = Math.max(M, N);
+  if (lo >= smallBelow) return { R: 8, TSX: large.TS, TSY: large.TS, TK: large.TK };
+  if (hi >= 1024 && lo >= 16) {
+    const thin = lo <= 16 ? 2 : lo <= 32 ? 4 : 8;
+    return M < N ? { R: 8, TSX: large.TS, TSY: thin, TK: large.TK } : { R: 8, TSX: thin, TSY: large.TS, TK: large.TK };
+  }
+  return { R: 4, TSX: small.TS, TSY: small.TS, TK: small.TK };
 }
 
 function matmul(n: Tensor): Launch {
