@@ -7,8 +7,9 @@ import { benchOptimizers } from '../../bench/optimizer.js';
 import { OPTIMIZER_NAMES } from '../optim/index.js';
 import { MODELS } from '../nn/models.js';
 import { parse, choice, intFlag, UsageError } from './args.js';
+import { soak, SOAK_HELP } from './bench_soak.js';
 
-export const BENCH_HELP = `usage: wgtrain bench gemm|train|optimizer|report [options]
+export const BENCH_HELP = `usage: wgtrain bench gemm|train|optimizer|soak|report [options]
 
 wgtrain bench train: whole training steps on MNIST batches
   --model NAME        ${Object.keys(MODELS).join(', ')}  [mlp]
@@ -35,12 +36,15 @@ every updated one written once)
   --json FILE         write the rows as JSON: [{"optimizer","impl","n","bytes","gbps","ms","min","max"}]
 
 wgtrain bench report: one SVG chart per benchmark and a README.md with the tables, from the JSON results
-  --dir DIR           the results folder, files named YYYY-MM-DD-<name>.json  [bench/results]`;
+  --dir DIR           the results folder, files named YYYY-MM-DD-<name>.json  [bench/results]
+
+${SOAK_HELP}`;
 
 export async function bench(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
-  choice('bench', 'benchmark', what, ['gemm', 'train', 'optimizer', 'report']);
+  choice('bench', 'benchmark', what, ['gemm', 'train', 'optimizer', 'soak', 'report']);
   if (what === 'train') return train(rest);
+  if (what === 'soak') return soak(rest);
   if (what === 'optimizer') return optimizer(rest);
   if (what === 'report') {
     const r = parse('bench report', rest, { dir: { type: 'string', default: 'bench/results' } });

@@ -1,0 +1,36 @@
+// `wgtrain bench soak`: a long training run that records memory every N steps and says whether it stayed flat.
+import { writeFile } from 'node:fs/promises';
+import { benchSoak } from '../../bench/soak.js';
+import { MODELS } from '../nn/models.js';
+import { parse, choice, intFlag, UsageError } from './args.js';
+
+export const SOAK_HELP = `wgtrain bench soak: many MNIST training steps on WebGPU; every --every steps records pool bytes, GPU buffers
+created and process RSS, and says whether they stayed flat (pool and buffers exactly; RSS within 32 MiB of the first
+sample). Exits 1 if not.
+  --model NAME        ${Object.keys(MODELS).join(', ')}  [mlp]
+  --batch-size N      [32]
+  --steps N           [10000]
+  --every N           [500]
+  --json FILE         {"model","adapter","batchSize","steps","samplesPerSec","flat","rssGrowthBytes","samples":[...]}`;
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+export async function soak(argv: string[]): Promise<void> {
+  const f = parse('bench soak', argv, {
+    model: { type: 'string', default: 'mlp' }, 'batch-size': { type: 'string', default: '32' }, steps: { type: 'string', default: '10000' },
+    every: { type: 'string', default: '500' }, json: { type: 'string' },
+  });
+  const model = choice('bench soak', 'model', f.model, Object.keys(MODELS));
+  const steps = intFlag('bench soak', 'steps', f.steps), every = intFlag('bench soak', 'every', f.every);
+  if (every > steps) throw new UsageError(`bench soak: --every ${every} is more than --steps ${steps} (expected at least one sample)`);
+  console.log('| step | seconds | loss | pool bytes | buffers created | RSS | heap used |\n|---|---|---|---|---|---|---|');
+  const r = await benchSoak({
+    model, batchSize: intFlag('bench soak', 'batch-size', f['batch-size']), steps, every,
+    onSample: (s) => console.log(`| ${s.step} | ${s.seconds.toFixed(1)} | ${s.loss.toFixed(4)} | ${s.poolBytes} | ${s.buffersCreated} | ${mib(s.rssBytes)} | ${mib(s.heapUsedBytes)} |`),
+  });
+  const ok = r.flat.poolBytes && r.flat.buffersCreated && r.flat.rss;
+  console.log(`soak: ${r.steps} steps at ${r.samplesPerSec.toFixed(0)} samples/s; pool bytes ${r.flat.poolBytes ? 'flat' : 'GREW'}, ` +
+    `buffers created ${r.flat.buffersCreated ? 'flat' : 'GREW'}, RSS ${r.flat.rss ? 'flat' : 'GREW'} (${r.rssGrowthBytes >= 0 ? '+' : ''}${mib(r.rssGrowthBytes)} from the first sample, slack ${mib(r.rssSlackBytes)})`);
+  if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(r, null, 2) + '\n');
+  if (!ok) throw new Error('bench soak: memory did not stay flat (see the table above)');
+}
