@@ -89,13 +89,14 @@ async function parity(c: Case, seed: number): Promise<void> {
 const cases: Case[] = [];
 
 // GEMM: op(A)[M,K] · op(B)[K,N], all four transposes, rank 2 and batch 3. dA reduces over N, dB over M.
-for (const [M, K, N] of [[33, 257, 7], [1, 7, 1], [257, 33, 257], [7, 1, 33]]) {
+// 21x1030 and 1030x45 take the skinny tiles (16-64 rows or columns by 128), as conv layers do; rank 2 only.
+for (const [M, K, N] of [[33, 257, 7], [1, 7, 1], [257, 33, 257], [7, 1, 33], [21, 37, 1030], [1030, 19, 45]]) {
   for (const transA of [false, true]) for (const transB of [false, true]) {
     const a = transA ? [K, M] : [M, K], b = transB ? [N, K] : [K, N];
     const tag = `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}`;
     const k = () => [K, N, M];
     cases.push({ name: `matmul ${tag} [${a}]x[${b}]`, args: [f(a), f(b)], f: (x, w) => ops.matmul(x, w, { transA, transB }), k });
-    if (M !== 1 || N !== 1) {
+    if ((M !== 1 || N !== 1) && Math.max(M, N) < 1000) {
       cases.push({ name: `matmul batch 3 ${tag} [3,${a}]x[3,${b}]`, args: [f([3, ...a]), f([3, ...b])], f: (x, w) => ops.matmul(x, w, { transA, transB }), k });
     }
   }
