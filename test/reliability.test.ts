@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Backend } from '../src/backends/backend.js';
 import { DeviceLostError } from '../src/backends/webgpu/device.js';
-import { input } from '../src/graph/tensor.js';
+import { input, Variable } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import { Dataset } from '../src/data/dataset.js';
 import { DataLoader } from '../src/data/loader.js';
@@ -126,6 +126,20 @@ describe('device loss', () => {
     expect(last.loss).toBeLessThan(first.loss * 0.7);
     tr2.dispose();
     fresh.dispose();
+  });
+});
+
+describe('device loss, a read in flight', () => {
+  it('a read queued just before the device is destroyed rejects with DeviceLostError instead of hanging', async () => {
+    const be = await WebGpuBackend.create();
+    const v = new Variable(new Float32Array(1 << 16).fill(1), [1 << 16], 'big');
+    expect((await be.readVariable(v))[5]).toBe(1);
+    const pending = be.readVariable(v);
+    be.device.destroy();
+    const err = await thrownAsync(pending);
+    expect(err).toBeInstanceOf(DeviceLostError);
+    expect(err.message).toMatch(/^webgpu: device lost while reading big \(reason 'destroyed'/);
+    be.dispose();
   });
 });
 
