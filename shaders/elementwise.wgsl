@@ -5,9 +5,11 @@
 // and by override constants (OP, WG).
 
 override OP: u32 = 0u;
+// CHAIN: a second, unary op applied to the first op's result (a fused chain such as relu(x + bias)).
+override OP2: u32 = 0u;
 override WG: u32 = 256u;
 
-// params: [n, rank, alpha bits, periodA, shape[6], stridesA[6], stridesB[6], periodB]
+// params: [n, rank, alpha bits, periodA, shape[6], stridesA[6], stridesB[6], periodB, OP2's alpha bits]
 @group(0) @binding(0) var<uniform> params: array<vec4<u32>, 6>;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 #if BINARY
@@ -39,8 +41,11 @@ fn gelu_grad(x: f32) -> f32 {
   return sigmoid_of(z) + 2.0 * x * GELU_K * (1.0 + 3.0 * GELU_C * x * x) * (e / ((1.0 + e) * (1.0 + e)));
 }
 
-fn unary_op(x: f32, alpha: f32) -> f32 {
-  switch OP {
+fn unary_op(x: f32, alpha: f32) -> f32 { return unary_by(OP, x, alpha); }
+
+// The switch is on an override constant, so the pipeline keeps only the chosen case.
+fn unary_by(code: u32, x: f32, alpha: f32) -> f32 {
+  switch code {
     case 0u: { return x; }
     case 1u: { return -x; }
     case 2u: { return max(x, 0.0); }
@@ -88,6 +93,14 @@ fn binary_op(x: f32, y: f32, alpha: f32) -> f32 {
   }
 }
 
+fn chain(v: f32) -> f32 {
+#if CHAIN
+  return unary_by(OP2, v, bitcast<f32>(m(23u)));
+#else
+  return v;
+#endif
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   // 2-D grid: more than 65535 workgroups along x is over the WebGPU limit.
@@ -116,9 +129,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let base = i * len;
   for (var j = 0u; j < len; j++) {
 #if BINARY
-    out[base + j] = binary_op(a[oa + j * sa], b[ob + j * sb], bitcast<f32>(m(2u)));
+    out[base + j] = chain(binary_op(a[oa + j * sa], b[ob + j * sb], bitcast<f32>(m(2u))));
 #else
-    out[base + j] = unary_op(a[oa + j * sa], bitcast<f32>(m(2u)));
+    out[base + j] = chain(unary_op(a[oa + j * sa], bitcast<f32>(m(2u))));
 #endif
   }
 #else
@@ -141,9 +154,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let ob = i % m(22u);
 #endif
 #if BINARY
-  out[i] = binary_op(a[oa], b[ob], bitcast<f32>(m(2u)));
+  out[i] = chain(binary_op(a[oa], b[ob], bitcast<f32>(m(2u))));
 #else
-  out[i] = unary_op(a[oa], bitcast<f32>(m(2u)));
+  out[i] = chain(unary_op(a[oa], bitcast<f32>(m(2u))));
 #endif
 #endif
 }

@@ -25,7 +25,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
   ],
   identity: (n, dy) => [ops.sumTo(dy, n.inputs[0].shape)],
   neg: (_, dy) => [ops.neg(dy)],
-  relu: (n, dy) => [ops.binary('relu_grad', n.inputs[0], dy)],
+  // From the output (y > 0 exactly where x > 0): the pre-activation then has one use and fuses with the ReLU.
+  relu: (n, dy) => [ops.binary('relu_grad', n, dy)],
   sigmoid: (n, dy) => [ops.binary('sigmoid_grad', n, dy)],
   tanh: (n, dy) => [ops.binary('tanh_grad', n, dy)],
   exp: (n, dy) => [ops.mul(dy, n)],

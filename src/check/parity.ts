@@ -140,7 +140,7 @@ export async function checkParity(o: ParityOptions): Promise<ParityReport> {
   const { gpu, feeds, effects = [], tolerance = 1 } = o;
   if (!(tolerance > 0)) throw new RangeError(`checkParity: tolerance must be a factor > 0, got ${tolerance}`);
   const cpu = o.cpu ?? new CpuBackend();
-  const p = plan(o.outputs, effects);
+  const p = plan(o.outputs, effects, { fuse: false }); // every node, so each is compared; as outputs none fuses
   const nodes = p.steps.filter((s) => !EFFECT_OPS.has(s.op));
   const keep = [...new Set([...nodes, ...o.outputs])];
   const vars = [...new Set(p.buffers.flatMap((b) => (b.variable ? [b.variable] : [])))];

@@ -8,6 +8,7 @@
 import { Tensor, Variable, variableOf } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
 import { topoSort } from './topo.js';
+import { fuse, Fused } from './fuse.js';
 
 /** Ops that update variables in place and produce no value; they run after every other node of the step. */
 export const EFFECT_OPS = new Set(['sgd_momentum', 'optim_step', 'running_update', 'dropout_advance']);
@@ -25,6 +26,8 @@ export interface PlannedBuffer {
 export interface Plan {
   /** Kernels to launch, in order: forward, backward, then effects. */
   steps: Tensor[];
+  /** Steps that run a fused group of nodes as one kernel (see fuse.ts), keyed by the group's last node. */
+  fused: Map<Tensor, Fused>;
   /** Every node's buffer (views share their input's). Effects have none. */
   bufferOf: Map<Tensor, number>;
   buffers: PlannedBuffer[];
@@ -34,10 +37,15 @@ export interface Plan {
   stats: { kernels: number; tempBytes: number; tempBytesWithoutReuse: number };
 }
 
-export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []): Plan {
+/** What a step reads: a fused group's inputs, or the node's own. */
+export const stepInputs = (p: Pick<Plan, 'fused'>, s: Tensor): readonly Tensor[] => p.fused.get(s)?.inputs ?? s.inputs;
+
+export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: { fuse?: boolean } = {}): Plan {
   for (const e of effects) if (!EFFECT_OPS.has(e.op)) throw new Error(`plan: ${e} is not an update op (expected one of ${[...EFFECT_OPS]})`);
   const order = topoSort([...outputs, ...effects]);
-  const steps = [...order.filter((n) => !isLeaf(n) && !VIEW_OPS.has(n.op) && !EFFECT_OPS.has(n.op)), ...order.filter((n) => EFFECT_OPS.has(n.op))];
+  const fused = o.fuse === false ? new Map<Tensor, Fused>() : fuse(order, outputs);
+  const absorbed = new Set([...fused.values()].flatMap((g) => g.nodes.slice(0, -1)));
+  const steps = [...order.filter((n) => !isLeaf(n) && !VIEW_OPS.has(n.op) && !EFFECT_OPS.has(n.op) && !absorbed.has(n)), ...order.filter((n) => EFFECT_OPS.has(n.op))];
 
   const buffers: PlannedBuffer[] = [];
   const bufferOf = new Map<Tensor, number>();
@@ -59,7 +67,7 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   // Liveness: the last step that reads each value (through views). Outputs live to the end.
   const root = (t: Tensor): Tensor => (VIEW_OPS.has(t.op) ? root(t.inputs[0]) : t);
   const lastUse = new Map<Tensor, number>();
-  steps.forEach((s, i) => s.inputs.forEach((x) => lastUse.set(root(x), i)));
+  steps.forEach((s, i) => stepInputs({ fused }, s).forEach((x) => lastUse.set(root(x), i)));
   for (const o of outputs) lastUse.set(root(o), Infinity);
 
   const free: number[] = [];
@@ -85,7 +93,7 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   for (const n of order) if (VIEW_OPS.has(n.op)) bufferOf.set(n, bufferOf.get(root(n))!);
 
   const tempBytes = buffers.filter((b) => b.kind === 'temp').reduce((a, b) => a + b.bytes, 0);
-  return { steps, bufferOf, buffers, inputs, outputs: [...outputs], stats: { kernels: steps.length, tempBytes, tempBytesWithoutReuse: naive } };
+  return { steps, fused, bufferOf, buffers, inputs, outputs: [...outputs], stats: { kernels: steps.length, tempBytes, tempBytesWithoutReuse: naive } };
 }
 
 const isLeaf = (n: Tensor) => n.op === 'input' || n.op === 'param' || n.op === 'const';

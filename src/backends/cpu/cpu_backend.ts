@@ -25,6 +25,12 @@ export class CpuBackend implements Backend {
   }
 }
 
+function kernel(n: Tensor) {
+  const k = CPU_KERNELS[n.op];
+  if (!k) throw new Error(`cpu backend: no kernel for op '${n.op}' (node ${n})`);
+  return k;
+}
+
 class CpuExecutable implements Executable {
   private arrays: Arr[];
   constructor(private backend: CpuBackend, readonly plan: Plan) {
@@ -46,10 +52,16 @@ class CpuExecutable implements Executable {
     checkFeeds(this.plan, feeds);
     for (const t of this.plan.inputs) (this.arrays[this.plan.bufferOf.get(t)!] as Arr).set(feeds.get(t)!);
     for (const s of this.plan.steps) {
-      const k = CPU_KERNELS[s.op];
-      if (!k) throw new Error(`cpu backend: no kernel for op '${s.op}' (node ${s})`);
       const out = this.plan.bufferOf.has(s) ? (this.view(s) as Float32Array) : new Float32Array(0);
-      k(s, s.inputs.map((x) => this.view(x)), out);
+      const group = this.plan.fused.get(s);
+      if (!group) { kernel(s)(s, s.inputs.map((x) => this.view(x)), out); continue; }
+      // A fused group runs node by node here, its intermediates in scratch arrays: the reference stays op by op.
+      const scratch = new Map<Tensor, Arr>();
+      for (const n of group.nodes) {
+        const dst = n === s ? out : new Float32Array(n.size);
+        kernel(n)(n, n.inputs.map((x) => scratch.get(x) ?? this.view(x)), dst);
+        scratch.set(n, dst);
+      }
     }
   }
 

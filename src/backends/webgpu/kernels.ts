@@ -5,6 +5,7 @@ import { Shape, ShapeError, fmt, sizeOf, stridesOf, broadcastStrides } from '../
 import { UNARY, BINARY } from '../../graph/elementwise.js';
 import { permutedStrides } from '../cpu/loops.js';
 import type { SgdHyper } from '../cpu/kernels.js';
+import type { Fused } from '../../schedule/fuse.js';
 import { Launch, MAX_RANK, MAX_GRID, grid, u32s, f32bits, pad, checkRank } from './launch.js';
 import { CONV_WEBGPU_KERNELS } from './conv.js';
 import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
@@ -27,22 +28,22 @@ function periodOf(shape: Shape, strides: number[]): number | undefined {
 
 const ROW_MIN = 8;
 
-function elementwise(n: Tensor, strides: number[][], code: number): Launch {
+function elementwise(n: Tensor, strides: number[][], code: number, then?: { code: number; alpha: number }, inputs: readonly Tensor[] = n.inputs): Launch {
   checkRank(n.op, n.shape);
   const periods = strides.map((s) => periodOf(n.shape, s));
   const strided = periods.some((p) => p === undefined);
   const shape = n.shape.length ? n.shape : [1];
   const st = strides.map((s) => (s.length ? s : [0]));
-  const words = [n.size, shape.length, f32bits((n.attrs.alpha as number) ?? 0), periods[0] ?? 1, ...pad(shape), ...pad(st[0]), ...pad(st[1] ?? []), periods[1] ?? 1, 0];
+  const words = [n.size, shape.length, f32bits((n.attrs.alpha as number) ?? 0), periods[0] ?? 1, ...pad(shape), ...pad(st[0]), ...pad(st[1] ?? []), periods[1] ?? 1, f32bits(then?.alpha ?? 0)];
   // Strided, with rows of at least ROW_MIN along the last dim: one invocation per row (see the shader).
   const rows = strided && shape[shape.length - 1] >= ROW_MIN;
   const invocations = rows ? n.size / shape[shape.length - 1] : n.size;
   return {
     shader: 'elementwise',
-    defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows },
-    constants: { OP: code },
+    defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows, CHAIN: !!then },
+    constants: then ? { OP: code, OP2: then.code } : { OP: code },
     uniform: u32s(words),
-    bindings: [...n.inputs, n],
+    bindings: [...inputs, n],
     workgroups: grid(n.op, Math.ceil(invocations / 256)),
   };
 }
@@ -154,6 +155,23 @@ export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
   softmax_xent_grad: (n) => softmaxXent(n, true),
   sgd_momentum: sgd,
 };
+
+/**
+ * A fused group (src/schedule/fuse.ts) as one elementwise launch: its first elementwise op reads each input either
+ * through broadcast strides or, where a transpose was folded in, through the transpose's permuted strides; a second,
+ * unary op (CHAIN) is applied before the store. `n` is the group's last node, whose buffer receives the result.
+ */
+export function fusedLaunch(n: Tensor, g: Fused): Launch {
+  const maps = g.nodes.filter((t) => t.op !== 'transpose');
+  const first = maps[0], second = maps[1];
+  const strides = first.inputs.map((x) => x.op === 'transpose' && g.nodes.includes(x)
+    ? permutedStrides(x.inputs[0].shape, x.attrs.perm as number[])
+    : broadcastStrides(x.shape, first.shape));
+  const code = (first.op in UNARY ? UNARY[first.op] : BINARY[first.op]).code;
+  const then = second && { code: UNARY[second.op].code, alpha: (second.attrs.alpha as number) ?? 0 };
+  const launch = elementwise(first, strides, code, then, g.inputs);
+  return { ...launch, bindings: [...g.inputs, n] };
+}
 
 export function launchFor(n: Tensor): Launch {
   const k = WEBGPU_KERNELS[n.op];

@@ -6,7 +6,7 @@ import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
 import { Backend, Executable } from '../backend.js';
 import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError } from './device.js';
 import { BufferPool } from './pool.js';
-import { launchFor, Launch } from './kernels.js';
+import { launchFor, fusedLaunch, Launch } from './kernels.js';
 import { shaderSource } from './shaders.js';
 import { checkKernelLimits } from './limits.js';
 
@@ -156,7 +156,8 @@ class WebGpuExecutable implements Executable {
       return buf;
     });
     this.dispatches = plan.steps.map((s) => {
-      const launch = launchFor(s);
+      const group = plan.fused.get(s);
+      const launch = group ? fusedLaunch(s, group) : launchFor(s);
       const pipeline = be.pipeline(launch, `${s}`);
       const uniform = pool.acquire(launch.uniform.byteLength, UNIFORM());
       this.owned.push(uniform);

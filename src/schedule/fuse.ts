@@ -1,0 +1,49 @@
+// Fusion: elementwise work that would be several kernels becomes one. Two patterns, both of which only ever remove
+// a round trip through memory and never recompute anything:
+//  - a transpose read by a single elementwise op is not materialised: that op reads its input through permuted
+//    strides (a conv layer's [O, N, P] -> [N, O, P] transpose folds into its bias add);
+//  - a unary op applied to the only use of another elementwise op's result is applied in the same kernel
+//    (relu(x + b), tanh(x · s)).
+// So a conv layer's transpose, bias add and ReLU are one kernel, and so is a dense layer's bias add and activation.
+// Values that are outputs of the plan, or read by more than one node, are never fused away: they must exist.
+import { Tensor } from '../graph/tensor.js';
+import { UNARY, BINARY } from '../graph/elementwise.js';
+
+/** A fused step: `nodes` (in order; the last is the step's own node) run as one kernel reading `inputs`. */
+export interface Fused { nodes: Tensor[]; inputs: Tensor[] }
+
+const isMap = (t: Tensor) => t.op in UNARY || t.op in BINARY;
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** The fused groups among `order` (a topological order of the whole step), keyed by their last node. */
+export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<Tensor, Fused> {
+  const uses = new Map<Tensor, number>();
+  for (const n of order) for (const x of n.inputs) uses.set(x, (uses.get(x) ?? 0) + 1);
+  const pinned = new Set(outputs);
+  const private1 = (t: Tensor) => uses.get(t) === 1 && !pinned.has(t);
+  const groups = new Map<Tensor, Fused>();
+
+  for (const n of order) {
+    if (!isMap(n)) continue;
+    // Stage 2: a unary op on the only use of an elementwise op that is not itself a chain of two. Same shape: a
+    // broadcast is an identity node of a larger shape, and the chain runs over the first op's elements.
+    const p = n.inputs[0];
+    const prev = groups.get(p);
+    if (n.op in UNARY && isMap(p) && private1(p) && sameShape(p.shape, n.shape) && (!prev || prev.nodes.filter(isMap).length === 1)) {
+      groups.delete(p);
+      groups.set(n, prev ? { nodes: [...prev.nodes, n], inputs: prev.inputs } : { nodes: [p, n], inputs: [...p.inputs] });
+      continue;
+    }
+    // Stage 1: transposes read only by this op, of its own shape (so no broadcast needs composing with them).
+    const folded = n.inputs.filter((x) => x.op === 'transpose' && private1(x) && sameShape(x.shape, n.shape));
+    if (folded.length) groups.set(n, { nodes: [...folded, n], inputs: n.inputs.map((x) => (folded.includes(x) ? x.inputs[0] : x)) });
+  }
+  // A chain whose first op had transposes folded in: rebuild its inputs from that op.
+  for (const g of groups.values()) {
+    const first = g.nodes.find(isMap)!;
+    const folded = first.inputs.filter((x) => x.op === 'transpose' && private1(x) && sameShape(x.shape, first.shape));
+    g.nodes = [...folded, ...g.nodes.filter((t) => t.op !== 'transpose')];
+    g.inputs = first.inputs.map((x) => (folded.includes(x) ? x.inputs[0] : x));
+  }
+  return groups;
+}

@@ -1,0 +1,95 @@
+// Fusion (src/schedule/fuse.ts): which nodes the scheduler fuses, that it never fuses away a value something else
+// needs, and that fused kernels agree with the CPU reference (which runs each group node by node), forward and
+// backward, on odd sizes.
+//
+// Tolerance: a fused group computes exactly the ops it replaces, in the same float32 order, so the GPU must agree
+// with the CPU as closely as the unfused elementwise ops do: rtol 1e-5 (transcendental functions differ in the last
+// bits between WGSL and JS), and the sums in the backward get atol 1e-5·√K·max|x| as in parity.test.ts.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { Tensor, input } from '../src/graph/tensor.js';
+import * as ops from '../src/graph/ops.js';
+import * as act from '../src/graph/activations.js';
+import { conv2d, conv2dBias } from '../src/graph/conv.js';
+import { grad } from '../src/autodiff/grad.js';
+import { plan } from '../src/schedule/plan.js';
+import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
+import type { Feeds } from '../src/schedule/plan.js';
+import { assertClose, maxAbs, randn, runBoth } from './helpers.js';
+
+const cpu = new CpuBackend();
+let gpu: WebGpuBackend;
+beforeAll(async () => { gpu = await WebGpuBackend.create(); });
+afterAll(() => gpu?.dispose());
+
+const opsOf = (p: ReturnType<typeof plan>) => [...p.fused.values()].map((g) => g.nodes.map((n) => n.op).join('>'));
+
+describe('what fuses', () => {
+  it('a dense layer: bias add and ReLU are one kernel, and the backward reads the ReLU output', () => {
+    const x = input([5, 7]), w = input([7, 3]), b = input([3]);
+    const h = ops.relu(ops.add(ops.matmul(x, w), b));
+    const L = ops.sum(h);
+    const [dw] = grad(L, [w]);
+    const fused = plan([L, dw]), plain = plan([L, dw], [], { fuse: false });
+    expect(opsOf(fused)).toEqual(['add>relu']);
+    expect(fused.stats.kernels).toBe(plain.stats.kernels - 1);
+    expect(fused.steps.some((s) => s.op === 'add' && s.shape.length === 2)).toBe(false);
+  });
+
+  it("a conv layer: the NCHW transpose, the bias add and the ReLU are one kernel", () => {
+    const x = input([3, 2, 9, 9]), w = input([4, 2, 3, 3]), b = input([4]);
+    const y = ops.relu(conv2dBias(conv2d(x, w, { padding: 1 }), b));
+    expect(opsOf(plan([ops.sum(y)]))).toEqual(['transpose>add>relu']);
+  });
+
+  it('never fuses away a value that is an output or has a second reader', () => {
+    const x = input([4, 6]), b = input([6]);
+    const s = ops.add(x, b);
+    expect(opsOf(plan([ops.relu(s), s]))).toEqual([]); // s is an output
+    expect(opsOf(plan([ops.add(ops.relu(s), ops.tanh(s))]))).toEqual([]); // s has two readers
+    const t = ops.transpose(x);
+    expect(opsOf(plan([ops.neg(t), t]))).toEqual([]);
+  });
+
+  it('does not chain a broadcast (an identity of a larger shape) onto the op it broadcasts', () => {
+    const x = input([1, 6]);
+    // relu [1,6] then broadcast to [5,6] must stay two kernels; the broadcast and the neg after it chain.
+    expect(opsOf(plan([ops.neg(ops.broadcastTo(ops.relu(x), [5, 6]))]))).toEqual(['identity>neg']);
+  });
+
+  it('chains at most two elementwise ops per kernel', () => {
+    const x = input([4, 6]);
+    expect(opsOf(plan([ops.tanh(ops.relu(ops.neg(x)))]))).toEqual(['neg>relu']);
+  });
+});
+
+interface Case { name: string; shapes: number[][]; f: (...xs: Tensor[]) => Tensor; forwardOnly?: boolean }
+
+async function parity(c: Case, seed: number): Promise<void> {
+  const xs = c.shapes.map((s, i) => input(s, 'f32', `x${i}`));
+  const y = c.f(...xs);
+  const R = input(y.shape, 'f32', 'R');
+  const L = ops.sum(ops.mul(y, R));
+  // y is consumed by the loss only: outputs are the gradients and L, so y's chain can fuse.
+  const outputs = c.forwardOnly ? [L] : [L, ...grad(L, xs)];
+  expect(plan(outputs).fused.size).toBeGreaterThan(0);
+  const feeds: Feeds = new Map([...xs.map((x, i) => [x, randn(x.size, seed + i)] as const), [R, randn(R.size, seed + 99)]]);
+  const { cpu: want, gpu: got } = await runBoth(outputs, feeds, gpu, cpu);
+  outputs.forEach((t, i) => {
+    const K = i === 0 ? y.size : 64; // L sums every element; a gradient sums at most a broadcast dim
+    assertClose(got[i], want[i], { atol: 1e-6 + 1e-5 * Math.sqrt(K) * maxAbs(want[i]), rtol: 1e-5, what: `${c.name}: ${i ? `dL/dx${i - 1}` : 'L'}` });
+  });
+}
+
+describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
+  const cases: Case[] = [
+    { name: 'relu(x + b), [33,257] + [257]', shapes: [[33, 257], [257]], f: (x, b) => ops.relu(ops.add(x, b)) },
+    { name: 'tanh(x · y), [7,13]', shapes: [[7, 13], [7, 13]], f: (x, y) => ops.tanh(ops.mul(x, y)) },
+    // Forward only: leaky ReLU's gradient reads its input, which then has two readers and does not fuse.
+    { name: 'leaky_relu(x - s) with its slope (the second op\'s alpha), [1,9] - []', shapes: [[1, 9], []], f: (x, s) => act.leakyRelu(ops.sub(x, s), -0.3), forwardOnly: true },
+    { name: 'x + transpose(y) (rows of 9), [5,3,9]', shapes: [[5, 3, 9], [3, 5, 9]], f: (x, y) => ops.add(x, ops.transpose(y, [1, 0, 2])) },
+    { name: 'sigmoid(transpose(x)) (rows of 1), [3,7,5] -> [5,3,7] -> [3,5,7]', shapes: [[7, 3, 5]], f: (x) => ops.sigmoid(ops.transpose(x, [2, 1, 0])) },
+    { name: 'relu(transpose(x) + b), a conv-like [O,N,P] -> [N,O,P] with bias [O,1]', shapes: [[4, 3, 25], [4, 1]], f: (x, b) => ops.relu(ops.add(ops.transpose(x, [1, 0, 2]), b)) },
+    { name: 'conv2d + bias + relu, [3,2,9,9] * [4,2,3,3]', shapes: [[3, 2, 9, 9], [4, 2, 3, 3], [4]], f: (x, w, b) => ops.relu(conv2dBias(conv2d(x, w, { padding: 1 }), b)) },
+  ];
+  cases.forEach((c, i) => it(c.name, async () => { await parity(c, 500 + 11 * i); }));
+});
