@@ -72,6 +72,13 @@ export function sum(x: Tensor, axes?: number | number[], keepDims = false): Tens
   needF32('sum', x);
   const ax = normAxes('sum', axes, x.rank);
   if (ax.length === 0) return x;
+  // A long reduction to one value is split in two: the rows first (one invocation per row, in parallel), then their
+  // sums. One output would otherwise be one workgroup, one CPU thread on drivers such as lavapipe: a [784,256]
+  // gradient's sum took 12 ms there, as long as the GEMM that made it.
+  if (ax.length === x.rank && x.rank >= 2 && x.size >= 1 << 15 && x.shape[0] >= 64 && x.size / x.shape[0] >= 64) {
+    const total = sum(sum(x, x.shape.slice(1).map((_, i) => i + 1)), 0);
+    return keepDims ? reshape(total, x.shape.map(() => 1)) : total;
+  }
   const kept = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
   const shape = keepDims ? kept : x.shape.filter((_, i) => !ax.includes(i));
   return node('sum', [x], shape, 'f32', { axes: ax, keepDims });
