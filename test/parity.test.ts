@@ -143,6 +143,7 @@ cases.push(
     [[257, 33], 0], [[257, 33], 1], [[257, 33], -1], [[257, 33], undefined], [[257, 33], [0, 1]],
     [[7, 33, 257], 1], [[7, 33, 257], [0, 2]], [[7, 33, 257], 2], [[7, 33, 257], [1, 2]], [[7, 33, 257], 0],
     [[1, 7], 0], [[1, 7], 1], [[257], 0], [[1], undefined],
+    [[129, 7, 37], undefined], // over 32k elements to one value: rows first, then their sums (ops.sum)
   ];
   for (const [name, op] of [['sum', ops.sum], ['mean', ops.mean]] as const) {
     for (const [shape, axes] of reductions) for (const keepDims of [false, true]) {
