@@ -23,6 +23,12 @@ struct Dims { M: u32, N: u32, K: u32, batch: u32 }
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
+#if EPILOGUE
+// The fused epilogue of a dense layer: C = act(A·B + bias), bias one value per column; ACT is the activation's code in
+// src/graph/elementwise.ts (0 none, 2 ReLU, 3 sigmoid, 4 tanh).
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+override ACT: u32 = 0u;
+#endif
 
 #if BLOCK8
 const R = 8u;
@@ -46,10 +52,24 @@ fn loadB(base: u32, k: u32, n: u32) -> f32 {
   return B[base + k * dims.N + n];
 }
 
+fn epilogue(v: f32, c: u32) -> f32 {
+#if EPILOGUE
+  let z = v + bias[c];
+  switch ACT {
+    case 2u: { return max(z, 0.0); }
+    case 3u: { if (z >= 0.0) { return 1.0 / (1.0 + exp(-z)); } let e = exp(z); return e / (1.0 + e); }
+    case 4u: { return tanh(z); }
+    default: { return z; }
+  }
+#else
+  return v;
+#endif
+}
+
 fn store(base: u32, r: u32, c: u32, v: vec4<f32>) {
   if (r >= dims.M) { return; }
   for (var j = 0u; j < 4u; j++) {
-    if (c + j < dims.N) { C[base + r * dims.N + c + j] = v[j]; }
+    if (c + j < dims.N) { C[base + r * dims.N + c + j] = epilogue(v[j], c + j); }
   }
 }
 

@@ -24,14 +24,14 @@ afterAll(() => gpu?.dispose());
 const opsOf = (p: ReturnType<typeof plan>) => [...p.fused.values()].map((g) => g.nodes.map((n) => n.op).join('>'));
 
 describe('what fuses', () => {
-  it('a dense layer: bias add and ReLU are one kernel, and the backward reads the ReLU output', () => {
+  it('a dense layer is one GEMM (bias and ReLU in its epilogue), and the backward reads the ReLU output', () => {
     const x = input([5, 7]), w = input([7, 3]), b = input([3]);
     const h = ops.relu(ops.add(ops.matmul(x, w), b));
     const L = ops.sum(h);
     const [dw] = grad(L, [w]);
     const fused = plan([L, dw]), plain = plan([L, dw], [], { fuse: false });
-    expect(opsOf(fused)).toEqual(['add>relu']);
-    expect(fused.stats.kernels).toBe(plain.stats.kernels - 1);
+    expect(opsOf(fused)).toEqual(['matmul>add>relu']);
+    expect(fused.stats.kernels).toBe(plain.stats.kernels - 2);
     expect(fused.steps.some((s) => s.op === 'add' && s.shape.length === 2)).toBe(false);
   });
 
@@ -54,6 +54,14 @@ describe('what fuses', () => {
     const x = input([1, 6]);
     // relu [1,6] then broadcast to [5,6] must stay two kernels; the broadcast and the neg after it chain.
     expect(opsOf(plan([ops.neg(ops.broadcastTo(ops.relu(x), [5, 6]))]))).toEqual(['identity>neg']);
+  });
+
+  it('puts only a row bias and ReLU, sigmoid or tanh into a GEMM epilogue', () => {
+    const x = input([5, 7]), w = input([7, 3]), b = input([3]), col = input([5, 1]);
+    expect(opsOf(plan([ops.sigmoid(ops.add(b, ops.matmul(x, w)))]))).toEqual(['matmul>add>sigmoid']);
+    expect(opsOf(plan([ops.add(ops.matmul(x, w), b)]))).toEqual(['matmul>add']);
+    expect(opsOf(plan([ops.exp(ops.add(ops.matmul(x, w), b))]))).toEqual(['add>exp']); // no exp in the epilogue
+    expect(opsOf(plan([ops.add(ops.matmul(x, w), col)]))).toEqual([]); // a column, not a row
   });
 
   it('chains at most two elementwise ops per kernel', () => {
@@ -89,6 +97,10 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
     { name: 'x + transpose(y) (rows of 9), [5,3,9]', shapes: [[5, 3, 9], [3, 5, 9]], f: (x, y) => ops.add(x, ops.transpose(y, [1, 0, 2])) },
     { name: 'sigmoid(transpose(x)) (rows of 1), [3,7,5] -> [5,3,7] -> [3,5,7]', shapes: [[7, 3, 5]], f: (x) => ops.sigmoid(ops.transpose(x, [2, 1, 0])) },
     { name: 'relu(transpose(x) + b), a conv-like [O,N,P] -> [N,O,P] with bias [O,1]', shapes: [[4, 3, 25], [4, 1]], f: (x, b) => ops.relu(ops.add(ops.transpose(x, [1, 0, 2]), b)) },
+    { name: 'dense relu(x·W + b), [33,70]·[70,45] + [45] (GEMM epilogue)', shapes: [[33, 70], [70, 45], [45]], f: (x, w, b) => ops.relu(ops.add(ops.matmul(x, w), b)) },
+    { name: 'dense tanh(b + x·Wᵀ), [7,9]·[5,9]ᵀ + [1,5] (GEMM epilogue)', shapes: [[7, 9], [5, 9], [1, 5]], f: (x, w, b) => ops.tanh(ops.add(b, ops.matmul(x, w, { transB: true }))) },
+    { name: 'dense sigmoid(x·W + b), [130,66]·[66,70] + [70] (8x8 blocks, GEMM epilogue)', shapes: [[130, 66], [66, 70], [70]], f: (x, w, b) => ops.sigmoid(ops.add(ops.matmul(x, w), b)) },
+    { name: 'dense x·W + b, [3,5]·[5,2] + [2] (GEMM epilogue, no activation)', shapes: [[3, 5], [5, 2], [2]], f: (x, w, b) => ops.add(ops.matmul(x, w), b) },
     { name: 'conv2d + bias + relu, [3,2,9,9] * [4,2,3,3]', shapes: [[3, 2, 9, 9], [4, 2, 3, 3], [4]], f: (x, w, b) => ops.relu(conv2dBias(conv2d(x, w, { padding: 1 }), b)) },
   ];
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 500 + 11 * i); }));

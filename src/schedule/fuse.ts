@@ -4,7 +4,9 @@
 //    strides (a conv layer's [O, N, P] -> [N, O, P] transpose folds into its bias add);
 //  - a unary op applied to the only use of another elementwise op's result is applied in the same kernel
 //    (relu(x + b), tanh(x · s)).
-// So a conv layer's transpose, bias add and ReLU are one kernel, and so is a dense layer's bias add and activation.
+//  - a bias add on the only use of a 2-D matmul, and a ReLU, sigmoid or tanh after it, become the GEMM's epilogue
+//    (act(A·B + b) as it is stored).
+// So a conv layer's transpose, bias add and ReLU are one kernel, and a dense layer is one GEMM.
 // Values that are outputs of the plan, or read by more than one node, are never fused away: they must exist.
 import { Tensor } from '../graph/tensor.js';
 import { UNARY, BINARY } from '../graph/elementwise.js';
@@ -45,5 +47,27 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
     g.nodes = [...folded, ...g.nodes.filter((t) => t.op !== 'transpose')];
     g.inputs = first.inputs.map((x) => (folded.includes(x) ? x.inputs[0] : x));
   }
+  // GEMM epilogues: add(matmul, bias row), alone or chained with one of EPILOGUE_ACTS. An add with a transpose folded
+  // in already has its group keyed by itself and stays as it is.
+  const chainOf = new Map<Tensor, Tensor>(), member = new Set<Tensor>();
+  for (const [key, g] of groups) {
+    g.nodes.forEach((t) => member.add(t));
+    if (g.nodes[0].op !== 'transpose') chainOf.set(g.nodes[0], key);
+  }
+  for (const n of order) {
+    if (n.op !== 'add') continue;
+    const key = chainOf.get(n) ?? (member.has(n) ? undefined : n);
+    if (!key) continue;
+    const after = key === n ? [] : [key];
+    if (after.length && !EPILOGUE_ACTS.has(key.op)) continue;
+    const mi = n.inputs.findIndex((x) => x.op === 'matmul' && x.rank === 2 && private1(x));
+    if (mi < 0) continue;
+    const m = n.inputs[mi], b = n.inputs[1 - mi], N = m.shape[1];
+    if (!sameShape(n.shape, m.shape) || !(sameShape(b.shape, [N]) || sameShape(b.shape, [1, N]))) continue;
+    groups.set(key, { nodes: [m, n, ...after], inputs: [...m.inputs, b] });
+  }
   return groups;
 }
+
+/** Activations the GEMM epilogue applies (shaders/matmul.wgsl, ACT). */
+export const EPILOGUE_ACTS = new Set(['relu', 'sigmoid', 'tanh']);

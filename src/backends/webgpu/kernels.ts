@@ -96,6 +96,18 @@ export function gemmTile(M: number, N: number): { R: number; TSX: number; TSY: n
   return { R: 4, TSX: small.TS, TSY: small.TS, TK: small.TK };
 }
 
+/** A 2-D matmul with its epilogue (src/schedule/fuse.ts): act(A·B + bias) stored into `out`, the group's last node. */
+function matmulEpilogue(m: Tensor, g: Fused, out: Tensor): Launch {
+  const act = g.nodes[2];
+  const launch = matmul(m);
+  return {
+    ...launch,
+    defines: { ...launch.defines, EPILOGUE: true },
+    constants: { ...launch.constants, ACT: act ? UNARY[act.op].code : 0 },
+    bindings: [m.inputs[0], m.inputs[1], out, g.inputs[2]],
+  };
+}
+
 function matmul(n: Tensor): Launch {
   const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
   const r = n.rank, batch = r === 3 ? n.shape[0] : 1;
@@ -106,7 +118,7 @@ function matmul(n: Tensor): Launch {
   if (wg.some((g) => g > MAX_GRID)) throw new ShapeError('matmul', `output ${fmt(n.shape)} needs a ${wg.join('x')} grid, over the ${MAX_GRID} per dimension a dispatch allows`);
   return {
     shader: 'matmul',
-    defines: { BLOCK8: R === 8 },
+    defines: { BLOCK8: R === 8, EPILOGUE: false },
     constants: { TRANS_A: +transA, TRANS_B: +transB, TSX, TSY, TK },
     uniform: u32s([M, N, K, batch]),
     bindings: [n.inputs[0], n.inputs[1], n],
@@ -162,6 +174,7 @@ export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
  * unary op (CHAIN) is applied before the store. `n` is the group's last node, whose buffer receives the result.
  */
 export function fusedLaunch(n: Tensor, g: Fused): Launch {
+  if (g.nodes[0].op === 'matmul') return matmulEpilogue(g.nodes[0], g, n);
   const maps = g.nodes.filter((t) => t.op !== 'transpose');
   const first = maps[0], second = maps[1];
   const strides = first.inputs.map((x) => x.op === 'transpose' && g.nodes.includes(x)
