@@ -45,6 +45,7 @@ export class TrainReporter {
     if (this.o.metricsPath) appendFileSync(this.o.metricsPath, JSON.stringify(r) + '\n');
   }
 
+  /** `lastAccuracy`: the previous epoch's training accuracy, shown until this epoch's is known. */
   startEpoch(epoch: number, lastAccuracy?: number): void {
     this.epochStart = performance.now();
     if (!this.o.tty) return;
@@ -75,12 +76,13 @@ export class TrainReporter {
     this.epochs.push(rec);
     this.record(rec);
     if (this.bar) {
-      this.bar.update(this.o.samplesPerEpoch, { loss: r.loss.toFixed(4), acc: r.accuracy === undefined ? '-' : pct(r.accuracy), speed: r.samplesPerSec.toFixed(0) });
+      this.bar.update(this.o.samplesPerEpoch, { loss: r.loss.toFixed(4), acc: rec.trainAccuracy === undefined ? '-' : pct(rec.trainAccuracy), speed: r.samplesPerSec.toFixed(0) });
       this.bar.stop();
       this.bar = undefined;
     }
-    const acc = r.accuracy === undefined ? '' : `  ${this.o.accuracyLabel ?? 'test'} accuracy ${pct(r.accuracy)}`;
+    const acc = (rec.trainAccuracy === undefined ? '' : `  train accuracy ${pct(rec.trainAccuracy)}`) + (r.accuracy === undefined ? '' : `  ${this.o.accuracyLabel ?? 'test'} accuracy ${pct(r.accuracy)}`);
     if (!this.o.tty) console.log(`epoch ${r.epoch}/${this.o.epochs}  loss ${r.loss.toFixed(4)}${acc}  ${r.samplesPerSec.toFixed(0)} samples/s  ${r.seconds.toFixed(1)} s`);
+    else if (r.accuracy !== undefined) console.log(`${this.o.accuracyLabel ?? 'test'} accuracy after epoch ${r.epoch}: ${pct(r.accuracy)}`);
   }
 
   /** Stops a bar left running by an error, so the shell's cursor and line come back. */

@@ -123,7 +123,7 @@ export async function train(argv: string[]): Promise<void> {
   });
   let trainSeconds = 0, trainSamples = 0, accuracy = NaN;
   for (let epoch = start.epoch; epoch < epochs; epoch++) {
-    reporter.startEpoch(epoch, Number.isNaN(accuracy) ? undefined : accuracy);
+    reporter.startEpoch(epoch, reporter.epochs.at(-1)?.trainAccuracy);
     let done = 0;
     const stepAtEpochStart = trainer.step - (epoch === start.epoch ? start.batch : 0);
     const s = await trainer.trainEpoch(loader, epoch, {
