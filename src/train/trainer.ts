@@ -93,14 +93,15 @@ export class ClassifierTrainer {
   }
 
   /**
-   * The gradient guard as two effects. sum(g)·0 is 0 for a finite g and NaN if g holds a NaN or an infinity (0·Inf is
-   * NaN), and relu_grad(t + 1, 1) = (t + 1 > 0 ? 1 : 0) turns that into a finite 1 or 0, so the latch itself never
-   * goes NaN. Costs one reduction per parameter, no readback.
+   * The gradient guard as two effects. (Σ sum(g))·0 is 0 when every g is finite and NaN if any holds a NaN or an
+   * infinity (0·Inf is NaN; a finite sum overflows only for gradients past 1e30, a run long diverged), and
+   * relu_grad(t + 1, 1) = (t + 1 > 0 ? 1 : 0) turns that into a finite 1 or 0, so the latch itself never goes NaN.
+   * Costs one reduction per parameter and a dozen scalar kernels, no readback.
    */
   private guardUpdates(grads: Tensor[]): Tensor[] {
     if (!this.guardGradients || grads.length === 0) return [];
     const gd = (this.guard ??= { count: Variable.zeros([1], 'guard.steps'), first: Variable.zeros([1], 'guard.first_nonfinite') });
-    const poison = grads.map((g) => ops.mul(ops.sum(g), 0)).reduce((a, b) => ops.add(a, b));
+    const poison = ops.mul(grads.map((g) => ops.sum(g)).reduce((a, b) => ops.add(a, b)), 0);
     const indicator = (t: Tensor) => ops.binary('relu_grad', t, ops.constant(1)); // 1 where t > 0, else 0 (NaN too)
     const bad = ops.sub(1, indicator(ops.add(poison, 1)));
     const now = ops.add(gd.count.tensor, 1);
