@@ -50,7 +50,8 @@ export function optimStep(p: Tensor, g: Tensor, slots: readonly Tensor[], attrs:
   const names = slotNames(attrs);
   if (slots.length !== names.length) throw new ShapeError(op, `got ${slots.length} state slots, expected ${names.length} (${names.join(', ')})`);
   needF32(op, p, g, ...slots);
-  for (const [name, t] of [['gradient', g], ...slots.map((s, i) => [names[i], s] as const)] as const) {
+  const named: [string, Tensor][] = [['gradient', g], ...slots.map((s, i): [string, Tensor] => [names[i], s])];
+  for (const [name, t] of named) {
     if (fmt(t.shape) !== fmt(p.shape)) throw new ShapeError(op, `${name} ${fmt(t.shape)} does not match parameter ${fmt(p.shape)} (expected the same shape)`);
   }
   if (p.op !== 'param' || slots.some((s) => s.op !== 'param')) throw new ShapeError(op, 'the parameter and its state slots must be Variables (they are updated in place)');
