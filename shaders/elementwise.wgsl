@@ -101,6 +101,28 @@ fn chain(v: f32) -> f32 {
 #endif
 }
 
+// Offsets into a and b of the element (or, with skip = 1, the row) numbered `index` in the output's row-major order.
+fn strided_offsets(index: u32, rank: u32, skip: u32) -> vec2<u32> {
+  var rem = index;
+  var o = vec2<u32>(0u, 0u);
+  for (var d = skip; d < rank; d++) {
+    let dim = rank - 1u - d;
+    let size = m(4u + dim);
+    let c = rem % size;
+    rem = rem / size;
+    o += c * vec2<u32>(m(10u + dim), m(16u + dim));
+  }
+  return o;
+}
+
+fn apply(oa: u32, ob: u32) -> f32 {
+#if BINARY
+  return chain(binary_op(a[oa], b[ob], bitcast<f32>(m(2u))));
+#else
+  return chain(unary_op(a[oa], bitcast<f32>(m(2u))));
+#endif
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   // 2-D grid: more than 65535 workgroups along x is over the WebGPU limit.
@@ -113,50 +135,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let rank = m(1u);
   let len = m(4u + rank - 1u);
   if (i >= n / len) { return; }
-  var rem = i;
-  var oa = 0u;
-  var ob = 0u;
-  for (var d = 1u; d < rank; d++) {
-    let dim = rank - 1u - d;
-    let size = m(4u + dim);
-    let c = rem % size;
-    rem = rem / size;
-    oa += c * m(10u + dim);
-    ob += c * m(16u + dim);
-  }
+  let o = strided_offsets(i, rank, 1u);
   let sa = m(10u + rank - 1u);
   let sb = m(16u + rank - 1u);
   let base = i * len;
   for (var j = 0u; j < len; j++) {
-#if BINARY
-    out[base + j] = chain(binary_op(a[oa + j * sa], b[ob + j * sb], bitcast<f32>(m(2u))));
-#else
-    out[base + j] = chain(unary_op(a[oa + j * sa], bitcast<f32>(m(2u))));
-#endif
+    out[base + j] = apply(o.x + j * sa, o.y + j * sb);
   }
 #else
   if (i >= n) { return; }
 #if STRIDED
-  let rank = m(1u);
-  var rem = i;
-  var oa = 0u;
-  var ob = 0u;
-  for (var d = 0u; d < rank; d++) {
-    let dim = rank - 1u - d;
-    let size = m(4u + dim);
-    let c = rem % size;
-    rem = rem / size;
-    oa += c * m(10u + dim);
-    ob += c * m(16u + dim);
-  }
+  let o = strided_offsets(i, m(1u), 0u);
+  let oa = o.x;
+  let ob = o.y;
 #else
   let oa = i % m(3u);
   let ob = i % m(22u);
 #endif
-#if BINARY
-  out[i] = chain(binary_op(a[oa], b[ob], bitcast<f32>(m(2u))));
-#else
-  out[i] = chain(unary_op(a[oa], bitcast<f32>(m(2u))));
-#endif
+  out[i] = apply(oa, ob);
 #endif
 }
