@@ -88,10 +88,10 @@ describe('wgtrain command line', () => {
     const epochs = lines.filter((l) => l.type === 'epoch');
     expect(epochs.map((e) => e.epoch)).toEqual([1, 2, 3]);
     expect(epochs.every((e) => e.accuracy >= 0 && e.accuracy <= 1)).toBe(true);
-    expect(epochs.map((e) => e.loss > 0)).toEqual([false, true, true]); // epoch 1 has no loss read (30 steps, one read per 50): null
+    expect(epochs.map((e) => e.loss > 0)).toEqual([true, true, true]);
     const steps = lines.filter((l) => l.type === 'step');
-    expect(steps.map((s) => s.step)).toEqual([50, 100]); // 30 steps per epoch, a loss read every 50
-    expect(steps[0]).toMatchObject({ epoch: 2, samples: 160 }); // step 50 is the 20th batch of epoch 2
+    expect(steps.map((s) => s.step)).toEqual([30, 60, 90]); // 30 steps per epoch: one loss read per epoch, at its end
+    expect(steps[0]).toMatchObject({ epoch: 1, samples: 240 });
     const svg = readFileSync(join(dir, 'run.svg'), 'utf8');
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     expect(svg).toContain('data-name="held-out"');

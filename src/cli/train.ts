@@ -127,7 +127,8 @@ export async function train(argv: string[]): Promise<void> {
     let done = 0;
     const stepAtEpochStart = trainer.step - (epoch === start.epoch ? start.batch : 0);
     const s = await trainer.trainEpoch(loader, epoch, {
-      logEvery: 50, startBatch: epoch === start.epoch ? start.batch : 0, afterStep: checkpoints.afterStep(epoch),
+      // Every 50 steps, or once per epoch when an epoch is shorter, so that every epoch reports a loss.
+      logEvery: Math.min(50, loader.numBatches), startBatch: epoch === start.epoch ? start.batch : 0, afterStep: checkpoints.afterStep(epoch),
       onLog: (step, loss) => reporter.step(epoch, step, Math.min(trainSet.n, (step - stepAtEpochStart) * batchSize), loss, trainer.schedule?.(step - 1) ?? trainer.optimizer.lr),
       onBatchEnd: (_batch, size) => reporter.progress((done += size)),
     }).catch((e) => { reporter.abort(); return checkpoints.fail(e); });
