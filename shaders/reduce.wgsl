@@ -34,7 +34,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (o >= m(0u)) { return; }
   let base = offset(o, m(2u), 4u, 10u);
   var s = 0.0;
-  for (var r = 0u; r < m(1u); r++) { s += x[base + offset(r, m(3u), 16u, 22u)]; }
+  if (m(3u) == 1u) {
+    // One reduced dim (the host merges contiguous ones): a plain strided walk, no division per element.
+    let st = m(22u);
+    for (var r = 0u; r < m(1u); r++) { s += x[base + r * st]; }
+  } else {
+    for (var r = 0u; r < m(1u); r++) { s += x[base + offset(r, m(3u), 16u, 22u)]; }
+  }
   out[o] = s;
 }
 #else
@@ -46,7 +52,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var s = 0.0;
   if (o < outCount) {
     let base = offset(o, m(2u), 4u, 10u);
-    for (var r = lid; r < redCount; r += WG) { s += x[base + offset(r, m(3u), 16u, 22u)]; }
+    if (m(3u) == 1u) {
+      let st = m(22u);
+      for (var r = lid; r < redCount; r += WG) { s += x[base + r * st]; }
+    } else {
+      for (var r = lid; r < redCount; r += WG) { s += x[base + offset(r, m(3u), 16u, 22u)]; }
+    }
   }
   partial[lid] = s;
   workgroupBarrier();

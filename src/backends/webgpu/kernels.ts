@@ -48,15 +48,31 @@ function elementwise(n: Tensor, strides: number[][], code: number, then?: { code
   };
 }
 
+/**
+ * Dims of `shape` (with strides `st`) listed in `dims`, as [sizes, strides], with neighbours that are contiguous in
+ * memory merged (d and d+1 both listed, stride[d] = size[d+1]·stride[d+1]): a row or a block of rows is one dim, so
+ * the reduce kernel walks it with one stride instead of a division per dim per element.
+ */
+function mergedDims(shape: readonly number[], st: readonly number[], dims: readonly number[]): [number[], number[]] {
+  const sizes: number[] = [], strides: number[] = [];
+  let prev = -2;
+  for (const d of dims) {
+    const k = sizes.length - 1;
+    if (d === prev + 1 && strides[k] === shape[d] * st[d]) { sizes[k] *= shape[d]; strides[k] = st[d]; } else { sizes.push(shape[d]); strides.push(st[d]); }
+    prev = d;
+  }
+  return [sizes, strides];
+}
+
 function reduce(n: Tensor): Launch {
-  const x = n.inputs[0], axes = n.attrs.axes as number[];
+  const x = n.inputs[0], axes = [...(n.attrs.axes as number[])].sort((a, b) => a - b);
   checkRank('sum', x.shape);
   const st = stridesOf(x.shape);
-  const keptDims = x.shape.map((_, i) => i).filter((i) => !axes.includes(i));
+  const [keptShape, keptStrides] = mergedDims(x.shape, st, x.shape.map((_, i) => i).filter((i) => !axes.includes(i)));
+  const [redShape, redStrides] = mergedDims(x.shape, st, axes);
   const words = [
-    n.size, sizeOf(axes.map((a) => x.shape[a])), keptDims.length, axes.length,
-    ...pad(keptDims.map((i) => x.shape[i])), ...pad(keptDims.map((i) => st[i])),
-    ...pad(axes.map((a) => x.shape[a])), ...pad(axes.map((a) => st[a])),
+    n.size, sizeOf(redShape), keptShape.length, redShape.length,
+    ...pad(keptShape), ...pad(keptStrides), ...pad(redShape), ...pad(redStrides),
   ];
   // Many outputs: one invocation per output, summing serially, with no barriers (on CPU drivers each barrier is a
   // context switch). Few outputs, long reductions: one workgroup per output, reducing in workgroup memory.
