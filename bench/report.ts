@@ -6,6 +6,8 @@ import { join, basename } from 'node:path';
 import { plotSvg, Series } from '../src/util/plot_svg.js';
 import type { GemmRow } from './gemm.js';
 import type { TrainBench } from './train.js';
+import { parseConvShape, convFlops } from './conv.js';
+import { parseXentSize } from './softmax_xent.js';
 import { UsageError } from '../src/cli/args.js';
 
 interface ResultFile { file: string; date: string; kind: string; rows: unknown[] }
@@ -36,6 +38,37 @@ export async function readResults(dir: string): Promise<ResultFile[]> {
 
 const isGemm = (r: unknown): r is GemmRow => typeof r === 'object' && r !== null && 'gflops' in r && 'n' in r && 'impl' in r;
 const isTrain = (r: unknown): r is TrainBench => typeof r === 'object' && r !== null && 'samplesPerSec' in r && 'backend' in r;
+/** Rows of `bench conv` (with a pass) and `bench softmax-xent`: one figure per (shape, impl). */
+interface ShapeRow { shape: string; pass?: string; impl: string; gflops?: number; gbps?: number }
+const isShapeRow = (metric: 'gflops' | 'gbps', pass: boolean) => (r: unknown): r is ShapeRow =>
+  typeof r === 'object' && r !== null && 'shape' in r && 'impl' in r && ('pass' in r) === pass && (metric in r || 'note' in r);
+const isConv = isShapeRow('gflops', true), isXent = isShapeRow('gbps', false);
+
+/** x of a shape for the chart, NaN (left out) when it does not parse. */
+const sizeOf = (f: (shape: string) => number) => (shape: string) => { try { return f(shape); } catch { return NaN; } };
+
+function shapeSection(f: ResultFile, dir: string, o: { title: string; about: string; metric: 'gflops' | 'gbps'; unit: string; xLabel: string; x: (shape: string) => number }) {
+  const rows = f.rows as ShapeRow[];
+  const impls = [...new Set(rows.map((r) => r.impl))];
+  const passes = [...new Set(rows.map((r) => r.pass))];
+  const keys = [...new Map(rows.map((r) => [`${r.shape} ${r.pass ?? ''}`, r])).values()];
+  const value = (r: ShapeRow | undefined) => r?.[o.metric];
+  const svgName = f.file.replace(/\.json$/, '.svg');
+  const svg = plotSvg(passes.map((pass) => ({
+    title: `${o.title}${pass ? `, ${pass}` : ''} (${f.date})`, xLabel: o.xLabel, yLabel: o.unit, logX: true, yInclude: [0],
+    series: impls.map((impl) => {
+      const rs = rows.filter((r) => r.impl === impl && r.pass === pass && value(r) !== undefined && o.x(r.shape) > 0).sort((a, b) => o.x(a.shape) - o.x(b.shape));
+      return { name: impl, x: rs.map((r) => o.x(r.shape)), y: rs.map((r) => value(r)!) };
+    }).filter((s) => s.x.length),
+  })));
+  const head = `| shape |${passes[0] ? ' pass |' : ''} ${impls.join(' | ')} |\n|---|${passes[0] ? '---|' : ''}${impls.map(() => '---|').join('')}`;
+  const body = keys.map((k) => `| ${k.shape} |${k.pass ? ` ${k.pass} |` : ''} ${impls.map((i) => {
+    const v = value(rows.find((x) => x.impl === i && x.shape === k.shape && x.pass === k.pass));
+    return v === undefined ? '—' : v.toFixed(2);
+  }).join(' | ')} |`);
+  const md = [`## ${o.title} (${f.file})`, '', `${o.about} Source: \`${join(dir, f.file)}\`.`, '', head, ...body, '', `![${o.title} ${o.unit}](${svgName})`, ''].join('\n');
+  return { md, svg, svgName };
+}
 
 function gemmSection(f: ResultFile, dir: string): { md: string; svg: string; svgName: string } {
   const rows = f.rows as GemmRow[];
@@ -82,7 +115,22 @@ export async function benchReport(dir: string): Promise<string[]> {
   for (const f of latestGemm.values()) sections.push(gemmSection(f, dir));
   const train = results.filter((f) => f.rows.every(isTrain));
   if (train.length) sections.push(trainSection(train));
-  const unknown = results.filter((f) => !gemm.includes(f) && !train.includes(f)).map((f) => f.file);
+  const conv = results.filter((f) => f.rows.length && f.rows.every(isConv));
+  for (const f of new Map(conv.map((f) => [f.kind, f])).values()) {
+    sections.push(shapeSection(f, dir, {
+      title: 'conv2d', about: 'GFLOP/s (2·N·O·C·KH·KW·OH·OW a forward, twice that a backward), median of timed runs; shapes NxCxHxW:OxKHxKW:pPad[:sStride].',
+      metric: 'gflops', unit: 'GFLOP/s', xLabel: 'MFLOP per forward', x: sizeOf((s) => convFlops(parseConvShape(s)) / 1e6),
+    }));
+  }
+  const xent = results.filter((f) => f.rows.length && f.rows.every(isXent));
+  for (const f of new Map(xent.map((f) => [f.kind, f])).values()) {
+    sections.push(shapeSection(f, dir, {
+      title: 'Softmax cross-entropy', about: 'Loss and gradient of [B, C] logits, GB/s of the minimum traffic (8·B·C + 4·B bytes), median of timed runs.',
+      metric: 'gbps', unit: 'GB/s', xLabel: 'logits elements B·C', x: sizeOf((s) => { const [b, c] = parseXentSize(s); return b * c; }),
+    }));
+  }
+  const charted = [...gemm, ...train, ...conv, ...xent];
+  const unknown = results.filter((f) => !charted.includes(f)).map((f) => f.file);
 
   const written: string[] = [];
   for (const s of sections) { await writeFile(join(dir, s.svgName), s.svg); written.push(join(dir, s.svgName)); }

@@ -4,12 +4,14 @@ import { benchGemm } from '../../bench/gemm.js';
 import { benchTrain } from '../../bench/train.js';
 import { benchReport } from '../../bench/report.js';
 import { benchOptimizers } from '../../bench/optimizer.js';
+import { benchConv, parseConvShape, CONV_SHAPES, ConvRow } from '../../bench/conv.js';
+import { benchSoftmaxXent, parseXentSize, SOFTMAX_XENT_SIZES } from '../../bench/softmax_xent.js';
 import { OPTIMIZER_NAMES } from '../optim/index.js';
 import { MODELS } from '../nn/models.js';
 import { parse, choice, intFlag, UsageError } from './args.js';
 import { soak, SOAK_HELP } from './bench_soak.js';
 
-export const BENCH_HELP = `usage: wgtrain bench gemm|train|optimizer|soak|report [options]
+export const BENCH_HELP = `usage: wgtrain bench gemm|conv|softmax-xent|train|optimizer|soak|report [options]
 
 wgtrain bench train: whole training steps on MNIST batches
   --model NAME        ${Object.keys(MODELS).join(', ')}  [mlp]
@@ -25,6 +27,25 @@ wgtrain bench gemm:
   --compare tfjs      also run TF.js WebGPU (same adapter) and TF.js WASM in the same run
   --cpu               also run the CPU reference (sizes up to 512)
   --json FILE         write the rows as JSON: [{"n","impl","gflops","ms","min","max"}]
+
+wgtrain bench conv: conv2d on NCHW images (im2col + GEMM), forward and backward (input and weight gradients), in
+GFLOP/s of 2·N·O·C·KH·KW·OH·OW per forward (twice that per backward)
+  --shapes LIST       comma-separated NxCxHxW:OxKHxKW[:pP][:sS] (input, kernel, padding P, stride S)
+                      [${CONV_SHAPES}]
+  --compare tfjs      also tf.conv2d in NHWC on TF.js WebGPU (same adapter) and TF.js WASM; the backward is the two
+                      kernels tf.grad runs for it (Conv2DBackpropInput and Conv2DBackpropFilter), without a forward
+                      (WASM: forward only, it has no Conv2DBackpropFilter kernel)
+  --cpu               also run the CPU reference (shapes up to 1 GFLOP a forward)
+  --json FILE         write the rows as JSON: [{"shape","pass","impl","gflops","ms","min","max"}] (a skipped row has a
+                      "note" instead of figures)
+
+wgtrain bench softmax-xent: the fused softmax cross-entropy loss and its gradient on [B, C] logits with int32 labels,
+in GB/s of the minimum traffic (logits read, gradient written, labels read: 8·B·C + 4·B bytes)
+  --sizes LIST        comma-separated BxC  [${SOFTMAX_XENT_SIZES}]
+  --compare tfjs      also tf.losses.softmaxCrossEntropy with one-hot labels and tf.valueAndGrad, on TF.js WebGPU
+                      (same adapter) and TF.js WASM
+  --cpu               also run the CPU reference
+  --json FILE         write the rows as JSON: [{"shape","impl","gbps","ms","min","max"}]
 
 wgtrain bench optimizer: one fused update of a parameter, in GB/s of the minimum traffic (every array read once,
 every updated one written once)
@@ -42,8 +63,10 @@ ${SOAK_HELP}`;
 
 export async function bench(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
-  choice('bench', 'benchmark', what, ['gemm', 'train', 'optimizer', 'soak', 'report']);
+  choice('bench', 'benchmark', what, ['gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'soak', 'report']);
   if (what === 'train') return train(rest);
+  if (what === 'conv') return conv(rest);
+  if (what === 'softmax-xent') return softmaxXent(rest);
   if (what === 'soak') return soak(rest);
   if (what === 'optimizer') return optimizer(rest);
   if (what === 'report') {
@@ -96,6 +119,43 @@ async function optimizer(argv: string[]): Promise<void> {
     const ratios = rows.filter((r) => r.impl === 'wgtrain-webgpu').map((r) => {
       const o = rows.find((x) => x.impl === other && x.optimizer === r.optimizer);
       return o ? `${r.optimizer} ${(o.ms / r.ms).toFixed(2)}x` : '';
+    }).filter(Boolean);
+    if (ratios.length) console.log(`wgtrain-webgpu vs ${other} (time ratio): ${ratios.join(', ')}`);
+  }
+  if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
+}
+
+async function conv(argv: string[]): Promise<void> {
+  const f = parse('bench conv', argv, { shapes: { type: 'string', default: CONV_SHAPES }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } });
+  const shapes = String(f.shapes).split(',').map(parseConvShape);
+  if (f.compare !== undefined) choice('bench conv', 'compare', f.compare, ['tfjs']);
+  const rows = await benchConv(shapes, { compare: f.compare === 'tfjs', cpu: !!f.cpu });
+  const num = (v: number | undefined, d: number) => (v === undefined ? '—' : v.toFixed(d));
+  console.log('| shape | pass | impl | GFLOP/s | median ms | min | max |\n|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.shape} | ${r.pass} | ${r.impl} | ${num(r.gflops, 2)} | ${num(r.ms, 2)} | ${num(r.min, 2)} | ${num(r.max, 2)} |`);
+  for (const r of rows.filter((r) => r.note)) console.log(`${r.impl} ${r.shape} ${r.pass}: ${r.note}`);
+  const ref = rows.filter((r) => r.impl === 'wgtrain-webgpu');
+  for (const other of ['tfjs-webgpu', 'tfjs-wasm', 'wgtrain-cpu']) {
+    const ratios = ref.map((r) => {
+      const o = rows.find((x: ConvRow) => x.impl === other && x.shape === r.shape && x.pass === r.pass);
+      return o?.gflops && r.gflops ? `${r.shape} ${r.pass}: ${(r.gflops / o.gflops).toFixed(2)}x` : '';
+    }).filter(Boolean);
+    if (ratios.length) console.log(`wgtrain-webgpu vs ${other}: ${ratios.join(', ')}`);
+  }
+  if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
+}
+
+async function softmaxXent(argv: string[]): Promise<void> {
+  const f = parse('bench softmax-xent', argv, { sizes: { type: 'string', default: SOFTMAX_XENT_SIZES }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } });
+  const sizes = String(f.sizes).split(',').map(parseXentSize);
+  if (f.compare !== undefined) choice('bench softmax-xent', 'compare', f.compare, ['tfjs']);
+  const rows = await benchSoftmaxXent(sizes, { compare: f.compare === 'tfjs', cpu: !!f.cpu });
+  console.log('| shape | impl | GB/s | median ms | min | max |\n|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.shape} | ${r.impl} | ${r.gbps.toFixed(2)} | ${r.ms.toFixed(3)} | ${r.min.toFixed(3)} | ${r.max.toFixed(3)} |`);
+  for (const other of ['tfjs-webgpu', 'tfjs-wasm', 'wgtrain-cpu']) {
+    const ratios = rows.filter((r) => r.impl === 'wgtrain-webgpu').map((r) => {
+      const o = rows.find((x) => x.impl === other && x.shape === r.shape);
+      return o ? `${r.shape} ${(o.ms / r.ms).toFixed(2)}x` : '';
     }).filter(Boolean);
     if (ratios.length) console.log(`wgtrain-webgpu vs ${other} (time ratio): ${ratios.join(', ')}`);
   }

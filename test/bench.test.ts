@@ -1,0 +1,68 @@
+// `wgtrain bench conv` and `wgtrain bench softmax-xent` end to end on tiny sizes: WebGPU and the CPU reference, rows
+// written with --json. TF.js (--compare tfjs) is left out: it is slow to load and to run.
+// The CLI is bundled privately under tmp/ (inside the repository, so its externals resolve from node_modules).
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+
+let bundle = '';
+const out = mkdtempSync(join(tmpdir(), 'wgtrain-bench-'));
+const cli = (args: string[]) => spawnSync(process.execPath, [bundle, ...args], { encoding: 'utf8', timeout: 120_000 });
+
+function expectRows(file: string, fields: string[], figures: string[]): Record<string, unknown>[] {
+  const rows = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>[];
+  for (const r of rows) {
+    for (const k of fields) expect(r, k).toHaveProperty(k);
+    for (const k of figures) {
+      expect(typeof r[k], `${k} of ${JSON.stringify(r)}`).toBe('number');
+      expect(Number.isFinite(r[k]) && (r[k] as number) > 0, `${k} of ${JSON.stringify(r)}`).toBe(true);
+    }
+    expect(r.min as number).toBeLessThanOrEqual(r.ms as number);
+    expect(r.ms as number).toBeLessThanOrEqual(r.max as number);
+  }
+  return rows;
+}
+
+describe('wgtrain bench conv and softmax-xent', () => {
+  beforeAll(() => {
+    mkdirSync('tmp', { recursive: true });
+    bundle = join(mkdtempSync(join('tmp', 'bench-test-')), 'cli.mjs');
+    execFileSync(process.execPath, ['scripts/build.mjs', 'src/cli/main.ts', bundle]);
+  });
+  afterAll(() => { if (bundle) rmSync(dirname(bundle), { recursive: true, force: true }); rmSync(out, { recursive: true, force: true }); });
+
+  it('lists both in --help and rejects a bad shape in one line', () => {
+    const h = cli(['bench', '--help']);
+    expect(h.status).toBe(0);
+    expect(h.stdout).toMatch(/^usage: wgtrain bench gemm\|conv\|softmax-xent\|train/);
+    expect(h.stdout).toMatch(/wgtrain bench conv:/);
+    expect(h.stdout).toMatch(/wgtrain bench softmax-xent:/);
+    const bad = cli(['bench', 'conv', '--shapes', '2x3x8:4x3x3']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^wgtrain: bench conv: bad shape '2x3x8:4x3x3'.*expected NxCxHxW:OxKHxKW/);
+    expect(cli(['bench', 'softmax-xent', '--sizes', '8x0']).stderr).toMatch(/bad size '8x0' \(expected BxC/);
+  });
+
+  it('conv: forward and backward rows on WebGPU and the CPU reference', () => {
+    const json = join(out, 'conv.json');
+    const r = cli(['bench', 'conv', '--shapes', '2x3x8x8:4x3x3:p1,2x2x9x9:3x3x3:s2', '--cpu', '--json', json]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/\| 2x3x8x8:4x3x3:p1 \| backward \| wgtrain-webgpu \| [\d.]+ \|/);
+    expect(r.stdout).toMatch(/wgtrain-webgpu vs wgtrain-cpu: /);
+    const rows = expectRows(json, ['shape', 'pass', 'impl', 'gflops', 'ms', 'min', 'max'], ['gflops', 'ms', 'min', 'max']);
+    const keys = rows.map((x) => `${x.shape} ${x.pass} ${x.impl}`).sort();
+    const want = ['2x3x8x8:4x3x3:p1', '2x2x9x9:3x3x3:p0:s2'].flatMap((s) => ['forward', 'backward'].flatMap((p) => ['wgtrain-webgpu', 'wgtrain-cpu'].map((i) => `${s} ${p} ${i}`)));
+    expect(keys).toEqual(want.sort());
+  });
+
+  it('softmax-xent: a row per size on WebGPU and the CPU reference', () => {
+    const json = join(out, 'xent.json');
+    const r = cli(['bench', 'softmax-xent', '--sizes', '8x5,32x10', '--cpu', '--json', json]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/wgtrain-webgpu vs wgtrain-cpu \(time ratio\): 8x5 /);
+    const rows = expectRows(json, ['shape', 'impl', 'gbps', 'ms', 'min', 'max'], ['gbps', 'ms', 'min', 'max']);
+    expect(rows.map((x) => `${x.shape} ${x.impl}`).sort()).toEqual(['32x10 wgtrain-cpu', '32x10 wgtrain-webgpu', '8x5 wgtrain-cpu', '8x5 wgtrain-webgpu']);
+  });
+});
