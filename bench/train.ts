@@ -56,7 +56,7 @@ async function tfjsMlp(backend: 'webgpu' | 'wasm', batchSize: number, steps: num
   const ys = data.map((b) => tf.oneHot(tf.tensor1d(b.y, 'int32'), 10));
   const step = (i: number) => tf.tidy(() => {
     opt.minimize(() => {
-      const [w1, b1, w2, b2, w3, b3] = vars;
+      const [w1, b1, w2, b2, w3, b3, w4, b4] = vars;
       const h1 = tf.relu(tf.add(tf.matMul(xs[i], w1), b1));
       const h2 = tf.relu(tf.add(tf.matMul(h1, w2), b2));
       return tf.losses.softmaxCrossEntropy(ys[i], tf.add(tf.matMul(h2, w3), b3));
@@ -66,23 +66,24 @@ async function tfjsMlp(backend: 'webgpu' | 'wasm', batchSize: number, steps: num
 }
 
 /**
- * The cnn (conv5x5(16)-relu-maxpool2, conv5x5(32)-relu-maxpool2, dense 1568-10, SGD momentum) the way a TF.js user
+ * The cnn (conv5x5(16)-relu-maxpool2, conv5x5(32)-relu-maxpool2, dense 1568-128-relu, dense 128-10, SGD momentum) the way a TF.js user
  * writes it: NHWC, TF.js's default and the layout its kernels are written for, 'same' padding.
  */
 async function tfjsCnn(backend: 'webgpu' | 'wasm', batchSize: number, steps: number, data: Batch[]): Promise<TrainBench> {
   const tf = await loadTfjs(backend);
   const he = (shape: number[], fanIn: number) => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn)));
-  const vars = [he([5, 5, 1, 16], 25), tf.variable(tf.zeros([16])), he([5, 5, 16, 32], 400), tf.variable(tf.zeros([32])), he([1568, 10], 1568), tf.variable(tf.zeros([10]))];
+  const vars = [he([5, 5, 1, 16], 25), tf.variable(tf.zeros([16])), he([5, 5, 16, 32], 400), tf.variable(tf.zeros([32])), he([1568, 128], 1568), tf.variable(tf.zeros([128])), tf.variable(tf.zeros([128, 10])), tf.variable(tf.zeros([10]))];
   const opt = tf.train.momentum(0.01, 0.9);
   const xs = data.map((b) => tf.tensor4d(b.x, [batchSize, 28, 28, 1]));
   const ys = data.map((b) => tf.oneHot(tf.tensor1d(b.y, 'int32'), 10));
   const step = (i: number) => tf.tidy(() => {
     opt.minimize(() => {
-      const [w1, b1, w2, b2, w3, b3] = vars;
+      const [w1, b1, w2, b2, w3, b3, w4, b4] = vars;
       type T4 = import('@tensorflow/tfjs-core').Tensor4D;
       const block = (x: T4, w: T4, b: typeof b1) => tf.maxPool(tf.relu(tf.add(tf.conv2d(x, w, 1, 'same'), b)) as T4, 2, 2, 'valid');
       const h2 = block(block(xs[i], w1 as T4, b1), w2 as T4, b2);
-      return tf.losses.softmaxCrossEntropy(ys[i], tf.add(tf.matMul(tf.reshape(h2, [batchSize, 1568]), w3), b3));
+      const h3 = tf.relu(tf.add(tf.matMul(tf.reshape(h2, [batchSize, 1568]), w3), b3));
+      return tf.losses.softmaxCrossEntropy(ys[i], tf.add(tf.matMul(h3, w4), b4));
     });
   });
   return timeTfjs('cnn', backend, batchSize, steps, data.length, step, vars, [...xs, ...ys]);

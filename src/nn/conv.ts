@@ -43,7 +43,7 @@ export class AvgPool2d extends Module {
 
 /**
  * A small MNIST CNN: conv 5x5 (1->16, pad 2) - relu - maxpool 2, conv 5x5 (16->32, pad 2) - relu - maxpool 2, then
- * linear 32·7·7 -> 10. Takes [B, 28, 28] images (what the MNIST loader yields) and adds the channel dim itself.
+ * linear 32·7·7 -> 128 - relu - linear 128 -> 10. Takes [B, 28, 28] images (what the MNIST loader yields) and adds the channel dim itself.
  */
 export function cnn(rng: Rng): Sequential {
   return new Sequential(
@@ -51,6 +51,7 @@ export function cnn(rng: Rng): Sequential {
     new Conv2d(1, 16, 5, { padding: 2, rng, name: 'conv1' }), ReLU(), new MaxPool2d(2),
     new Conv2d(16, 32, 5, { padding: 2, rng, name: 'conv2' }), ReLU(), new MaxPool2d(2),
     Flatten(),
-    new Linear(32 * 7 * 7, 10, { rng, name: 'fc', init: 'zeros' }),
+    new Linear(32 * 7 * 7, 128, { rng, name: 'fc1' }), ReLU(),
+    new Linear(128, 10, { rng, name: 'fc2', init: 'zeros' }),
   );
 }
