@@ -4,7 +4,7 @@ import { benchGemm } from '../../bench/gemm.js';
 import { benchTrain } from '../../bench/train.js';
 import { benchReport } from '../../bench/report.js';
 import { benchOptimizers } from '../../bench/optimizer.js';
-import { benchConv, parseConvShape, CONV_SHAPES, ConvRow } from '../../bench/conv.js';
+import { benchConv, parseConvShape, CONV_SHAPES } from '../../bench/conv.js';
 import { benchSoftmaxXent, parseXentSize, SOFTMAX_XENT_SIZES } from '../../bench/softmax_xent.js';
 import { OPTIMIZER_NAMES } from '../optim/index.js';
 import { MODELS } from '../nn/models.js';
@@ -81,11 +81,7 @@ export async function bench(argv: string[]): Promise<void> {
   const rows = await benchGemm(sizes, { compare: f.compare === 'tfjs', cpu: !!f.cpu });
   console.log(`| n | impl | GFLOP/s | median ms | min | max |\n|---|---|---|---|---|---|`);
   for (const r of rows) console.log(`| ${r.n} | ${r.impl} | ${r.gflops.toFixed(2)} | ${r.ms.toFixed(2)} | ${r.min.toFixed(2)} | ${r.max.toFixed(2)} |`);
-  const ref = rows.filter((r) => r.impl === 'wgtrain-webgpu');
-  for (const other of ['tfjs-webgpu', 'tfjs-wasm', 'wgtrain-cpu']) {
-    const ratios = ref.map((r) => { const o = rows.find((x) => x.impl === other && x.n === r.n); return o ? `${r.n}: ${(r.gflops / o.gflops).toFixed(2)}x` : ''; }).filter(Boolean);
-    if (ratios.length) console.log(`wgtrain-webgpu vs ${other}: ${ratios.join(', ')}`);
-  }
+  printRatios(rows, ['tfjs-webgpu', 'tfjs-wasm', 'wgtrain-cpu'], (r) => `${r.n}:`, (ours, o) => ours.gflops / o.gflops);
   if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
 }
 
@@ -106,6 +102,21 @@ async function train(argv: string[]): Promise<void> {
   if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2) + '\n');
 }
 
+/**
+ * One line per other implementation present: "wgtrain-webgpu vs OTHER: <key> <ratio>x, ...", pairing rows by `key`;
+ * `ratio` is how many times faster ours is (undefined where it cannot be said, e.g. a skipped row).
+ */
+function printRatios<R extends { impl: string }>(rows: R[], others: string[], key: (r: R) => string, ratio: (ours: R, other: R) => number | undefined, suffix = ''): void {
+  for (const other of others) {
+    const ratios = rows.filter((r) => r.impl === 'wgtrain-webgpu').map((r) => {
+      const o = rows.find((x) => x.impl === other && key(x) === key(r));
+      const v = o && ratio(r, o);
+      return v ? `${key(r)} ${v.toFixed(2)}x` : '';
+    }).filter(Boolean);
+    if (ratios.length) console.log(`wgtrain-webgpu vs ${other}${suffix}: ${ratios.join(', ')}`);
+  }
+}
+
 async function optimizer(argv: string[]): Promise<void> {
   const f = parse('bench optimizer', argv, {
     n: { type: 'string', default: String(1 << 20) }, optimizers: { type: 'string' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' },
@@ -115,13 +126,7 @@ async function optimizer(argv: string[]): Promise<void> {
   const rows = await benchOptimizers({ n: intFlag('bench optimizer', 'n', f.n), names, compare: f.compare === 'tfjs', cpu: !!f.cpu });
   console.log('| optimizer | impl | n | GB/s | median ms | min | max |\n|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.optimizer} | ${r.impl} | ${r.n} | ${r.gbps.toFixed(2)} | ${r.ms.toFixed(3)} | ${r.min.toFixed(3)} | ${r.max.toFixed(3)} |`);
-  for (const other of ['tfjs-webgpu', 'wgtrain-cpu']) {
-    const ratios = rows.filter((r) => r.impl === 'wgtrain-webgpu').map((r) => {
-      const o = rows.find((x) => x.impl === other && x.optimizer === r.optimizer);
-      return o ? `${r.optimizer} ${(o.ms / r.ms).toFixed(2)}x` : '';
-    }).filter(Boolean);
-    if (ratios.length) console.log(`wgtrain-webgpu vs ${other} (time ratio): ${ratios.join(', ')}`);
-  }
+  printRatios(rows, ['tfjs-webgpu', 'wgtrain-cpu'], (r) => r.optimizer, (ours, o) => o.ms / ours.ms, ' (time ratio)');
   if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
 }
 
@@ -134,14 +139,7 @@ async function conv(argv: string[]): Promise<void> {
   console.log('| shape | pass | impl | GFLOP/s | median ms | min | max |\n|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.shape} | ${r.pass} | ${r.impl} | ${num(r.gflops, 2)} | ${num(r.ms, 2)} | ${num(r.min, 2)} | ${num(r.max, 2)} |`);
   for (const r of rows.filter((r) => r.note)) console.log(`${r.impl} ${r.shape} ${r.pass}: ${r.note}`);
-  const ref = rows.filter((r) => r.impl === 'wgtrain-webgpu');
-  for (const other of ['tfjs-webgpu', 'tfjs-wasm', 'wgtrain-cpu']) {
-    const ratios = ref.map((r) => {
-      const o = rows.find((x: ConvRow) => x.impl === other && x.shape === r.shape && x.pass === r.pass);
-      return o?.gflops && r.gflops ? `${r.shape} ${r.pass}: ${(r.gflops / o.gflops).toFixed(2)}x` : '';
-    }).filter(Boolean);
-    if (ratios.length) console.log(`wgtrain-webgpu vs ${other}: ${ratios.join(', ')}`);
-  }
+  printRatios(rows, ['tfjs-webgpu', 'tfjs-wasm', 'wgtrain-cpu'], (r) => `${r.shape} ${r.pass}:`, (ours, o) => (o.gflops && ours.gflops ? ours.gflops / o.gflops : undefined));
   if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
 }
 
@@ -152,12 +150,6 @@ async function softmaxXent(argv: string[]): Promise<void> {
   const rows = await benchSoftmaxXent(sizes, { compare: f.compare === 'tfjs', cpu: !!f.cpu });
   console.log('| shape | impl | GB/s | median ms | min | max |\n|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.shape} | ${r.impl} | ${r.gbps.toFixed(2)} | ${r.ms.toFixed(3)} | ${r.min.toFixed(3)} | ${r.max.toFixed(3)} |`);
-  for (const other of ['tfjs-webgpu', 'tfjs-wasm', 'wgtrain-cpu']) {
-    const ratios = rows.filter((r) => r.impl === 'wgtrain-webgpu').map((r) => {
-      const o = rows.find((x) => x.impl === other && x.shape === r.shape);
-      return o ? `${r.shape} ${(o.ms / r.ms).toFixed(2)}x` : '';
-    }).filter(Boolean);
-    if (ratios.length) console.log(`wgtrain-webgpu vs ${other} (time ratio): ${ratios.join(', ')}`);
-  }
+  printRatios(rows, ['tfjs-webgpu', 'tfjs-wasm', 'wgtrain-cpu'], (r) => r.shape, (ours, o) => o.ms / ours.ms, ' (time ratio)');
   if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
 }
