@@ -12,7 +12,7 @@ import { WebGpuBackend } from '../src/backends/webgpu/webgpu_backend.js';
 import { CpuBackend } from '../src/backends/cpu/cpu_backend.js';
 import type { Backend } from '../src/backends/backend.js';
 import { UsageError } from '../src/cli/args.js';
-import { timeIt } from './timing.js';
+import { timeIt, seededUniform } from './timing.js';
 import { loadTfjs } from './tfjs.js';
 
 type TfTensor = import('@tensorflow/tfjs-core').Tensor;
@@ -57,23 +57,17 @@ export const shapeName = (s: ConvShape) => `${s.N}x${s.C}x${s.H}x${s.W}:${s.O}x$
 export const convFlops = (s: ConvShape) => 2 * s.N * s.O * s.C * s.KH * s.KW * outH(s) * outW(s);
 const passFlops = (s: ConvShape, pass: ConvPass) => convFlops(s) * (pass === 'forward' ? 1 : 2);
 
-function data(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) { s = (s * 1664525 + 1013904223) >>> 0; a[i] = s / 2 ** 32 - 0.5; }
-  return a;
-}
 
 async function ours(be: Backend, s: ConvShape, pass: ConvPass, impl: string): Promise<ConvRow> {
   const oh = outH(s), ow = outW(s);
-  const x = new Variable(data(s.N * s.C * s.H * s.W, 1), [s.N, s.C, s.H, s.W], 'x');
-  const w = new Variable(data(s.O * s.C * s.KH * s.KW, 2), [s.O, s.C, s.KH, s.KW], 'w');
+  const x = new Variable(seededUniform(s.N * s.C * s.H * s.W, 1), [s.N, s.C, s.H, s.W], 'x');
+  const w = new Variable(seededUniform(s.O * s.C * s.KH * s.KW, 2), [s.O, s.C, s.KH, s.KW], 'w');
   const y = conv2d(x.tensor, w.tensor, { padding: s.pad, stride: s.stride });
   let outputs: Tensor[] = [y];
   if (pass === 'backward') {
     // sum(y · dy) has gradient dy with respect to y: the backward of a conv fed a given output gradient. Only the
     // gradients are outputs, so the forward GEMM is not run (the weight gradient does need im2col's columns).
-    const dy = new Variable(data(s.N * s.O * oh * ow, 3), [s.N, s.O, oh, ow], 'dy');
+    const dy = new Variable(seededUniform(s.N * s.O * oh * ow, 3), [s.N, s.O, oh, ow], 'dy');
     outputs = grad(sum(mul(y, dy.tensor)), [x.tensor, w.tensor]);
   }
   const ex = be.compile(outputs);
@@ -91,9 +85,9 @@ async function tfjs(backend: 'webgpu' | 'wasm', s: ConvShape, pass: ConvPass): P
     return { shape: shapeName(s), pass, impl, note: `skipped: TF.js ${backend} has no Conv2DBackpropFilter kernel (conv2d's weight gradient)` };
   }
   const oh = outH(s), ow = outW(s);
-  const x = tf.tensor4d(data(s.N * s.H * s.W * s.C, 1), [s.N, s.H, s.W, s.C]);
-  const w = tf.tensor4d(data(s.KH * s.KW * s.C * s.O, 2), [s.KH, s.KW, s.C, s.O]);
-  const dy = tf.tensor4d(data(s.N * oh * ow * s.O, 3), [s.N, oh, ow, s.O]);
+  const x = tf.tensor4d(seededUniform(s.N * s.H * s.W * s.C, 1), [s.N, s.H, s.W, s.C]);
+  const w = tf.tensor4d(seededUniform(s.KH * s.KW * s.C * s.O, 2), [s.KH, s.KW, s.C, s.O]);
+  const dy = tf.tensor4d(seededUniform(s.N * oh * ow * s.O, 3), [s.N, oh, ow, s.O]);
   const step = (): TfTensor[] => {
     if (pass === 'forward') return [tf.conv2d(x, w, s.stride, s.pad)];
     const dx = tf.conv2dTranspose(dy, w, [s.N, s.H, s.W, s.C], s.stride, s.pad);

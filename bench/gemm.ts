@@ -4,23 +4,17 @@ import { input, Tensor } from '../src/graph/tensor.js';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu_backend.js';
 import { CpuBackend } from '../src/backends/cpu/cpu_backend.js';
 import type { Backend } from '../src/backends/backend.js';
-import { timeIt } from './timing.js';
+import { timeIt, seededUniform } from './timing.js';
 import { loadTfjs } from './tfjs.js';
 
 export interface GemmRow { n: number; impl: string; gflops: number; ms: number; min: number; max: number }
 
-function data(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n * n);
-  let s = seed;
-  for (let i = 0; i < a.length; i++) { s = (s * 1664525 + 1013904223) >>> 0; a[i] = s / 2 ** 32 - 0.5; }
-  return a;
-}
 
 async function ours(be: Backend, n: number, impl: string): Promise<GemmRow> {
   const a = input([n, n], 'f32', 'A'), b = input([n, n], 'f32', 'B');
   const c = a.matmul(b);
   const ex = be.compile([c]);
-  const feeds = new Map<Tensor, Float32Array>([[a, data(n, 1)], [b, data(n, 2)]]);
+  const feeds = new Map<Tensor, Float32Array>([[a, seededUniform(n * n, 1)], [b, seededUniform(n * n, 2)]]);
   const t = await timeIt(async () => { ex.run(feeds); await ex.read(c); }, { minIterations: be.name === 'cpu' ? 2 : 5, warmup: 1 });
   ex.dispose();
   return { n, impl, gflops: (2 * n ** 3) / t.ms / 1e6, ...t };
@@ -28,7 +22,7 @@ async function ours(be: Backend, n: number, impl: string): Promise<GemmRow> {
 
 async function tfjs(backend: 'webgpu' | 'wasm', n: number): Promise<GemmRow> {
   const tf = await loadTfjs(backend);
-  const a = tf.tensor2d(data(n, 1), [n, n]), b = tf.tensor2d(data(n, 2), [n, n]);
+  const a = tf.tensor2d(seededUniform(n * n, 1), [n, n]), b = tf.tensor2d(seededUniform(n * n, 2), [n, n]);
   const t = await timeIt(async () => { const c = tf.matMul(a, b); await c.data(); c.dispose(); }, { warmup: 1 });
   a.dispose(); b.dispose();
   return { n, impl: `tfjs-${backend}`, gflops: (2 * n ** 3) / t.ms / 1e6, ...t };

@@ -7,7 +7,7 @@ import { WebGpuBackend } from '../src/backends/webgpu/webgpu_backend.js';
 import { CpuBackend } from '../src/backends/cpu/cpu_backend.js';
 import type { Backend } from '../src/backends/backend.js';
 import { makeOptimizer, OPTIMIZER_NAMES } from '../src/optim/index.js';
-import { timeIt } from './timing.js';
+import { timeIt, seededUniform } from './timing.js';
 import { loadTfjs, Tf } from './tfjs.js';
 
 export interface OptimizerRow { optimizer: string; impl: string; n: number; bytes: number; gbps: number; ms: number; min: number; max: number }
@@ -15,20 +15,14 @@ export interface OptimizerRow { optimizer: string; impl: string; n: number; byte
 /** Updates per timed iteration on the GPU: one submit each, then one sync, so the sync's latency is amortised. */
 const GPU_BATCH = 20;
 
-function data(n: number, seed: number, scale: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) { s = (s * 1664525 + 1013904223) >>> 0; a[i] = (s / 2 ** 32 - 0.5) * scale; }
-  return a;
-}
 
 /** Minimum bytes one update moves: p and g read, p written, each state slot read and written. */
 const bytesOf = (n: number, slots: number) => (3 + 2 * slots) * 4 * n;
 
 async function ours(be: Backend, name: string, n: number, impl: string): Promise<OptimizerRow> {
-  const p = new Variable(data(n, 1, 1), [n], 'p');
+  const p = new Variable(seededUniform(n, 1), [n], 'p');
   // The gradient is a Variable too, so no upload is timed: only the update kernel.
-  const g = new Variable(data(n, 2, 0.01), [n], 'g');
+  const g = new Variable(seededUniform(n, 2, 0.01), [n], 'g');
   const opt = makeOptimizer(name, name === 'sgd' ? { momentum: 0.9 } : {});
   const ex = be.compile([], opt.updates([p], [g.tensor]));
   const batch = be.name === 'cpu' ? 1 : GPU_BATCH;
@@ -59,7 +53,7 @@ async function tfjs(name: string, n: number): Promise<OptimizerRow | undefined> 
   const tf = await loadTfjs('webgpu');
   const spec = tfOptimizer(tf, name);
   if (!spec) return undefined;
-  const p = tf.variable(tf.tensor1d(data(n, 1, 1)), true, `bench_p_${name}`), g = tf.tensor1d(data(n, 2, 0.01));
+  const p = tf.variable(tf.tensor1d(seededUniform(n, 1)), true, `bench_p_${name}`), g = tf.tensor1d(seededUniform(n, 2, 0.01));
   const opt = spec.make();
   // Reading one element waits for the queue without timing a 4 MB readback.
   const time = await timeIt(async () => {

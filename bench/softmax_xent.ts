@@ -10,7 +10,7 @@ import { WebGpuBackend } from '../src/backends/webgpu/webgpu_backend.js';
 import { CpuBackend } from '../src/backends/cpu/cpu_backend.js';
 import type { Backend } from '../src/backends/backend.js';
 import { UsageError } from '../src/cli/args.js';
-import { timeIt } from './timing.js';
+import { timeIt, seededUniform } from './timing.js';
 import { loadTfjs } from './tfjs.js';
 
 type TfTensor = import('@tensorflow/tfjs-core').Tensor;
@@ -38,12 +38,6 @@ export function parseXentSize(spec: string): [number, number] {
 /** Minimum bytes of one loss + gradient: logits read, gradient written, labels read. */
 export const xentBytes = (b: number, c: number) => 8 * b * c + 4 * b;
 
-function logits(n: number, seed: number): Float32Array {
-  const a = new Float32Array(n);
-  let s = seed;
-  for (let i = 0; i < n; i++) { s = (s * 1664525 + 1013904223) >>> 0; a[i] = (s / 2 ** 32 - 0.5) * 4; }
-  return a;
-}
 
 const labels = (b: number, c: number) => Int32Array.from({ length: b }, (_, i) => (i * 7919) % c);
 
@@ -54,7 +48,7 @@ function row(b: number, c: number, impl: string, t: { ms: number; min: number; m
 
 async function ours(be: Backend, b: number, c: number, impl: string): Promise<SoftmaxXentRow> {
   // The logits are a Variable, so they are not uploaded; the labels are fed (4·B bytes) as in training.
-  const z = new Variable(logits(b * c, 1), [b, c], 'logits');
+  const z = new Variable(seededUniform(b * c, 1, 4), [b, c], 'logits');
   const y = input([b], 'i32', 'labels');
   const loss = softmaxCrossEntropy(z.tensor, y);
   const [dz] = grad(loss, [z.tensor]);
@@ -71,7 +65,7 @@ async function ours(be: Backend, b: number, c: number, impl: string): Promise<So
 
 async function tfjs(backend: 'webgpu' | 'wasm', b: number, c: number): Promise<SoftmaxXentRow> {
   const tf = await loadTfjs(backend);
-  const z = tf.tensor2d(logits(b * c, 1), [b, c]);
+  const z = tf.tensor2d(seededUniform(b * c, 1, 4), [b, c]);
   const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d(labels(b, c), 'int32'), c));
   const f = tf.valueAndGrad((l: TfTensor) => tf.losses.softmaxCrossEntropy(onehot, l));
   const batch = gpuBatch(b, c);

@@ -15,3 +15,14 @@ export async function timeIt(fn: () => Promise<void>, o: { warmup?: number; minI
   times.sort((a, b) => a - b);
   return { ms: times[Math.floor(times.length / 2)], min: times[0], max: times[times.length - 1], iterations: times.length };
 }
+
+/**
+ * n values uniform in [-scale/2, scale/2) from a 32-bit LCG: the same inputs for every engine in a run, and from run
+ * to run, without Math.random.
+ */
+export function seededUniform(n: number, seed: number, scale = 1): Float32Array {
+  const a = new Float32Array(n);
+  let s = seed;
+  for (let i = 0; i < n; i++) { s = (s * 1664525 + 1013904223) >>> 0; a[i] = (s / 2 ** 32 - 0.5) * scale; }
+  return a;
+}
