@@ -156,7 +156,7 @@ export class ClassifierTrainer {
     const settle = async () => {
       if (!pending) return;
       // All at once, so that when one read fails (a lost device) the others' failures are handled too.
-      const [loss, guard] = await Promise.all([pending.value, pending.guard, pending.correct]);
+      const [loss, guard, correct] = await Promise.all([pending.value, pending.guard, pending.correct]);
       const v = loss[0];
       const badStep = guard ? this.firstBadStep(pending.step, guard[0][0], guard[1][0]) : 0;
       if (badStep > 0) {
@@ -165,7 +165,7 @@ export class ClassifierTrainer {
       }
       if (!Number.isFinite(v)) throw new NonFiniteLossError(pending.step, v, guard !== undefined);
       lossSum += v; lossCount++;
-      if (pending.correct) { correctSum += (await pending.correct)[0]; predictions += pending.predictions; }
+      if (correct) { correctSum += correct[0]; predictions += pending.predictions; }
       o.onLog?.(pending.step, v, samples);
       pending = undefined;
     };
