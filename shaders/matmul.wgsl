@@ -28,6 +28,7 @@ struct Dims { M: u32, N: u32, K: u32, batch: u32 }
 // src/graph/elementwise.ts (0 none, 2 ReLU, 3 sigmoid, 4 tanh).
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 override ACT: u32 = 0u;
+#include unary
 #endif
 
 #if BLOCK8
@@ -54,13 +55,7 @@ fn loadB(base: u32, k: u32, n: u32) -> f32 {
 
 fn epilogue(v: f32, c: u32) -> f32 {
 #if EPILOGUE
-  let z = v + bias[c];
-  switch ACT {
-    case 2u: { return max(z, 0.0); }
-    case 3u: { if (z >= 0.0) { return 1.0 / (1.0 + exp(-z)); } let e = exp(z); return e / (1.0 + e); }
-    case 4u: { return tanh(z); }
-    default: { return z; }
-  }
+  return unary_by(ACT, v + bias[c], 0.0);
 #else
   return v;
 #endif

@@ -6,6 +6,7 @@ import matmul from '../../../shaders/matmul.wgsl';
 import reduce from '../../../shaders/reduce.wgsl';
 import softmax_xent from '../../../shaders/softmax_xent.wgsl';
 import sgd from '../../../shaders/sgd.wgsl';
+import unary from '../../../shaders/unary.wgsl';
 import { CONV_SHADERS } from './conv.js';
 import { ACTIVATION_SHADERS } from './activations.js';
 import { SHAPE_OPS_SHADERS } from './shape_ops.js';
@@ -14,8 +15,14 @@ import { OPTIM_SHADERS } from './optim.js';
 
 export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, ...OPTIM_SHADERS, elementwise, matmul, reduce, softmax_xent, sgd };
 
+/** WGSL shared by several shaders, pasted where a source has a line `#include NAME` (WGSL has no includes). */
+const INCLUDES: Record<string, string> = { unary };
+
 export function shaderSource(name: string, defines: Record<string, boolean> = {}): string {
-  const src = SHADERS[name];
+  const src = SHADERS[name]?.replace(/^#include[ \t]+(\w+)[ \t]*$/gm, (_, inc: string) => {
+    if (!(inc in INCLUDES)) throw new Error(`shaders/${name}.wgsl: no shader piece '${inc}' to include (known: ${Object.keys(INCLUDES).join(', ')})`);
+    return INCLUDES[inc];
+  });
   if (src === undefined) throw new Error(`webgpu: no shader named '${name}' in shaders/`);
   const strings: string[] = [];
   const values: boolean[] = [];
