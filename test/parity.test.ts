@@ -50,7 +50,7 @@ let gpu: WebGpuBackend;
 const cpu = new CpuBackend();
 const stats: string[] = [];
 
-async function parity(c: Case, seed: number): Promise<void> {
+async function parity(c: Case, seed: number, on: WebGpuBackend = gpu): Promise<void> {
   const xs = c.args.map((a, i) => input(a.shape, a.labels ? 'i32' : 'f32', `x${i}`));
   const y = c.f(...xs);
   const R = input(y.shape, 'f32', 'R');
@@ -69,7 +69,7 @@ async function parity(c: Case, seed: number): Promise<void> {
   const ks = c.k ? c.k(y, wrt) : [1, ...wrt.map((x) => y.size / x.size)];
   expect(ks.length).toBe(outputs.length);
   const want = await runOn(cpu, outputs, feeds);
-  const got = await runOn(gpu, outputs, feeds);
+  const got = await runOn(on, outputs, feeds);
   outputs.forEach((t, i) => {
     const scale = maxAbs(want[i]);
     const atol = ATOL + (ks[i] > 1 ? ATOL_PER_SQRT_K * Math.sqrt(ks[i]) * scale : 0);
@@ -207,6 +207,35 @@ cases.push({
   transcendental: true,
   k: () => [33 * 10, 257 * 33, 257 * 33, 33 * 33, 33 * 10, 33],
 });
+
+// The GEMM cases, the dense-layer epilogues and the MLP again on each GEMM kernel by name: the default backend runs
+// whichever its adapter takes (on lavapipe 'subgroup'), and a GPU or a browser without 8-lane subgroups runs 'tiled'.
+const gemmCases = cases.filter((c) => c.name.startsWith('matmul') || c.name.startsWith('MLP'));
+gemmCases.push(
+  { name: 'dense relu(x·W + b) [33,70]·[70,45] (epilogue)', args: [f([33, 70]), f([70, 45]), f([45])], f: (x, w, b) => ops.relu(ops.add(ops.matmul(x, w), b)), k: () => [70, 45, 33, 33] },
+  { name: 'dense sigmoid(b + x·Wᵀ) [7,9]·[5,9]ᵀ (epilogue)', args: [f([7, 9]), f([5, 9]), f([5])], f: (x, w, b) => ops.sigmoid(ops.add(b, ops.matmul(x, w, { transB: true }))), transcendental: true, k: () => [9, 5, 7, 7] },
+);
+for (const kernel of ['tiled', 'subgroup'] as const) {
+  describe(`parity: the '${kernel}' GEMM kernel`, () => {
+    let be: WebGpuBackend | undefined;
+    let why = '', adapter = '';
+    beforeAll(async () => {
+      try { be = await WebGpuBackend.create({ gemm: kernel }); adapter = be.description; } catch (e) { why = (e as Error).message; }
+      if (!be) { const probe = await WebGpuBackend.create({ gemm: 'tiled' }); adapter = probe.description; probe.dispose(); }
+    });
+    afterAll(() => be?.dispose());
+    // lavapipe (CI, and a CPU-only Linux box) offers 8-lane subgroups, so there both kernels must run; elsewhere the
+    // subgroup kernel may be unavailable, and the test says why.
+    it('is available on this adapter', () => {
+      if (kernel === 'tiled' || /llvmpipe/i.test(adapter)) expect(why).toBe('');
+      else if (!be) expect(why).toMatch(/subgroup/);
+      if (be) expect(be.ctx.gemm).toBe(kernel);
+    });
+    gemmCases.forEach((c, i) => {
+      it(c.name, async () => { if (be) await parity(c, 9000 + 31 * i, be); });
+    });
+  });
+}
 
 describe('parity: WebGPU vs CPU reference, forward and backward', () => {
   beforeAll(async () => { gpu = await WebGpuBackend.create(); });

@@ -27,6 +27,8 @@ export interface GpuContext {
   device: GPUDevice;
   adapterInfo: { vendor: string; architecture: string; description: string; device: string };
   features: string[];
+  /** Which GEMM kernel matmuls run on (see `gemmKernelFor`). */
+  gemm: GemmKernel;
   /** Set once the device is lost; every later run reports it. */
   lost?: string;
   lostInfo?: { reason: string; message: string };
@@ -71,6 +73,28 @@ export interface DeviceOptions {
    * feature level's default limits, as an adapter with nothing more to offer would (used to test that path).
    */
   limits?: 'adapter' | 'default';
+  /**
+   * The GEMM kernel: 'tiled' (shaders/matmul.wgsl, workgroup-memory tiles, every adapter), 'subgroup'
+   * (shaders/matmul_subgroup.wgsl, for adapters whose subgroups are 8 lanes wide, as CPU SIMD drivers such as
+   * lavapipe's are), or 'auto' (default): 'subgroup' where the adapter allows it, else 'tiled'.
+   */
+  gemm?: 'auto' | GemmKernel;
+}
+
+export type GemmKernel = 'tiled' | 'subgroup';
+
+/**
+ * Whether matmul_subgroup.wgsl can run: it needs the 'subgroups' feature and a subgroup of exactly 8 lanes, so that
+ * its 8-invocation workgroup is one whole subgroup. It only pays where subgroups are CPU SIMD lanes; a GPU with
+ * 8-wide subgroups would rather have the tiled kernel, but none reports 8 as both its min and max size.
+ */
+function gemmKernelFor(adapter: GPUAdapter, wanted: DeviceOptions['gemm'] = 'auto'): GemmKernel {
+  const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
+  const why = !adapter.features.has('subgroups') ? "the adapter lacks the 'subgroups' feature"
+    : info?.subgroupMinSize !== 8 || info?.subgroupMaxSize !== 8 ? `its subgroups are ${info?.subgroupMinSize}-${info?.subgroupMaxSize} lanes wide, not 8`
+    : '';
+  if (wanted === 'subgroup' && why) throw new Error(`webgpu: gemm 'subgroup' was asked for, but ${why}; use gemm 'tiled' or 'auto'`);
+  return wanted === 'tiled' || why ? 'tiled' : 'subgroup';
 }
 
 export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContext> {
@@ -87,12 +111,14 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContex
     const v = (adapter.limits as unknown as Record<string, number>)[k];
     if (typeof v === 'number') requiredLimits[k] = v;
   }
-  const device = await adapter.requestDevice({ requiredLimits });
+  const gemm = gemmKernelFor(adapter, opts.gemm);
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: gemm === 'subgroup' ? ['subgroups' as GPUFeatureName] : [] });
   const i = adapter.info ?? ({} as GPUAdapterInfo);
   const ctx: GpuContext = {
     device,
     adapterInfo: { vendor: i.vendor ?? '', architecture: i.architecture ?? '', description: i.description ?? '', device: i.device ?? '' },
     features: [...adapter.features].map(String).sort(),
+    gemm,
   };
   ctx.whenLost = device.lost.then((info) => {
     ctx.lost = `${info.reason}: ${info.message}`;

@@ -6,6 +6,7 @@ import { UNARY, BINARY } from '../../graph/elementwise.js';
 import { permutedStrides } from '../cpu/loops.js';
 import type { SgdHyper } from '../cpu/kernels.js';
 import type { Fused } from '../../schedule/fuse.js';
+import type { GemmKernel } from './device.js';
 import { Launch, MAX_RANK, MAX_GRID, grid, u32s, f32bits, pad, checkRank } from './launch.js';
 import { CONV_WEBGPU_KERNELS } from './conv.js';
 import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
@@ -113,9 +114,9 @@ export function gemmTile(M: number, N: number): { R: number; TSX: number; TSY: n
 }
 
 /** A 2-D matmul with its epilogue (src/schedule/fuse.ts): act(A·B + bias) stored into `out`, the group's last node. */
-function matmulEpilogue(m: Tensor, g: Fused, out: Tensor): Launch {
+function matmulEpilogue(m: Tensor, g: Fused, out: Tensor, gemm: GemmKernel): Launch {
   const act = g.nodes[2];
-  const launch = matmul(m);
+  const launch = matmul(m, gemm);
   return {
     ...launch,
     defines: { ...launch.defines, EPILOGUE: true },
@@ -124,11 +125,26 @@ function matmulEpilogue(m: Tensor, g: Fused, out: Tensor): Launch {
   };
 }
 
-function matmul(n: Tensor): Launch {
+/** 32 x 32 tiles of C, one per 8-lane subgroup (shaders/matmul_subgroup.wgsl). */
+const SUBGROUP_TILE = 32;
+
+function matmul(n: Tensor, gemm: GemmKernel): Launch {
   const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
   const r = n.rank, batch = r === 3 ? n.shape[0] : 1;
   const M = n.shape[r - 2], N = n.shape[r - 1];
   const K = transA ? n.inputs[0].shape[r - 2] : n.inputs[0].shape[r - 1];
+  if (gemm === 'subgroup') {
+    const wg: [number, number, number] = [Math.ceil(N / SUBGROUP_TILE), Math.ceil(M / SUBGROUP_TILE), batch];
+    if (wg.some((g) => g > MAX_GRID)) throw new ShapeError('matmul', `output ${fmt(n.shape)} needs a ${wg.join('x')} grid, over the ${MAX_GRID} per dimension a dispatch allows`);
+    return {
+      shader: 'matmul_subgroup',
+      defines: { EPILOGUE: false },
+      constants: { TRANS_A: +transA, TRANS_B: +transB },
+      uniform: u32s([M, N, K, batch]),
+      bindings: [n.inputs[0], n.inputs[1], n],
+      workgroups: wg,
+    };
+  }
   const { R, TSX, TSY, TK } = gemmTile(M, N);
   const wg: [number, number, number] = [Math.ceil(N / (R * TSX)), Math.ceil(M / (R * TSY)), batch];
   if (wg.some((g) => g > MAX_GRID)) throw new ShapeError('matmul', `output ${fmt(n.shape)} needs a ${wg.join('x')} grid, over the ${MAX_GRID} per dimension a dispatch allows`);
@@ -178,7 +194,7 @@ export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
   ...Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, (n: Tensor) => elementwise(n, n.inputs.map((x) => broadcastStrides(x.shape, n.shape)), f.code)])),
   transpose: (n) => elementwise(n, [permutedStrides(n.inputs[0].shape, n.attrs.perm as number[])], UNARY.identity.code),
   sum: reduce,
-  matmul,
+  matmul: (n) => matmul(n, 'tiled'),
   softmax_xent: (n) => softmaxXent(n, false),
   softmax_xent_grad: (n) => softmaxXent(n, true),
   sgd_momentum: sgd,
@@ -189,8 +205,8 @@ export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
  * through broadcast strides or, where a transpose was folded in, through the transpose's permuted strides; a second,
  * unary op (CHAIN) is applied before the store. `n` is the group's last node, whose buffer receives the result.
  */
-export function fusedLaunch(n: Tensor, g: Fused): Launch {
-  if (g.nodes[0].op === 'matmul') return matmulEpilogue(g.nodes[0], g, n);
+export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch {
+  if (g.nodes[0].op === 'matmul') return matmulEpilogue(g.nodes[0], g, n, gemm);
   const maps = g.nodes.filter((t) => t.op !== 'transpose');
   const first = maps[0], second = maps[1];
   const strides = first.inputs.map((x) => x.op === 'transpose' && g.nodes.includes(x)
@@ -202,7 +218,9 @@ export function fusedLaunch(n: Tensor, g: Fused): Launch {
   return { ...launch, bindings: [...g.inputs, n] };
 }
 
-export function launchFor(n: Tensor): Launch {
+/** The launch for node `n`; matmuls run on the backend's GEMM kernel (`gemm`). */
+export function launchFor(n: Tensor, gemm: GemmKernel = 'tiled'): Launch {
+  if (n.op === 'matmul') return matmul(n, gemm);
   const k = WEBGPU_KERNELS[n.op];
   if (!k) throw new Error(`webgpu backend: no kernel for op '${n.op}' (node ${n})`);
   return k(n);

@@ -3,6 +3,7 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import elementwise from '../../../shaders/elementwise.wgsl';
 import matmul from '../../../shaders/matmul.wgsl';
+import matmul_subgroup from '../../../shaders/matmul_subgroup.wgsl';
 import reduce from '../../../shaders/reduce.wgsl';
 import softmax_xent from '../../../shaders/softmax_xent.wgsl';
 import sgd from '../../../shaders/sgd.wgsl';
@@ -13,7 +14,7 @@ import { SHAPE_OPS_SHADERS } from './shape_ops.js';
 import { NORM_SHADERS } from './norm.js';
 import { OPTIM_SHADERS } from './optim.js';
 
-export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, ...OPTIM_SHADERS, elementwise, matmul, reduce, softmax_xent, sgd };
+export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, ...OPTIM_SHADERS, elementwise, matmul, matmul_subgroup, reduce, softmax_xent, sgd };
 
 /** WGSL shared by several shaders, pasted where a source has a line `#include NAME` (WGSL has no includes). */
 const INCLUDES: Record<string, string> = { unary };

@@ -157,7 +157,7 @@ class WebGpuExecutable implements Executable {
     });
     this.dispatches = plan.steps.map((s) => {
       const group = plan.fused.get(s);
-      const launch = group ? fusedLaunch(s, group) : launchFor(s);
+      const launch = group ? fusedLaunch(s, group, be.ctx.gemm) : launchFor(s, be.ctx.gemm);
       const pipeline = be.pipeline(launch, `${s}`);
       const uniform = pool.acquire(launch.uniform.byteLength, UNIFORM());
       this.owned.push(uniform);
