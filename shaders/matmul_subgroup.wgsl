@@ -1,16 +1,18 @@
 // GEMM for SIMD-8 CPU adapters (lavapipe/llvmpipe): C[b] = op(A[b]) · op(B[b]), row-major, op = identity or
-// transpose (override TRANS_A / TRANS_B), any M, N, K. The workgroup is one subgroup of 8 lanes computing a 32 x 32
-// tile of C; lane j holds the tile's 32 rows for the four columns 4j..4j+3.
+// transpose (override TRANS_A / TRANS_B), any M, N, K. The workgroup is one subgroup of 8 lanes computing a TM x TN
+// tile of C: TM = 32 rows (16 with ROWS16, for outputs of 16 rows or fewer such as a small conv layer's channels),
+// TN = 32 columns, or 64 with WIDE; lane j holds all TM rows for its 4 (WIDE: 8) adjacent columns.
 //
 // Why not the shared-memory tiles of matmul.wgsl: llvmpipe runs the 8 lanes as one AVX2 vector, and every load whose
 // address differs between lanes (storage or workgroup memory alike) becomes a scalar loop over the lanes with a
 // branch and, for storage, a bounds check per component: about ten x86 instructions per float loaded, against two for
 // a multiply-add. So the count that matters is multiply-adds per float each lane loads. Here each lane loads its own
-// four columns of B (4 floats per k) and just four of the 32 rows of A (4 floats per k); the other 28 rows reach it by
-// subgroupBroadcast with a constant lane, which llvmpipe compiles to a register shuffle. That is 128 multiply-adds per
-// 8 floats loaded, against 64 per 16 for matmul.wgsl's 8x8 blocks, and no barriers. Measured at 1024^3 on lavapipe
-// (2 cores): 2-2.8x matmul.wgsl. Lanes only ever broadcast constant indices, so the accumulators are 32 named vec4s
-// that stay out of indexed scratch memory.
+// columns of B (8 floats per k with WIDE) and just TM / 8 of the rows of A; the other rows reach it by
+// subgroupBroadcast with a constant lane, which llvmpipe compiles to a register shuffle. With TM 32 and WIDE that is
+// 256 multiply-adds per 12 floats loaded, against 64 per 16 for matmul.wgsl's 8x8 blocks, and no barriers. Measured
+// on lavapipe (2 cores), 1024^3: the 32 x 32 tile 2x matmul.wgsl, 32 x 64 (WIDE) 3.5-4x; 16 x 64 about 3x. Lanes
+// only ever broadcast constant lane indices and index the accumulator arrays by constants, so the accumulators stay
+// out of indexed scratch memory; a k loop unrolled four deep measured no faster and compiled slower.
 enable subgroups;
 
 override TRANS_A: bool = false;
@@ -40,16 +42,33 @@ fn loadB(base: u32, k: u32, n: vec4<u32>) -> vec4<f32> {
   return vec4<f32>(B[r + n.x], B[r + n.y], B[r + n.z], B[r + n.w]);
 }
 
-// acc[l] += (lane l's a) * b for the eight rows whose A value lanes 0..7 hold.
-fn rows8(a: f32, b: vec4<f32>, acc: ptr<function, array<vec4<f32>, 8>>) {
-  (*acc)[0] = fma(vec4<f32>(subgroupBroadcast(a, 0u)), b, (*acc)[0]);
-  (*acc)[1] = fma(vec4<f32>(subgroupBroadcast(a, 1u)), b, (*acc)[1]);
-  (*acc)[2] = fma(vec4<f32>(subgroupBroadcast(a, 2u)), b, (*acc)[2]);
-  (*acc)[3] = fma(vec4<f32>(subgroupBroadcast(a, 3u)), b, (*acc)[3]);
-  (*acc)[4] = fma(vec4<f32>(subgroupBroadcast(a, 4u)), b, (*acc)[4]);
-  (*acc)[5] = fma(vec4<f32>(subgroupBroadcast(a, 5u)), b, (*acc)[5]);
-  (*acc)[6] = fma(vec4<f32>(subgroupBroadcast(a, 6u)), b, (*acc)[6]);
-  (*acc)[7] = fma(vec4<f32>(subgroupBroadcast(a, 7u)), b, (*acc)[7]);
+#if ROWS16
+const TM = 16u;
+#else
+const TM = 32u;
+#endif
+#if WIDE
+const CW = 8u; // columns per lane
+#else
+const CW = 4u;
+#endif
+
+// acc[l] += (lane l's a) * b for the eight rows whose A values lanes 0..7 hold; with WIDE also acc2[l] += a * b2.
+fn rows8(a: f32, b: vec4<f32>, b2: vec4<f32>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
+  let s0 = vec4<f32>(subgroupBroadcast(a, 0u)); let s1 = vec4<f32>(subgroupBroadcast(a, 1u));
+  let s2 = vec4<f32>(subgroupBroadcast(a, 2u)); let s3 = vec4<f32>(subgroupBroadcast(a, 3u));
+  let s4 = vec4<f32>(subgroupBroadcast(a, 4u)); let s5 = vec4<f32>(subgroupBroadcast(a, 5u));
+  let s6 = vec4<f32>(subgroupBroadcast(a, 6u)); let s7 = vec4<f32>(subgroupBroadcast(a, 7u));
+  (*acc)[0] = fma(s0, b, (*acc)[0]); (*acc)[1] = fma(s1, b, (*acc)[1]);
+  (*acc)[2] = fma(s2, b, (*acc)[2]); (*acc)[3] = fma(s3, b, (*acc)[3]);
+  (*acc)[4] = fma(s4, b, (*acc)[4]); (*acc)[5] = fma(s5, b, (*acc)[5]);
+  (*acc)[6] = fma(s6, b, (*acc)[6]); (*acc)[7] = fma(s7, b, (*acc)[7]);
+#if WIDE
+  (*acc2)[0] = fma(s0, b2, (*acc2)[0]); (*acc2)[1] = fma(s1, b2, (*acc2)[1]);
+  (*acc2)[2] = fma(s2, b2, (*acc2)[2]); (*acc2)[3] = fma(s3, b2, (*acc2)[3]);
+  (*acc2)[4] = fma(s4, b2, (*acc2)[4]); (*acc2)[5] = fma(s5, b2, (*acc2)[5]);
+  (*acc2)[6] = fma(s6, b2, (*acc2)[6]); (*acc2)[7] = fma(s7, b2, (*acc2)[7]);
+#endif
 }
 
 fn epilogue(v: f32, c: u32) -> f32 {
@@ -77,35 +96,47 @@ fn store8(base: u32, r: u32, c: u32, acc: array<vec4<f32>, 8>) {
 @compute @workgroup_size(8)
 fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let M = dims.M; let N = dims.N; let K = dims.K;
-  let row0 = wid.y * 32u;
-  let col = wid.x * 32u + 4u * j;
+  let row0 = wid.y * TM;
+  let col = wid.x * 8u * CW + CW * j;
   let aBase = wid.z * M * K;
   let bBase = wid.z * K * N;
-  // This lane loads rows j, j+8, j+16, j+24 of the tile and columns col..col+3.
+  // This lane loads rows j, j+8, .. of the tile and columns col..col+CW-1, clamped to the matrix.
   let m0 = min(row0 + j, M - 1u); let m1 = min(row0 + j + 8u, M - 1u);
   let m2 = min(row0 + j + 16u, M - 1u); let m3 = min(row0 + j + 24u, M - 1u);
   let n = min(vec4<u32>(col) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(N - 1u));
-  var c0: array<vec4<f32>, 8>; var c1: array<vec4<f32>, 8>;
-  var c2: array<vec4<f32>, 8>; var c3: array<vec4<f32>, 8>;
-  var k = 0u;
-  for (; k + 4u <= K; k += 4u) {
-    let a0 = vec4<f32>(loadA(aBase, m0, k), loadA(aBase, m0, k + 1u), loadA(aBase, m0, k + 2u), loadA(aBase, m0, k + 3u));
-    let a1 = vec4<f32>(loadA(aBase, m1, k), loadA(aBase, m1, k + 1u), loadA(aBase, m1, k + 2u), loadA(aBase, m1, k + 3u));
-    let a2 = vec4<f32>(loadA(aBase, m2, k), loadA(aBase, m2, k + 1u), loadA(aBase, m2, k + 2u), loadA(aBase, m2, k + 3u));
-    let a3 = vec4<f32>(loadA(aBase, m3, k), loadA(aBase, m3, k + 1u), loadA(aBase, m3, k + 2u), loadA(aBase, m3, k + 3u));
-    let b0 = loadB(bBase, k, n); let b1 = loadB(bBase, k + 1u, n);
-    let b2 = loadB(bBase, k + 2u, n); let b3 = loadB(bBase, k + 3u, n);
-    rows8(a0.x, b0, &c0); rows8(a1.x, b0, &c1); rows8(a2.x, b0, &c2); rows8(a3.x, b0, &c3);
-    rows8(a0.y, b1, &c0); rows8(a1.y, b1, &c1); rows8(a2.y, b1, &c2); rows8(a3.y, b1, &c3);
-    rows8(a0.z, b2, &c0); rows8(a1.z, b2, &c1); rows8(a2.z, b2, &c2); rows8(a3.z, b2, &c3);
-    rows8(a0.w, b3, &c0); rows8(a1.w, b3, &c1); rows8(a2.w, b3, &c2); rows8(a3.w, b3, &c3);
-  }
-  for (; k < K; k++) {
+  let n2 = min(n + vec4<u32>(4u), vec4<u32>(N - 1u));
+  var c0: array<vec4<f32>, 8>; var c1: array<vec4<f32>, 8>; var d0: array<vec4<f32>, 8>; var d1: array<vec4<f32>, 8>;
+#if ROWS16
+#else
+  var c2: array<vec4<f32>, 8>; var c3: array<vec4<f32>, 8>; var d2: array<vec4<f32>, 8>; var d3: array<vec4<f32>, 8>;
+#endif
+  for (var k = 0u; k < K; k++) {
+    // Every load first: each is a branchy loop over the lanes in llvmpipe, and multiply-adds between them would
+    // split the straight-line block the accumulators are scheduled in.
     let b = loadB(bBase, k, n);
-    rows8(loadA(aBase, m0, k), b, &c0); rows8(loadA(aBase, m1, k), b, &c1);
-    rows8(loadA(aBase, m2, k), b, &c2); rows8(loadA(aBase, m3, k), b, &c3);
+#if WIDE
+    let b2 = loadB(bBase, k, n2);
+#else
+    let b2 = b;
+#endif
+    let a0 = loadA(aBase, m0, k); let a1 = loadA(aBase, m1, k);
+#if ROWS16
+    rows8(a0, b, b2, &c0, &d0); rows8(a1, b, b2, &c1, &d1);
+#else
+    let a2 = loadA(aBase, m2, k); let a3 = loadA(aBase, m3, k);
+    rows8(a0, b, b2, &c0, &d0); rows8(a1, b, b2, &c1, &d1); rows8(a2, b, b2, &c2, &d2); rows8(a3, b, b2, &c3, &d3);
+#endif
   }
   let cBase = wid.z * M * N;
   store8(cBase, row0, col, c0); store8(cBase, row0 + 8u, col, c1);
+#if WIDE
+  store8(cBase, row0, col + 4u, d0); store8(cBase, row0 + 8u, col + 4u, d1);
+#endif
+#if ROWS16
+#else
   store8(cBase, row0 + 16u, col, c2); store8(cBase, row0 + 24u, col, c3);
+#if WIDE
+  store8(cBase, row0 + 16u, col + 4u, d2); store8(cBase, row0 + 24u, col + 4u, d3);
+#endif
+#endif
 }

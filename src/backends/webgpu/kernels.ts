@@ -125,8 +125,14 @@ function matmulEpilogue(m: Tensor, g: Fused, out: Tensor, gemm: GemmKernel): Lau
   };
 }
 
-/** 32 x 32 tiles of C, one per 8-lane subgroup (shaders/matmul_subgroup.wgsl). */
-const SUBGROUP_TILE = 32;
+/**
+ * The subgroup kernel's tile (shaders/matmul_subgroup.wgsl): 32 rows, or 16 for outputs of 16 rows or fewer (a small
+ * conv layer's channels); 64 columns (WIDE) where there are that many, else 32, so a 10-class layer wastes less.
+ */
+export function subgroupTile(M: number, N: number): { rows16: boolean; wide: boolean; TM: number; TN: number } {
+  const rows16 = M <= 16, wide = N >= 64;
+  return { rows16, wide, TM: rows16 ? 16 : 32, TN: wide ? 64 : 32 };
+}
 
 function matmul(n: Tensor, gemm: GemmKernel): Launch {
   const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
@@ -134,11 +140,12 @@ function matmul(n: Tensor, gemm: GemmKernel): Launch {
   const M = n.shape[r - 2], N = n.shape[r - 1];
   const K = transA ? n.inputs[0].shape[r - 2] : n.inputs[0].shape[r - 1];
   if (gemm === 'subgroup') {
-    const wg: [number, number, number] = [Math.ceil(N / SUBGROUP_TILE), Math.ceil(M / SUBGROUP_TILE), batch];
+    const { rows16, wide, TM, TN } = subgroupTile(M, N);
+    const wg: [number, number, number] = [Math.ceil(N / TN), Math.ceil(M / TM), batch];
     if (wg.some((g) => g > MAX_GRID)) throw new ShapeError('matmul', `output ${fmt(n.shape)} needs a ${wg.join('x')} grid, over the ${MAX_GRID} per dimension a dispatch allows`);
     return {
       shader: 'matmul_subgroup',
-      defines: { EPILOGUE: false },
+      defines: { EPILOGUE: false, ROWS16: rows16, WIDE: wide },
       constants: { TRANS_A: +transA, TRANS_B: +transB },
       uniform: u32s([M, N, K, batch]),
       bindings: [n.inputs[0], n.inputs[1], n],
