@@ -5,6 +5,10 @@
 // pixel, gathering from every window that covers it, so no atomics are needed. Max pooling saves nothing for the
 // backward: it recomputes each covering window's first maximum and takes that window's dy if it is this pixel.
 // The geometry is made of override constants, so its divisions compile to multiplies (see im2col.wgsl).
+// TILED (max backward, when stride = kernel and there is no padding, as in the usual 2x2 pooling): the windows tile
+// the image, so one invocation per window finds its maximum once and writes the whole window (dy at the maximum, 0
+// elsewhere), instead of every pixel re-finding its window's maximum: each x is read once instead of KH·KW times.
+// Pixels past the last whole window (H or W not a multiple of the kernel) belong to no window and get 0.
 
 override H: u32;
 override W: u32;
@@ -62,10 +66,34 @@ fn count(r: vec4<i32>) -> f32 {
 }
 #endif
 
+#if TILED
+fn tiledMaxGrad(idx: u32) {
+  let CH = (H + KH - 1u) / KH; // cells of KH x KW pixels down and across; the last ones may be partial
+  let CW = (W + KW - 1u) / KW;
+  let cw = idx % CW;
+  let ch = (idx / CW) % CH;
+  let nc = idx / (CH * CW);
+  let plane = nc * H * W;
+  var best = H * W; // no pixel: a cell past the last window is all zeros
+  var g = 0.0;
+  if (ch < OH && cw < OW) {
+    best = argmax(plane, window(ch, cw));
+    g = dy[(nc * OH + ch) * OW + cw];
+  }
+  for (var h = ch * KH; h < min(ch * KH + KH, H); h++) {
+    for (var w = cw * KW; w < min(cw * KW + KW, W); w++) { out[plane + h * W + w] = select(0.0, g, h * W + w == best); }
+  }
+}
+#endif
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
   if (idx >= total.x) { return; }
+#if TILED
+  tiledMaxGrad(idx);
+  return;
+#endif
 #if GRAD
   let w = idx % W;
   let h = (idx / W) % H;

@@ -188,8 +188,9 @@ describe('conv and pooling: WebGPU vs CPU reference, forward and backward', () =
     cases.push(c);
   });
   // Pooling on odd sizes: 2x2 (the last row and column fall outside every window), 3x3 stride 2 with and without
-  // padding, 3x3 stride 1 (every pixel in up to 9 windows), a non-square window.
-  const pools: [number | [number, number], conv.PoolOpts][] = [[2, {}], [3, { stride: 2 }], [3, { stride: 2, padding: 1 }], [3, { stride: 1, padding: 1 }], [[3, 2], { stride: [2, 1], padding: [1, 0] }]];
+  // padding, 3x3 stride 1 (every pixel in up to 9 windows), non-square windows. 2x2 and 3x2 with their default
+  // stride tile the image: the max backward's one-invocation-per-window path (TILED in shaders/pool.wgsl).
+  const pools: [number | [number, number], conv.PoolOpts][] = [[2, {}], [[3, 2], {}], [3, { stride: 2 }], [3, { stride: 2, padding: 1 }], [3, { stride: 1, padding: 1 }], [[3, 2], { stride: [2, 1], padding: [1, 0] }]];
   const covering = (k: conv.Pair, o: conv.PoolOpts) => {
     const [kh, kw] = typeof k === 'number' ? [k, k] : k, s = o.stride ?? k, [sh, sw] = typeof s === 'number' ? [s, s] : s;
     return Math.ceil(kh / sh) * Math.ceil(kw / sw);

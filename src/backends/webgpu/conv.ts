@@ -30,7 +30,10 @@ function launch(n: Tensor, shader: string, invocations: number, constants: Recor
 function poolLaunch(n: Tensor, image: Tensor, max: boolean, backward: boolean): Launch {
   const g = geometry(n.op, image.shape, windowAttr(n));
   const constants = max ? sizes(g) : { ...sizes(g), COUNT_PAD: +(n.attrs.countIncludePad as boolean) };
-  return launch(n, 'pool', n.size, constants, { MAX: max, GRAD: backward });
+  // Windows that tile the image: one invocation per cell of KH x KW pixels (see TILED in shaders/pool.wgsl).
+  const tiled = max && backward && g.sh === g.kh && g.sw === g.kw && g.ph === 0 && g.pw === 0;
+  const invocations = tiled ? g.N * g.C * Math.ceil(g.H / g.kh) * Math.ceil(g.W / g.kw) : n.size;
+  return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled }), uniform: u32s([invocations]) };
 }
 
 export const CONV_WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
