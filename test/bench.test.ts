@@ -36,7 +36,8 @@ describe('wgtrain bench conv and softmax-xent', () => {
   it('lists both in --help and rejects a bad shape in one line', () => {
     const h = cli(['bench', '--help']);
     expect(h.status).toBe(0);
-    expect(h.stdout).toMatch(/^usage: wgtrain bench gemm\|conv\|softmax-xent\|train/);
+    expect(h.stdout).toMatch(/^usage: wgtrain bench all\|gemm\|conv\|softmax-xent\|train/);
+    expect(h.stdout).toMatch(/wgtrain bench all:/);
     expect(h.stdout).toMatch(/wgtrain bench conv:/);
     expect(h.stdout).toMatch(/wgtrain bench softmax-xent:/);
     const bad = cli(['bench', 'conv', '--shapes', '2x3x8:4x3x3']);

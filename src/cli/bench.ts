@@ -1,5 +1,6 @@
 // `wgtrain bench`: benchmarks from bench/, printed as a table and written as JSON.
-import { writeFile } from 'node:fs/promises';
+import { writeFile, mkdir } from 'node:fs/promises';
+import { WebGpuBackend } from '../backends/webgpu/webgpu_backend.js';
 import { benchGemm } from '../../bench/gemm.js';
 import { benchTrain } from '../../bench/train.js';
 import { benchReport } from '../../bench/report.js';
@@ -11,7 +12,13 @@ import { MODELS } from '../nn/models.js';
 import { parse, choice, intFlag, UsageError } from './args.js';
 import { soak, SOAK_HELP } from './bench_soak.js';
 
-export const BENCH_HELP = `usage: wgtrain bench gemm|conv|softmax-xent|train|optimizer|soak|report [options]
+export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|train|optimizer|soak|report [options]
+
+wgtrain bench all: every benchmark below with its defaults (train: mlp at batch 128, cnn at batch 64 for 30 steps),
+one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.json; then the report
+  --compare tfjs      pass --compare tfjs to each
+  --cpu               pass --cpu to each (not to the cnn training, which would take minutes a step)
+  --dir DIR           [bench/results]
 
 wgtrain bench train: whole training steps on MNIST batches
   --model NAME        ${Object.keys(MODELS).join(', ')}  [mlp]
@@ -63,7 +70,9 @@ ${SOAK_HELP}`;
 
 export async function bench(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
-  choice('bench', 'benchmark', what, ['gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'soak', 'report']);
+  choice('bench', 'benchmark', what, ['all', 'gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'soak', 'report']);
+  if (what === 'all') return all(rest);
+  if (what === 'gemm') return gemm(rest);
   if (what === 'train') return train(rest);
   if (what === 'conv') return conv(rest);
   if (what === 'softmax-xent') return softmaxXent(rest);
@@ -72,9 +81,39 @@ export async function bench(argv: string[]): Promise<void> {
   if (what === 'report') {
     const r = parse('bench report', rest, { dir: { type: 'string', default: 'bench/results' } });
     for (const file of await benchReport(String(r.dir))) console.log(`wrote ${file}`);
-    return;
   }
-  const f = parse('bench', rest, { sizes: { type: 'string', default: '256,512,1024' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } });
+}
+
+/** The adapter in a results file name: 'lavapipe' for Mesa's llvmpipe, else its description as a slug. */
+async function adapterTag(): Promise<string> {
+  const gpu = await WebGpuBackend.create();
+  const d = gpu.description;
+  gpu.dispose();
+  return /llvmpipe/i.test(d) ? 'lavapipe' : d.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+}
+
+async function all(argv: string[]): Promise<void> {
+  const f = parse('bench all', argv, { compare: { type: 'string' }, cpu: { type: 'boolean' }, dir: { type: 'string', default: 'bench/results' } });
+  if (f.compare !== undefined) choice('bench all', 'compare', f.compare, ['tfjs']);
+  const dir = String(f.dir);
+  await mkdir(dir, { recursive: true });
+  const prefix = `${dir}/${new Date().toISOString().slice(0, 10)}-`, tag = await adapterTag();
+  const common = [...(f.compare === 'tfjs' ? ['--compare', 'tfjs'] : []), ...(f.cpu ? ['--cpu'] : [])];
+  const runs: [string, (a: string[]) => Promise<void>, string[]][] = [
+    ['gemm', gemm, common], ['conv', conv, common], ['softmax-xent', softmaxXent, common], ['optimizer', optimizer, common],
+    ['train-mlp', train, ['--model', 'mlp', ...common]],
+    ['train-cnn', train, ['--model', 'cnn', '--batch-size', '64', '--steps', '30', ...common.filter((a) => a !== '--cpu')]],
+  ];
+  for (const [name, run, args] of runs) {
+    console.log(`\n## bench ${name}\n`);
+    await run([...args, '--json', `${prefix}${name}-${tag}.json`]);
+  }
+  console.log('');
+  for (const file of await benchReport(dir)) console.log(`wrote ${file}`);
+}
+
+async function gemm(argv: string[]): Promise<void> {
+  const f = parse('bench gemm', argv, { sizes: { type: 'string', default: '256,512,1024' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } });
   const sizes = String(f.sizes).split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`bench: --sizes must be positive integers, got '${f.sizes}'`);
   if (f.compare !== undefined) choice('bench', 'compare', f.compare, ['tfjs']);
