@@ -91,7 +91,9 @@ const cases: Case[] = [];
 // GEMM: op(A)[M,K] · op(B)[K,N], all four transposes, rank 2 and batch 3. dA reduces over N, dB over M.
 // 21x1030 and 1030x45 take the skinny tiles (16-64 rows or columns by 128), as conv layers do; rank 2 only.
 // [13,25,100] is a small conv layer's shape (16 rows or fewer, 64 columns or more: the subgroup kernel's 16 x 64 tile).
-for (const [M, K, N] of [[33, 257, 7], [1, 7, 1], [257, 33, 257], [7, 1, 33], [21, 37, 1030], [1030, 19, 45], [13, 25, 100]]) {
+// N = 100, 68 and 36 are multiples of 4, whose untransposed B the subgroup kernel reads as vec4s (VEC_B); 68 leaves a
+// 64-column tile with 4 columns.
+for (const [M, K, N] of [[33, 257, 7], [1, 7, 1], [257, 33, 257], [7, 1, 33], [21, 37, 1030], [1030, 19, 45], [13, 25, 100], [37, 29, 68], [70, 33, 36]]) {
   for (const transA of [false, true]) for (const transB of [false, true]) {
     const a = transA ? [K, M] : [M, K], b = transB ? [N, K] : [K, N];
     const tag = `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}`;

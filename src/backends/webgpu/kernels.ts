@@ -145,7 +145,7 @@ function matmul(n: Tensor, gemm: GemmKernel): Launch {
     if (wg.some((g) => g > MAX_GRID)) throw new ShapeError('matmul', `output ${fmt(n.shape)} needs a ${wg.join('x')} grid, over the ${MAX_GRID} per dimension a dispatch allows`);
     return {
       shader: 'matmul_subgroup',
-      defines: { EPILOGUE: false, ROWS16: rows16, WIDE: wide },
+      defines: { EPILOGUE: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0 },
       constants: { TRANS_A: +transA, TRANS_B: +transB },
       uniform: u32s([M, N, K, batch]),
       bindings: [n.inputs[0], n.inputs[1], n],
