@@ -53,20 +53,7 @@ fn loadB(base: u32, k: u32, n: u32) -> f32 {
   return B[base + k * dims.N + n];
 }
 
-fn epilogue(v: f32, c: u32) -> f32 {
-#if EPILOGUE
-  return unary_by(ACT, v + bias[c], 0.0);
-#else
-  return v;
-#endif
-}
-
-fn store(base: u32, r: u32, c: u32, v: vec4<f32>) {
-  if (r >= dims.M) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    if (c + j < dims.N) { C[base + r * dims.N + c + j] = epilogue(v[j], c + j); }
-  }
-}
+#include gemm_store
 
 @compute @workgroup_size(TSX, TSY)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {

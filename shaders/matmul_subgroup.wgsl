@@ -82,20 +82,7 @@ fn rows8(a: f32, b: vec4<f32>, b2: vec4<f32>, acc: ptr<function, array<vec4<f32>
 #endif
 }
 
-fn epilogue(v: f32, c: u32) -> f32 {
-#if EPILOGUE
-  return unary_by(ACT, v + bias[c], 0.0);
-#else
-  return v;
-#endif
-}
-
-fn store(base: u32, r: u32, c: u32, v: vec4<f32>) {
-  if (r >= dims.M) { return; }
-  for (var e = 0u; e < 4u; e++) {
-    if (c + e < dims.N) { C[base + r * dims.N + c + e] = epilogue(v[e], c + e); }
-  }
-}
+#include gemm_store
 
 // The accumulators are copied out before the loop indexes them: indexing c0..c3 themselves by a variable would move
 // them, in the main loop too, from registers to scratch memory.

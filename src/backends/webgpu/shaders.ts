@@ -8,6 +8,7 @@ import reduce from '../../../shaders/reduce.wgsl';
 import softmax_xent from '../../../shaders/softmax_xent.wgsl';
 import sgd from '../../../shaders/sgd.wgsl';
 import unary from '../../../shaders/unary.wgsl';
+import gemm_store from '../../../shaders/gemm_store.wgsl';
 import { CONV_SHADERS } from './conv.js';
 import { ACTIVATION_SHADERS } from './activations.js';
 import { SHAPE_OPS_SHADERS } from './shape_ops.js';
@@ -17,7 +18,7 @@ import { OPTIM_SHADERS } from './optim.js';
 export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, ...OPTIM_SHADERS, elementwise, matmul, matmul_subgroup, reduce, softmax_xent, sgd };
 
 /** WGSL shared by several shaders, pasted where a source has a line `#include NAME` (WGSL has no includes). */
-const INCLUDES: Record<string, string> = { unary };
+const INCLUDES: Record<string, string> = { unary, gemm_store };
 
 export function shaderSource(name: string, defines: Record<string, boolean> = {}): string {
   const src = SHADERS[name]?.replace(/^#include[ \t]+(\w+)[ \t]*$/gm, (_, inc: string) => {

@@ -1,0 +1,18 @@
+// The GEMM kernels' store (matmul.wgsl, matmul_subgroup.wgsl): four adjacent outputs of row r from column c on,
+// guarded against the edges of C, through the fused epilogue of a dense layer where EPILOGUE is on: act(v + bias[c]).
+// Pasted by `#include gemm_store`; the host shader declares dims, C and, with EPILOGUE, bias, ACT and `#include unary`.
+
+fn epilogue(v: f32, c: u32) -> f32 {
+#if EPILOGUE
+  return unary_by(ACT, v + bias[c], 0.0);
+#else
+  return v;
+#endif
+}
+
+fn store(base: u32, r: u32, c: u32, v: vec4<f32>) {
+  if (r >= dims.M) { return; }
+  for (var e = 0u; e < 4u; e++) {
+    if (c + e < dims.N) { C[base + r * dims.N + c + e] = epilogue(v[e], c + e); }
+  }
+}
