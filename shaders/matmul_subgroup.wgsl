@@ -10,7 +10,7 @@
 // columns of B (8 floats per k with WIDE) and just TM / 8 of the rows of A; the other rows reach it by
 // subgroupBroadcast with a constant lane, which llvmpipe compiles to a register shuffle. With TM 32 and WIDE that is
 // 256 multiply-adds per 12 floats loaded, against 64 per 16 for matmul.wgsl's 8x8 blocks, and no barriers. Measured
-// on lavapipe (2 cores), 1024^3: the 32 x 32 tile 2x matmul.wgsl, 32 x 64 (WIDE) 3.5-4x; 16 x 64 about 3x. Lanes
+// on lavapipe (2 cores), 1024^3: the 32 x 32 tile about 2x matmul.wgsl, 32 x 64 (WIDE) 2.5-4x; 16 x 64 about 3x. Lanes
 // only ever broadcast constant lane indices and index the accumulator arrays by constants, so the accumulators stay
 // out of indexed scratch memory; a k loop unrolled four deep measured no faster and compiled slower.
 enable subgroups;

@@ -92,8 +92,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (idx >= total.x) { return; }
 #if TILED
   tiledMaxGrad(idx);
-  return;
-#endif
+#else
 #if GRAD
   let w = idx % W;
   let h = (idx / W) % H;
@@ -130,6 +129,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var w = r.z; w < r.w; w++) { s += x[plane + u32(h) * W + u32(w)]; }
   }
   out[idx] = s / count(r);
+#endif
 #endif
 #endif
 }

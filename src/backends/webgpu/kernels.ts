@@ -139,30 +139,22 @@ function matmul(n: Tensor, gemm: GemmKernel): Launch {
   const r = n.rank, batch = r === 3 ? n.shape[0] : 1;
   const M = n.shape[r - 2], N = n.shape[r - 1];
   const K = transA ? n.inputs[0].shape[r - 2] : n.inputs[0].shape[r - 1];
+  // The tile (TM x TN outputs a workgroup) and the specialisation of the chosen kernel.
+  let tile: { TM: number; TN: number }, shader: string, defines: Record<string, boolean>, constants: Record<string, number>;
   if (gemm === 'subgroup') {
     const { rows16, wide, TM, TN } = subgroupTile(M, N);
-    const wg: [number, number, number] = [Math.ceil(N / TN), Math.ceil(M / TM), batch];
-    if (wg.some((g) => g > MAX_GRID)) throw new ShapeError('matmul', `output ${fmt(n.shape)} needs a ${wg.join('x')} grid, over the ${MAX_GRID} per dimension a dispatch allows`);
-    return {
-      shader: 'matmul_subgroup',
-      defines: { EPILOGUE: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0 },
-      constants: { TRANS_A: +transA, TRANS_B: +transB },
-      uniform: u32s([M, N, K, batch]),
-      bindings: [n.inputs[0], n.inputs[1], n],
-      workgroups: wg,
-    };
+    [tile, shader] = [{ TM, TN }, 'matmul_subgroup'];
+    defines = { EPILOGUE: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0 };
+    constants = { TRANS_A: +transA, TRANS_B: +transB };
+  } else {
+    const { R, TSX, TSY, TK } = gemmTile(M, N);
+    [tile, shader] = [{ TM: R * TSY, TN: R * TSX }, 'matmul'];
+    defines = { BLOCK8: R === 8, EPILOGUE: false };
+    constants = { TRANS_A: +transA, TRANS_B: +transB, TSX, TSY, TK };
   }
-  const { R, TSX, TSY, TK } = gemmTile(M, N);
-  const wg: [number, number, number] = [Math.ceil(N / (R * TSX)), Math.ceil(M / (R * TSY)), batch];
+  const wg: [number, number, number] = [Math.ceil(N / tile.TN), Math.ceil(M / tile.TM), batch];
   if (wg.some((g) => g > MAX_GRID)) throw new ShapeError('matmul', `output ${fmt(n.shape)} needs a ${wg.join('x')} grid, over the ${MAX_GRID} per dimension a dispatch allows`);
-  return {
-    shader: 'matmul',
-    defines: { BLOCK8: R === 8, EPILOGUE: false },
-    constants: { TRANS_A: +transA, TRANS_B: +transB, TSX, TSY, TK },
-    uniform: u32s([M, N, K, batch]),
-    bindings: [n.inputs[0], n.inputs[1], n],
-    workgroups: wg,
-  };
+  return { shader, defines, constants, uniform: u32s([M, N, K, batch]), bindings: [n.inputs[0], n.inputs[1], n], workgroups: wg };
 }
 
 function softmaxXent(n: Tensor, grad: boolean): Launch {
