@@ -4,7 +4,7 @@ import { Tensor, Variable } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
 import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
 import { Backend, Executable } from '../backend.js';
-import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError } from './device.js';
+import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, fusedLaunch, Launch } from './kernels.js';
 import { shaderSource } from './shaders.js';
@@ -113,10 +113,10 @@ export class WebGpuBackend implements Backend {
 
   /** `work`, or a DeviceLostError as soon as the device is lost: a pending read never hangs on a dead device. */
   private unlessLost<T>(work: Promise<T>, doing: string): Promise<T> {
-    if (!this.ctx.whenLost) return work;
+    if (!this.ctx.whenLost) return settle(work);
     const lost = this.ctx.whenLost.then((i): never => { throw new DeviceLostError(i.reason, i.message, doing); });
     work.catch(() => {}); // its rejection, if the loss wins the race, is expected
-    return Promise.race([work, lost]);
+    return settle(Promise.race([work, lost]));
   }
 
   async sync(): Promise<void> {
