@@ -2,7 +2,7 @@
 // loss), a lost device (a clear DeviceLostError, reads that reject instead of hanging, and recovery on a new backend
 // from a checkpoint), and two models trained interleaved on one device without disturbing each other.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
@@ -174,5 +174,29 @@ describe('two models on one device', () => {
     expect(together[0]).not.toEqual(makeA().parameters().map((p) => Array.from(p.init))); // it did train
     a.dispose();
     b.dispose();
+  });
+});
+
+describe('waiting for the GPU', () => {
+  // Dawn's Node bindings poll back-to-back while a promise is pending; on lavapipe that took a core from the shader
+  // threads. settle() sleeps between polls instead. The main thread's own CPU time (Linux: /proc/self/task/<pid>, the
+  // main thread's tid is the pid) during a long wait shows which it does: polling costs about the whole wait.
+  const mainThreadCpuMs = () => {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 100 Hz clock ticks
+  };
+  it('a long read leaves the main thread mostly asleep', async () => {
+    const x = input([512, 1024], 'f32', 'x'), w = new Variable(randn(1024 * 1024, 5), [1024, 1024], 'w');
+    let y = x;
+    for (let i = 0; i < 6; i++) y = ops.tanh(ops.matmul(y, w.tensor));
+    const ex = gpu.compile([y]);
+    ex.run(new Map([[x, randn(512 * 1024, 6)]]));
+    await ex.read(y); // compiles the kernels, uploads the weights
+    ex.run(new Map([[x, randn(512 * 1024, 7)]]));
+    const cpu0 = mainThreadCpuMs(), t0 = performance.now();
+    const out = await ex.read(y);
+    const wallMs = performance.now() - t0, cpuMs = mainThreadCpuMs() - cpu0;
+    expect(out.every(Number.isFinite)).toBe(true);
+    expect(cpuMs, `main thread busy ${cpuMs} ms of a ${wallMs.toFixed(0)} ms wait`).toBeLessThan(0.3 * wallMs + 20);
   });
 });

@@ -67,22 +67,28 @@ export async function gpuApi(): Promise<GPU> {
 /**
  * Wait for `work` without holding a core. While any of its promises is pending, Dawn's Node bindings poll for GPU
  * completion with back-to-back setImmediate ticks: one core at 100%. On a CPU adapter (lavapipe) that is a core the
- * shader threads needed, and waits measured 1.5x longer. So in Node the wait sleeps between ticks (Atomics.wait,
- * from 50 us doubling to 1 ms), letting one tick run per sleep: at most 1 ms of added latency. Browsers do not spin
- * and may not block their main thread: there `work` is returned as it is.
+ * shader threads needed, and waits measured 1.5x longer. So in Node, while anything is being waited for, one pump
+ * sleeps between ticks (Atomics.wait, from 50 us doubling to 1 ms) and lets one tick run per sleep: at most 1 ms of
+ * added latency, shared by every pending wait. Browsers do not spin and may not block their main thread: there
+ * `work` is returned as it is.
  */
-export async function settle<T>(work: Promise<T>): Promise<T> {
+export function settle<T>(work: Promise<T>): Promise<T> {
   if (!dawnInstance || !sleeper) return work;
-  let done = false;
-  const finish = () => { done = true; };
-  work.then(finish, finish);
-  for (let ms = 0.05; !done; ms = Math.min(ms * 2, 1)) {
-    Atomics.wait(sleeper, 0, 0, ms);
-    await new Promise((r) => setImmediate(r));
-  }
+  waiting++;
+  const done = () => { waiting--; };
+  work.then(done, done);
+  pump ??= (async () => {
+    for (let ms = 0.05; waiting > 0; ms = Math.min(ms * 2, 1)) {
+      Atomics.wait(sleeper!, 0, 0, ms);
+      await new Promise((r) => setImmediate(r));
+    }
+    pump = undefined;
+  })();
   return work;
 }
 const sleeper = typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
+let waiting = 0;
+let pump: Promise<void> | undefined;
 
 export interface DeviceOptions {
   powerPreference?: GPUPowerPreference;
