@@ -70,18 +70,18 @@ export async function gpuApi(): Promise<GPU> {
  * shader threads needed, and waits measured 1.5x longer. So in Node, while anything is being waited for, one pump
  * sleeps between ticks (Atomics.wait) and lets one tick run per sleep. Each sleep is a sixteenth of the wait so far,
  * from 20 us to 1 ms: the added latency stays under about 6% of the wait and 1 ms, and the pump is awake for a few
- * percent of it. Browsers do not spin and may not block their main thread: there
- * `work` is returned as it is.
+ * percent of it. Browsers do not spin and may not block their main thread: there `work` is returned as it is.
  */
 export function settle<T>(work: Promise<T>): Promise<T> {
-  if (!dawnInstance || !sleeper) return work;
+  const cell = sleeper;
+  if (!dawnInstance || !cell) return work;
   waiting++;
   const done = () => { waiting--; };
   work.then(done, done);
   pump ??= (async () => {
     const t0 = performance.now();
     while (waiting > 0) {
-      Atomics.wait(sleeper!, 0, 0, Math.min(1, Math.max(0.02, (performance.now() - t0) / 16)));
+      Atomics.wait(cell, 0, 0, Math.min(1, Math.max(0.02, (performance.now() - t0) / 16)));
       await new Promise((r) => setImmediate(r));
     }
     pump = undefined;

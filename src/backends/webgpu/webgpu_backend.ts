@@ -111,12 +111,14 @@ export class WebGpuBackend implements Backend {
     return dtype === 'i32' ? new Int32Array(data) : new Float32Array(data);
   }
 
-  /** `work`, or a DeviceLostError as soon as the device is lost: a pending read never hangs on a dead device. */
+  /** `work`, or a DeviceLostError as soon as the device is lost (a pending read never hangs on a dead device), awaited through settle() so that waiting takes no core. */
   private unlessLost<T>(work: Promise<T>, doing: string): Promise<T> {
-    if (!this.ctx.whenLost) return settle(work);
-    const lost = this.ctx.whenLost.then((i): never => { throw new DeviceLostError(i.reason, i.message, doing); });
-    work.catch(() => {}); // its rejection, if the loss wins the race, is expected
-    return settle(Promise.race([work, lost]));
+    if (this.ctx.whenLost) {
+      const lost = this.ctx.whenLost.then((i): never => { throw new DeviceLostError(i.reason, i.message, doing); });
+      work.catch(() => {}); // its rejection, if the loss wins the race, is expected
+      work = Promise.race([work, lost]);
+    }
+    return settle(work);
   }
 
   async sync(): Promise<void> {
