@@ -1,6 +1,6 @@
 // GEMM throughput: C = A·B for square n, float32, on our WebGPU kernel, the CPU reference, and (with compare)
 // TF.js WebGPU on the same adapter and TF.js WASM, measured in the same run.
-import { input, Tensor } from '../src/graph/tensor.js';
+import { Variable } from '../src/graph/tensor.js';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu_backend.js';
 import { CpuBackend } from '../src/backends/cpu/cpu_backend.js';
 import type { Backend } from '../src/backends/backend.js';
@@ -10,12 +10,13 @@ import { loadTfjs } from './tfjs.js';
 export interface GemmRow { n: number; impl: string; gflops: number; ms: number; min: number; max: number }
 
 
+// A and B live on the backend (variables), as TF.js's tensors do on theirs: each iteration is the product and the
+// read of C, the same work on every engine.
 async function ours(be: Backend, n: number, impl: string): Promise<GemmRow> {
-  const a = input([n, n], 'f32', 'A'), b = input([n, n], 'f32', 'B');
-  const c = a.matmul(b);
+  const a = new Variable(seededUniform(n * n, 1), [n, n], 'A'), b = new Variable(seededUniform(n * n, 2), [n, n], 'B');
+  const c = a.tensor.matmul(b.tensor);
   const ex = be.compile([c]);
-  const feeds = new Map<Tensor, Float32Array>([[a, seededUniform(n * n, 1)], [b, seededUniform(n * n, 2)]]);
-  const t = await timeIt(async () => { ex.run(feeds); await ex.read(c); }, { minIterations: be.name === 'cpu' ? 2 : 5, warmup: 1 });
+  const t = await timeIt(async () => { ex.run(new Map()); await ex.read(c); }, { minIterations: be.name === 'cpu' ? 2 : 5, warmup: 1 });
   ex.dispose();
   return { n, impl, gflops: (2 * n ** 3) / t.ms / 1e6, ...t };
 }

@@ -18,7 +18,8 @@ enable subgroups;
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 
-struct Dims { M: u32, N: u32, K: u32, batch: u32 }
+// groups: the accumulator blocks to store, (TM / 8) x (CW / 4) (see storeBlocks in gemm_subgroup.wgsl).
+struct Dims { M: u32, N: u32, K: u32, batch: u32, groups: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 #if VEC_B
@@ -64,32 +65,10 @@ const CW = 8u; // columns per lane
 const CW = 4u;
 #endif
 
-// acc[l] += (lane l's a) * b for the eight rows whose A values lanes 0..7 hold; with WIDE also acc2[l] += a * b2.
-fn rows8(a: f32, b: vec4<f32>, b2: vec4<f32>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
-  let s0 = vec4<f32>(subgroupBroadcast(a, 0u)); let s1 = vec4<f32>(subgroupBroadcast(a, 1u));
-  let s2 = vec4<f32>(subgroupBroadcast(a, 2u)); let s3 = vec4<f32>(subgroupBroadcast(a, 3u));
-  let s4 = vec4<f32>(subgroupBroadcast(a, 4u)); let s5 = vec4<f32>(subgroupBroadcast(a, 5u));
-  let s6 = vec4<f32>(subgroupBroadcast(a, 6u)); let s7 = vec4<f32>(subgroupBroadcast(a, 7u));
-  (*acc)[0] = fma(s0, b, (*acc)[0]); (*acc)[1] = fma(s1, b, (*acc)[1]);
-  (*acc)[2] = fma(s2, b, (*acc)[2]); (*acc)[3] = fma(s3, b, (*acc)[3]);
-  (*acc)[4] = fma(s4, b, (*acc)[4]); (*acc)[5] = fma(s5, b, (*acc)[5]);
-  (*acc)[6] = fma(s6, b, (*acc)[6]); (*acc)[7] = fma(s7, b, (*acc)[7]);
-#if WIDE
-  (*acc2)[0] = fma(s0, b2, (*acc2)[0]); (*acc2)[1] = fma(s1, b2, (*acc2)[1]);
-  (*acc2)[2] = fma(s2, b2, (*acc2)[2]); (*acc2)[3] = fma(s3, b2, (*acc2)[3]);
-  (*acc2)[4] = fma(s4, b2, (*acc2)[4]); (*acc2)[5] = fma(s5, b2, (*acc2)[5]);
-  (*acc2)[6] = fma(s6, b2, (*acc2)[6]); (*acc2)[7] = fma(s7, b2, (*acc2)[7]);
-#endif
-}
+const BLOCKS = 8u;
+#include gemm_subgroup
 
 #include gemm_store
-
-// The accumulators are copied out before the loop indexes them: indexing c0..c3 themselves by a variable would move
-// them, in the main loop too, from registers to scratch memory.
-fn store8(base: u32, r: u32, c: u32, acc: array<vec4<f32>, 8>) {
-  var out = acc;
-  for (var i = 0u; i < 8u; i++) { store(base, r + i, c, out[i]); }
-}
 
 @compute @workgroup_size(8)
 fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -130,16 +109,10 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
     rows8(a0, b, b2, &c0, &d0); rows8(a1, b, b2, &c1, &d1); rows8(a2, b, b2, &c2, &d2); rows8(a3, b, b2, &c3, &d3);
 #endif
   }
-  let cBase = wid.z * M * N;
-  store8(cBase, row0, col, c0); store8(cBase, row0 + 8u, col, c1);
-#if WIDE
-  store8(cBase, row0, col + 4u, d0); store8(cBase, row0 + 8u, col + 4u, d1);
-#endif
 #if ROWS16
+  var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, d0, d1, c0, c0, c0, c0);
 #else
-  store8(cBase, row0 + 16u, col, c2); store8(cBase, row0 + 24u, col, c3);
-#if WIDE
-  store8(cBase, row0 + 16u, col + 4u, d2); store8(cBase, row0 + 24u, col + 4u, d3);
+  var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, c2, c3, d0, d1, d2, d3);
 #endif
-#endif
+  storeBlocks(wid.z * M * N, row0, col, TM / 8u, &out);
 }

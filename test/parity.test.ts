@@ -212,13 +212,15 @@ cases.push({
 });
 
 // The GEMM cases, the dense-layer epilogues and the MLP again on each GEMM kernel by name: the default backend runs
-// whichever its adapter takes (on lavapipe 'subgroup'), and a GPU or a browser without 8-lane subgroups runs 'tiled'.
+// whichever its adapter takes (on lavapipe 'subgroup', which runs the packed kernel only for large products), and a
+// GPU or a browser without 8-lane subgroups runs 'tiled'; 'packed' runs every product, small and odd ones included,
+// through the packing passes and the 64 x 64 packed kernel.
 const gemmCases = cases.filter((c) => c.name.startsWith('matmul') || c.name.startsWith('MLP'));
 gemmCases.push(
   { name: 'dense relu(x·W + b) [33,70]·[70,45] (epilogue)', args: [f([33, 70]), f([70, 45]), f([45])], f: (x, w, b) => ops.relu(ops.add(ops.matmul(x, w), b)), k: () => [70, 45, 33, 33] },
   { name: 'dense sigmoid(b + x·Wᵀ) [7,9]·[5,9]ᵀ (epilogue)', args: [f([7, 9]), f([5, 9]), f([5])], f: (x, w, b) => ops.sigmoid(ops.add(b, ops.matmul(x, w, { transB: true }))), transcendental: true, k: () => [9, 5, 7, 7] },
 );
-for (const kernel of ['tiled', 'subgroup'] as const) {
+for (const kernel of ['tiled', 'subgroup', 'packed'] as const) {
   describe(`parity: the '${kernel}' GEMM kernel`, () => {
     let be: WebGpuBackend | undefined;
     let why = '', adapter = '';

@@ -102,14 +102,15 @@ export interface DeviceOptions {
    */
   limits?: 'adapter' | 'default';
   /**
-   * The GEMM kernel: 'tiled' (shaders/matmul.wgsl, workgroup-memory tiles, every adapter), 'subgroup'
-   * (shaders/matmul_subgroup.wgsl, for adapters whose subgroups are 8 lanes wide, as CPU SIMD drivers such as
-   * lavapipe's are), or 'auto' (default): 'subgroup' where the adapter allows it, else 'tiled'.
+   * The GEMM kernel: 'tiled' (shaders/matmul.wgsl, workgroup-memory tiles, every adapter); 'subgroup', for adapters
+   * whose subgroups are 8 lanes wide, as CPU SIMD drivers such as lavapipe's are: shaders/matmul_subgroup.wgsl, and
+   * for large products shaders/matmul_packed.wgsl on operands packed into panels; 'packed', the packed kernel for
+   * every product (to test and measure it); or 'auto' (default): 'subgroup' where the adapter allows it, else 'tiled'.
    */
   gemm?: 'auto' | GemmKernel;
 }
 
-export type GemmKernel = 'tiled' | 'subgroup';
+export type GemmKernel = 'tiled' | 'subgroup' | 'packed';
 
 /**
  * Whether matmul_subgroup.wgsl can run: it needs the 'subgroups' feature and a subgroup of exactly 8 lanes, so that
@@ -121,8 +122,8 @@ function gemmKernelFor(adapter: GPUAdapter, wanted: DeviceOptions['gemm'] = 'aut
   const why = !adapter.features.has('subgroups') ? "the adapter lacks the 'subgroups' feature"
     : info?.subgroupMinSize !== 8 || info?.subgroupMaxSize !== 8 ? `its subgroups are ${info?.subgroupMinSize}-${info?.subgroupMaxSize} lanes wide, not 8`
     : '';
-  if (wanted === 'subgroup' && why) throw new Error(`webgpu: gemm 'subgroup' was asked for, but ${why}; use gemm 'tiled' or 'auto'`);
-  return wanted === 'tiled' || why ? 'tiled' : 'subgroup';
+  if ((wanted === 'subgroup' || wanted === 'packed') && why) throw new Error(`webgpu: gemm '${wanted}' was asked for, but ${why}; use gemm 'tiled' or 'auto'`);
+  return wanted === 'tiled' || why ? 'tiled' : wanted === 'packed' ? 'packed' : 'subgroup';
 }
 
 export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContext> {
@@ -140,7 +141,7 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContex
     if (typeof v === 'number') requiredLimits[k] = v;
   }
   const gemm = gemmKernelFor(adapter, opts.gemm);
-  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: gemm === 'subgroup' ? ['subgroups' as GPUFeatureName] : [] });
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: gemm !== 'tiled' ? ['subgroups' as GPUFeatureName] : [] });
   const i = adapter.info ?? ({} as GPUAdapterInfo);
   const ctx: GpuContext = {
     device,

@@ -2,6 +2,15 @@
 import { Tensor } from '../../graph/tensor.js';
 import { Shape, ShapeError, fmt } from '../../graph/shape.js';
 
+/**
+ * A buffer private to a kernel (a GEMM's packed operands): slot `scratch` of the executable's scratch buffers, at
+ * least `bytes` long. Steps run one after another, so every step's slot 0 is one buffer, sized for the largest need.
+ */
+export interface Scratch { scratch: number; bytes: number }
+export type Binding = Tensor | Scratch;
+export const isScratch = (b: Binding): b is Scratch => !(b instanceof Tensor);
+export const bindingBytes = (b: Binding): number => (isScratch(b) ? b.bytes : Math.max(b.size, 1) * 4);
+
 export interface Launch {
   shader: string;
   defines?: Record<string, boolean>;
@@ -10,8 +19,10 @@ export interface Launch {
   uniform: ArrayBuffer;
   /** For kernels whose uniform can change between runs (optimizer hyper-parameters): its current value. */
   dynamicUniform?: () => ArrayBuffer;
-  bindings: Tensor[];
+  bindings: Binding[];
   workgroups: [number, number, number];
+  /** Launches that run first, in order, in the same step: a GEMM packing its operands into scratch. */
+  before?: Launch[];
 }
 
 export const MAX_RANK = 6;

@@ -4,6 +4,9 @@ import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import elementwise from '../../../shaders/elementwise.wgsl';
 import matmul from '../../../shaders/matmul.wgsl';
 import matmul_subgroup from '../../../shaders/matmul_subgroup.wgsl';
+import matmul_packed from '../../../shaders/matmul_packed.wgsl';
+import gemm_pack from '../../../shaders/gemm_pack.wgsl';
+import gemm_subgroup from '../../../shaders/gemm_subgroup.wgsl';
 import reduce from '../../../shaders/reduce.wgsl';
 import softmax_xent from '../../../shaders/softmax_xent.wgsl';
 import sgd from '../../../shaders/sgd.wgsl';
@@ -15,10 +18,10 @@ import { SHAPE_OPS_SHADERS } from './shape_ops.js';
 import { NORM_SHADERS } from './norm.js';
 import { OPTIM_SHADERS } from './optim.js';
 
-export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, ...OPTIM_SHADERS, elementwise, matmul, matmul_subgroup, reduce, softmax_xent, sgd };
+export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, ...OPTIM_SHADERS, elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent, sgd };
 
 /** WGSL shared by several shaders, pasted where a source has a line `#include NAME` (WGSL has no includes). */
-const INCLUDES: Record<string, string> = { unary, gemm_store };
+const INCLUDES: Record<string, string> = { unary, gemm_store, gemm_subgroup };
 
 export function shaderSource(name: string, defines: Record<string, boolean> = {}): string {
   const src = SHADERS[name]?.replace(/^#include[ \t]+(\w+)[ \t]*$/gm, (_, inc: string) => {

@@ -7,6 +7,7 @@ import { Backend, Executable } from '../backend.js';
 import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, fusedLaunch, Launch } from './kernels.js';
+import { isScratch, bindingBytes } from './launch.js';
 import { shaderSource } from './shaders.js';
 import { checkKernelLimits } from './limits.js';
 
@@ -146,6 +147,7 @@ class WebGpuExecutable implements Executable {
   private buffers: GPUBuffer[];
   private owned: GPUBuffer[] = [];
   private dispatches: Dispatch[];
+  private scratch: GPUBuffer[] = [];
 
   constructor(private be: WebGpuBackend, readonly plan: Plan) {
     const { device, pool } = be;
@@ -157,9 +159,21 @@ class WebGpuExecutable implements Executable {
       if (b.kind === 'const') device.queue.writeBuffer(buf, 0, new Float32Array(b.bytes / 4).fill(b.value!));
       return buf;
     });
-    this.dispatches = plan.steps.map((s) => {
+    const launches = plan.steps.map((s) => {
       const group = plan.fused.get(s);
-      const launch = group ? fusedLaunch(s, group, be.ctx.gemm) : launchFor(s, be.ctx.gemm);
+      return { step: s, launch: group ? fusedLaunch(s, group, be.ctx.gemm) : launchFor(s, be.ctx.gemm) };
+    });
+    // Scratch slots, each as large as the largest use: steps run in order, so one buffer per slot serves them all.
+    const all = launches.flatMap(({ step, launch }) => [...(launch.before ?? []), launch].map((l) => ({ step, l })));
+    const scratchBytes: number[] = [];
+    for (const { l } of all) for (const b of l.bindings) if (isScratch(b)) scratchBytes[b.scratch] = Math.max(scratchBytes[b.scratch] ?? 0, b.bytes);
+    this.scratch = [...scratchBytes].map((bytes, i) => {
+      be.checkSize(`scratch buffer ${i}`, [bytes / 4], bytes);
+      const buf = pool.acquire(bytes, STORAGE());
+      this.owned.push(buf);
+      return buf;
+    });
+    this.dispatches = all.map(({ step: s, l: launch }) => {
       const pipeline = be.pipeline(launch, `${s}`);
       const uniform = pool.acquire(launch.uniform.byteLength, UNIFORM());
       this.owned.push(uniform);
@@ -169,7 +183,7 @@ class WebGpuExecutable implements Executable {
         layout: pipeline.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: { buffer: uniform, size: launch.uniform.byteLength } },
-          ...launch.bindings.map((t, k) => ({ binding: k + 1, resource: { buffer: this.bufferOf(t), size: Math.max(t.size, 1) * 4 } })),
+          ...launch.bindings.map((t, k) => ({ binding: k + 1, resource: { buffer: isScratch(t) ? this.scratch[t.scratch] : this.bufferOf(t), size: bindingBytes(t) } })),
         ],
       });
       return { pipeline, bindGroup, workgroups: launch.workgroups, uniform, launch };
