@@ -167,7 +167,7 @@ class WebGpuExecutable implements Executable {
     const all = launches.flatMap(({ step, launch }) => [...(launch.before ?? []), launch].map((l) => ({ step, l })));
     const scratchBytes: number[] = [];
     for (const { l } of all) for (const b of l.bindings) if (isScratch(b)) scratchBytes[b.scratch] = Math.max(scratchBytes[b.scratch] ?? 0, b.bytes);
-    this.scratch = [...scratchBytes].map((bytes, i) => {
+    this.scratch = Array.from(scratchBytes, (bytes = 4, i) => {
       be.checkSize(`scratch buffer ${i}`, [bytes / 4], bytes);
       const buf = pool.acquire(bytes, STORAGE());
       this.owned.push(buf);
