@@ -65,7 +65,8 @@ const CW = 8u; // columns per lane
 const CW = 4u;
 #endif
 
-const BLOCKS = 8u;
+// Accumulator blocks: TM / 8 row groups by two column halves (the second one used with WIDE only).
+const BLOCKS = TM / 4u;
 #include gemm_subgroup
 
 #include gemm_store
@@ -110,7 +111,7 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #endif
   }
 #if ROWS16
-  var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, d0, d1, c0, c0, c0, c0);
+  var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, d0, d1);
 #else
   var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, c2, c3, d0, d1, d2, d3);
 #endif
