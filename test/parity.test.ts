@@ -215,11 +215,13 @@ cases.push({
 // The GEMM cases, the dense-layer epilogues and the MLP again on each GEMM kernel by name: the default backend runs
 // whichever its adapter takes (on lavapipe 'subgroup', which runs the packed kernel only for large products), and a
 // GPU or a browser without 8-lane subgroups runs 'tiled'; 'packed' runs every product, small and odd ones included,
-// through the packing passes and the 64 x 64 packed kernel.
+// through the packing passes and the packed kernel (128-row tiles from M = 256: [257,33]x[33,257], [1030,19]x[19,45]
+// and the 259-row dense layer below; 64-row tiles under that).
 const PACKED_SHAPE = { M: 513, K: 67, N: 1025 };
 const gemmCases = cases.filter((c) => c.name.startsWith('matmul') || c.name.startsWith('MLP'));
 gemmCases.push(
   { name: 'dense relu(x·W + b) [33,70]·[70,45] (epilogue)', args: [f([33, 70]), f([70, 45]), f([45])], f: (x, w, b) => ops.relu(ops.add(ops.matmul(x, w), b)), k: () => [70, 45, 33, 33] },
+  { name: 'dense relu(x·Wᵀ + b) [259,37]·[70,37]ᵀ (epilogue)', args: [f([259, 37]), f([70, 37]), f([70])], f: (x, w, b) => ops.relu(ops.add(ops.matmul(x, w, { transB: true }), b)), k: () => [37, 70, 259, 259] },
   { name: 'dense sigmoid(b + x·Wᵀ) [7,9]·[5,9]ᵀ (epilogue)', args: [f([7, 9]), f([5, 9]), f([5])], f: (x, w, b) => ops.sigmoid(ops.add(b, ops.matmul(x, w, { transB: true }))), transcendental: true, k: () => [9, 5, 7, 7] },
   // Large enough that 'subgroup' itself takes the packed kernel (packedGemm), with 513 x 1025 dividing no 64-tile.
   { name: `matmul [${PACKED_SHAPE.M},${PACKED_SHAPE.K}]x[${PACKED_SHAPE.K},${PACKED_SHAPE.N}] (packed under 'subgroup')`, args: [f([PACKED_SHAPE.M, PACKED_SHAPE.K]), f([PACKED_SHAPE.K, PACKED_SHAPE.N])], f: (x, w) => ops.matmul(x, w), k: () => [PACKED_SHAPE.K, PACKED_SHAPE.N, PACKED_SHAPE.M] },
@@ -230,6 +232,8 @@ it(`'subgroup' runs the ${PACKED_SHAPE.M}x${PACKED_SHAPE.K}x${PACKED_SHAPE.N} pr
   const big = ops.matmul(input([M, K]), input([K, N]));
   const l = launchFor(big, 'subgroup');
   expect([...(l.before ?? []).map((b) => b.shader), l.shader]).toEqual(['gemm_pack', 'gemm_pack', 'matmul_packed']);
+  expect(l.defines?.ROWS128).toBe(true);
+  expect(launchFor(ops.matmul(input([255, K]), input([K, N])), 'packed').defines?.ROWS128).toBe(false);
   expect(launchFor(ops.matmul(input([128, 784]), input([784, 256])), 'subgroup').shader).toBe('matmul_subgroup');
 });
 for (const kernel of ['tiled', 'subgroup', 'packed'] as const) {

@@ -164,39 +164,53 @@ function checkGrid(n: Tensor, wg: number[]) {
 }
 
 /**
- * Whether a product runs on the packed kernel (shaders/matmul_packed.wgsl, 64 x 64 tiles) rather than
- * matmul_subgroup.wgsl. Measured on lavapipe (2 cores), same process, C = op(A)·op(B) with C [M, N]:
- * - 1024^3: packed 15.6 GFLOP/s against 14.6 (A·B), 13.7 (Aᵀ·B), 10.3 (A·Bᵀ); 768^3 +5%; 1024 x 1024 with K 256 +5%.
- * - 512^3 even; below that, and for an MLP's layers (128 x 784 x 256: -20%), the packing passes and the fewer,
- *   larger tiles (64 x 64 at M = N = 64 is one workgroup, one core) cost more than they save.
+ * Whether a product runs on the packed kernel (shaders/matmul_packed.wgsl, 64 or 128 x 64 tiles) rather than
+ * matmul_subgroup.wgsl. Measured on lavapipe (2 cores), same process, C = op(A)·op(B) with C [M, N], packing and
+ * readback included:
+ * - 1024^3: packed 20.0-20.9 GFLOP/s against the subgroup kernel's 14.6 (A·B), 13.7 (Aᵀ·B), 10.3 (A·Bᵀ); 512^3 17.0
+ *   against 14.2; 384^3 +7%; 256 x 256 with K 8192 +9%; 256^3 even.
+ * - Below that, and for an MLP's layers (128 x 784 x 256: -10%), the packing passes and the fewer, larger tiles cost
+ *   more than they save.
  * - A thin output, such as a conv layer's [channels, batch·pixels]: packing B costs a pass over K x N for only M rows
- *   of work; 64 x 576 x 32768 packed -15%, 128 rows even, 256 x 256 x 8192 +2%.
- * - A·Bᵀ, whose B the subgroup kernel reads a float at a time: packed +20% from 128 x 1024 x 1024 on, worse at an
- *   MLP's 128 x 256 x 784; a conv layer's weight gradient (64 x 576, K 32768) 5.5 -> 7.9 GFLOP/s for the backward.
+ *   of work; 64 x 576 x 32768 packed -12%.
+ * - A·Bᵀ, whose B the subgroup kernel reads a float at a time: packed from M·N·K = 2^27 on (+20% at 128 x 1024 x
+ *   1024; a conv layer's weight gradient, 64 x 576 with K 32768, 5.5 -> 7.9 GFLOP/s for its backward), worse at an
+ *   MLP's 128 x 256 x 784.
  */
 export function packedGemm(M: number, N: number, K: number, transB: boolean): boolean {
   if (M < 64 || N < 64 || K < 64) return false;
-  return (Math.min(M, N) >= 256 && M * N >= 2 ** 19) || (transB && M * N * K >= 2 ** 27);
+  return (Math.min(M, N) >= 256 && M * N * K >= 2 ** 25) || (transB && M * N * K >= 2 ** 27);
 }
 
-/** matmul on packed panels: pack op(A) and op(B) into scratch slots 0 and 1, then the 64 x 64-tile kernel. */
+/**
+ * matmul on packed panels: pack op(A) and op(B) into scratch slots 0 and 1, then the TM x 64-tile kernel. TM is 128
+ * where M has 256 rows or more (1024^3: 21.5 GFLOP/s against 18.2-19.4 at 64 rows, kernel alone), else 64, so that a
+ * conv layer's 64-channel weight gradient does not run half-empty tiles.
+ */
 function packedMatmul(n: Tensor, M: number, N: number, K: number, batch: number, transA: boolean, transB: boolean): Launch {
-  const MT = Math.ceil(M / 64), NT = Math.ceil(N / 64);
-  const a: Scratch = { scratch: 0, bytes: batch * MT * K * 64 * 4 }, b: Scratch = { scratch: 1, bytes: batch * NT * K * 64 * 4 };
-  const pack = (x: Tensor, to: Scratch, R: number, tiles: number, packB: boolean, kMajor: boolean): Launch => {
-    const wg: [number, number, number] = [Math.ceil(K / 4), tiles, batch];
+  const TM = M >= 256 ? 128 : 64, KP = Math.ceil(K / 4) * 4;
+  const MT = Math.ceil(M / TM), NT = Math.ceil(N / 64);
+  const a: Scratch = { scratch: 0, bytes: batch * MT * KP * TM * 4 }, b: Scratch = { scratch: 1, bytes: batch * NT * KP * 64 * 4 };
+  const pack = (x: Tensor, to: Scratch, R: number, width: number, tiles: number, packB: boolean, kMajor: boolean): Launch => {
+    const wg: [number, number, number] = [KP / 4, tiles, batch];
     checkGrid(n, wg);
-    return { shader: 'gemm_pack', constants: { KMAJOR: +kMajor, PACK_B: +packB }, uniform: u32s([R, K, tiles, batch]), bindings: [x, to], workgroups: wg };
+    return {
+      shader: 'gemm_pack',
+      constants: { KMAJOR: +kMajor, PACK_B: +packB, VECS: width / 4 },
+      uniform: u32s([R, K, tiles, batch, KP]),
+      bindings: [x, to],
+      workgroups: wg,
+    };
   };
   const wg: [number, number, number] = [NT, MT, batch];
   checkGrid(n, wg);
   return {
     shader: 'matmul_packed',
-    defines: { EPILOGUE: false, WIDE: true },
-    uniform: u32s([M, N, K, batch, MT, NT, 16]),
+    defines: { EPILOGUE: false, ROWS128: TM === 128 },
+    uniform: u32s([M, N, KP, batch, MT, NT, TM / 4]),
     bindings: [a, b, n],
     workgroups: wg,
-    before: [pack(n.inputs[0], a, M, MT, false, transA), pack(n.inputs[1], b, N, NT, true, !transB)],
+    before: [pack(n.inputs[0], a, M, TM, MT, false, transA), pack(n.inputs[1], b, N, 64, NT, true, !transB)],
   };
 }
 
