@@ -1,4 +1,6 @@
-// Packs a GEMM operand into the panels matmul_packed.wgsl reads: panel t holds, for each k, the operand's rows
+// Packs a GEMM operand into the panels matmul_packed.wgsl reads, in an rgba32float texture TEXW texels wide whose
+// texels, read in row-major order, are the vec4s of the layout below (see Scratch in src/backends/webgpu/launch.ts).
+// Panel t holds, for each k, the operand's rows
 // (A: op(A)'s rows) or columns (B: op(B)'s columns) t·W .. t·W+W-1 as VECS = W / 4 vec4s, zero past the edge. B's
 // panels are 64 wide; A's 64 or 128 (the kernel's tile height). The operand is a batch of R x K matrices read as
 // X(r, k): X[r·K + k], or X[k·R + r] where KMAJOR (A transposed, B untransposed), so the transposes are resolved here
@@ -11,11 +13,12 @@
 override KMAJOR: bool = false;
 override PACK_B: bool = false;
 override VECS: u32 = 16u;
+override TEXW: u32 = 4096u; // a power of two
 
 struct Dims { R: u32, K: u32, tiles: u32, batch: u32, KP: u32 }
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
-@group(0) @binding(2) var<storage, read_write> P: array<vec4<f32>>;
+@group(0) @binding(2) var P: texture_storage_2d<rgba32float, write>;
 
 @compute @workgroup_size(VECS, 4)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -32,5 +35,6 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
       if (KMAJOR) { v[c] = X[base + k * dims.R + r]; } else { v[c] = X[base + r * dims.K + k]; }
     }
   }
-  P[((wid.z * dims.tiles + wid.y) * dims.KP + k) * VECS + q] = v;
+  let i = ((wid.z * dims.tiles + wid.y) * dims.KP + k) * VECS + q;
+  textureStore(P, vec2<u32>(i % TEXW, i / TEXW), v);
 }

@@ -19,7 +19,7 @@ import * as ops from '../src/graph/ops.js';
 import { grad } from '../src/autodiff/grad.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
-import { launchFor, packedGemm } from '../src/backends/webgpu/kernels.js';
+import { launchFor, packedGemm, panelsFit } from '../src/backends/webgpu/kernels.js';
 import { assertClose, maxAbs, randn, randu, randAway, randInt, runOn } from './helpers.js';
 
 const RTOL = 1e-5;
@@ -235,6 +235,14 @@ it(`'subgroup' runs the ${PACKED_SHAPE.M}x${PACKED_SHAPE.K}x${PACKED_SHAPE.N} pr
   expect(l.defines?.ROWS128).toBe(true);
   expect(launchFor(ops.matmul(input([255, K]), input([K, N])), 'packed').defines?.ROWS128).toBe(false);
   expect(launchFor(ops.matmul(input([128, 784]), input([784, 256])), 'subgroup').shader).toBe('matmul_subgroup');
+});
+// The packed operands live in scratch textures of at most 32M vec4s (PANEL_TEXTURE_TEXELS); a product whose panels
+// would not fit runs on matmul_subgroup instead, even when 'packed' is asked for.
+it('a product whose packed panels would overflow a scratch texture runs unpacked', () => {
+  expect(panelsFit(1024, 1024, 1024, 1)).toBe(true);
+  expect(panelsFit(4096, 64, 40_000, 1)).toBe(false); // A: 4096 / 4 x 40000 = 41M vec4s
+  expect(launchFor(ops.matmul(input([4096, 40_000]), input([40_000, 64])), 'packed').shader).toBe('matmul_subgroup');
+  expect(launchFor(ops.matmul(input([1024, 1024]), input([1024, 1024])), 'packed').shader).toBe('matmul_packed');
 });
 for (const kernel of ['tiled', 'subgroup', 'packed'] as const) {
   describe(`parity: the '${kernel}' GEMM kernel`, () => {

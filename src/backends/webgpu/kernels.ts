@@ -7,7 +7,7 @@ import { permutedStrides } from '../cpu/loops.js';
 import type { SgdHyper } from '../cpu/kernels.js';
 import type { Fused } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
-import { Launch, Scratch, MAX_RANK, MAX_GRID, grid, u32s, f32bits, pad, checkRank } from './launch.js';
+import { Launch, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_RANK, MAX_GRID, grid, u32s, f32bits, pad, checkRank } from './launch.js';
 import { CONV_WEBGPU_KERNELS } from './conv.js';
 import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
@@ -139,7 +139,8 @@ function matmul(n: Tensor, gemm: GemmKernel): Launch {
   const r = n.rank, batch = r === 3 ? n.shape[0] : 1;
   const M = n.shape[r - 2], N = n.shape[r - 1];
   const K = transA ? n.inputs[0].shape[r - 2] : n.inputs[0].shape[r - 1];
-  if (gemm === 'packed' || (gemm === 'subgroup' && packedGemm(M, N, K, transB))) return packedMatmul(n, M, N, K, batch, transA, transB);
+  if ((gemm === 'packed' || (gemm === 'subgroup' && packedGemm(M, N, K, transB))) && panelsFit(M, N, K, batch)) return packedMatmul(n, M, N, K, batch, transA, transB);
+  if (gemm === 'packed') gemm = 'subgroup'; // panels over the scratch textures' capacity
   // The tile (TM x TN outputs a workgroup) and the specialisation of the chosen kernel.
   let tile: { TM: number; TN: number }, shader: string, defines: Record<string, boolean>, constants: Record<string, number>;
   if (gemm === 'subgroup') {
@@ -182,21 +183,30 @@ export function packedGemm(M: number, N: number, K: number, transB: boolean): bo
   return (Math.min(M, N) >= 256 && M * N * K >= 2 ** 25) || (transB && M * N * K >= 2 ** 27);
 }
 
+const packedTile = (M: number) => (M >= 256 ? 128 : 64);
+
+/** Whether both packed operands fit a scratch texture (PANEL_TEXTURE_TEXELS vec4s, 512 MB); else no packing. */
+export function panelsFit(M: number, N: number, K: number, batch: number): boolean {
+  const TM = packedTile(M), KP = Math.ceil(K / 4) * 4;
+  return Math.max(Math.ceil(M / TM) * TM, Math.ceil(N / 64) * 64) / 4 * KP * batch <= PANEL_TEXTURE_TEXELS;
+}
+
 /**
  * matmul on packed panels: pack op(A) and op(B) into scratch slots 0 and 1, then the TM x 64-tile kernel. TM is 128
  * where M has 256 rows or more (1024^3: 21.5 GFLOP/s against 18.2-19.4 at 64 rows, kernel alone), else 64, so that a
  * conv layer's 64-channel weight gradient does not run half-empty tiles.
  */
 function packedMatmul(n: Tensor, M: number, N: number, K: number, batch: number, transA: boolean, transB: boolean): Launch {
-  const TM = M >= 256 ? 128 : 64, KP = Math.ceil(K / 4) * 4;
+  const TM = packedTile(M), KP = Math.ceil(K / 4) * 4;
   const MT = Math.ceil(M / TM), NT = Math.ceil(N / 64);
-  const a: Scratch = { scratch: 0, bytes: batch * MT * KP * TM * 4 }, b: Scratch = { scratch: 1, bytes: batch * NT * KP * 64 * 4 };
+  const a: Scratch = { scratch: 0, bytes: batch * MT * KP * TM * 4, texture: true };
+  const b: Scratch = { scratch: 1, bytes: batch * NT * KP * 64 * 4, texture: true };
   const pack = (x: Tensor, to: Scratch, R: number, width: number, tiles: number, packB: boolean, kMajor: boolean): Launch => {
     const wg: [number, number, number] = [KP / 4, tiles, batch];
     checkGrid(n, wg);
     return {
       shader: 'gemm_pack',
-      constants: { KMAJOR: +kMajor, PACK_B: +packB, VECS: width / 4 },
+      constants: { KMAJOR: +kMajor, PACK_B: +packB, VECS: width / 4, TEXW: PANEL_TEXTURE_WIDTH },
       uniform: u32s([R, K, tiles, batch, KP]),
       bindings: [x, to],
       workgroups: wg,
@@ -207,6 +217,7 @@ function packedMatmul(n: Tensor, M: number, N: number, K: number, batch: number,
   return {
     shader: 'matmul_packed',
     defines: { EPILOGUE: false, ROWS128: TM === 128 },
+    constants: { TEXW: PANEL_TEXTURE_WIDTH },
     uniform: u32s([M, N, KP, batch, MT, NT, TM / 4]),
     bindings: [a, b, n],
     workgroups: wg,

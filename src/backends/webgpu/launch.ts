@@ -3,10 +3,16 @@ import { Tensor } from '../../graph/tensor.js';
 import { Shape, ShapeError, fmt } from '../../graph/shape.js';
 
 /**
- * A buffer private to a kernel (a GEMM's packed operands): slot `scratch` of the executable's scratch buffers, at
- * least `bytes` long. Steps run one after another, so every step's slot 0 is one buffer, sized for the largest need.
+ * Memory private to a kernel (a GEMM's packed operands): slot `scratch` of the executable's scratch, at least `bytes`
+ * long. Steps run one after another, so every step's slot 0 is one allocation, sized for the largest need. With
+ * `texture`, the slot is an rgba32float texture PANEL_TEXTURE_WIDTH texels wide, holding the vec4s in row-major
+ * order: the packing pass binds it as a storage texture and the GEMM as a sampled one (textureLoad), because on
+ * llvmpipe a texel fetch for 8 lanes costs a fraction of a storage-buffer load (see shaders/matmul_packed.wgsl).
  */
-export interface Scratch { scratch: number; bytes: number }
+export interface Scratch { scratch: number; bytes: number; texture?: boolean }
+/** Scratch textures are this many texels wide; with WebGPU's default 8192 rows that is 32M vec4s (512 MB) at most. */
+export const PANEL_TEXTURE_WIDTH = 4096;
+export const PANEL_TEXTURE_TEXELS = PANEL_TEXTURE_WIDTH * 8192;
 export type Binding = Tensor | Scratch;
 export const isScratch = (b: Binding): b is Scratch => !(b instanceof Tensor);
 export const bindingBytes = (b: Binding): number => (isScratch(b) ? b.bytes : Math.max(b.size, 1) * 4);

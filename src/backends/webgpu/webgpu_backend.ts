@@ -7,7 +7,7 @@ import { Backend, Executable } from '../backend.js';
 import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, fusedLaunch, Launch } from './kernels.js';
-import { isScratch, bindingBytes } from './launch.js';
+import { isScratch, bindingBytes, PANEL_TEXTURE_WIDTH, Scratch, Binding } from './launch.js';
 import { shaderSource } from './shaders.js';
 import { checkKernelLimits } from './limits.js';
 
@@ -147,7 +147,8 @@ class WebGpuExecutable implements Executable {
   private buffers: GPUBuffer[];
   private owned: GPUBuffer[] = [];
   private dispatches: Dispatch[];
-  private scratch: GPUBuffer[] = [];
+  private scratch: (GPUBuffer | GPUTexture)[] = [];
+  private textures: GPUTexture[] = [];
 
   constructor(private be: WebGpuBackend, readonly plan: Plan) {
     const { device, pool } = be;
@@ -165,11 +166,27 @@ class WebGpuExecutable implements Executable {
     });
     // Scratch slots, each as large as the largest use: steps run in order, so one buffer per slot serves them all.
     const all = launches.flatMap(({ step, launch }) => [...(launch.before ?? []), launch].map((l) => ({ step, l })));
-    const scratchBytes: number[] = [];
-    for (const { l } of all) for (const b of l.bindings) if (isScratch(b)) scratchBytes[b.scratch] = Math.max(scratchBytes[b.scratch] ?? 0, b.bytes);
-    this.scratch = Array.from(scratchBytes, (bytes = 4, i) => {
-      be.checkSize(`scratch buffer ${i}`, [bytes / 4], bytes);
-      const buf = pool.acquire(bytes, STORAGE());
+    const slots: Scratch[] = [];
+    for (const { l } of all) for (const b of l.bindings) {
+      if (!isScratch(b)) continue;
+      const s = slots[b.scratch];
+      if (s && !!s.texture !== !!b.texture) throw new Error(`webgpu: scratch slot ${b.scratch} is used both as a buffer and as a texture`);
+      slots[b.scratch] = { scratch: b.scratch, bytes: Math.max(s?.bytes ?? 0, b.bytes), texture: b.texture };
+    }
+    this.scratch = Array.from(slots, (slot = { scratch: 0, bytes: 4 }, i) => {
+      if (slot.texture) {
+        const height = Math.max(1, Math.ceil(slot.bytes / 16 / PANEL_TEXTURE_WIDTH));
+        const tex = device.createTexture({
+          label: `scratch texture ${i}`,
+          size: [PANEL_TEXTURE_WIDTH, height],
+          format: 'rgba32float',
+          usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING,
+        });
+        this.textures.push(tex);
+        return tex;
+      }
+      be.checkSize(`scratch buffer ${i}`, [slot.bytes / 4], slot.bytes);
+      const buf = pool.acquire(slot.bytes, STORAGE());
       this.owned.push(buf);
       return buf;
     });
@@ -183,12 +200,18 @@ class WebGpuExecutable implements Executable {
         layout: pipeline.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: { buffer: uniform, size: launch.uniform.byteLength } },
-          ...launch.bindings.map((t, k) => ({ binding: k + 1, resource: { buffer: isScratch(t) ? this.scratch[t.scratch] : this.bufferOf(t), size: bindingBytes(t) } })),
+          ...launch.bindings.map((t, k) => ({ binding: k + 1, resource: this.resourceOf(t) })),
         ],
       });
       return { pipeline, bindGroup, workgroups: launch.workgroups, uniform, launch };
     });
     be.checkHealth('compiling the plan');
+  }
+
+  private resourceOf(b: Binding): GPUBindingResource {
+    if (!isScratch(b)) return { buffer: this.bufferOf(b), size: bindingBytes(b) };
+    const s = this.scratch[b.scratch];
+    return b.texture ? (s as GPUTexture).createView() : { buffer: s as GPUBuffer, size: bindingBytes(b) };
   }
 
   private bufferOf(t: Tensor): GPUBuffer {
@@ -227,7 +250,9 @@ class WebGpuExecutable implements Executable {
 
   dispose(): void {
     for (const b of this.owned) this.be.pool.release(b);
+    for (const t of this.textures) t.destroy();
     this.owned = [];
+    this.textures = [];
     this.dispatches = [];
   }
 }
