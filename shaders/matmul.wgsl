@@ -23,14 +23,6 @@ struct Dims { M: u32, N: u32, K: u32, batch: u32 }
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
-#if EPILOGUE
-// The fused epilogue of a dense layer: C = act(A·B + bias), bias one value per column; ACT is the activation's code in
-// src/graph/elementwise.ts (0 none, 2 ReLU, 3 sigmoid, 4 tanh).
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-override ACT: u32 = 0u;
-#include unary
-#endif
-
 #if BLOCK8
 const R = 8u;
 #else

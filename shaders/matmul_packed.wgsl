@@ -29,13 +29,6 @@ struct Dims { M: u32, N: u32, K: u32, batch: u32, MT: u32, NT: u32, groups: u32 
 @group(0) @binding(2) var Bt: texture_2d<f32>;
 override TEXW: u32 = 4096u; // a power of two
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
-#if EPILOGUE
-// The fused epilogue of a dense layer: C = act(A·B + bias), bias one value per column; ACT as in matmul.wgsl.
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-override ACT: u32 = 0u;
-#include unary
-#endif
-
 #if ROWS128
 const TM = 128u;
 #else

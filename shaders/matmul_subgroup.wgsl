@@ -30,13 +30,6 @@ struct Dims { M: u32, N: u32, K: u32, batch: u32, groups: u32 }
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 #endif
 @group(0) @binding(3) var<storage, read_write> C: array<f32>;
-#if EPILOGUE
-// The fused epilogue of a dense layer: C = act(A·B + bias), bias one value per column; ACT as in matmul.wgsl.
-@group(0) @binding(4) var<storage, read> bias: array<f32>;
-override ACT: u32 = 0u;
-#include unary
-#endif
-
 // Rows and columns past the edge are clamped to the last one: their sums are computed and never stored.
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
   if (TRANS_A) { return A[base + k * dims.M + m]; }

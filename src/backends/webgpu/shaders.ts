@@ -20,14 +20,23 @@ import { OPTIM_SHADERS } from './optim.js';
 
 export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, ...OPTIM_SHADERS, elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent, sgd };
 
-/** WGSL shared by several shaders, pasted where a source has a line `#include NAME` (WGSL has no includes). */
+/**
+ * WGSL shared by several shaders, pasted where a source has a line `#include NAME` (WGSL has no includes). A piece
+ * may include others; each is pasted once per shader, at its first include.
+ */
 const INCLUDES: Record<string, string> = { unary, gemm_store, gemm_subgroup };
 
-export function shaderSource(name: string, defines: Record<string, boolean> = {}): string {
-  const src = SHADERS[name]?.replace(/^#include[ \t]+(\w+)[ \t]*$/gm, (_, inc: string) => {
+function withIncludes(name: string, src: string, seen = new Set<string>()): string {
+  return src.replace(/^#include[ \t]+(\w+)[ \t]*$/gm, (_, inc: string) => {
     if (!(inc in INCLUDES)) throw new Error(`shaders/${name}.wgsl: no shader piece '${inc}' to include (known: ${Object.keys(INCLUDES).join(', ')})`);
-    return INCLUDES[inc];
+    if (seen.has(inc)) return '';
+    seen.add(inc);
+    return withIncludes(name, INCLUDES[inc], seen);
   });
+}
+
+export function shaderSource(name: string, defines: Record<string, boolean> = {}): string {
+  const src = SHADERS[name] === undefined ? undefined : withIncludes(name, SHADERS[name]);
   if (src === undefined) throw new Error(`webgpu: no shader named '${name}' in shaders/`);
   const strings: string[] = [];
   const values: boolean[] = [];
