@@ -1,7 +1,8 @@
 // Flag parsing with node:util, turning every mistake into a one-line UsageError.
 import { parseArgs } from 'node:util';
+import { UserError } from '../util/errors.js';
 
-export class UsageError extends Error {
+export class UsageError extends UserError {
   constructor(message: string) { super(message); this.name = 'UsageError'; }
 }
 

@@ -3,8 +3,9 @@
 // mapping; regression keeps float targets. Every problem names the file, the line and the column.
 import { readFile } from 'node:fs/promises';
 import type { Dataset } from './dataset.js';
+import { UserError } from '../util/errors.js';
 
-export class CsvError extends Error {
+export class CsvError extends UserError {
   override name = 'CsvError';
 }
 

@@ -11,12 +11,13 @@ import { Conv2d, MaxPool2d, AvgPool2d } from './conv.js';
 import { LeakyReLU, PReLU, ELU, Softplus, GELU, Maxout, LogSoftmax } from './activations.js';
 import { BatchNorm1d, BatchNorm2d, Dropout, Residual } from './norm.js';
 import { RNN, LSTM, GRU } from './recurrent.js';
+import { UserError } from '../util/errors.js';
 
 export type LayerConfig = { type: string; [field: string]: unknown };
 export interface ModelConfig { input: number[]; layers: LayerConfig[]; description?: string }
 
 /** A malformed model config; the message names the source, the layer index and type, and the field at fault. */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   override name = 'ConfigError';
 }
 

@@ -9,6 +9,7 @@ import { Tensor, Variable, variableOf } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
 import { topoSort } from './topo.js';
 import { fuse, Fused } from './fuse.js';
+import { UserError } from '../util/errors.js';
 
 /** Ops that update variables in place and produce no value; they run after every other node of the step. */
 export const EFFECT_OPS = new Set(['sgd_momentum', 'optim_step', 'running_update', 'dropout_advance']);
@@ -131,7 +132,7 @@ export function checkFeeds(p: Plan, feeds: Feeds): void {
 }
 
 /** A NaN or an infinity in a float feed: the trainer checks for them before a step, since on the device they spread silently. */
-export class NonFiniteInputError extends Error {
+export class NonFiniteInputError extends UserError {
   constructor(readonly input: string, readonly index: number, readonly value: number, shape: readonly number[]) {
     super(`run: input '${input}' ${fmt(shape)} holds ${value} at flat index ${index} (expected finite values; a trainer skips this check when its checkFinite is false)`);
     this.name = 'NonFiniteInputError';

@@ -4,6 +4,7 @@
 // every length and offset is checked against the file's size before any data is touched.
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic.js';
+import { UserError } from '../util/errors.js';
 
 export const DTYPE_BYTES = {
   BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
@@ -17,7 +18,7 @@ export interface SafeTensor { dtype: SafeDType; shape: number[]; data: SafeArray
 /** A tensor as read: `bytes` is a copy owned by the caller; `array()` views it with the dtype's typed array. */
 export interface ReadTensor { dtype: SafeDType; shape: number[]; bytes: Uint8Array; array(): SafeArray }
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends UserError {
   constructor(readonly file: string, detail: string) {
     super(`${file}: ${detail}`);
     this.name = 'SafetensorsError';

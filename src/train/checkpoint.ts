@@ -10,6 +10,7 @@ import type { Module } from '../nn/module.js';
 import { Dropout } from '../nn/norm.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { readSafetensors, writeSafetensors, SafeTensor, ReadTensor } from '../store/safetensors.js';
+import { UserError } from '../util/errors.js';
 
 export const CHECKPOINT_FORMAT = 'wgtrain-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -36,7 +37,7 @@ export interface CheckpointMeta extends RunPosition {
   run?: Record<string, unknown>;
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends UserError {
   constructor(readonly file: string, detail: string) {
     super(`checkpoint ${file}: ${detail}`);
     this.name = 'CheckpointError';
@@ -45,6 +46,8 @@ export class CheckpointError extends Error {
 
 /** A save refused because a value is NaN or infinite: the run diverged, and the file keeps its last good contents. */
 export class NonFiniteCheckpointError extends CheckpointError {
+  /** A run that diverged failed, like NonFiniteLossError: the CLI exits 1, not 2 (nothing the user passed was malformed). */
+  override readonly exitCode = 1;
   constructor(file: string, detail: string) {
     super(file, detail);
     this.name = 'NonFiniteCheckpointError';

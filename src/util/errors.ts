@@ -1,0 +1,8 @@
+// The base class of every error a user can fix by changing what they pass in (a shape, a file, a flag, a feed):
+// callers catch `instanceof UserError` to tell their own mistakes from failures of the engine or the device
+// (DeviceLostError, internal errors), and the CLI exits with `exitCode` after printing the one-line message.
+export class UserError extends Error {
+  /** What the `wgtrain` command exits with when this error ends it: 2, a mistake in its input. */
+  readonly exitCode: number = 2;
+  override name = 'UserError';
+}
