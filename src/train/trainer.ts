@@ -3,7 +3,6 @@
 // step it measures and awaited one interval later, which also keeps the host at most two intervals ahead of the GPU.
 import { input, Tensor, Variable } from '../graph/tensor.js';
 import { runningUpdate } from '../graph/norm.js';
-import { checkFiniteFeeds } from '../schedule/plan.js';
 import * as ops from '../graph/ops.js';
 import { grad } from '../autodiff/grad.js';
 import { Backend, Executable } from '../backends/backend.js';
@@ -133,8 +132,7 @@ export class ClassifierTrainer {
     if (this.schedule) this.optimizer.lr = this.schedule(this.step);
     this.optimizer.beginStep?.(this.step + 1);
     const feeds = new Map<Tensor, Float32Array | Int32Array>([[g.x, x], [g.y, y]]);
-    if (this.checkFinite) checkFiniteFeeds(feeds);
-    g.ex.run(feeds);
+    g.ex.run(feeds, { checkFinite: this.checkFinite });
     this.step++;
     return g;
   }
