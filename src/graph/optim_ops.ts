@@ -32,6 +32,8 @@ export interface OptimAttrs {
   centered?: boolean;
   momentum?: boolean;
   coefs: () => AdamCoefs | RmspropCoefs | AdagradCoefs | AdadeltaCoefs;
+  /** The optimizer's step count, which the executor advances once per run after the update (Plan.counters). */
+  counter?: { step: number };
 }
 
 /** The state slots each rule binds after the parameter and the gradient, in binding order. */

@@ -1,7 +1,9 @@
 // Adaptive optimizers with PyTorch's semantics and defaults: Adam, AdamW, NAdam, RMSprop, Adagrad, Adadelta. Each
-// update is one fused `optim_step` node per parameter (src/graph/optim_ops.ts). The step number t comes from
-// beginStep(t) (the trainer calls it before every step; a caller driving compile()/run() itself must too), and
-// every coefficient that depends on t or on lr is recomputed at each run, so neither recompiles anything.
+// update is one fused `optim_step` node per parameter (src/graph/optim_ops.ts). The optimizer counts its own steps:
+// every run of a compiled step advances its counter once (a raw compile()/run() loop gets Adam's bias correction
+// right with nothing else to call); beginStep(t) sets it, as the trainer does before every step so that a resumed
+// run continues exactly. Every coefficient that depends on t or on lr is recomputed at each run, so neither
+// recompiles anything.
 import { Tensor, Variable } from '../graph/tensor.js';
 import { optimStep, slotNames, OptimAttrs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../graph/optim_ops.js';
 import { Optimizer } from './optimizer.js';
@@ -11,8 +13,10 @@ function check(kind: string, ok: boolean, what: string): void {
 }
 
 abstract class FusedOptimizer<H extends { lr: number; weightDecay: number; eps: number }> implements Optimizer {
+  /** Steps run so far; each run of a compiled update advances it once (Plan.counters). */
+  readonly counter = { step: 0 };
   /** The 1-based number of the step about to run. */
-  protected t = 1;
+  protected get t(): number { return this.counter.step + 1; }
   private slots = new Map<Variable, Variable[]>();
 
   constructor(readonly kind: string, readonly hyper: H) {
@@ -26,7 +30,7 @@ abstract class FusedOptimizer<H extends { lr: number; weightDecay: number; eps: 
 
   beginStep(t: number): void {
     check(this.kind, Number.isInteger(t) && t >= 1, `step numbers start at 1, got ${t}`);
-    this.t = t;
+    this.counter.step = t - 1;
   }
 
   config() { return { kind: this.kind, ...this.hyper }; }
@@ -42,7 +46,7 @@ abstract class FusedOptimizer<H extends { lr: number; weightDecay: number; eps: 
 
   updates(params: readonly Variable[], grads: readonly Tensor[]): Tensor[] {
     check(this.kind, params.length === grads.length, `${params.length} parameters but ${grads.length} gradients`);
-    const attrs: OptimAttrs = { ...this.rule(), coefs: () => this.coefs() };
+    const attrs: OptimAttrs = { ...this.rule(), coefs: () => this.coefs(), counter: this.counter };
     return params.map((p, i) => {
       let s = this.slots.get(p);
       if (!s) {

@@ -34,6 +34,11 @@ export interface Plan {
   buffers: PlannedBuffer[];
   inputs: Tensor[];
   outputs: Tensor[];
+  /**
+   * Host step counters that advance once per run, after it: an optimizer's step count (its bias correction), shared
+   * by its per-parameter update nodes. Dropout's counter is not here: its own effect node advances it.
+   */
+  counters: { step: number }[];
   /** Temp bytes with slot reuse vs. one buffer per value: what liveness saved. */
   stats: { kernels: number; tempBytes: number; tempBytesWithoutReuse: number };
 }
@@ -94,7 +99,8 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   for (const n of order) if (VIEW_OPS.has(n.op)) bufferOf.set(n, bufferOf.get(root(n))!);
 
   const tempBytes = buffers.filter((b) => b.kind === 'temp').reduce((a, b) => a + b.bytes, 0);
-  return { steps, fused, bufferOf, buffers, inputs, outputs: [...outputs], stats: { kernels: steps.length, tempBytes, tempBytesWithoutReuse: naive } };
+  const counters = [...new Set(effects.flatMap((e) => (e.op === 'optim_step' && e.attrs.counter ? [e.attrs.counter as { step: number }] : [])))];
+  return { steps, fused, bufferOf, buffers, inputs, outputs: [...outputs], counters, stats: { kernels: steps.length, tempBytes, tempBytesWithoutReuse: naive } };
 }
 
 const isLeaf = (n: Tensor) => n.op === 'input' || n.op === 'param' || n.op === 'const';

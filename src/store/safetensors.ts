@@ -2,8 +2,6 @@
 // an 8-byte little-endian u64 header length N, N bytes of UTF-8 JSON (padded with spaces to a multiple of 8, which
 // keeps the data aligned), then the tensors' bytes back to back, little-endian. The reader trusts nothing in a file:
 // every length and offset is checked against the file's size before any data is touched.
-import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic.js';
 import { UserError } from '../util/errors.js';
 
 export const DTYPE_BYTES = {
@@ -166,19 +164,4 @@ export function decodeSafetensors(bytes: Uint8Array, file = 'safetensors buffer'
     });
   }
   return { tensors, metadata };
-}
-
-export async function readSafetensors(path: string) {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new SafetensorsError(path, `cannot read: ${(e as Error).message}`);
-  }
-  return decodeSafetensors(bytes, path);
-}
-
-/** Write atomically: readers see the old file or the new one, never a mix, even if the process dies mid-write. */
-export async function writeSafetensors(path: string, tensors: ReadonlyMap<string, SafeTensor>, metadata?: Record<string, string>): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }

@@ -5,6 +5,8 @@
 import type { Backend } from '../backends/backend.js';
 import type { Variable } from '../graph/tensor.js';
 import type { Module } from '../nn/module.js';
+import { modelVariables } from '../nn/state.js';
+export { modelVariables }; // where the tests and callers of fit have found it
 import type { Optimizer } from '../optim/optimizer.js';
 import { makeSchedule, Schedule, ScheduleName, ScheduleSpec, ReduceOnPlateau } from '../optim/schedules.js';
 import type { Regularization } from '../optim/regularizers.js';
@@ -60,16 +62,6 @@ export interface FitOptions {
   /** Read the loss every this many steps [50, or once an epoch when epochs are shorter]. */
   logEvery?: number;
   evalBatchSize?: number;
-}
-
-/** Every variable a model's outputs depend on: parameters, and state such as batch norm's running statistics. */
-export function modelVariables(m: Module): Variable[] {
-  const own = (x: Module): Variable[] => {
-    const b = (x as Partial<{ buffers(): Variable[] }>).buffers;
-    return typeof b === 'function' ? b.call(x) : [];
-  };
-  const walk = (x: Module): Variable[] => [...own(x), ...x.children().flatMap(walk)];
-  return [...m.parameters(), ...walk(m)];
 }
 
 export async function readWeights(backend: Backend, vars: readonly Variable[]): Promise<Float32Array[]> {

@@ -7,6 +7,7 @@ import * as ops from '../graph/ops.js';
 import { grad } from '../autodiff/grad.js';
 import { Backend, Executable } from '../backends/backend.js';
 import { Module } from '../nn/module.js';
+import { namedVariables } from '../nn/state.js';
 import { stateUpdates } from '../nn/norm.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Schedule } from '../optim/schedules.js';
@@ -75,6 +76,7 @@ export class ClassifierTrainer {
   private trainGraph(B: number): TrainGraph {
     let g = this.trainGraphs.get(B);
     if (!g) {
+      namedVariables(this.model); // two variables with one name fail here, not at the first save after hours of training
       this.model.train();
       const x = input([B, ...this.featureShape], 'f32', 'x');
       const out = this.model.forward(x);

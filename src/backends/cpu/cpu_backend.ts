@@ -69,6 +69,7 @@ class CpuExecutable implements Executable {
         scratch.set(n, dst);
       }
     }
+    for (const c of this.plan.counters) c.step++;
     this.life.markRun();
   }
 

@@ -247,6 +247,7 @@ class WebGpuExecutable implements Executable {
     pass.end();
     device.queue.submit([enc.finish()]);
     this.be.stats.submits++;
+    for (const c of this.plan.counters) c.step++;
     this.life.markRun();
   }
 
