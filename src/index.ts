@@ -1,4 +1,3 @@
-/// <reference types="@webgpu/types" preserve="true" />
 // The library's public surface, safe for browsers: nothing here imports a Node built-in, so
 // `esbuild --bundle --platform=browser` of `import … from 'wgtrain'` works. Data and models come in and go out as
 // bytes and typed arrays; file I/O (MNIST, CSV and model files from disk, checkpoints and weights as files) is
