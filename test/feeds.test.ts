@@ -113,6 +113,16 @@ describe('lifecycle: read before run, a disposed executable, a disposed backend'
     }
   });
 
+  it('writeVariable takes exactly a Float32Array of the variable\'s size, on both backends alike', async () => {
+    for (const be of [new CpuBackend(), await WebGpuBackend.create()]) {
+      const w = new Variable(new Float32Array(6), [2, 3], 'w');
+      expect(thrown(() => be.writeVariable(w, new Float32Array(5))).message).toBe('writeVariable w: got 5 values, expected a Float32Array of 6 for shape [2,3]');
+      expect(thrown(() => be.writeVariable(w, new Float64Array(6) as unknown as Float32Array)).message).toBe('writeVariable w: got a Float64Array, expected a Float32Array of 6 for shape [2,3]');
+      expect(Array.from(await be.readVariable(w))).toEqual([0, 0, 0, 0, 0, 0]);
+      be.dispose();
+    }
+  });
+
   it('a disposed backend refuses every call instead of answering with the initial weights', async () => {
     for (const be of [new CpuBackend(), await WebGpuBackend.create()]) {
       const s = step(be);

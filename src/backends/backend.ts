@@ -65,6 +65,14 @@ export class Lifecycle {
   dispose(): void { this.disposed = true; }
 }
 
+/** writeVariable's argument, checked alike on both backends: exactly a Float32Array of the variable's size. */
+export function checkVariableData(v: Variable, data: unknown): void {
+  if (!(data instanceof Float32Array) || data.length !== v.size) {
+    const got = data instanceof Float32Array ? `${data.length} values` : `a ${(data as object)?.constructor?.name ?? typeof data}`;
+    throw new UserError(`writeVariable ${v.name}: got ${got}, expected a Float32Array of ${v.size} for shape [${v.shape.join(',')}]`);
+  }
+}
+
 export function checkBackendLive(b: { readonly name: string; readonly disposed: boolean }, doing: string): void {
   if (b.disposed) throw new LifecycleError(`${doing}: the ${b.name} backend was disposed (create a new one, and restore its weights from a checkpoint)`);
 }

@@ -7,9 +7,10 @@
 import { Tensor, Variable } from '../graph/tensor.js';
 import { optimStep, slotNames, OptimAttrs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../graph/optim_ops.js';
 import { Optimizer } from './optimizer.js';
+import { UserError } from '../util/errors.js';
 
 function check(kind: string, ok: boolean, what: string): void {
-  if (!ok) throw new Error(`${kind}: ${what}`);
+  if (!ok) throw new UserError(`${kind}: ${what}`);
 }
 
 abstract class FusedOptimizer<H extends { lr: number; weightDecay: number; eps: number }> implements Optimizer {

@@ -1,7 +1,7 @@
 // The CPU reference backend: executes a plan with TypedArray loops. Slow on purpose; correct by construction.
 import { Tensor, Variable } from '../../graph/tensor.js';
 import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
-import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive } from '../backend.js';
+import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData } from '../backend.js';
 import { CPU_KERNELS, Arr } from './kernels.js';
 
 export class CpuBackend implements Backend {
@@ -17,7 +17,11 @@ export class CpuBackend implements Backend {
     if (!s) this.vars.set(v, (s = Float32Array.from(v.init)));
     return s;
   }
-  writeVariable(v: Variable, data: Float32Array): void { this.storage(v).set(data); }
+  writeVariable(v: Variable, data: Float32Array): void {
+    checkBackendLive(this, `writing ${v.name}`);
+    checkVariableData(v, data);
+    this.storage(v).set(data);
+  }
   async readVariable(v: Variable): Promise<Float32Array> { return Float32Array.from(this.storage(v)); }
   async sync(): Promise<void> {}
   dispose(): void { this.vars.clear(); this.disposed = true; }

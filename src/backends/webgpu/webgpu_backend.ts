@@ -3,7 +3,7 @@
 import { Tensor, Variable } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
 import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
-import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive } from '../backend.js';
+import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData } from '../backend.js';
 import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, fusedLaunch, Launch } from './kernels.js';
@@ -84,7 +84,7 @@ export class WebGpuBackend implements Backend {
 
   writeVariable(v: Variable, data: Float32Array): void {
     this.checkHealth(`writing ${v.name}`);
-    if (data.length !== v.size) throw new Error(`writeVariable ${v.name}: ${data.length} values for shape ${fmt(v.shape)}`);
+    checkVariableData(v, data);
     this.device.queue.writeBuffer(this.variableBuffer(v), 0, data);
   }
 
