@@ -56,8 +56,8 @@ export { LOSSES } from './train/losses.js';
 export type { LossName } from './train/losses.js';
 
 // Checkpoints and weights, as bytes.
-export { encodeCheckpoint, decodeCheckpoint, restoreCheckpoint, CheckpointError, NonFiniteCheckpointError, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './train/checkpoint_codec.js';
-export type { CheckpointMeta, CheckpointInfo, DecodedCheckpoint, RunPosition, Trainable } from './train/checkpoint_codec.js';
+export { encodeCheckpoint, decodeCheckpoint, restoreCheckpoint, CheckpointError, NonFiniteCheckpointError, CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from './train/checkpoint.js';
+export type { CheckpointMeta, CheckpointInfo, DecodedCheckpoint, RunPosition, Trainable } from './train/checkpoint.js';
 export { stateDict, loadStateDict, saveWeights, loadWeights, WeightsError, WEIGHTS_FORMAT } from './train/weights.js';
 export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './store/safetensors.js';
 export type { SafeTensor, ReadTensor, SafeDType } from './store/safetensors.js';

@@ -5,6 +5,6 @@ export { loadMnist } from './data/mnist.js';
 export { readIdxFile, readIdxBytes } from './data/idx.js';
 export { loadCsv } from './data/csv_file.js';
 export { loadModelConfig } from './nn/config_file.js';
-export { saveCheckpoint, loadCheckpoint, readCheckpoint, saveWeightsFile, loadWeightsFile } from './train/checkpoint.js';
+export { saveCheckpoint, loadCheckpoint, readCheckpoint, saveWeightsFile, loadWeightsFile } from './train/checkpoint_file.js';
 export { readSafetensors, readSafetensorsBytes, writeSafetensors } from './store/safetensors_file.js';
 export { writeFileAtomic } from './store/atomic.js';

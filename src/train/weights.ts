@@ -9,7 +9,7 @@ import type { Module } from '../nn/module.js';
 import { namedVariables } from '../nn/state.js';
 import { decodeSafetensors, encodeSafetensors, SafeTensor } from '../store/safetensors.js';
 import { UserError } from '../util/errors.js';
-import { CHECKPOINT_FORMAT } from './checkpoint_codec.js';
+import { CHECKPOINT_FORMAT } from './checkpoint.js';
 
 export const WEIGHTS_FORMAT = 'wgtrain-weights';
 
