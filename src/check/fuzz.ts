@@ -14,6 +14,8 @@ import * as act from '../graph/activations.js';
 import * as conv from '../graph/conv.js';
 import { concat, slice, pad } from '../graph/shape_ops.js';
 import { batchNormTrain, dropout } from '../graph/norm.js';
+import { COMPOSITES } from '../graph/composite_ops.js';
+import type { FuzzDraw } from '../graph/composite.js';
 import { ShapeError, fmt, sizeOf, broadcastShapes } from '../graph/shape.js';
 import { grad } from '../autodiff/grad.js';
 import { Rng } from '../util/rng.js';
@@ -21,8 +23,7 @@ import type { Backend } from '../backends/backend.js';
 import type { Feeds } from '../schedule/plan.js';
 import { CpuBackend } from '../backends/cpu/cpu_backend.js';
 import { CPU_KERNELS } from '../backends/cpu/kernels.js';
-import { topoSort } from '../schedule/topo.js';
-import { REDUCTION_LENGTH, PARITY_ATOL, PARITY_ATOL_PER_SQRT_K, PARITY_RTOL } from './parity.js';
+import { longestReductions, PARITY_ATOL, PARITY_ATOL_PER_SQRT_K, PARITY_RTOL } from './parity.js';
 
 /** Scales checkParity's atol and rtol for fuzzed graphs (1: the same rule as `wgtrain check`). */
 export const FUZZ_TOLERANCE = 1;
@@ -46,7 +47,7 @@ export interface FuzzCase {
 
 export const reproCommand = (seed: number) => `npx wgtrain fuzz --seed ${seed} --cases 1`;
 
-class Builder {
+class Builder implements FuzzDraw {
   readonly rng: Rng;
   readonly inputs: { t: Tensor; domain: Domain }[] = [];
   readonly steps: string[] = [];
@@ -60,7 +61,8 @@ class Builder {
   chance(p: number): boolean { return this.rng.next() < p; }
   dim(max = 17): number { return this.pick(DIMS.filter((d) => d <= max)); }
 
-  fresh(shape: number[], domain: Domain = { kind: 'normal', scale: 1 }): Tensor {
+  fresh(shape: number[], domain: Domain | number = { kind: 'normal', scale: 1 }): Tensor {
+    if (typeof domain === 'number') domain = { kind: 'normal', scale: domain };
     const t = input(shape, domain.kind === 'labels' ? 'i32' : 'f32', `x${this.inputs.length}`);
     this.inputs.push({ t, domain });
     return t;
@@ -212,6 +214,8 @@ const OP_GENS: OpGen[] = [
     make: (b, x) => { const [n, c, h, w] = factorShape(b, x.size, 4); return ops.reshape(x, [n, c, h, w]); },
   },
   { name: 'flatten', ok: (x) => x.rank >= 3, make: (_b, x) => ops.reshape(x, [x.shape[0], x.size / x.shape[0]]) },
+  // Composite ops bring their own generators (graph/composite_ops.ts).
+  ...COMPOSITES.map((c): OpGen => ({ name: c.name, ok: c.fuzz.ok, make: c.fuzz.make })),
 ];
 
 function broadcasts(a: readonly number[], b: readonly number[]): boolean {
@@ -336,8 +340,7 @@ export async function runFuzzCase(seed: number, gpu: Backend, cpu: Backend = new
   const [ref] = await runAll(cpu, c.outputs, [c.feeds]);
   const alts = [await nudgedRun(c.outputs, c.feeds, seed + 1), await nudgedRun(c.outputs, c.feeds, seed + 2)];
   const [got] = await runAll(gpu, c.outputs, [c.feeds]);
-  const kEff = new Map<Tensor, number>();
-  for (const n of topoSort(c.outputs)) kEff.set(n, Math.max(REDUCTION_LENGTH[n.op]?.(n) ?? 1, ...n.inputs.map((x) => kEff.get(x)!)));
+  const kEff = longestReductions(c.outputs);
 
   for (let i = 0; i < c.outputs.length; i++) {
     const t = c.outputs[i], want = ref[i], have = got[i], K = kEff.get(t)!;
