@@ -11,7 +11,7 @@ import { Launch, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_RANK, M
 import { CONV_WEBGPU_KERNELS } from './conv.js';
 import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
-import { NORM_WEBGPU_KERNELS } from './norm.js';
+import { NORM_WEBGPU_KERNELS, NORM_FUSED_LAUNCHES } from './norm.js';
 import { OPTIM_WEBGPU_KERNELS } from './optim.js';
 
 export type { Launch };
@@ -267,12 +267,20 @@ export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
   sgd_momentum: sgd,
 };
 
+/** The fused kernels of composites (FUSED_COMPOSITES in src/schedule/fuse.ts), by kernel name. */
+const FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = { ...NORM_FUSED_LAUNCHES };
+
 /**
  * A fused group (src/schedule/fuse.ts) as one elementwise launch: its first elementwise op reads each input either
  * through broadcast strides or, where a transpose was folded in, through the transpose's permuted strides; a second,
  * unary op (CHAIN) is applied before the store. `n` is the group's last node, whose buffer receives the result.
  */
 export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch {
+  if (g.pattern) {
+    const k = FUSED_LAUNCHES[g.pattern.kernel];
+    if (!k) throw new Error(`webgpu backend: no fused kernel '${g.pattern.kernel}' (node ${n})`);
+    return k(n, g);
+  }
   if (g.nodes[0].op === 'matmul') return matmulEpilogue(g.nodes[0], g, n, gemm);
   const maps = g.nodes.filter((t) => t.op !== 'transpose');
   const first = maps[0], second = maps[1];
