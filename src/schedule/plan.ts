@@ -11,7 +11,7 @@ import { topoSort } from './topo.js';
 import { fuse, Fused, absorbedBy } from './fuse.js';
 
 /** Ops that update variables in place and produce no value; they run after every other node of the step. */
-export const EFFECT_OPS = new Set(['sgd_momentum', 'optim_step', 'running_update', 'dropout_advance']);
+export const EFFECT_OPS = new Set(['optim_step', 'running_update', 'dropout_advance']);
 const VIEW_OPS = new Set(['reshape']);
 /** A view shares its input's buffer and runs no kernel. */
 export const isView = (n: Tensor) => VIEW_OPS.has(n.op);

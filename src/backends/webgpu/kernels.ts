@@ -4,7 +4,6 @@ import { Tensor } from '../../graph/tensor.js';
 import { Shape, ShapeError, fmt, sizeOf, stridesOf, broadcastStrides } from '../../graph/shape.js';
 import { UNARY, BINARY } from '../../graph/elementwise.js';
 import { permutedStrides } from '../cpu/loops.js';
-import type { SgdHyper } from '../cpu/kernels.js';
 import type { Fused } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
 import { Launch, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_RANK, MAX_GRID, grid, u32s, f32bits, pad, checkRank } from './launch.js';
@@ -236,17 +235,6 @@ function softmaxXent(n: Tensor, grad: boolean): Launch {
   };
 }
 
-function sgd(n: Tensor): Launch {
-  const [p] = n.inputs;
-  const hyperBytes = () => {
-    const h = n.attrs.hyper as SgdHyper;
-    const b = new ArrayBuffer(32), u = new Uint32Array(b), f = new Float32Array(b);
-    u[0] = p.size; u[1] = +h.nesterov; f[2] = h.lr; f[3] = h.momentum; f[4] = h.weightDecay;
-    return b;
-  };
-  return { shader: 'sgd', uniform: hyperBytes(), dynamicUniform: hyperBytes, bindings: n.inputs.slice(), workgroups: grid('sgd', Math.ceil(p.size / 256)) };
-}
-
 /**
  * The registry: op name → how to launch it. Core ops are here; op families (conv, pooling, normalisation, ...)
  * add their entries from their own files in this folder.
@@ -264,7 +252,6 @@ export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
   matmul: (n) => matmul(n, 'tiled'),
   softmax_xent: (n) => softmaxXent(n, false),
   softmax_xent_grad: (n) => softmaxXent(n, true),
-  sgd_momentum: sgd,
 };
 
 /** The fused kernels of composites (FUSED_COMPOSITES in src/schedule/fuse.ts), by kernel name. */
