@@ -9,7 +9,7 @@ export * as ops from './graph/ops.js';
 export * as conv from './graph/conv.js';
 export * as activations from './graph/activations.js';
 export { concat, slice, pad } from './graph/shape_ops.js';
-export { batchNormTrain, batchNormEval, runningUpdate, dropout, dropoutAdvance } from './graph/norm.js';
+export { batchNormTrain, batchNormEval, runningUpdate, dropout, dropoutAdvance, layerNorm } from './graph/norm.js';
 export type { DropoutCounter } from './graph/norm.js';
 export { ShapeError } from './graph/shape.js';
 export { grad } from './autodiff/grad.js';
@@ -30,7 +30,7 @@ export { Module, Linear, Sequential, ReLU, Sigmoid, Tanh, Flatten, Lambda } from
 export type { LinearOptions } from './nn/module.js';
 export { LeakyReLU, PReLU, ELU, Softplus, GELU, Maxout, LogSoftmax } from './nn/activations.js';
 export { Conv2d, MaxPool2d, AvgPool2d, cnn } from './nn/conv.js';
-export { BatchNorm1d, BatchNorm2d, Dropout, Residual, stateUpdates } from './nn/norm.js';
+export { BatchNorm1d, BatchNorm2d, LayerNorm, Dropout, Residual, stateUpdates } from './nn/norm.js';
 export { Cell, RNNCell, LSTMCell, GRUCell, Recurrent, RNN, LSTM, GRU } from './nn/recurrent.js';
 export { mlp, MODELS } from './nn/models.js';
 export { buildModel, MODEL_CONFIGS, LAYER_TYPES, ConfigError } from './nn/config.js';

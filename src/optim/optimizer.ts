@@ -2,6 +2,8 @@
 // (an effect op, planned into the same submission as forward and backward). Hyper-parameters live in a plain object
 // the kernels read at every run, so schedules and step counters change them without recompiling.
 import { Tensor, Variable } from '../graph/tensor.js';
+import { optimStep, slotNames, OptimAttrs } from '../graph/optim_ops.js';
+import { UserError } from '../util/errors.js';
 
 export interface Optimizer {
   /** Learning rate the next step uses; schedules write it. */
@@ -10,8 +12,65 @@ export interface Optimizer {
   updates(params: readonly Variable[], grads: readonly Tensor[]): Tensor[];
   /** State variables (moments, accumulators) with stable names, in a stable order: what a checkpoint saves. */
   state(): Variable[];
-  /** Called by the trainer before each step with the 1-based number of the step about to run (bias correction). */
+  /**
+   * Set the 1-based number of the step about to run (bias corrections). Optional to call: an optimizer counts the
+   * runs of its compiled updates itself; the trainer calls it before each step so that a resumed run continues exactly.
+   */
   beginStep?(t: number): void;
   /** Kind and hyper-parameters, JSON-able: what a checkpoint records and a config file describes. */
   config(): { kind: string } & Record<string, unknown>;
+}
+
+/**
+ * The base of every optimizer here: one fused `optim_step` node per parameter (src/graph/optim_ops.ts), its rule and
+ * coefficients from the subclass, and state slots named `<parameter>.<slot>` created on first use.
+ */
+export function check(kind: string, ok: boolean, what: string): void {
+  if (!ok) throw new UserError(`${kind}: ${what}`);
+}
+
+export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number; eps?: number }> implements Optimizer {
+  /** Steps run so far: each run of a compiled update advances it once, after the update (Plan.counters). */
+  readonly counter = { step: 0 };
+  /** The 1-based number of the step about to run. */
+  protected get t(): number { return this.counter.step + 1; }
+  private slots = new Map<Variable, Variable[]>();
+
+  constructor(readonly kind: string, readonly hyper: H) {
+    check(kind, Number.isFinite(hyper.lr) && hyper.lr >= 0, `lr must be a number >= 0, got ${hyper.lr}`);
+    check(kind, hyper.weightDecay >= 0, `weightDecay must be >= 0, got ${hyper.weightDecay}`);
+    if (hyper.eps !== undefined) check(kind, hyper.eps >= 0, `eps must be >= 0, got ${hyper.eps}`);
+  }
+
+  get lr(): number { return this.hyper.lr; }
+  set lr(v: number) { this.hyper.lr = v; }
+
+  beginStep(t: number): void {
+    check(this.kind, Number.isInteger(t) && t >= 1, `step numbers start at 1, got ${t}`);
+    this.counter.step = t - 1;
+  }
+
+  config() { return { kind: this.kind, ...this.hyper }; }
+
+  state(): Variable[] { return [...this.slots.values()].flat(); }
+
+  /** Which rule, and (RMSprop) which optional slots. */
+  protected abstract rule(): Omit<OptimAttrs, 'coefs'>;
+  /** The kernel's coefficients for step t at the current hyper-parameters. */
+  protected abstract coefs(): ReturnType<OptimAttrs['coefs']>;
+  /** A state slot's initial value. */
+  protected initial(_slot: string): number { return 0; }
+
+  updates(params: readonly Variable[], grads: readonly Tensor[]): Tensor[] {
+    check(this.kind, params.length === grads.length, `${params.length} parameters but ${grads.length} gradients`);
+    const attrs: OptimAttrs = { ...this.rule(), coefs: () => this.coefs(), counter: this.counter };
+    return params.map((p, i) => {
+      let s = this.slots.get(p);
+      if (!s) {
+        s = slotNames(attrs).map((slot) => new Variable(new Float32Array(p.size).fill(this.initial(slot)), p.shape, `${p.name}.${slot}`));
+        this.slots.set(p, s);
+      }
+      return optimStep(p.tensor, grads[i], s.map((v) => v.tensor), attrs);
+    });
+  }
 }
