@@ -159,3 +159,18 @@ describe('errors', () => {
     expect(NonFiniteLossError.prototype instanceof UserError).toBe(false);
   });
 });
+
+describe('checkParity with an optimizer that counts its steps', () => {
+  it('both backends run the Adam update with the same step number, and the count advances once', async () => {
+    const gpu = await WebGpuBackend.create();
+    const w = new Variable(randn(12, 5), [4, 3], 'w');
+    const x = input([2, 4], 'f32', 'x'), t = input([2, 3], 'f32', 't');
+    const loss = ops.mse(x.matmul(w.tensor), t);
+    const opt = new Adam({ lr: 0.05 });
+    opt.beginStep(4); // far from 1, where a step number off by one changes the bias correction the most
+    const report = await lib.checkParity({ outputs: [loss], effects: opt.updates([w], grad(loss, [w.tensor])), feeds: new Map<Tensor, Float32Array>([[x, randn(8, 1)], [t, randn(6, 2)]]), gpu, variables: 'init' });
+    expect(report.ok, JSON.stringify(report.firstFailure)).toBe(true);
+    expect(opt.counter.step).toBe(4);
+    gpu.dispose();
+  });
+});
