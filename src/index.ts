@@ -77,5 +77,5 @@ export type { CsvOptions, CsvTable, CsvTask } from './data/csv.js';
 // Checking WebGPU against the CPU reference, and errors.
 export { checkParity, REDUCTION_LENGTH, BRANCHES, PARITY_ATOL, PARITY_ATOL_PER_SQRT_K, PARITY_RTOL } from './check/parity.js';
 export type { ParityOptions, ParityReport, ParityEntry } from './check/parity.js';
-export { Rng } from './util/rng.js';
-export { UserError } from './util/errors.js';
+export { Rng, manualSeed, defaultRng } from './util/rng.js';
+export { UserError, OptionError } from './util/errors.js';

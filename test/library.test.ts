@@ -148,12 +148,14 @@ describe('weights for inference, checkpoints as bytes', () => {
 
 describe('errors', () => {
   it('every error a user can fix extends UserError (exit code 2); device and divergence failures do not', () => {
-    const user = ['ShapeError', 'FeedError', 'NonFiniteInputError', 'LifecycleError', 'LimitError', 'NoAdapterError', 'ConfigError', 'CsvError', 'IdxError', 'SafetensorsError', 'CheckpointError', 'WeightsError', 'ParameterNameError'] as const;
+    const user = ['ShapeError', 'FeedError', 'NonFiniteInputError', 'LifecycleError', 'LimitError', 'NoAdapterError', 'ConfigError', 'CsvError', 'IdxError', 'SafetensorsError', 'CheckpointError', 'WeightsError', 'ParameterNameError', 'OptionError'] as const;
     for (const name of user) {
       const C = lib[name] as unknown as { prototype: object };
       expect(C.prototype instanceof UserError, name).toBe(true);
     }
     expect(new lib.ConfigError('x').exitCode).toBe(2);
+    expect(() => new lib.DataLoader({ x: new Float32Array(4), y: new Int32Array(2), n: 2, featureShape: [2], numClasses: 2 }, { batchSize: 0 })).toThrow(lib.OptionError);
+    expect(() => lib.makeSchedule('sine' as 'cosine', { lr: 0.1, epochs: 1, stepsPerEpoch: 1 })).toThrow(/^makeSchedule: unknown schedule 'sine'/);
     expect(new lib.NonFiniteCheckpointError('f', 'x').exitCode).toBe(1); // a diverged run, as the CLI has always said
     expect(DeviceLostError.prototype instanceof UserError).toBe(false);
     expect(NonFiniteLossError.prototype instanceof UserError).toBe(false);

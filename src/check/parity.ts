@@ -22,6 +22,7 @@ import { OP_FACTS, OpName, each, factsOf, isOp, isEffect, isView, reductionLengt
 import { topoSort } from '../schedule/topo.js';
 import type { Backend, Executable } from '../backends/backend.js';
 import { CpuBackend } from '../backends/cpu/cpu_backend.js';
+import { OptionError } from '../util/errors.js';
 
 export const PARITY_ATOL = 1e-6;
 export const PARITY_ATOL_PER_SQRT_K = 1e-6;
@@ -135,7 +136,7 @@ function compare(gpu: Values, cpu: Values, k: number, factor: number, flipped?: 
  */
 export async function checkParity(o: ParityOptions): Promise<ParityReport> {
   const { gpu, feeds, effects = [], tolerance = 1 } = o;
-  if (!(tolerance > 0)) throw new RangeError(`checkParity: tolerance must be a factor > 0, got ${tolerance}`);
+  if (!(tolerance > 0)) throw new OptionError(`checkParity: tolerance must be a factor > 0, got ${tolerance}`);
   const cpu = o.cpu ?? new CpuBackend();
   const p = plan(o.outputs, effects, { fuse: false }); // every node, so each is compared; as outputs none fuses
   const nodes = p.steps.filter((s) => !isEffect(s));

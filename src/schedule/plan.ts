@@ -10,7 +10,7 @@ import { fmt } from '../graph/shape.js';
 import { topoSort } from './topo.js';
 import { OP_FACTS, OpName, isOp, isView, isEffect, factsOf, Node } from '../graph/op_table.js';
 import { fuse, Fused, absorbedBy } from './fuse.js';
-import { UserError } from '../util/errors.js';
+import { UserError, OptionError } from '../util/errors.js';
 
 /** Ops that update variables in place and produce no value; they run after every other node of the step. */
 export const EFFECT_OPS: ReadonlySet<OpName> = new Set((Object.keys(OP_FACTS) as OpName[]).filter((op) => 'effect' in OP_FACTS[op]));
@@ -48,7 +48,7 @@ export interface Plan {
 export const stepInputs = (p: Pick<Plan, 'fused'>, s: Tensor): readonly Tensor[] => p.fused.get(s)?.inputs ?? s.inputs;
 
 export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: { fuse?: boolean } = {}): Plan {
-  for (const e of effects) if (!isEffect(e)) throw new Error(`plan: ${e} is not an update op (expected one of ${[...EFFECT_OPS]})`);
+  for (const e of effects) if (!isEffect(e)) throw new OptionError(`plan: ${e} is not an update op (expected one of ${[...EFFECT_OPS]})`);
   const order = topoSort([...outputs, ...effects]);
   const fused = o.fuse === false ? new Map<Tensor, Fused>() : fuse(order, outputs);
   const absorbed = new Set([...fused.values()].flatMap(absorbedBy));

@@ -50,13 +50,13 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, SafeTensor>, meta
   if (metadata) header[METADATA] = metadata;
   let offset = 0;
   for (const [name, t] of tensors) {
-    if (name === METADATA) throw new Error(`safetensors: '${METADATA}' is reserved and cannot name a tensor`);
+    if (name === METADATA) throw new SafetensorsError('safetensors', `'${METADATA}' is reserved and cannot name a tensor`);
     const want = elements(t.shape) * DTYPE_BYTES[t.dtype];
     if (dtypeOf(t.data) !== t.dtype && !(t.dtype === 'BOOL' && t.data instanceof Uint8Array)) {
-      throw new Error(`safetensors: tensor '${name}' is declared ${t.dtype} but holds a ${t.data.constructor.name}`);
+      throw new SafetensorsError('safetensors', `tensor '${name}' is declared ${t.dtype} but holds a ${t.data.constructor.name}`);
     }
     if (t.data.byteLength !== want) {
-      throw new Error(`safetensors: tensor '${name}' has ${t.data.byteLength} bytes, expected ${want} for ${t.dtype} [${t.shape.join(', ')}]`);
+      throw new SafetensorsError('safetensors', `tensor '${name}' has ${t.data.byteLength} bytes, expected ${want} for ${t.dtype} [${t.shape.join(', ')}]`);
     }
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + want] };
     offset += want;

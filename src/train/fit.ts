@@ -15,6 +15,7 @@ import { DataLoader } from '../data/loader.js';
 import type { Augment } from '../data/augment.js';
 import { ClassifierTrainer, EpochStats } from './trainer.js';
 import type { LossName } from './losses.js';
+import { OptionError } from '../util/errors.js';
 
 /** One epoch's metrics: the training ones are sampled means (see EpochStats), the val_ ones are over the whole set. */
 export interface Logs { loss: number; accuracy: number; val_loss?: number; val_accuracy?: number; lr: number; seconds: number }
@@ -75,8 +76,8 @@ export function writeWeights(backend: Backend, vars: readonly Variable[], values
 const monitorValue = (logs: Logs, m: Monitor) => logs[m];
 
 export async function fit(trainer: ClassifierTrainer, data: Dataset, o: FitOptions): Promise<History> {
-  if (!(Number.isInteger(o.epochs) && o.epochs >= 0)) throw new RangeError(`fit: epochs must be an integer >= 0, got ${o.epochs}`);
-  if (o.validationSplit !== undefined && o.validationData) throw new RangeError('fit: give validationSplit or validationData, not both');
+  if (!(Number.isInteger(o.epochs) && o.epochs >= 0)) throw new OptionError(`fit: epochs must be an integer >= 0, got ${o.epochs}`);
+  if (o.validationSplit !== undefined && o.validationData) throw new OptionError('fit: give validationSplit or validationData, not both');
   const seed = o.seed ?? 0;
   let train = data, val = o.validationData;
   if (o.validationSplit) ({ train, val } = splitValidation(data, o.validationSplit, seed));
@@ -114,7 +115,7 @@ export async function fit(trainer: ClassifierTrainer, data: Dataset, o: FitOptio
     history.epochs.push(epoch); history.loss.push(s.loss); history.accuracy.push(s.accuracy); history.lr.push(logs.lr);
     if (plateau) {
       const m = monitorValue(logs, plateauMonitor);
-      if (m === undefined) throw new RangeError(`fit: plateau monitors '${plateauMonitor}', which this run does not log (no validation data?)`);
+      if (m === undefined) throw new OptionError(`fit: plateau monitors '${plateauMonitor}', which this run does not log (no validation data?)`);
       plateau.step(m);
     }
     for (const c of callbacks) await c.onEpochEnd?.(epoch, logs, ctx);
@@ -168,7 +169,7 @@ export class EarlyStopping implements Callback {
 
   async onEpochEnd(epoch: number, logs: Logs, ctx: FitContext): Promise<void> {
     const v = monitorValue(logs, this.monitor);
-    if (v === undefined) throw new RangeError(`EarlyStopping: monitor '${this.monitor}' is not in the logs (no validation data?)`);
+    if (v === undefined) throw new OptionError(`EarlyStopping: monitor '${this.monitor}' is not in the logs (no validation data?)`);
     const { backend, model } = ctx.trainer;
     if (this.o.restoreBestWeights && !this.bestWeights) { this.bestWeights = await readWeights(backend, modelVariables(model)); this.bestEpoch = epoch; }
     this.wait++;

@@ -6,3 +6,8 @@ export class UserError extends Error {
   readonly exitCode: number = 2;
   override name = 'UserError';
 }
+
+/** An option or argument of a library call outside what it accepts (a batch size of 0, an unknown schedule, ...). */
+export class OptionError extends UserError {
+  override name = 'OptionError';
+}
