@@ -32,6 +32,17 @@ describe('modules', () => {
     expect(s.body.fc1.training).toBe(false); // train()/eval() reach them too
   });
 
+  it('Variables held in properties are parameters too, and a layer used twice counts once', () => {
+    class Scale extends Module {
+      gain = new Variable(Float32Array.of(2), [1], 'scale.gain');
+      forward(x: Tensor): Tensor { return ops.mul(x, this.gain.tensor); }
+    }
+    const s = new Scale();
+    expect(s.parameters()).toEqual([s.gain]);
+    const shared = new Linear(3, 3, { name: 'shared' });
+    expect(new Sequential(shared, ReLU(), shared).parameters()).toEqual([shared.weight, shared.bias]);
+  });
+
   it('layers without an rng draw from the default generator, which manualSeed restarts', () => {
     const a = new Linear(4, 10), b = new Linear(4, 10);
     expect(Array.from(a.weight.init)).not.toEqual(Array.from(b.weight.init)); // one generator, advancing

@@ -9,7 +9,15 @@ import { initWeights, InitName } from './init.js';
 export abstract class Module {
   training = true;
   abstract forward(x: Tensor): Tensor;
-  parameters(): Variable[] { return this.children().flatMap((c) => c.parameters()); }
+  /**
+   * The Variables held in its own properties (those buffers() lists aside), then its children's parameters, each
+   * once (a layer used twice is one set of weights), as PyTorch registers nn.Parameter attributes.
+   */
+  parameters(): Variable[] {
+    const buffers = new Set((this as Partial<{ buffers(): Variable[] }>).buffers?.call(this) ?? []);
+    const own = Object.values(this).filter((v): v is Variable => v instanceof Variable && !buffers.has(v));
+    return [...new Set([...own, ...this.children().flatMap((c) => c.parameters())])];
+  }
   /**
    * The modules this one holds, found in its own properties (a module, or an array of modules) in the order they
    * were assigned, as PyTorch registers attributes: a custom module needs no hand-written list. Override it to
