@@ -19,6 +19,7 @@ export type { Plan, Feed, Feeds } from './schedule/plan.js';
 // Backends.
 export { createBackend, CpuBackend, WebGpuBackend } from './backends/index.js';
 export type { BackendName } from './backends/index.js';
+export type { CpuBackendOptions } from './backends/cpu/cpu_backend.js';
 export { LifecycleError } from './backends/backend.js';
 export type { Backend, Executable, RunOptions } from './backends/backend.js';
 export { acquireDevice, NoAdapterError, DeviceLostError } from './backends/webgpu/device.js';
