@@ -18,7 +18,7 @@ import { SGD } from '../src/optim/sgd.js';
 import { Adam } from '../src/optim/adaptive.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import { cosine } from '../src/optim/schedules.js';
-import { DataLoader } from '../src/data/loader.js';
+import { fit, Callback, FitOptions } from '../src/train/fit.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { Rng } from '../src/util/rng.js';
 import { randn, randInt, assertClose } from './helpers.js';
@@ -154,8 +154,8 @@ function run(be: Backend, makeOpt: MakeOpt, seed: number) {
   const model = toyModel(seed);
   const trainer = new ClassifierTrainer(be, model, makeOpt(), [12]);
   trainer.schedule = cosine(0.05, EPOCHS * 5);
-  const loader = new DataLoader(toyData, { batchSize: BATCH, seed: 3 });
-  return { model, trainer, loader };
+  const options: FitOptions = { epochs: EPOCHS, batchSize: BATCH, seed: 3 };
+  return { model, trainer, options };
 }
 
 /** Every float the checkpoint holds, plus the step and dropout counter: what "the same run" means. */
@@ -169,11 +169,10 @@ async function exactResume(be: Backend, makeOpt: MakeOpt, saveAt: number, tol: {
   const path = join(tmp(), 'run.safetensors');
   // Uninterrupted, saving along the way at step `saveAt`.
   const a = run(be, makeOpt, 1);
-  for (let epoch = 0; epoch < EPOCHS; epoch++) {
-    await a.trainer.trainEpoch(a.loader, epoch, {
-      afterStep: async (done) => { if (a.trainer.step === saveAt) await saveCheckpoint(path, a.trainer, { epoch, batch: done, model: { name: 'toy' }, seed: 1 }); },
-    });
-  }
+  const saveThere: Callback = {
+    onBatchEnd: async (batch, _size, ctx) => { if (a.trainer.step === saveAt) await saveCheckpoint(path, a.trainer, { epoch: ctx.epoch, batch, model: { name: 'toy' }, seed: 1 }); },
+  };
+  await fit(a.trainer, toyData, { ...a.options, callbacks: [saveThere] });
   const want = await snapshot(a.trainer);
   a.trainer.dispose();
 
@@ -187,9 +186,7 @@ async function exactResume(be: Backend, makeOpt: MakeOpt, saveAt: number, tol: {
   expect(meta.step).toBe(saveAt);
   expect(b.trainer.step).toBe(saveAt);
   expect(meta.epoch * 5 + meta.batch).toBe(saveAt);
-  for (let epoch = meta.epoch; epoch < EPOCHS; epoch++) {
-    await b.trainer.trainEpoch(b.loader, epoch, { startBatch: epoch === meta.epoch ? meta.batch : 0 });
-  }
+  await fit(b.trainer, toyData, { ...b.options, start: meta });
   const got = await snapshot(b.trainer);
   b.trainer.dispose();
   expect(got.step).toBe(EPOCHS * 5);

@@ -4,7 +4,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Backend } from '../src/backends/backend.js';
 import type { Dataset } from '../src/data/dataset.js';
-import { fit, EarlyStopping, modelVariables, readWeights, predict, evaluate, TrainerSpec, buildTrainer, Callback, FitOptions } from '../src/train/fit.js';
+import { fit, EarlyStopping, modelVariables, readWeights, predict, evaluate, TrainerSpec, buildTrainer, Callback, FitOptions, FitContext } from '../src/train/fit.js';
 import { kFold, gridSearch, randomSearch, sampleParams, Bagging } from '../src/train/selection.js';
 import { ReduceOnPlateau } from '../src/optim/schedules.js';
 import { mlp } from '../src/nn/models.js';
@@ -54,7 +54,7 @@ describe('fit', () => {
       return { h, seen, w };
     };
     const c = await run(new CpuBackend()), g = await run(gpu);
-    expect(c.seen).toEqual(['begin', 'e0', 'b1', 'end0:accuracy,loss,lr,seconds,val_accuracy,val_loss', 'e1', 'b1', expect.stringMatching(/^end1/),
+    expect(c.seen).toEqual(['begin', 'e0', 'b1', 'end0:accuracy,loss,lr,samplesPerSec,seconds,val_accuracy,val_loss', 'e1', 'b1', expect.stringMatching(/^end1/),
       'e2', 'b1', expect.stringMatching(/^end2/), 'e3', 'b1', expect.stringMatching(/^end3/), 'done4']);
     for (const k of ['epochs', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr'] as const) expect(c.h[k], k).toHaveLength(4);
     expect(c.h.epochs).toEqual([0, 1, 2, 3]);
@@ -102,9 +102,9 @@ describe('fit', () => {
   it('early stopping: minDelta, max mode for accuracies, and a clear error when the monitor is missing', async () => {
     const es = new EarlyStopping({ monitor: 'val_accuracy', minDelta: 0.05, patience: 1 });
     expect(es.mode).toBe('max');
-    const ctx = { trainer: {} as never, history: {} as never, epochs: 9, stop: false };
-    const logs = (a: number) => ({ loss: 1, accuracy: 1, lr: 1, seconds: 0, val_loss: 1, val_accuracy: a });
-    es.onTrainBegin();
+    const ctx: FitContext = { trainer: {} as never, history: {} as never, epochs: 9, epoch: 0, start: { epoch: 0, batch: 0 }, stop: false, restored: false };
+    const logs = (a: number) => ({ loss: 1, accuracy: 1, lr: 1, seconds: 0, samplesPerSec: 1, val_loss: 1, val_accuracy: a });
+    await es.onTrainBegin(ctx);
     await es.onEpochEnd(0, logs(0.5), ctx);
     await es.onEpochEnd(1, logs(0.54), ctx); // +0.04 < minDelta: no improvement; wait 1 >= patience 1
     expect(ctx.stop).toBe(true);
