@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCheckpoint } from '../src/train/checkpoint.js';
+import { expectUsageErrors } from './helpers.js';
 
 const cli = (args: string[]) => spawnSync(process.execPath, ['bin/wgtrain.js', 'train', ...args], { encoding: 'utf8', timeout: 300_000 });
 const dir = mkdtempSync(join(tmpdir(), 'wgtrain-flags-'));
@@ -56,13 +57,7 @@ describe('wgtrain train: flags of the training loop', () => {
       [['--flip', '--data', path('noise.csv'), '--label', 'kind'], /--flip applies to images \(MNIST\), not to --data tables/],
       [['--jitter', '0.1', '--data', path('noise.csv'), '--label', 'kind'], /--jitter applies to images \(MNIST\), not to --data tables/],
     ];
-    for (const [args, message] of cases) {
-      const r = cli(args);
-      const ours = r.stderr.split('\n').filter((l) => l.startsWith('wgtrain:'));
-      expect(ours, `${args.join(' ')}\n${r.stderr}`).toHaveLength(1);
-      expect(ours[0]).toMatch(message);
-      expect(r.status, args.join(' ')).toBe(2);
-    }
+    expectUsageErrors(cli, cases);
   });
 
   it('--early-stopping stops PATIENCE epochs after the best validation loss, keeps that epoch, and resumes bit for bit', async () => {
