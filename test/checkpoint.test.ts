@@ -175,7 +175,9 @@ async function exactResume(be: Backend, makeOpt: MakeOpt, saveAt: number, tol: {
   const saveThere: Callback = {
     onBatchEnd: async (batch, _size, ctx) => { if (a.trainer.step === saveAt) await saveCheckpoint(path, a.trainer, { epoch: ctx.epoch, batch, model: { name: 'toy' }, seed: 1 }); },
   };
-  await fit(a.trainer, toyData, { ...a.options, callbacks: [saveThere] });
+  const readsA: number[][] = [], readsB: number[][] = [];
+  const reads = (to: number[][]): Callback => ({ onLoss: (r) => { to.push([r.step, r.loss]); } });
+  await fit(a.trainer, toyData, { ...a.options, logEvery: 2, callbacks: [saveThere, reads(readsA)] });
   const want = await snapshot(a.trainer);
   a.trainer.dispose();
 
@@ -189,7 +191,10 @@ async function exactResume(be: Backend, makeOpt: MakeOpt, saveAt: number, tol: {
   expect(meta.step).toBe(saveAt);
   expect(b.trainer.step).toBe(saveAt);
   expect(meta.epoch * 5 + meta.batch).toBe(saveAt);
-  await fit(b.trainer, toyData, { ...b.options, start: meta });
+  await fit(b.trainer, toyData, { ...b.options, logEvery: 2, start: meta, callbacks: [reads(readsB)] });
+  // The resumed run reads the loss at the same steps, and (bit for bit where the run is exact) the same values.
+  expect(readsB.map(([s]) => s)).toEqual(readsA.filter(([s]) => s > saveAt).map(([s]) => s));
+  assertClose(readsB.map(([, l]) => l), readsA.filter(([s]) => s > saveAt).map(([, l]) => l), { ...tol, what: 'loss reads' });
   const got = await snapshot(b.trainer);
   b.trainer.dispose();
   expect(got.step).toBe(EPOCHS * 5);

@@ -107,7 +107,7 @@ export interface FitOptions {
   plateauMonitor?: Monitor;
   callbacks?: Callback[];
   augment?: Augment;
-  /** Read the loss every this many steps [50, or once an epoch when epochs are shorter]. */
+  /** Read the loss at every step that is a multiple of this [50, or the epoch's length when shorter]. */
   logEvery?: number;
   evalBatchSize?: number;
 }
@@ -225,7 +225,8 @@ async function runEpoch(trainer: ClassifierTrainer, loader: DataLoader, epoch: n
   for (const b of loader.batches(epoch, from)) {
     const g = trainer.trainStep(b.x, b.y, b.size);
     samples += b.size; seen += b.size; batch++;
-    if ((batch - from) % o.logEvery === 0) {
+    // By the trainer's step, not the epoch's batch: a resumed run reads the same steps as the uninterrupted one.
+    if (trainer.step % o.logEvery === 0) {
       await settle();
       pending = { read: trainer.queueRead(g), seen };
     }
