@@ -48,9 +48,8 @@ export type { Regularization } from './optim/regularizers.js';
 
 // Training: the trainer, fit and its callbacks, model selection, losses.
 export { ClassifierTrainer, NonFiniteLossError, NonFiniteGradientError } from './train/trainer.js';
-export type { EpochStats } from './train/trainer.js';
 export { fit, EarlyStopping, predict, evaluate, softmaxRows, buildTrainer, readWeights, writeWeights } from './train/fit.js';
-export type { FitOptions, FitContext, Callback, History, Logs, Monitor, EarlyStoppingOptions, TrainerSpec } from './train/fit.js';
+export type { FitOptions, FitContext, Callback, History, Logs, Monitor, EarlyStoppingOptions, EarlyStoppingState, LossRead, TrainerSpec } from './train/fit.js';
 export { kFold, gridSearch, randomSearch, sampleParams, Bagging, bootstrap, accuracyOf } from './train/selection.js';
 export type { KFoldResult, FoldResult, SearchOptions, SearchResult, Trial, Params, Distribution } from './train/selection.js';
 export { LOSSES } from './train/losses.js';

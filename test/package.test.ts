@@ -81,6 +81,7 @@ describe('the packed package, installed in a fresh project', () => {
       return r.stdout;
     });
     expect(outputs[0]).toMatch(/^val_accuracy( 0\.\d{3})+; test accuracy 0\.(8|9)\d\d$/m);
+    expect(outputs[0]).toMatch(/^\d+ loss reads, the last \d+\.\d{3}$/m);
     expect(outputs[1]).toMatch(/^predicted \d, label \d$/m);
     expect(outputs[2]).toMatch(/^loss after 10 steps: \d+\.\d{4}$/m);
     expect(outputs[3]).toContain("FeedError: run: input 'x' got a Float64Array of 6 elements (expected a Float32Array of 6 elements for shape [2,3]; convert with Float32Array.from(...))");
