@@ -1,7 +1,7 @@
 // The backend contract. A backend compiles a plan once and runs it many times; variables (weights, optimizer
 // state) live on the backend between runs. CPU and WebGPU implement the same contract, so any graph can run on both.
 import { Tensor, Variable } from '../graph/tensor.js';
-import { Plan, Feeds } from '../schedule/plan.js';
+import { Plan, Feeds, FeedError } from '../schedule/plan.js';
 import { UserError } from '../util/errors.js';
 
 export interface RunOptions {
@@ -50,7 +50,7 @@ export class Lifecycle {
   private disposed = false;
   constructor(private readonly backend: { readonly name: string; readonly disposed: boolean }) {}
 
-  /** Before run(), compile(), or any variable access. */
+  /** Before run() and read(): neither this executable nor its backend may be disposed. */
   check(doing: string): void {
     if (this.disposed) throw new LifecycleError(`${doing}: this executable was disposed (compile the graph again)`);
     checkBackendLive(this.backend, doing);
@@ -69,7 +69,7 @@ export class Lifecycle {
 export function checkVariableData(v: Variable, data: unknown): void {
   if (!(data instanceof Float32Array) || data.length !== v.size) {
     const got = data instanceof Float32Array ? `${data.length} values` : `a ${(data as object)?.constructor?.name ?? typeof data}`;
-    throw new UserError(`writeVariable ${v.name}: got ${got}, expected a Float32Array of ${v.size} for shape [${v.shape.join(',')}]`);
+    throw new FeedError(`writeVariable ${v.name}: got ${got}, expected a Float32Array of ${v.size} for shape [${v.shape.join(',')}]`);
   }
 }
 
