@@ -43,6 +43,17 @@ describe('modules', () => {
     expect(new Sequential(shared, ReLU(), shared).parameters()).toEqual([shared.weight, shared.bias]);
   });
 
+  it('a model that reports no parameters (layers hidden from children()) fails when its step is compiled', () => {
+    class Hidden extends Module {
+      private inner = new Linear(6, 3, { name: 'inner' });
+      override children(): Module[] { return []; } // a hand-written list that forgot the layer
+      override parameters() { return []; }
+      forward(x: Tensor): Tensor { return this.inner.forward(x); }
+    }
+    const t = new ClassifierTrainer(new CpuBackend(), new Hidden(), new SGD({ lr: 0.1 }), [6]);
+    expect(() => t.prepare(2)).toThrow(/^ClassifierTrainer: the model \(Hidden\) has no parameters to train; a custom Module's layers/);
+  });
+
   it('layers without an rng draw from the default generator, which manualSeed restarts', () => {
     const a = new Linear(4, 10), b = new Linear(4, 10);
     expect(Array.from(a.weight.init)).not.toEqual(Array.from(b.weight.init)); // one generator, advancing

@@ -8,6 +8,7 @@ import { grad } from '../autodiff/grad.js';
 import { Backend, Executable } from '../backends/backend.js';
 import { Module } from '../nn/module.js';
 import { namedVariables } from '../nn/state.js';
+import { OptionError } from '../util/errors.js';
 import { stateUpdates } from '../nn/norm.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Schedule } from '../optim/schedules.js';
@@ -78,6 +79,9 @@ export class ClassifierTrainer {
     let g = this.trainGraphs.get(B);
     if (!g) {
       namedVariables(this.model); // two variables with one name fail here, not at the first save after hours of training
+      if (this.parameters.length === 0) {
+        throw new OptionError(`ClassifierTrainer: the model (${this.model.constructor.name}) has no parameters to train; a custom Module's layers and Variables must be held in its properties (or listed by an overridden children()/parameters())`);
+      }
       this.model.train();
       const x = input([B, ...this.featureShape], 'f32', 'x');
       const out = this.model.forward(x);
