@@ -7,7 +7,7 @@
 
 struct Params { n: u32, seed: u32, step: u32, threshold: u32, scale: f32 }
 
-override WG: u32 = 256u;
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

@@ -20,7 +20,7 @@ override DW: u32;
 override C: u32 = 1u;
 override NB: u32 = 1u; // batch size, for CHANNEL_MAJOR
 override CHANNEL_MAJOR: bool = false;
-override WG: u32 = 256u;
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
 @group(0) @binding(0) var<uniform> total: vec4<u32>; // x: the number of column entries (rows · OW)
 @group(0) @binding(1) var<storage, read> x: array<f32>;

@@ -21,7 +21,7 @@ override SW: u32;
 override PH: u32;
 override PW: u32;
 override COUNT_PAD: bool = true;
-override WG: u32 = 256u;
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
 @group(0) @binding(0) var<uniform> total: vec4<u32>; // x: the number of invocations (outputs, or pixels for GRAD)
 #if GRAD

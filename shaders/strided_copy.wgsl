@@ -4,7 +4,7 @@
 // source at its leading padding. Switches IN2 .. IN7 bind the 2nd .. 7th source.
 // params: [n, rank, sources, 0, outShape[6], 0, 0, then per source: offset[6] (i32 bits), shape[6]]
 
-override WG: u32 = 256u;
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
 @group(0) @binding(0) var<uniform> params: array<vec4<u32>, 24>;
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;

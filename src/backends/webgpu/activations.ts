@@ -3,11 +3,7 @@
 import { Tensor } from '../../graph/tensor.js';
 import { rowsOf } from '../../graph/activations.js';
 import type { Node } from '../../graph/op_table.js';
-import { Launch, WebGpuKernels, grid, u32s } from './launch.js';
-import maxout from '../../../shaders/maxout.wgsl';
-import log_softmax from '../../../shaders/log_softmax.wgsl';
-
-export const ACTIVATION_SHADERS: Record<string, string> = { maxout, log_softmax };
+import { Launch, WebGpuKernels, spread, u32s } from './launch.js';
 
 /** One invocation per output of maxout (forward: n is that output; backward: dy is). */
 function maxoutLaunch(n: Node<'maxout' | 'maxout_grad'>, grad: boolean): Launch {
@@ -17,7 +13,7 @@ function maxoutLaunch(n: Node<'maxout' | 'maxout_grad'>, grad: boolean): Launch 
     defines: { GRAD: grad },
     uniform: u32s([outs, n.attrs.k]),
     bindings: [...n.inputs, n],
-    workgroups: grid(n.op, Math.ceil(outs / 256)),
+    ...spread(n.op, outs, 256),
   };
 }
 
@@ -28,7 +24,7 @@ function logSoftmaxLaunch(n: Tensor, grad: boolean): Launch {
     defines: { GRAD: grad },
     uniform: u32s([rows, C]),
     bindings: [...n.inputs, n],
-    workgroups: grid(n.op, Math.ceil(rows / 64)),
+    ...spread(n.op, rows, 64),
   };
 }
 

@@ -9,22 +9,18 @@
 import { Tensor } from '../../graph/tensor.js';
 import { Geom, geometry, WindowOp } from '../../graph/conv.js';
 import type { Node } from '../../graph/op_table.js';
-import { Launch, WebGpuKernels, grid, u32s } from './launch.js';
-import im2col from '../../../shaders/im2col.wgsl';
-import col2im from '../../../shaders/col2im.wgsl';
-import pool from '../../../shaders/pool.wgsl';
+import { Launch, ShaderName, WebGpuKernels, spread, u32s } from './launch.js';
 
-export const CONV_SHADERS: Record<string, string> = { im2col, col2im, pool };
-
-const WG = 256; // the shaders' default WG
+const WG = 256; // workgroup size of every conv and pooling kernel
 
 const sizes = (g: Geom) => ({ H: g.H, W: g.W, OH: g.OH, OW: g.OW, KH: g.kh, KW: g.kw, SH: g.sh, SW: g.sw, PH: g.ph, PW: g.pw });
 
 const layout = (n: Node<'im2col' | 'col2im'>, g: Geom) => ({ DH: g.dh, DW: g.dw, C: g.C, NB: g.N, CHANNEL_MAJOR: +(n.attrs.layout === 'channel') });
 
 /** Launch `invocations` invocations of `shader`; the uniform holds the element count of `n`. */
-function launch(n: Tensor, shader: string, invocations: number, constants: Record<string, number>, defines?: Record<string, boolean>): Launch {
-  return { shader, defines, constants, uniform: u32s([n.size]), bindings: [...n.inputs, n], workgroups: grid(n.op, Math.ceil(invocations / WG)) };
+function launch(n: Tensor, shader: ShaderName, invocations: number, constants: Record<string, number>, defines?: Record<string, boolean>): Launch {
+  const size = spread(n.op, invocations, WG);
+  return { shader, defines, ...size, constants: { ...constants, ...size.constants }, uniform: u32s([n.size]), bindings: [...n.inputs, n] };
 }
 
 /** Pooling: `image` is the NCHW side (the input of the forward, the output of the backward). */

@@ -5,12 +5,7 @@ import { dropoutParams } from '../../graph/norm.js';
 import type { Node } from '../../graph/op_table.js';
 import { rowsOf } from '../../graph/activations.js';
 import type { Fused } from '../../schedule/fuse.js';
-import { Launch, WebGpuKernels, grid, u32s, f32bits } from './launch.js';
-import dropoutSrc from '../../../shaders/dropout.wgsl';
-import running_update from '../../../shaders/running_update.wgsl';
-import layer_norm from '../../../shaders/layer_norm.wgsl';
-
-export const NORM_SHADERS: Record<string, string> = { dropout: dropoutSrc, running_update, layer_norm };
+import { Launch, WebGpuKernels, spread, u32s, f32bits } from './launch.js';
 
 /** Layer norm's fused kernels (schedule/fuse.ts): forward reads [x, weight, bias], the gradient [x, weight, dy]. */
 function layerNorm(n: Tensor, g: Fused, grad: boolean): Launch {
@@ -20,7 +15,7 @@ function layerNorm(n: Tensor, g: Fused, grad: boolean): Launch {
     defines: { GRAD: grad },
     uniform: u32s([rows, C, f32bits(g.pattern!.attrs.eps)]),
     bindings: [...g.inputs, n],
-    workgroups: grid('layerNorm', Math.ceil(rows / 64)),
+    ...spread('layerNorm', rows, 64),
   };
 }
 
@@ -37,7 +32,7 @@ function dropout(n: Node<'dropout'>): Launch {
     u[0] = n.size; u[1] = seed; u[2] = step; u[3] = threshold; f[4] = scale;
     return b;
   };
-  return { shader: 'dropout', defines: { ADVANCE: false }, uniform: params(), dynamicUniform: params, bindings: [n.inputs[0], n], workgroups: grid(n.op, Math.ceil(n.size / 256)) };
+  return { shader: 'dropout', defines: { ADVANCE: false }, uniform: params(), dynamicUniform: params, bindings: [n.inputs[0], n], ...spread(n.op, n.size, 256) };
 }
 
 /**
@@ -48,7 +43,7 @@ function dropout(n: Node<'dropout'>): Launch {
 function dropoutAdvance(n: Node<'dropout_advance'>): Launch {
   const c = n.attrs.counter;
   const empty = () => u32s([0], 32);
-  return { shader: 'dropout', defines: { ADVANCE: true }, uniform: empty(), dynamicUniform: () => { c.step = (c.step + 1) >>> 0; return empty(); }, bindings: [], workgroups: [1, 1, 1] };
+  return { shader: 'dropout', defines: { ADVANCE: true }, uniform: empty(), dynamicUniform: () => { c.step = (c.step + 1) >>> 0; return empty(); }, bindings: [], workgroupSize: [1], workgroups: [1, 1, 1] };
 }
 
 function runningUpdate(n: Node<'running_update'>): Launch {
@@ -56,7 +51,7 @@ function runningUpdate(n: Node<'running_update'>): Launch {
   const { momentum, scale } = n.attrs;
   const b = new ArrayBuffer(16), u = new Uint32Array(b), f = new Float32Array(b);
   u[0] = stat.size; f[1] = momentum; f[2] = scale;
-  return { shader: 'running_update', uniform: b, bindings: [...n.inputs], workgroups: grid(n.op, Math.ceil(stat.size / 64)) };
+  return { shader: 'running_update', uniform: b, bindings: [...n.inputs], ...spread(n.op, stat.size, 64) };
 }
 
 export const NORM_WEBGPU_KERNELS = { dropout, dropout_advance: dropoutAdvance, running_update: runningUpdate } satisfies WebGpuKernels;

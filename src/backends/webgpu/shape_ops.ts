@@ -2,10 +2,7 @@
 // invocation per output element, which writes every element of the output (0 where no source covers it).
 import type { Node } from '../../graph/op_table.js';
 import { copySources, MAX_CONCAT_INPUTS } from '../../graph/shape_ops.js';
-import { Launch, WebGpuKernels, grid, u32s, pad, checkRank } from './launch.js';
-import strided_copy from '../../../shaders/strided_copy.wgsl';
-
-export const SHAPE_OPS_SHADERS: Record<string, string> = { strided_copy };
+import { Launch, WebGpuKernels, spread, u32s, pad, checkRank } from './launch.js';
 
 function copy(n: Node<'concat' | 'slice' | 'pad'>): Launch {
   checkRank(n.op, n.shape);
@@ -20,7 +17,7 @@ function copy(n: Node<'concat' | 'slice' | 'pad'>): Launch {
     defines,
     uniform: u32s(words, 24 * 16), // the shader's params array, whatever the number of sources
     bindings: [n, ...n.inputs], // the output first, so its binding does not move with the number of sources
-    workgroups: grid(n.op, Math.ceil(n.size / 256)),
+    ...spread(n.op, n.size, 256),
   };
 }
 
