@@ -28,6 +28,4 @@ export function strided(shape: Shape, strides: number[][], visit: (i: number, of
   }
 }
 
-/** Strides of a transposed view: output dim j reads input dim perm[j]. */
-export const permutedStrides = (inShape: Shape, perm: number[]) => perm.map((p) => stridesOf(inShape)[p]);
 

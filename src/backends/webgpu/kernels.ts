@@ -1,11 +1,10 @@
 // The WebGPU kernel registry: for each op, which shader in shaders/ runs it, how it is specialised, the uniform
 // data it reads, the storage buffers it binds (in binding order after the uniform at binding 0), and its grid.
 import { Tensor } from '../../graph/tensor.js';
-import { Shape, ShapeError, fmt, sizeOf, stridesOf, broadcastStrides } from '../../graph/shape.js';
+import { Shape, ShapeError, fmt, sizeOf, stridesOf, broadcastStrides, permutedStrides } from '../../graph/shape.js';
 import { UNARY } from '../../graph/elementwise.js';
 import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, OpName, Node, each, isOp, isUnary, isBinary, codeOf } from '../../graph/op_table.js';
-import { permutedStrides } from '../cpu/loops.js';
-import type { Fused } from '../../schedule/fuse.js';
+import type { Fused, FusedKernel } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
 import { Launch, ShaderName, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_RANK, MAX_GRID, grid, spread, u32s, f32bits, checkRank } from './launch.js';
 import { ELEMENTWISE_PARAMS, REDUCE_PARAMS } from './contracts.js';
@@ -272,7 +271,7 @@ const KERNELS = {
 export const WEBGPU_KERNELS = KERNELS as unknown as Readonly<Partial<Record<OpName, (n: Tensor) => Launch>>>;
 
 /** The fused kernels of composites (FUSED_COMPOSITES in src/schedule/fuse.ts), by kernel name. */
-const FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = { ...NORM_FUSED_LAUNCHES };
+const FUSED_LAUNCHES = { ...NORM_FUSED_LAUNCHES } satisfies Record<FusedKernel, (n: Tensor, g: Fused) => Launch>;
 
 /**
  * A fused group (src/schedule/fuse.ts) as one elementwise launch: its first elementwise op reads each input either
@@ -281,9 +280,7 @@ const FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = { ...NOR
  */
 export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch {
   if (g.pattern) {
-    const k = FUSED_LAUNCHES[g.pattern.kernel];
-    if (!k) throw new Error(`webgpu backend: no fused kernel '${g.pattern.kernel}' (node ${n})`);
-    return k(n, g);
+    return FUSED_LAUNCHES[g.pattern.kernel](n, g);
   }
   const head = g.nodes[0];
   if (isOp(head, 'matmul')) return matmulEpilogue(head, g, n, gemm);

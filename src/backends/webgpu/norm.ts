@@ -4,7 +4,7 @@ import { Tensor } from '../../graph/tensor.js';
 import { dropoutParams } from '../../graph/norm.js';
 import type { Node } from '../../graph/op_table.js';
 import { rowsOf } from '../../graph/activations.js';
-import type { Fused } from '../../schedule/fuse.js';
+import type { Fused, FusedKernel } from '../../schedule/fuse.js';
 import { Launch, WebGpuKernels, spread, u32s, f32bits } from './launch.js';
 
 /** Layer norm's fused kernels (schedule/fuse.ts): forward reads [x, weight, bias], the gradient [x, weight, dy]. */
@@ -19,10 +19,10 @@ function layerNorm(n: Tensor, g: Fused, grad: boolean): Launch {
   };
 }
 
-export const NORM_FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = {
+export const NORM_FUSED_LAUNCHES = {
   layer_norm: (n, g) => layerNorm(n, g, false),
   layer_norm_grad: (n, g) => layerNorm(n, g, true),
-};
+} satisfies Partial<Record<FusedKernel, (n: Tensor, g: Fused) => Launch>>;
 
 function dropout(n: Node<'dropout'>): Launch {
   // Re-read at every run: the counter's step changes between runs, and the pipeline must not be rebuilt for it.
