@@ -5,7 +5,7 @@
 //   forward   y  = (x - mean) * rstd * w + b,   rstd = 1 / sqrt(var + eps)
 //   GRAD      dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),   g = dy * w,  xhat = (x - mean) * rstd
 
-struct Dims { rows: u32, C: u32, eps: f32 }
+#include layer_norm_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;

@@ -2,7 +2,7 @@
 // Forward: y = x - max - log(sum of exp(x - max)); the max is subtracted first, so no exp overflows.
 // With GRAD, x holds the saved output y, and dx = dy - exp(y) * (sum of dy over the row).
 
-struct Dims { rows: u32, C: u32 }
+#include log_softmax_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 #if GRAD

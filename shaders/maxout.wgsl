@@ -3,7 +3,7 @@
 // Ties go to the first index (strict comparison), as in the CPU reference.
 // With GRAD: dx = dy at the group's argmax, 0 elsewhere.
 
-struct Dims { outs: u32, k: u32 }
+#include maxout_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 #if GRAD

@@ -1,7 +1,7 @@
 // The running-statistics update of batch norm, in place: stat = (1 - m)·stat + m·scale·batch.
 // scale is n/(n-1) for the running variance (the unbiased estimate, as PyTorch keeps), 1 for the running mean.
 
-struct Params { n: u32, momentum: f32, scale: f32 }
+#include running_update_params
 
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read_write> stat: array<f32>;

@@ -1,7 +1,7 @@
 // Softmax cross-entropy with integer labels, one invocation per row; the row max is subtracted before exp.
 // Forward: loss_i = log Σ exp(z_ic - max_i) + max_i - z_i,label.   With GRAD, backward: (softmax - onehot) · dy_i.
 
-struct Dims { B: u32, C: u32 }
+#include softmax_xent_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> z: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<i32>;

@@ -1,7 +1,7 @@
 // Shader contracts (src/backends/webgpu/contracts.ts): the elementwise codes and uniform layouts that the TypeScript
 // side and the WGSL side share by name, generated into the shaders rather than repeated in them as numbers.
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { UNARY, BINARY } from '../src/graph/elementwise.js';
 import { opCodesWgsl, WordLayout, ELEMENTWISE_PARAMS } from '../src/backends/webgpu/contracts.js';
 import { shaderSource } from '../src/backends/webgpu/shaders.js';
@@ -31,5 +31,16 @@ describe('shader contracts', () => {
     const src = shaderSource('elementwise', { BINARY: true, STRIDED: true, ROWS: false, CHAIN: true });
     expect(src).toContain(`const EW_ALPHA2: u32 = ${ELEMENTWISE_PARAMS.offsets.alpha2}u;`);
     expect(src).not.toMatch(/\bm\(\d+u/);
+  });
+
+  it('no shader declares its uniform by hand or reads it by position: every layout comes from contracts.ts', () => {
+    for (const f of readdirSync(new URL('../shaders/', import.meta.url))) {
+      const src = readFileSync(new URL(`../shaders/${f}`, import.meta.url), 'utf8');
+      expect(src, f).not.toMatch(/^struct /m);
+      expect(src, f).not.toMatch(/var<uniform>[^;]*array/);
+      expect(src, f).not.toMatch(/\bm\(\d+u/);
+    }
+    const copy = shaderSource('strided_copy', { IN2: true, IN3: false, IN4: false, IN5: false, IN6: false, IN7: false });
+    expect(copy).toContain('const SC_SOURCE_WORDS: u32 = 12u;');
   });
 });

@@ -3,7 +3,8 @@
 import { Tensor } from '../../graph/tensor.js';
 import { rowsOf } from '../../graph/activations.js';
 import type { Node } from '../../graph/op_table.js';
-import { Launch, WebGpuKernels, spread, u32s } from './launch.js';
+import { Launch, WebGpuKernels, spread } from './launch.js';
+import { UNIFORMS } from './contracts.js';
 
 /** One invocation per output of maxout (forward: n is that output; backward: dy is). */
 function maxoutLaunch(n: Node<'maxout' | 'maxout_grad'>, grad: boolean): Launch {
@@ -11,7 +12,7 @@ function maxoutLaunch(n: Node<'maxout' | 'maxout_grad'>, grad: boolean): Launch 
   return {
     shader: 'maxout',
     defines: { GRAD: grad },
-    uniform: u32s([outs, n.attrs.k]),
+    uniform: UNIFORMS.maxout_dims.pack({ outs, k: n.attrs.k }),
     bindings: [...n.inputs, n],
     ...spread(n.op, outs, 256),
   };
@@ -22,7 +23,7 @@ function logSoftmaxLaunch(n: Tensor, grad: boolean): Launch {
   return {
     shader: 'log_softmax',
     defines: { GRAD: grad },
-    uniform: u32s([rows, C]),
+    uniform: UNIFORMS.log_softmax_dims.pack({ rows, C }),
     bindings: [...n.inputs, n],
     ...spread(n.op, rows, 64),
   };

@@ -1,12 +1,14 @@
 // What the TypeScript side and the WGSL side must agree on, written once here and generated into the shaders as
 // include pieces (see shaders.ts), so a shader names a function code or a uniform field and never repeats a number:
 //  - the elementwise function codes, `UNARY_RELU`, `BINARY_ADD`, ... from the table in src/graph/elementwise.ts;
-//  - word layouts of the uniforms that hold arrays (a uniform array needs 16-byte elements, so these are
-//    array<vec4<u32>, N> read with m(i)): the shader reads `m(EW_SHAPE + d)`, the host packs the same layout by name;
+//  - every uniform: scalar structs (UNIFORMS), and word layouts of the uniforms that hold arrays (a uniform array
+//    needs 16-byte elements, so these are array<vec4<u32>, N> read with m(i)): the shader reads `m(EW_SHAPE + d)`;
+//    the host packs each by field name;
 //  - the optimizer rules' hyper-parameter structs, from their field lists.
 import { UNARY, BINARY } from '../../graph/elementwise.js';
 import type { OptimRule } from '../../graph/optim_ops.js';
-import { MAX_RANK, f32bits } from './launch.js';
+import { MAX_CONCAT_INPUTS } from '../../graph/shape_ops.js';
+import { MAX_RANK } from './launch.js';
 
 const constName = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
@@ -19,12 +21,49 @@ export function opCodesWgsl(): string {
   return lines.join('\n') + '\n';
 }
 
+/** A uniform struct of scalar fields, in order: the WGSL declaration and the host's packing come from one list. */
+export class UniformStruct<F extends string> {
+  constructor(readonly name: string, readonly fields: Record<F, 'u32' | 'f32'>) {}
+
+  wgsl(): string {
+    const body = Object.entries(this.fields).map(([f, t]) => `${f}: ${t}`).join(', ');
+    return `// Generated from a UniformStruct in src/backends/webgpu/contracts.ts.\nstruct ${this.name} { ${body} }\n`;
+  }
+
+  /** The uniform's bytes (a multiple of 16), each field from `values` by name. */
+  pack(values: Record<F, number>): ArrayBuffer {
+    const names = Object.keys(this.fields) as F[];
+    const b = new ArrayBuffer(Math.max(16, Math.ceil(names.length / 4) * 16)), u = new Uint32Array(b), f = new Float32Array(b);
+    names.forEach((k, i) => { if (this.fields[k] === 'f32') f[i] = values[k]; else u[i] = values[k]; });
+    return b;
+  }
+}
+
+/**
+ * The scalar uniforms, by the include piece that declares them (`#include <key>` in the shader named in front of it).
+ * Each shader keeps its own struct name, so its body reads `dims.C` as before.
+ */
+export const UNIFORMS = {
+  softmax_xent_dims: new UniformStruct('Dims', { B: 'u32', C: 'u32' }),
+  log_softmax_dims: new UniformStruct('Dims', { rows: 'u32', C: 'u32' }),
+  maxout_dims: new UniformStruct('Dims', { outs: 'u32', k: 'u32' }),
+  layer_norm_dims: new UniformStruct('Dims', { rows: 'u32', C: 'u32', eps: 'f32' }),
+  running_update_params: new UniformStruct('Params', { n: 'u32', momentum: 'f32', scale: 'f32' }),
+  dropout_params: new UniformStruct('Params', { n: 'u32', seed: 'u32', step: 'u32', threshold: 'u32', scale: 'f32' }),
+  /** im2col, col2im and pool: how many invocations do work. */
+  window_total: new UniformStruct('Total', { n: 'u32' }),
+  matmul_dims: new UniformStruct('Dims', { M: 'u32', N: 'u32', K: 'u32', batch: 'u32' }),
+  matmul_subgroup_dims: new UniformStruct('Dims', { M: 'u32', N: 'u32', K: 'u32', batch: 'u32', groups: 'u32' }),
+  matmul_packed_dims: new UniformStruct('Dims', { M: 'u32', N: 'u32', K: 'u32', batch: 'u32', MT: 'u32', NT: 'u32', groups: 'u32' }),
+  gemm_pack_dims: new UniformStruct('Dims', { R: 'u32', K: 'u32', tiles: 'u32', batch: 'u32', KP: 'u32' }),
+};
+
 /** A uniform of u32 words, `fields` in order, each one word or (arrays) several. */
 export class WordLayout<F extends string> {
   readonly offsets = {} as Record<F, number>;
   readonly words: number;
-  /** `prefix`: the WGSL names' prefix (EW_SHAPE). */
-  constructor(readonly prefix: string, readonly fields: Record<F, number>) {
+  /** `prefix`: the WGSL names' prefix (EW_SHAPE); `consts`: more named numbers the shader needs (a block's size). */
+  constructor(readonly prefix: string, readonly fields: Record<F, number>, readonly consts: Record<string, number> = {}) {
     let at = 0;
     for (const [f, n] of Object.entries(fields) as [F, number][]) { this.offsets[f] = at; at += n; }
     this.words = at;
@@ -38,6 +77,7 @@ export class WordLayout<F extends string> {
       `@group(0) @binding(0) var<uniform> params: array<vec4<u32>, ${vec4s}>;`,
       'fn m(i: u32) -> u32 { return params[i / 4u][i % 4u]; }',
       ...Object.entries(this.offsets).map(([f, at]) => `const ${this.prefix}_${constName(f)}: u32 = ${at}u;`),
+      ...Object.entries(this.consts).map(([c, v]) => `const ${this.prefix}_${constName(c)}: u32 = ${v}u;`),
     ].join('\n') + '\n';
   }
 
@@ -62,6 +102,14 @@ export const ELEMENTWISE_PARAMS = new WordLayout('EW', {
 export const REDUCE_PARAMS = new WordLayout('RD', {
   outCount: 1, redCount: 1, keptRank: 1, redRank: 1, keptShape: MAX_RANK, keptStrides: MAX_RANK, redShape: MAX_RANK, redStrides: MAX_RANK,
 });
+
+/**
+ * shaders/strided_copy.wgsl: the output's shape, then per source (up to MAX_CONCAT_INPUTS) its offset (i32 bits) and
+ * its shape, `sourceWords` words each.
+ */
+export const STRIDED_COPY_PARAMS = new WordLayout('SC', {
+  n: 1, rank: 1, sourceCount: 1, outShape: MAX_RANK, sources: MAX_CONCAT_INPUTS * 2 * MAX_RANK,
+}, { sourceWords: 2 * MAX_RANK, shapeInSource: MAX_RANK });
 
 /** The f32 fields of each optimizer rule's uniform after its leading `n: u32` (the element count), in order. */
 export const OPTIM_HYPER: Record<OptimRule, string[]> = {

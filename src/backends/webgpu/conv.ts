@@ -9,7 +9,8 @@
 import { Tensor } from '../../graph/tensor.js';
 import { Geom, geometry, WindowOp } from '../../graph/conv.js';
 import type { Node } from '../../graph/op_table.js';
-import { Launch, ShaderName, WebGpuKernels, spread, u32s } from './launch.js';
+import { Launch, ShaderName, WebGpuKernels, spread } from './launch.js';
+import { UNIFORMS } from './contracts.js';
 
 const WG = 256; // workgroup size of every conv and pooling kernel
 
@@ -20,7 +21,7 @@ const layout = (n: Node<'im2col' | 'col2im'>, g: Geom) => ({ DH: g.dh, DW: g.dw,
 /** Launch `invocations` invocations of `shader`; the uniform holds the element count of `n`. */
 function launch(n: Tensor, shader: ShaderName, invocations: number, constants: Record<string, number>, defines?: Record<string, boolean>): Launch {
   const size = spread(n.op, invocations, WG);
-  return { shader, defines, ...size, constants: { ...constants, ...size.constants }, uniform: u32s([n.size]), bindings: [...n.inputs, n] };
+  return { shader, defines, ...size, constants: { ...constants, ...size.constants }, uniform: UNIFORMS.window_total.pack({ n: n.size }), bindings: [...n.inputs, n] };
 }
 
 /** Pooling: `image` is the NCHW side (the input of the forward, the output of the backward). */
@@ -30,7 +31,7 @@ function poolLaunch(n: Node<'maxpool' | 'maxpool_grad' | 'avgpool' | 'avgpool_gr
   // Windows that tile the image: one invocation per cell of KH x KW pixels (see TILED in shaders/pool.wgsl).
   const tiled = max && backward && g.sh === g.kh && g.sw === g.kw && g.ph === 0 && g.pw === 0;
   const invocations = tiled ? g.N * g.C * Math.ceil(g.H / g.kh) * Math.ceil(g.W / g.kw) : n.size;
-  return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled }), uniform: u32s([invocations]) };
+  return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled }), uniform: UNIFORMS.window_total.pack({ n: invocations }) };
 }
 
 export const CONV_WEBGPU_KERNELS = {

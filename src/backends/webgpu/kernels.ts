@@ -6,8 +6,8 @@ import { UNARY } from '../../graph/elementwise.js';
 import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, OpName, Node, each, isOp, isUnary, isBinary, codeOf } from '../../graph/op_table.js';
 import type { Fused, FusedKernel } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
-import { Launch, ShaderName, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_RANK, MAX_GRID, grid, spread, u32s, f32bits, checkRank } from './launch.js';
-import { ELEMENTWISE_PARAMS, REDUCE_PARAMS } from './contracts.js';
+import { Launch, ShaderName, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_RANK, MAX_GRID, grid, spread, f32bits, checkRank } from './launch.js';
+import { ELEMENTWISE_PARAMS, REDUCE_PARAMS, UNIFORMS } from './contracts.js';
 import { CONV_WEBGPU_KERNELS } from './conv.js';
 import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
@@ -167,7 +167,7 @@ function matmul(n: Node<'matmul'>, gemm: GemmKernel): Launch {
   // The subgroup kernels run one 8-lane subgroup per workgroup (their @workgroup_size(8) is the algorithm's); the tiled
   // one runs TSX x TSY invocations, its tile constants.
   const workgroupSize: [number, number] = gemm === 'subgroup' ? [8, 1] : [constants.TSX, constants.TSY];
-  return { shader, defines, constants, uniform: u32s([M, N, K, batch, groups]), bindings: [n.inputs[0], n.inputs[1], n], workgroupSize, workgroups: wg };
+  return { shader, defines, constants, uniform: gemm === 'subgroup' ? UNIFORMS.matmul_subgroup_dims.pack({ M, N, K, batch, groups }) : UNIFORMS.matmul_dims.pack({ M, N, K, batch }), bindings: [n.inputs[0], n.inputs[1], n], workgroupSize, workgroups: wg };
 }
 
 function checkGrid(n: Tensor, wg: number[]) {
@@ -217,7 +217,7 @@ function packedMatmul(n: Tensor, M: number, N: number, K: number, batch: number,
     return {
       shader: 'gemm_pack',
       constants: { KMAJOR: +kMajor, PACK_B: +packB, VECS: width / 4, TEXW: PANEL_TEXTURE_WIDTH },
-      uniform: u32s([R, K, tiles, batch, KP]),
+      uniform: UNIFORMS.gemm_pack_dims.pack({ R, K, tiles, batch, KP }),
       bindings: [x, to],
       workgroupSize: [width / 4, 4], // VECS x 4 (shaders/gemm_pack.wgsl)
       workgroups: wg,
@@ -229,7 +229,7 @@ function packedMatmul(n: Tensor, M: number, N: number, K: number, batch: number,
     shader: 'matmul_packed',
     defines: { EPILOGUE: false, ROWS128: TM === 128 },
     constants: { TEXW: PANEL_TEXTURE_WIDTH },
-    uniform: u32s([M, N, KP, batch, MT, NT, TM / 4]),
+    uniform: UNIFORMS.matmul_packed_dims.pack({ M, N, K: KP, batch, MT, NT, groups: TM / 4 }),
     bindings: [a, b, n],
     workgroupSize: [8], // one 8-lane subgroup (shaders/matmul_packed.wgsl)
     workgroups: wg,
@@ -242,7 +242,7 @@ function softmaxXent(n: Tensor, grad: boolean): Launch {
   return {
     shader: 'softmax_xent',
     defines: { GRAD: grad },
-    uniform: u32s([B, C]),
+    uniform: UNIFORMS.softmax_xent_dims.pack({ B, C }),
     bindings: [...n.inputs, n],
     ...spread(n.op, B, 64),
   };

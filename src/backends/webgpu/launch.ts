@@ -64,12 +64,6 @@ export function spread(op: string, invocations: number, size: number): { workgro
   return { workgroupSize: [size], workgroups: grid(op, Math.ceil(invocations / size)), constants: { WG: size } };
 }
 
-export function u32s(words: number[], minBytes = 16): ArrayBuffer {
-  const n = Math.max(Math.ceil(words.length / 4) * 4, minBytes / 4);
-  const a = new Uint32Array(n);
-  a.set(words);
-  return a.buffer;
-}
 export const f32bits = (x: number) => new Uint32Array(new Float32Array([x]).buffer)[0];
 export const pad = (xs: readonly number[]) => [...xs, ...Array(MAX_RANK - xs.length).fill(0)];
 

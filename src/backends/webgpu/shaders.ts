@@ -3,7 +3,7 @@
 // may name (ShaderName in launch.ts) has its source here, or typecheck fails.
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import type { ShaderName } from './launch.js';
-import { opCodesWgsl, optimHyperWgsl, ELEMENTWISE_PARAMS, REDUCE_PARAMS } from './contracts.js';
+import { opCodesWgsl, optimHyperWgsl, ELEMENTWISE_PARAMS, REDUCE_PARAMS, STRIDED_COPY_PARAMS, UNIFORMS } from './contracts.js';
 import elementwise from '../../../shaders/elementwise.wgsl';
 import matmul from '../../../shaders/matmul.wgsl';
 import matmul_subgroup from '../../../shaders/matmul_subgroup.wgsl';
@@ -41,6 +41,8 @@ const INCLUDES: Record<string, string> = {
   optim_hyper: optimHyperWgsl(),
   elementwise_params: ELEMENTWISE_PARAMS.wgsl(),
   reduce_params: REDUCE_PARAMS.wgsl(),
+  strided_copy_params: STRIDED_COPY_PARAMS.wgsl(),
+  ...Object.fromEntries(Object.entries(UNIFORMS).map(([piece, u]) => [piece, u.wgsl()])),
 };
 
 function withIncludes(name: string, src: string, seen = new Set<string>()): string {
