@@ -1,8 +1,8 @@
 // Graph-building ops. Each one checks its inputs and infers the output shape; nothing is computed here.
-import { Tensor, DType, Attrs } from './tensor.js';
+import { Tensor, DType } from './tensor.js';
 import { Shape, ShapeError, fmt, sizeOf, broadcastShapes, normAxes } from './shape.js';
 import { UNARY } from './elementwise.js';
-import type { OpName, OpAttrs, UnaryOp, BinaryOp, Node } from './op_table.js';
+import type { OpName, OpAttrs, UnaryOp, BinaryOp, Node } from './tensor.js';
 
 /** A new node of op O, with O's attributes (see OpAttrs). */
 export const node = <O extends OpName>(op: O, inputs: Tensor[], shape: Shape, dtype: DType = 'f32', attrs: OpAttrs[O] = {} as OpAttrs[O]) =>

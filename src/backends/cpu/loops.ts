@@ -1,5 +1,5 @@
 // Loop helpers shared by the reference kernels.
-import { Shape, stridesOf, sizeOf } from '../../graph/shape.js';
+import { Shape, sizeOf } from '../../graph/shape.js';
 import type { Tensor } from '../../graph/tensor.js';
 import type { OpName, Node } from '../../graph/op_table.js';
 

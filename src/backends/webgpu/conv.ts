@@ -7,7 +7,7 @@
 // price is one pipeline per layer shape. Measured on lavapipe, cnn at batch 64: col2im 80 -> 31 ms, max-pool
 // backward 126 -> 64 ms; im2col 246 -> 34 ms with this and one invocation per output row (below).
 import { Tensor } from '../../graph/tensor.js';
-import { Geom, geometry, WindowOp } from '../../graph/conv.js';
+import { Geom, geometry } from '../../graph/conv.js';
 import type { Node } from '../../graph/op_table.js';
 import { Launch, ShaderName, WebGpuKernels, spread } from './launch.js';
 import { UNIFORMS } from './contracts.js';

@@ -6,7 +6,7 @@ import { UNARY } from '../../graph/elementwise.js';
 import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, OpName, Node, each, isOp, isUnary, isBinary, codeOf } from '../../graph/op_table.js';
 import type { Fused, FusedKernel } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
-import { Launch, ShaderName, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_RANK, MAX_GRID, grid, spread, f32bits, checkRank } from './launch.js';
+import { Launch, ShaderName, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_GRID, grid, spread, f32bits, checkRank } from './launch.js';
 import { ELEMENTWISE_PARAMS, REDUCE_PARAMS, UNIFORMS } from './contracts.js';
 import { CONV_WEBGPU_KERNELS } from './conv.js';
 import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
