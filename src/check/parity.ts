@@ -19,7 +19,7 @@ import { Tensor, Variable, variableOf } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
 import { plan, Feeds } from '../schedule/plan.js';
 import { OP_FACTS, OpName, each, factsOf, isOp, isEffect, isView, reductionLength } from '../graph/op_table.js';
-import { topoSort } from '../schedule/topo.js';
+import { topoSort } from '../graph/topo.js';
 import type { Backend, Executable } from '../backends/backend.js';
 import { CpuBackend } from '../backends/cpu/cpu_backend.js';
 import { OptionError } from '../util/errors.js';

@@ -40,6 +40,9 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   return out;
 }
 
+/** Strides of a transposed view: output dim j reads input dim perm[j]. */
+export const permutedStrides = (inShape: Shape, perm: readonly number[]) => perm.map((p) => stridesOf(inShape)[p]);
+
 /** Strides for reading `from` as if it had shape `to` (broadcast dims get stride 0). */
 export function broadcastStrides(from: Shape, to: Shape): number[] {
   const st = stridesOf(from);

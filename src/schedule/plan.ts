@@ -7,7 +7,7 @@
 // what is live at once rather than the sum of every intermediate. Views (reshape) share their input's buffer.
 import { Tensor, Variable, variableOf } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
-import { topoSort } from './topo.js';
+import { topoSort } from '../graph/topo.js';
 import { OP_FACTS, OpName, isOp, isView, isEffect, factsOf, Node } from '../graph/op_table.js';
 import { fuse, Fused, absorbedBy } from './fuse.js';
 import { UserError, OptionError } from '../util/errors.js';

@@ -53,7 +53,7 @@ export class WebGpuBackend implements Backend {
     let p = this.pipelines.get(key);
     if (!p) {
       const code = shaderSource(l.shader, l.defines);
-      checkKernelLimits(l, code, this.limits, what);
+      checkKernelLimits(l, this.limits, what);
       const module = this.device.createShaderModule({ label: l.shader, code });
       p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main', constants: l.constants } });
       this.pipelines.set(key, p);
