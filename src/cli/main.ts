@@ -6,6 +6,8 @@ import { bench, BENCH_HELP } from './bench.js';
 import { check, CHECK_HELP } from './check.js';
 import { predict, PREDICT_HELP } from './predict.js';
 import { fuzz, FUZZ_HELP } from './fuzz.js';
+import { exportCommand, EXPORT_HELP } from './export.js';
+import { importCommand, IMPORT_HELP } from './import.js';
 import { UserError } from '../util/errors.js';
 
 const HELP = `usage: wgtrain <command> [options]
@@ -17,6 +19,8 @@ commands:
   bench     kernel benchmarks, side by side with TF.js  (wgtrain bench --help)
   check     one training step on WebGPU vs the CPU reference, node by node  (wgtrain check --help)
   fuzz      random small graphs, forward and backward, WebGPU vs the CPU reference  (wgtrain fuzz --help)
+  export    a checkpoint as a PyTorch project that continues training (DDP), or as ONNX  (wgtrain export --help)
+  import    a PyTorch state_dict as a wgtrain checkpoint  (wgtrain import --help)
 
 global: --debug shows stack traces`;
 
@@ -27,6 +31,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   bench: { run: bench, help: BENCH_HELP },
   check: { run: check, help: CHECK_HELP },
   fuzz: { run: fuzz, help: FUZZ_HELP },
+  export: { run: exportCommand, help: EXPORT_HELP },
+  import: { run: importCommand, help: IMPORT_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {

