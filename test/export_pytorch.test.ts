@@ -1,0 +1,158 @@
+// The PyTorch hand-off, checked against real PyTorch (Debian's python3-torch, installed by scripts/setup.sh): for each
+// model, wgtrain trains two steps on the CPU backend and saves a checkpoint; the export's forward in PyTorch must equal
+// wgtrain's, three more steps in PyTorch from the exported optimizer state must equal three more wgtrain steps, and
+// importing the exported state_dict must give the checkpoint's weights back bit for bit. A 2-process DDP run (gloo)
+// must continue the CNN's training with a falling loss. The largest differences seen are printed.
+import { describe, it, expect, beforeAll } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createBackend } from '../src/backends/index.js';
+import type { Backend } from '../src/backends/backend.js';
+import { buildModel, MODEL_CONFIGS, ModelConfig } from '../src/nn/config.js';
+import { makeOptimizer } from '../src/optim/index.js';
+import { makeSchedule } from '../src/optim/schedules.js';
+import { ClassifierTrainer } from '../src/train/trainer.js';
+import { encodeCheckpoint, decodeCheckpoint } from '../src/train/checkpoint.js';
+import { stateDict } from '../src/train/weights.js';
+import { encodeSafetensors, decodeSafetensors } from '../src/store/safetensors.js';
+import { exportPytorch } from '../src/export/pytorch.js';
+import { pytorchStateDict } from '../src/export/import_pytorch.js';
+import { StateDictError } from '../src/export/torch_state.js';
+import { mnistDir, MNIST_MEAN, MNIST_STD } from '../src/data/mnist.js';
+import { Rng } from '../src/util/rng.js';
+
+const PYTHON = '/usr/bin/python3'; // Debian's, which python3-torch installs for (not a pyenv python first on PATH)
+const DRIVER = join(__dirname, 'fixtures/torch_roundtrip.py');
+const B = 4, STEPS_BEFORE = 2, STEPS_AFTER = 3, TOTAL = 5;
+
+const LSTM_CONFIG: ModelConfig = {
+  description: 'LSTM over 6 steps of 5 features, then linear', input: [6, 5],
+  layers: [{ type: 'lstm', hidden: 8, name: 'lstm' }, { type: 'lstm', hidden: 7, return_sequences: false, name: 'lstm2' }, { type: 'linear', out: 4, name: 'head' }],
+};
+
+interface Case { name: string; config: ModelConfig; optimizer: string; options: Record<string, unknown>; classes: number }
+const CASES: Case[] = [
+  { name: 'mlp', config: MODEL_CONFIGS.mlp, optimizer: 'sgd', options: { lr: 0.05, momentum: 0.9 }, classes: 10 },
+  { name: 'cnn', config: MODEL_CONFIGS.cnn, optimizer: 'adamw', options: { lr: 3e-3 }, classes: 10 },
+  { name: 'lstm', config: LSTM_CONFIG, optimizer: 'adamw', options: { lr: 1e-2, weightDecay: 0.05 }, classes: 4 },
+  { name: 'lstm (sgd, nesterov)', config: LSTM_CONFIG, optimizer: 'sgd', options: { lr: 0.1, momentum: 0.9, nesterov: true }, classes: 4 },
+];
+
+const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+const maxAbs = (a: Float32Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+const floats = (rng: Rng, n: number) => Float32Array.from({ length: n }, () => rng.normal());
+
+/** The export of `bytes` (a checkpoint) written to a new temporary directory. */
+function writeExport(bytes: Uint8Array): string {
+  const dir = mkdtempSync(join(tmpdir(), 'wgtrain-torch-'));
+  const files = exportPytorch(decodeCheckpoint(bytes, 'ck.safetensors'), 'ck.safetensors', { mnistDir: mnistDir(), mnistMean: MNIST_MEAN, mnistStd: MNIST_STD });
+  for (const [name, content] of files) writeFileSync(join(dir, name), content);
+  return dir;
+}
+
+let backend: Backend;
+beforeAll(async () => {
+  backend = await createBackend('cpu');
+  try {
+    execFileSync(PYTHON, ['-c', 'import torch'], { stdio: 'pipe' });
+  } catch {
+    throw new Error(`${PYTHON} cannot import torch: run scripts/setup.sh (it installs Debian's python3-torch)`);
+  }
+});
+
+/** Trains `c` two steps in wgtrain and returns the checkpoint, the eval forward of a batch, and the weights after three more steps. */
+async function wgtrainRun(c: Case) {
+  const { model } = buildModel(c.config, new Rng(7));
+  const trainer = new ClassifierTrainer(backend, model, makeOptimizer(c.optimizer, c.options), c.config.input);
+  const lr = c.options.lr as number;
+  trainer.schedule = makeSchedule('cosine', { lr, epochs: 1, stepsPerEpoch: TOTAL }).schedule;
+  const per = c.config.input.reduce((a, b) => a * b, 1), rng = new Rng(11);
+  const xs = Array.from({ length: TOTAL }, () => floats(rng, B * per));
+  const ys = Array.from({ length: TOTAL }, () => Int32Array.from({ length: B }, () => rng.int(c.classes)));
+  for (let k = 0; k < STEPS_BEFORE; k++) trainer.trainStep(xs[k], ys[k], B);
+  const { bytes } = await encodeCheckpoint(trainer, {
+    epoch: 0, batch: STEPS_BEFORE, model: { name: c.name, config: c.config }, seed: 7,
+    schedule: { name: 'cosine', lr, warmup: 0 }, run: { 'batch-size': B, limit: B * TOTAL, epochs: 1 },
+  });
+  const evalX = floats(rng, 3 * per);
+  const forward = await trainer.predict(evalX, 3);
+  for (let k = STEPS_BEFORE; k < TOTAL; k++) trainer.trainStep(xs[k], ys[k], B);
+  const after = await stateDict(backend, model);
+  trainer.dispose();
+  const batches = encodeSafetensors(new Map([
+    ['eval_x', { dtype: 'F32' as const, shape: [3, ...c.config.input], data: evalX }],
+    ['x', { dtype: 'F32' as const, shape: [STEPS_AFTER, B, ...c.config.input], data: Float32Array.from(xs.slice(STEPS_BEFORE).flatMap((x) => [...x])) }],
+    ['y', { dtype: 'I64' as const, shape: [STEPS_AFTER, B], data: BigInt64Array.from(ys.slice(STEPS_BEFORE).flatMap((y) => [...y].map(BigInt))) }],
+  ]));
+  return { bytes, forward, after, batches };
+}
+
+describe('export to PyTorch', () => {
+  for (const c of CASES) {
+    it(`${c.name} (${c.optimizer}): forward, three more training steps, and import, against PyTorch`, async () => {
+      const run = await wgtrainRun(c);
+      const dir = writeExport(run.bytes);
+      writeFileSync(join(dir, 'batches.safetensors'), run.batches);
+      execFileSync(PYTHON, [DRIVER, dir, join(dir, 'batches.safetensors'), join(dir, 'out.safetensors')], { stdio: 'pipe' });
+      const out = decodeSafetensors(readFileSync(join(dir, 'out.safetensors'))).tensors;
+
+      // Forward: float32 sums in another order; relative to the outputs' size.
+      const torchForward = out.get('forward')!.array() as Float32Array;
+      const fwd = maxDiff(torchForward, run.forward);
+      expect(fwd).toBeLessThanOrEqual(1e-5 * Math.max(1, maxAbs(run.forward)));
+
+      // Three steps: PyTorch's weights after them, mapped back to wgtrain's names, against wgtrain's.
+      const state = encodeSafetensors(new Map([...out].filter(([k]) => k.startsWith('state.')).map(([k, t]) => [k.slice(6), { dtype: t.dtype, shape: t.shape, data: t.array() }])));
+      const torchAfter = pytorchStateDict(state, c.config, 'PyTorch after 3 steps');
+      let steps = 0;
+      for (const [name, w] of run.after) {
+        const d = maxDiff(torchAfter.get(name)!, w);
+        steps = Math.max(steps, d);
+        expect(d, name).toBeLessThanOrEqual(2e-5 * Math.max(1, maxAbs(w)));
+      }
+      // The steps moved the weights well beyond that tolerance: the comparison is of training, not of the start.
+      const ck = decodeCheckpoint(run.bytes).tensors;
+      const moved = Math.max(...[...run.after].map(([name, w]) => maxDiff(w, ck.get(name)!.array() as Float32Array)));
+      expect(moved).toBeGreaterThan(100 * steps);
+
+      // Import: the exported state_dict gives the checkpoint's weights back bit for bit.
+      const back = pytorchStateDict(readFileSync(join(dir, 'model.safetensors')), c.config, 'model.safetensors');
+      for (const [name, w] of back) expect(Buffer.from(w.buffer).equals(Buffer.from(ck.get(name)!.bytes)), name).toBe(true);
+      console.log(`${c.name} (${c.optimizer}): forward max |diff| ${fwd.toExponential(2)}, weights after ${STEPS_AFTER} steps max |diff| ${steps.toExponential(2)} (they moved ${moved.toExponential(2)}); import bit-exact`);
+    });
+  }
+
+  it('import names every tensor that does not match, in one error', async () => {
+    const run = await wgtrainRun(CASES[0]);
+    const dir = writeExport(run.bytes);
+    const { tensors } = decodeSafetensors(readFileSync(join(dir, 'model.safetensors')));
+    const bad = new Map([...tensors].filter(([k]) => k !== 'fc1.bias').map(([k, t]) => [k, { dtype: t.dtype, shape: k === 'fc2.weight' ? [256, 128] : t.shape, data: t.array() }]));
+    bad.set('fc9.weight', { dtype: 'F32', shape: [1], data: new Float32Array(1) });
+    const err = (() => { try { pytorchStateDict(encodeSafetensors(bad), MODEL_CONFIGS.mlp, 'state.safetensors'); } catch (e) { return e as Error; } })();
+    expect(err).toBeInstanceOf(StateDictError);
+    expect(err!.message).toContain("missing 'fc1.bias' [256]");
+    expect(err!.message).toContain("'fc2.weight' is F32 [256, 128], expected F32 [128, 256]");
+    expect(err!.message).toContain("unexpected 'fc9.weight'");
+  });
+
+  it('a 2-process DDP run (gloo, CPU) continues the CNN on MNIST with a falling loss', async () => {
+    const c = CASES[1];
+    const run = await wgtrainRun({ ...c, optimizer: 'sgd', options: { lr: 0.03, momentum: 0.9 } });
+    const dir = writeExport(run.bytes);
+    // The test's checkpoint records a batch of 4; DDP splits a batch of 32 over the two processes.
+    const training = JSON.parse(readFileSync(join(dir, 'training.json'), 'utf8'));
+    writeFileSync(join(dir, 'training.json'), JSON.stringify({ ...training, batch_size: 32 }));
+    const log = execFileSync(PYTHON, [join(dir, 'train_ddp.py'), '--nproc', '2', '--epochs', '2', '--limit', '384', '--test-limit', '200', '--lr', '0.03', '--save', join(dir, 'after.safetensors')], { encoding: 'utf8', stdio: 'pipe', timeout: 120_000 });
+    console.log(log.trim());
+    expect(log).toContain('2 process(es), backend gloo');
+    const losses = [...log.matchAll(/epoch \d+: mean loss ([\d.]+) \(by thirds: ([\d.]+), ([\d.]+), ([\d.]+)\)/g)].map((m) => m.slice(1).map(Number));
+    expect(losses).toHaveLength(2);
+    expect(losses[1][0]).toBeLessThan(losses[0][0]);
+    expect(losses[1][3]).toBeLessThan(losses[0][1]);
+    // What DDP trained comes back into wgtrain.
+    const back = pytorchStateDict(readFileSync(join(dir, 'after.safetensors')), c.config, 'after.safetensors');
+    expect([...back.keys()]).toEqual(['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
+  });
+});
