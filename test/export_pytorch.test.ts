@@ -19,6 +19,8 @@ import { stateDict } from '../src/train/weights.js';
 import { encodeSafetensors, decodeSafetensors } from '../src/store/safetensors.js';
 import { exportPytorch } from '../src/export/pytorch.js';
 import { pytorchStateDict } from '../src/export/import_pytorch.js';
+import { exportOnnx } from '../src/export/onnx.js';
+import * as ort from 'onnxruntime-node';
 import { StateDictError } from '../src/export/torch_state.js';
 import { mnistDir, MNIST_MEAN, MNIST_STD } from '../src/data/mnist.js';
 import { Rng } from '../src/util/rng.js';
@@ -120,7 +122,15 @@ describe('export to PyTorch', () => {
       // Import: the exported state_dict gives the checkpoint's weights back bit for bit.
       const back = pytorchStateDict(readFileSync(join(dir, 'model.safetensors')), c.config, 'model.safetensors');
       for (const [name, w] of back) expect(Buffer.from(w.buffer).equals(Buffer.from(ck.get(name)!.bytes)), name).toBe(true);
-      console.log(`${c.name} (${c.optimizer}): forward max |diff| ${fwd.toExponential(2)}, weights after ${STEPS_AFTER} steps max |diff| ${steps.toExponential(2)} (they moved ${moved.toExponential(2)}); import bit-exact`);
+      // ONNX: the same forward in onnxruntime-node.
+      const session = await ort.InferenceSession.create(exportOnnx(decodeCheckpoint(run.bytes), 'ck.safetensors'));
+      const evalX = decodeSafetensors(run.batches).tensors.get('eval_x')!;
+      const result = await session.run({ input: new ort.Tensor('float32', evalX.array() as Float32Array, evalX.shape) });
+      const onnxOut = result.output.data as Float32Array;
+      expect(result.output.dims).toEqual([3, run.forward.length / 3]);
+      const onnx = maxDiff(onnxOut, run.forward);
+      expect(onnx).toBeLessThanOrEqual(1e-4);
+      console.log(`${c.name} (${c.optimizer}): PyTorch forward max |diff| ${fwd.toExponential(2)}, weights after ${STEPS_AFTER} steps max |diff| ${steps.toExponential(2)} (they moved ${moved.toExponential(2)}); import bit-exact; ONNX forward max |diff| ${onnx.toExponential(2)}`);
     });
   }
 

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpoint } from '../train/checkpoint_file.js';
 import { exportPytorch } from '../export/pytorch.js';
+import { exportOnnx } from '../export/onnx.js';
 import { mnistDir, MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { parse, choice, UsageError } from './args.js';
@@ -27,7 +28,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   const ck = await readCheckpoint(f.weights);
   if (format === 'onnx') {
     if (existsSync(f.out)) throw new UsageError(`export: --out ${f.out} already exists (choose a new file; nothing is overwritten)`);
-    throw new UsageError('export: --format onnx is not built yet');
+    await writeFileAtomic(f.out, exportOnnx(ck, f.weights));
     console.log(`wrote ${f.out}`);
     return;
   }
