@@ -34,11 +34,26 @@ const LSTM_CONFIG: ModelConfig = {
   layers: [{ type: 'lstm', hidden: 8, name: 'lstm' }, { type: 'lstm', hidden: 7, return_sequences: false, name: 'lstm2' }, { type: 'linear', out: 4, name: 'head' }],
 };
 
+// Every other layer kind the exporters map: batch norm (with its running statistics), a residual block, PReLU, layer
+// norm, GELU, GRU, RNN. Convs before batch norm have no bias: its gradient is zero up to rounding, which Adam would
+// scale up to full steps in both engines, differently.
+const MIXED_CONFIG: ModelConfig = {
+  description: 'conv-bn-residual-prelu-pool, linear-layernorm-gelu, GRU, RNN', input: [1, 8, 8],
+  layers: [
+    { type: 'conv2d', out: 4, kernel: 3, padding: 1, bias: false, name: 'c1' }, { type: 'batchnorm2d', name: 'bn1' }, { type: 'relu' },
+    { type: 'residual', layers: [{ type: 'conv2d', out: 4, kernel: 3, padding: 1, bias: false, name: 'block.c2' }, { type: 'batchnorm2d', name: 'block.bn2' }] },
+    { type: 'prelu', per_channel: true, name: 'prelu' }, { type: 'avgpool2d', kernel: 2 }, { type: 'flatten' },
+    { type: 'linear', out: 12, name: 'fc' }, { type: 'layernorm', name: 'ln' }, { type: 'gelu' }, { type: 'reshape', shape: [3, 4] },
+    { type: 'gru', hidden: 5, name: 'gru' }, { type: 'rnn', hidden: 6, return_sequences: false, name: 'rnn' }, { type: 'linear', out: 3, name: 'head' },
+  ],
+};
+
 interface Case { name: string; config: ModelConfig; optimizer: string; options: Record<string, unknown>; classes: number }
 const CASES: Case[] = [
   { name: 'mlp', config: MODEL_CONFIGS.mlp, optimizer: 'sgd', options: { lr: 0.05, momentum: 0.9 }, classes: 10 },
   { name: 'cnn', config: MODEL_CONFIGS.cnn, optimizer: 'adamw', options: { lr: 3e-3 }, classes: 10 },
   { name: 'lstm', config: LSTM_CONFIG, optimizer: 'adamw', options: { lr: 1e-2, weightDecay: 0.05 }, classes: 4 },
+  { name: 'mixed', config: MIXED_CONFIG, optimizer: 'adam', options: { lr: 1e-2 }, classes: 3 },
   { name: 'lstm (sgd, nesterov)', config: LSTM_CONFIG, optimizer: 'sgd', options: { lr: 0.1, momentum: 0.9, nesterov: true }, classes: 4 },
 ];
 
