@@ -4,8 +4,8 @@
 // importing the exported state_dict must give the checkpoint's weights back bit for bit. A 2-process DDP run (gloo)
 // must continue the CNN's training with a falling loss. The largest differences seen are printed.
 import { describe, it, expect, beforeAll } from 'vitest';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBackend } from '../src/backends/index.js';
@@ -179,5 +179,37 @@ describe('export to PyTorch', () => {
     // What DDP trained comes back into wgtrain.
     const back = pytorchStateDict(readFileSync(join(dir, 'after.safetensors')), c.config, 'after.safetensors');
     expect([...back.keys()]).toEqual(['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
+  });
+
+  it('the CLI: export (pytorch, onnx) and import, and their mistakes exit 2 with one line', async () => {
+    execFileSync(process.execPath, ['scripts/build.mjs']);
+    const cli = (args: string[]) => spawnSync(process.execPath, ['bin/wgtrain.js', ...args], { encoding: 'utf8', timeout: 120_000 });
+    const dir = mkdtempSync(join(tmpdir(), 'wgtrain-cli-export-'));
+    const ck = join(dir, 'ck.safetensors');
+    writeFileSync(ck, (await wgtrainRun(CASES[0])).bytes);
+    const out = join(dir, 'pt');
+    let r = cli(['export', '--weights', ck, '--format', 'pytorch', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(['model.py', 'model.safetensors', 'optimizer.safetensors', 'safetensors_io.py', 'train_ddp.py', 'training.json']);
+    r = cli(['export', '--weights', ck, '--format', 'pytorch', '--out', out]);
+    expect([r.status, r.stderr.trim()]).toEqual([2, `wgtrain: export: --out ${out} is not empty (choose a new or empty directory; nothing is overwritten)`]);
+    r = cli(['export', '--weights', ck, '--format', 'onnx', '--out', join(dir, 'm.onnx')]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(dir, 'm.onnx'))).toBe(true);
+    r = cli(['export', '--weights', ck, '--format', 'keras', '--out', join(dir, 'k')]);
+    expect([r.status, r.stderr.trim()]).toEqual([2, "wgtrain: export: --format must be one of pytorch, onnx, got 'keras'"]);
+
+    const back = join(dir, 'back.safetensors');
+    r = cli(['import', '--from', 'pytorch', join(out, 'model.safetensors'), '--model', 'mlp', '--out', back]);
+    expect(r.status, r.stderr).toBe(0);
+    const original = decodeCheckpoint(readFileSync(ck)).tensors, imported = decodeCheckpoint(readFileSync(back)).tensors;
+    for (const name of ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias', 'fc3.weight', 'fc3.bias']) expect(Buffer.from(imported.get(name)!.bytes).equals(Buffer.from(original.get(name)!.bytes)), name).toBe(true);
+    r = cli(['import', '--from', 'pytorch', join(out, 'model.safetensors'), '--model', 'cnn', '--out', join(dir, 'wrong.safetensors')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain("does not match the model (10 tensors): missing 'conv1.weight' [16, 1, 5, 5]");
+    expect(r.stderr).toContain("'fc1.weight' is F32 [256, 784], expected F32 [128, 1568]");
+    expect(r.stderr).toContain("unexpected 'fc3.weight'");
+    expect(existsSync(join(dir, 'wrong.safetensors'))).toBe(false);
   });
 });
