@@ -62,7 +62,7 @@ function importsOf(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
   const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;'"]*?from\s+'([^']+)'|(?:^|\n)\s*import\s+'([^']+)'|\bimport\(\s*'([^']+)'\s*\)/g)]
     .map((m) => m[1] ?? m[2] ?? m[3]);
-  return specs.filter((s) => s.startsWith('.') && !s.endsWith('.wgsl'))
+  return specs.filter((s) => s.startsWith('.') && !s.endsWith('.wgsl') && !s.endsWith('.py')) // text assets, not modules
     .map((s) => normalize(join(dirname(file), s)).replace(/\.js$/, '.ts'));
 }
 

@@ -97,7 +97,7 @@ from torch import nn
 from safetensors_io import load_safetensors
 
 # The shape of one example, as the wgtrain model config gives it.
-INPUT_SHAPE = ${JSON.stringify(c.input).replace('[', '(').replace(']', c.input.length === 1 ? ',)' : ')')}
+INPUT_SHAPE = (${c.input.join(', ')}${c.input.length === 1 ? ',' : ''})
 
 ${MODEL_LAYERS_PY}
 

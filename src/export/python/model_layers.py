@@ -35,41 +35,30 @@ class Residual(nn.Module):
         return x + self.body(x)
 
 
-def _sequences(self, y):
-    return y if self.return_sequences else y[:, -1]
+class _Recurrent:
+    """Mixed into nn.LSTM, nn.RNN and nn.GRU: batch-first, and every step's h or only the last one's."""
 
-
-def _single_bias(rnn):
-    # wgtrain's LSTM and RNN cells have one bias where torch.nn's have two (bias_ih + bias_hh): bias_hh_l0 stays at
-    # zero and out of training, so both compute the same function and take the same steps.
-    nn.init.zeros_(rnn.bias_hh_l0)
-    rnn.bias_hh_l0.requires_grad_(False)
-
-
-class LSTM(nn.LSTM):
     def __init__(self, input_size, hidden_size, return_sequences=True):
         super().__init__(input_size, hidden_size, batch_first=True)
         self.return_sequences = return_sequences
-        _single_bias(self)
+        if self.mode != 'GRU':
+            # wgtrain's LSTM and RNN cells have one bias where torch.nn's have two (bias_ih + bias_hh): bias_hh_l0
+            # stays at zero and out of training, so both compute the same function and take the same steps.
+            nn.init.zeros_(self.bias_hh_l0)
+            self.bias_hh_l0.requires_grad_(False)
 
     def forward(self, x):
-        return _sequences(self, super().forward(x)[0])
+        y = super().forward(x)[0]
+        return y if self.return_sequences else y[:, -1]
 
 
-class RNN(nn.RNN):
-    def __init__(self, input_size, hidden_size, return_sequences=True):
-        super().__init__(input_size, hidden_size, batch_first=True)
-        self.return_sequences = return_sequences
-        _single_bias(self)
-
-    def forward(self, x):
-        return _sequences(self, super().forward(x)[0])
+class LSTM(_Recurrent, nn.LSTM):
+    pass
 
 
-class GRU(nn.GRU):
-    def __init__(self, input_size, hidden_size, return_sequences=True):
-        super().__init__(input_size, hidden_size, batch_first=True)
-        self.return_sequences = return_sequences
+class RNN(_Recurrent, nn.RNN):
+    pass
 
-    def forward(self, x):
-        return _sequences(self, super().forward(x)[0])
+
+class GRU(_Recurrent, nn.GRU):
+    pass
