@@ -144,6 +144,9 @@ def worker(rank, world, args):
         backend = 'nccl' if torch.cuda.is_available() and torch.cuda.device_count() >= world else 'gloo'
         dist.init_process_group(backend, rank=rank, world_size=world)
     device = torch.device(f'cuda:{rank}') if world > 1 and dist.get_backend() == 'nccl' else torch.device('cpu')
+    if device.type == 'cpu' and 'OMP_NUM_THREADS' not in os.environ:
+        # N processes on one machine's cores: N times the default thread count would only make them wait on each other.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     torch.manual_seed(args.seed)
     run = load_run()
     model = load_model(os.path.join(HERE, 'model.safetensors')).to(device)
@@ -177,6 +180,8 @@ def worker(rank, world, args):
             x, y = train_x[idx].to(device), train_y[idx].to(device)
             losses.append(train_step(net, opt, x, y, lr_at(schedule, step), run))
             step += 1
+            if rank == 0 and args.log_every and (b + 1) % args.log_every == 0:
+                print(f'  step {b + 1}/{steps_per_epoch}: loss {torch.stack(losses[-args.log_every:]).mean().item():.4f} (this process)', flush=True)
         mean = torch.stack(losses).mean() if losses else torch.tensor(float('nan'))
         if world > 1:
             dist.all_reduce(mean)
@@ -200,6 +205,7 @@ def main():
     p.add_argument('--limit', type=int, help='train on the first N examples only')
     p.add_argument('--test-limit', type=int, help='measure accuracy on the first N test examples only')
     p.add_argument('--seed', type=int, default=1, help='shuffling [1]')
+    p.add_argument('--log-every', type=int, default=200, help='print the mean loss every N steps (0: only per epoch) [200]')
     p.add_argument('--save', help="write the trained state_dict here (safetensors; `wgtrain import` reads it)")
     args = p.parse_args()
     if 'RANK' in os.environ and 'WORLD_SIZE' in os.environ:  # started by torchrun
