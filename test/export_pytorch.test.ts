@@ -48,12 +48,18 @@ const MIXED_CONFIG: ModelConfig = {
   ],
 };
 
+const SMALL_MLP: ModelConfig = { input: [6], layers: [{ type: 'linear', out: 8, name: 'fc1' }, { type: 'tanh' }, { type: 'linear', out: 3, name: 'fc2' }] };
+
 interface Case { name: string; config: ModelConfig; optimizer: string; options: Record<string, unknown>; classes: number }
 const CASES: Case[] = [
   { name: 'mlp', config: MODEL_CONFIGS.mlp, optimizer: 'sgd', options: { lr: 0.05, momentum: 0.9 }, classes: 10 },
   { name: 'cnn', config: MODEL_CONFIGS.cnn, optimizer: 'adamw', options: { lr: 3e-3 }, classes: 10 },
   { name: 'lstm', config: LSTM_CONFIG, optimizer: 'adamw', options: { lr: 1e-2, weightDecay: 0.05 }, classes: 4 },
   { name: 'mixed', config: MIXED_CONFIG, optimizer: 'adam', options: { lr: 1e-2 }, classes: 3 },
+  // The other optimizers, on a small MLP: each slot and step count under torch.optim's names. Not NAdam: PyTorch 1.13
+  // (Debian's) multiplies mu into its mu_product_next twice (torch/optim/nadam.py), which wgtrain and later PyTorch do not.
+  ...([['rmsprop', { lr: 1e-2, momentum: 0.5, centered: true, weightDecay: 0.01 }], ['adagrad', { lr: 0.1, lrDecay: 0.01 }], ['adadelta', { lr: 1, weightDecay: 0.01 }]] as const)
+    .map(([optimizer, options]) => ({ name: 'small mlp', config: SMALL_MLP, optimizer, options, classes: 3 })),
   { name: 'lstm (sgd, nesterov)', config: LSTM_CONFIG, optimizer: 'sgd', options: { lr: 0.1, momentum: 0.9, nesterov: true }, classes: 4 },
 ];
 

@@ -59,6 +59,9 @@ def make_optimizer(model, run, directory=HERE):
     params = dict(model.named_parameters())
     trainable = [p for p in params.values() if p.requires_grad]
     opt = getattr(torch.optim, spec['class'])(trainable, **spec['kwargs'])
+    if spec['class'] == 'NAdam' and int(torch.__version__.split('.')[0]) < 2:
+        print('train_ddp.py: note: PyTorch 1.x NAdam multiplies mu into mu_product_next twice; its steps differ slightly '
+              "from wgtrain's (and PyTorch 2's)", file=sys.stderr)
     if run['step'] > 0:
         slots, _ = load_safetensors(os.path.join(directory, 'optimizer.safetensors'))
         for name, p in params.items():
