@@ -57,7 +57,7 @@ describe('model configs', () => {
     bad({ input: [784], layers: [{ type: 'relu' }, { type: 'dense', out: 3 }] }, /layer 1 \(dense\): unknown layer type "dense" \(expected one of linear, conv2d/);
     bad({ input: [784], layers: [{ out: 3 }] }, /layer 0: missing "type"/);
     bad({ input: [784], layers: [{ type: 'linear' }] }, /layer 0 \(linear\): missing required field "out"/);
-    bad({ input: [784], layers: [{ type: 'linear', out: '10' }] }, /layer 0 \(linear\): "out" must be a non-negative integer, got "10"/);
+    bad({ input: [784], layers: [{ type: 'linear', out: '10' }] }, /layer 0 \(linear\): "out" must be a positive integer, got "10"/);
     bad({ input: [784], layers: [{ type: 'linear', out: 0 }] }, /layer 0 \(linear\): "out" must be a positive integer, got 0/);
     bad({ input: [784], layers: [{ type: 'linear', out: 10, units: 3 }] }, /layer 0 \(linear\): unknown field "units" \(linear takes out, bias, init, name\)/);
     bad({ input: [784], layers: [{ type: 'linear', out: 10, init: 'glorot' }] }, /"init" must be "he", "xavier" or "zeros"/);

@@ -1,7 +1,6 @@
 // `wgtrain predict`: classes (and probabilities) for new examples from a checkpoint written by `wgtrain train --save`.
 // The model comes from --model, or from the config the checkpoint recorded; a CSV-trained model also recorded its
 // feature columns, their scaling and its class names, so new rows are read exactly as the training rows were.
-import { readFile } from 'node:fs/promises';
 import { createBackend, BackendName } from '../backends/index.js';
 import type { Backend } from '../backends/backend.js';
 import { input, Tensor, Variable } from '../graph/tensor.js';
@@ -10,7 +9,7 @@ import type { Module } from '../nn/module.js';
 import type { ModelConfig } from '../nn/config.js';
 import { readIdxFile } from '../data/idx.js';
 import { normalize, MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
-import { parseFeatureRows, standardize } from '../data/csv.js';
+import { parseFeatureRows, standardize, readCsvText } from '../data/csv.js';
 import { readCheckpoint, CheckpointError } from '../train/checkpoint.js';
 import { Rng } from '../util/rng.js';
 import type { CsvInfo } from './data_arg.js';
@@ -55,15 +54,14 @@ async function loadWeights(path: string, model: Module, backend: Backend, modelN
 
 async function readInput(path: string, csv: CsvInfo | undefined, limit: number | undefined): Promise<{ x: Float32Array; n: number }> {
   if (path.toLowerCase().endsWith('.csv')) {
-    let text: string;
-    try { text = await readFile(path, 'utf8'); } catch (e) { throw new UsageError(`predict: cannot read --input ${path} (${(e as NodeJS.ErrnoException).code})`); }
-    const t = parseFeatureRows(text, csv?.features, path);
+    const t = parseFeatureRows(await readCsvText(path), csv?.features, path);
     if (csv) standardize(t.x, csv);
     const n = Math.min(t.n, limit ?? Infinity);
     return { x: t.x.subarray(0, n * t.columns.length), n };
   }
   if (csv) throw new UsageError(`predict: this model was trained on CSV columns (${csv.features.join(', ')}): --input must be a .csv file, got '${path}'`);
   const img = await readIdxFile(path);
+  if (img.shape[0] === 0) throw new UsageError(`predict: --input ${path} holds 0 examples (header ${img.shape.join('x')}; expected at least one)`);
   const n = Math.min(img.shape[0], limit ?? Infinity), per = img.shape.slice(1).reduce((a, b) => a * b, 1);
   const x = new Float32Array(n * per);
   for (let i = 0; i < x.length; i++) x[i] = img.data[i] / 255;

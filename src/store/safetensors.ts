@@ -2,7 +2,7 @@
 // an 8-byte little-endian u64 header length N, N bytes of UTF-8 JSON (padded with spaces to a multiple of 8, which
 // keeps the data aligned), then the tensors' bytes back to back, little-endian. The reader trusts nothing in a file:
 // every length and offset is checked against the file's size before any data is touched.
-import { readFile } from 'node:fs/promises';
+import { readBounded, INPUT_LIMITS } from './read_bounded.js';
 import { writeFileAtomic } from './atomic.js';
 
 export const DTYPE_BYTES = {
@@ -168,12 +168,10 @@ export function decodeSafetensors(bytes: Uint8Array, file = 'safetensors buffer'
 }
 
 export async function readSafetensors(path: string) {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new SafetensorsError(path, `cannot read: ${(e as Error).message}`);
-  }
+  const bytes = await readBounded(path, {
+    maxBytes: INPUT_LIMITS.checkpoint, expected: 'a safetensors checkpoint', error: (m) => new SafetensorsError(path, m.slice(path.length + 2)),
+    openError: (e) => new SafetensorsError(path, `cannot read: ${e.message}`),
+  });
   return decodeSafetensors(bytes, path);
 }
 
