@@ -65,7 +65,7 @@ describe('model configs', () => {
     bad({ input: [1, 28, 28], layers: [{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'maxpool2d', kernel: 40 }] }, /layer 1 \(maxpool2d\): /);
     bad({ input: [4], layers: [{ type: 'residual', layers: [{ type: 'linear', out: 3 }] }] }, /layer 0 \(residual\): .*expected the same shape/);
     bad({ input: [4], layers: [{ type: 'residual', layers: [{ type: 'linear', out: 4 }, { type: 'relu', x: 1 }] }] }, /layer 0\.1 \(relu\): unknown field "x"/);
-    bad({ input: [4], layers: [{ type: 'dropout', p: 1.5 }] }, /layer 0 \(dropout\): .*out of range/);
+    bad({ input: [4], layers: [{ type: 'dropout', p: 1.5 }] }, /layer 0 \(dropout\): "p" must be a number in \[0, 1\), got 1.5/);
   });
 
   it('a model file: missing, not JSON', async () => {
