@@ -57,7 +57,7 @@ describe('wgtrain command line', () => {
       [['train', '--data', ragged, '--label', 'y', '--test-split', '1'], /--test-split must be below 1/],
       [['train', '--label', 'y'], /--label applies to --data FILE\.csv only/],
       [['bench', 'report', '--dir', join(dir, 'none')], /bench report: cannot read the folder/],
-      [['bench', 'fast'], /--benchmark must be one of all, gemm, train/],
+      [['bench', 'fast'], /bench: unknown benchmark 'fast' \(one of all, gemm, train/],
       [['predict', '--input', ragged], /predict: --weights CHECKPOINT is required/],
     ];
     for (const [args, message] of cases) {

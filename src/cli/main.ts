@@ -1,5 +1,5 @@
 // The `wgtrain` command. User mistakes print one line and exit 2; --debug shows the stack.
-import { UsageError } from './args.js';
+import { UsageError, parse } from './args.js';
 import { info } from './info.js';
 import { train, TRAIN_HELP } from './train.js';
 import { bench, BENCH_HELP } from './bench.js';
@@ -22,7 +22,7 @@ commands:
 global: --debug shows stack traces`;
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
-  info: { run: (argv) => info(argv.includes('--json')), help: 'usage: wgtrain info [--json]' },
+  info: { run: (argv) => info(parse('info', argv, { json: { type: 'boolean' } }).json === true), help: 'usage: wgtrain info [--json]' },
   train: { run: train, help: TRAIN_HELP },
   predict: { run: predict, help: PREDICT_HELP },
   bench: { run: bench, help: BENCH_HELP },
@@ -46,8 +46,10 @@ async function main(argv: string[]): Promise<number> {
     if (debug) console.error(err.stack);
     const userError = err instanceof UsageError || err instanceof ShapeError || err instanceof NoAdapterError || err.name === 'IdxError'
       || err.name === 'CheckpointError' || err.name === 'SafetensorsError' // a bad --resume file: one line, exit 2
-      || err.name === 'ConfigError' || err.name === 'CsvError'; // a malformed --model file or --data table
-    console.error(`wgtrain: ${err.message}`);
+      || err.name === 'ConfigError' || err.name === 'CsvError' // a malformed --model file or --data table
+      || err.name === 'LimitError'; // a model or batch the device cannot hold
+    // One line: a message that spans several (a driver's, an assertion's) is joined.
+    console.error(`wgtrain: ${String(err.message).trim().replace(/\s*\n\s*/g, ' ')}`);
     return userError ? 2 : 1;
   }
 }

@@ -6,13 +6,13 @@ import type { Backend } from '../backends/backend.js';
 import { input, Tensor, Variable } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
 import type { Module } from '../nn/module.js';
-import type { ModelConfig } from '../nn/config.js';
 import { readIdxFile } from '../data/idx.js';
 import { normalize, MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
 import { parseFeatureRows, standardize, readCsvText } from '../data/csv.js';
 import { readCheckpoint, CheckpointError } from '../train/checkpoint.js';
 import { Rng } from '../util/rng.js';
 import type { CsvInfo } from './data_arg.js';
+import { recordedModel } from './recorded_model.js';
 import { resolveModel, fromConfig, MODEL_FLAG_HELP, ResolvedModel } from './model_arg.js';
 import { parse, intFlag, choice, UsageError } from './args.js';
 
@@ -48,7 +48,9 @@ async function loadWeights(path: string, model: Module, backend: Backend, modelN
   for (const v of vars) {
     const t = tensors.get(v.name)!;
     if (t.dtype !== 'F32' || fmt(t.shape) !== fmt(v.shape)) throw new CheckpointError(path, `tensor '${v.name}' is ${t.dtype} ${fmt(t.shape)} in the file but F32 ${fmt(v.shape)} in model ${modelName}`);
-    backend.writeVariable(v, t.array() as Float32Array);
+    const a = t.array() as Float32Array, bad = a.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new CheckpointError(path, `tensor '${v.name}' holds ${a[bad]} at element ${bad} (expected finite weights; was it saved from a diverged run?)`);
+    backend.writeVariable(v, a);
   }
 }
 
@@ -79,7 +81,7 @@ export async function predict(argv: string[]): Promise<void> {
   const limit = f.limit === undefined ? undefined : intFlag('predict', 'limit', f.limit);
 
   const { meta } = await readCheckpoint(f.weights);
-  const recorded = meta.model as { name?: string; config?: ModelConfig; csv?: CsvInfo };
+  const recorded = recordedModel(f.weights, meta.model);
   let resolved: ResolvedModel;
   if (typeof f.model === 'string') resolved = await resolveModel('predict', f.model, new Rng(0));
   else if (recorded.config) resolved = fromConfig(recorded.config, new Rng(0), recorded.name ?? 'model', `${f.weights} (recorded model config)`);
@@ -116,6 +118,8 @@ export async function predict(argv: string[]): Promise<void> {
     const C = z.length / B;
     for (let i = 0; i < m; i++) {
       const row = z.subarray(i * C, (i + 1) * C);
+      const bad = row.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new UsageError(`predict: example ${s + i} of ${f.input}: the model's output ${bad} is ${row[bad]} (expected finite scores; the example's values may be far outside what the model was trained on)`);
       let best = 0;
       for (let c = 1; c < C; c++) if (row[c] > row[best]) best = c;
       if (labels && labels[s + i] === best) correct++;

@@ -17,6 +17,8 @@ export interface CheckpointOptions {
   plateau?: ReduceOnPlateau;
 }
 
+const annotated = new WeakSet<Error>();
+
 const where = (m: CheckpointMeta) => `${m.batch ? `epoch ${m.epoch + 1}, ${m.batch} batches in` : `after epoch ${m.epoch}`}, step ${m.step}`;
 
 export class RunCheckpoints {
@@ -62,7 +64,9 @@ export class RunCheckpoints {
 
   /** Rethrow `e`; a diverged run's error also says which checkpoint it leaves behind. */
   async fail(e: unknown): Promise<never> {
-    if (!(e instanceof NonFiniteLossError || e instanceof NonFiniteCheckpointError) || !this.o.save) throw e;
+    // A --save-every save that catches the divergence fails the step, whose error then passes here a second time.
+    if (!(e instanceof NonFiniteLossError || e instanceof NonFiniteCheckpointError) || !this.o.save || annotated.has(e)) throw e;
+    annotated.add(e);
     // Not saved by this run: whatever valid checkpoint the file held before (the one resumed from, or an earlier run's).
     const last = this.last ?? await readCheckpoint(this.o.save).then((c) => c.meta, () => undefined);
     const earlier = !this.last && !(this.resumedFrom && this.resumedFrom.file === this.o.save) ? ', from an earlier run' : '';

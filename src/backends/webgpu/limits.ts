@@ -10,6 +10,11 @@ export class LimitError extends Error {
   }
 }
 
+/** A buffer larger than one storage binding may be; the same name as LimitError, which the CLI maps to exit code 2. */
+export class BufferLimitError extends Error {
+  override name = 'LimitError';
+}
+
 /** The workgroup size of a shader's `main`, with override constants resolved from the launch or their defaults. */
 export function workgroupSize(code: string, constants: Record<string, number> = {}): number[] {
   const m = /@workgroup_size\(([^)]*)\)\s*fn\s+main\s*\(/.exec(code);

@@ -9,7 +9,7 @@ import { BufferPool } from './pool.js';
 import { launchFor, fusedLaunch, Launch } from './kernels.js';
 import { isScratch, bindingBytes, PANEL_TEXTURE_WIDTH, Scratch, Binding } from './launch.js';
 import { shaderSource } from './shaders.js';
-import { checkKernelLimits } from './limits.js';
+import { checkKernelLimits, BufferLimitError } from './limits.js';
 
 const STORAGE = GPUBufferUsageFlagsOf('STORAGE', 'COPY_SRC', 'COPY_DST');
 const UNIFORM = GPUBufferUsageFlagsOf('UNIFORM', 'COPY_DST');
@@ -76,7 +76,7 @@ export class WebGpuBackend implements Backend {
   checkSize(what: string, shape: readonly number[], bytes: number): void {
     const limit = this.limits.maxStorageBufferBindingSize;
     if (bytes > limit) {
-      throw new Error(`webgpu: ${what} ${fmt(shape)} needs ${bytes} bytes, over this adapter's maxStorageBufferBindingSize of ${limit}`);
+      throw new BufferLimitError(`webgpu: ${what} ${fmt(shape)} needs ${bytes} bytes, over this adapter's maxStorageBufferBindingSize of ${limit}`);
     }
   }
 
