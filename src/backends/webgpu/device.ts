@@ -126,10 +126,15 @@ function gemmKernelFor(adapter: GPUAdapter, wanted: DeviceOptions['gemm'] = 'aut
   return wanted === 'tiled' || why ? 'tiled' : wanted === 'packed' ? 'packed' : 'subgroup';
 }
 
+let adapterRequestHook = <T>(request: () => Promise<T>): Promise<T> => request();
+/** Wraps every adapter request (the CLI filters Dawn's start-up warnings from stderr around it; see cli/dawn_warnings.ts). */
+export function setAdapterRequestHook(hook: <T>(request: () => Promise<T>) => Promise<T>): void { adapterRequestHook = hook; }
+
 export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContext> {
   let adapter: GPUAdapter | null;
   try {
-    adapter = await (await gpuApi()).requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance', featureLevel: opts.featureLevel ?? 'core' });
+    const gpu = await gpuApi();
+    adapter = await adapterRequestHook(() => gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance', featureLevel: opts.featureLevel ?? 'core' }));
   } catch (e) {
     if (e instanceof NoAdapterError) throw e;
     throw new NoAdapterError(String((e as Error)?.message ?? e));
