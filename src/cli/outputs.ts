@@ -4,7 +4,8 @@
 // file in a writable directory, none may be one of the run's inputs (compared by device and inode, so another
 // spelling or a link to the same file is caught), no two outputs may be the same file, and --save may replace only a
 // checkpoint of the same model unless --overwrite says otherwise.
-import { stat, access, realpath, readdir, constants } from 'node:fs/promises';
+import { stat, access, realpath, readdir, open, unlink, constants } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { dirname, basename, resolve, join } from 'node:path';
 import { readCheckpoint } from '../train/checkpoint.js';
@@ -41,7 +42,10 @@ async function checkOne(command: string, o: NamedPath): Promise<string> {
   const d = await statOrUndefined(dir);
   if (!d) say(`the directory ${dir} does not exist (create it first)`);
   if (!d!.isDirectory()) say(`${dir} is not a directory`);
-  if (await access(dir, constants.W_OK | constants.X_OK).then(() => false, () => true)) say(`the directory ${dir} is not writable`);
+  // Creating a file is the test that holds for every reason a write can fail (permissions, a read-only mount, root).
+  const probe = join(dir, `.wgtrain-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+  const made = await open(probe, 'wx').then(async (h) => { await h.close(); await unlink(probe); }, (e: NodeJS.ErrnoException) => e.code);
+  if (made) say(`cannot create files in ${dir} (${made})`);
   const s = await statOrUndefined(o.path);
   if (!s) return join(await realpath(dir), basename(o.path));
   if (s.isDirectory()) say('is a directory (expected a file name)');

@@ -57,7 +57,15 @@ async function loadWeights(path: string, model: Module, backend: Backend, modelN
 async function readInput(path: string, csv: CsvInfo | undefined, limit: number | undefined): Promise<{ x: Float32Array; n: number }> {
   if (path.toLowerCase().endsWith('.csv')) {
     const t = parseFeatureRows(await readCsvText(path), csv?.features, path);
-    if (csv) standardize(t.x, csv);
+    if (csv) {
+      const raw = Float32Array.from(t.x);
+      standardize(t.x, csv);
+      const bad = t.x.findIndex((v) => !Number.isFinite(v)), F = t.columns.length;
+      if (bad >= 0) {
+        const c = bad % F;
+        throw new UsageError(`predict: example ${Math.floor(bad / F)} of ${path}: column '${t.columns[c]}' (${Number(raw[bad].toPrecision(7))}) scaled as in training (mean ${csv.mean[c].toPrecision(4)}, std ${csv.std[c].toPrecision(4)}) is beyond float32's range`);
+      }
+    }
     const n = Math.min(t.n, limit ?? Infinity);
     return { x: t.x.subarray(0, n * t.columns.length), n };
   }

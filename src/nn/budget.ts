@@ -75,3 +75,18 @@ export function jsonDepth(value: unknown, max: number): number {
   }
   return deepest;
 }
+
+/** How deep JSON text nests, from its brackets (strings skipped), so that it can be refused before JSON.parse. */
+export function jsonTextDepth(text: string, max: number): number {
+  let depth = 0, deepest = 0, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 0x5c) i++; // backslash: skip the escaped character
+      else if (ch === 0x22) inString = false;
+    } else if (ch === 0x22) inString = true;
+    else if (ch === 0x5b || ch === 0x7b) { if (++depth > deepest && (deepest = depth) > max) return max + 1; }
+    else if (ch === 0x5d || ch === 0x7d) depth--;
+  }
+  return deepest;
+}

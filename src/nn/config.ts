@@ -11,7 +11,7 @@ import { Conv2d, MaxPool2d, AvgPool2d } from './conv.js';
 import { LeakyReLU, PReLU, ELU, Softplus, GELU, Maxout, LogSoftmax } from './activations.js';
 import { BatchNorm1d, BatchNorm2d, Dropout, Residual } from './norm.js';
 import { RNN, LSTM, GRU } from './recurrent.js';
-import { BudgetTracker, DEFAULT_BUDGET, ModelBudget, MAX_CONFIG_DEPTH, jsonDepth } from './budget.js';
+import { BudgetTracker, DEFAULT_BUDGET, ModelBudget, MAX_CONFIG_DEPTH, jsonDepth, jsonTextDepth } from './budget.js';
 
 export type LayerConfig = { type: string; [field: string]: unknown };
 export interface ModelConfig { input: number[]; layers: LayerConfig[]; description?: string }
@@ -198,6 +198,7 @@ export async function loadModelConfig(path: string): Promise<ModelConfig> {
     maxBytes: INPUT_LIMITS.modelConfig, expected: 'a JSON model config', error: (m) => new ConfigError(m),
     openError: (e) => new ConfigError(`${path}: cannot read the model config (${e.code ?? e.message}; expected a JSON file like {"input":[784],"layers":[{"type":"linear","out":10}]})`),
   });
+  if (jsonTextDepth(text, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH) throw new ConfigError(`${path}: nested more than ${MAX_CONFIG_DEPTH} levels deep (expected at most ${MAX_CONFIG_DEPTH}; each residual block nests two)`);
   try {
     return JSON.parse(text) as ModelConfig;
   } catch (e) {
