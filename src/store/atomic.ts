@@ -9,10 +9,12 @@ import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /**
- * Test hook for the crash-during-save test: with WGTRAIN_TEST_PAUSE_SAVE=1 in the environment, the writer stops after
- * half the temporary file, says so on stderr, and waits a minute, long enough for the test to SIGKILL the process.
+ * Test hook for the crash-during-save tests: with WGTRAIN_TEST_PAUSE_SAVE=N in the environment, the Nth atomic write
+ * of the process (1: the first) stops after half the temporary file, says so on stderr, and waits a minute, long
+ * enough for the test to SIGKILL the process.
  */
 const PAUSE_ENV = 'WGTRAIN_TEST_PAUSE_SAVE';
+let writes = 0;
 
 /** A save that failed: names the file, why, and what the path holds now. */
 export class SaveError extends Error {
@@ -72,7 +74,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     };
     const half = data.length >> 1;
     await writeAll(0, half);
-    if (process.env[PAUSE_ENV] === '1') {
+    if (++writes === Number(process.env[PAUSE_ENV])) {
       await handle.sync();
       process.stderr.write(`${PAUSE_ENV}: paused after ${half} of ${data.length} bytes of ${tmp}\n`);
       await new Promise((r) => setTimeout(r, 60_000));
