@@ -135,6 +135,12 @@ const CASES: Case[] = [
   // One line for every error, exit 2 for every user mistake.
   { name: '--epochs -3', args: trainCsv('--epochs', '-3'), exit: 2, message: /^wgtrain: train: --epochs must be an integer >= 1, got '-3'$/ },
   { name: '--lr -0.1', args: trainCsv('--lr', '-0.1'), exit: 2, message: /train: --lr must be a number > 0, got '-0\.1'/ },
+  {
+    name: 'divergence caught by --save-every says its clause once',
+    setup: (d) => writeFileSync(join(d, 'relu.json'), json({ input: [3], layers: [{ type: 'linear', out: 8 }, { type: 'relu' }, { type: 'linear', out: 3 }] })),
+    args: ['train', '--model', 'relu.json', ...csvArgs, '--epochs', '5', '--lr', '1e38', '--save', 'dv.st', '--save-every', '1'], exit: 1,
+    message: /^(?!.*last good checkpoint.*last good checkpoint).*the run has diverged, and the file keeps its previous contents; the last good checkpoint is dv\.st \(epoch 1, 1 batches in, step 1\)$/,
+  },
   { name: '--batch-size 1000000 on WebGPU', args: ['train', '--batch-size', '1000000'], exit: 2, message: /train: model mlp: "input": at --batch-size 60000 its activations \[60000, 784\] need 188160000 bytes, more than this adapter's maxStorageBufferBindingSize/ },
   { name: 'bench gemm --sizes 100000', args: ['bench', 'gemm', '--sizes', '100000'], exit: 2, message: /bench gemm: --sizes 100000: an 100000x100000 matrix needs 40000000000 bytes/ },
   { name: 'bench optimizer --n 1e9', args: ['bench', 'optimizer', '--n', '1000000000'], exit: 2, message: /bench optimizer: --n 1000000000: a parameter of 1000000000 elements needs 4000000000 bytes/ },
