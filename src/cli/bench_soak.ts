@@ -1,17 +1,17 @@
 // `wgtrain bench soak`: a long training run that records memory every N steps and says whether it stayed flat.
 import { writeFile } from 'node:fs/promises';
-import { benchSoak } from '../../bench/soak.js';
+import { benchSoak, RSS_BOUND, WARMUP_STEPS } from '../../bench/soak.js';
 import { MODELS } from '../nn/models.js';
 import { parse, choice, intFlag, UsageError } from './args.js';
 
 export const SOAK_HELP = `wgtrain bench soak: many MNIST training steps on WebGPU; every --every steps records pool bytes, GPU buffers
-created and process RSS, and says whether they stayed flat (pool and buffers exactly; RSS within 32 MiB of the first
-sample). Exits 1 if not.
+created and process RSS, and says whether they stayed flat after ${WARMUP_STEPS} warm-up steps (pool and buffers exactly;
+RSS within ${RSS_BOUND / 2 ** 20} MiB from its lowest to its highest sample). Exits 1 if not.
   --model NAME        ${Object.keys(MODELS).join(', ')}  [mlp]
   --batch-size N      [32]
   --steps N           [10000]
   --every N           [500]
-  --json FILE         {"model","adapter","batchSize","steps","samplesPerSec","flat","rssGrowthBytes","samples":[...]}`;
+  --json FILE         {"model","adapter","batchSize","steps","samplesPerSec","flat","rssGrowthBytes","rssSpreadBytes","samples":[...]}`;
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
@@ -30,7 +30,7 @@ export async function soak(argv: string[]): Promise<void> {
   });
   const ok = r.flat.poolBytes && r.flat.buffersCreated && r.flat.rss;
   console.log(`soak: ${r.steps} steps at ${r.samplesPerSec.toFixed(0)} samples/s; pool bytes ${r.flat.poolBytes ? 'flat' : 'GREW'}, ` +
-    `buffers created ${r.flat.buffersCreated ? 'flat' : 'GREW'}, RSS ${r.flat.rss ? 'flat' : 'GREW'} (${r.rssGrowthBytes >= 0 ? '+' : ''}${mib(r.rssGrowthBytes)} from the first sample, slack ${mib(r.rssSlackBytes)})`);
+    `buffers created ${r.flat.buffersCreated ? 'flat' : 'GREW'}, RSS ${r.flat.rss ? 'flat' : 'GREW'} (spread ${mib(r.rssSpreadBytes)} after step ${WARMUP_STEPS}, bound ${mib(r.rssBoundBytes)}; ${r.rssGrowthBytes >= 0 ? '+' : ''}${mib(r.rssGrowthBytes)} first to last)`);
   if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(r, null, 2) + '\n');
   if (!ok) throw new Error('bench soak: memory did not stay flat (see the table above)');
 }

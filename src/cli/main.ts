@@ -7,7 +7,8 @@ import { check, CHECK_HELP } from './check.js';
 import { predict, PREDICT_HELP } from './predict.js';
 import { fuzz, FUZZ_HELP } from './fuzz.js';
 import { ShapeError } from '../graph/shape.js';
-import { NoAdapterError, setAdapterRequestHook } from '../backends/webgpu/device.js';
+import { NoAdapterError, setAdapterRequestHook, setSubmitHook } from '../backends/webgpu/device.js';
+import { periodicGc } from './native_gc.js';
 import { withDawnWarningsFiltered } from './dawn_warnings.js';
 
 const HELP = `usage: wgtrain <command> [options]
@@ -56,4 +57,5 @@ async function main(argv: string[]): Promise<number> {
 }
 
 setAdapterRequestHook(withDawnWarningsFiltered);
+setSubmitHook(periodicGc());
 main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -4,7 +4,7 @@ import { Tensor, Variable } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
 import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
 import { Backend, Executable } from '../backend.js';
-import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle } from './device.js';
+import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle, afterSubmit } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, fusedLaunch, Launch } from './kernels.js';
 import { isScratch, bindingBytes, PANEL_TEXTURE_WIDTH, Scratch, Binding } from './launch.js';
@@ -241,6 +241,7 @@ class WebGpuExecutable implements Executable {
     pass.end();
     device.queue.submit([enc.finish()]);
     this.be.stats.submits++;
+    afterSubmit();
   }
 
   async read(t: Tensor): Promise<Float32Array | Int32Array> {
