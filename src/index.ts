@@ -15,6 +15,8 @@ export { SGD } from './optim/sgd.js';
 export { Adam, AdamW, NAdam, RMSprop, Adagrad, Adadelta, makeOptimizer, defaultLr, OPTIMIZER_NAMES, clipGradNorm, globalNorm } from './optim/index.js';
 export type { Optimizer } from './optim/optimizer.js';
 export { ClassifierTrainer, NonFiniteLossError } from './train/trainer.js';
+export { fit, EarlyStopping, evaluate, predict } from './train/fit.js';
+export type { FitOptions, Callback, FitContext, Logs, History, LossRead, EarlyStoppingState } from './train/fit.js';
 export { saveCheckpoint, loadCheckpoint, readCheckpoint, CheckpointError, NonFiniteCheckpointError } from './train/checkpoint.js';
 export type { CheckpointMeta, RunPosition, Trainable } from './train/checkpoint.js';
 export { encodeSafetensors, decodeSafetensors, readSafetensors, writeSafetensors, SafetensorsError } from './store/safetensors.js';
@@ -30,3 +32,5 @@ export { batchNormTrain, batchNormEval, runningUpdate, dropout, dropoutAdvance }
 export type { DropoutCounter } from './graph/norm.js';
 export { BatchNorm1d, BatchNorm2d, Dropout, Residual, stateUpdates } from './nn/norm.js';
 export { Cell, RNNCell, LSTMCell, GRUCell, Recurrent, RNN, LSTM, GRU } from './nn/recurrent.js';
+export { layerNorm } from './graph/norm.js';
+export { LayerNorm } from './nn/norm.js';

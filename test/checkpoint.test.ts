@@ -18,10 +18,13 @@ import { SGD } from '../src/optim/sgd.js';
 import { Adam } from '../src/optim/adaptive.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import { cosine } from '../src/optim/schedules.js';
-import { DataLoader } from '../src/data/loader.js';
+import { fit, Callback, FitOptions } from '../src/train/fit.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { Rng } from '../src/util/rng.js';
 import { randn, randInt, assertClose } from './helpers.js';
+import { Tensor, input } from '../src/graph/tensor.js';
+import * as ops from '../src/graph/ops.js';
+import { grad } from '../src/autodiff/grad.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'wgtrain-ckpt-'));
 
@@ -154,8 +157,8 @@ function run(be: Backend, makeOpt: MakeOpt, seed: number) {
   const model = toyModel(seed);
   const trainer = new ClassifierTrainer(be, model, makeOpt(), [12]);
   trainer.schedule = cosine(0.05, EPOCHS * 5);
-  const loader = new DataLoader(toyData, { batchSize: BATCH, seed: 3 });
-  return { model, trainer, loader };
+  const options: FitOptions = { epochs: EPOCHS, batchSize: BATCH, seed: 3 };
+  return { model, trainer, options };
 }
 
 /** Every float the checkpoint holds, plus the step and dropout counter: what "the same run" means. */
@@ -169,11 +172,12 @@ async function exactResume(be: Backend, makeOpt: MakeOpt, saveAt: number, tol: {
   const path = join(tmp(), 'run.safetensors');
   // Uninterrupted, saving along the way at step `saveAt`.
   const a = run(be, makeOpt, 1);
-  for (let epoch = 0; epoch < EPOCHS; epoch++) {
-    await a.trainer.trainEpoch(a.loader, epoch, {
-      afterStep: async (done) => { if (a.trainer.step === saveAt) await saveCheckpoint(path, a.trainer, { epoch, batch: done, model: { name: 'toy' }, seed: 1 }); },
-    });
-  }
+  const saveThere: Callback = {
+    onBatchEnd: async (batch, _size, ctx) => { if (a.trainer.step === saveAt) await saveCheckpoint(path, a.trainer, { epoch: ctx.epoch, batch, model: { name: 'toy' }, seed: 1 }); },
+  };
+  const readsA: number[][] = [], readsB: number[][] = [];
+  const reads = (to: number[][]): Callback => ({ onLoss: (r) => { to.push([r.step, r.loss]); } });
+  await fit(a.trainer, toyData, { ...a.options, logEvery: 2, callbacks: [saveThere, reads(readsA)] });
   const want = await snapshot(a.trainer);
   a.trainer.dispose();
 
@@ -187,9 +191,10 @@ async function exactResume(be: Backend, makeOpt: MakeOpt, saveAt: number, tol: {
   expect(meta.step).toBe(saveAt);
   expect(b.trainer.step).toBe(saveAt);
   expect(meta.epoch * 5 + meta.batch).toBe(saveAt);
-  for (let epoch = meta.epoch; epoch < EPOCHS; epoch++) {
-    await b.trainer.trainEpoch(b.loader, epoch, { startBatch: epoch === meta.epoch ? meta.batch : 0 });
-  }
+  await fit(b.trainer, toyData, { ...b.options, logEvery: 2, start: meta, callbacks: [reads(readsB)] });
+  // The resumed run reads the loss at the same steps, and (bit for bit where the run is exact) the same values.
+  expect(readsB.map(([s]) => s)).toEqual(readsA.filter(([s]) => s > saveAt).map(([s]) => s));
+  assertClose(readsB.map(([, l]) => l), readsA.filter(([s]) => s > saveAt).map(([, l]) => l), { ...tol, what: 'loss reads' });
   const got = await snapshot(b.trainer);
   b.trainer.dispose();
   expect(got.step).toBe(EPOCHS * 5);
@@ -342,5 +347,39 @@ describe('wgtrain train --save/--resume', () => {
     t.prepare(32);
     await loadCheckpoint(ck, t);
     expect([...(await t.backend.readVariable(t.model.parameters()[0]))]).toEqual([...tensors.get('fc1.weight')!.array()]);
+  });
+});
+
+// test/fixtures/sgd_nesterov_v1.safetensors was written by the code at 593dd45, when SGD had its own `sgd_momentum`
+// op: a 3-4-2 MLP after 3 steps of SGD (lr 0.1, momentum 0.9, Nesterov, weight decay 0.01) on the CPU. A checkpoint
+// from before SGD became a rule of the fused optimizer step must still load, and training must go on from it.
+describe('a checkpoint written by an earlier wgtrain', () => {
+  it('loads into today\'s SGD, and the next step is PyTorch\'s update from the loaded velocity', async () => {
+    const path = join(__dirname, 'fixtures', 'sgd_nesterov_v1.safetensors');
+    const rng = new Rng(99); // other initial values than the file's: everything must come from the file
+    const model = new Sequential(new Linear(3, 4, { rng, name: 'fc1' }), ReLU(), new Linear(4, 2, { rng, name: 'fc2' }));
+    const optimizer = new SGD({ lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 });
+    const backend = new CpuBackend();
+    const x = input([5, 3]), y = input([5], 'i32');
+    const loss = ops.softmaxCrossEntropy(model.forward(x), y);
+    const params = model.parameters(), grads = grad(loss, params.map((p) => p.tensor));
+    const step = backend.compile([loss], optimizer.updates(params, grads));
+    const trainable = { backend, model, optimizer, step: 0 };
+    const meta = await loadCheckpoint(path, trainable);
+    expect(meta.step).toBe(3);
+    const { tensors } = await readCheckpoint(path);
+    expect(optimizer.state().map((v) => v.name)).toEqual(['fc1.weight.momentum', 'fc1.bias.momentum', 'fc2.weight.momentum', 'fc2.bias.momentum']);
+    for (const v of [...params, ...optimizer.state()]) expect(Array.from(await backend.readVariable(v)), v.name).toEqual(Array.from(tensors.get(v.name)!.array() as Float32Array));
+
+    const feeds = new Map<Tensor, Float32Array | Int32Array>([[x, Float32Array.from({ length: 15 }, (_, i) => Math.cos(i))], [y, Int32Array.from([1, 0, 1, 1, 0])]]);
+    const gx = backend.compile(grads);
+    gx.run(feeds);
+    const g = await Promise.all(grads.map((t) => gx.read(t)));
+    step.run(feeds);
+    for (const [i, p] of params.entries()) {
+      const p0 = tensors.get(p.name)!.array() as Float32Array, v0 = tensors.get(`${p.name}.momentum`)!.array() as Float32Array;
+      const want = Array.from(p0, (pk, k) => { const gk = g[i][k] + 0.01 * pk, vk = 0.9 * v0[k] + gk; return pk - 0.1 * (gk + 0.9 * vk); });
+      assertClose(await backend.readVariable(p), want, { atol: 1e-7, rtol: 1e-6, what: `${p.name} after one more step` });
+    }
   });
 });

@@ -13,6 +13,7 @@ import { describe, it, expect } from 'vitest';
 import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import { grad } from '../src/autodiff/grad.js';
+import { COMPOSITES } from '../src/graph/composite_ops.js';
 import { CpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
 import { assertClose, randn, randu, randAway, randInt, runOn } from './helpers.js';
@@ -156,6 +157,9 @@ cases.push({
   args: [f([4, 3]), f([3, 5]), f([5]), f([5, 3]), f([3]), { shape: [4], labels: 3 }],
   f: (x, w1, b1, w2, b2, y) => ops.softmaxCrossEntropy(ops.add(ops.matmul(ops.tanh(ops.add(ops.matmul(x, w1), b1)), w2), b2), y),
 });
+
+// Composite ops, from the examples each one declares beside itself (src/graph/composite_ops.ts).
+for (const c of COMPOSITES) for (const e of c.examples) cases.push({ name: `${e.name} (composite)`, args: e.shapes.map((s) => f(s)), f: e.f });
 
 describe('gradcheck: autodiff vs central finite differences (CPU, float32, eps 1e-2, atol 2e-3, rtol 1e-2)', () => {
   cases.forEach((c, i) => {

@@ -17,6 +17,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import { grad } from '../src/autodiff/grad.js';
+import { COMPOSITES } from '../src/graph/composite_ops.js';
+import { longestReductions } from '../src/check/parity.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
 import { launchFor, packedGemm, panelsFit } from '../src/backends/webgpu/kernels.js';
@@ -37,7 +39,7 @@ interface Case {
    * Reduction length behind each output, [forward, then one per float input's gradient]. Default: 1 for the
    * forward, and y.size / x.size for each gradient (the summing-down of a broadcast operand; 1 when none).
    */
-  k?: (y: Tensor, xs: Tensor[]) => number[];
+  k?: ((y: Tensor, xs: Tensor[]) => number[]) | 'graph';
   transcendental?: boolean;
 }
 
@@ -67,7 +69,9 @@ async function parity(c: Case, seed: number, on: WebGpuBackend = gpu): Promise<v
   });
   feeds.set(R, randn(y.size, seed + 100));
 
-  const ks = c.k ? c.k(y, wrt) : [1, ...wrt.map((x) => y.size / x.size)];
+  // 'graph': the longest reduction on any path into each output, read off the graph (checkParity's rule).
+  const kEff = c.k === 'graph' ? longestReductions(outputs) : undefined;
+  const ks = kEff ? outputs.map((t) => kEff.get(t)!) : c.k && c.k !== 'graph' ? c.k(y, wrt) : [1, ...wrt.map((x) => y.size / x.size)];
   expect(ks.length).toBe(outputs.length);
   const want = await runOn(cpu, outputs, feeds);
   const got = await runOn(on, outputs, feeds);
@@ -201,6 +205,11 @@ cases.push(
   }
   cases.push({ name: 'mse [257,33]', args: [f([257, 33]), f([257, 33])], f: ops.mse, k: (_, [x]) => [x.size, 1, 1] });
   cases.push({ name: 'mse [1,7]', args: [f([1, 7]), f([1, 7])], f: ops.mse, k: () => [7, 1, 1] });
+}
+
+// Composite ops, from the examples each one declares beside itself (src/graph/composite_ops.ts).
+for (const c of COMPOSITES) {
+  for (const e of c.examples) cases.push({ name: `${e.name} (composite)`, args: e.shapes.map((s) => f(s)), f: e.f, transcendental: true, k: 'graph' });
 }
 
 // A small MLP, end to end: every kernel in one plan, with temp-buffer reuse.

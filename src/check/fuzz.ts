@@ -14,15 +14,15 @@ import * as act from '../graph/activations.js';
 import * as conv from '../graph/conv.js';
 import { concat, slice, pad } from '../graph/shape_ops.js';
 import { batchNormTrain, dropout } from '../graph/norm.js';
+import { COMPOSITES } from '../graph/composite_ops.js';
+import type { FuzzDraw } from '../graph/composite.js';
 import { ShapeError, fmt, sizeOf, broadcastShapes } from '../graph/shape.js';
 import { grad } from '../autodiff/grad.js';
 import { Rng } from '../util/rng.js';
 import type { Backend } from '../backends/backend.js';
 import type { Feeds } from '../schedule/plan.js';
 import { CpuBackend } from '../backends/cpu/cpu_backend.js';
-import { CPU_KERNELS } from '../backends/cpu/kernels.js';
-import { topoSort } from '../schedule/topo.js';
-import { REDUCTION_LENGTH, PARITY_ATOL, PARITY_ATOL_PER_SQRT_K, PARITY_RTOL } from './parity.js';
+import { longestReductions, PARITY_ATOL, PARITY_ATOL_PER_SQRT_K, PARITY_RTOL } from './parity.js';
 
 /** Scales checkParity's atol and rtol for fuzzed graphs (1: the same rule as `wgtrain check`). */
 export const FUZZ_TOLERANCE = 1;
@@ -48,7 +48,7 @@ export interface FuzzCase {
 
 export const reproCommand = (seed: number) => `npx wgtrain fuzz --seed ${seed} --cases 1`;
 
-class Builder {
+class Builder implements FuzzDraw {
   readonly rng: Rng;
   readonly inputs: { t: Tensor; domain: Domain }[] = [];
   readonly steps: string[] = [];
@@ -62,7 +62,8 @@ class Builder {
   chance(p: number): boolean { return this.rng.next() < p; }
   dim(max = 17): number { return this.pick(DIMS.filter((d) => d <= max)); }
 
-  fresh(shape: number[], domain: Domain = { kind: 'normal', scale: 1 }): Tensor {
+  fresh(shape: number[], domain: Domain | number = { kind: 'normal', scale: 1 }): Tensor {
+    if (typeof domain === 'number') domain = { kind: 'normal', scale: domain };
     const t = input(shape, domain.kind === 'labels' ? 'i32' : 'f32', `x${this.inputs.length}`);
     this.inputs.push({ t, domain });
     return t;
@@ -214,6 +215,8 @@ const OP_GENS: OpGen[] = [
     make: (b, x) => { const [n, c, h, w] = factorShape(b, x.size, 4); return ops.reshape(x, [n, c, h, w]); },
   },
   { name: 'flatten', ok: (x) => x.rank >= 3, make: (_b, x) => ops.reshape(x, [x.shape[0], x.size / x.shape[0]]) },
+  // Composite ops bring their own generators (graph/composite_ops.ts).
+  ...COMPOSITES.map((c): OpGen => ({ name: c.name, ok: c.fuzz.ok, make: c.fuzz.make })),
 ];
 
 function broadcasts(a: readonly number[], b: readonly number[]): boolean {
@@ -311,17 +314,12 @@ function nudge(r: Rng, a: Float32Array): Float32Array {
 }
 
 /** One run of the reference with every input and every kernel output nudged (see FUZZ_NOISE_FACTOR). */
-async function nudgedRun(outputs: readonly Tensor[], feeds: Feeds, seed: number): Promise<(Float32Array | Int32Array)[]> {
+async function nudgedRun(ref: CpuBackend, outputs: readonly Tensor[], feeds: Feeds, seed: number): Promise<(Float32Array | Int32Array)[]> {
   const r = new Rng(seed);
-  const ex = new CpuBackend().compile(outputs);
-  const saved = { ...CPU_KERNELS };
-  // CPU runs are synchronous: the wrapped kernels are in place for this one run and for nothing else.
-  for (const [op, k] of Object.entries(saved)) CPU_KERNELS[op] = (n, ins, out) => { k(n, ins, out); if (out instanceof Float32Array) nudge(r, out); };
-  try {
-    ex.run(new Map([...feeds].map(([t, v]) => [t, v instanceof Float32Array ? nudge(r, v.slice()) : v])));
-  } finally {
-    Object.assign(CPU_KERNELS, saved);
-  }
+  // A backend of its own running `ref`'s kernels, each nudging what it wrote.
+  const noisy = new CpuBackend({ kernels: (op) => { const k = ref.kernelFor(op); return (n, ins, out) => { k(n, ins, out); nudge(r, out); }; } });
+  const ex = noisy.compile(outputs);
+  ex.run(new Map([...feeds].map(([t, v]) => [t, v instanceof Float32Array ? nudge(r, v.slice()) : v])));
   const got = await Promise.all(outputs.map((t) => ex.read(t)));
   ex.dispose();
   return got;
@@ -333,13 +331,12 @@ async function nudgedRun(outputs: readonly Tensor[], feeds: Feeds, seed: number)
  * atol, rtol: checkParity's rule (K the longest reduction behind the output), noise: the reference's own spread when
  * its inputs and intermediates are nudged. `message` names the seed, the output, the worst element, the graph and the command to reproduce.
  */
-export async function runFuzzCase(seed: number, gpu: Backend, cpu: Backend = new CpuBackend(), build: (seed: number) => FuzzCase = fuzzCase): Promise<FuzzResult> {
+export async function runFuzzCase(seed: number, gpu: Backend, cpu: CpuBackend = new CpuBackend(), build: (seed: number) => FuzzCase = fuzzCase): Promise<FuzzResult> {
   const c = build(seed);
   const [ref] = await runAll(cpu, c.outputs, [c.feeds]);
-  const alts = [await nudgedRun(c.outputs, c.feeds, seed + 1), await nudgedRun(c.outputs, c.feeds, seed + 2)];
+  const alts = [await nudgedRun(cpu, c.outputs, c.feeds, seed + 1), await nudgedRun(cpu, c.outputs, c.feeds, seed + 2)];
   const [got] = await runAll(gpu, c.outputs, [c.feeds]);
-  const kEff = new Map<Tensor, number>();
-  for (const n of topoSort(c.outputs)) kEff.set(n, Math.max(REDUCTION_LENGTH[n.op]?.(n) ?? 1, ...n.inputs.map((x) => kEff.get(x)!)));
+  const kEff = longestReductions(c.outputs);
 
   for (let i = 0; i < c.outputs.length; i++) {
     const t = c.outputs[i], want = ref[i], have = got[i], K = kEff.get(t)!;

@@ -3,34 +3,40 @@
 import { Tensor } from '../../graph/tensor.js';
 import { broadcastStrides } from '../../graph/shape.js';
 import { UNARY, BINARY } from '../../graph/elementwise.js';
+import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, Node, OpName, each } from '../../graph/op_table.js';
 
-import { Arr, CpuKernel, strided, permutedStrides } from './loops.js';
+import { Arr, CpuKernel, CpuKernelFn, strided, permutedStrides } from './loops.js';
 import { CONV_CPU_KERNELS } from './conv.js';
 import { ACTIVATION_CPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_CPU_KERNELS } from './shape_ops.js';
 import { NORM_CPU_KERNELS } from './norm.js';
 import { OPTIM_CPU_KERNELS } from './optim.js';
 
-export type { Arr, CpuKernel };
+export type { Arr, CpuKernel, CpuKernelFn };
 
-function unaryKernel(fn: (x: number, alpha: number) => number): CpuKernel {
+function unaryKernel(op: UnaryOp): CpuKernel<UnaryOp> {
+  const fn: (x: number, alpha: number) => number = UNARY[op].cpu;
   return (n, [x], out) => {
-    const alpha = (n.attrs.alpha as number) ?? 0;
-    const st = n.op === 'transpose' ? permutedStrides(n.inputs[0].shape, n.attrs.perm as number[]) : broadcastStrides(n.inputs[0].shape, n.shape);
+    const alpha = n.attrs.alpha ?? 0, st = broadcastStrides(n.inputs[0].shape, n.shape);
     strided(n.shape, [st], (i, [o]) => { out[i] = fn(x[o], alpha); });
   };
 }
 
-function binaryKernel(fn: (a: number, b: number, alpha: number) => number): CpuKernel {
+function transpose(n: Node<'transpose'>, [x]: Arr[], out: Float32Array): void {
+  strided(n.shape, [permutedStrides(n.inputs[0].shape, n.attrs.perm)], (i, [o]) => { out[i] = x[o]; });
+}
+
+function binaryKernel(op: BinaryOp): CpuKernel<BinaryOp> {
+  const fn: (a: number, b: number, alpha: number) => number = BINARY[op].cpu;
   return (n, [a, b], out) => {
-    const alpha = (n.attrs.alpha as number) ?? 0;
+    const alpha = n.attrs.alpha ?? 0;
     const sa = broadcastStrides(n.inputs[0].shape, n.shape), sb = broadcastStrides(n.inputs[1].shape, n.shape);
     strided(n.shape, [sa, sb], (i, [oa, ob]) => { out[i] = fn(a[oa], b[ob], alpha); });
   };
 }
 
-function matmul(n: Tensor, [a, b]: Arr[], out: Float32Array): void {
-  const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
+function matmul(n: Node<'matmul'>, [a, b]: Arr[], out: Float32Array): void {
+  const { transA, transB } = n.attrs;
   const r = n.rank, batch = r === 3 ? n.shape[0] : 1;
   const M = n.shape[r - 2], N = n.shape[r - 1];
   const K = transA ? n.inputs[0].shape[r - 2] : n.inputs[0].shape[r - 1];
@@ -50,8 +56,8 @@ function matmul(n: Tensor, [a, b]: Arr[], out: Float32Array): void {
   }
 }
 
-function sum(n: Tensor, [x]: Arr[], out: Float32Array): void {
-  const inShape = n.inputs[0].shape, axes = n.attrs.axes as number[];
+function sum(n: Node<'sum'>, [x]: Arr[], out: Float32Array): void {
+  const inShape = n.inputs[0].shape, axes = n.attrs.axes;
   const kept = inShape.map((d, i) => (axes.includes(i) ? 1 : d));
   const acc = new Float64Array(out.length);
   // Walk the input; each element lands in the output slot of its kept coordinates.
@@ -83,30 +89,21 @@ function softmaxXentGrad(n: Tensor, [z, y, dy]: Arr[], out: Float32Array): void 
   }
 }
 
-export interface SgdHyper { lr: number; momentum: number; weightDecay: number; nesterov: boolean }
-
-/** PyTorch's SGD: g += wd·p; v = μ·v + g; p -= lr·(nesterov ? g + μ·v : v). Mutates p and v. */
-function sgdMomentum(n: Tensor, [p, g, v]: Arr[]): void {
-  const { lr, momentum: mu, weightDecay: wd, nesterov } = n.attrs.hyper as SgdHyper;
-  for (let i = 0; i < p.length; i++) {
-    const gi = g[i] + wd * p[i];
-    v[i] = mu * v[i] + gi;
-    p[i] -= lr * (nesterov ? gi + mu * v[i] : v[i]);
-  }
-}
-
-export const CPU_KERNELS: Record<string, CpuKernel> = {
+// Every op but the leaves and views (NO_KERNEL) must have its kernel here, or typecheck fails.
+const KERNELS = {
   ...CONV_CPU_KERNELS,
   ...ACTIVATION_CPU_KERNELS,
   ...SHAPE_OPS_CPU_KERNELS,
   ...NORM_CPU_KERNELS,
   ...OPTIM_CPU_KERNELS,
-  ...Object.fromEntries(Object.entries(UNARY).map(([k, f]) => [k, unaryKernel(f.cpu)])),
-  ...Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, binaryKernel(f.cpu)])),
-  transpose: unaryKernel(UNARY.identity.cpu),
+  ...each(UNARY_OPS, unaryKernel),
+  ...each(BINARY_OPS, binaryKernel),
+  transpose,
   matmul,
   sum,
   softmax_xent: softmaxXent,
   softmax_xent_grad: softmaxXentGrad,
-  sgd_momentum: sgdMomentum,
-};
+} satisfies { [O in KernelOp]: CpuKernel<O> };
+
+/** The reference kernels, by op. Widened once here: a kernel is only called on a node of its op. */
+export const CPU_KERNELS = KERNELS as unknown as Readonly<Partial<Record<OpName, CpuKernelFn>>>;
