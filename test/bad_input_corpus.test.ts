@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../src/store/safetensors.js';
+import { blobs } from './helpers.js';
 
 const BIN = resolve('bin/wgtrain.js');
 const fixtures = mkdtempSync(join(tmpdir(), 'wgtrain-corpus-'));
@@ -28,17 +29,6 @@ const cli = (cwd: string, args: string[]) => {
   return { status: r.status, stdout: r.stdout, stderr: readFileSync(errPath, 'utf8'), ms };
 };
 
-/** Three separable classes in three features, labels as words. */
-function blobs(n: number): string {
-  const rows = ['a,b,kind,c'];
-  let s = 7;
-  const r = () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
-  for (let i = 0; i < n; i++) {
-    const k = i % 3;
-    rows.push(`${(k * 3 + r()).toFixed(3)},${(-k * 2 + r()).toFixed(3)},${['red', 'green', 'blue'][k]},${r().toFixed(3)}`);
-  }
-  return rows.join('\n') + '\n';
-}
 
 /** An IDX file of unsigned bytes with these dims and zero data. */
 const idx = (dims: number[]) => {
