@@ -1,7 +1,7 @@
 // Softmax cross-entropy with integer labels, one invocation per row; the row max is subtracted before exp.
 // Forward: loss_i = log Σ exp(z_ic - max_i) + max_i - z_i,label.   With GRAD, backward: (softmax - onehot) · dy_i.
 
-struct Dims { B: u32, C: u32 }
+#include softmax_xent_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> z: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<i32>;
@@ -12,9 +12,11 @@ struct Dims { B: u32, C: u32 }
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 #endif
 
-@compute @workgroup_size(64)
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
+
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
+  let i = gid.x + gid.y * nwg.x * WG;
   if (i >= dims.B) { return; }
   let C = dims.C;
   let row = i * C;

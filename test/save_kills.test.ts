@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readCheckpoint } from '../src/train/checkpoint.js';
+import { readCheckpoint } from '../src/train/checkpoint_file.js';
 
 const BIN = resolve('bin/wgtrain.js');
 const dir = mkdtempSync(join(tmpdir(), 'wgtrain-kills-'));

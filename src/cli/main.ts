@@ -6,8 +6,8 @@ import { bench, BENCH_HELP } from './bench.js';
 import { check, CHECK_HELP } from './check.js';
 import { predict, PREDICT_HELP } from './predict.js';
 import { fuzz, FUZZ_HELP } from './fuzz.js';
-import { ShapeError } from '../graph/shape.js';
-import { NoAdapterError, setAdapterRequestHook, setSubmitHook } from '../backends/webgpu/device.js';
+import { UserError } from '../util/errors.js';
+import { setAdapterRequestHook, setSubmitHook } from '../backends/webgpu/device.js';
 import { periodicGc } from './native_gc.js';
 import { withDawnWarningsFiltered } from './dawn_warnings.js';
 
@@ -46,13 +46,10 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error;
     if (debug) console.error(err.stack);
-    const userError = err instanceof UsageError || err instanceof ShapeError || err instanceof NoAdapterError || err.name === 'IdxError'
-      || err.name === 'CheckpointError' || err.name === 'SafetensorsError' // a bad --resume file: one line, exit 2
-      || err.name === 'ConfigError' || err.name === 'CsvError' // a malformed --model file or --data table
-      || err.name === 'LimitError'; // a model or batch the device cannot hold
     // One line: a message that spans several (a driver's, an assertion's) is joined.
     console.error(`wgtrain: ${String(err.message).trim().replace(/\s*\n\s*/g, ' ')}`);
-    return userError ? 2 : 1;
+    // A mistake in what the user passed (a flag, a file, a shape) exits with its class's code, 2; anything else is 1.
+    return err instanceof UserError ? err.exitCode : 1;
   }
 }
 

@@ -8,7 +8,7 @@ import { stat, access, realpath, readdir, open, unlink, constants } from 'node:f
 import { randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { dirname, basename, resolve, join } from 'node:path';
-import { readCheckpoint } from '../train/checkpoint.js';
+import { readCheckpoint } from '../train/checkpoint_file.js';
 import { sweepStaleTemps } from '../store/atomic.js';
 import { UsageError } from './args.js';
 import { plotPathFor } from './progress.js';

@@ -1,10 +1,10 @@
 // Tabular data from CSV: a header row, numeric feature columns and one label column. Classification maps the label
 // values to class indices (numerically sorted when every label is a number, else in text order) and reports the
 // mapping; regression keeps float targets. Every problem names the file, the line and the column.
-import { readBoundedText, INPUT_LIMITS } from '../store/read_bounded.js';
 import type { Dataset } from './dataset.js';
+import { UserError } from '../util/errors.js';
 
-export class CsvError extends Error {
+export class CsvError extends UserError {
   override name = 'CsvError';
 }
 
@@ -128,18 +128,6 @@ export function parseCsv(text: string, o: CsvOptions, what = 'csv'): CsvTable {
     table.y = Int32Array.from(labels, (s) => index.get(s)!);
   }
   return table;
-}
-
-export async function loadCsv(path: string, o: CsvOptions): Promise<CsvTable> {
-  return parseCsv(await readCsvText(path), o, path);
-}
-
-/** A CSV file's text, read under INPUT_LIMITS.csv; every problem is a CsvError naming the file. */
-export function readCsvText(path: string): Promise<string> {
-  return readBoundedText(path, {
-    maxBytes: INPUT_LIMITS.csv, expected: 'a CSV file with a header row', error: (m) => new CsvError(m),
-    openError: (e) => new CsvError(`${path}: cannot read (${e.code ?? e.message}; expected a CSV file with a header row)`),
-  });
 }
 
 /** A classification table as a Dataset (features as a flat vector per row). */

@@ -2,7 +2,9 @@
 // or an input of [100000, 100000] must be refused with the layer and the bytes named, not discovered as a failed
 // typed-array allocation (or a machine swapping) partway through building. Also the nesting a config may have, which
 // bounds every recursive walk over it (building, validation, error messages).
-import type { LayerConfig } from './config.js';
+
+/** One layer of a model config, as config.ts declares it (repeated here so that the two files do not import each other). */
+type LayerConfig = { type: string; [field: string]: unknown };
 
 export interface ModelBudget {
   /** The largest single tensor, in bytes: a parameter, or one example's activations. */

@@ -22,15 +22,18 @@ import { OP_FACTS, OpName, factsOf } from '../graph/op_table.js';
  * A fused step: `nodes` (in order; the last is the step's own node) run as one kernel reading `inputs`. `pattern`
  * names the fused kernel of a composite; the CPU reference runs `nodes` one by one either way.
  */
-export interface Fused { nodes: Tensor[]; inputs: Tensor[]; pattern?: { kernel: string; attrs: Record<string, number> }; recomputes?: ReadonlySet<Tensor> }
+export interface Fused { nodes: Tensor[]; inputs: Tensor[]; pattern?: { kernel: FusedKernel; attrs: Record<string, number> }; recomputes?: ReadonlySet<Tensor> }
+
+/** The fused kernels of composites; each backend that runs fused groups has a launch for every one. */
+export type FusedKernel = 'layer_norm' | 'layer_norm_grad';
 
 /**
  * Composites with a fused kernel: the kernel of the forward region, and of the gradient of some inputs (by index), each
  * with the inputs the kernel reads in binding order.
  */
 export const FUSED_COMPOSITES: Record<string, {
-  forward: string;
-  grads: Record<number, { kernel: string; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
+  forward: FusedKernel;
+  grads: Record<number, { kernel: FusedKernel; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
 }> = {
   // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row.
   layer_norm: { forward: 'layer_norm', grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } } },
