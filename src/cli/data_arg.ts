@@ -73,9 +73,11 @@ export async function loadTrainData(command: string, o: DataFlags): Promise<Trai
   standardize(val.x, stats);
   const dropped = table.dropped.length ? `; ${table.dropped.length} rows with an empty field left out (--missing drop: lines ${table.dropped.slice(0, 8).join(', ')}${table.dropped.length > 8 ? ', ...' : ''})` : '';
   const rows = `${train.n} training rows, ${val.n} held out${dropped}`;
-  const inferred = o.task ? '' : table.task === 'regression'
-    ? ' (numeric, not all integers or over 20 distinct values; --task classification to treat them as classes)'
-    : ` (${MAX_INFERRED_CLASSES} or fewer distinct integer or text values; --task regression to fit them as numbers)`;
+  // Say why a numeric column was read one way, and how to read it the other; text labels can only be classes.
+  const numeric = table.task === 'regression' || table.classes!.every((c) => Number.isFinite(Number(c)));
+  const inferred = o.task || !numeric ? '' : table.task === 'regression'
+    ? ` (numeric, not all integers or over ${MAX_INFERRED_CLASSES} distinct values; --task classification to treat them as classes)`
+    : ` (${MAX_INFERRED_CLASSES} or fewer distinct integers; --task regression to fit them as numbers)`;
   const csv: CsvInfo = { file: o.data, label: table.label, features: table.features, classes: table.classes ?? [], ...stats, task: table.task };
   if (table.task === 'regression') {
     const t = columnStats(train.y as Float32Array, train.n);

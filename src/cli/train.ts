@@ -197,7 +197,11 @@ export async function train(argv: string[]): Promise<void> {
     console.log(`init-from ${f['init-from']}: loaded ${r.loaded.join(', ')}`);
     if (r.mismatched.length) console.log(`init-from: shapes differ, kept initialised: ${r.mismatched.join('; ')}`);
     if (r.missing.length) console.log(`init-from: not in the file, kept initialised: ${r.missing.join(', ')}`);
-    if (r.unused.length) console.log(`init-from: in the file but not used: ${r.unused.join(', ')}`);
+    // A checkpoint's optimizer state is named after its parameter (conv1.weight.momentum): a new run starts its own.
+    const state = r.unused.filter((n) => tensors.has(n.replace(/\.[^.]*$/, '')));
+    const other = r.unused.filter((n) => !state.includes(n));
+    if (other.length) console.log(`init-from: in the file but not in this model: ${other.join(', ')}`);
+    if (state.length) console.log(`init-from: the file's optimizer state (${state.length} tensors) is not used; this run starts its own`);
   }
   trainer.clipNorm = clipNorm;
   if (l1 || l2) trainer.regularization = { l1, l2 };
