@@ -34,3 +34,13 @@ export { BatchNorm1d, BatchNorm2d, Dropout, Residual, stateUpdates } from './nn/
 export { Cell, RNNCell, LSTMCell, GRUCell, Recurrent, RNN, LSTM, GRU } from './nn/recurrent.js';
 export { layerNorm } from './graph/norm.js';
 export { LayerNorm } from './nn/norm.js';
+export { columnStats, standardize, unstandardize } from './data/standardize.js';
+export type { ColumnStats } from './data/standardize.js';
+export { isRegression } from './data/dataset.js';
+export type { Dataset } from './data/dataset.js';
+export { regressionMetrics } from './train/losses.js';
+export type { RegressionMetrics } from './train/losses.js';
+export type { Evaluation } from './train/trainer.js';
+export { initFrom, parametersNamed, layerNames } from './train/transfer.js';
+export type { InitReport } from './train/transfer.js';
+export { frozenParameters } from './nn/module.js';
