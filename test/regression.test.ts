@@ -201,6 +201,22 @@ describe('wgtrain train/predict on a numeric target', () => {
     expect(err).toBeLessThan(0.3); // the target spans about [-3, 4]: an un-scaled output would be off by far more
   });
 
+  it('a regression saved after 2 epochs and resumed to 4 ends where the uninterrupted run ends; --loss must match', () => {
+    const run = ['train', '--data', path('smooth.csv'), '--label', 'y', '--backend', 'cpu', '--schedule', 'constant', '--loss', 'huber'];
+    const whole = cli([...run, '--epochs', '4', '--json', path('whole.json')]);
+    expect(whole.status, whole.stderr).toBe(0);
+    expect(cli([...run, '--epochs', '2', '--save', path('half.safetensors')]).status).toBe(0);
+    const rest = cli([...run, '--epochs', '4', '--resume', path('half.safetensors'), '--json', path('rest.json')]);
+    expect(rest.status, rest.stderr).toBe(0);
+    const [a, b] = ['whole.json', 'rest.json'].map((f) => JSON.parse(readFileSync(path(f), 'utf8')));
+    expect(a.loss).toBe('huber');
+    expect(b.rmse).toBe(a.rmse);
+    expect(b.r2).toBe(a.r2);
+    const other = cli([...run.slice(0, -2), '--epochs', '4', '--resume', path('half.safetensors')]);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toMatch(/--loss huber in the checkpoint but mse here/);
+  });
+
   it('bad values of --loss, --task and --missing are one exit-2 line', () => {
     writeFileSync(path('small.csv'), 'a,b,y\n1,2,0.5\n3,4,1.5\n5,6,2.5\n7,8,3.5\n9,1,4.5\n');
     writeFileSync(path('classes.csv'), 'a,b,y\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n9,1,z\n');

@@ -122,7 +122,7 @@ function checkLayer(c: unknown, where: string): LayerDef {
     if (k === 'type') continue;
     // Every layer may be frozen ("trainable": false); on one without parameters it changes nothing.
     const kind = k === 'trainable' ? 'bool' : def.fields[k];
-    if (!kind) throw new ConfigError(`${where}: unknown field "${k}" (${l.type} takes ${Object.keys(def.fields).join(', ') || 'no fields'})`);
+    if (!kind) throw new ConfigError(`${where}: unknown field "${k}" (${l.type} takes ${[...Object.keys(def.fields), 'trainable'].join(', ')})`);
     const [ok, what] = CHECKS[kind];
     if (!ok(v)) throw new ConfigError(`${where}: "${k}" must be ${what}, got ${JSON.stringify(v)}`);
   }
