@@ -16,7 +16,7 @@ import { parseCsv, csvDataset, inferTask } from '../src/data/csv.js';
 import { fit, predict } from '../src/train/fit.js';
 import { ClassifierTrainer } from '../src/train/trainer.js';
 import { regressionMetrics } from '../src/train/losses.js';
-import { saveCheckpoint, loadCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint, loadCheckpoint } from '../src/train/checkpoint_file.js';
 import { Sequential, Linear, ReLU } from '../src/nn/module.js';
 import { Adam } from '../src/optim/adaptive.js';
 import { Rng } from '../src/util/rng.js';

@@ -12,7 +12,7 @@ import type { Backend } from '../src/backends/backend.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { fit } from '../src/train/fit.js';
 import { ClassifierTrainer } from '../src/train/trainer.js';
-import { saveCheckpoint, readCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint, readCheckpoint } from '../src/train/checkpoint_file.js';
 import { initFrom, parametersNamed, layerNames } from '../src/train/transfer.js';
 import { buildModel, ModelConfig } from '../src/nn/config.js';
 import { frozenParameters } from '../src/nn/module.js';

@@ -4,7 +4,8 @@
 import type { Dataset } from '../data/dataset.js';
 import { splitValidation, subset } from '../data/dataset.js';
 import { loadMnist, normalize, MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
-import { loadCsv, csvDataset, columnStats, standardize, CsvTask, MAX_INFERRED_CLASSES } from '../data/csv.js';
+import { csvDataset, columnStats, standardize, CsvTask, MAX_INFERRED_CLASSES } from '../data/csv.js';
+import { loadCsv } from '../data/csv_file.js';
 import { UsageError } from './args.js';
 
 /**

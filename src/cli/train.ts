@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { createBackend, BackendName } from '../backends/index.js';
 import { splitValidation, Dataset, isRegression } from '../data/dataset.js';
-import { readCheckpoint } from '../train/checkpoint.js';
+import { readCheckpoint } from '../train/checkpoint_file.js';
 import { initFrom, parametersNamed } from '../train/transfer.js';
 import type { LossName } from '../train/losses.js';
 import type { CsvTask } from '../data/csv.js';

@@ -3,12 +3,12 @@
 // mapping; regression keeps float targets. Unless told, the task follows the label column (inferTask). A missing
 // value (an empty field) is an error unless `missing: 'drop'` leaves such rows out, listed in `dropped`. Every problem
 // names the file, the line and the column.
-import { readFile } from 'node:fs/promises';
 import type { Dataset } from './dataset.js';
+import { UserError } from '../util/errors.js';
 
 export { columnStats, standardize } from './standardize.js';
 
-export class CsvError extends Error {
+export class CsvError extends UserError {
   override name = 'CsvError';
 }
 
@@ -142,16 +142,6 @@ export function parseCsv(text: string, o: CsvOptions, what = 'csv'): CsvTable {
     table.y = Int32Array.from(labels, (s) => index.get(s)!);
   }
   return table;
-}
-
-export async function loadCsv(path: string, o: CsvOptions): Promise<CsvTable> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new CsvError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; expected a CSV file with a header row)`);
-  }
-  return parseCsv(text, o, path);
 }
 
 /** A table as a Dataset (features as a flat vector per row): class indices, or float targets of shape [1]. */

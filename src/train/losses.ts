@@ -6,6 +6,7 @@ import * as ops from '../graph/ops.js';
 import { bceWithLogits, mae, huber, logSoftmax, maxout } from '../graph/activations.js';
 import type { ColumnStats } from '../data/standardize.js';
 import { ShapeError, fmt } from '../graph/shape.js';
+import { OptionError } from '../util/errors.js';
 
 export const LOSSES = ['softmax_xent', 'mse', 'mae', 'huber', 'bce'] as const;
 export type LossName = (typeof LOSSES)[number];
@@ -43,7 +44,7 @@ export function lossGraph(kind: LossName, out: Tensor): LossGraph {
     case 'mse': { const target = input(out.shape, 'f32', 'targets'); return { target, loss: ops.mse(out, target) }; }
     case 'mae': { const target = input(out.shape, 'f32', 'targets'); return { target, loss: mae(out, target) }; }
     case 'huber': { const target = input(out.shape, 'f32', 'targets'); return { target, loss: huber(out, target) }; }
-    default: throw new RangeError(`loss: unknown loss '${kind}' (expected one of ${LOSSES.join(', ')})`);
+    default: throw new OptionError(`loss: unknown loss '${kind}' (expected one of ${LOSSES.join(', ')})`);
   }
 }
 
