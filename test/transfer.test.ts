@@ -81,6 +81,8 @@ describe('frozen parameters', () => {
     expect([...t.frozen].map((p) => p.name)).toEqual(['conv2.weight', 'conv2.bias']);
     expect(() => buildModel({ ...cfg, layers: [{ type: 'relu', trainable: 'no' }] }, new Rng(1))).toThrow(/"trainable" must be true or false, got "no"/);
     expect(layerNames(model)).toEqual(['conv1', 'conv2', 'fc']);
+    for (const p of model.parameters()) t.frozen.add(p);
+    expect(() => t.prepare(2)).toThrow(/every parameter of the model is frozen \(6 of them\): nothing to train/);
     expect(() => parametersNamed(model, ['conv1', 'conv9', 'fc2'])).toThrow("no layer named 'conv9', 'fc2' (this model's layers: conv1, conv2, fc)");
   });
 });

@@ -99,6 +99,9 @@ export class ClassifierTrainer {
     let g = this.trainGraphs.get(B);
     if (!g) {
       namedVariables(this.model); // two variables with one name fail here, not at the first save after hours of training
+      if (this.parameters.length === 0 && this.frozen.size) {
+        throw new OptionError(`ClassifierTrainer: every parameter of the model is frozen (${this.frozen.size} of them): nothing to train; unfreeze a layer (trainer.frozen, "trainable", --freeze)`);
+      }
       if (this.parameters.length === 0) {
         throw new OptionError(`ClassifierTrainer: the model (${this.model.constructor.name}) has no parameters to train; a custom Module's layers and Variables must be held in its properties (or listed by an overridden children()/parameters())`);
       }

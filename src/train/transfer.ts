@@ -7,7 +7,7 @@ import type { Variable } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
 import type { Module } from '../nn/module.js';
 import type { ReadTensor } from '../store/safetensors.js';
-import { modelVariables } from './fit.js';
+import { namedVariables } from '../nn/state.js';
 
 /** What initFrom did: tensors loaded, model variables left as they were, and checkpoint tensors not used. */
 export interface InitReport {
@@ -25,8 +25,7 @@ export interface InitReport {
  * the others as they are. Returns what matched and what did not, for the caller to show.
  */
 export function initFrom(backend: Backend, model: Module, tensors: ReadonlyMap<string, ReadTensor>): InitReport {
-  const vars = new Map<string, Variable>();
-  for (const v of modelVariables(model)) vars.set(v.name, v);
+  const vars = namedVariables(model);
   const r: InitReport = { loaded: [], missing: [], mismatched: [], unused: [] };
   for (const [name, v] of vars) {
     const t = tensors.get(name);
