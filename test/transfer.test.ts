@@ -17,6 +17,10 @@ import { initFrom, parametersNamed, layerNames } from '../src/train/transfer.js'
 import { buildModel, ModelConfig } from '../src/nn/config.js';
 import { frozenParameters } from '../src/nn/module.js';
 import { Adam } from '../src/optim/adaptive.js';
+import { input } from '../src/graph/tensor.js';
+import { grad } from '../src/autodiff/grad.js';
+import { topoSort } from '../src/graph/topo.js';
+import { lossGraph } from '../src/train/losses.js';
 import { Rng } from '../src/util/rng.js';
 import { expectUsageErrors, mulberry32 } from './helpers.js';
 
@@ -71,6 +75,21 @@ describe('frozen parameters', () => {
       if (which === 'cpu') be.dispose();
     });
   }
+
+  it('a frozen first layer costs no backward work: the step has no col2im (conv2 needs no input gradient) and fewer nodes', () => {
+    const { model } = buildModel(tinyCnn(), new Rng(1));
+    const t = new ClassifierTrainer(new CpuBackend(), model, new Adam({ lr: 0.01 }), [1, 8, 8]);
+    const backward = () => {
+      const { loss } = lossGraph('softmax_xent', model.forward(input([4, 1, 8, 8])));
+      return topoSort(grad(loss, t.parameters.map((p) => p.tensor)));
+    };
+    const all = backward();
+    for (const p of parametersNamed(model, ['conv1'])) t.frozen.add(p);
+    const some = backward();
+    expect(all.filter((n) => n.op === 'col2im')).toHaveLength(1);
+    expect(some.filter((n) => n.op === 'col2im')).toHaveLength(0);
+    expect(some.length).toBeLessThan(all.length);
+  });
 
   it('"trainable": false in a model file freezes that layer; names are checked', () => {
     const cfg = tinyCnn();
