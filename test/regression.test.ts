@@ -217,6 +217,28 @@ describe('wgtrain train/predict on a numeric target', () => {
     expect(other.stderr).toMatch(/--loss huber in the checkpoint but mse here/);
   });
 
+  it('--loss bce on a two-class table: one output, held-out accuracy, predict gives the class and both probabilities', () => {
+    const r = mulberry32(5), rows = ['a,b,y'];
+    for (let i = 0; i < 300; i++) { const a = r() * 2 - 1, b = r() * 2 - 1; rows.push(`${a.toFixed(3)},${b.toFixed(3)},${a + b > 0 ? 'yes' : 'no'}`); }
+    writeFileSync(path('bin.csv'), rows.join('\n') + '\n');
+    const t = cli(['train', '--data', path('bin.csv'), '--label', 'y', '--loss', 'bce', '--backend', 'cpu', '--epochs', '10', '--save', path('bin.safetensors'), '--json', path('bin.json')]);
+    expect(t.status, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/table MLP 2-64-64-1/);
+    const summary = JSON.parse(readFileSync(path('bin.json'), 'utf8'));
+    expect(summary.loss).toBe('bce');
+    expect(summary.testAccuracy).toBeGreaterThan(0.9);
+    writeFileSync(path('bin_new.csv'), 'a,b\n0.5,0.4\n-0.5,-0.3\n');
+    const p = cli(['predict', '--weights', path('bin.safetensors'), '--input', path('bin_new.csv'), '--probs', '--backend', 'cpu']);
+    expect(p.status, p.stderr).toBe(0);
+    const lines = p.stdout.trim().split('\n').map((l) => l.split('\t'));
+    expect(lines.map((l) => l[1])).toEqual(['yes', 'no']);
+    for (const l of lines) {
+      const [p0, p1] = l[2].split(' ').map(Number);
+      expect(p0 + p1).toBeCloseTo(1, 3);
+      expect(l[1] === 'yes' ? p1 : p0).toBeGreaterThan(0.5);
+    }
+  });
+
   it('bad values of --loss, --task and --missing are one exit-2 line', () => {
     writeFileSync(path('small.csv'), 'a,b,y\n1,2,0.5\n3,4,1.5\n5,6,2.5\n7,8,3.5\n9,1,4.5\n');
     writeFileSync(path('classes.csv'), 'a,b,y\n1,2,x\n3,4,y\n5,6,x\n7,8,y\n9,1,z\n');

@@ -160,10 +160,10 @@ export async function train(argv: string[]): Promise<void> {
   // bce reads two classes as one output's 0/1 targets.
   const { train: trainSet, test } = loss === 'bce' ? { train: binaryTargets(data.train), test: binaryTargets(data.test) } : data;
   const regression = isRegression(data.train);
-  const tableOut = loss === 'bce' ? 1 : regression ? 1 : trainSet.numClasses;
-  const modelName = f.model === undefined && f.data !== undefined ? 'table-mlp' : String(f.model ?? 'mlp');
-  const resolved = modelName === 'table-mlp' && f.model === undefined
-    ? tableModel(trainSet.featureShape[0], tableOut, new Rng(seed))
+  const tableDefault = f.model === undefined && f.data !== undefined;
+  const modelName = tableDefault ? 'table-mlp' : String(f.model ?? 'mlp');
+  const resolved = tableDefault
+    ? tableModel(trainSet.featureShape[0], loss === 'bce' || regression ? 1 : trainSet.numClasses, new Rng(seed))
     : await resolveModel('train', modelName, new Rng(seed));
   checkModelFits('train', resolved, trainSet);
   // Split here rather than in fit, to measure the final weights on the validation rows for --json.
