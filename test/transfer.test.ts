@@ -4,7 +4,7 @@
 // classes, and `wgtrain train --init-from --freeze` fine-tunes a small CNN trained on 0-4 on 5-9.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
@@ -154,8 +154,11 @@ describe('wgtrain train --digits, --init-from, --freeze', () => {
     const a = cli([...common, '--digits', '0-4', '--save', path('d04.safetensors')]);
     expect(a.status, a.stderr).toBe(0);
     expect(a.stdout).toMatch(/MNIST, 300 training images of digits 0,1,2,3,4/);
-    const b = cli([...common, '--digits', '5-9', '--init-from', path('d04.safetensors'), '--freeze', 'conv1', '--save', path('d59.safetensors')]);
+    const b = cli([...common, '--digits', '5-9', '--init-from', path('d04.safetensors'), '--freeze', 'conv1', '--save', path('d59.safetensors'), '--json', path('d59.json')]);
     expect(b.status, b.stderr).toBe(0);
+    const summary = JSON.parse(readFileSync(path('d59.json'), 'utf8'));
+    expect(summary.frozen).toEqual(['conv1.weight', 'conv1.bias']);
+    expect(summary.initFrom).toEqual({ file: path('d04.safetensors'), loaded: ['conv1.weight', 'conv1.bias', 'fc.weight', 'fc.bias'], missing: [], mismatched: [] });
     expect(b.stdout).toMatch(/^frozen: conv1\.weight, conv1\.bias \(40 parameters, not trained\)$/m);
     expect(b.stdout).toMatch(/^init-from .*d04\.safetensors: loaded conv1\.weight, conv1\.bias, fc\.weight, fc\.bias$/m);
     expect(b.stdout).toMatch(/^init-from: the file's optimizer state \(8 tensors\) is not used; this run starts its own$/m);

@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { createBackend, BackendName } from '../backends/index.js';
 import { splitValidation, Dataset, isRegression } from '../data/dataset.js';
 import { readCheckpoint } from '../train/checkpoint_file.js';
-import { initFrom, parametersNamed } from '../train/transfer.js';
+import { initFrom, parametersNamed, InitReport } from '../train/transfer.js';
 import type { LossName } from '../train/losses.js';
 import type { CsvTask } from '../data/csv.js';
 import { Rng } from '../util/rng.js';
@@ -190,9 +190,10 @@ export async function train(argv: string[]): Promise<void> {
     const n = [...trainer.frozen].reduce((a, p) => a + p.size, 0);
     console.log(`frozen: ${[...trainer.frozen].map((p) => p.name).join(', ')} (${n.toLocaleString('en')} parameters, not trained)`);
   }
+  let initReport: InitReport | undefined;
   if (typeof f['init-from'] === 'string') {
     const { tensors } = await readCheckpoint(f['init-from']);
-    const r = initFrom(backend, model, tensors);
+    const r = (initReport = initFrom(backend, model, tensors));
     if (!r.loaded.length) throw new UsageError(`train: --init-from ${f['init-from']}: no tensor matches this model by name and shape (its model's: ${r.missing.join(', ')}; the file's: ${r.unused.slice(0, 8).join(', ')})`);
     console.log(`init-from ${f['init-from']}: loaded ${r.loaded.join(', ')}`);
     if (r.mismatched.length) console.log(`init-from: shapes differ, kept initialised: ${r.mismatched.join('; ')}`);
@@ -263,6 +264,8 @@ export async function train(argv: string[]): Promise<void> {
       ...(validation && (regression
         ? { validationLoss: validation.loss, validationRmse: validation.rmse, validationMae: validation.mae, validationR2: validation.r2 }
         : { validationLoss: validation.loss, validationAccuracy: validation.accuracy })),
+      ...(initReport && { initFrom: { file: f['init-from'], loaded: initReport.loaded, missing: initReport.missing, mismatched: initReport.mismatched } }),
+      ...(trainer.frozen.size && { frozen: [...trainer.frozen].map((p) => p.name) }),
       ...(stopper && { earlyStopping: { bestEpoch: stopper.bestEpoch + 1, stoppedEpoch: stopper.stoppedEpoch >= 0 ? stopper.stoppedEpoch + 1 : null } }),
     };
     await writeFile(f.json, JSON.stringify(summary, null, 2) + '\n');
