@@ -9,6 +9,7 @@ import { exportOnnx } from '../export/onnx.js';
 import { mnistDir, MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
 import { writeFileAtomic } from '../store/atomic.js';
 import { parse, choice, UsageError } from './args.js';
+import { recordedModel } from './recorded_model.js';
 
 export const EXPORT_HELP = `usage: wgtrain export --weights CHECKPOINT --format pytorch|onnx --out PATH
 
@@ -26,6 +27,7 @@ export async function exportCommand(argv: string[]): Promise<void> {
   if (typeof f.out !== 'string') throw new UsageError('export: --out PATH is required (pytorch: a directory; onnx: a .onnx file)');
   const format = choice('export', 'format', f.format, ['pytorch', 'onnx'] as const);
   const ck = await readCheckpoint(f.weights);
+  recordedModel(f.weights, ck.meta.model); // a damaged model record fails here with its field named, not deep inside
   if (format === 'onnx') {
     if (existsSync(f.out)) throw new UsageError(`export: --out ${f.out} already exists (choose a new file; nothing is overwritten)`);
     await writeFileAtomic(f.out, exportOnnx(ck, f.weights));

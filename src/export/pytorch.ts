@@ -151,6 +151,8 @@ export function exportPytorch(ck: DecodedCheckpoint, file: string, env: ExportEn
     optimizer: { class: opt.class, kwargs: opt.kwargs, slots: Object.values(opt.slots), scalars: opt.scalars },
     schedule: scheduleOf(ck), batch_size: Number(run['batch-size'] ?? 32),
     clip_norm: run['clip-norm'] ?? null, l1: run.l1 ?? null, l2: run.l2 ?? null, data,
+    // What train_ddp.py does not carry over yet, so that it can say so rather than train something else.
+    loss: (ck.meta.model as { loss?: string }).loss ?? 'softmax_xent', freeze: run.freeze ?? null,
   };
   return new Map<string, Uint8Array | string>([
     ['model.py', modelPy(m, file)],

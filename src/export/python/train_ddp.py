@@ -152,6 +152,11 @@ def worker(rank, world, args):
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // world))
     torch.manual_seed(args.seed)
     run = load_run()
+    if run.get('loss', 'softmax_xent') != 'softmax_xent':
+        raise SystemExit(f"train_ddp.py: the run's loss is {run['loss']}; this script continues cross-entropy classifiers "
+                         '(model.py and model.safetensors hold the model and its weights all the same)')
+    if run.get('freeze') and rank == 0:
+        print(f"train_ddp.py: note: the run froze {run['freeze']}; this script trains every parameter", file=sys.stderr)
     model = load_model(os.path.join(HERE, 'model.safetensors')).to(device)
     opt = make_optimizer(model, run)
     net = DistributedDataParallel(model) if world > 1 else model
