@@ -74,13 +74,6 @@ export { mnistFromIdx, normalize, MNIST_MEAN, MNIST_STD } from './data/mnist_par
 export { parseCsv, csvDataset, columnStats, standardize, CsvError } from './data/csv.js';
 export type { CsvOptions, CsvTable, CsvTask } from './data/csv.js';
 
-// Moving to PyTorch and ONNX: a checkpoint as a PyTorch project or an ONNX model; a PyTorch state_dict back in.
-export { exportPytorch, checkpointConfig, ExportError } from './export/pytorch.js';
-export type { ExportEnv } from './export/pytorch.js';
-export { exportOnnx } from './export/onnx.js';
-export { pytorchStateDict, importPytorch } from './export/import_pytorch.js';
-export { StateDictError } from './export/torch_state.js';
-
 // Checking WebGPU against the CPU reference, and errors.
 export { checkParity, REDUCTION_LENGTH, BRANCHES, PARITY_ATOL, PARITY_ATOL_PER_SQRT_K, PARITY_RTOL } from './check/parity.js';
 export type { ParityOptions, ParityReport, ParityEntry } from './check/parity.js';
