@@ -157,8 +157,8 @@ export async function checkParity(o: ParityOptions): Promise<ParityReport> {
   try {
     gx = gpu.compile(keep, effects);
     cx = cpu.compile(keep, effects);
-    // Host-side step counters (dropout) are shared by both runs: rewind them so the GPU draws the CPU's mask.
-    const counters = [...new Set(topoSort([...o.outputs, ...effects]).flatMap((n) => (isOp(n, 'dropout') || isOp(n, 'dropout_advance') ? [n.attrs.counter] : [])))];
+    // Host-side step counters (dropout, randn) are shared by both runs: rewind them so the GPU draws the CPU's mask.
+    const counters = [...new Set(topoSort([...o.outputs, ...effects]).flatMap((n) => (isOp(n, 'dropout') || isOp(n, 'dropout_advance') || isOp(n, 'randn') ? [n.attrs.counter] : [])))];
     const steps = counters.map((c) => c.step);
     cx.run(feeds);
     counters.forEach((c, i) => { c.step = steps[i]; });
