@@ -34,3 +34,5 @@ export { BatchNorm1d, BatchNorm2d, Dropout, Residual, stateUpdates } from './nn/
 export { Cell, RNNCell, LSTMCell, GRUCell, Recurrent, RNN, LSTM, GRU } from './nn/recurrent.js';
 export { layerNorm } from './graph/norm.js';
 export { LayerNorm } from './nn/norm.js';
+export { upsample2d } from './graph/resample.js';
+export { randn, reparameterize } from './graph/random.js';
