@@ -83,7 +83,7 @@ describe('upsample2d', () => {
   for (const mode of ['nearest', 'bilinear'] as const) {
     for (const [shape, s] of [[[2, 3, 5, 3], 2], [[1, 2, 1, 4], 3], [[1, 1, 4, 7], 4]] as const) {
       it(`${mode} x${s} on [${shape}] matches PyTorch's formula on CPU and WebGPU`, async () => {
-        const n = shape.reduce((a, b) => a * b, 1), xv = randn(n, 7);
+        const n = (shape as readonly number[]).reduce((a, b) => a * b, 1), xv = randn(n, 7);
         const x = input([...shape]), y = upsample2d(x, s, mode);
         expect(y.shape).toEqual([shape[0], shape[1], shape[2] * s, shape[3] * s]);
         const want = upsampleLoops(xv, [...shape], s, mode);
