@@ -59,7 +59,7 @@ export async function runApprox(be: Backend, o: { widths?: number[]; steps?: num
   return fits;
 }
 
-if (isMain(import.meta.url)) {
+if (isMain('approx')) {
   const { values: a } = parseArgs({ options: { steps: { type: 'string', default: '3000' }, backend: { type: 'string', default: 'webgpu' }, out: { type: 'string', default: 'runs/approx' } } });
   const be = await createBackend(a.backend as 'cpu' | 'webgpu');
   const fits = await runApprox(be, { steps: Number(a.steps), out: a.out });

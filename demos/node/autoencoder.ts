@@ -61,7 +61,7 @@ export function writeReconstructions(path: string, test: Dataset, recon: Float32
 
 export const AUTOENCODERS = { dense: denseAutoencoder, conv: convAutoencoder } as const;
 
-if (isMain(import.meta.url)) {
+if (isMain('autoencoder')) {
   const { values: a } = parseArgs({ options: {
     kind: { type: 'string', default: 'both' }, epochs: { type: 'string', default: '3' }, train: { type: 'string', default: '20000' },
     backend: { type: 'string', default: 'webgpu' }, out: { type: 'string', default: 'runs/autoencoder' },

@@ -52,7 +52,7 @@ export async function trainGan(be: Backend, train: Dataset, o: { epochs: number;
   return { reads, grids, seconds: (performance.now() - t0) / 1000 };
 }
 
-if (isMain(import.meta.url)) {
+if (isMain('gan')) {
   const { values: a } = parseArgs({ options: {
     epochs: { type: 'string', default: '10' }, train: { type: 'string', default: '20000' },
     backend: { type: 'string', default: 'webgpu' }, out: { type: 'string', default: 'runs/gan' },

@@ -67,5 +67,8 @@ export function writeText(path: string, data: string | Uint8Array): void {
 /** Logistic sigmoid of logits, for pixels. */
 export const sigmoid = (z: ArrayLike<number>) => Float32Array.from(z as ArrayLike<number>, (v) => 1 / (1 + Math.exp(-v)));
 
-/** True when the file at `url` is the script node was started with (run directly, not imported by a test). */
-export const isMain = (url: string) => process.argv[1] !== undefined && url.endsWith(process.argv[1].replace(/^.*[\\/]/, '/'));
+/**
+ * True when node was started on the demo `name` (demos/node/<name>.ts, or its bundle dist/demos/<name>.js), not when a
+ * test or another demo imports it. By the script's name, not import.meta.url: in a bundle every module shares one URL.
+ */
+export const isMain = (name: string) => /^[^.]+/.exec((process.argv[1] ?? '').replace(/^.*[\\/]/, ''))?.[0] === name;

@@ -127,7 +127,7 @@ export async function runPerceptronDemo(be: Backend, o: { epochs?: number; xorSt
   return { units, hand, mlp };
 }
 
-if (isMain(import.meta.url)) {
+if (isMain('perceptron')) {
   const { values: a } = parseArgs({ options: { backend: { type: 'string', default: 'webgpu' }, out: { type: 'string', default: 'runs/perceptron' } } });
   const be = await createBackend(a.backend as 'cpu' | 'webgpu');
   const r = await runPerceptronDemo(be, { out: a.out });

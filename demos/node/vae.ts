@@ -39,7 +39,7 @@ export async function runVae(be: Backend, train: Dataset, test: Dataset, o: { ep
   return { ...run, kl, samples };
 }
 
-if (isMain(import.meta.url)) {
+if (isMain('vae')) {
   const { values: a } = parseArgs({ options: {
     epochs: { type: 'string', default: '10' }, train: { type: 'string', default: '20000' }, latent: { type: 'string', default: '16' },
     backend: { type: 'string', default: 'webgpu' }, out: { type: 'string', default: 'runs/vae' },
