@@ -2,7 +2,8 @@
 // is still a cycle a reader has to untangle) goes to a lower layer or stays within its own, and no files import each
 // other in a cycle. The layer order, lowest first:
 //
-//   util, store               helpers with no engine knowledge (RNG, SVG plots, safetensors, atomic writes)
+//   util                      helpers with no engine knowledge (RNG, SVG plots, the UserError base class)
+//   store                     safetensors, atomic writes (their errors are UserErrors)
 //   graph                     tensors, op table, builders, shapes, topological order
 //   autodiff                  gradient rules
 //   schedule                  fusion and planning
@@ -14,7 +15,8 @@
 //   train                     trainer, fit, checkpoints
 //   bench                     benchmarks (the CLI runs them; they never import the CLI)
 //   cli                       the wgtrain command
-//   index.ts                  the package's public surface
+//   index.ts                  the package's public surface (browser-safe)
+//   node.ts                   the public surface plus file I/O (wgtrain/node)
 import { describe, it, expect } from 'vitest';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, dirname, normalize, relative } from 'node:path';
@@ -23,7 +25,8 @@ const ROOT = join(__dirname, '..');
 
 /** Layers, lowest first; layers in the same inner array share a rank and must not import each other. */
 const LAYERS: [name: string, test: RegExp][][] = [
-  [['util', /^src\/util\//], ['store', /^src\/store\//]],
+  [['util', /^src\/util\//]],
+  [['store', /^src\/store\//]],
   [['graph', /^src\/graph\//]],
   [['autodiff', /^src\/autodiff\//]],
   [['schedule', /^src\/schedule\//]],
@@ -36,6 +39,7 @@ const LAYERS: [name: string, test: RegExp][][] = [
   [['bench', /^bench\//]],
   [['cli', /^src\/cli\//]],
   [['index', /^src\/index\.ts$/]],
+  [['node entry', /^src\/node\.ts$/]],
 ];
 
 function layerOf(file: string): { name: string; rank: number } {

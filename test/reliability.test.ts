@@ -17,7 +17,7 @@ import { Sequential, Linear, ReLU, Tanh } from '../src/nn/module.js';
 import { mlp } from '../src/nn/models.js';
 import { SGD } from '../src/optim/sgd.js';
 import { ClassifierTrainer, NonFiniteLossError, NonFiniteGradientError } from '../src/train/trainer.js';
-import { saveCheckpoint, loadCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint, loadCheckpoint } from '../src/train/checkpoint_file.js';
 import { Rng } from '../src/util/rng.js';
 import { randn } from './helpers.js';
 

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCheckpoint } from '../src/train/checkpoint.js';
+import { readCheckpoint } from '../src/train/checkpoint_file.js';
 import { expectUsageErrors } from './helpers.js';
 
 const cli = (args: string[]) => spawnSync(process.execPath, ['bin/wgtrain.js', 'train', ...args], { encoding: 'utf8', timeout: 300_000 });

@@ -1,23 +1,11 @@
 // The browser demo: MNIST trained with the library's loop (fit) on navigator.gpu (or on the CPU reference), with live
 // charts, a drawing pad for predictions and a one-step check against the CPU. window.wgtrainDemo mirrors what the
 // page shows, for the end-to-end test (test/browser.e2e.test.ts).
-import { input, Tensor } from '../../src/graph/tensor.js';
-import * as ops from '../../src/graph/ops.js';
-import { grad } from '../../src/autodiff/grad.js';
-import type { Backend } from '../../src/backends/backend.js';
-import { CpuBackend } from '../../src/backends/cpu/cpu_backend.js';
-import { WebGpuBackend } from '../../src/backends/webgpu/webgpu_backend.js';
-import { NoAdapterError, DeviceOptions } from '../../src/backends/webgpu/device.js';
-import { LimitError } from '../../src/backends/webgpu/limits.js';
-import { MODELS, mlp } from '../../src/nn/models.js';
-import { SGD } from '../../src/optim/sgd.js';
-import { ClassifierTrainer } from '../../src/train/trainer.js';
-import { fit, Callback } from '../../src/train/fit.js';
-import { DataLoader } from '../../src/data/loader.js';
-import type { Dataset } from '../../src/data/dataset.js';
-import { mnistFromIdx, normalize, MNIST_MEAN, MNIST_STD } from '../../src/data/mnist_parse.js';
-import { checkParity } from '../../src/check/parity.js';
-import { Rng } from '../../src/util/rng.js';
+// The library's public, browser-safe entry (what `import … from 'wgtrain'` gives a bundler): no Node built-ins.
+import {
+  input, Tensor, ops, grad, type Backend, CpuBackend, WebGpuBackend, NoAdapterError, type DeviceOptions, LimitError, MODELS, mlp, SGD,
+  ClassifierTrainer, fit, type Callback, DataLoader, type Dataset, mnistFromIdx, normalize, MNIST_MEAN, MNIST_STD, checkParity, Rng,
+} from '../../src/index.js';
 import { drawChart } from './chart.js';
 import { DrawPad } from './pad.js';
 

@@ -11,6 +11,7 @@ import { OPTIMIZER_NAMES } from '../optim/index.js';
 import { MODELS } from '../nn/models.js';
 import { parse, choice, intFlag, UsageError } from './args.js';
 import { soak, SOAK_HELP } from './bench_soak.js';
+import { tfjsMissing } from '../../bench/tfjs.js';
 
 export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|train|optimizer|soak|report [options]
 
@@ -71,6 +72,8 @@ ${SOAK_HELP}`;
 export async function bench(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
   choice('bench', 'benchmark', what, ['all', 'gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'soak', 'report']);
+  const missing = rest.some((a) => a === '--compare' || a.startsWith('--compare=')) ? tfjsMissing() : undefined;
+  if (missing) throw new UsageError(missing);
   if (what === 'all') return all(rest);
   if (what === 'gemm') return gemm(rest);
   if (what === 'train') return train(rest);

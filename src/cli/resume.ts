@@ -2,7 +2,8 @@
 // its flags are the ones the checkpoint was made with (anything else would not continue the same run), and what a
 // diverged run says about its last good checkpoint.
 import { ClassifierTrainer, NonFiniteLossError } from '../train/trainer.js';
-import { saveCheckpoint, loadCheckpoint, readCheckpoint, CheckpointMeta, RunPosition, NonFiniteCheckpointError } from '../train/checkpoint.js';
+import { CheckpointMeta, RunPosition, NonFiniteCheckpointError } from '../train/checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, readCheckpoint } from '../train/checkpoint_file.js';
 import type { Callback, FitContext, EarlyStopping, EarlyStoppingState } from '../train/fit.js';
 import type { ReduceOnPlateau } from '../optim/schedules.js';
 import { UsageError } from './args.js';

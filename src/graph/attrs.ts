@@ -40,4 +40,6 @@ export interface OptimAttrs {
   centered?: boolean;
   momentum?: boolean;
   coefs: () => SgdCoefs | AdamCoefs | RmspropCoefs | AdagradCoefs | AdadeltaCoefs;
+  /** The optimizer's step count, which the executor advances once per run after the update (Plan.counters). */
+  counter?: { step: number };
 }

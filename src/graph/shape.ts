@@ -1,8 +1,9 @@
 // Shapes, strides and broadcasting, shared by graph building and both backends.
+import { UserError } from '../util/errors.js';
 export type Shape = readonly number[];
 
 /** Thrown for every user error in graph building: names the op, the shapes, and what was expected. */
-export class ShapeError extends Error {
+export class ShapeError extends UserError {
   constructor(op: string, message: string) {
     super(`${op}: ${message}`);
     this.name = 'ShapeError';

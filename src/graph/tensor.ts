@@ -1,5 +1,5 @@
 // A Tensor is a lazy node in a graph: building one computes nothing. Backends compile a set of tensors into a plan.
-import { Shape, sizeOf, checkShape, fmt } from './shape.js';
+import { Shape, ShapeError, sizeOf, checkShape, fmt } from './shape.js';
 import type { UNARY, BINARY } from './elementwise.js';
 import type { Window, ColLayout, DropoutCounter, OptimAttrs } from './attrs.js';
 
@@ -88,7 +88,7 @@ export class Variable {
   constructor(readonly init: Float32Array, shape: Shape, readonly name = 'var') {
     checkShape('variable', shape);
     if (init.length !== sizeOf(shape)) {
-      throw new Error(`variable ${name}: ${init.length} initial values for shape ${fmt(shape)} (expected ${sizeOf(shape)})`);
+      throw new ShapeError(`variable ${name}`, `${init.length} initial values for shape ${fmt(shape)} (expected ${sizeOf(shape)})`);
     }
     this.tensor = new Tensor('param', [], [...shape], 'f32', { variable: this }, name);
   }

@@ -9,6 +9,8 @@
 import type { Backend } from '../backends/backend.js';
 import type { Variable } from '../graph/tensor.js';
 import type { Module } from '../nn/module.js';
+import { modelVariables } from '../nn/state.js';
+export { modelVariables }; // where the tests and callers of fit have found it
 import type { Optimizer } from '../optim/optimizer.js';
 import { makeSchedule, Schedule, ScheduleName, ScheduleSpec, ReduceOnPlateau } from '../optim/schedules.js';
 import type { Regularization } from '../optim/regularizers.js';
@@ -18,6 +20,7 @@ import type { Augment } from '../data/augment.js';
 import type { RunPosition } from './checkpoint.js';
 import { ClassifierTrainer, PendingRead } from './trainer.js';
 import type { LossName } from './losses.js';
+import { OptionError } from '../util/errors.js';
 
 /**
  * One epoch's metrics. loss and accuracy are means over the training batches whose loss was read (every logEvery-th;
@@ -112,16 +115,6 @@ export interface FitOptions {
   evalBatchSize?: number;
 }
 
-/** Every variable a model's outputs depend on: parameters, and state such as batch norm's running statistics. */
-export function modelVariables(m: Module): Variable[] {
-  const own = (x: Module): Variable[] => {
-    const b = (x as Partial<{ buffers(): Variable[] }>).buffers;
-    return typeof b === 'function' ? b.call(x) : [];
-  };
-  const walk = (x: Module): Variable[] => [...own(x), ...x.children().flatMap(walk)];
-  return [...m.parameters(), ...walk(m)];
-}
-
 export async function readWeights(backend: Backend, vars: readonly Variable[]): Promise<Float32Array[]> {
   return Promise.all(vars.map((v) => backend.readVariable(v)));
 }
@@ -136,9 +129,9 @@ const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
 
 export async function fit(trainer: ClassifierTrainer, data: Dataset, o: FitOptions): Promise<History> {
   const epochs = o.epochs ?? (o.steps !== undefined ? Infinity : NaN);
-  if (!(isCount(epochs) || (epochs === Infinity && o.steps !== undefined))) throw new RangeError(`fit: epochs must be an integer >= 0, got ${o.epochs}`);
-  if (o.steps !== undefined && !isCount(o.steps)) throw new RangeError(`fit: steps must be an integer >= 0, got ${o.steps}`);
-  if (o.validationSplit !== undefined && o.validationData) throw new RangeError('fit: give validationSplit or validationData, not both');
+  if (!(isCount(epochs) || (epochs === Infinity && o.steps !== undefined))) throw new OptionError(`fit: epochs must be an integer >= 0, got ${o.epochs}`);
+  if (o.steps !== undefined && !isCount(o.steps)) throw new OptionError(`fit: steps must be an integer >= 0, got ${o.steps}`);
+  if (o.validationSplit !== undefined && o.validationData) throw new OptionError('fit: give validationSplit or validationData, not both');
   const seed = o.seed ?? 0;
   let train = data, val = o.validationData;
   if (o.validationSplit) ({ train, val } = splitValidation(data, o.validationSplit, seed));
@@ -182,7 +175,7 @@ export async function fit(trainer: ClassifierTrainer, data: Dataset, o: FitOptio
     history.epochs.push(epoch); history.loss.push(s.loss); history.accuracy.push(s.accuracy); history.lr.push(logs.lr);
     if (plateau) {
       const m = monitorValue(logs, plateauMonitor);
-      if (m === undefined) throw new RangeError(`fit: plateau monitors '${plateauMonitor}', which this run does not log (no validation data?)`);
+      if (m === undefined) throw new OptionError(`fit: plateau monitors '${plateauMonitor}', which this run does not log (no validation data?)`);
       plateau.step(m);
     }
     for (const c of callbacks) await c.onEpochEnd?.(epoch, logs, ctx);
@@ -199,7 +192,7 @@ export async function fit(trainer: ClassifierTrainer, data: Dataset, o: FitOptio
 /** A checkpoint saved after an epoch's last batch resumes at the next epoch's start. */
 function startPosition(p: RunPosition | undefined, batchesPerEpoch: number): RunPosition {
   if (!p) return { epoch: 0, batch: 0 };
-  if (!(isCount(p.epoch) && isCount(p.batch))) throw new RangeError(`fit: start must be { epoch, batch } of integers >= 0, got ${JSON.stringify(p)}`);
+  if (!(isCount(p.epoch) && isCount(p.batch))) throw new OptionError(`fit: start must be { epoch, batch } of integers >= 0, got ${JSON.stringify(p)}`);
   return p.batch >= batchesPerEpoch ? { epoch: p.epoch + 1, batch: 0 } : p;
 }
 
@@ -275,7 +268,7 @@ export class EarlyStopping implements Callback {
     this.monitor = o.monitor ?? 'val_loss';
     this.mode = o.mode && o.mode !== 'auto' ? o.mode : this.monitor.endsWith('accuracy') ? 'max' : 'min';
     this.patience = o.patience ?? 0;
-    if (!(Number.isInteger(this.patience) && this.patience >= 0)) throw new RangeError(`EarlyStopping: patience must be an integer >= 0, got ${o.patience}`);
+    if (!(Number.isInteger(this.patience) && this.patience >= 0)) throw new OptionError(`EarlyStopping: patience must be an integer >= 0, got ${o.patience}`);
     this.minDelta = Math.abs(o.minDelta ?? 0);
     this.best = this.mode === 'min' ? Infinity : -Infinity;
   }
@@ -305,7 +298,7 @@ export class EarlyStopping implements Callback {
 
   async onEpochEnd(epoch: number, logs: Logs, ctx: FitContext): Promise<void> {
     const v = monitorValue(logs, this.monitor);
-    if (v === undefined) throw new RangeError(`EarlyStopping: monitor '${this.monitor}' is not in the logs (no validation data?)`);
+    if (v === undefined) throw new OptionError(`EarlyStopping: monitor '${this.monitor}' is not in the logs (no validation data?)`);
     const { backend, model } = ctx.trainer;
     if (this.o.restoreBestWeights && !this.bestWeights && this.bestEpoch < 0) { this.bestWeights = await readWeights(backend, modelVariables(model)); this.bestEpoch = epoch; }
     this.wait++;

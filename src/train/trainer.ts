@@ -3,11 +3,12 @@
 // behind a step and awaits later, so that nothing waits for the device inside the loop.
 import { input, Tensor, Variable } from '../graph/tensor.js';
 import { runningUpdate } from '../graph/norm.js';
-import { checkFiniteFeeds } from '../schedule/plan.js';
 import * as ops from '../graph/ops.js';
 import { grad } from '../autodiff/grad.js';
 import { Backend, Executable } from '../backends/backend.js';
 import { Module } from '../nn/module.js';
+import { namedVariables } from '../nn/state.js';
+import { OptionError } from '../util/errors.js';
 import { stateUpdates } from '../nn/norm.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Schedule } from '../optim/schedules.js';
@@ -83,6 +84,10 @@ export class ClassifierTrainer {
   private trainGraph(B: number): TrainGraph {
     let g = this.trainGraphs.get(B);
     if (!g) {
+      namedVariables(this.model); // two variables with one name fail here, not at the first save after hours of training
+      if (this.parameters.length === 0) {
+        throw new OptionError(`ClassifierTrainer: the model (${this.model.constructor.name}) has no parameters to train; a custom Module's layers and Variables must be held in its properties (or listed by an overridden children()/parameters())`);
+      }
       this.model.train();
       const x = input([B, ...this.featureShape], 'f32', 'x');
       const out = this.model.forward(x);
@@ -140,8 +145,7 @@ export class ClassifierTrainer {
     if (this.schedule) this.optimizer.lr = this.schedule(this.step);
     this.optimizer.beginStep?.(this.step + 1);
     const feeds = new Map<Tensor, Float32Array | Int32Array>([[g.x, x], ...(g.y ? [[g.y, y] as const] : [])]);
-    if (this.checkFinite) checkFiniteFeeds(feeds);
-    g.ex.run(feeds);
+    g.ex.run(feeds, { checkFinite: this.checkFinite });
     this.step++;
     return g;
   }

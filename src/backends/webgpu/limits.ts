@@ -2,8 +2,9 @@
 // (or a small GPU) may offer fewer invocations per workgroup or fewer storage buffers than the kernels use; the
 // validation error WebGPU would raise says neither which limit nor which op, so this names both.
 import type { Launch } from './launch.js';
+import { UserError } from '../../util/errors.js';
 
-export class LimitError extends Error {
+export class LimitError extends UserError {
   constructor(readonly limit: string, readonly needed: number, readonly available: number, what: string) {
     super(`webgpu: ${what} needs ${limit} >= ${needed}, and this device offers ${available}`);
     this.name = 'LimitError';
