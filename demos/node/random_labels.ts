@@ -8,15 +8,15 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { input, Tensor, ops, grad, Sequential, Linear, ReLU, Rng, createBackend } from '../../src/index.js';
-import { Adam } from '../../src/optim/index.js';
+import { SGD } from '../../src/optim/index.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { columnStats, standardize } from '../../src/data/csv.js';
 import type { Module } from '../../src/nn/module.js';
 import { plotSvg } from '../../src/util/plot_svg.js';
 
 const { values: a } = parseArgs({ options: {
-  n: { type: 'string', default: '500' }, params: { type: 'string', default: '6000' }, epochs: { type: 'string', default: '400' },
-  backend: { type: 'string', default: 'cpu' }, plot: { type: 'string', default: 'runs/random-labels.svg' }, lr: { type: 'string', default: '0.005' },
+  n: { type: 'string', default: '4000' }, params: { type: 'string', default: '15200' }, epochs: { type: 'string', default: '2000' },
+  backend: { type: 'string', default: 'cpu' }, plot: { type: 'string', default: 'runs/random-labels.svg' }, lr: { type: 'string', default: '0.1' },
 } });
 const n = Number(a.n), budget = Number(a.params), maxEpochs = Number(a.epochs), lr = Number(a.lr);
 const F = 49, C = 10;
@@ -43,7 +43,7 @@ function net(depth: number, h: number, r: Rng): Module {
 }
 
 const backend = await createBackend(a.backend === 'webgpu' ? 'webgpu' : 'cpu');
-console.log(`random labels: ${n} MNIST images (7x7), ${C} random classes, full-batch Adam lr ${lr}, He init, up to ${maxEpochs} epochs, on ${backend.name}`);
+console.log(`random labels: ${n} MNIST images (7x7), ${C} random classes, plain full-batch gradient descent lr ${lr}, He init, up to ${maxEpochs} epochs, on ${backend.name}`);
 const results: { name: string; params: number; epochs: number[]; loss: number[]; acc: number[]; fitAt?: number }[] = [];
 for (let depth = 1; depth <= 4; depth++) {
   const h = width(depth);
@@ -52,12 +52,12 @@ for (let depth = 1; depth <= 4; depth++) {
   const x = input([n, F], 'f32', 'x'), y = input([n], 'i32', 'y');
   const logits = model.forward(x);
   const loss = ops.softmaxCrossEntropy(logits, y);
-  const step = backend.compile([loss, logits], new Adam({ lr }).updates(params, grad(loss, params.map((p) => p.tensor))));
+  const step = backend.compile([loss, logits], new SGD({ lr, momentum: 0 }).updates(params, grad(loss, params.map((p) => p.tensor))));
   const feeds = new Map<Tensor, Float32Array | Int32Array>([[x, X], [y, Y]]);
   const r = { name: `${depth} layer${depth > 1 ? 's' : ''} of ${h}`, params: params.reduce((s, p) => s + p.size, 0), epochs: [] as number[], loss: [] as number[], acc: [] as number[], fitAt: undefined as number | undefined };
   for (let e = 1; e <= maxEpochs; e++) {
     step.run(feeds); // full batch: one step is one epoch
-    if (e % 5 && e !== maxEpochs) continue;
+    if (e % 10 && e !== maxEpochs) continue;
     const [l, z] = [(await step.read(loss))[0], await step.read(logits)];
     let right = 0;
     for (let i = 0; i < n; i++) {
