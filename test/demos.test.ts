@@ -14,6 +14,7 @@ import { trainAutoencoder, AUTOENCODERS } from '../demos/node/autoencoder.js';
 import { runVae } from '../demos/node/vae.js';
 import { trainGan } from '../demos/node/gan.js';
 import { encodePng } from '../demos/node/images.js';
+import { constructedTree, trainParity, parityConfigs } from '../demos/node/parity.js';
 
 let gpu: WebGpuBackend;
 let train: Dataset, test: Dataset;
@@ -83,6 +84,20 @@ describe('demos (small sizes, WebGPU)', () => {
     expect(gap).toBeGreaterThan(0.05);
     // A collapsed discriminator scores everything alike; and the generator's samples are not all one image.
     expect(spreadAcross(r.grids[1], 32)).toBeGreaterThan(0.02);
+  });
+
+  it("parity: the deck's deep XOR tree computes parity of 8 bits with 9(N-1) parameters; trained, it does not find that", async () => {
+    const c = await constructedTree(gpu, 8);
+    expect(c).toEqual({ accuracy: 1, params: 63 });
+    // What the demo reports instead of a deep win: gradient descent leaves the tree near chance, below a shallow net
+    // of the same budget.
+    const [tree, sameBudget] = parityConfigs(8);
+    const t = await trainParity(gpu, 8, tree.name, tree.make(new Rng(1)), 600, 100);
+    const s = await trainParity(gpu, 8, sameBudget.name, sameBudget.make(new Rng(1)), 600, 100);
+    expect(t.params).toBe(63);
+    expect(s.params).toBeLessThanOrEqual(63);
+    expect(t.acc.at(-1)!).toBeLessThan(0.6);
+    expect(s.acc.at(-1)!).toBeGreaterThan(t.acc.at(-1)! + 0.2);
   });
 
   it('the PNG writer writes a valid grayscale PNG of the pixels it is given', () => {
