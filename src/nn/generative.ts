@@ -13,10 +13,8 @@ import { ShapeError, fmt } from '../graph/shape.js';
 import { Rng, hash32 } from '../util/rng.js';
 import { initWeights } from './init.js';
 import { Module, Sequential, Linear, Lambda, ReLU, Flatten } from './module.js';
-import { Conv2d } from './conv.js';
+import { Conv2d, pairOf } from './conv.js';
 import type { Stateful } from './norm.js';
-
-const pairOf = (k: Pair): [number, number] => (typeof k === 'number' ? [k, k] : [k[0], k[1]]);
 
 /** y = convTranspose2d(x, W) + b, W [in, out, KH, KW] (PyTorch's layout), He-initialised over in·KH·KW. */
 export class ConvTranspose2d extends Module {
