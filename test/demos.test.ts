@@ -15,6 +15,7 @@ import { runVae } from '../demos/node/vae.js';
 import { trainGan } from '../demos/node/gan.js';
 import { encodePng } from '../demos/node/images.js';
 import { constructedTree, trainParity, parityConfigs } from '../demos/node/parity.js';
+import { randomLabelData, fitRandomLabels } from '../demos/node/random_labels.js';
 
 let gpu: WebGpuBackend;
 let train: Dataset, test: Dataset;
@@ -98,6 +99,15 @@ describe('demos (small sizes, WebGPU)', () => {
     expect(s.params).toBeLessThanOrEqual(63);
     expect(t.acc.at(-1)!).toBeLessThan(0.6);
     expect(s.acc.at(-1)!).toBeGreaterThan(t.acc.at(-1)! + 0.2);
+  });
+
+  it('random labels: plain full-batch gradient descent memorises every label at each depth, the deeper nets in fewer epochs', async () => {
+    const { X, Y } = await randomLabelData(300);
+    const runs = [];
+    for (const depth of [1, 3, 4]) runs.push(await fitRandomLabels(gpu, X, Y, depth, 4000, 0.5, 600));
+    for (const r of runs) expect(r.fitAt, `${r.name}: ${r.acc.at(-1)} fitted`).toBeDefined();
+    const [one, three, four] = runs.map((r) => r.fitAt!);
+    expect(Math.max(three, four)).toBeLessThan(one);
   });
 
   it('the PNG writer writes a valid grayscale PNG of the pixels it is given', () => {
