@@ -27,7 +27,8 @@ describe('fuzz: random graphs, WebGPU vs the CPU reference', () => {
   });
 
   it('catches a kernel that is 0.1% off, naming the seed and the command that reproduces it', async () => {
-    const seed = [...Array(100).keys()].find((s) => fuzzCase(s).ops.includes('tanh'))!;
+    // The first graph that ends in tanh, so nothing after it (a softmax over one class, say) can hide the fault.
+    const seed = [...Array(100).keys()].find((s) => fuzzCase(s).ops.at(-1) === 'tanh')!;
     const tanh = CPU_KERNELS.tanh;
     CPU_KERNELS.tanh = (n, ins, out) => { tanh(n, ins, out); for (let i = 0; i < out.length; i++) out[i] *= 1.001; };
     try {

@@ -6,6 +6,7 @@ import { CONV_GRAD_RULES } from './conv_grad.js';
 import { ACTIVATION_GRAD_RULES } from './activations_grad.js';
 import { SHAPE_OPS_GRAD_RULES } from './shape_ops_grad.js';
 import { NORM_GRAD_RULES } from './norm_grad.js';
+import { ATTENTION_GRAD_RULES } from './attention_grad.js';
 
 export type GradRule = (node: Tensor, dy: Tensor) => (Tensor | undefined)[];
 
@@ -16,6 +17,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
   ...ACTIVATION_GRAD_RULES,
   ...SHAPE_OPS_GRAD_RULES,
   ...NORM_GRAD_RULES,
+  ...ATTENTION_GRAD_RULES,
   add: (n, dy) => [ops.sumTo(dy, n.inputs[0].shape), ops.sumTo(dy, n.inputs[1].shape)],
   sub: (n, dy) => [ops.sumTo(dy, n.inputs[0].shape), ops.sumTo(ops.neg(dy), n.inputs[1].shape)],
   mul: ({ inputs: [a, b] }, dy) => [ops.sumTo(ops.mul(dy, b), a.shape), ops.sumTo(ops.mul(dy, a), b.shape)],
@@ -49,5 +51,5 @@ export const GRAD_RULES: Record<string, GradRule> = {
     if (transA && !transB) return [ops.matmul(b, dy, { transB: true }), ops.matmul(a, dy)];
     return [ops.matmul(b, dy, { transA: true, transB: true }), ops.matmul(dy, a, { transA: true, transB: true })];
   },
-  softmax_xent: (n, dy) => [ops.softmaxCrossEntropyGrad(n.inputs[0], n.inputs[1], dy), undefined],
+  softmax_xent: (n, dy) => [ops.softmaxCrossEntropyGrad(n, dy), undefined],
 };

@@ -92,6 +92,9 @@ export const REDUCTION_LENGTH: Record<string, (n: Tensor) => number> = {
   sum: (n) => (n.attrs.axes as number[]).reduce((p, a) => p * n.inputs[0].shape[a], 1),
   softmax_xent: (n) => n.inputs[0].shape[1],
   softmax_xent_grad: (n) => n.inputs[0].shape[1],
+  softmax: (n) => n.shape[n.rank - 1],
+  // A table row's gradient sums the rows of every position holding its id: at most all of them.
+  embedding_grad: (n) => n.inputs[0].size,
   // A pixel receives at most one term per window tap (scatter-adds and overlapping windows).
   col2im: windowTaps,
   avgpool: windowTaps,

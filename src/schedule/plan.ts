@@ -115,19 +115,32 @@ export function checkFeeds(p: Plan, feeds: Feeds): void {
     }
   }
   for (const s of p.steps) {
-    if (s.op !== 'softmax_xent' && s.op !== 'softmax_xent_grad') continue;
-    const [logits] = s.inputs;
-    let labels = s.inputs[1];
-    while (VIEW_OPS.has(labels.op)) labels = labels.inputs[0]; // labels fed as [B,1] and reshaped are still checked
-    const f = feeds.get(labels);
+    const checked = INTEGER_INPUT_CHECKS[s.op];
+    if (!checked) continue;
+    let ints = s.inputs[checked.input];
+    while (VIEW_OPS.has(ints.op)) ints = ints.inputs[0]; // labels fed as [B,1] and reshaped are still checked
+    const f = feeds.get(ints);
     if (!f) continue;
-    const C = logits.shape[1];
+    const hi = checked.bound(s), skip = s.attrs.ignore;
     for (let i = 0; i < f.length; i++) {
-      if (!(f[i] >= 0 && f[i] < C)) {
-        throw new Error(`softmaxCrossEntropy: label ${f[i]} at batch index ${i} is out of range for logits ${fmt(logits.shape)} (expected an integer in [0, ${C - 1}])`);
-      }
+      if (!(f[i] >= 0 && f[i] < hi) && f[i] !== skip) throw new Error(checked.message(s, f[i], i, hi));
     }
   }
+}
+
+/** Ops whose int32 input indexes the other: a value out of range is caught on the host (see checkFeeds). */
+const INTEGER_INPUT_CHECKS: Record<string, { input: number; bound: (s: Tensor) => number; message: (s: Tensor, v: number, i: number, hi: number) => string }> = {
+  softmax_xent: { input: 1, bound: (s) => s.inputs[0].shape[1], message: labelMessage },
+  softmax_xent_grad: { input: 1, bound: (s) => s.inputs[0].shape[1], message: labelMessage },
+  embedding: {
+    input: 0, bound: (s) => s.inputs[1].shape[0],
+    message: (s, v, i, hi) => `embedding: id ${v} at flat index ${i} is out of range for table ${fmt(s.inputs[1].shape)} (expected an integer in [0, ${hi - 1}])`,
+  },
+};
+
+function labelMessage(s: Tensor, v: number, i: number, hi: number): string {
+  const ignore = s.attrs.ignore === undefined ? '' : ` or the ignore index ${s.attrs.ignore}`;
+  return `softmaxCrossEntropy: label ${v} at batch index ${i} is out of range for logits ${fmt(s.inputs[0].shape)} (expected an integer in [0, ${hi - 1}]${ignore})`;
 }
 
 /** A NaN or an infinity in a float feed: the trainer checks for them before a step, since on the device they spread silently. */

@@ -13,6 +13,7 @@ import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
 import { NORM_WEBGPU_KERNELS } from './norm.js';
 import { OPTIM_WEBGPU_KERNELS } from './optim.js';
+import { ATTENTION_WEBGPU_KERNELS } from './attention.js';
 
 export type { Launch };
 
@@ -230,7 +231,7 @@ function softmaxXent(n: Tensor, grad: boolean): Launch {
   return {
     shader: 'softmax_xent',
     defines: { GRAD: grad },
-    uniform: u32s([B, C]),
+    uniform: u32s([B, C, (n.attrs.ignore as number | undefined) ?? 0, +(n.attrs.ignore !== undefined)]),
     bindings: [...n.inputs, n],
     workgroups: grid(n.op, Math.ceil(B / 64)),
   };
@@ -257,6 +258,7 @@ export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
   ...SHAPE_OPS_WEBGPU_KERNELS,
   ...NORM_WEBGPU_KERNELS,
   ...OPTIM_WEBGPU_KERNELS,
+  ...ATTENTION_WEBGPU_KERNELS,
   ...Object.fromEntries(Object.entries(UNARY).map(([k, f]) => [k, (n: Tensor) => elementwise(n, [broadcastStrides(n.inputs[0].shape, n.shape)], f.code)])),
   ...Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, (n: Tensor) => elementwise(n, n.inputs.map((x) => broadcastStrides(x.shape, n.shape)), f.code)])),
   transpose: (n) => elementwise(n, [permutedStrides(n.inputs[0].shape, n.attrs.perm as number[])], UNARY.identity.code),

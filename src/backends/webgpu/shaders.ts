@@ -17,8 +17,9 @@ import { ACTIVATION_SHADERS } from './activations.js';
 import { SHAPE_OPS_SHADERS } from './shape_ops.js';
 import { NORM_SHADERS } from './norm.js';
 import { OPTIM_SHADERS } from './optim.js';
+import { ATTENTION_SHADERS } from './attention.js';
 
-export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, ...OPTIM_SHADERS, elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent, sgd };
+export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, ...OPTIM_SHADERS, ...ATTENTION_SHADERS, elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent, sgd };
 
 /**
  * WGSL shared by several shaders, pasted where a source has a line `#include NAME` (WGSL has no includes). A piece

@@ -1,0 +1,43 @@
+// WebGPU launches of the sequence-model ops (src/graph/attention.ts). Attention itself and RMSNorm are composites and
+// run on the GEMM, softmax and elementwise kernels.
+import { Tensor } from '../../graph/tensor.js';
+import { softmaxRows } from '../../graph/attention.js';
+import { Launch, grid, u32s } from './launch.js';
+import { ShapeError, fmt } from '../../graph/shape.js';
+import embeddingSrc from '../../../shaders/embedding.wgsl';
+import softmaxSrc from '../../../shaders/softmax.wgsl';
+import topkSrc from '../../../shaders/topk.wgsl';
+import label_count from '../../../shaders/label_count.wgsl';
+
+export const ATTENTION_SHADERS: Record<string, string> = { embedding: embeddingSrc, softmax: softmaxSrc, topk: topkSrc, label_count };
+
+function embedding(n: Tensor): Launch {
+  const [ids, table] = n.inputs, [V, D] = table.shape;
+  return { shader: 'embedding', defines: { GRAD: false }, uniform: u32s([ids.size, D, V]), bindings: [ids, table, n], workgroups: grid(n.op, Math.ceil(n.size / 256)) };
+}
+
+function embeddingGrad(n: Tensor): Launch {
+  const [ids, dy] = n.inputs, [V, D] = n.shape;
+  if (V > 65535) throw new ShapeError('embedding', `a vocabulary of ${V} rows exceeds the 65535 workgroups per grid dimension its gradient kernel uses (table ${fmt(n.shape)})`);
+  return { shader: 'embedding', defines: { GRAD: true }, uniform: u32s([ids.size, D, V]), bindings: [ids, dy, n], workgroups: [Math.ceil(D / 64), V, 1] };
+}
+
+function softmax(n: Tensor): Launch {
+  const s = softmaxRows(n);
+  return {
+    shader: 'softmax', defines: { LENGTHS: s.lengths }, constants: { CAUSAL: +s.causal },
+    uniform: u32s([s.rows, s.C, s.Tq, s.perBatch]), bindings: [...n.inputs, n], workgroups: grid(n.op, Math.ceil(s.rows / 64)),
+  };
+}
+
+function topk(n: Tensor): Launch {
+  const x = n.inputs[0], C = x.shape[x.rank - 1], rows = x.size / C;
+  return { shader: 'topk', uniform: u32s([rows, C, n.attrs.k as number]), bindings: [x, n], workgroups: grid(n.op, Math.ceil(rows / 64)) };
+}
+
+const labelCount = (n: Tensor): Launch =>
+  ({ shader: 'label_count', uniform: u32s([n.inputs[0].size, n.attrs.ignore as number]), bindings: [n.inputs[0], n], workgroups: [1, 1, 1] });
+
+export const ATTENTION_WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
+  embedding, embedding_grad: embeddingGrad, softmax, topk, label_count: labelCount,
+};
