@@ -30,3 +30,5 @@ export { batchNormTrain, batchNormEval, runningUpdate, dropout, dropoutAdvance }
 export type { DropoutCounter } from './graph/norm.js';
 export { BatchNorm1d, BatchNorm2d, Dropout, Residual, stateUpdates } from './nn/norm.js';
 export { Cell, RNNCell, LSTMCell, GRUCell, Recurrent, RNN, LSTM, GRU } from './nn/recurrent.js';
+export { layerNorm } from './graph/norm.js';
+export { LayerNorm } from './nn/norm.js';

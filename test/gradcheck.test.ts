@@ -14,6 +14,7 @@ import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import * as seq from '../src/graph/attention.js';
 import { grad } from '../src/autodiff/grad.js';
+import { COMPOSITES } from '../src/graph/composite_ops.js';
 import { CpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
 import { assertClose, randn, randu, randAway, randInt, runOn } from './helpers.js';
@@ -154,7 +155,6 @@ cases.push(
 // gradient accumulates. Lengths are drawn from [0, 5], so some rows see no key (all zeros) and some see all.
 {
   const ids = (shape: number[], V: number): Arg => ({ shape, labels: V });
-  const qkv = (T: number): Arg => f([2, T, 3]);
   cases.push(
     { name: 'embedding [2,5] ids into [4,3]', args: [ids([2, 5], 4), f([4, 3])], f: seq.embedding },
     { name: 'softmax [3,5]', args: [f([3, 5])], f: (x) => seq.softmax(x) },
@@ -162,10 +162,6 @@ cases.push(
     { name: 'softmax causal [2,3,5] (Tq < Tk)', args: [f([2, 3, 5])], f: (x) => seq.softmax(x, { causal: true }) },
     { name: 'softmax lengths [3,2,5]', args: [f([3, 2, 5]), ids([3], 6)], f: (x, l) => seq.softmax(x, { lengths: l }) },
     { name: 'softmax causal and lengths [3,4,4]', args: [f([3, 4, 4]), ids([3], 5)], f: (x, l) => seq.softmax(x, { causal: true, lengths: l }) },
-    { name: 'rmsNorm [3,5] weight [5]', args: [f([3, 5]), f([5])], f: (x, w) => seq.rmsNorm(x, w) },
-    { name: 'attention [2,4,3]', args: [qkv(4), qkv(4), qkv(4)], f: (q, k, v) => seq.attention(q, k, v) },
-    { name: 'attention causal [2,4,3]', args: [qkv(4), qkv(4), qkv(4)], f: (q, k, v) => seq.attention(q, k, v, { causal: true }) },
-    { name: 'attention causal q [2,3,3], k v [2,5,3]', args: [qkv(3), qkv(5), qkv(5)], f: (q, k, v) => seq.attention(q, k, v, { causal: true }) },
     { name: 'sequenceCrossEntropy [2,3,5]', args: [f([2, 3, 5]), ids([2, 3], 5)], f: (z, y) => seq.sequenceCrossEntropy(z, y) },
     { name: 'sequenceCrossEntropy [2,3,5] ignoring label 1', args: [f([2, 3, 5]), ids([2, 3], 5)], f: (z, y) => seq.sequenceCrossEntropy(z, y, { ignoreIndex: 1 }) },
   );
@@ -178,6 +174,9 @@ cases.push({
   args: [f([4, 3]), f([3, 5]), f([5]), f([5, 3]), f([3]), { shape: [4], labels: 3 }],
   f: (x, w1, b1, w2, b2, y) => ops.softmaxCrossEntropy(ops.add(ops.matmul(ops.tanh(ops.add(ops.matmul(x, w1), b1)), w2), b2), y),
 });
+
+// Composite ops, from the examples each one declares beside itself (src/graph/composite_ops.ts).
+for (const c of COMPOSITES) for (const e of c.examples) cases.push({ name: `${e.name} (composite)`, args: e.shapes.map((s) => f(s)), f: e.f });
 
 describe('gradcheck: autodiff vs central finite differences (CPU, float32, eps 1e-2, atol 2e-3, rtol 1e-2)', () => {
   cases.forEach((c, i) => {

@@ -18,6 +18,8 @@ import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import * as seq from '../src/graph/attention.js';
 import { grad } from '../src/autodiff/grad.js';
+import { COMPOSITES } from '../src/graph/composite_ops.js';
+import { longestReductions } from '../src/check/parity.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
 import { launchFor, packedGemm, panelsFit } from '../src/backends/webgpu/kernels.js';
@@ -38,7 +40,7 @@ interface Case {
    * Reduction length behind each output, [forward, then one per float input's gradient]. Default: 1 for the
    * forward, and y.size / x.size for each gradient (the summing-down of a broadcast operand; 1 when none).
    */
-  k?: (y: Tensor, xs: Tensor[]) => number[];
+  k?: ((y: Tensor, xs: Tensor[]) => number[]) | 'graph';
   transcendental?: boolean;
 }
 
@@ -68,7 +70,9 @@ async function parity(c: Case, seed: number, on: WebGpuBackend = gpu): Promise<v
   });
   feeds.set(R, randn(y.size, seed + 100));
 
-  const ks = c.k ? c.k(y, wrt) : [1, ...wrt.map((x) => y.size / x.size)];
+  // 'graph': the longest reduction on any path into each output, read off the graph (checkParity's rule).
+  const kEff = c.k === 'graph' ? longestReductions(outputs) : undefined;
+  const ks = kEff ? outputs.map((t) => kEff.get(t)!) : c.k && c.k !== 'graph' ? c.k(y, wrt) : [1, ...wrt.map((x) => y.size / x.size)];
   expect(ks.length).toBe(outputs.length);
   const want = await runOn(cpu, outputs, feeds);
   const got = await runOn(on, outputs, feeds);
@@ -205,8 +209,8 @@ cases.push(
 }
 
 // Sequence-model ops on odd sizes. Ids and lengths are int32 inputs (`labels(...)` draws them); embedding gradients sum
-// up to every position's row (K = positions); softmax rows reduce over their keys; attention chains two GEMMs around a
-// softmax. Top-k's indices pick embedding rows, so the forward compares the picks exactly.
+// up to every position's row (K = positions); softmax rows reduce over their keys. RMSNorm and attention are composites
+// (their cases come from COMPOSITES below). Top-k's indices pick embedding rows, so the forward compares the picks exactly.
 {
   const ids = (shape: number[], V: number): Arg => ({ shape, labels: V });
   const ties: Gen = (n, s) => Float32Array.from(randInt(n, 5, s)); // few distinct values: ties everywhere
@@ -219,15 +223,17 @@ cases.push(
     { name: 'softmax causal [3,7,33] (Tq < Tk)', args: [f([3, 7, 33], scaled(3))], f: (x) => seq.softmax(x, { causal: true }), transcendental: true, k: () => [33, 33] },
     { name: 'softmax lengths [7,5,33]', args: [f([7, 5, 33], scaled(3)), ids([7], 34)], f: (x, l) => seq.softmax(x, { lengths: l }), transcendental: true, k: () => [33, 33] },
     { name: 'softmax causal and lengths [7,33,33] logits in [-50, 50]', args: [f([7, 33, 33], uniform(-50, 50)), ids([7], 34)], f: (x, l) => seq.softmax(x, { causal: true, lengths: l }), transcendental: true, k: () => [33, 33] },
-    { name: 'rmsNorm [257,33]', args: [f([257, 33]), f([33])], f: (x, w) => seq.rmsNorm(x, w), transcendental: true, k: () => [33, 33, 257 * 33] },
-    { name: 'attention [3,33,7]', args: [f([3, 33, 7]), f([3, 33, 7]), f([3, 33, 7])], f: (q, k, v) => seq.attention(q, k, v), transcendental: true, k: () => [7 * 33, 7 * 33 * 33, 7 * 33 * 33, 33] },
-    { name: 'attention causal q [5,7,16], k v [5,33,16]', args: [f([5, 7, 16]), f([5, 33, 16]), f([5, 33, 16])], f: (q, k, v) => seq.attention(q, k, v, { causal: true }), transcendental: true, k: () => [16 * 33, 16 * 33 * 33, 16 * 33 * 33, 33] },
     { name: 'sequenceCrossEntropy [3,33,7]', args: [f([3, 33, 7], scaled(3)), ids([3, 33], 7)], f: (z, y) => seq.sequenceCrossEntropy(z, y), transcendental: true, k: () => [3 * 33 * 7, 7] },
     { name: 'sequenceCrossEntropy [3,33,7] ignoring label 2', args: [f([3, 33, 7], scaled(3)), ids([3, 33], 7)], f: (z, y) => seq.sequenceCrossEntropy(z, y, { ignoreIndex: 2 }), transcendental: true, k: () => [3 * 33 * 7, 7] },
     { name: 'topk k=7 of [33,257] picking rows of [257,5]', args: [f([33, 257]), f([257, 5])], f: (x, t) => seq.embedding(seq.topk(x, 7), t), k: () => [1, 1, 33 * 7] },
     { name: 'topk k=3 of [7,33] with ties', args: [f([7, 33], ties), f([33, 5])], f: (x, t) => seq.embedding(seq.topk(x, 3), t), k: () => [1, 1, 21] },
     { name: 'argmax of [257,7] with ties', args: [f([257, 7], ties), f([7, 3])], f: (x, t) => seq.embedding(seq.argmax(x), t), k: () => [1, 1, 257] },
   );
+}
+
+// Composite ops, from the examples each one declares beside itself (src/graph/composite_ops.ts).
+for (const c of COMPOSITES) {
+  for (const e of c.examples) cases.push({ name: `${e.name} (composite)`, args: e.shapes.map((s) => f(s)), f: e.f, transcendental: true, k: 'graph' });
 }
 
 // A small MLP, end to end: every kernel in one plan, with temp-buffer reuse.

@@ -15,6 +15,8 @@ import * as conv from '../graph/conv.js';
 import { concat, slice, pad } from '../graph/shape_ops.js';
 import { batchNormTrain, dropout } from '../graph/norm.js';
 import * as seq from '../graph/attention.js';
+import { COMPOSITES } from '../graph/composite_ops.js';
+import type { FuzzDraw } from '../graph/composite.js';
 import { ShapeError, fmt, sizeOf, broadcastShapes } from '../graph/shape.js';
 import { grad } from '../autodiff/grad.js';
 import { Rng } from '../util/rng.js';
@@ -22,8 +24,7 @@ import type { Backend } from '../backends/backend.js';
 import type { Feeds } from '../schedule/plan.js';
 import { CpuBackend } from '../backends/cpu/cpu_backend.js';
 import { CPU_KERNELS } from '../backends/cpu/kernels.js';
-import { topoSort } from '../schedule/topo.js';
-import { REDUCTION_LENGTH, PARITY_ATOL, PARITY_ATOL_PER_SQRT_K, PARITY_RTOL } from './parity.js';
+import { longestReductions, PARITY_ATOL, PARITY_ATOL_PER_SQRT_K, PARITY_RTOL } from './parity.js';
 
 /** Scales checkParity's atol and rtol for fuzzed graphs (1: the same rule as `wgtrain check`). */
 export const FUZZ_TOLERANCE = 1;
@@ -47,7 +48,7 @@ export interface FuzzCase {
 
 export const reproCommand = (seed: number) => `npx wgtrain fuzz --seed ${seed} --cases 1`;
 
-class Builder {
+class Builder implements FuzzDraw {
   readonly rng: Rng;
   readonly inputs: { t: Tensor; domain: Domain }[] = [];
   readonly steps: string[] = [];
@@ -61,7 +62,8 @@ class Builder {
   chance(p: number): boolean { return this.rng.next() < p; }
   dim(max = 17): number { return this.pick(DIMS.filter((d) => d <= max)); }
 
-  fresh(shape: number[], domain: Domain = { kind: 'normal', scale: 1 }): Tensor {
+  fresh(shape: number[], domain: Domain | number = { kind: 'normal', scale: 1 }): Tensor {
+    if (typeof domain === 'number') domain = { kind: 'normal', scale: domain };
     const t = input(shape, domain.kind === 'labels' ? 'i32' : 'f32', `x${this.inputs.length}`);
     this.inputs.push({ t, domain });
     return t;
@@ -219,14 +221,6 @@ const OP_GENS: OpGen[] = [
     name: 'maskedSoftmax', ok: (x) => x.rank >= 2 && x.shape[x.rank - 2] <= last(x),
     make: (b, x) => seq.softmax(x, { causal: b.chance(0.5), lengths: b.chance(0.5) ? b.fresh([x.shape[0]], { kind: 'labels', classes: last(x) + 1 }) : undefined }),
   },
-  { name: 'rmsNorm', ok: (x) => x.rank >= 1 && last(x) >= 2, make: (b, x) => seq.rmsNorm(x, b.fresh([last(x)])) },
-  {
-    name: 'attention', ok: (x) => x.rank === 3,
-    make: (b, x) => {
-      const [N, T, d] = x.shape, Tk = b.chance(0.5) ? T : b.int(T, T + 4), kv = () => b.fresh([N, Tk, d], { kind: 'normal', scale: 1 / Math.sqrt(d) });
-      return seq.attention(x, kv(), kv(), { causal: b.chance(0.5) });
-    },
-  },
   {
     name: 'sequenceCrossEntropy', ok: (x) => x.rank === 3,
     make: (b, x) => seq.sequenceCrossEntropy(x, b.fresh([x.shape[0], x.shape[1]], { kind: 'labels', classes: last(x) }), { ignoreIndex: b.chance(0.5) ? 0 : undefined }),
@@ -236,6 +230,8 @@ const OP_GENS: OpGen[] = [
     make: (b, x) => { const [n, c, h, w] = factorShape(b, x.size, 4); return ops.reshape(x, [n, c, h, w]); },
   },
   { name: 'flatten', ok: (x) => x.rank >= 3, make: (_b, x) => ops.reshape(x, [x.shape[0], x.size / x.shape[0]]) },
+  // Composite ops bring their own generators (graph/composite_ops.ts).
+  ...COMPOSITES.map((c): OpGen => ({ name: c.name, ok: c.fuzz.ok, make: c.fuzz.make })),
 ];
 
 function broadcasts(a: readonly number[], b: readonly number[]): boolean {
@@ -360,8 +356,7 @@ export async function runFuzzCase(seed: number, gpu: Backend, cpu: Backend = new
   const [ref] = await runAll(cpu, c.outputs, [c.feeds]);
   const alts = [await nudgedRun(c.outputs, c.feeds, seed + 1), await nudgedRun(c.outputs, c.feeds, seed + 2)];
   const [got] = await runAll(gpu, c.outputs, [c.feeds]);
-  const kEff = new Map<Tensor, number>();
-  for (const n of topoSort(c.outputs)) kEff.set(n, Math.max(REDUCTION_LENGTH[n.op]?.(n) ?? 1, ...n.inputs.map((x) => kEff.get(x)!)));
+  const kEff = longestReductions(c.outputs);
 
   for (let i = 0; i < c.outputs.length; i++) {
     const t = c.outputs[i], want = ref[i], have = got[i], K = kEff.get(t)!;

@@ -103,6 +103,13 @@ export const REDUCTION_LENGTH: Record<string, (n: Tensor) => number> = {
 };
 const reductionLength = (n: Tensor) => REDUCTION_LENGTH[n.op]?.(n) ?? 1;
 
+/** For every node the roots depend on, the longest reduction on any path into it: a node is no more accurate than its inputs. */
+export function longestReductions(roots: readonly Tensor[]): Map<Tensor, number> {
+  const kEff = new Map<Tensor, number>();
+  for (const n of topoSort(roots)) kEff.set(n, Math.max(reductionLength(n), ...n.inputs.map((x) => kEff.get(x)!)));
+  return kEff;
+}
+
 /**
  * Elementwise ops that branch on one input: [which input, the test]. Where the two backends' values of that input
  * fall on opposite sides (a pre-activation within rounding of 0), each backend is right to take its own branch, so
@@ -155,9 +162,7 @@ export async function checkParity(o: ParityOptions): Promise<ParityReport> {
     cpu.writeVariable(v, start);
   });
 
-  // A node is no more accurate than its inputs.
-  const kEff = new Map<Tensor, number>();
-  for (const n of topoSort([...o.outputs, ...effects])) kEff.set(n, Math.max(reductionLength(n), ...n.inputs.map((x) => kEff.get(x)!)));
+  const kEff = longestReductions([...o.outputs, ...effects]);
   const varK = new Map<Variable, number>();
   for (const e of effects) for (const x of e.inputs) { const v = variableOf(x); if (v) varK.set(v, Math.max(varK.get(v) ?? 1, kEff.get(e)!)); }
 

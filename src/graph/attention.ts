@@ -1,13 +1,14 @@
 // Ops for sequence models: embedding lookup, softmax over the last axis with an optional causal or length mask,
 // RMSNorm, scaled dot-product attention, sequence cross-entropy with an ignore index, and top-k for sampling.
 //
-// Only four are nodes with kernels of their own (embedding and its gradient, softmax, label_count, topk); RMSNorm,
-// attention and the softmax gradient are composites of existing ops, so autodiff, the CPU reference and every parity
-// harness cover them with no code of their own (the route issue 18 sets out).
+// Only these are nodes with kernels of their own: embedding and its gradient, softmax, label_count, topk. RMSNorm and
+// attention are composites (graph/composite.ts) whose specs below feed gradcheck, parity and the fuzzer; the softmax
+// gradient is arithmetic on its output.
 import { Tensor } from './tensor.js';
 import { ShapeError, fmt } from './shape.js';
 import { node, needF32, mul, sub, add, div, sum, mean, matmul, reshape, unary, softmaxCrossEntropyRows } from './ops.js';
 import { rowsOf } from './activations.js';
+import { composite, CompositeSpec } from './composite.js';
 
 // ---- embedding ----
 
@@ -84,8 +85,19 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
   if (x.rank < 1 || weight.rank !== 1 || weight.shape[0] !== D) {
     throw new ShapeError('rmsNorm', `weight ${fmt(weight.shape)} does not fit input ${fmt(x.shape)} (expected [${D}], one per feature of the last axis)`);
   }
-  return mul(div(x, unary('sqrt', add(mean(mul(x, x), -1, true), eps))), weight);
+  if (!(eps > 0 && Number.isFinite(eps))) throw new ShapeError('rmsNorm', `eps must be a finite number > 0, got ${eps} (input ${fmt(x.shape)})`);
+  return composite('rms_norm', [x, weight], { eps }, () => mul(div(x, unary('sqrt', add(mean(mul(x, x), -1, true), eps))), weight));
 }
+
+export const RMS_NORM: CompositeSpec = {
+  name: 'rmsNorm',
+  examples: [
+    { name: 'rmsNorm [3,5]', shapes: [[3, 5], [5]], f: (x, w) => rmsNorm(x, w) },
+    { name: 'rmsNorm [257,33]', shapes: [[257, 33], [33]], f: (x, w) => rmsNorm(x, w) },
+    { name: 'rmsNorm [2,7,9] eps 1e-3', shapes: [[2, 7, 9], [9]], f: (x, w) => rmsNorm(x, w, 1e-3) },
+  ],
+  fuzz: { ok: (x) => x.rank >= 1 && x.shape[x.rank - 1] >= 2, make: (d, x) => rmsNorm(x, d.fresh([x.shape[x.rank - 1]])) },
+};
 
 // ---- attention ----
 
@@ -107,9 +119,32 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions =
     throw new ShapeError('attention', `expected q [N, Tq, dh] and k, v [N, Tk, dh], got ${shapes}`);
   }
   const scale = o.scale ?? 1 / Math.sqrt(q.shape[2]);
-  const p = softmax(mul(matmul(q, k, { transB: true }), scale), o);
-  return matmul(o.weights ? o.weights(p) : p, v);
+  const inputs = o.lengths ? [q, k, v, o.lengths] : [q, k, v];
+  // With weights (dropout) applied, the region is no longer plain attention: nothing may replace it by a fused kernel.
+  const body = () => {
+    const p = softmax(mul(matmul(q, k, { transB: true }), scale), o);
+    return matmul(o.weights ? o.weights(p) : p, v);
+  };
+  return o.weights ? body() : composite('attention', inputs, { scale, causal: +!!o.causal }, body);
 }
+
+export const ATTENTION: CompositeSpec = {
+  name: 'attention',
+  examples: [
+    { name: 'attention [2,4,3]', shapes: [[2, 4, 3], [2, 4, 3], [2, 4, 3]], f: (q, k, v) => attention(q, k, v) },
+    { name: 'attention causal [2,4,3]', shapes: [[2, 4, 3], [2, 4, 3], [2, 4, 3]], f: (q, k, v) => attention(q, k, v, { causal: true }) },
+    { name: 'attention causal q [2,3,3], k v [2,5,3]', shapes: [[2, 3, 3], [2, 5, 3], [2, 5, 3]], f: (q, k, v) => attention(q, k, v, { causal: true }) },
+    { name: 'attention [3,33,7]', shapes: [[3, 33, 7], [3, 33, 7], [3, 33, 7]], f: (q, k, v) => attention(q, k, v) },
+    { name: 'attention causal q [5,7,16], k v [5,33,16]', shapes: [[5, 7, 16], [5, 33, 16], [5, 33, 16]], f: (q, k, v) => attention(q, k, v, { causal: true }) },
+  ],
+  fuzz: {
+    ok: (x) => x.rank === 3,
+    make: (d, x) => {
+      const [N, T, dh] = x.shape, Tk = d.pick([T, T + d.int(1, 4)]), kv = () => d.fresh([N, Tk, dh], 1 / Math.sqrt(dh));
+      return attention(x, kv(), kv(), { causal: d.pick([false, true]) });
+    },
+  },
+};
 
 // ---- sequence loss ----
 

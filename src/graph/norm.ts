@@ -1,4 +1,4 @@
-// Batch normalisation and dropout.
+// Batch normalisation, layer normalisation and dropout.
 //
 // Batch norm is a composite of existing ops (reductions and broadcasting arithmetic), so its gradient, training mode
 // included, comes from autodiff and its kernels are ones the parity tests already cover. The only new op is the
@@ -12,6 +12,7 @@
 import { Tensor } from './tensor.js';
 import { ShapeError, fmt } from './shape.js';
 import { node, needF32, mean, sub, mul, add, div, unary, reshape } from './ops.js';
+import { composite, CompositeSpec } from './composite.js';
 
 // ---- batch norm ----
 
@@ -68,6 +69,42 @@ export function batchNormEval(x: Tensor, gamma: Tensor, beta: Tensor, runningMea
   const scale = div(reshape(gamma, cs), unary('sqrt', add(reshape(runningVar, cs), eps)));
   return add(mul(sub(x, reshape(runningMean, cs)), scale), reshape(beta, cs));
 }
+
+// ---- layer norm ----
+
+/**
+ * Layer normalisation over the last axis: (x - mean) / sqrt(var + eps) · weight + bias, with the biased variance of each
+ * row of the last axis and weight, bias of shape [features]. A composite (see composite.ts): its gradient, reference
+ * and checks come from the primitives; shaders/layer_norm.wgsl is the fused kernel the scheduler substitutes.
+ */
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
+  needF32('layerNorm', x, weight, bias);
+  if (x.rank < 1) throw new ShapeError('layerNorm', `expected a tensor of rank >= 1 (normalised over its last axis), got a scalar ${fmt(x.shape)}`);
+  const C = x.shape[x.rank - 1];
+  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+    if (t.rank !== 1 || t.shape[0] !== C) throw new ShapeError('layerNorm', `${name} ${fmt(t.shape)} does not match input ${fmt(x.shape)} (expected [${C}], one value per feature of the last axis)`);
+  }
+  if (!(eps > 0 && Number.isFinite(eps))) throw new ShapeError('layerNorm', `eps must be a finite number > 0, got ${eps} (input ${fmt(x.shape)})`);
+  return composite('layer_norm', [x, weight, bias], { eps }, () => {
+    const d = sub(x, mean(x, -1, true));
+    const rstd = div(1, unary('sqrt', add(mean(mul(d, d), -1, true), eps))); // two passes, as batch norm
+    return add(mul(mul(d, rstd), weight), bias);
+  });
+}
+
+export const LAYER_NORM: CompositeSpec = {
+  name: 'layerNorm',
+  examples: [
+    { name: 'layerNorm [7,33]', shapes: [[7, 33], [33], [33]], f: (x, w, b) => layerNorm(x, w, b) },
+    { name: 'layerNorm [3,5,9] eps 1e-3', shapes: [[3, 5, 9], [9], [9]], f: (x, w, b) => layerNorm(x, w, b, 1e-3) },
+    { name: 'layerNorm [1,257]', shapes: [[1, 257], [257], [257]], f: (x, w, b) => layerNorm(x, w, b) },
+  ],
+  fuzz: {
+    // Three features at least: a row of one or two values normalises to constants, whose gradient is all cancellation.
+    ok: (x) => x.rank >= 1 && x.shape[x.rank - 1] >= 3,
+    make: (d, x) => { const C = x.shape[x.rank - 1]; return layerNorm(x, d.fresh([C]), d.fresh([C]), d.pick([1e-5, 1e-3])); },
+  },
+};
 
 /**
  * Effect: target ← (1 - momentum)·target + momentum·scale·value, in place, after the rest of the step. With

@@ -9,7 +9,7 @@ import { InitName } from './init.js';
 import { Module, Sequential, Linear, Lambda, ReLU, Sigmoid, Tanh, Flatten } from './module.js';
 import { Conv2d, MaxPool2d, AvgPool2d } from './conv.js';
 import { LeakyReLU, PReLU, ELU, Softplus, GELU, Maxout, LogSoftmax } from './activations.js';
-import { BatchNorm1d, BatchNorm2d, Dropout, Residual } from './norm.js';
+import { BatchNorm1d, BatchNorm2d, LayerNorm, Dropout, Residual } from './norm.js';
 import { RNN, LSTM, GRU } from './recurrent.js';
 
 export type LayerConfig = { type: string; [field: string]: unknown };
@@ -64,6 +64,13 @@ const LAYERS: Record<string, LayerDef> = {
   batchnorm2d: {
     fields: { eps: 'number', momentum: 'number', name: 'string' },
     build: (c, ctx) => new BatchNorm2d(features(ctx, 'batchnorm2d', 4, '[batch, channels, height, width] images'), { eps: opt<number>(c.eps), momentum: opt<number>(c.momentum), name: opt<string>(c.name) }),
+  },
+  layernorm: {
+    fields: { eps: 'number', name: 'string' },
+    build: (c, ctx) => {
+      if (ctx.shape.length < 2) throw new ConfigError(`${ctx.where}: expects [batch, ..., features], but the input here is ${perBatch(ctx.shape)}`);
+      return new LayerNorm(ctx.shape[ctx.shape.length - 1], { eps: opt<number>(c.eps), name: opt<string>(c.name) });
+    },
   },
   dropout: { fields: { p: 'number', seed: 'int' }, required: ['p'], build: (c) => new Dropout(c.p as number, opt<number>(c.seed)) },
   flatten: lambda(Flatten),

@@ -1,9 +1,9 @@
-// Batch norm and dropout modules, residual blocks, and `stateUpdates`, which collects the effect nodes a model's
+// Batch norm, layer norm and dropout modules, residual blocks, and `stateUpdates`, which collects the effect nodes a model's
 // stateful modules need compiled into each training step (running statistics, dropout's step counter).
 import { Tensor, Variable } from '../graph/tensor.js';
 import { ShapeError, fmt } from '../graph/shape.js';
 import * as ops from '../graph/ops.js';
-import { batchNormTrain, batchNormEval, runningUpdate, dropout, dropoutAdvance, DropoutCounter } from '../graph/norm.js';
+import { batchNormTrain, batchNormEval, layerNorm, runningUpdate, dropout, dropoutAdvance, DropoutCounter } from '../graph/norm.js';
 import { hash32 } from '../util/rng.js';
 import { Module } from './module.js';
 
@@ -78,6 +78,35 @@ export class BatchNorm1d extends BatchNorm {
 /** Batch norm of NCHW images, statistics over N, H and W. */
 export class BatchNorm2d extends BatchNorm {
   constructor(channels: number, o?: BatchNormOptions) { super(channels, 4, o); }
+}
+
+/**
+ * Layer normalisation over the last axis (the features of [batch, features] or [batch, time, features]): each example's
+ * features are normalised by their own mean and variance, so training and eval compute the same thing and no running
+ * statistics are kept. weight starts at 1, bias at 0.
+ */
+export class LayerNorm extends Module {
+  readonly weight: Variable;
+  readonly bias: Variable;
+  readonly eps: number;
+
+  constructor(readonly features: number, o: { eps?: number; name?: string } = {}) {
+    super();
+    if (!Number.isInteger(features) || features < 1) throw new ShapeError('LayerNorm', `features must be a positive integer, got ${features}`);
+    const name = o.name ?? `layernorm${features}`;
+    this.eps = o.eps ?? 1e-5;
+    this.weight = new Variable(new Float32Array(features).fill(1), [features], `${name}.weight`);
+    this.bias = Variable.zeros([features], `${name}.bias`);
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank < 2 || x.shape[x.rank - 1] !== this.features) {
+      throw new ShapeError('LayerNorm', `expected input [batch, ..., ${this.features}], got ${fmt(x.shape)}`);
+    }
+    return layerNorm(x, this.weight.tensor, this.bias.tensor, this.eps);
+  }
+
+  override parameters(): Variable[] { return [this.weight, this.bias]; }
 }
 
 /**

@@ -1,0 +1,6 @@
+// Every composite op's spec (see composite.ts), for the harnesses that run each one: gradcheck, parity and the fuzzer.
+import type { CompositeSpec } from './composite.js';
+import { LAYER_NORM } from './norm.js';
+import { RMS_NORM, ATTENTION } from './attention.js';
+
+export const COMPOSITES: readonly CompositeSpec[] = [LAYER_NORM, RMS_NORM, ATTENTION];
