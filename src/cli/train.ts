@@ -13,6 +13,7 @@ import { parse, intFlag, numFlag, choice, UsageError } from './args.js';
 import { resolveModel, checkModelFits, MODEL_FLAG_HELP } from './model_arg.js';
 import { loadTrainData } from './data_arg.js';
 import { TrainReporter } from './progress.js';
+import { trainText, TRAIN_TEXT_HELP } from './train_text.js';
 
 export const TRAIN_HELP = `usage: wgtrain train [options]
 
@@ -47,7 +48,11 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
                       the last good one
   --save-every N      with --save, also save every N steps
   --resume FILE       continue the run saved in FILE with its remaining epochs; needs the flags it was saved with
-                      (--epochs may change unless the schedule is cosine)`;
+                      (--epochs may change unless the schedule is cosine)
+
+A language model on text takes its own flags:
+
+${TRAIN_TEXT_HELP}`;
 
 function atLeastZero(name: string, v: unknown): number {
   const n = Number(v);
@@ -55,7 +60,14 @@ function atLeastZero(name: string, v: unknown): number {
   return n;
 }
 
+/** The --model value in argv, if any (before full parsing: a GPT takes other flags). */
+const modelArg = (argv: string[]) => {
+  const i = argv.findIndex((a) => a === '--model' || a.startsWith('--model='));
+  return i < 0 ? undefined : argv[i].startsWith('--model=') ? argv[i].slice(8) : argv[i + 1];
+};
+
 export async function train(argv: string[]): Promise<void> {
+  if (modelArg(argv) === 'gpt') return trainText(argv);
   const f = parse('train', argv, {
     model: { type: 'string', default: 'mlp' }, backend: { type: 'string', default: 'webgpu' },
     epochs: { type: 'string', default: '1' }, 'batch-size': { type: 'string', default: '32' },
