@@ -8,6 +8,20 @@
 @group(0) @binding(1) var<storage, read_write> p: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 
+#if SGD
+// SGD: g' = g + l2·p; v = momentum·v + g'; p -= lr·(nesterov ? g' + momentum·v : v). nesterov is 0.0 or 1.0.
+struct Hyper { n: u32, lr: f32, momentum: f32, l2: f32, nesterov: f32 }
+@group(0) @binding(0) var<uniform> h: Hyper;
+@group(0) @binding(3) var<storage, read_write> v: array<f32>;
+
+fn update(i: u32) {
+  let gi = g[i] + h.l2 * p[i];
+  let vi = h.momentum * v[i] + gi;
+  v[i] = vi;
+  p[i] -= h.lr * select(vi, gi + h.momentum * vi, h.nesterov != 0.0);
+}
+#endif
+
 #if ADAM
 // Adam, AdamW and NAdam: p = p·decay - (gradCoef·g + momCoef·m) / (sqrt(v) / sqrtBc2 + eps), g with L2 folded in.
 struct Hyper { n: u32, beta1: f32, beta1c: f32, beta2: f32, beta2c: f32, eps: f32, sqrtBc2: f32, l2: f32, decay: f32, gradCoef: f32, momCoef: f32 }

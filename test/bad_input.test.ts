@@ -11,6 +11,7 @@ import * as act from '../src/graph/activations.js';
 import * as conv from '../src/graph/conv.js';
 import { concat, slice, pad } from '../src/graph/shape_ops.js';
 import { batchNormTrain, dropout, runningUpdate } from '../src/graph/norm.js';
+import { optimStep } from '../src/graph/optim_ops.js';
 import { ShapeError } from '../src/graph/shape.js';
 import { LSTMCell, GRU } from '../src/nn/recurrent.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
@@ -114,7 +115,7 @@ describe('shape mismatches in every op family: ShapeError naming the op, the sha
     ['norm', () => batchNormTrain(x(1, 4), x(4), x(4)), 'batchNorm', ['[1,4]', '1 value per channel']],
     ['norm', () => dropout(x(3), 1, 0, { step: 0 }), 'dropout', ['probability 1', '0 <= p < 1']],
     ['norm', () => runningUpdate(Variable.zeros([3]).tensor, x(4), 0.1), 'runningUpdate', ['[3]', '[4]']],
-    ['optimizer', () => ops.sgdMomentum(Variable.zeros([3]).tensor, x(4), Variable.zeros([3]).tensor, {}), 'sgdMomentum', ['[3]', '[4]', 'same shape']],
+    ['optimizer', () => optimStep(Variable.zeros([3]).tensor, x(4), [Variable.zeros([3]).tensor], { rule: 'sgd', coefs: () => ({ lr: 0.1, momentum: 0, l2: 0, nesterov: 0 }) }), 'optimStep(sgd)', ['gradient [4]', 'parameter [3]', 'same shape']],
     ['recurrent', () => new LSTMCell(5, 7, { rng: new Rng(1) }).step(x(2, 6), [x(2, 7), x(2, 7)]), 'LSTMCell', ['[batch, 5]', '[2,6]']],
     ['recurrent', () => new GRU(5, 7, { rng: new Rng(1) }).forward(x(2, 5)), 'GRU', ['[batch, time, 5]', '[2,5]']],
   ];

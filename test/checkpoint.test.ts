@@ -22,6 +22,9 @@ import { DataLoader } from '../src/data/loader.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { Rng } from '../src/util/rng.js';
 import { randn, randInt, assertClose } from './helpers.js';
+import { Tensor, input } from '../src/graph/tensor.js';
+import * as ops from '../src/graph/ops.js';
+import { grad } from '../src/autodiff/grad.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'wgtrain-ckpt-'));
 
@@ -342,5 +345,39 @@ describe('wgtrain train --save/--resume', () => {
     t.prepare(32);
     await loadCheckpoint(ck, t);
     expect([...(await t.backend.readVariable(t.model.parameters()[0]))]).toEqual([...tensors.get('fc1.weight')!.array()]);
+  });
+});
+
+// test/fixtures/sgd_nesterov_v1.safetensors was written by the code at 593dd45, when SGD had its own `sgd_momentum`
+// op: a 3-4-2 MLP after 3 steps of SGD (lr 0.1, momentum 0.9, Nesterov, weight decay 0.01) on the CPU. A checkpoint
+// from before SGD became a rule of the fused optimizer step must still load, and training must go on from it.
+describe('a checkpoint written by an earlier wgtrain', () => {
+  it('loads into today\'s SGD, and the next step is PyTorch\'s update from the loaded velocity', async () => {
+    const path = join(__dirname, 'fixtures', 'sgd_nesterov_v1.safetensors');
+    const rng = new Rng(99); // other initial values than the file's: everything must come from the file
+    const model = new Sequential(new Linear(3, 4, { rng, name: 'fc1' }), ReLU(), new Linear(4, 2, { rng, name: 'fc2' }));
+    const optimizer = new SGD({ lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 0.01 });
+    const backend = new CpuBackend();
+    const x = input([5, 3]), y = input([5], 'i32');
+    const loss = ops.softmaxCrossEntropy(model.forward(x), y);
+    const params = model.parameters(), grads = grad(loss, params.map((p) => p.tensor));
+    const step = backend.compile([loss], optimizer.updates(params, grads));
+    const trainable = { backend, model, optimizer, step: 0 };
+    const meta = await loadCheckpoint(path, trainable);
+    expect(meta.step).toBe(3);
+    const { tensors } = await readCheckpoint(path);
+    expect(optimizer.state().map((v) => v.name)).toEqual(['fc1.weight.momentum', 'fc1.bias.momentum', 'fc2.weight.momentum', 'fc2.bias.momentum']);
+    for (const v of [...params, ...optimizer.state()]) expect(Array.from(await backend.readVariable(v)), v.name).toEqual(Array.from(tensors.get(v.name)!.array() as Float32Array));
+
+    const feeds = new Map<Tensor, Float32Array | Int32Array>([[x, Float32Array.from({ length: 15 }, (_, i) => Math.cos(i))], [y, Int32Array.from([1, 0, 1, 1, 0])]]);
+    const gx = backend.compile(grads);
+    gx.run(feeds);
+    const g = await Promise.all(grads.map((t) => gx.read(t)));
+    step.run(feeds);
+    for (const [i, p] of params.entries()) {
+      const p0 = tensors.get(p.name)!.array() as Float32Array, v0 = tensors.get(`${p.name}.momentum`)!.array() as Float32Array;
+      const want = Array.from(p0, (pk, k) => { const gk = g[i][k] + 0.01 * pk, vk = 0.9 * v0[k] + gk; return pk - 0.1 * (gk + 0.9 * vk); });
+      assertClose(await backend.readVariable(p), want, { atol: 1e-7, rtol: 1e-6, what: `${p.name} after one more step` });
+    }
   });
 });

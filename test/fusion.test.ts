@@ -10,6 +10,7 @@ import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import * as act from '../src/graph/activations.js';
 import { conv2d, conv2dBias } from '../src/graph/conv.js';
+import { layerNorm } from '../src/graph/norm.js';
 import { grad } from '../src/autodiff/grad.js';
 import { plan } from '../src/schedule/plan.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
@@ -64,6 +65,22 @@ describe('what fuses', () => {
     expect(opsOf(plan([ops.add(ops.matmul(x, w), col)]))).toEqual([]); // a column, not a row
   });
 
+  it('layer norm is one kernel in inference, and its dx one kernel in training (weight and bias gradients stay sums)', () => {
+    const x = input([7, 33]), w = input([33]), b = input([33]), R = input([7, 33]);
+    const y = layerNorm(ops.tanh(x), w, b);
+    expect(plan([y]).steps.map((s) => s.op)).toEqual(['tanh', 'add']);
+    expect([...plan([y]).fused.values()].map((g) => g.pattern?.kernel)).toEqual(['layer_norm']);
+    const L = ops.sum(ops.mul(y, R));
+    const [dx, dw, db] = grad(L, [x, w, b]);
+    const fused = plan([L, dx, dw, db]), plain = plan([L, dx, dw, db], [], { fuse: false });
+    // Training: the forward's normalised values feed dw, so the forward stays composite; dx recomputes the row
+    // statistics from x instead of reading the ~20 backward nodes' results.
+    expect([...fused.fused.values()].flatMap((g) => g.pattern ? [g.pattern.kernel] : [])).toEqual(['layer_norm_grad']);
+    expect(fused.stats.kernels).toBeLessThan(plain.stats.kernels - 15);
+    // Relu after it: the relu runs on its own, reading the fused kernel's output.
+    expect([...plan([ops.relu(y)]).fused.values()].map((g) => g.pattern?.kernel ?? g.nodes.map((n) => n.op).join('>'))).toEqual(['layer_norm']);
+  });
+
   it('chains at most two elementwise ops per kernel', () => {
     const x = input([4, 6]);
     expect(opsOf(plan([ops.tanh(ops.relu(ops.neg(x)))]))).toEqual(['neg>relu']);
@@ -104,4 +121,27 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
     { name: 'conv2d + bias + relu, [3,2,9,9] * [4,2,3,3]', shapes: [[3, 2, 9, 9], [4, 2, 3, 3], [4]], f: (x, w, b) => ops.relu(conv2dBias(conv2d(x, w, { padding: 1 }), b)) },
   ];
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 500 + 11 * i); }));
+});
+
+// The fused layer norm kernels against the composite they replace (the CPU reference runs the composite's nodes one by
+// one), on sizes that divide no workgroup: forward alone (inference), and dx, dweight, dbias in training.
+describe('fused layer norm: WebGPU kernel vs the composite', () => {
+  for (const shape of [[7, 33], [257, 7], [3, 5, 129], [2, 1], [65, 3]]) {
+    it(`layerNorm [${shape}]`, async () => {
+      const C = shape[shape.length - 1];
+      const x = input(shape, 'f32', 'x'), w = input([C], 'f32', 'w'), b = input([C], 'f32', 'b'), R = input(shape, 'f32', 'R');
+      const y = layerNorm(x, w, b, 1e-4);
+      const grads = grad(ops.sum(ops.mul(y, R)), [x, w, b]);
+      const feeds: Feeds = new Map([[x, randn(x.size, 1, 2).map((v, i) => v + (i % C) * 0.1)], [w, randn(C, 2)], [b, randn(C, 3)], [R, randn(x.size, 4)]]);
+      for (const [outputs, kernel] of [[[y], 'layer_norm'], [grads, 'layer_norm_grad']] as const) {
+        expect([...plan(outputs).fused.values()].map((g) => g.pattern?.kernel)).toContain(kernel);
+        const { cpu: want, gpu: got } = await runBoth(outputs, feeds, gpu, cpu);
+        // Each output sums at most C terms per row (dweight and dbias sum over rows: their reduce kernels, as before).
+        outputs.forEach((t, i) => {
+          const K = i === 0 ? C : x.size / C;
+          assertClose(got[i], want[i], { atol: 1e-6 + 1e-5 * Math.sqrt(Math.max(K, C)) * maxAbs(want[i]), rtol: 2e-5, what: `${kernel} [${shape}] output ${i}` });
+        });
+      }
+    });
+  }
 });

@@ -4,6 +4,7 @@ import { Tensor } from '../graph/tensor.js';
 import { ShapeError, fmt } from '../graph/shape.js';
 import * as ops from '../graph/ops.js';
 import { GRAD_RULES } from './rules.js';
+import { regionOf, regionNodes, markGradRegion } from '../graph/composite.js';
 import { topoSort } from '../schedule/topo.js';
 
 /** Gradients of the scalar `loss` with respect to each of `wrt` (zeros where `loss` does not depend on one). */
@@ -15,18 +16,41 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
   for (const n of order) if (n.inputs.some((i) => wanted.has(i))) wanted.add(n);
 
   const grads = new Map<Tensor, Tensor>([[loss, ops.constant(1, loss.shape)]]);
+  const accumulate = (into: Map<Tensor, Tensor>, x: Tensor, g: Tensor) => { const prev = into.get(x); into.set(x, prev ? ops.add(prev, g) : g); };
   for (let i = order.length - 1; i >= 0; i--) {
     const n = order[i];
     const dy = grads.get(n);
     if (!dy || n.inputs.length === 0 || !n.inputs.some((x) => wanted.has(x))) continue;
-    const rule = GRAD_RULES[n.op];
-    if (!rule) throw new Error(`grad: no gradient rule for op '${n.op}' (node ${n})`);
-    rule(n, dy).forEach((g, k) => {
-      const x = n.inputs[k];
-      if (!g || !wanted.has(x)) return;
-      const prev = grads.get(x);
-      grads.set(x, prev ? ops.add(prev, g) : g);
-    });
+    const region = regionOf(n), nodes = region && regionNodes(n, region.inputs);
+    if (region && nodes) {
+      // A composite is differentiated as a unit, with the same rules, so that the gradient of each of its inputs is
+      // one node the scheduler can recognise and replace with a fused backward kernel (schedule/fuse.ts).
+      const local = backward(nodes, n, dy, (x) => wanted.has(x));
+      region.inputs.forEach((x, k) => {
+        const g = local.get(x);
+        if (!g || !wanted.has(x)) return;
+        markGradRegion(g, { region, wrt: k, dy });
+        accumulate(grads, x, g);
+      });
+      continue;
+    }
+    backward([n], n, dy, (x) => wanted.has(x), grads);
   }
   return wrt.map((w) => grads.get(w) ?? ops.broadcastTo(ops.constant(0), w.shape));
+
+  /** Apply the rules of `nodes` (topological order), from `dy` at `top`, accumulating into `into`. */
+  function backward(nodes: readonly Tensor[], top: Tensor, dy: Tensor, want: (x: Tensor) => boolean, into = new Map<Tensor, Tensor>()): Map<Tensor, Tensor> {
+    const local = new Map<Tensor, Tensor>([[top, dy]]);
+    for (let i = nodes.length - 1; i >= 0; i--) {
+      const n = nodes[i], g = local.get(n);
+      if (!g || n.inputs.length === 0 || !n.inputs.some(want)) continue;
+      const rule = GRAD_RULES[n.op];
+      if (!rule) throw new Error(`grad: no gradient rule for op '${n.op}' (node ${n})`);
+      rule(n, g).forEach((gx, k) => {
+        const x = n.inputs[k];
+        if (gx && want(x)) accumulate(nodes.includes(x) ? local : into, x, gx);
+      });
+    }
+    return into;
+  }
 }

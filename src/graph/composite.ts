@@ -21,24 +21,33 @@ export function composite(op: string, inputs: readonly Tensor[], attrs: Record<s
 /** The composite region whose output `t` is, if any. */
 export const regionOf = (t: Tensor): Region | undefined => regions.get(t);
 
+/** A gradient autodiff built for one composite region: d(region output)/d(inputs[wrt]) applied to `dy`. */
+export interface GradRegion { region: Region; wrt: number; dy: Tensor }
+const gradRegions = new WeakMap<Tensor, GradRegion>();
+
+/** Autodiff records, for each input of a region, which node is that input's gradient (see autodiff/grad.ts). */
+export function markGradRegion(g: Tensor, r: GradRegion): void { if (!gradRegions.has(g) && !r.region.inputs.includes(g) && g !== r.dy) gradRegions.set(g, r); }
+export const gradRegionOf = (t: Tensor): GradRegion | undefined => gradRegions.get(t);
+
 /**
- * The nodes of a region between its inputs and its output, in topological order (output last); undefined if a path
- * from the output reaches a leaf without meeting an input, which means the region is not closed over its inputs.
+ * The computed nodes between `stop` (a region's inputs) and `output`, in topological order (output last), constants
+ * left out; undefined if a path from the output reaches another leaf, which means the region is not closed over `stop`.
  */
-export function regionNodes(r: Region, stop: readonly Tensor[] = r.inputs): Tensor[] | undefined {
+export function regionNodes(output: Tensor, stop: readonly Tensor[]): Tensor[] | undefined {
   const order: Tensor[] = [];
   const seen = new Set<Tensor>(stop);
-  let open = true;
+  let closed = true;
   const visit = (t: Tensor) => {
     if (seen.has(t)) return;
     seen.add(t);
-    // A constant is part of the composite's own arithmetic (1/n, eps); any other leaf means the walk escaped.
-    if (t.inputs.length === 0) { if (t.op === 'const') order.push(t); else open = false; return; }
+    // A constant is the composite's own arithmetic (1/n, eps) and has a buffer of its own; any other leaf means the
+    // walk escaped the region.
+    if (t.inputs.length === 0) { if (t.op !== 'const') closed = false; return; }
     t.inputs.forEach(visit);
     order.push(t);
   };
-  visit(r.output);
-  return open ? order : undefined;
+  visit(output);
+  return closed ? order : undefined;
 }
 
 /** What a composite's fuzz generator may ask of the fuzzer: fresh inputs and random choices (src/check/fuzz.ts). */

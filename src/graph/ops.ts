@@ -148,12 +148,3 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   const s = sum(g, axes, true);
   return reshape(s, [...shape]);
 }
-
-/** In-place SGD-with-momentum update of a parameter and its velocity; an effect node with no value. */
-export function sgdMomentum(p: Tensor, g: Tensor, v: Tensor, hyper: object): Tensor {
-  if (fmt(p.shape) !== fmt(g.shape) || fmt(p.shape) !== fmt(v.shape)) {
-    throw new ShapeError('sgdMomentum', `parameter ${fmt(p.shape)}, gradient ${fmt(g.shape)} and velocity ${fmt(v.shape)} must have the same shape`);
-  }
-  if (p.op !== 'param' || v.op !== 'param') throw new ShapeError('sgdMomentum', 'parameter and velocity must be Variables');
-  return node('sgd_momentum', [p, g, v], [], 'f32', { hyper });
-}

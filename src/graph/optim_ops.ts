@@ -1,5 +1,6 @@
 // The fused optimizer update: one effect node per parameter, `optim_step`, that reads the gradient and rewrites the
-// parameter and its state slots in place, in one pass. Four update rules cover the six optimizers in src/optim:
+// parameter and its state slots in place, in one pass. Five update rules cover the seven optimizers in src/optim:
+//   sgd       SGD, with momentum, Nesterov and weight decay;
 //   adam      Adam, AdamW and NAdam (they differ only in host-side coefficients, see AdamCoefs);
 //   rmsprop   RMSprop, with its momentum buffer and centred average when those are on;
 //   adagrad, adadelta.
@@ -11,7 +12,10 @@ import { Tensor } from './tensor.js';
 import { ShapeError, fmt } from './shape.js';
 import { node, needF32 } from './ops.js';
 
-export type OptimRule = 'adam' | 'rmsprop' | 'adagrad' | 'adadelta';
+export type OptimRule = 'sgd' | 'adam' | 'rmsprop' | 'adagrad' | 'adadelta';
+
+/** PyTorch's SGD: g' = g + l2·p; v = momentum·v + g'; p -= lr·(nesterov ? g' + momentum·v : v). nesterov is 0 or 1. */
+export interface SgdCoefs { lr: number; momentum: number; l2: number; nesterov: number }
 
 /**
  * p ← p·decay − (gradCoef·g' + momCoef·m) / (√v / sqrtBc2 + eps), with g' = g + l2·p, m and v the moving averages of
@@ -31,12 +35,14 @@ export interface OptimAttrs {
   /** RMSprop only: which optional slots follow square_avg, in this order: grad_avg (centered), momentum_buffer. */
   centered?: boolean;
   momentum?: boolean;
-  coefs: () => AdamCoefs | RmspropCoefs | AdagradCoefs | AdadeltaCoefs;
+  coefs: () => SgdCoefs | AdamCoefs | RmspropCoefs | AdagradCoefs | AdadeltaCoefs;
 }
 
 /** The state slots each rule binds after the parameter and the gradient, in binding order. */
 export function slotNames(a: Pick<OptimAttrs, 'rule' | 'centered' | 'momentum'>): string[] {
   switch (a.rule) {
+    // The velocity keeps the name SGD gave it when it had an op of its own, so checkpoints from then still load.
+    case 'sgd': return ['momentum'];
     case 'adam': return ['exp_avg', 'exp_avg_sq'];
     case 'rmsprop': return ['square_avg', ...(a.centered ? ['grad_avg'] : []), ...(a.momentum ? ['momentum_buffer'] : [])];
     case 'adagrad': return ['sum'];

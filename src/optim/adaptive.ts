@@ -2,57 +2,8 @@
 // update is one fused `optim_step` node per parameter (src/graph/optim_ops.ts). The step number t comes from
 // beginStep(t) (the trainer calls it before every step; a caller driving compile()/run() itself must too), and
 // every coefficient that depends on t or on lr is recomputed at each run, so neither recompiles anything.
-import { Tensor, Variable } from '../graph/tensor.js';
-import { optimStep, slotNames, OptimAttrs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../graph/optim_ops.js';
-import { Optimizer } from './optimizer.js';
-
-function check(kind: string, ok: boolean, what: string): void {
-  if (!ok) throw new Error(`${kind}: ${what}`);
-}
-
-abstract class FusedOptimizer<H extends { lr: number; weightDecay: number; eps: number }> implements Optimizer {
-  /** The 1-based number of the step about to run. */
-  protected t = 1;
-  private slots = new Map<Variable, Variable[]>();
-
-  constructor(readonly kind: string, readonly hyper: H) {
-    check(kind, Number.isFinite(hyper.lr) && hyper.lr >= 0, `lr must be a number >= 0, got ${hyper.lr}`);
-    check(kind, hyper.weightDecay >= 0, `weightDecay must be >= 0, got ${hyper.weightDecay}`);
-    check(kind, hyper.eps >= 0, `eps must be >= 0, got ${hyper.eps}`);
-  }
-
-  get lr(): number { return this.hyper.lr; }
-  set lr(v: number) { this.hyper.lr = v; }
-
-  beginStep(t: number): void {
-    check(this.kind, Number.isInteger(t) && t >= 1, `step numbers start at 1, got ${t}`);
-    this.t = t;
-  }
-
-  config() { return { kind: this.kind, ...this.hyper }; }
-
-  state(): Variable[] { return [...this.slots.values()].flat(); }
-
-  /** Which rule, and (RMSprop) which optional slots. */
-  protected abstract rule(): Omit<OptimAttrs, 'coefs'>;
-  /** The kernel's coefficients for step t at the current hyper-parameters. */
-  protected abstract coefs(): AdamCoefs | RmspropCoefs | AdagradCoefs | AdadeltaCoefs;
-  /** A state slot's initial value. */
-  protected initial(_slot: string): number { return 0; }
-
-  updates(params: readonly Variable[], grads: readonly Tensor[]): Tensor[] {
-    check(this.kind, params.length === grads.length, `${params.length} parameters but ${grads.length} gradients`);
-    const attrs: OptimAttrs = { ...this.rule(), coefs: () => this.coefs() };
-    return params.map((p, i) => {
-      let s = this.slots.get(p);
-      if (!s) {
-        s = slotNames(attrs).map((slot) => new Variable(new Float32Array(p.size).fill(this.initial(slot)), p.shape, `${p.name}.${slot}`));
-        this.slots.set(p, s);
-      }
-      return optimStep(p.tensor, grads[i], s.map((v) => v.tensor), attrs);
-    });
-  }
-}
+import { AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../graph/optim_ops.js';
+import { FusedOptimizer, check } from './optimizer.js';
 
 const checkBeta = (kind: string, name: string, b: number) => check(kind, b >= 0 && b < 1, `${name} must be in [0, 1), got ${b}`);
 

@@ -2,6 +2,7 @@
 // (an effect op, planned into the same submission as forward and backward). Hyper-parameters live in a plain object
 // the kernels read at every run, so schedules and step counters change them without recompiling.
 import { Tensor, Variable } from '../graph/tensor.js';
+import { optimStep, slotNames, OptimAttrs } from '../graph/optim_ops.js';
 
 export interface Optimizer {
   /** Learning rate the next step uses; schedules write it. */
@@ -14,4 +15,56 @@ export interface Optimizer {
   beginStep?(t: number): void;
   /** Kind and hyper-parameters, JSON-able: what a checkpoint records and a config file describes. */
   config(): { kind: string } & Record<string, unknown>;
+}
+
+/**
+ * The base of every optimizer here: one fused `optim_step` node per parameter (src/graph/optim_ops.ts), its rule and
+ * coefficients from the subclass, and state slots named `<parameter>.<slot>` created on first use.
+ */
+export function check(kind: string, ok: boolean, what: string): void {
+  if (!ok) throw new Error(`${kind}: ${what}`);
+}
+
+export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number; eps?: number }> implements Optimizer {
+  /** The 1-based number of the step about to run. */
+  protected t = 1;
+  private slots = new Map<Variable, Variable[]>();
+
+  constructor(readonly kind: string, readonly hyper: H) {
+    check(kind, Number.isFinite(hyper.lr) && hyper.lr >= 0, `lr must be a number >= 0, got ${hyper.lr}`);
+    check(kind, hyper.weightDecay >= 0, `weightDecay must be >= 0, got ${hyper.weightDecay}`);
+    if (hyper.eps !== undefined) check(kind, hyper.eps >= 0, `eps must be >= 0, got ${hyper.eps}`);
+  }
+
+  get lr(): number { return this.hyper.lr; }
+  set lr(v: number) { this.hyper.lr = v; }
+
+  beginStep(t: number): void {
+    check(this.kind, Number.isInteger(t) && t >= 1, `step numbers start at 1, got ${t}`);
+    this.t = t;
+  }
+
+  config() { return { kind: this.kind, ...this.hyper }; }
+
+  state(): Variable[] { return [...this.slots.values()].flat(); }
+
+  /** Which rule, and (RMSprop) which optional slots. */
+  protected abstract rule(): Omit<OptimAttrs, 'coefs'>;
+  /** The kernel's coefficients for step t at the current hyper-parameters. */
+  protected abstract coefs(): ReturnType<OptimAttrs['coefs']>;
+  /** A state slot's initial value. */
+  protected initial(_slot: string): number { return 0; }
+
+  updates(params: readonly Variable[], grads: readonly Tensor[]): Tensor[] {
+    check(this.kind, params.length === grads.length, `${params.length} parameters but ${grads.length} gradients`);
+    const attrs: OptimAttrs = { ...this.rule(), coefs: () => this.coefs() };
+    return params.map((p, i) => {
+      let s = this.slots.get(p);
+      if (!s) {
+        s = slotNames(attrs).map((slot) => new Variable(new Float32Array(p.size).fill(this.initial(slot)), p.shape, `${p.name}.${slot}`));
+        this.slots.set(p, s);
+      }
+      return optimStep(p.tensor, grads[i], s.map((v) => v.tensor), attrs);
+    });
+  }
 }

@@ -8,11 +8,35 @@
 //    (act(A·B + b) as it is stored).
 // So a conv layer's transpose, bias add and ReLU are one kernel, and a dense layer is one GEMM.
 // Values that are outputs of the plan, or read by more than one node, are never fused away: they must exist.
+//
+// Composite ops with a fused kernel (FUSED_COMPOSITES) are a third kind of pattern: the region a composite built
+// (graph/composite.ts), or the gradient autodiff built for one of its inputs, becomes one step running that kernel.
+// A gradient kernel recomputes the forward statistics it needs from the region's inputs; the forward nodes it
+// recomputes stay steps of their own where something else reads them (`recomputes`).
 import { Tensor } from '../graph/tensor.js';
 import { UNARY, BINARY } from '../graph/elementwise.js';
+import { Region, regionOf, gradRegionOf, regionNodes } from '../graph/composite.js';
 
-/** A fused step: `nodes` (in order; the last is the step's own node) run as one kernel reading `inputs`. */
-export interface Fused { nodes: Tensor[]; inputs: Tensor[] }
+/**
+ * A fused step: `nodes` (in order; the last is the step's own node) run as one kernel reading `inputs`. `pattern`
+ * names the fused kernel of a composite; the CPU reference runs `nodes` one by one either way.
+ */
+export interface Fused { nodes: Tensor[]; inputs: Tensor[]; pattern?: { kernel: string; attrs: Record<string, number> }; recomputes?: ReadonlySet<Tensor> }
+
+/**
+ * Composites with a fused kernel: the kernel of the forward region, and of the gradient of some inputs (by index), each
+ * with the inputs the kernel reads in binding order.
+ */
+export const FUSED_COMPOSITES: Record<string, {
+  forward: string;
+  grads: Record<number, { kernel: string; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
+}> = {
+  // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row.
+  layer_norm: { forward: 'layer_norm', grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } } },
+};
+
+/** Nodes of a fused group that no step computes on its own: all but the last and those it recomputes. */
+export const absorbedBy = (g: Fused): Tensor[] => g.nodes.slice(0, -1).filter((t) => !g.recomputes?.has(t));
 
 const isMap = (t: Tensor) => t.op in UNARY || t.op in BINARY;
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -66,7 +90,35 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
     if (!sameShape(n.shape, m.shape) || !(sameShape(b.shape, [N]) || sameShape(b.shape, [1, N]))) continue;
     groups.set(key, { nodes: [m, n, ...after], inputs: [...m.inputs, b] });
   }
+  fuseComposites(order, groups, pinned);
   return groups;
+}
+
+/** The composite patterns (FUSED_COMPOSITES), replacing any elementwise group inside them. */
+function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pinned: ReadonlySet<Tensor>): void {
+  const users = new Map<Tensor, Tensor[]>();
+  for (const n of order) for (const x of n.inputs) users.set(x, [...(users.get(x) ?? []), n]);
+  for (const n of order) {
+    const r = regionOf(n), gr = gradRegionOf(n);
+    const spec = FUSED_COMPOSITES[(r ?? gr?.region)?.op ?? ''];
+    let g: Fused | undefined;
+    if (r && spec) {
+      const nodes = regionNodes(n, r.inputs);
+      if (nodes) g = { nodes, inputs: [...r.inputs], pattern: { kernel: spec.forward, attrs: r.attrs } };
+    } else if (gr && spec?.grads[gr.wrt]) {
+      const { kernel, inputs: inputsOf } = spec.grads[gr.wrt];
+      const inputs = inputsOf(gr.region, gr.dy), nodes = regionNodes(n, inputs);
+      const forward = new Set(regionNodes(gr.region.output, gr.region.inputs) ?? []);
+      if (nodes) g = { nodes, inputs, pattern: { kernel, attrs: gr.region.attrs }, recomputes: new Set(nodes.filter((t) => forward.has(t))) };
+    }
+    if (!g) continue;
+    // What the kernel replaces must be read only inside it: a value needed elsewhere would be lost.
+    const inside = new Set(g.nodes), gone = absorbedBy(g);
+    if (gone.some((t) => pinned.has(t) || (users.get(t) ?? []).some((u) => !inside.has(u)))) continue;
+    const goneSet = new Set(gone);
+    for (const [key, other] of groups) if (goneSet.has(key) || key === n || other.nodes.includes(n)) groups.delete(key);
+    groups.set(n, g);
+  }
 }
 
 /** Activations the GEMM epilogue applies (shaders/matmul.wgsl, ACT). */

@@ -8,11 +8,13 @@
 import { Tensor, Variable, variableOf } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
 import { topoSort } from './topo.js';
-import { fuse, Fused } from './fuse.js';
+import { fuse, Fused, absorbedBy } from './fuse.js';
 
 /** Ops that update variables in place and produce no value; they run after every other node of the step. */
-export const EFFECT_OPS = new Set(['sgd_momentum', 'optim_step', 'running_update', 'dropout_advance']);
+export const EFFECT_OPS = new Set(['optim_step', 'running_update', 'dropout_advance']);
 const VIEW_OPS = new Set(['reshape']);
+/** A view shares its input's buffer and runs no kernel. */
+export const isView = (n: Tensor) => VIEW_OPS.has(n.op);
 
 export type BufferKind = 'temp' | 'input' | 'variable' | 'const';
 export interface PlannedBuffer {
@@ -44,7 +46,7 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   for (const e of effects) if (!EFFECT_OPS.has(e.op)) throw new Error(`plan: ${e} is not an update op (expected one of ${[...EFFECT_OPS]})`);
   const order = topoSort([...outputs, ...effects]);
   const fused = o.fuse === false ? new Map<Tensor, Fused>() : fuse(order, outputs);
-  const absorbed = new Set([...fused.values()].flatMap((g) => g.nodes.slice(0, -1)));
+  const absorbed = new Set([...fused.values()].flatMap(absorbedBy));
   const steps = [...order.filter((n) => !isLeaf(n) && !VIEW_OPS.has(n.op) && !EFFECT_OPS.has(n.op) && !absorbed.has(n)), ...order.filter((n) => EFFECT_OPS.has(n.op))];
 
   const buffers: PlannedBuffer[] = [];

@@ -1,6 +1,6 @@
 // The CPU reference backend: executes a plan with TypedArray loops. Slow on purpose; correct by construction.
 import { Tensor, Variable } from '../../graph/tensor.js';
-import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
+import { plan, checkFeeds, isView, Feeds, Plan } from '../../schedule/plan.js';
 import { Backend, Executable } from '../backend.js';
 import { CPU_KERNELS, Arr } from './kernels.js';
 
@@ -60,6 +60,7 @@ class CpuExecutable implements Executable {
       // A fused group runs node by node here, its intermediates in scratch arrays: the reference stays op by op.
       const scratch = new Map<Tensor, Arr>();
       for (const n of group.nodes) {
+        if (isView(n)) { scratch.set(n, scratch.get(n.inputs[0]) ?? this.view(n.inputs[0])); continue; }
         const dst = n === s ? out : new Float32Array(n.size);
         kernel(n)(n, n.inputs.map((x) => scratch.get(x) ?? this.view(x)), dst);
         scratch.set(n, dst);

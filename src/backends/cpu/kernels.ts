@@ -86,18 +86,6 @@ function softmaxXentGrad(n: Tensor, [z, y, dy]: Arr[], out: Float32Array): void 
   }
 }
 
-export interface SgdHyper { lr: number; momentum: number; weightDecay: number; nesterov: boolean }
-
-/** PyTorch's SGD: g += wd·p; v = μ·v + g; p -= lr·(nesterov ? g + μ·v : v). Mutates p and v. */
-function sgdMomentum(n: Tensor, [p, g, v]: Arr[]): void {
-  const { lr, momentum: mu, weightDecay: wd, nesterov } = n.attrs.hyper as SgdHyper;
-  for (let i = 0; i < p.length; i++) {
-    const gi = g[i] + wd * p[i];
-    v[i] = mu * v[i] + gi;
-    p[i] -= lr * (nesterov ? gi + mu * v[i] : v[i]);
-  }
-}
-
 export const CPU_KERNELS: Record<string, CpuKernel> = {
   ...CONV_CPU_KERNELS,
   ...ACTIVATION_CPU_KERNELS,
@@ -112,5 +100,4 @@ export const CPU_KERNELS: Record<string, CpuKernel> = {
   sum,
   softmax_xent: softmaxXent,
   softmax_xent_grad: softmaxXentGrad,
-  sgd_momentum: sgdMomentum,
 };

@@ -1,8 +1,16 @@
 // Reference kernels of the fused optimizer updates (src/graph/optim_ops.ts), written the way PyTorch's single-tensor
 // implementations read. Each mutates the parameter and its state slots in place.
 import { Tensor } from '../../graph/tensor.js';
-import { OptimAttrs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../../graph/optim_ops.js';
+import { OptimAttrs, SgdCoefs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../../graph/optim_ops.js';
 import { Arr, CpuKernel } from './loops.js';
+
+function sgd([p, g, v]: Arr[], c: SgdCoefs): void {
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i] + c.l2 * p[i];
+    v[i] = c.momentum * v[i] + gi;
+    p[i] -= c.lr * (c.nesterov ? gi + c.momentum * v[i] : v[i]);
+  }
+}
 
 function adam([p, g, m, v]: Arr[], c: AdamCoefs): void {
   for (let i = 0; i < p.length; i++) {
@@ -47,6 +55,7 @@ function adadelta([p, g, sq, acc]: Arr[], c: AdadeltaCoefs): void {
 function optimStep(n: Tensor, xs: Arr[]): void {
   const a = n.attrs as unknown as OptimAttrs, c = a.coefs();
   switch (a.rule) {
+    case 'sgd': return sgd(xs, c as SgdCoefs);
     case 'adam': return adam(xs, c as AdamCoefs);
     case 'rmsprop': return rmsprop(xs, c as RmspropCoefs, a);
     case 'adagrad': return adagrad(xs, c as AdagradCoefs);

@@ -4,14 +4,13 @@ import { Tensor } from '../../graph/tensor.js';
 import { Shape, ShapeError, fmt, sizeOf, stridesOf, broadcastStrides } from '../../graph/shape.js';
 import { UNARY, BINARY } from '../../graph/elementwise.js';
 import { permutedStrides } from '../cpu/loops.js';
-import type { SgdHyper } from '../cpu/kernels.js';
 import type { Fused } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
 import { Launch, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_RANK, MAX_GRID, grid, u32s, f32bits, pad, checkRank } from './launch.js';
 import { CONV_WEBGPU_KERNELS } from './conv.js';
 import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
-import { NORM_WEBGPU_KERNELS } from './norm.js';
+import { NORM_WEBGPU_KERNELS, NORM_FUSED_LAUNCHES } from './norm.js';
 import { OPTIM_WEBGPU_KERNELS } from './optim.js';
 import { ATTENTION_WEBGPU_KERNELS } from './attention.js';
 
@@ -237,17 +236,6 @@ function softmaxXent(n: Tensor, grad: boolean): Launch {
   };
 }
 
-function sgd(n: Tensor): Launch {
-  const [p] = n.inputs;
-  const hyperBytes = () => {
-    const h = n.attrs.hyper as SgdHyper;
-    const b = new ArrayBuffer(32), u = new Uint32Array(b), f = new Float32Array(b);
-    u[0] = p.size; u[1] = +h.nesterov; f[2] = h.lr; f[3] = h.momentum; f[4] = h.weightDecay;
-    return b;
-  };
-  return { shader: 'sgd', uniform: hyperBytes(), dynamicUniform: hyperBytes, bindings: n.inputs.slice(), workgroups: grid('sgd', Math.ceil(p.size / 256)) };
-}
-
 /**
  * The registry: op name → how to launch it. Core ops are here; op families (conv, pooling, normalisation, ...)
  * add their entries from their own files in this folder.
@@ -266,8 +254,10 @@ export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
   matmul: (n) => matmul(n, 'tiled'),
   softmax_xent: (n) => softmaxXent(n, false),
   softmax_xent_grad: (n) => softmaxXent(n, true),
-  sgd_momentum: sgd,
 };
+
+/** The fused kernels of composites (FUSED_COMPOSITES in src/schedule/fuse.ts), by kernel name. */
+const FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = { ...NORM_FUSED_LAUNCHES };
 
 /**
  * A fused group (src/schedule/fuse.ts) as one elementwise launch: its first elementwise op reads each input either
@@ -275,6 +265,11 @@ export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
  * unary op (CHAIN) is applied before the store. `n` is the group's last node, whose buffer receives the result.
  */
 export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch {
+  if (g.pattern) {
+    const k = FUSED_LAUNCHES[g.pattern.kernel];
+    if (!k) throw new Error(`webgpu backend: no fused kernel '${g.pattern.kernel}' (node ${n})`);
+    return k(n, g);
+  }
   if (g.nodes[0].op === 'matmul') return matmulEpilogue(g.nodes[0], g, n, gemm);
   const maps = g.nodes.filter((t) => t.op !== 'transpose');
   const first = maps[0], second = maps[1];

@@ -2,11 +2,31 @@
 // (Batch norm itself is a composite of core ops.)
 import { Tensor } from '../../graph/tensor.js';
 import { dropoutParams, DropoutCounter } from '../../graph/norm.js';
-import { Launch, grid, u32s } from './launch.js';
+import { rowsOf } from '../../graph/activations.js';
+import type { Fused } from '../../schedule/fuse.js';
+import { Launch, grid, u32s, f32bits } from './launch.js';
 import dropoutSrc from '../../../shaders/dropout.wgsl';
 import running_update from '../../../shaders/running_update.wgsl';
+import layer_norm from '../../../shaders/layer_norm.wgsl';
 
-export const NORM_SHADERS: Record<string, string> = { dropout: dropoutSrc, running_update };
+export const NORM_SHADERS: Record<string, string> = { dropout: dropoutSrc, running_update, layer_norm };
+
+/** Layer norm's fused kernels (schedule/fuse.ts): forward reads [x, weight, bias], the gradient [x, weight, dy]. */
+function layerNorm(n: Tensor, g: Fused, grad: boolean): Launch {
+  const [rows, C] = rowsOf(g.inputs[0].shape);
+  return {
+    shader: 'layer_norm',
+    defines: { GRAD: grad },
+    uniform: u32s([rows, C, f32bits(g.pattern!.attrs.eps)]),
+    bindings: [...g.inputs, n],
+    workgroups: grid('layerNorm', Math.ceil(rows / 64)),
+  };
+}
+
+export const NORM_FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = {
+  layer_norm: (n, g) => layerNorm(n, g, false),
+  layer_norm_grad: (n, g) => layerNorm(n, g, true),
+};
 
 function dropout(n: Tensor): Launch {
   // Re-read at every run: the counter's step changes between runs, and the pipeline must not be rebuilt for it.

@@ -9,6 +9,7 @@ export const OPTIM_SHADERS: Record<string, string> = { optim };
 
 /** The f32 fields of each rule's `Hyper` struct in shaders/optim.wgsl after its leading `n: u32`, in order. */
 const FIELDS: Record<OptimRule, string[]> = {
+  sgd: ['lr', 'momentum', 'l2', 'nesterov'],
   adam: ['beta1', 'beta1c', 'beta2', 'beta2c', 'eps', 'sqrtBc2', 'l2', 'decay', 'gradCoef', 'momCoef'],
   rmsprop: ['lr', 'alpha', 'alphac', 'eps', 'l2', 'momentum'],
   adagrad: ['clr', 'eps', 'l2'],
@@ -29,7 +30,7 @@ function optimStep(n: Tensor): Launch {
   };
   return {
     shader: 'optim',
-    defines: { ADAM: a.rule === 'adam', RMSPROP: a.rule === 'rmsprop', ADAGRAD: a.rule === 'adagrad', ADADELTA: a.rule === 'adadelta', CENTERED: !!a.centered, MOMENTUM: !!a.momentum },
+    defines: { SGD: a.rule === 'sgd', ADAM: a.rule === 'adam', RMSPROP: a.rule === 'rmsprop', ADAGRAD: a.rule === 'adagrad', ADADELTA: a.rule === 'adadelta', CENTERED: !!a.centered, MOMENTUM: !!a.momentum },
     uniform: bytes(),
     dynamicUniform: bytes,
     bindings: n.inputs.slice(),

@@ -9,7 +9,6 @@ import gemm_pack from '../../../shaders/gemm_pack.wgsl';
 import gemm_subgroup from '../../../shaders/gemm_subgroup.wgsl';
 import reduce from '../../../shaders/reduce.wgsl';
 import softmax_xent from '../../../shaders/softmax_xent.wgsl';
-import sgd from '../../../shaders/sgd.wgsl';
 import unary from '../../../shaders/unary.wgsl';
 import gemm_store from '../../../shaders/gemm_store.wgsl';
 import { CONV_SHADERS } from './conv.js';
@@ -19,7 +18,7 @@ import { NORM_SHADERS } from './norm.js';
 import { OPTIM_SHADERS } from './optim.js';
 import { ATTENTION_SHADERS } from './attention.js';
 
-export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, ...OPTIM_SHADERS, ...ATTENTION_SHADERS, elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent, sgd };
+export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, ...OPTIM_SHADERS, ...ATTENTION_SHADERS, elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent };
 
 /**
  * WGSL shared by several shaders, pasted where a source has a line `#include NAME` (WGSL has no includes). A piece
