@@ -5,7 +5,9 @@ import { input } from '../src/graph/tensor.js';
 import { topk, argmax } from '../src/graph/attention.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Backend } from '../src/backends/backend.js';
-import { Gpt, GptConfig, Vit, VIT_DEFAULTS } from '../src/nn/transformer.js';
+import { Gpt, GptConfig } from '../src/nn/transformer.js';
+import { MODELS } from '../src/nn/models.js';
+import { buildModel, ConfigError } from '../src/nn/config.js';
 import { Tokenizer, TextDataset, unigramLoss } from '../src/data/text.js';
 import { TextTrainer } from '../src/train/text_trainer.js';
 import { Sampler } from '../src/train/generate.js';
@@ -122,14 +124,31 @@ describe('GPT', () => {
   });
 });
 
-describe('ViT', () => {
-  it('maps [B, 28, 28] images to [B, 10] class scores, the same on both backends', async () => {
-    const model = new Vit({ ...VIT_DEFAULTS, dim: 16, layers: 1 }, new Rng(2));
+describe('ViT and the JSON layer types', () => {
+  it('vit maps [B, 28, 28] images to [B, 10] class scores, the same on both backends', async () => {
+    const model = MODELS.vit.build(new Rng(2));
     const x = input([3, 28, 28], 'f32', 'x');
     const y = model.forward(x);
     expect(y.shape).toEqual([3, 10]);
     const feeds = new Map([[x, randn(3 * 784, 4)]]);
     const [c] = await runOn(new CpuBackend(), [y], feeds), [g] = await runOn(gpu, [y], feeds);
     assertClose(g, c, { atol: 1e-4, rtol: 1e-4, what: 'vit logits' });
+    expect(new Set(model.parameters().map((p) => p.name)).size).toBe(model.parameters().length);
+  });
+
+  it('a character model from JSON: embedding, positions, attention and transformer layers', () => {
+    const built = buildModel({
+      input: [16],
+      layers: [
+        { type: 'embedding', vocab: 40, dim: 24 }, { type: 'positions', kind: 'sinusoidal' },
+        { type: 'attention', heads: 3, causal: true }, { type: 'transformer', heads: 2, causal: true, dropout: 0.1 },
+        { type: 'transformer', heads: 2, causal: true }, { type: 'layernorm' },
+      ],
+    }, new Rng(1));
+    expect(built.outputShape).toEqual([16, 24]);
+    expect(new Set(built.model.parameters().map((p) => p.name)).size).toBe(built.model.parameters().length);
+    expect(() => buildModel({ input: [16, 8], layers: [{ type: 'transformer', heads: 3 }] }, new Rng(1))).toThrow(ConfigError);
+    expect(() => buildModel({ input: [16, 8], layers: [{ type: 'transformer', heads: 3 }] }, new Rng(1))).toThrow(/8 features do not split into 3 heads/);
+    expect(() => buildModel({ input: [16], layers: [{ type: 'positions', kind: 'rotary' }] }, new Rng(1))).toThrow(/"kind" must be "learned" or "sinusoidal"/);
   });
 });

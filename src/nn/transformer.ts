@@ -217,44 +217,26 @@ export class Gpt extends Module {
   override children(): Module[] { return [this.tokens, this.positions, ...this.blocks, this.lnf, this.head]; }
 }
 
-// ---- ViT ----
-
-export interface VitConfig { image: number; patch: number; dim: number; heads: number; layers: number; classes: number }
-
-export const VIT_DEFAULTS: VitConfig = { image: 28, patch: 7, dim: 64, heads: 4, layers: 4, classes: 10 };
+// ---- ViT pieces ----
 
 /**
- * Vision transformer (Dosovitskiy et al. 2021) for square grey images [B, S, S] (or [B, 1, S, S]): non-overlapping
- * P x P patches, each a token through a Linear layer, learned positions, non-causal blocks, a final layer norm, the
- * mean over tokens and a linear head.
+ * Square grey images [B, S, S] (or [B, 1, S, S]) as sequences of non-overlapping P x P patches, each a token through a
+ * Linear layer: [B, (S/P)², dim]. Patch (i, j) is token i·(S/P) + j, its pixels in row-major order.
  */
-export class Vit extends Module {
-  readonly patchEmbed: Linear;
-  readonly positions: Positions;
-  readonly blocks: TransformerBlock[];
-  readonly lnf: LayerNorm;
-  readonly head: Linear;
-  constructor(readonly config: VitConfig, rng: Rng) {
+export class PatchEmbed extends Module {
+  readonly proj: Linear;
+  constructor(readonly image: number, readonly patch: number, readonly dim: number, o: { rng: Rng; name?: string }) {
     super();
-    const { image, patch, dim, heads, layers, classes } = config;
-    if (image % patch !== 0) throw new ShapeError('vit', `patch size ${patch} does not divide the image size ${image}`);
-    const tokens = (image / patch) ** 2;
-    this.patchEmbed = new Linear(patch * patch, dim, { rng, init: 'xavier', name: 'patch' });
-    this.positions = new Positions('learned', tokens, dim, { rng, name: 'pos' });
-    this.blocks = Array.from({ length: layers }, (_, i) => new TransformerBlock(dim, { heads, rng, name: `h${i}` }));
-    this.lnf = new LayerNorm(dim, { name: 'lnf' });
-    this.head = new Linear(dim, classes, { rng, name: 'head' });
+    if (image % patch !== 0) throw new ShapeError('patches', `patch size ${patch} does not divide the image size ${image}`);
+    this.proj = new Linear(patch * patch, dim, { rng: o.rng, init: 'xavier', name: o.name ?? 'patch' });
   }
-
+  get tokens(): number { return (this.image / this.patch) ** 2; }
   forward(x: Tensor): Tensor {
-    const { image: S, patch: P } = this.config, B = x.shape[0], n = S / P;
-    if (x.size !== B * S * S) throw new ShapeError('vit', `expected images [batch, ${S}, ${S}], got ${fmt(x.shape)}`);
-    // [B, n, P, n, P] -> [B, n, n, P, P]: patch (i, j) becomes token i·n + j, its pixels in row-major order.
+    const S = this.image, P = this.patch, B = x.shape[0], n = S / P;
+    if (x.size !== B * S * S) throw new ShapeError('patches', `expected images [batch, ${S}, ${S}], got ${fmt(x.shape)}`);
+    // [B, n, P, n, P] -> [B, n, n, P, P]
     const patches = ops.reshape(ops.transpose(ops.reshape(x, [B, n, P, n, P]), [0, 1, 3, 2, 4]), [B, n * n, P * P]);
-    let h = this.positions.forward(linear(this.patchEmbed, patches));
-    for (const b of this.blocks) h = b.forward(h);
-    return this.head.forward(ops.mean(this.lnf.forward(h), 1));
+    return linear(this.proj, patches);
   }
-
-  override children(): Module[] { return [this.patchEmbed, this.positions, ...this.blocks, this.lnf, this.head]; }
+  override children(): Module[] { return [this.proj]; }
 }
