@@ -11,6 +11,7 @@ import { ClassifierTrainer } from '../train/trainer.js';
 import { RunCheckpoints } from './resume.js';
 import { parse, intFlag, numFlag, choice, UsageError } from './args.js';
 import { resolveModel, checkModelFits, MODEL_FLAG_HELP } from './model_arg.js';
+import { MODELS } from '../nn/models.js';
 import { loadTrainData } from './data_arg.js';
 import { TrainReporter } from './progress.js';
 import { trainText, TRAIN_TEXT_HELP } from './train_text.js';
@@ -21,7 +22,7 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --backend NAME      webgpu or cpu  [webgpu]
   --epochs N          passes over the training data  [1]
   --batch-size N      [32]
-  --optimizer NAME    ${OPTIMIZER_NAMES.join(', ')} (PyTorch's semantics and defaults)  [sgd]
+  --optimizer NAME    ${OPTIMIZER_NAMES.join(', ')} (PyTorch's semantics and defaults)  [sgd; vit adamw]
   --lr X              peak learning rate  [${OPTIMIZER_NAMES.map((n) => `${n} ${defaultLr(n)}`).join(', ')}]
   --momentum X        sgd and rmsprop only  [sgd 0.9, rmsprop 0]
   --weight-decay X    L2 penalty added to the gradient; adamw: decoupled decay  [0, adamw 0.01]
@@ -71,7 +72,7 @@ export async function train(argv: string[]): Promise<void> {
   const f = parse('train', argv, {
     model: { type: 'string', default: 'mlp' }, backend: { type: 'string', default: 'webgpu' },
     epochs: { type: 'string', default: '1' }, 'batch-size': { type: 'string', default: '32' },
-    optimizer: { type: 'string', default: 'sgd' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' }, 'clip-norm': { type: 'string' }, schedule: { type: 'string', default: 'cosine' },
+    optimizer: { type: 'string' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' }, 'clip-norm': { type: 'string' }, schedule: { type: 'string', default: 'cosine' },
     warmup: { type: 'string', default: '0' }, gamma: { type: 'string' }, 'step-epochs': { type: 'string', default: '1' }, translate: { type: 'string', default: '0' }, momentum: { type: 'string' },
     seed: { type: 'string', default: '1' }, limit: { type: 'string' }, json: { type: 'string' }, 'data-dir': { type: 'string' },
     data: { type: 'string' }, label: { type: 'string' }, 'test-split': { type: 'string', default: '0.2' }, metrics: { type: 'string' }, plot: { type: 'string' }, 'eval-each-epoch': { type: 'boolean' },
@@ -81,7 +82,7 @@ export async function train(argv: string[]): Promise<void> {
   const backendName = choice<BackendName>('train', 'backend', f.backend, ['webgpu', 'cpu']);
   const epochs = intFlag('train', 'epochs', f.epochs);
   const batchSize = intFlag('train', 'batch-size', f['batch-size']);
-  const optimizerName = choice('train', 'optimizer', f.optimizer, OPTIMIZER_NAMES);
+  const optimizerName = choice('train', 'optimizer', f.optimizer ?? (Object.hasOwn(MODELS, modelName) ? MODELS[modelName].optimizer : undefined) ?? 'sgd', OPTIMIZER_NAMES);
   const lr = f.lr === undefined ? defaultLr(optimizerName) : numFlag('train', 'lr', f.lr);
   if (f.momentum !== undefined && optimizerName !== 'sgd' && optimizerName !== 'rmsprop') throw new UsageError(`train: --momentum applies to sgd and rmsprop, not ${optimizerName}`);
   const momentum = f.momentum === undefined ? (optimizerName === 'sgd' ? 0.9 : undefined) : atLeastZero('momentum', f.momentum);

@@ -53,7 +53,12 @@ export const VIT_CONFIG: ModelConfig = {
   ],
 };
 
-/** Built from their configs (src/nn/config.ts), which a JSON model file can copy and vary. */
-export const MODELS: Record<string, { build: (rng: Rng) => Module; description: string }> = Object.fromEntries(
-  Object.entries({ ...MODEL_CONFIGS, resnet: RESNET_CONFIG, vit: VIT_CONFIG }).map(([name, c]) => [name, { build: (rng: Rng) => buildModel(c, rng, name).model, description: c.description ?? name }]),
+/**
+ * Built from their configs (src/nn/config.ts), which a JSON model file can copy and vary. `optimizer`: what `wgtrain
+ * train` uses when no --optimizer is given (SGD otherwise): a transformer trains poorly with plain SGD.
+ */
+export const MODELS: Record<string, { build: (rng: Rng) => Module; description: string; optimizer?: string }> = Object.fromEntries(
+  Object.entries({ ...MODEL_CONFIGS, resnet: RESNET_CONFIG, vit: VIT_CONFIG }).map(([name, c]) => [name, {
+    build: (rng: Rng) => buildModel(c, rng, name).model, description: c.description ?? name, ...(name === 'vit' && { optimizer: 'adamw' }),
+  }]),
 );
