@@ -11,11 +11,12 @@ import * as ops from '../src/graph/ops.js';
 import * as act from '../src/graph/activations.js';
 import { conv2d, conv2dBias } from '../src/graph/conv.js';
 import { layerNorm } from '../src/graph/norm.js';
+import { attention } from '../src/graph/attention.js';
 import { grad } from '../src/autodiff/grad.js';
 import { plan } from '../src/schedule/plan.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
-import { assertClose, maxAbs, randn, runBoth } from './helpers.js';
+import { assertClose, maxAbs, randn, randInt, runBoth } from './helpers.js';
 
 const cpu = new CpuBackend();
 let gpu: WebGpuBackend;
@@ -144,4 +145,35 @@ describe('fused layer norm: WebGPU kernel vs the composite', () => {
       }
     });
   }
+});
+
+// The fused attention forward against the composite it replaces (the CPU reference runs the composite's GEMMs and
+// masked softmax node by node), on query counts that divide neither the 64-query workgroup nor the 32-key tile, every
+// head size up to the kernel's 64, causal and not; then with per-row lengths (what a generating step uses, some rows
+// seeing no key), fewer queries than keys, and a head size over 64, which stays composite.
+describe('fused attention: WebGPU kernel vs the composite', () => {
+  const check = async (name: string, [N, Tq, Tk, dh]: number[], o: { causal?: boolean; lengths?: boolean }, fused = true) => {
+    const q = input([N, Tq, dh], 'f32', 'q'), k = input([N, Tk, dh], 'f32', 'k'), v = input([N, Tk, dh], 'f32', 'v');
+    const lengths = o.lengths ? input([N], 'i32', 'lengths') : undefined;
+    const y = attention(q, k, v, { causal: o.causal, lengths });
+    expect([...plan([y]).fused.values()].map((g) => g.pattern?.kernel)).toEqual(fused ? ['attention'] : []);
+    const feeds: Feeds = new Map([[q, randn(q.size, 1, 1.5)], [k, randn(k.size, 2, 1.5)], [v, randn(v.size, 3)]]);
+    if (lengths) feeds.set(lengths, randInt(N, Tk + 1, 4));
+    const { cpu: want, gpu: got } = await runBoth([y], feeds, gpu, cpu);
+    // Each output sums Tk weighted values, each weight from a dh-term dot product.
+    assertClose(got[0], want[0], { atol: 1e-6 + 1e-6 * Math.sqrt(Tk * dh) * maxAbs(want[0]), rtol: 2e-5, what: name });
+  };
+  for (const T of [1, 7, 33, 129]) for (const dh of [8, 16, 64]) for (const causal of [false, true]) {
+    const name = `attention N=3 T=${T} dh=${dh}${causal ? ' causal' : ''}`;
+    it(name, async () => { await check(name, [3, T, T, dh], { causal }); });
+  }
+  it('with lengths, causal, Tq 33 < Tk 70', async () => { await check('lengths causal', [5, 33, 70, 16], { causal: true, lengths: true }); });
+  it('one query against 129 cached keys with lengths (a generating step)', async () => { await check('generating step', [4, 1, 129, 32], { lengths: true }); });
+  it('head size 96 stays composite', async () => { await check('dh 96', [2, 7, 7, 96], {}, false); });
+  it('in training the forward stays composite: its weights feed the backward', () => {
+    const q = input([2, 7, 8]), R = input([2, 7, 8]);
+    const y = attention(q, q, q, { causal: true });
+    const g = grad(ops.sum(ops.mul(y, R)), [q]);
+    expect([...plan([y, ...g]).fused.values()].map((f) => f.pattern?.kernel).filter(Boolean)).toEqual([]);
+  });
 });

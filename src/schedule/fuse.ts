@@ -29,8 +29,14 @@ export interface Fused { nodes: Tensor[]; inputs: Tensor[]; pattern?: { kernel: 
  */
 export const FUSED_COMPOSITES: Record<string, {
   forward: string;
+  /** Whether the forward kernel can run this region (a size limit of the kernel); always, when absent. */
+  fits?: (r: Region) => boolean;
   grads: Record<number, { kernel: string; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
 }> = {
+  // Head sizes up to 64 (the kernel's per-query arrays). Forward only: in training the backward reads the weights
+  // (softmax output), so the forward region is kept there anyway, and dq and dk share the score gradient, which a
+  // single-output pattern cannot absorb; inference, evaluation and generation run the fused kernel.
+  attention: { forward: 'attention', fits: (r) => r.inputs[0].shape[2] <= 64, grads: {} },
   // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row.
   layer_norm: { forward: 'layer_norm', grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } } },
 };
@@ -102,7 +108,7 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
     const r = regionOf(n), gr = gradRegionOf(n);
     const spec = FUSED_COMPOSITES[(r ?? gr?.region)?.op ?? ''];
     let g: Fused | undefined;
-    if (r && spec) {
+    if (r && spec && (spec.fits?.(r) ?? true)) {
       const nodes = regionNodes(n, r.inputs);
       if (nodes) g = { nodes, inputs: [...r.inputs], pattern: { kernel: spec.forward, attrs: r.attrs } };
     } else if (gr && spec?.grads[gr.wrt]) {

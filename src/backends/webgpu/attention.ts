@@ -8,8 +8,11 @@ import embeddingSrc from '../../../shaders/embedding.wgsl';
 import softmaxSrc from '../../../shaders/softmax.wgsl';
 import topkSrc from '../../../shaders/topk.wgsl';
 import label_count from '../../../shaders/label_count.wgsl';
+import attentionSrc from '../../../shaders/attention.wgsl';
+import type { Fused } from '../../schedule/fuse.js';
+import { f32bits } from './launch.js';
 
-export const ATTENTION_SHADERS: Record<string, string> = { embedding: embeddingSrc, softmax: softmaxSrc, topk: topkSrc, label_count };
+export const ATTENTION_SHADERS: Record<string, string> = { embedding: embeddingSrc, softmax: softmaxSrc, topk: topkSrc, label_count, attention: attentionSrc };
 
 function embedding(n: Tensor): Launch {
   const [ids, table] = n.inputs, [V, D] = table.shape;
@@ -41,3 +44,14 @@ const labelCount = (n: Tensor): Launch =>
 export const ATTENTION_WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
   embedding, embedding_grad: embeddingGrad, softmax, topk, label_count: labelCount,
 };
+
+/** The fused attention forward (schedule/fuse.ts): reads the region's q, k, v (and lengths); one workgroup per 64 queries of a row. */
+function fusedAttention(n: Tensor, g: Fused): Launch {
+  const [q, k] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1];
+  return {
+    shader: 'attention', defines: { LENGTHS: g.inputs.length === 4 }, constants: { DH: dh, CAUSAL: g.pattern!.attrs.causal },
+    uniform: u32s([N, Tq, Tk, f32bits(g.pattern!.attrs.scale)]), bindings: [...g.inputs, n], workgroups: [Math.ceil(Tq / 64), N, 1],
+  };
+}
+
+export const ATTENTION_FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = { attention: fusedAttention };

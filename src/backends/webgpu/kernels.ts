@@ -12,7 +12,7 @@ import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
 import { NORM_WEBGPU_KERNELS, NORM_FUSED_LAUNCHES } from './norm.js';
 import { OPTIM_WEBGPU_KERNELS } from './optim.js';
-import { ATTENTION_WEBGPU_KERNELS } from './attention.js';
+import { ATTENTION_WEBGPU_KERNELS, ATTENTION_FUSED_LAUNCHES } from './attention.js';
 
 export type { Launch };
 
@@ -257,7 +257,7 @@ export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
 };
 
 /** The fused kernels of composites (FUSED_COMPOSITES in src/schedule/fuse.ts), by kernel name. */
-const FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = { ...NORM_FUSED_LAUNCHES };
+const FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = { ...NORM_FUSED_LAUNCHES, ...ATTENTION_FUSED_LAUNCHES };
 
 /**
  * A fused group (src/schedule/fuse.ts) as one elementwise launch: its first elementwise op reads each input either
