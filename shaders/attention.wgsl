@@ -4,29 +4,31 @@
 // walks the keys in tiles of TK that it stages, keys and values, in workgroup memory, and keeps for each query the
 // running max, the running normaliser and the unnormalised output (the online softmax of Milakov & Gimelshein 2018,
 // as in FlashAttention), rescaling them once per tile.
-//   q [N, Tq, DH], k and v [N, Tk, DH]; LENGTHS: int32 [N], row n sees keys < lengths[n]; CAUSAL: query i sees keys
+//   q [N, Tq, 4·DH4], k and v [N, Tk, 4·DH4]; LENGTHS: int32 [N], row n sees keys < lengths[n]; CAUSAL: query i sees keys
 //   j <= i + Tk - Tq. A query that sees no key outputs zeros, as the masked softmax does.
 
 struct Dims { N: u32, Tq: u32, Tk: u32, scale: f32 }
-override DH: u32 = 16u; // head size, at most DH_MAX
+override DH4: u32 = 4u; // head size / 4 (the host pads nothing: head sizes are multiples of 4), at most DH4_MAX
 override CAUSAL: u32 = 0u;
-const DH_MAX = 64u; // a function's arrays need a constant size; 2 tiles of 32 x 64 floats fill WebGPU's default 16 KiB
-override WG: u32 = 64u; // the host reads the workgroup size; 64 queries per workgroup
+// A function's arrays need a constant size; 2 tiles of 32 keys x 64 floats fill WebGPU's default 16 KiB. Values are
+// vec4s: a quarter of the loads and multiply-adds of scalars, and on CPU drivers the per-query arrays stay small.
+const DH4_MAX = 16u;
+override WG: u32 = 64u; // queries per workgroup (the host reads the workgroup size)
 const TK = 32u;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> k: array<f32>;
-@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
 #if LENGTHS
 @group(0) @binding(4) var<storage, read> lengths: array<i32>;
-@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;
 #else
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
 #endif
 
-var<workgroup> ks: array<f32, TK * DH_MAX>;
-var<workgroup> vs: array<f32, TK * DH_MAX>;
+var<workgroup> ks: array<vec4<f32>, TK * DH4_MAX>;
+var<workgroup> vs: array<vec4<f32>, TK * DH4_MAX>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -45,18 +47,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     end = min(end, i + Tk - Tq + 1u);
     wgEnd = min(Tk, min(wid.x * WG + WG, Tq) + Tk - Tq);
   }
-  var qi: array<f32, DH_MAX>;
-  var o: array<f32, DH_MAX>;
-  let qBase = (n * Tq + min(i, Tq - 1u)) * DH;
-  for (var d = 0u; d < DH; d++) { qi[d] = q[qBase + d] * dims.scale; o[d] = 0.0; }
+  var qi: array<vec4<f32>, DH4_MAX>;
+  var o: array<vec4<f32>, DH4_MAX>;
+  let qBase = (n * Tq + min(i, Tq - 1u)) * DH4;
+  for (var d = 0u; d < DH4; d++) { qi[d] = q[qBase + d] * dims.scale; o[d] = vec4<f32>(0.0); }
   var m = -3.0e38;
   var l = 0.0;
   var s: array<f32, TK>;
   for (var t0 = 0u; t0 < wgEnd; t0 += TK) {
     workgroupBarrier(); // the previous tile is no longer read
-    for (var e = lid; e < TK * DH; e += WG) {
-      let j = t0 + e / DH;
-      let src = (n * Tk + min(j, Tk - 1u)) * DH + e % DH;
+    for (var e = lid; e < TK * DH4; e += WG) {
+      let src = (n * Tk + min(t0 + e / DH4, Tk - 1u)) * DH4 + e % DH4;
       ks[e] = k[src];
       vs[e] = v[src];
     }
@@ -65,24 +66,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let cnt = min(TK, end - t0);
       var mt = m;
       for (var j = 0u; j < cnt; j++) {
-        var dot = 0.0;
-        for (var d = 0u; d < DH; d++) { dot += qi[d] * ks[j * DH + d]; }
+        var acc = vec4<f32>(0.0);
+        for (var d = 0u; d < DH4; d++) { acc += qi[d] * ks[j * DH4 + d]; }
+        let dot = acc.x + acc.y + acc.z + acc.w;
         s[j] = dot;
         mt = max(mt, dot);
       }
       let corr = exp(m - mt);
       l *= corr;
-      for (var d = 0u; d < DH; d++) { o[d] *= corr; }
+      for (var d = 0u; d < DH4; d++) { o[d] *= corr; }
       for (var j = 0u; j < cnt; j++) {
         let p = exp(s[j] - mt);
         l += p;
-        for (var d = 0u; d < DH; d++) { o[d] += p * vs[j * DH + d]; }
+        for (var d = 0u; d < DH4; d++) { o[d] += p * vs[j * DH4 + d]; }
       }
       m = mt;
     }
   }
   if (i >= Tq) { return; }
   let inv = select(0.0, 1.0 / l, l > 0.0);
-  let oBase = (n * Tq + i) * DH;
-  for (var d = 0u; d < DH; d++) { out[oBase + d] = o[d] * inv; }
+  let oBase = (n * Tq + i) * DH4;
+  for (var d = 0u; d < DH4; d++) { out[oBase + d] = o[d] * inv; }
 }

@@ -11,8 +11,9 @@ import { OPTIMIZER_NAMES } from '../optim/index.js';
 import { MODELS } from '../nn/models.js';
 import { parse, choice, intFlag, UsageError } from './args.js';
 import { soak, SOAK_HELP } from './bench_soak.js';
+import { benchAttention, ATTENTION_LENGTHS } from '../../bench/attention.js';
 
-export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|train|optimizer|soak|report [options]
+export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|attention|train|optimizer|soak|report [options]
 
 wgtrain bench all: every benchmark below with its defaults (train: mlp at batch 128, cnn at batch 64 for 30 steps),
 one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.json; then the report
@@ -54,6 +55,11 @@ in GB/s of the minimum traffic (logits read, gradient written, labels read: 8·B
   --cpu               also run the CPU reference
   --json FILE         write the rows as JSON: [{"shape","impl","gbps","ms","min","max"}]
 
+wgtrain bench attention: causal attention on q, k, v [32, T, 32] (batch x heads 32, head size 32): the fused forward
+kernel against the composite (batched GEMMs around the masked softmax), and the composite's forward + backward
+  --lengths LIST      sequence lengths T  [${ATTENTION_LENGTHS.join(',')}]
+  --json FILE         write the rows as JSON: [{"T","N","dh","pass","impl","ms","min","max"}]
+
 wgtrain bench optimizer: one fused update of a parameter, in GB/s of the minimum traffic (every array read once,
 every updated one written once)
   --n N               parameter elements  [1048576]
@@ -70,12 +76,13 @@ ${SOAK_HELP}`;
 
 export async function bench(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
-  choice('bench', 'benchmark', what, ['all', 'gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'soak', 'report']);
+  choice('bench', 'benchmark', what, ['all', 'gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'attention', 'soak', 'report']);
   if (what === 'all') return all(rest);
   if (what === 'gemm') return gemm(rest);
   if (what === 'train') return train(rest);
   if (what === 'conv') return conv(rest);
   if (what === 'softmax-xent') return softmaxXent(rest);
+  if (what === 'attention') return attentionBench(rest);
   if (what === 'soak') return soak(rest);
   if (what === 'optimizer') return optimizer(rest);
   if (what === 'report') {
@@ -180,6 +187,25 @@ async function conv(argv: string[]): Promise<void> {
   for (const r of rows.filter((r) => r.note)) console.log(`${r.impl} ${r.shape} ${r.pass}: ${r.note}`);
   printRatios(rows, ['tfjs-webgpu', 'tfjs-wasm', 'wgtrain-cpu'], (r) => `${r.shape} ${r.pass}:`, (ours, o) => (o.gflops && ours.gflops ? ours.gflops / o.gflops : undefined));
   if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
+}
+
+async function attentionBench(argv: string[]): Promise<void> {
+  const f = parse('bench attention', argv, { lengths: { type: 'string', default: ATTENTION_LENGTHS.join(',') }, json: { type: 'string' } });
+  const lengths = String(f.lengths).split(',').map((s) => intFlag('bench attention', 'lengths', s));
+  const gpu = await WebGpuBackend.create();
+  try {
+    const rows = await benchAttention(gpu, lengths);
+    console.log(`adapter: ${gpu.description}`);
+    console.log('| T | pass | impl | median ms | min | max |\n|---|---|---|---|---|---|');
+    for (const r of rows) console.log(`| ${r.T} | ${r.pass} | ${r.impl} | ${r.ms.toFixed(2)} | ${r.min.toFixed(2)} | ${r.max.toFixed(2)} |`);
+    for (const T of lengths) {
+      const at = (pass: string, impl: string) => rows.find((r) => r.T === T && r.pass === pass && r.impl === impl)!.ms;
+      console.log(`T=${T}: fused forward ${(at('forward', 'composite') / at('forward', 'fused')).toFixed(2)}x the composite's speed`);
+    }
+    if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
+  } finally {
+    gpu.dispose();
+  }
 }
 
 async function softmaxXent(argv: string[]): Promise<void> {

@@ -33,10 +33,10 @@ export const FUSED_COMPOSITES: Record<string, {
   fits?: (r: Region) => boolean;
   grads: Record<number, { kernel: string; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
 }> = {
-  // Head sizes up to 64 (the kernel's per-query arrays). Forward only: in training the backward reads the weights
+  // Head sizes that are multiples of 4 up to 64 (the kernel's per-query vec4 arrays). Forward only: in training the backward reads the weights
   // (softmax output), so the forward region is kept there anyway, and dq and dk share the score gradient, which a
   // single-output pattern cannot absorb; inference, evaluation and generation run the fused kernel.
-  attention: { forward: 'attention', fits: (r) => r.inputs[0].shape[2] <= 64, grads: {} },
+  attention: { forward: 'attention', fits: (r) => r.inputs[0].shape[2] <= 64 && r.inputs[0].shape[2] % 4 === 0, grads: {} },
   // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row.
   layer_norm: { forward: 'layer_norm', grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } } },
 };

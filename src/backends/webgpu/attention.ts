@@ -49,7 +49,7 @@ export const ATTENTION_WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
 function fusedAttention(n: Tensor, g: Fused): Launch {
   const [q, k] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1];
   return {
-    shader: 'attention', defines: { LENGTHS: g.inputs.length === 4 }, constants: { DH: dh, CAUSAL: g.pattern!.attrs.causal },
+    shader: 'attention', defines: { LENGTHS: g.inputs.length === 4 }, constants: { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal },
     uniform: u32s([N, Tq, Tk, f32bits(g.pattern!.attrs.scale)]), bindings: [...g.inputs, n], workgroups: [Math.ceil(Tq / 64), N, 1],
   };
 }
