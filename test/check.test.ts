@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { input, Tensor } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import { grad } from '../src/autodiff/grad.js';
-import { WebGpuBackend } from '../src/backends/index.js';
-import { CPU_KERNELS, CpuKernel } from '../src/backends/cpu/kernels.js';
+import { WebGpuBackend, CpuBackend } from '../src/backends/index.js';
+import { CPU_KERNELS, CpuKernelFn } from '../src/backends/cpu/kernels.js';
+import type { OpName } from '../src/graph/op_table.js';
 import { loadMnist, normalize, MNIST_MEAN, MNIST_STD } from '../src/data/mnist.js';
 import { mlp } from '../src/nn/models.js';
 import { SGD } from '../src/optim/sgd.js';
@@ -31,14 +32,12 @@ async function mlpStep(B = 16) {
   const params = model.parameters();
   const updates = new SGD({ lr: 0.05, momentum: 0.9 }).updates(params, grad(loss, params.map((p) => p.tensor)));
   const feeds = new Map<Tensor, Float32Array | Int32Array>([[x, train.x], [y, train.y]]);
-  return { model, loss, updates, feeds, check: () => checkParity({ outputs: [loss], effects: updates, feeds, gpu }) };
+  return { model, loss, updates, feeds, check: (cpu?: CpuBackend) => checkParity({ outputs: [loss], effects: updates, feeds, gpu, cpu }) };
 }
 
-/** Run `f` with CPU_KERNELS[op] replaced, restoring it whatever happens. */
-async function withCpuKernel<T>(op: string, k: CpuKernel, f: () => Promise<T>): Promise<T> {
-  const saved = CPU_KERNELS[op];
-  CPU_KERNELS[op] = k;
-  try { return await f(); } finally { CPU_KERNELS[op] = saved; }
+/** Run `f` against a CPU reference whose kernel for `op` is `k` (a planted fault in that backend instance only). */
+function withCpuKernel<T>(op: OpName, k: CpuKernelFn, f: (cpu: CpuBackend) => Promise<T>): Promise<T> {
+  return f(new CpuBackend({ kernels: (o, ref) => (o === op ? k : ref) }));
 }
 
 const failing = (r: ParityReport) => r.nodes.filter((e) => !e.ok).map((e) => e.op);
@@ -76,7 +75,7 @@ describe('checkParity', () => {
 
   it('names a wrong relu kernel as the first failure', async () => {
     const s = await mlpStep();
-    const r = await withCpuKernel('relu', CPU_KERNELS.identity, s.check); // "relu" that lets negatives through
+    const r = await withCpuKernel('relu', CPU_KERNELS.identity!, s.check); // "relu" that lets negatives through
     expect(r.ok).toBe(false);
     expect(r.firstFailure?.op).toBe('relu');
     expect(r.firstFailure?.kind).toBe('node');
@@ -87,7 +86,7 @@ describe('checkParity', () => {
 
   it('names a wrong relu_grad in the middle of the backward pass, not a later node', async () => {
     const s = await mlpStep();
-    const passAll: CpuKernel = (_n, [, dy], out) => out.set(dy.subarray(0, out.length)); // ignores the mask
+    const passAll: CpuKernelFn = (_n, [, dy], out) => out.set(dy.subarray(0, out.length)); // ignores the mask
     const r = await withCpuKernel('relu_grad', passAll, s.check);
     expect(r.ok).toBe(false);
     expect(r.firstFailure?.op).toBe('relu_grad');
@@ -107,9 +106,9 @@ describe('checkParity', () => {
     for (let i = 0; i < 8; i++) xs[i] = 1e-7 * (i % 2 ? 1 : -1); // within rounding of the kink
     const feeds = new Map([[x, xs], [r_, randn(64, 4)]]);
     // A CPU "add" that rounds these the other way: within add's tolerance, but it flips relu_grad's branch.
-    const add = CPU_KERNELS.add;
-    const flip: CpuKernel = (n, ins, out) => { add(n, ins, out); for (let i = 0; i < out.length; i++) if (Math.abs(out[i]) < 1e-6) out[i] = -out[i]; };
-    const check = () => withCpuKernel('add', flip, () => checkParity({ outputs: [dx], feeds, gpu }));
+    const add = CPU_KERNELS.add!;
+    const flip: CpuKernelFn = (n, ins, out) => { add(n, ins, out); for (let i = 0; i < out.length; i++) if (Math.abs(out[i]) < 1e-6) out[i] = -out[i]; };
+    const check = () => withCpuKernel('add', flip, (cpu) => checkParity({ outputs: [dx], feeds, gpu, cpu }));
     const rep = await check();
     expect(rep.ok, JSON.stringify(rep.firstFailure)).toBe(true);
     expect(rep.nodes.find((e) => e.op === 'relu_grad')?.branchFlips).toBe(8);

@@ -2,11 +2,11 @@
 // table taking (saved input, dy), so its gradient is one kernel; the ones with a parameter pass it on as `alpha`.
 import * as ops from '../graph/ops.js';
 import * as act from '../graph/activations.js';
-import type { GradRule } from './rules.js';
+import type { GradRules } from './rule.js';
 
-const alphaOf = (n: { attrs: Record<string, unknown> }) => n.attrs.alpha as number;
+const alphaOf = (n: { attrs: { alpha?: number } }) => n.attrs.alpha ?? 0;
 
-export const ACTIVATION_GRAD_RULES: Record<string, GradRule> = {
+export const ACTIVATION_GRAD_RULES = {
   leaky_relu: (n, dy) => [act.binaryAlpha('leaky_relu_grad', n.inputs[0], dy, alphaOf(n))],
   elu: (n, dy) => [act.binaryAlpha('elu_grad', n.inputs[0], dy, alphaOf(n))],
   softplus: (n, dy) => [ops.binary('softplus_grad', n.inputs[0], dy)],
@@ -22,7 +22,7 @@ export const ACTIVATION_GRAD_RULES: Record<string, GradRule> = {
     ops.sumTo(ops.mul(dy, ops.sub(ops.sigmoid(x), t)), x.shape),
     ops.sumTo(ops.mul(dy, ops.neg(x)), t.shape),
   ],
-  maxout: (n, dy) => [act.maxoutGrad(n.inputs[0], dy, n.attrs.k as number)],
+  maxout: (n, dy) => [act.maxoutGrad(n.inputs[0], dy, n.attrs.k)],
   log_softmax: (n, dy) => [act.logSoftmaxGrad(n, dy)],
   // maxout_grad and log_softmax_grad have no rules: nothing here takes second derivatives through them.
-};
+} satisfies GradRules;

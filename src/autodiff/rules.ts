@@ -1,18 +1,33 @@
 // One gradient rule per op: given the forward node and the gradient of its output, return the gradient of
 // each input (undefined where an input takes no gradient, e.g. integer labels). Rules build graph nodes.
+// GRAD_RULES must name every op except those in NO_GRADIENT, or typecheck fails.
 import { Tensor } from '../graph/tensor.js';
 import * as ops from '../graph/ops.js';
+import type { OpName } from '../graph/op_table.js';
+import type { GradRule } from './rule.js';
 import { CONV_GRAD_RULES } from './conv_grad.js';
 import { ACTIVATION_GRAD_RULES } from './activations_grad.js';
 import { SHAPE_OPS_GRAD_RULES } from './shape_ops_grad.js';
 import { NORM_GRAD_RULES } from './norm_grad.js';
 import { ATTENTION_GRAD_RULES } from './attention_grad.js';
 
-export type GradRule = (node: Tensor, dy: Tensor) => (Tensor | undefined)[];
+export type { GradRule };
+
+/**
+ * Ops without a gradient rule: leaves and effects, and backward-only ops that nothing here differentiates again
+ * (second derivatives are not needed by anything in the engine).
+ */
+export const NO_GRADIENT = [
+  'input', 'param', 'const', 'optim_step', 'running_update', 'dropout_advance',
+  'softmax_xent_grad', 'maxout_grad', 'log_softmax_grad', 'maxpool_grad',
+  'relu_grad', 'sigmoid_grad', 'tanh_grad', 'abs_grad', 'leaky_relu_grad', 'elu_grad', 'softplus_grad', 'gelu_grad', 'huber_grad',
+  'prelu_gate', 'prelu_slope_grad', 'embedding_grad', 'label_count', 'topk',
+] as const satisfies readonly OpName[];
+type Differentiable = Exclude<OpName, (typeof NO_GRADIENT)[number]>;
 
 const inv = (perm: number[]) => perm.map((_, i) => perm.indexOf(i));
 
-export const GRAD_RULES: Record<string, GradRule> = {
+const RULES = {
   ...CONV_GRAD_RULES,
   ...ACTIVATION_GRAD_RULES,
   ...SHAPE_OPS_GRAD_RULES,
@@ -37,14 +52,14 @@ export const GRAD_RULES: Record<string, GradRule> = {
   abs: (n, dy) => [ops.binary('abs_grad', n.inputs[0], dy)], // sign(x)·dy; x/|x| would be 0/0 at x = 0
   sum: (n, dy) => {
     const x = n.inputs[0];
-    const kept = x.shape.map((d, i) => ((n.attrs.axes as number[]).includes(i) ? 1 : d));
+    const kept = x.shape.map((d, i) => (n.attrs.axes.includes(i) ? 1 : d));
     return [ops.broadcastTo(ops.reshape(dy, kept), x.shape)];
   },
   reshape: (n, dy) => [ops.reshape(dy, [...n.inputs[0].shape])],
-  transpose: (n, dy) => [ops.transpose(dy, inv(n.attrs.perm as number[]))],
+  transpose: (n, dy) => [ops.transpose(dy, inv(n.attrs.perm))],
   matmul: (n, dy) => {
     const [a, b] = n.inputs;
-    const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
+    const { transA, transB } = n.attrs;
     // C = op(A)·op(B). Each case reads the saved operands transposed as needed, never materialising a transpose.
     if (!transA && !transB) return [ops.matmul(dy, b, { transB: true }), ops.matmul(a, dy, { transA: true })];
     if (!transA && transB) return [ops.matmul(dy, b), ops.matmul(dy, a, { transA: true })];
@@ -52,4 +67,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
     return [ops.matmul(b, dy, { transA: true, transB: true }), ops.matmul(dy, a, { transA: true, transB: true })];
   },
   softmax_xent: (n, dy) => [ops.softmaxCrossEntropyGrad(n, dy), undefined],
-};
+} satisfies { [O in Differentiable]: GradRule<O> };
+
+/** Every rule, by op (the ops in NO_GRADIENT have none). Widened once here: a rule is only called on a node of its op. */
+export const GRAD_RULES = RULES as unknown as Readonly<Partial<Record<OpName, GradRule>>>;

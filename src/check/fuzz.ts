@@ -23,7 +23,6 @@ import { Rng } from '../util/rng.js';
 import type { Backend } from '../backends/backend.js';
 import type { Feeds } from '../schedule/plan.js';
 import { CpuBackend } from '../backends/cpu/cpu_backend.js';
-import { CPU_KERNELS } from '../backends/cpu/kernels.js';
 import { longestReductions, PARITY_ATOL, PARITY_ATOL_PER_SQRT_K, PARITY_RTOL } from './parity.js';
 
 /** Scales checkParity's atol and rtol for fuzzed graphs (1: the same rule as `wgtrain check`). */
@@ -329,17 +328,12 @@ function nudge(r: Rng, a: Float32Array): Float32Array {
 }
 
 /** One run of the reference with every input and every kernel output nudged (see FUZZ_NOISE_FACTOR). */
-async function nudgedRun(outputs: readonly Tensor[], feeds: Feeds, seed: number): Promise<(Float32Array | Int32Array)[]> {
+async function nudgedRun(ref: CpuBackend, outputs: readonly Tensor[], feeds: Feeds, seed: number): Promise<(Float32Array | Int32Array)[]> {
   const r = new Rng(seed);
-  const ex = new CpuBackend().compile(outputs);
-  const saved = { ...CPU_KERNELS };
-  // CPU runs are synchronous: the wrapped kernels are in place for this one run and for nothing else.
-  for (const [op, k] of Object.entries(saved)) CPU_KERNELS[op] = (n, ins, out) => { k(n, ins, out); if (out instanceof Float32Array) nudge(r, out); };
-  try {
-    ex.run(new Map([...feeds].map(([t, v]) => [t, v instanceof Float32Array ? nudge(r, v.slice()) : v])));
-  } finally {
-    Object.assign(CPU_KERNELS, saved);
-  }
+  // A backend of its own running `ref`'s kernels, each nudging what it wrote.
+  const noisy = new CpuBackend({ kernels: (op) => { const k = ref.kernelFor(op); return (n, ins, out) => { k(n, ins, out); nudge(r, out); }; } });
+  const ex = noisy.compile(outputs);
+  ex.run(new Map([...feeds].map(([t, v]) => [t, v instanceof Float32Array ? nudge(r, v.slice()) : v])));
   const got = await Promise.all(outputs.map((t) => ex.read(t)));
   ex.dispose();
   return got;
@@ -351,10 +345,10 @@ async function nudgedRun(outputs: readonly Tensor[], feeds: Feeds, seed: number)
  * atol, rtol: checkParity's rule (K the longest reduction behind the output), noise: the reference's own spread when
  * its inputs and intermediates are nudged. `message` names the seed, the output, the worst element, the graph and the command to reproduce.
  */
-export async function runFuzzCase(seed: number, gpu: Backend, cpu: Backend = new CpuBackend()): Promise<FuzzResult> {
+export async function runFuzzCase(seed: number, gpu: Backend, cpu: CpuBackend = new CpuBackend()): Promise<FuzzResult> {
   const c = fuzzCase(seed);
   const [ref] = await runAll(cpu, c.outputs, [c.feeds]);
-  const alts = [await nudgedRun(c.outputs, c.feeds, seed + 1), await nudgedRun(c.outputs, c.feeds, seed + 2)];
+  const alts = [await nudgedRun(cpu, c.outputs, c.feeds, seed + 1), await nudgedRun(cpu, c.outputs, c.feeds, seed + 2)];
   const [got] = await runAll(gpu, c.outputs, [c.feeds]);
   const kEff = longestReductions(c.outputs);
 

@@ -17,7 +17,8 @@
 // are not compared: see BRANCHES.
 import { Tensor, Variable, variableOf } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
-import { plan, EFFECT_OPS, Feeds } from '../schedule/plan.js';
+import { plan, Feeds } from '../schedule/plan.js';
+import { OP_FACTS, OpName, each, factsOf, isOp, isEffect, isView, reductionLength } from '../graph/op_table.js';
 import { topoSort } from '../schedule/topo.js';
 import type { Backend, Executable } from '../backends/backend.js';
 import { CpuBackend } from '../backends/cpu/cpu_backend.js';
@@ -82,26 +83,12 @@ export interface ParityReport {
   tolerance: number;
 }
 
-// A view (reshape) holds its input's values; the planner's only view op.
-const viewed = (t: Tensor): Tensor => (t.op === 'reshape' ? viewed(t.inputs[0]) : t);
-const windowTaps = (n: Tensor) => { const w = n.attrs.win as { kh: number; kw: number }; return w.kh * w.kw; };
+// A view (reshape) holds its input's values.
+const viewed = (t: Tensor): Tensor => (isView(t) ? viewed(t.inputs[0]) : t);
 
-/** How many terms each op sums into one output element; ops not listed are elementwise (1). */
-export const REDUCTION_LENGTH: Record<string, (n: Tensor) => number> = {
-  matmul: (n) => { const a = n.inputs[0], r = a.rank; return n.attrs.transA ? a.shape[r - 2] : a.shape[r - 1]; },
-  sum: (n) => (n.attrs.axes as number[]).reduce((p, a) => p * n.inputs[0].shape[a], 1),
-  softmax_xent: (n) => n.inputs[0].shape[1],
-  softmax_xent_grad: (n) => n.inputs[0].shape[1],
-  softmax: (n) => n.shape[n.rank - 1],
-  // A table row's gradient sums the rows of every position holding its id: at most all of them.
-  embedding_grad: (n) => n.inputs[0].size,
-  // A pixel receives at most one term per window tap (scatter-adds and overlapping windows).
-  col2im: windowTaps,
-  avgpool: windowTaps,
-  avgpool_grad: windowTaps,
-  maxpool_grad: windowTaps,
-};
-const reductionLength = (n: Tensor) => REDUCTION_LENGTH[n.op]?.(n) ?? 1;
+/** How many terms each op sums into one output element (OpFacts.k in graph/op_table.ts; 1 for elementwise ops). */
+export const REDUCTION_LENGTH: Readonly<Record<OpName, (n: Tensor) => number>> = each(Object.keys(OP_FACTS) as OpName[], () => reductionLength);
+
 
 /** For every node the roots depend on, the longest reduction on any path into it: a node is no more accurate than its inputs. */
 export function longestReductions(roots: readonly Tensor[]): Map<Tensor, number> {
@@ -111,14 +98,14 @@ export function longestReductions(roots: readonly Tensor[]): Map<Tensor, number>
 }
 
 /**
- * Elementwise ops that branch on one input: [which input, the test]. Where the two backends' values of that input
- * fall on opposite sides (a pre-activation within rounding of 0), each backend is right to take its own branch, so
- * those elements are counted as `branchFlips` rather than compared. Otherwise, by our estimate, about 1% of checks of
- * the MNIST MLP would blame relu_grad for rounding done upstream (a pre-activation within ~1e-6 of 0).
+ * Elementwise ops that branch on one input (OpFacts.branch): [which input, the test]. Where the two backends' values of
+ * that input fall on opposite sides (a pre-activation within rounding of 0), each backend is right to take its own
+ * branch, so those elements are counted as `branchFlips` rather than compared. Otherwise, by our estimate, about 1% of
+ * checks of the MNIST MLP would blame relu_grad for rounding done upstream (a pre-activation within ~1e-6 of 0).
  */
-export const BRANCHES: Record<string, [input: number, test: (v: number) => boolean]> = {
-  relu_grad: [0, (x) => x > 0],
-};
+export const BRANCHES: Partial<Record<OpName, [input: number, test: (v: number) => boolean]>> = Object.fromEntries(
+  (Object.keys(OP_FACTS) as OpName[]).flatMap((op) => { const b = factsOf({ op }).branch; return b ? [[op, [b.input, b.test]]] : []; }),
+);
 
 type Values = ArrayLike<number>;
 function compare(gpu: Values, cpu: Values, k: number, factor: number, flipped?: (i: number) => boolean): Omit<ParityEntry, 'kind' | 'label' | 'op' | 'id' | 'shape' | 'name'> {
@@ -151,7 +138,7 @@ export async function checkParity(o: ParityOptions): Promise<ParityReport> {
   if (!(tolerance > 0)) throw new RangeError(`checkParity: tolerance must be a factor > 0, got ${tolerance}`);
   const cpu = o.cpu ?? new CpuBackend();
   const p = plan(o.outputs, effects, { fuse: false }); // every node, so each is compared; as outputs none fuses
-  const nodes = p.steps.filter((s) => !EFFECT_OPS.has(s.op));
+  const nodes = p.steps.filter((s) => !isEffect(s));
   const keep = [...new Set([...nodes, ...o.outputs])];
   const vars = [...new Set(p.buffers.flatMap((b) => (b.variable ? [b.variable] : [])))];
 
@@ -171,14 +158,14 @@ export async function checkParity(o: ParityOptions): Promise<ParityReport> {
     gx = gpu.compile(keep, effects);
     cx = cpu.compile(keep, effects);
     // Host-side step counters (dropout) are shared by both runs: rewind them so the GPU draws the CPU's mask.
-    const counters = [...new Set(topoSort([...o.outputs, ...effects]).flatMap((n) => (n.attrs.counter ? [n.attrs.counter as { step: number }] : [])))];
+    const counters = [...new Set(topoSort([...o.outputs, ...effects]).flatMap((n) => (isOp(n, 'dropout') || isOp(n, 'dropout_advance') ? [n.attrs.counter] : [])))];
     const steps = counters.map((c) => c.step);
     cx.run(feeds);
     counters.forEach((c, i) => { c.step = steps[i]; });
     gx.run(feeds);
     // The plan's own order is the order the kernels ran; a view (reshape) is its input's buffer, not a kernel.
-    const ran = gx.plan.steps.filter((s) => !EFFECT_OPS.has(s.op));
-    const deciders = new Set(ran.flatMap((n) => (BRANCHES[n.op] ? [viewed(n.inputs[BRANCHES[n.op][0]])] : [])));
+    const ran = gx.plan.steps.filter((s) => !isEffect(s));
+    const deciders = new Set(ran.flatMap((n) => { const b = BRANCHES[n.op]; return b ? [viewed(n.inputs[b[0]])] : []; }));
     const values = new Map<Tensor, { g: Values; c: Values }>();
     const nodeEntries: ParityEntry[] = [];
     for (const n of ran) {

@@ -4,6 +4,7 @@
 import { Tensor } from './tensor.js';
 import { Shape, ShapeError, fmt, broadcastShapes } from './shape.js';
 import { node, needF32, unary, binary, reshape, sub, mean } from './ops.js';
+import type { UnaryOp, BinaryOp } from './op_table.js';
 
 // Builders for elementwise functions the table already had, so users can call them by name.
 export { exp, log } from './ops.js';
@@ -15,13 +16,13 @@ function needNumber(op: string, what: string, v: number, x: Tensor): void {
 }
 
 /** A pointwise function of one input with a scalar parameter (the elementwise kernels read it as `alpha`). */
-function withAlpha(builder: string, op: string, x: Tensor, alpha: number): Tensor {
+function withAlpha(builder: string, op: UnaryOp, x: Tensor, alpha: number): Tensor {
   needF32(builder, x);
   return node(op, [x], x.shape, 'f32', { alpha });
 }
 
 /** A pointwise function of two same-shaped (or broadcast) operands with a scalar parameter. */
-export function binaryAlpha(op: string, a: Tensor, b: Tensor, alpha: number): Tensor {
+export function binaryAlpha(op: BinaryOp, a: Tensor, b: Tensor, alpha: number): Tensor {
   needF32(op, a, b);
   return node(op, [a, b], broadcastShapes(op, a.shape, b.shape), 'f32', { alpha });
 }

@@ -9,6 +9,7 @@ import { ShapeError, fmt } from './shape.js';
 import { node, needF32, mul, sub, add, div, sum, mean, matmul, reshape, unary, softmaxCrossEntropyRows } from './ops.js';
 import { rowsOf } from './activations.js';
 import { composite, CompositeSpec } from './composite.js';
+import type { Node } from './op_table.js';
 
 // ---- embedding ----
 
@@ -57,11 +58,11 @@ export function softmax(x: Tensor, mask: SoftmaxMask = {}): Tensor {
 }
 
 /** The rows, row length and mask facts both backends' softmax kernels read. */
-export function softmaxRows(n: Tensor): { rows: number; C: number; Tq: number; perBatch: number; causal: boolean; lengths: boolean } {
+export function softmaxRows(n: Node<'softmax'>): { rows: number; C: number; Tq: number; perBatch: number; causal: boolean; lengths: boolean } {
   const [rows, C] = rowsOf(n.shape);
   return {
     rows, C, Tq: n.rank >= 2 ? n.shape[n.rank - 2] : 1, perBatch: n.rank >= 2 ? rows / n.shape[0] : rows,
-    causal: n.attrs.causal as boolean, lengths: n.inputs.length === 2,
+    causal: n.attrs.causal, lengths: n.inputs.length === 2,
   };
 }
 

@@ -55,15 +55,14 @@ function windowOf(op: string, kernel: Pair, o: ConvOpts, defaultStride: Pair): W
   return { kh, kw, sh, sw, ph, pw, dh, dw };
 }
 
-/** The window a node was built with. */
-export const windowAttr = (n: Tensor) => n.attrs.win as Window;
+/** The ops that carry a window. */
+export type WindowOp = 'im2col' | 'col2im' | 'maxpool' | 'maxpool_grad' | 'avgpool' | 'avgpool_grad';
 
 /**
  * Where im2col puts the batch. 'image': [N, C·KH·KW, OH·OW], one column matrix per image (PyTorch's unfold).
  * 'channel': [C·KH·KW, N, OH·OW], the batch folded into the columns, so one GEMM covers the whole batch.
  */
 export type ColLayout = 'image' | 'channel';
-export const layoutAttr = (n: Tensor) => (n.attrs.layout as ColLayout | undefined) ?? 'image';
 
 function colShape(g: Geom, layout: ColLayout): number[] {
   const ck = g.C * g.kh * g.kw, p = g.OH * g.OW;

@@ -17,7 +17,7 @@ const geluGrad = (x: number, dy: number) => {
 /** log(1 + exp(x)) without overflow: max(x, 0) + log1p(exp(-|x|)). */
 const softplus = (x: number) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x)));
 
-export const UNARY: Record<string, UnaryFn> = {
+export const UNARY = {
   identity: { code: 0, cpu: (x) => x },
   neg: { code: 1, cpu: (x) => -x },
   relu: { code: 2, cpu: (x) => (x > 0 ? x : 0) },
@@ -33,9 +33,9 @@ export const UNARY: Record<string, UnaryFn> = {
   gelu: { code: 12, cpu: gelu },
   // Huber of a difference d, delta = alpha: quadratic inside [-delta, delta], linear (slope delta) outside.
   huber: { code: 13, cpu: (d, delta) => (Math.abs(d) <= delta ? 0.5 * d * d : delta * (Math.abs(d) - 0.5 * delta)) },
-};
+} satisfies Record<string, UnaryFn>;
 
-export const BINARY: Record<string, BinaryFn> = {
+export const BINARY = {
   add: { code: 0, cpu: (a, b) => a + b },
   sub: { code: 1, cpu: (a, b) => a - b },
   mul: { code: 2, cpu: (a, b) => a * b },
@@ -57,4 +57,4 @@ export const BINARY: Record<string, BinaryFn> = {
   prelu_slope_grad: { code: 15, cpu: (x, dy) => (x > 0 ? 0 : x * dy) },
   // Binary cross-entropy of logits x against targets t, per element, in the form that never overflows.
   bce_logits: { code: 16, cpu: (x, t) => Math.max(x, 0) - x * t + Math.log1p(Math.exp(-Math.abs(x))) },
-};
+} satisfies Record<string, BinaryFn>;

@@ -13,6 +13,7 @@ import { Tensor } from './tensor.js';
 import { ShapeError, fmt } from './shape.js';
 import { node, needF32, mean, sub, mul, add, div, unary, reshape } from './ops.js';
 import { composite, CompositeSpec } from './composite.js';
+import type { Node } from './op_table.js';
 
 // ---- batch norm ----
 
@@ -138,11 +139,11 @@ export const dropoutAdvance = (counter: DropoutCounter): Tensor => node('dropout
  * What both backends compute a dropout node with: keep element i iff hash32(seed, step, i) >= threshold (an integer
  * comparison, so the masks agree bit for bit), and scale a kept element by the float32 `scale`.
  */
-export function dropoutParams(n: Tensor): { seed: number; step: number; threshold: number; scale: number } {
-  const p = n.attrs.p as number;
+export function dropoutParams(n: Node<'dropout'>): { seed: number; step: number; threshold: number; scale: number } {
+  const p = n.attrs.p;
   return {
-    seed: n.attrs.seed as number,
-    step: (n.attrs.counter as DropoutCounter).step >>> 0,
+    seed: n.attrs.seed,
+    step: n.attrs.counter.step >>> 0,
     threshold: Math.floor(p * 2 ** 32),
     scale: Math.fround(1 / (1 - p)),
   };

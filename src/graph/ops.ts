@@ -1,10 +1,12 @@
 // Graph-building ops. Each one checks its inputs and infers the output shape; nothing is computed here.
 import { Tensor, DType, Attrs } from './tensor.js';
 import { Shape, ShapeError, fmt, sizeOf, broadcastShapes, normAxes } from './shape.js';
-import { UNARY, BINARY } from './elementwise.js';
+import { UNARY } from './elementwise.js';
+import type { OpName, OpAttrs, UnaryOp, BinaryOp, Node } from './op_table.js';
 
-export const node = (op: string, inputs: Tensor[], shape: Shape, dtype: DType = 'f32', attrs: Attrs = {}) =>
-  new Tensor(op, inputs, shape, dtype, attrs);
+/** A new node of op O, with O's attributes (see OpAttrs). */
+export const node = <O extends OpName>(op: O, inputs: Tensor[], shape: Shape, dtype: DType = 'f32', attrs: OpAttrs[O] = {} as OpAttrs[O]) =>
+  new Tensor(op, inputs, shape, dtype, attrs) as Node<O>;
 
 export function needF32(op: string, ...ts: Tensor[]): void {
   for (const t of ts) if (t.dtype !== 'f32') throw new ShapeError(op, `expected a float32 tensor, got ${t.dtype} ${fmt(t.shape)}`);
@@ -17,13 +19,13 @@ export function constant(value: number, shape: Shape = []): Tensor {
 
 const lift = (x: Tensor | number) => (typeof x === 'number' ? constant(x) : x);
 
-export function unary(fn: string, x: Tensor): Tensor {
-  if (!UNARY[fn]) throw new ShapeError(fn, `unknown elementwise function`);
+export function unary(fn: UnaryOp, x: Tensor): Tensor {
+  if (!(fn in UNARY)) throw new ShapeError(fn, `unknown elementwise function`);
   needF32(fn, x);
   return node(fn, [x], x.shape);
 }
 
-export function binary(fn: string, a: Tensor | number, b: Tensor | number): Tensor {
+export function binary(fn: BinaryOp, a: Tensor | number, b: Tensor | number): Tensor {
   const ta = lift(a), tb = lift(b);
   needF32(fn, ta, tb);
   return node(fn, [ta, tb], broadcastShapes(fn, ta.shape, tb.shape));

@@ -6,6 +6,7 @@
 import { Tensor } from './tensor.js';
 import { Shape, ShapeError, fmt, normAxes } from './shape.js';
 import { node, needF32 } from './ops.js';
+import { isOp, Node } from './op_table.js';
 
 /**
  * At most this many inputs per concat node. A WebGPU shader stage may bind only 8 storage buffers unless the adapter
@@ -69,9 +70,9 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[]): Te
 export interface CopySource { x: Tensor; offset: number[] }
 
 /** The sources of a concat, slice or pad node, in input order. */
-export function copySources(n: Tensor): CopySource[] {
-  if (n.op === 'concat') {
-    const ax = n.attrs.axis as number;
+export function copySources(n: Node<'concat' | 'slice' | 'pad'>): CopySource[] {
+  if (isOp(n, 'concat')) {
+    const ax = n.attrs.axis;
     let start = 0;
     return n.inputs.map((x) => {
       const offset = x.shape.map((_, i) => (i === ax ? start : 0));
@@ -79,8 +80,8 @@ export function copySources(n: Tensor): CopySource[] {
       return { x, offset };
     });
   }
-  if (n.op === 'slice') return [{ x: n.inputs[0], offset: (n.attrs.begin as number[]).map((b) => -b) }];
-  if (n.op === 'pad') return [{ x: n.inputs[0], offset: (n.attrs.pads as number[][]).map(([b]) => b) }];
+  if (isOp(n, 'slice')) return [{ x: n.inputs[0], offset: n.attrs.begin.map((b) => -b) }];
+  if (isOp(n, 'pad')) return [{ x: n.inputs[0], offset: n.attrs.pads.map(([b]) => b) }];
   throw new Error(`copySources: ${n} is not a concat, slice or pad`);
 }
 

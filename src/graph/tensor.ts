@@ -1,16 +1,18 @@
 // A Tensor is a lazy node in a graph: building one computes nothing. Backends compile a set of tensors into a plan.
 import { Shape, sizeOf, checkShape, fmt } from './shape.js';
 import * as ops from './ops.js';
+import { isOp, type OpName } from './op_table.js';
 
 export type DType = 'f32' | 'i32';
-export type Attrs = Record<string, unknown>;
+/** A node's attributes; OpAttrs (op_table.ts) types them per op, and Node<O> reads them typed. */
+export type Attrs = object;
 
 let nextId = 0;
 
 export class Tensor {
   readonly id = nextId++;
   constructor(
-    readonly op: string,
+    readonly op: OpName,
     readonly inputs: readonly Tensor[],
     readonly shape: Shape,
     readonly dtype: DType = 'f32',
@@ -61,4 +63,4 @@ export class Variable {
   static zeros(shape: Shape, name?: string): Variable { return new Variable(new Float32Array(sizeOf(shape)), shape, name); }
 }
 
-export const variableOf = (t: Tensor): Variable | undefined => t.attrs.variable as Variable | undefined;
+export const variableOf = (t: Tensor): Variable | undefined => (isOp(t, 'param') ? t.attrs.variable : undefined);

@@ -16,6 +16,7 @@
 import { Tensor } from '../graph/tensor.js';
 import { UNARY, BINARY } from '../graph/elementwise.js';
 import { Region, regionOf, gradRegionOf, regionNodes } from '../graph/composite.js';
+import { OP_FACTS, OpName, factsOf } from '../graph/op_table.js';
 
 /**
  * A fused step: `nodes` (in order; the last is the step's own node) run as one kernel reading `inputs`. `pattern`
@@ -127,5 +128,5 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
   }
 }
 
-/** Activations the GEMM epilogue applies (shaders/matmul.wgsl, ACT). */
-export const EPILOGUE_ACTS = new Set(['relu', 'sigmoid', 'tanh']);
+/** Activations the GEMM epilogue applies (shaders/matmul.wgsl, ACT): OpFacts.epilogue. */
+export const EPILOGUE_ACTS: ReadonlySet<OpName> = new Set((Object.keys(OP_FACTS) as OpName[]).filter((op) => factsOf({ op }).epilogue));

@@ -8,13 +8,12 @@
 import { Tensor, Variable, variableOf } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
 import { topoSort } from './topo.js';
+import { OP_FACTS, OpName, isOp, isView, isEffect, factsOf, Node } from '../graph/op_table.js';
 import { fuse, Fused, absorbedBy } from './fuse.js';
 
 /** Ops that update variables in place and produce no value; they run after every other node of the step. */
-export const EFFECT_OPS = new Set(['optim_step', 'running_update', 'dropout_advance']);
-const VIEW_OPS = new Set(['reshape']);
-/** A view shares its input's buffer and runs no kernel. */
-export const isView = (n: Tensor) => VIEW_OPS.has(n.op);
+export const EFFECT_OPS: ReadonlySet<OpName> = new Set((Object.keys(OP_FACTS) as OpName[]).filter((op) => 'effect' in OP_FACTS[op]));
+export { isView, isEffect };
 
 export type BufferKind = 'temp' | 'input' | 'variable' | 'const';
 export interface PlannedBuffer {
@@ -43,11 +42,11 @@ export interface Plan {
 export const stepInputs = (p: Pick<Plan, 'fused'>, s: Tensor): readonly Tensor[] => p.fused.get(s)?.inputs ?? s.inputs;
 
 export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: { fuse?: boolean } = {}): Plan {
-  for (const e of effects) if (!EFFECT_OPS.has(e.op)) throw new Error(`plan: ${e} is not an update op (expected one of ${[...EFFECT_OPS]})`);
+  for (const e of effects) if (!isEffect(e)) throw new Error(`plan: ${e} is not an update op (expected one of ${[...EFFECT_OPS]})`);
   const order = topoSort([...outputs, ...effects]);
   const fused = o.fuse === false ? new Map<Tensor, Fused>() : fuse(order, outputs);
   const absorbed = new Set([...fused.values()].flatMap(absorbedBy));
-  const steps = [...order.filter((n) => !isLeaf(n) && !VIEW_OPS.has(n.op) && !EFFECT_OPS.has(n.op) && !absorbed.has(n)), ...order.filter((n) => EFFECT_OPS.has(n.op))];
+  const steps = [...order.filter((n) => !isLeaf(n) && !isView(n) && !isEffect(n) && !absorbed.has(n)), ...order.filter((n) => isEffect(n))];
 
   const buffers: PlannedBuffer[] = [];
   const bufferOf = new Map<Tensor, number>();
@@ -57,7 +56,7 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   for (const n of order) {
     if (n.op === 'input') { bufferOf.set(n, newBuffer({ kind: 'input', bytes: bytes(n), input: n })); inputs.push(n); }
     else if (n.op === 'param') bufferOf.set(n, newBuffer({ kind: 'variable', bytes: bytes(n), variable: variableOf(n) }));
-    else if (n.op === 'const') bufferOf.set(n, newBuffer({ kind: 'const', bytes: bytes(n), value: n.attrs.value as number }));
+    else if (isOp(n, 'const')) bufferOf.set(n, newBuffer({ kind: 'const', bytes: bytes(n), value: n.attrs.value }));
   }
   // Two variables with the same Variable object must share one buffer.
   const byVar = new Map<Variable, number>();
@@ -67,7 +66,7 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   }
 
   // Liveness: the last step that reads each value (through views). Outputs live to the end.
-  const root = (t: Tensor): Tensor => (VIEW_OPS.has(t.op) ? root(t.inputs[0]) : t);
+  const root = (t: Tensor): Tensor => (isView(t) ? root(t.inputs[0]) : t);
   const lastUse = new Map<Tensor, number>();
   steps.forEach((s, i) => stepInputs({ fused }, s).forEach((x) => lastUse.set(root(x), i)));
   for (const o of outputs) lastUse.set(root(o), Infinity);
@@ -77,7 +76,7 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   for (const [t, i] of lastUse) if (i !== Infinity && !bufferOf.has(t)) dying[i].push(t);
   let naive = 0;
   steps.forEach((s, i) => {
-    if (!EFFECT_OPS.has(s.op)) {
+    if (!isEffect(s)) {
       naive += bytes(s);
       // Best fit among free slots; grow the largest if none is big enough, else make a new one.
       const need = bytes(s);
@@ -92,7 +91,7 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
     }
     for (const t of dying[i]) free.push(bufferOf.get(t)!);
   });
-  for (const n of order) if (VIEW_OPS.has(n.op)) bufferOf.set(n, bufferOf.get(root(n))!);
+  for (const n of order) if (isView(n)) bufferOf.set(n, bufferOf.get(root(n))!);
 
   const tempBytes = buffers.filter((b) => b.kind === 'temp').reduce((a, b) => a + b.bytes, 0);
   return { steps, fused, bufferOf, buffers, inputs, outputs: [...outputs], stats: { kernels: steps.length, tempBytes, tempBytesWithoutReuse: naive } };
@@ -117,32 +116,22 @@ export function checkFeeds(p: Plan, feeds: Feeds): void {
     }
   }
   for (const s of p.steps) {
-    const checked = INTEGER_INPUT_CHECKS[s.op];
-    if (!checked) continue;
-    let ints = s.inputs[checked.input];
-    while (VIEW_OPS.has(ints.op)) ints = ints.inputs[0]; // labels fed as [B,1] and reshaped are still checked
-    const f = feeds.get(ints);
+    const check = factsOf(s).labels;
+    if (!check) continue;
+    const [logits] = s.inputs;
+    let labels = s.inputs[check.input];
+    while (isView(labels)) labels = labels.inputs[0]; // labels fed as [B,1] and reshaped are still checked
+    const f = feeds.get(labels);
     if (!f) continue;
-    const hi = checked.bound(s), skip = s.attrs.ignore;
+    const C = check.classes(s as Node), ignore = check.ignore?.(s as Node);
     for (let i = 0; i < f.length; i++) {
-      if (!(f[i] >= 0 && f[i] < hi) && f[i] !== skip) throw new Error(checked.message(s, f[i], i, hi));
+      if (f[i] >= 0 && f[i] < C) continue;
+      if (f[i] === ignore) continue;
+      if (check.message) throw new Error(check.message(s as Node, f[i], i));
+      const also = ignore === undefined ? '' : ` or the ignore index ${ignore}`;
+      throw new Error(`softmaxCrossEntropy: label ${f[i]} at batch index ${i} is out of range for logits ${fmt(logits.shape)} (expected an integer in [0, ${C - 1}]${also})`);
     }
   }
-}
-
-/** Ops whose int32 input indexes the other: a value out of range is caught on the host (see checkFeeds). */
-const INTEGER_INPUT_CHECKS: Record<string, { input: number; bound: (s: Tensor) => number; message: (s: Tensor, v: number, i: number, hi: number) => string }> = {
-  softmax_xent: { input: 1, bound: (s) => s.inputs[0].shape[1], message: labelMessage },
-  softmax_xent_grad: { input: 1, bound: (s) => s.inputs[0].shape[1], message: labelMessage },
-  embedding: {
-    input: 0, bound: (s) => s.inputs[1].shape[0],
-    message: (s, v, i, hi) => `embedding: id ${v} at flat index ${i} is out of range for table ${fmt(s.inputs[1].shape)} (expected an integer in [0, ${hi - 1}])`,
-  },
-};
-
-function labelMessage(s: Tensor, v: number, i: number, hi: number): string {
-  const ignore = s.attrs.ignore === undefined ? '' : ` or the ignore index ${s.attrs.ignore}`;
-  return `softmaxCrossEntropy: label ${v} at batch index ${i} is out of range for logits ${fmt(s.inputs[0].shape)} (expected an integer in [0, ${hi - 1}]${ignore})`;
 }
 
 /** A NaN or an infinity in a float feed: the trainer checks for them before a step, since on the device they spread silently. */

@@ -2,7 +2,8 @@
 // input as rows of its last dim; sums accumulate in float64.
 import { Tensor } from '../../graph/tensor.js';
 import { rowsOf } from '../../graph/activations.js';
-import type { Arr, CpuKernel } from './loops.js';
+import type { Node } from '../../graph/op_table.js';
+import type { Arr, CpuKernels } from './loops.js';
 
 /** Index within x's group of k (at `base`) of its maximum; the first one on ties (strict >). */
 function argmaxOf(x: Arr, base: number, k: number): number {
@@ -11,20 +12,20 @@ function argmaxOf(x: Arr, base: number, k: number): number {
   return best;
 }
 
-function maxout(n: Tensor, [x]: Arr[], out: Float32Array): void {
-  const k = n.attrs.k as number;
+function maxout(n: Node<'maxout'>, [x]: Arr[], out: Float32Array): void {
+  const k = n.attrs.k;
   for (let o = 0; o < out.length; o++) out[o] = x[o * k + argmaxOf(x, o * k, k)];
 }
 
 /** Each output's gradient goes to its group's argmax; every other input of the group gets 0. */
-function maxoutGrad(n: Tensor, [x, dy]: Arr[], out: Float32Array): void {
-  const k = n.attrs.k as number;
+function maxoutGrad(n: Node<'maxout_grad'>, [x, dy]: Arr[], out: Float32Array): void {
+  const k = n.attrs.k;
   out.fill(0);
   for (let o = 0; o < dy.length; o++) out[o * k + argmaxOf(x, o * k, k)] = dy[o];
 }
 
 /** y = x - max - log Σ exp(x - max), per row. */
-function logSoftmax(n: Tensor, [x]: Arr[], out: Float32Array): void {
+function logSoftmax(n: Node<'log_softmax'>, [x]: Arr[], out: Float32Array): void {
   const [rows, C] = rowsOf(n.shape);
   for (let r = 0; r < rows; r++) {
     const row = r * C;
@@ -38,7 +39,7 @@ function logSoftmax(n: Tensor, [x]: Arr[], out: Float32Array): void {
 }
 
 /** dx = dy - softmax·Σ dy per row, with softmax = exp(y) from the saved output y. */
-function logSoftmaxGrad(n: Tensor, [y, dy]: Arr[], out: Float32Array): void {
+function logSoftmaxGrad(n: Node<'log_softmax_grad'>, [y, dy]: Arr[], out: Float32Array): void {
   const [rows, C] = rowsOf(n.shape);
   for (let r = 0; r < rows; r++) {
     const row = r * C;
@@ -48,9 +49,9 @@ function logSoftmaxGrad(n: Tensor, [y, dy]: Arr[], out: Float32Array): void {
   }
 }
 
-export const ACTIVATION_CPU_KERNELS: Record<string, CpuKernel> = {
+export const ACTIVATION_CPU_KERNELS = {
   maxout,
   maxout_grad: maxoutGrad,
   log_softmax: logSoftmax,
   log_softmax_grad: logSoftmaxGrad,
-};
+} satisfies CpuKernels;

@@ -2,19 +2,20 @@
 // ops scatter (each window adds into the pixels it read), the plainest statement of an adjoint; the WebGPU kernels
 // gather instead, so parity tests compare two independent formulations.
 import { Tensor } from '../../graph/tensor.js';
-import { Geom, geometry, windowAttr, layoutAttr, poolCount } from '../../graph/conv.js';
-import type { Arr, CpuKernel } from './loops.js';
+import { Geom, geometry, poolCount, WindowOp } from '../../graph/conv.js';
+import type { Node } from '../../graph/op_table.js';
+import type { Arr, CpuKernels } from './loops.js';
 
 /** The geometry of a node whose image is its input (im2col, pooling) or its output (col2im, the pooling grads). */
-const geomOf = (n: Tensor, image: Tensor) => geometry(n.op, image.shape, windowAttr(n));
+const geomOf = (n: Node<WindowOp>, image: Tensor) => geometry(n.op, image.shape, n.attrs.win);
 
 /**
  * Visit every (image, channel, window tap, output position): the flat column index in the node's layout ('image':
  * [N, C·KH·KW, OH·OW], 'channel': [C·KH·KW, N, OH·OW]), and the flat input pixel the tap reads, or -1 where it falls
  * on padding.
  */
-function forEachTap(g: Geom, node: Tensor, visit: (col: number, pixel: number) => void): void {
-  const P = g.OH * g.OW, CK = g.C * g.kh * g.kw, channelMajor = layoutAttr(node) === 'channel';
+function forEachTap(g: Geom, node: Node<'im2col' | 'col2im'>, visit: (col: number, pixel: number) => void): void {
+  const P = g.OH * g.OW, CK = g.C * g.kh * g.kw, channelMajor = node.attrs.layout === 'channel';
   for (let n = 0; n < g.N; n++) for (let c = 0; c < g.C; c++) {
     const plane = (n * g.C + c) * g.H * g.W;
     for (let i = 0; i < g.kh; i++) for (let j = 0; j < g.kw; j++) {
@@ -31,11 +32,11 @@ function forEachTap(g: Geom, node: Tensor, visit: (col: number, pixel: number) =
   }
 }
 
-function im2col(n: Tensor, [x]: Arr[], out: Float32Array): void {
+function im2col(n: Node<'im2col'>, [x]: Arr[], out: Float32Array): void {
   forEachTap(geomOf(n, n.inputs[0]), n, (col, p) => { out[col] = p < 0 ? 0 : x[p]; });
 }
 
-function col2im(n: Tensor, [cols]: Arr[], out: Float32Array): void {
+function col2im(n: Node<'col2im'>, [cols]: Arr[], out: Float32Array): void {
   const acc = new Float64Array(out.length);
   forEachTap(geomOf(n, n), n, (col, p) => { if (p >= 0) acc[p] += cols[col]; });
   out.set(acc);
@@ -64,18 +65,18 @@ function argmax(x: Arr, pixels: number[]): number {
   return best;
 }
 
-function maxpool(n: Tensor, [x]: Arr[], out: Float32Array): void {
+function maxpool(n: Node<'maxpool'>, [x]: Arr[], out: Float32Array): void {
   forEachWindow(geomOf(n, n.inputs[0]), (o, _, __, px) => { out[o] = x[argmax(x, px)]; });
 }
 
-function maxpoolGrad(n: Tensor, [x, dy]: Arr[], out: Float32Array): void {
+function maxpoolGrad(n: Node<'maxpool_grad'>, [x, dy]: Arr[], out: Float32Array): void {
   const acc = new Float64Array(out.length);
   forEachWindow(geomOf(n, n), (o, _, __, px) => { acc[argmax(x, px)] += dy[o]; });
   out.set(acc);
 }
 
-function avgpool(n: Tensor, [x]: Arr[], out: Float32Array): void {
-  const g = geomOf(n, n.inputs[0]), cip = n.attrs.countIncludePad as boolean;
+function avgpool(n: Node<'avgpool'>, [x]: Arr[], out: Float32Array): void {
+  const g = geomOf(n, n.inputs[0]), cip = n.attrs.countIncludePad;
   forEachWindow(g, (o, oh, ow, px) => {
     let s = 0;
     for (const p of px) s += x[p];
@@ -83,8 +84,8 @@ function avgpool(n: Tensor, [x]: Arr[], out: Float32Array): void {
   });
 }
 
-function avgpoolGrad(n: Tensor, [dy]: Arr[], out: Float32Array): void {
-  const g = geomOf(n, n), cip = n.attrs.countIncludePad as boolean;
+function avgpoolGrad(n: Node<'avgpool_grad'>, [dy]: Arr[], out: Float32Array): void {
+  const g = geomOf(n, n), cip = n.attrs.countIncludePad;
   const acc = new Float64Array(out.length);
   forEachWindow(g, (o, oh, ow, px) => {
     const share = dy[o] / poolCount(g, oh, ow, cip);
@@ -93,6 +94,6 @@ function avgpoolGrad(n: Tensor, [dy]: Arr[], out: Float32Array): void {
   out.set(acc);
 }
 
-export const CONV_CPU_KERNELS: Record<string, CpuKernel> = {
+export const CONV_CPU_KERNELS = {
   im2col, col2im, maxpool, maxpool_grad: maxpoolGrad, avgpool, avgpool_grad: avgpoolGrad,
-};
+} satisfies CpuKernels;

@@ -2,12 +2,35 @@
 import { Tensor, Variable } from '../../graph/tensor.js';
 import { plan, checkFeeds, isView, Feeds, Plan } from '../../schedule/plan.js';
 import { Backend, Executable } from '../backend.js';
-import { CPU_KERNELS, Arr } from './kernels.js';
+import { CPU_KERNELS, Arr, CpuKernelFn } from './kernels.js';
+import type { OpName } from '../../graph/op_table.js';
+
+export interface CpuBackendOptions {
+  /**
+   * The kernel this backend runs for `op`, given the reference one: for a planted fault (the checker's tests) or the
+   * fuzzer's rounding noise. Other backends, and the reference table, are untouched.
+   */
+  kernels?: (op: OpName, reference: CpuKernelFn) => CpuKernelFn;
+}
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
   readonly description = 'CPU reference (TypedArray loops, float64 accumulation)';
   private vars = new Map<Variable, Float32Array>();
+  private kernels = new Map<OpName, CpuKernelFn>();
+
+  constructor(private o: CpuBackendOptions = {}) {}
+
+  /** The kernel this backend runs for `op`. */
+  kernelFor(op: OpName): CpuKernelFn {
+    let k = this.kernels.get(op);
+    if (!k) {
+      const ref = CPU_KERNELS[op];
+      if (!ref) throw new Error(`cpu backend: no kernel for op '${op}'`);
+      this.kernels.set(op, (k = this.o.kernels ? this.o.kernels(op, ref) : ref));
+    }
+    return k;
+  }
 
   /** The backend's copy of a variable, created from its initial value on first use. */
   storage(v: Variable): Float32Array {
@@ -23,12 +46,6 @@ export class CpuBackend implements Backend {
   compile(outputs: readonly Tensor[], effects: readonly Tensor[] = []): Executable {
     return new CpuExecutable(this, plan(outputs, effects));
   }
-}
-
-function kernel(n: Tensor) {
-  const k = CPU_KERNELS[n.op];
-  if (!k) throw new Error(`cpu backend: no kernel for op '${n.op}' (node ${n})`);
-  return k;
 }
 
 class CpuExecutable implements Executable {
@@ -56,13 +73,13 @@ class CpuExecutable implements Executable {
     for (const s of this.plan.steps) {
       const out = this.plan.bufferOf.has(s) ? (this.view(s) as Float32Array) : new Float32Array(0); // int32 for an i32 node
       const group = this.plan.fused.get(s);
-      if (!group) { kernel(s)(s, s.inputs.map((x) => this.view(x)), out); continue; }
+      if (!group) { this.backend.kernelFor(s.op)(s, s.inputs.map((x) => this.view(x)), out); continue; }
       // A fused group runs node by node here, its intermediates in scratch arrays: the reference stays op by op.
       const scratch = new Map<Tensor, Arr>();
       for (const n of group.nodes) {
         if (isView(n)) { scratch.set(n, scratch.get(n.inputs[0]) ?? this.view(n.inputs[0])); continue; }
         const dst = n === s ? out : new Float32Array(n.size);
-        kernel(n)(n, n.inputs.map((x) => scratch.get(x) ?? this.view(x)), dst);
+        this.backend.kernelFor(n.op)(n, n.inputs.map((x) => scratch.get(x) ?? this.view(x)), dst);
         scratch.set(n, dst);
       }
     }

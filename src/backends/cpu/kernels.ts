@@ -3,8 +3,9 @@
 import { Tensor } from '../../graph/tensor.js';
 import { broadcastStrides } from '../../graph/shape.js';
 import { UNARY, BINARY } from '../../graph/elementwise.js';
+import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, Node, OpName, each } from '../../graph/op_table.js';
 
-import { Arr, CpuKernel, strided, permutedStrides } from './loops.js';
+import { Arr, CpuKernel, CpuKernelFn, strided, permutedStrides } from './loops.js';
 import { CONV_CPU_KERNELS } from './conv.js';
 import { ACTIVATION_CPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_CPU_KERNELS } from './shape_ops.js';
@@ -12,26 +13,31 @@ import { NORM_CPU_KERNELS } from './norm.js';
 import { OPTIM_CPU_KERNELS } from './optim.js';
 import { ATTENTION_CPU_KERNELS } from './attention.js';
 
-export type { Arr, CpuKernel };
+export type { Arr, CpuKernel, CpuKernelFn };
 
-function unaryKernel(fn: (x: number, alpha: number) => number): CpuKernel {
+function unaryKernel(op: UnaryOp): CpuKernel<UnaryOp> {
+  const fn: (x: number, alpha: number) => number = UNARY[op].cpu;
   return (n, [x], out) => {
-    const alpha = (n.attrs.alpha as number) ?? 0;
-    const st = n.op === 'transpose' ? permutedStrides(n.inputs[0].shape, n.attrs.perm as number[]) : broadcastStrides(n.inputs[0].shape, n.shape);
+    const alpha = n.attrs.alpha ?? 0, st = broadcastStrides(n.inputs[0].shape, n.shape);
     strided(n.shape, [st], (i, [o]) => { out[i] = fn(x[o], alpha); });
   };
 }
 
-function binaryKernel(fn: (a: number, b: number, alpha: number) => number): CpuKernel {
+function transpose(n: Node<'transpose'>, [x]: Arr[], out: Float32Array): void {
+  strided(n.shape, [permutedStrides(n.inputs[0].shape, n.attrs.perm)], (i, [o]) => { out[i] = x[o]; });
+}
+
+function binaryKernel(op: BinaryOp): CpuKernel<BinaryOp> {
+  const fn: (a: number, b: number, alpha: number) => number = BINARY[op].cpu;
   return (n, [a, b], out) => {
-    const alpha = (n.attrs.alpha as number) ?? 0;
+    const alpha = n.attrs.alpha ?? 0;
     const sa = broadcastStrides(n.inputs[0].shape, n.shape), sb = broadcastStrides(n.inputs[1].shape, n.shape);
     strided(n.shape, [sa, sb], (i, [oa, ob]) => { out[i] = fn(a[oa], b[ob], alpha); });
   };
 }
 
-function matmul(n: Tensor, [a, b]: Arr[], out: Float32Array): void {
-  const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
+function matmul(n: Node<'matmul'>, [a, b]: Arr[], out: Float32Array): void {
+  const { transA, transB } = n.attrs;
   const r = n.rank, batch = r === 3 ? n.shape[0] : 1;
   const M = n.shape[r - 2], N = n.shape[r - 1];
   const K = transA ? n.inputs[0].shape[r - 2] : n.inputs[0].shape[r - 1];
@@ -51,8 +57,8 @@ function matmul(n: Tensor, [a, b]: Arr[], out: Float32Array): void {
   }
 }
 
-function sum(n: Tensor, [x]: Arr[], out: Float32Array): void {
-  const inShape = n.inputs[0].shape, axes = n.attrs.axes as number[];
+function sum(n: Node<'sum'>, [x]: Arr[], out: Float32Array): void {
+  const inShape = n.inputs[0].shape, axes = n.attrs.axes;
   const kept = inShape.map((d, i) => (axes.includes(i) ? 1 : d));
   const acc = new Float64Array(out.length);
   // Walk the input; each element lands in the output slot of its kept coordinates.
@@ -61,7 +67,7 @@ function sum(n: Tensor, [x]: Arr[], out: Float32Array): void {
 }
 
 /** Per row: loss = logsumexp(logits) - logits[label], with the row max subtracted first. */
-function softmaxXent(n: Tensor, [z, y]: Arr[], out: Float32Array): void {
+function softmaxXent(n: Node<'softmax_xent'>, [z, y]: Arr[], out: Float32Array): void {
   const [B, C] = n.inputs[0].shape;
   for (let i = 0; i < B; i++) {
     if (y[i] === n.attrs.ignore) { out[i] = 0; continue; }
@@ -74,7 +80,7 @@ function softmaxXent(n: Tensor, [z, y]: Arr[], out: Float32Array): void {
 }
 
 /** d loss_i / d logits_ic = (softmax_ic - [c == label_i]) · dy_i; 0 for an ignored row. */
-function softmaxXentGrad(n: Tensor, [z, y, dy]: Arr[], out: Float32Array): void {
+function softmaxXentGrad(n: Node<'softmax_xent_grad'>, [z, y, dy]: Arr[], out: Float32Array): void {
   const [B, C] = n.shape;
   for (let i = 0; i < B; i++) {
     if (y[i] === n.attrs.ignore) { out.fill(0, i * C, (i + 1) * C); continue; }
@@ -86,18 +92,22 @@ function softmaxXentGrad(n: Tensor, [z, y, dy]: Arr[], out: Float32Array): void 
   }
 }
 
-export const CPU_KERNELS: Record<string, CpuKernel> = {
+// Every op but the leaves and views (NO_KERNEL) must have its kernel here, or typecheck fails.
+const KERNELS = {
   ...CONV_CPU_KERNELS,
   ...ACTIVATION_CPU_KERNELS,
   ...SHAPE_OPS_CPU_KERNELS,
   ...NORM_CPU_KERNELS,
   ...OPTIM_CPU_KERNELS,
   ...ATTENTION_CPU_KERNELS,
-  ...Object.fromEntries(Object.entries(UNARY).map(([k, f]) => [k, unaryKernel(f.cpu)])),
-  ...Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, binaryKernel(f.cpu)])),
-  transpose: unaryKernel(UNARY.identity.cpu),
+  ...each(UNARY_OPS, unaryKernel),
+  ...each(BINARY_OPS, binaryKernel),
+  transpose,
   matmul,
   sum,
   softmax_xent: softmaxXent,
   softmax_xent_grad: softmaxXentGrad,
-};
+} satisfies { [O in KernelOp]: CpuKernel<O> };
+
+/** The reference kernels, by op. Widened once here: a kernel is only called on a node of its op. */
+export const CPU_KERNELS = KERNELS as unknown as Readonly<Partial<Record<OpName, CpuKernelFn>>>;

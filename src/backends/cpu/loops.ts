@@ -1,9 +1,15 @@
 // Loop helpers shared by the reference kernels.
-import { Tensor } from '../../graph/tensor.js';
 import { Shape, stridesOf, sizeOf } from '../../graph/shape.js';
+import type { Tensor } from '../../graph/tensor.js';
+import type { OpName, Node } from '../../graph/op_table.js';
 
 export type Arr = Float32Array | Int32Array;
-export type CpuKernel = (n: Tensor, ins: Arr[], out: Float32Array) => void;
+/** The reference kernel of op O: reads `ins` (the node's inputs, in order) and writes `out` (empty for effects). */
+export type CpuKernel<O extends OpName = OpName> = (n: Node<O>, ins: Arr[], out: Float32Array) => void;
+/** A kernel as the executor calls it, on any node (it only ever passes a kernel nodes of its own op). */
+export type CpuKernelFn = (n: Tensor, ins: Arr[], out: Float32Array) => void;
+/** Kernels for some ops, each typed by its op: what the kernel families export. */
+export type CpuKernels = Partial<{ [O in OpName]: CpuKernel<O> }>;
 
 /** Visit every index of `shape` in row-major order, tracking the flat offset into each strided operand. */
 export function strided(shape: Shape, strides: number[][], visit: (i: number, offs: number[]) => void): void {

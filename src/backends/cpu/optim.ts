@@ -1,8 +1,8 @@
 // Reference kernels of the fused optimizer updates (src/graph/optim_ops.ts), written the way PyTorch's single-tensor
 // implementations read. Each mutates the parameter and its state slots in place.
-import { Tensor } from '../../graph/tensor.js';
+import type { Node } from '../../graph/op_table.js';
 import { OptimAttrs, SgdCoefs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../../graph/optim_ops.js';
-import { Arr, CpuKernel } from './loops.js';
+import type { Arr, CpuKernels } from './loops.js';
 
 function sgd([p, g, v]: Arr[], c: SgdCoefs): void {
   for (let i = 0; i < p.length; i++) {
@@ -52,8 +52,8 @@ function adadelta([p, g, sq, acc]: Arr[], c: AdadeltaCoefs): void {
   }
 }
 
-function optimStep(n: Tensor, xs: Arr[]): void {
-  const a = n.attrs as unknown as OptimAttrs, c = a.coefs();
+function optimStep(n: Node<'optim_step'>, xs: Arr[]): void {
+  const a = n.attrs, c = a.coefs();
   switch (a.rule) {
     case 'sgd': return sgd(xs, c as SgdCoefs);
     case 'adam': return adam(xs, c as AdamCoefs);
@@ -63,4 +63,4 @@ function optimStep(n: Tensor, xs: Arr[]): void {
   }
 }
 
-export const OPTIM_CPU_KERNELS: Record<string, CpuKernel> = { optim_step: optimStep };
+export const OPTIM_CPU_KERNELS = { optim_step: optimStep } satisfies CpuKernels;

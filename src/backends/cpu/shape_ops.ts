@@ -1,11 +1,11 @@
 // Reference kernels of the shape ops: plain loops that copy each source element to its place in the output.
-import { Tensor } from '../../graph/tensor.js';
+import type { Node } from '../../graph/op_table.js';
 import { stridesOf } from '../../graph/shape.js';
 import { copySources } from '../../graph/shape_ops.js';
-import { Arr, CpuKernel, strided } from './loops.js';
+import { Arr, CpuKernels, strided } from './loops.js';
 
 /** Zero the output, then walk each source and write every element at its coordinate plus the source's offset. */
-function copy(n: Tensor, ins: Arr[], out: Float32Array): void {
+function copy(n: Node<'concat' | 'slice' | 'pad'>, ins: Arr[], out: Float32Array): void {
   out.fill(0);
   const outStrides = stridesOf(n.shape);
   copySources(n).forEach(({ x, offset }, k) => {
@@ -20,4 +20,4 @@ function copy(n: Tensor, ins: Arr[], out: Float32Array): void {
   });
 }
 
-export const SHAPE_OPS_CPU_KERNELS: Record<string, CpuKernel> = { concat: copy, slice: copy, pad: copy };
+export const SHAPE_OPS_CPU_KERNELS = { concat: copy, slice: copy, pad: copy } satisfies CpuKernels;

@@ -2,7 +2,8 @@
 // run on the GEMM, softmax and elementwise kernels.
 import { Tensor } from '../../graph/tensor.js';
 import { softmaxRows } from '../../graph/attention.js';
-import { Launch, grid, u32s } from './launch.js';
+import { Launch, WebGpuKernels, grid, u32s } from './launch.js';
+import type { Node } from '../../graph/op_table.js';
 import { ShapeError, fmt } from '../../graph/shape.js';
 import embeddingSrc from '../../../shaders/embedding.wgsl';
 import softmaxSrc from '../../../shaders/softmax.wgsl';
@@ -14,18 +15,18 @@ import { f32bits } from './launch.js';
 
 export const ATTENTION_SHADERS: Record<string, string> = { embedding: embeddingSrc, softmax: softmaxSrc, topk: topkSrc, label_count, attention: attentionSrc };
 
-function embedding(n: Tensor): Launch {
+function embedding(n: Node<'embedding'>): Launch {
   const [ids, table] = n.inputs, [V, D] = table.shape;
   return { shader: 'embedding', defines: { GRAD: false }, uniform: u32s([ids.size, D, V]), bindings: [ids, table, n], workgroups: grid(n.op, Math.ceil(n.size / 256)) };
 }
 
-function embeddingGrad(n: Tensor): Launch {
+function embeddingGrad(n: Node<'embedding_grad'>): Launch {
   const [ids, dy] = n.inputs, [V, D] = n.shape;
   if (V > 65535) throw new ShapeError('embedding', `a vocabulary of ${V} rows exceeds the 65535 workgroups per grid dimension its gradient kernel uses (table ${fmt(n.shape)})`);
   return { shader: 'embedding', defines: { GRAD: true }, uniform: u32s([ids.size, D, V]), bindings: [ids, dy, n], workgroups: [Math.ceil(D / 64), V, 1] };
 }
 
-function softmax(n: Tensor): Launch {
+function softmax(n: Node<'softmax'>): Launch {
   const s = softmaxRows(n);
   return {
     shader: 'softmax', defines: { LENGTHS: s.lengths }, constants: { CAUSAL: +s.causal },
@@ -33,17 +34,17 @@ function softmax(n: Tensor): Launch {
   };
 }
 
-function topk(n: Tensor): Launch {
+function topk(n: Node<'topk'>): Launch {
   const x = n.inputs[0], C = x.shape[x.rank - 1], rows = x.size / C;
-  return { shader: 'topk', uniform: u32s([rows, C, n.attrs.k as number]), bindings: [x, n], workgroups: grid(n.op, Math.ceil(rows / 64)) };
+  return { shader: 'topk', uniform: u32s([rows, C, n.attrs.k]), bindings: [x, n], workgroups: grid(n.op, Math.ceil(rows / 64)) };
 }
 
-const labelCount = (n: Tensor): Launch =>
-  ({ shader: 'label_count', uniform: u32s([n.inputs[0].size, n.attrs.ignore as number]), bindings: [n.inputs[0], n], workgroups: [1, 1, 1] });
+const labelCount = (n: Node<'label_count'>): Launch =>
+  ({ shader: 'label_count', uniform: u32s([n.inputs[0].size, n.attrs.ignore]), bindings: [n.inputs[0], n], workgroups: [1, 1, 1] });
 
-export const ATTENTION_WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
+export const ATTENTION_WEBGPU_KERNELS = {
   embedding, embedding_grad: embeddingGrad, softmax, topk, label_count: labelCount,
-};
+} satisfies WebGpuKernels;
 
 /** The fused attention forward (schedule/fuse.ts): reads the region's q, k, v (and lengths); one workgroup per 64 queries of a row. */
 function fusedAttention(n: Tensor, g: Fused): Launch {

@@ -7,8 +7,9 @@
 // price is one pipeline per layer shape. Measured on lavapipe, cnn at batch 64: col2im 80 -> 31 ms, max-pool
 // backward 126 -> 64 ms; im2col 246 -> 34 ms with this and one invocation per output row (below).
 import { Tensor } from '../../graph/tensor.js';
-import { Geom, geometry, windowAttr, layoutAttr } from '../../graph/conv.js';
-import { Launch, grid, u32s } from './launch.js';
+import { Geom, geometry, WindowOp } from '../../graph/conv.js';
+import type { Node } from '../../graph/op_table.js';
+import { Launch, WebGpuKernels, grid, u32s } from './launch.js';
 import im2col from '../../../shaders/im2col.wgsl';
 import col2im from '../../../shaders/col2im.wgsl';
 import pool from '../../../shaders/pool.wgsl';
@@ -19,7 +20,7 @@ const WG = 256; // the shaders' default WG
 
 const sizes = (g: Geom) => ({ H: g.H, W: g.W, OH: g.OH, OW: g.OW, KH: g.kh, KW: g.kw, SH: g.sh, SW: g.sw, PH: g.ph, PW: g.pw });
 
-const layout = (n: Tensor, g: Geom) => ({ DH: g.dh, DW: g.dw, C: g.C, NB: g.N, CHANNEL_MAJOR: +(layoutAttr(n) === 'channel') });
+const layout = (n: Node<'im2col' | 'col2im'>, g: Geom) => ({ DH: g.dh, DW: g.dw, C: g.C, NB: g.N, CHANNEL_MAJOR: +(n.attrs.layout === 'channel') });
 
 /** Launch `invocations` invocations of `shader`; the uniform holds the element count of `n`. */
 function launch(n: Tensor, shader: string, invocations: number, constants: Record<string, number>, defines?: Record<string, boolean>): Launch {
@@ -27,27 +28,27 @@ function launch(n: Tensor, shader: string, invocations: number, constants: Recor
 }
 
 /** Pooling: `image` is the NCHW side (the input of the forward, the output of the backward). */
-function poolLaunch(n: Tensor, image: Tensor, max: boolean, backward: boolean): Launch {
-  const g = geometry(n.op, image.shape, windowAttr(n));
-  const constants = max ? sizes(g) : { ...sizes(g), COUNT_PAD: +(n.attrs.countIncludePad as boolean) };
+function poolLaunch(n: Node<'maxpool' | 'maxpool_grad' | 'avgpool' | 'avgpool_grad'>, image: Tensor, max: boolean, backward: boolean): Launch {
+  const g = geometry(n.op, image.shape, n.attrs.win);
+  const constants = 'countIncludePad' in n.attrs ? { ...sizes(g), COUNT_PAD: +n.attrs.countIncludePad } : sizes(g);
   // Windows that tile the image: one invocation per cell of KH x KW pixels (see TILED in shaders/pool.wgsl).
   const tiled = max && backward && g.sh === g.kh && g.sw === g.kw && g.ph === 0 && g.pw === 0;
   const invocations = tiled ? g.N * g.C * Math.ceil(g.H / g.kh) * Math.ceil(g.W / g.kw) : n.size;
   return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled }), uniform: u32s([invocations]) };
 }
 
-export const CONV_WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
+export const CONV_WEBGPU_KERNELS = {
   im2col: (n) => {
-    const g = geometry(n.op, n.inputs[0].shape, windowAttr(n));
+    const g = geometry(n.op, n.inputs[0].shape, n.attrs.win);
     // One invocation per output row of OW entries: the index arithmetic is per row, the inner loop a strided copy.
     return launch(n, 'im2col', n.size / g.OW, { ...sizes(g), ...layout(n, g) });
   },
   col2im: (n) => {
-    const g = geometry(n.op, n.shape, windowAttr(n));
+    const g = geometry(n.op, n.shape, n.attrs.win);
     return launch(n, 'col2im', n.size, { ...sizes(g), ...layout(n, g) });
   },
   maxpool: (n) => poolLaunch(n, n.inputs[0], true, false),
   maxpool_grad: (n) => poolLaunch(n, n, true, true),
   avgpool: (n) => poolLaunch(n, n.inputs[0], false, false),
   avgpool_grad: (n) => poolLaunch(n, n, false, true),
-};
+} satisfies WebGpuKernels;

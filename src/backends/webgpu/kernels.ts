@@ -2,11 +2,12 @@
 // data it reads, the storage buffers it binds (in binding order after the uniform at binding 0), and its grid.
 import { Tensor } from '../../graph/tensor.js';
 import { Shape, ShapeError, fmt, sizeOf, stridesOf, broadcastStrides } from '../../graph/shape.js';
-import { UNARY, BINARY } from '../../graph/elementwise.js';
+import { UNARY } from '../../graph/elementwise.js';
+import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, OpName, Node, each, isOp, isUnary, isBinary, codeOf } from '../../graph/op_table.js';
 import { permutedStrides } from '../cpu/loops.js';
 import type { Fused } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
-import { Launch, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_RANK, MAX_GRID, grid, u32s, f32bits, pad, checkRank } from './launch.js';
+import { Launch, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_RANK, MAX_GRID, grid, u32s, f32bits, pad, checkRank } from './launch.js';
 import { CONV_WEBGPU_KERNELS } from './conv.js';
 import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
@@ -29,13 +30,14 @@ function periodOf(shape: Shape, strides: number[]): number | undefined {
 
 const ROW_MIN = 8;
 
-function elementwise(n: Tensor, strides: number[][], code: number, then?: { code: number; alpha: number }, inputs: readonly Tensor[] = n.inputs): Launch {
+/** `alpha`, `then.alpha`: the scalar parameters of the op and of the chained one (see elementwise.ts). */
+function elementwise(n: Tensor, strides: number[][], code: number, alpha: number, then?: { code: number; alpha: number }, inputs: readonly Tensor[] = n.inputs): Launch {
   checkRank(n.op, n.shape);
   const periods = strides.map((s) => periodOf(n.shape, s));
   const strided = periods.some((p) => p === undefined);
   const shape = n.shape.length ? n.shape : [1];
   const st = strides.map((s) => (s.length ? s : [0]));
-  const words = [n.size, shape.length, f32bits((n.attrs.alpha as number) ?? 0), periods[0] ?? 1, ...pad(shape), ...pad(st[0]), ...pad(st[1] ?? []), periods[1] ?? 1, f32bits(then?.alpha ?? 0)];
+  const words = [n.size, shape.length, f32bits(alpha), periods[0] ?? 1, ...pad(shape), ...pad(st[0]), ...pad(st[1] ?? []), periods[1] ?? 1, f32bits(then?.alpha ?? 0)];
   // Strided, with rows of at least ROW_MIN along the last dim: one invocation per row (see the shader).
   const rows = strided && shape[shape.length - 1] >= ROW_MIN;
   const invocations = rows ? n.size / shape[shape.length - 1] : n.size;
@@ -65,8 +67,8 @@ function mergedDims(shape: readonly number[], st: readonly number[], dims: reado
   return [sizes, strides];
 }
 
-function reduce(n: Tensor): Launch {
-  const x = n.inputs[0], axes = [...(n.attrs.axes as number[])].sort((a, b) => a - b);
+function reduce(n: Node<'sum'>): Launch {
+  const x = n.inputs[0], axes = [...n.attrs.axes].sort((a, b) => a - b);
   checkRank('sum', x.shape);
   const st = stridesOf(x.shape);
   const [keptShape, keptStrides] = mergedDims(x.shape, st, x.shape.map((_, i) => i).filter((i) => !axes.includes(i)));
@@ -114,13 +116,13 @@ export function gemmTile(M: number, N: number): { R: number; TSX: number; TSY: n
 }
 
 /** A 2-D matmul with its epilogue (src/schedule/fuse.ts): act(A·B + bias) stored into `out`, the group's last node. */
-function matmulEpilogue(m: Tensor, g: Fused, out: Tensor, gemm: GemmKernel): Launch {
+function matmulEpilogue(m: Node<'matmul'>, g: Fused, out: Tensor, gemm: GemmKernel): Launch {
   const act = g.nodes[2];
   const launch = matmul(m, gemm);
   return {
     ...launch,
     defines: { ...launch.defines, EPILOGUE: true },
-    constants: { ...launch.constants, ACT: act ? UNARY[act.op].code : 0 },
+    constants: { ...launch.constants, ACT: act && isUnary(act) ? codeOf(act) : 0 },
     bindings: [launch.bindings[0], launch.bindings[1], out, g.inputs[2]],
   };
 }
@@ -134,8 +136,8 @@ export function subgroupTile(M: number, N: number): { rows16: boolean; wide: boo
   return { rows16, wide, TM: rows16 ? 16 : 32, TN: wide ? 64 : 32 };
 }
 
-function matmul(n: Tensor, gemm: GemmKernel): Launch {
-  const { transA, transB } = n.attrs as { transA: boolean; transB: boolean };
+function matmul(n: Node<'matmul'>, gemm: GemmKernel): Launch {
+  const { transA, transB } = n.attrs;
   const r = n.rank, batch = r === 3 ? n.shape[0] : 1;
   const M = n.shape[r - 2], N = n.shape[r - 1];
   const K = transA ? n.inputs[0].shape[r - 2] : n.inputs[0].shape[r - 1];
@@ -225,12 +227,12 @@ function packedMatmul(n: Tensor, M: number, N: number, K: number, batch: number,
   };
 }
 
-function softmaxXent(n: Tensor, grad: boolean): Launch {
+function softmaxXent(n: Node<'softmax_xent' | 'softmax_xent_grad'>, grad: boolean): Launch {
   const [B, C] = n.inputs[0].shape;
   return {
     shader: 'softmax_xent',
     defines: { GRAD: grad },
-    uniform: u32s([B, C, (n.attrs.ignore as number | undefined) ?? 0, +(n.attrs.ignore !== undefined)]),
+    uniform: u32s([B, C, n.attrs.ignore ?? 0, +(n.attrs.ignore !== undefined)]),
     bindings: [...n.inputs, n],
     workgroups: grid(n.op, Math.ceil(B / 64)),
   };
@@ -240,21 +242,24 @@ function softmaxXent(n: Tensor, grad: boolean): Launch {
  * The registry: op name → how to launch it. Core ops are here; op families (conv, pooling, normalisation, ...)
  * add their entries from their own files in this folder.
  */
-export const WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = {
+const KERNELS = {
   ...CONV_WEBGPU_KERNELS,
   ...ACTIVATION_WEBGPU_KERNELS,
   ...SHAPE_OPS_WEBGPU_KERNELS,
   ...NORM_WEBGPU_KERNELS,
   ...OPTIM_WEBGPU_KERNELS,
   ...ATTENTION_WEBGPU_KERNELS,
-  ...Object.fromEntries(Object.entries(UNARY).map(([k, f]) => [k, (n: Tensor) => elementwise(n, [broadcastStrides(n.inputs[0].shape, n.shape)], f.code)])),
-  ...Object.fromEntries(Object.entries(BINARY).map(([k, f]) => [k, (n: Tensor) => elementwise(n, n.inputs.map((x) => broadcastStrides(x.shape, n.shape)), f.code)])),
-  transpose: (n) => elementwise(n, [permutedStrides(n.inputs[0].shape, n.attrs.perm as number[])], UNARY.identity.code),
+  ...each(UNARY_OPS, (): WebGpuKernel<UnaryOp> => (n) => elementwise(n, [broadcastStrides(n.inputs[0].shape, n.shape)], codeOf(n), n.attrs.alpha ?? 0)),
+  ...each(BINARY_OPS, (): WebGpuKernel<BinaryOp> => (n) => elementwise(n, n.inputs.map((x) => broadcastStrides(x.shape, n.shape)), codeOf(n), n.attrs.alpha ?? 0)),
+  transpose: (n) => elementwise(n, [permutedStrides(n.inputs[0].shape, n.attrs.perm)], UNARY.identity.code, 0),
   sum: reduce,
   matmul: (n) => matmul(n, 'tiled'),
   softmax_xent: (n) => softmaxXent(n, false),
   softmax_xent_grad: (n) => softmaxXent(n, true),
-};
+} satisfies { [O in KernelOp]: WebGpuKernel<O> };
+
+/** Every launch, by op (all but NO_KERNEL, or typecheck fails). Widened once here: a launch only gets nodes of its op. */
+export const WEBGPU_KERNELS = KERNELS as unknown as Readonly<Partial<Record<OpName, (n: Tensor) => Launch>>>;
 
 /** The fused kernels of composites (FUSED_COMPOSITES in src/schedule/fuse.ts), by kernel name. */
 const FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = { ...NORM_FUSED_LAUNCHES, ...ATTENTION_FUSED_LAUNCHES };
@@ -270,21 +275,20 @@ export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): La
     if (!k) throw new Error(`webgpu backend: no fused kernel '${g.pattern.kernel}' (node ${n})`);
     return k(n, g);
   }
-  if (g.nodes[0].op === 'matmul') return matmulEpilogue(g.nodes[0], g, n, gemm);
-  const maps = g.nodes.filter((t) => t.op !== 'transpose');
-  const first = maps[0], second = maps[1];
-  const strides = first.inputs.map((x) => x.op === 'transpose' && g.nodes.includes(x)
-    ? permutedStrides(x.inputs[0].shape, x.attrs.perm as number[])
+  const head = g.nodes[0];
+  if (isOp(head, 'matmul')) return matmulEpilogue(head, g, n, gemm);
+  const [first, second] = g.nodes.filter((t) => isUnary(t) || isBinary(t)) as Node<UnaryOp | BinaryOp>[];
+  const strides = first.inputs.map((x) => isOp(x, 'transpose') && g.nodes.includes(x)
+    ? permutedStrides(x.inputs[0].shape, x.attrs.perm)
     : broadcastStrides(x.shape, first.shape));
-  const code = (first.op in UNARY ? UNARY[first.op] : BINARY[first.op]).code;
-  const then = second && { code: UNARY[second.op].code, alpha: (second.attrs.alpha as number) ?? 0 };
-  const launch = elementwise(first, strides, code, then, g.inputs);
+  const then = second && { code: codeOf(second), alpha: second.attrs.alpha ?? 0 };
+  const launch = elementwise(first, strides, codeOf(first), first.attrs.alpha ?? 0, then, g.inputs);
   return { ...launch, bindings: [...g.inputs, n] };
 }
 
 /** The launch for node `n`; matmuls run on the backend's GEMM kernel (`gemm`). */
 export function launchFor(n: Tensor, gemm: GemmKernel = 'tiled'): Launch {
-  if (n.op === 'matmul') return matmul(n, gemm);
+  if (isOp(n, 'matmul')) return matmul(n, gemm);
   const k = WEBGPU_KERNELS[n.op];
   if (!k) throw new Error(`webgpu backend: no kernel for op '${n.op}' (node ${n})`);
   return k(n);

@@ -1,6 +1,7 @@
 // What a kernel launch is, and the helpers every kernel family uses to describe one.
 import { Tensor } from '../../graph/tensor.js';
 import { Shape, ShapeError, fmt } from '../../graph/shape.js';
+import type { OpName, Node } from '../../graph/op_table.js';
 
 /**
  * Memory private to a kernel (a GEMM's packed operands): slot `scratch` of the executable's scratch, at least `bytes`
@@ -30,6 +31,11 @@ export interface Launch {
   /** Launches that run first, in order, in the same step: a GEMM packing its operands into scratch. */
   before?: Launch[];
 }
+
+/** The launch of op O's kernel for a node. */
+export type WebGpuKernel<O extends OpName = OpName> = (n: Node<O>) => Launch;
+/** Launches for some ops, each typed by its op: what the kernel families export. */
+export type WebGpuKernels = Partial<{ [O in OpName]: WebGpuKernel<O> }>;
 
 export const MAX_RANK = 6;
 export const MAX_GRID = 65535;

@@ -1,8 +1,8 @@
 // WebGPU launches of the fused optimizer updates: shaders/optim.wgsl, one switch per rule. The uniform is rebuilt
 // from the node's coefficient function at every run (the executor rewrites the buffer only when the bytes change).
-import { Tensor } from '../../graph/tensor.js';
-import { OptimAttrs, OptimRule } from '../../graph/optim_ops.js';
-import { Launch, grid } from './launch.js';
+import { OptimRule } from '../../graph/optim_ops.js';
+import type { Node } from '../../graph/op_table.js';
+import { Launch, WebGpuKernels, grid } from './launch.js';
 import optim from '../../../shaders/optim.wgsl';
 
 export const OPTIM_SHADERS: Record<string, string> = { optim };
@@ -16,8 +16,8 @@ const FIELDS: Record<OptimRule, string[]> = {
   adadelta: ['lr', 'rho', 'rhoc', 'eps', 'l2'],
 };
 
-function optimStep(n: Tensor): Launch {
-  const a = n.attrs as unknown as OptimAttrs, [p] = n.inputs, fields = FIELDS[a.rule];
+function optimStep(n: Node<'optim_step'>): Launch {
+  const a = n.attrs, [p] = n.inputs, fields = FIELDS[a.rule];
   const bytes = () => {
     const c = a.coefs() as unknown as Record<string, number>;
     const b = new ArrayBuffer(Math.ceil((1 + fields.length) / 4) * 16), u = new Uint32Array(b), f = new Float32Array(b);
@@ -38,4 +38,4 @@ function optimStep(n: Tensor): Launch {
   };
 }
 
-export const OPTIM_WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = { optim_step: optimStep };
+export const OPTIM_WEBGPU_KERNELS = { optim_step: optimStep } satisfies WebGpuKernels;

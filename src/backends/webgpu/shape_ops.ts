@@ -1,13 +1,13 @@
 // WebGPU launches for concat, slice and pad: one strided-copy kernel (shaders/strided_copy.wgsl) for all three, one
 // invocation per output element, which writes every element of the output (0 where no source covers it).
-import { Tensor } from '../../graph/tensor.js';
+import type { Node } from '../../graph/op_table.js';
 import { copySources, MAX_CONCAT_INPUTS } from '../../graph/shape_ops.js';
-import { Launch, grid, u32s, pad, checkRank } from './launch.js';
+import { Launch, WebGpuKernels, grid, u32s, pad, checkRank } from './launch.js';
 import strided_copy from '../../../shaders/strided_copy.wgsl';
 
 export const SHAPE_OPS_SHADERS: Record<string, string> = { strided_copy };
 
-function copy(n: Tensor): Launch {
+function copy(n: Node<'concat' | 'slice' | 'pad'>): Launch {
   checkRank(n.op, n.shape);
   const srcs = copySources(n);
   if (srcs.length > MAX_CONCAT_INPUTS) throw new Error(`webgpu: ${n} has ${srcs.length} sources, over the ${MAX_CONCAT_INPUTS} the copy kernel binds`);
@@ -24,4 +24,4 @@ function copy(n: Tensor): Launch {
   };
 }
 
-export const SHAPE_OPS_WEBGPU_KERNELS: Record<string, (n: Tensor) => Launch> = { concat: copy, slice: copy, pad: copy };
+export const SHAPE_OPS_WEBGPU_KERNELS = { concat: copy, slice: copy, pad: copy } satisfies WebGpuKernels;
