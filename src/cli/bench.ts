@@ -12,6 +12,7 @@ import { MODELS } from '../nn/models.js';
 import { parse, choice, intFlag, UsageError } from './args.js';
 import { soak, SOAK_HELP } from './bench_soak.js';
 import { benchAttention, ATTENTION_LENGTHS } from '../../bench/attention.js';
+import { benchTrainGpt } from '../../bench/train_gpt.js';
 
 export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|attention|train|optimizer|soak|report [options]
 
@@ -21,8 +22,9 @@ one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.js
   --cpu               pass --cpu to each (not to the cnn training, which would take minutes a step)
   --dir DIR           [bench/results]
 
-wgtrain bench train: whole training steps on MNIST batches
-  --model NAME        ${Object.keys(MODELS).join(', ')}  [mlp]
+wgtrain bench train: whole training steps on MNIST batches, or (--model gpt) of the GPT on windows of 128 tokens, in
+tokens/s, against the same model from TF.js primitives with --compare tfjs (try --batch-size 16 --steps 10)
+  --model NAME        ${Object.keys(MODELS).join(', ')}, gpt  [mlp]
   --batch-size N      [128]
   --steps N           timed steps after 5 warm-up steps  [100]
   --compare tfjs      also train the MLP with TF.js WebGPU (same adapter) and TF.js WASM
@@ -136,12 +138,19 @@ async function train(argv: string[]): Promise<void> {
     model: { type: 'string', default: 'mlp' }, 'batch-size': { type: 'string', default: '128' }, steps: { type: 'string', default: '100' },
     compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' },
   });
-  const model = choice('bench train', 'model', f.model, Object.keys(MODELS));
+  const model = choice('bench train', 'model', f.model, [...Object.keys(MODELS), 'gpt']);
   if (f.compare !== undefined) choice('bench train', 'compare', f.compare, ['tfjs']);
-  const rows = await benchTrain({
-    model, batchSize: intFlag('bench train', 'batch-size', f['batch-size']), steps: intFlag('bench train', 'steps', f.steps),
-    compare: f.compare === 'tfjs', cpu: !!f.cpu,
-  });
+  const batchSize = intFlag('bench train', 'batch-size', f['batch-size']), steps = intFlag('bench train', 'steps', f.steps);
+  if (model === 'gpt') {
+    if (f.cpu) throw new UsageError('bench train: --cpu does not apply to --model gpt (a step takes minutes on the CPU reference)');
+    const rows = await benchTrainGpt({ batchSize, steps, compare: f.compare === 'tfjs' });
+    console.log('| model | backend | batch x context | steps | tokens/s |\n|---|---|---|---|---|');
+    for (const r of rows) console.log(`| gpt | ${r.backend} | ${r.batchSize} x 128 | ${r.steps} | ${r.samplesPerSec.toFixed(0)} |`);
+    for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);
+    if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows.map((r) => ({ ...r, tokensPerSec: r.samplesPerSec })), null, 2) + '\n');
+    return;
+  }
+  const rows = await benchTrain({ model, batchSize, steps, compare: f.compare === 'tfjs', cpu: !!f.cpu });
   console.log('| model | backend | batch | steps | samples/s | submits/step | buffers created after warm-up | pool bytes |\n|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.model} | ${r.backend} | ${r.batchSize} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} | ${r.submitsPerStep ?? '-'} | ${r.buffersCreatedAfterWarmup ?? '-'} | ${r.poolBytes ?? '-'} |`);
   for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);
