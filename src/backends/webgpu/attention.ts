@@ -2,7 +2,7 @@
 // run on the GEMM, softmax and elementwise kernels.
 import { Tensor } from '../../graph/tensor.js';
 import { softmaxRows } from '../../graph/attention.js';
-import { Launch, WebGpuKernels, grid, u32s } from './launch.js';
+import { Launch, Scratch, WebGpuKernels, grid, u32s } from './launch.js';
 import type { Node } from '../../graph/op_table.js';
 import { ShapeError, fmt } from '../../graph/shape.js';
 import embeddingSrc from '../../../shaders/embedding.wgsl';
@@ -15,15 +15,26 @@ import { f32bits } from './launch.js';
 
 export const ATTENTION_SHADERS: Record<string, string> = { embedding: embeddingSrc, softmax: softmaxSrc, topk: topkSrc, label_count, attention: attentionSrc };
 
+const EMBEDDING = { COUNT: false, LIST: false, GATHER: false };
+
 function embedding(n: Node<'embedding'>): Launch {
   const [ids, table] = n.inputs, [V, D] = table.shape;
-  return { shader: 'embedding', defines: { GRAD: false }, uniform: u32s([ids.size, D, V]), bindings: [ids, table, n], workgroups: grid(n.op, Math.ceil(n.size / 256)) };
+  return { shader: 'embedding', defines: EMBEDDING, uniform: u32s([ids.size, D, V]), bindings: [ids, table, n], workgroups: grid(n.op, Math.ceil(n.size / 256)) };
 }
 
+/** d table in three launches (shaders/embedding.wgsl): count each id's positions, list them in order, gather-sum dy. */
 function embeddingGrad(n: Node<'embedding_grad'>): Launch {
-  const [ids, dy] = n.inputs, [V, D] = n.shape;
+  const [ids, dy] = n.inputs, [V, D] = n.shape, uniform = u32s([ids.size, D, V]);
   if (V > 65535) throw new ShapeError('embedding', `a vocabulary of ${V} rows exceeds the 65535 workgroups per grid dimension its gradient kernel uses (table ${fmt(n.shape)})`);
-  return { shader: 'embedding', defines: { GRAD: true }, uniform: u32s([ids.size, D, V]), bindings: [ids, dy, n], workgroups: [Math.ceil(D / 64), V, 1] };
+  const counts: Scratch = { scratch: 2, bytes: 8 * V }, positions: Scratch = { scratch: 3, bytes: 4 * Math.max(ids.size, 1) };
+  const perId: [number, number, number] = [Math.ceil(V / 64), 1, 1];
+  return {
+    shader: 'embedding', defines: { ...EMBEDDING, GATHER: true }, uniform, bindings: [counts, positions, dy, n], workgroups: [Math.ceil(D / 64), V, 1],
+    before: [
+      { shader: 'embedding', defines: { ...EMBEDDING, COUNT: true }, uniform, bindings: [ids, counts], workgroups: perId },
+      { shader: 'embedding', defines: { ...EMBEDDING, LIST: true }, uniform, bindings: [ids, counts, positions], workgroups: perId },
+    ],
+  };
 }
 
 function softmax(n: Node<'softmax'>): Launch {
