@@ -1,4 +1,4 @@
-// Training a GPT on text: the step (embedding, blocks, sequence cross-entropy, backward, clipped gradients, update) is
+// Training a GPT on text: the step (embedding, blocks, sequence cross-entropy, backward, optionally clipped gradients, update) is
 // one graph compiled once and replayed; a loss comes back only when the caller reads it. Held-out loss runs a second,
 // eval-mode graph over the dataset's tail.
 import { input, Tensor } from '../graph/tensor.js';
@@ -19,7 +19,8 @@ export class TextTrainer {
   step = 0;
   private train?: StepGraph;
   private evalG?: EvalGraph;
-  constructor(readonly backend: Backend, readonly model: Gpt, readonly optimizer: Optimizer, readonly batchSize: number, readonly clipNorm = 1) {}
+  /** `clipNorm`: clip the gradients to this global L2 norm before each update (off when undefined). */
+  constructor(readonly backend: Backend, readonly model: Gpt, readonly optimizer: Optimizer, readonly batchSize: number, readonly clipNorm?: number) {}
 
   /** Compile the step now: creates the optimizer state that a checkpoint loads into. */
   prepare(): StepGraph {
@@ -29,7 +30,8 @@ export class TextTrainer {
       const ids = input([B, T], 'i32', 'ids'), targets = input([B, T], 'i32', 'targets');
       const loss = sequenceCrossEntropy(this.model.forward(ids), targets);
       const params = this.model.parameters();
-      const grads = clipGradNorm(grad(loss, params.map((p) => p.tensor)), this.clipNorm);
+      const raw = grad(loss, params.map((p) => p.tensor));
+      const grads = this.clipNorm === undefined ? raw : clipGradNorm(raw, this.clipNorm);
       const ex = this.backend.compile([loss], [...this.optimizer.updates(params, grads), ...stateUpdates(this.model)]);
       this.train = { ex, ids, targets, loss };
     }
