@@ -32,3 +32,10 @@ export { BatchNorm1d, BatchNorm2d, Dropout, Residual, stateUpdates } from './nn/
 export { Cell, RNNCell, LSTMCell, GRUCell, Recurrent, RNN, LSTM, GRU } from './nn/recurrent.js';
 export { layerNorm } from './graph/norm.js';
 export { LayerNorm } from './nn/norm.js';
+export * as attention from './graph/attention.js';
+export { Embedding, Positions, MultiHeadAttention, TransformerBlock, PatchEmbed, Gpt, GPT_DEFAULTS, sinusoidalTable } from './nn/transformer.js';
+export type { GptConfig, PositionKind } from './nn/transformer.js';
+export { Tokenizer, TextDataset, unigramLoss } from './data/text.js';
+export type { TokenizerSpec, TokenizerKind } from './data/text.js';
+export { TextTrainer } from './train/text_trainer.js';
+export { Sampler } from './train/generate.js';
