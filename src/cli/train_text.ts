@@ -86,6 +86,9 @@ export async function trainText(argv: string[]): Promise<void> {
     const elapsed = performance.now() - start;
     if (elapsed >= budget) break;
     trainer.run(ds.batch(step, B, seed), lrAt(step, Math.max(step / steps, elapsed / budget)));
+    // With a time budget, wait for each step: the clock must measure the device's work, not how far the host has
+    // queued ahead of it (a 15-minute run overran by 40 s without this). A step is seconds; the wait is not.
+    if (minutes !== undefined) await backend.sync();
     if ((step + 1) % logEvery === 0 || step + 1 === steps) {
       trainLoss = await trainer.lastLoss();
       if (!Number.isFinite(trainLoss)) throw new Error(`training stopped: loss is ${trainLoss} at step ${step + 1} (try a lower --lr)`);
