@@ -1,7 +1,7 @@
-// Attention: the fused forward kernel (shaders/attention.wgsl) against the composite it replaces (two batched GEMMs
-// around the masked softmax), causal, on q, k, v [N, T, dh]; and the composite's forward + backward (training, where
-// the forward stays composite because the backward reads its weights). The composite runs unfused by building it with
-// an identity `weights` function, which attention() does not record as a fusable region.
+// Attention: the fused kernels (shaders/attention.wgsl forward, shaders/attention_grad.wgsl backward) against the
+// composite they replace (two batched GEMMs around the masked softmax), causal, on q, k, v [N, T, dh]: the forward
+// alone (inference) and the forward + backward (training). The composite runs unfused by building it with an identity
+// `weights` function, which attention() does not record as a fusable region.
 import { input, Tensor } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import { attention } from '../src/graph/attention.js';
@@ -18,13 +18,14 @@ export async function benchAttention(gpu: WebGpuBackend, lengths: number[], o: {
   for (const T of lengths) {
     const q = input([N, T, dh], 'f32', 'q'), k = input([N, T, dh], 'f32', 'k'), v = input([N, T, dh], 'f32', 'v');
     const feeds = new Map<Tensor, Float32Array>([[q, seededUniform(q.size, 1, 2)], [k, seededUniform(k.size, 2, 2)], [v, seededUniform(v.size, 3, 2)]]);
-    const fused = attention(q, k, v, { causal: true });
+    const fused = attention(q, k, v, { causal: true, recompute: true });
     const composite = attention(q, k, v, { causal: true, weights: (p) => p });
     const R = input([N, T, dh], 'f32', 'R');
     feeds.set(R, seededUniform(R.size, 4));
-    const L = ops.sum(ops.mul(composite, R));
+    const L = ops.sum(ops.mul(composite, R)), Lf = ops.sum(ops.mul(fused, R));
     const cases: [AttentionRow['pass'], AttentionRow['impl'], Tensor[]][] = [
-      ['forward', 'fused', [fused]], ['forward', 'composite', [composite]], ['forward+backward', 'composite', [L, ...grad(L, [q, k, v])]],
+      ['forward', 'fused', [fused]], ['forward', 'composite', [composite]],
+      ['forward+backward', 'fused', [Lf, ...grad(Lf, [q, k, v])]], ['forward+backward', 'composite', [L, ...grad(L, [q, k, v])]],
     ];
     for (const [pass, impl, outputs] of cases) {
       const ex = gpu.compile(outputs);

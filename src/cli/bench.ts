@@ -57,8 +57,8 @@ in GB/s of the minimum traffic (logits read, gradient written, labels read: 8·B
   --cpu               also run the CPU reference
   --json FILE         write the rows as JSON: [{"shape","impl","gbps","ms","min","max"}]
 
-wgtrain bench attention: causal attention on q, k, v [32, T, 32] (batch x heads 32, head size 32): the fused forward
-kernel against the composite (batched GEMMs around the masked softmax), and the composite's forward + backward
+wgtrain bench attention: causal attention on q, k, v [32, T, 32] (batch x heads 32, head size 32): the fused kernels
+against the composite (batched GEMMs around the masked softmax), forward, and forward + backward
   --lengths LIST      sequence lengths T  [${ATTENTION_LENGTHS.join(',')}]
   --json FILE         write the rows as JSON: [{"T","N","dh","pass","impl","ms","min","max"}]
 
@@ -209,7 +209,7 @@ async function attentionBench(argv: string[]): Promise<void> {
     for (const r of rows) console.log(`| ${r.T} | ${r.pass} | ${r.impl} | ${r.ms.toFixed(2)} | ${r.min.toFixed(2)} | ${r.max.toFixed(2)} |`);
     for (const T of lengths) {
       const at = (pass: string, impl: string) => rows.find((r) => r.T === T && r.pass === pass && r.impl === impl)!.ms;
-      console.log(`T=${T}: fused forward ${(at('forward', 'composite') / at('forward', 'fused')).toFixed(2)}x the composite's speed`);
+      console.log(`T=${T}: fused ${(at('forward', 'composite') / at('forward', 'fused')).toFixed(2)}x the composite's speed forward, ${(at('forward+backward', 'composite') / at('forward+backward', 'fused')).toFixed(2)}x forward + backward`);
     }
     if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
   } finally {

@@ -10,10 +10,11 @@ import softmaxSrc from '../../../shaders/softmax.wgsl';
 import topkSrc from '../../../shaders/topk.wgsl';
 import label_count from '../../../shaders/label_count.wgsl';
 import attentionSrc from '../../../shaders/attention.wgsl';
+import attention_grad from '../../../shaders/attention_grad.wgsl';
 import type { Fused } from '../../schedule/fuse.js';
 import { f32bits } from './launch.js';
 
-export const ATTENTION_SHADERS: Record<string, string> = { embedding: embeddingSrc, softmax: softmaxSrc, topk: topkSrc, label_count, attention: attentionSrc };
+export const ATTENTION_SHADERS: Record<string, string> = { embedding: embeddingSrc, softmax: softmaxSrc, topk: topkSrc, label_count, attention: attentionSrc, attention_grad };
 
 const EMBEDDING = { COUNT: false, LIST: false, GATHER: false };
 
@@ -66,4 +67,25 @@ function fusedAttention(n: Tensor, g: Fused): Launch {
   };
 }
 
-export const ATTENTION_FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = { attention: fusedAttention };
+/**
+ * A gradient of fused attention (shaders/attention_grad.wgsl): the row statistics into scratch first, then dq (one
+ * invocation per query), dk or dv (one per key). g.inputs: q, k, v, dy, and lengths if the region has them.
+ */
+function fusedAttentionGrad(mode: 1 | 2 | 3) {
+  return (n: Tensor, g: Fused): Launch => {
+    const [q, k, v, dy, lengths] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1];
+    const stats: Scratch = { scratch: 4, bytes: 8 * N * Tq };
+    const uniform = u32s([N, Tq, Tk, f32bits(g.pattern!.attrs.scale)]), constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal };
+    const len = lengths ? [lengths] : [];
+    const defines = (statsPass: boolean) => ({ STATS: statsPass, LENGTHS: !!lengths, STATS_LENGTHS: statsPass && !!lengths, GRAD_LENGTHS: !statsPass && !!lengths });
+    return {
+      shader: 'attention_grad', defines: defines(false), constants: { ...constants, MODE: mode }, uniform,
+      bindings: [q, k, v, dy, stats, n, ...len], workgroups: [Math.ceil((mode === 1 ? Tq : Tk) / 64), N, 1],
+      before: [{ shader: 'attention_grad', defines: defines(true), constants: { ...constants, MODE: 1 }, uniform, bindings: [q, k, v, dy, stats, ...len], workgroups: [Math.ceil(Tq / 64), N, 1] }],
+    };
+  };
+}
+
+export const ATTENTION_FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = {
+  attention: fusedAttention, attention_dq: fusedAttentionGrad(1), attention_dk: fusedAttentionGrad(2), attention_dv: fusedAttentionGrad(3),
+};
