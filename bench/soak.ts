@@ -4,10 +4,10 @@
 // warm-up (V8's heap and the driver's caches breathe a little; a leak of one small buffer per step does not).
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu_backend.js';
 import { loadMnist, normalize, MNIST_MEAN, MNIST_STD } from '../src/data/mnist.js';
-import { DataLoader } from '../src/data/loader.js';
 import { MODELS } from '../src/nn/models.js';
 import { SGD } from '../src/optim/sgd.js';
 import { ClassifierTrainer } from '../src/train/trainer.js';
+import { fit, Callback } from '../src/train/fit.js';
 import { Rng } from '../src/util/rng.js';
 
 export const RSS_SLACK = 32 * 2 ** 20;
@@ -25,27 +25,21 @@ export async function benchSoak(o: { model: string; batchSize: number; steps: nu
   const every = o.every ?? 500;
   const { train } = await loadMnist({ limitTest: 1 });
   normalize(train.x, MNIST_MEAN, MNIST_STD);
-  const loader = new DataLoader(train, { batchSize: o.batchSize, seed: 1, dropLast: true });
   const gpu = await WebGpuBackend.create();
   const trainer = new ClassifierTrainer(gpu, MODELS[o.model].build(new Rng(1)), new SGD({ lr: 0.01, momentum: 0.9 }), train.featureShape);
   const samples: SoakSample[] = [];
   const t0 = performance.now();
+  // fit's loop, as users run it: a sample is taken when a step's loss is read, one interval after the step.
+  const sample: Callback = {
+    onLoss: (r) => {
+      const m = process.memoryUsage();
+      const s = { step: r.step, seconds: (performance.now() - t0) / 1000, loss: r.loss, poolBytes: gpu.pool.bytes, buffersCreated: gpu.buffersCreated, rssBytes: m.rss, heapUsedBytes: m.heapUsed };
+      samples.push(s);
+      o.onSample?.(s);
+    },
+  };
   try {
-    for (let epoch = 0, step = 0; step < o.steps; epoch++) {
-      for (const b of loader.batches(epoch)) {
-        const g = trainer.trainStep(b.x, b.y, b.size);
-        if (++step % every === 0) {
-          // Awaiting the loss also keeps the host within `every` steps of the device.
-          const loss = (await g.ex.read(g.loss))[0];
-          const m = process.memoryUsage();
-          const s = { step, seconds: (performance.now() - t0) / 1000, loss, poolBytes: gpu.pool.bytes, buffersCreated: gpu.buffersCreated, rssBytes: m.rss, heapUsedBytes: m.heapUsed };
-          samples.push(s);
-          o.onSample?.(s);
-        }
-        if (step >= o.steps) break;
-      }
-    }
-    await gpu.sync();
+    await fit(trainer, train, { steps: o.steps, batchSize: o.batchSize, seed: 1, dropLast: true, logEvery: every, callbacks: [sample] });
   } finally {
     trainer.dispose();
     gpu.dispose();

@@ -9,7 +9,7 @@ import { grad } from '../src/autodiff/grad.js';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu_backend.js';
 import { CpuBackend } from '../src/backends/cpu/cpu_backend.js';
 import type { Backend } from '../src/backends/backend.js';
-import { UsageError } from '../src/cli/args.js';
+import { UsageError } from '../src/util/usage_error.js';
 import { timeIt, seededUniform } from './timing.js';
 import { loadTfjs } from './tfjs.js';
 

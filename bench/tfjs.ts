@@ -2,9 +2,29 @@
 // Loaded only by `--compare tfjs`; the packages are devDependencies.
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { gpuApi } from '../src/backends/webgpu/device.js';
 
 export type Tf = typeof import('@tensorflow/tfjs-core');
+
+/**
+ * Why `--compare tfjs` cannot run here, or undefined if it can: TF.js is a devDependency, so an installed package
+ * has neither its modules nor dist/tfjs-bundle.cjs (the tarball leaves the 2 MB bundle out).
+ */
+export function tfjsMissing(): string | undefined {
+  const need = 'bench --compare tfjs needs TF.js, which ships only with a clone of the repository (its devDependencies); run it there after npm ci, or leave out --compare';
+  if (!existsSync(fileURLToPath(new URL(BUNDLE, import.meta.url)))) return `${need} (dist/tfjs-bundle.cjs is not built)`;
+  try {
+    createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm/package.json');
+  } catch {
+    return `${need} (@tensorflow/tfjs-backend-wasm is not installed)`;
+  }
+  return undefined;
+}
+
+// dist/tfjs-bundle.cjs sits beside dist/cli.js (scripts/build.mjs builds both).
+const BUNDLE = './tfjs-bundle.cjs';
 
 export async function loadTfjs(backend: 'webgpu' | 'wasm'): Promise<Tf> {
   // TF.js finds WebGPU at navigator.gpu: give it the process's one Dawn instance, the adapter our backend uses.
@@ -13,8 +33,7 @@ export async function loadTfjs(backend: 'webgpu' | 'wasm'): Promise<Tf> {
     g.navigator ??= {};
     g.navigator.gpu ??= await gpuApi();
   }
-  // dist/tfjs-bundle.cjs sits beside dist/cli.js (scripts/build.mjs builds both).
-  const bundle = './tfjs-bundle.cjs';
+  const bundle = BUNDLE;
   const mod = (await import(/* @vite-ignore */ bundle)) as { default: { tf: Tf; setWasmPaths: (p: string) => void } };
   const { tf, setWasmPaths } = mod.default;
   if (backend === 'wasm') {

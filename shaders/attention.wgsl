@@ -7,13 +7,13 @@
 //   q [N, Tq, 4·DH4], k and v [N, Tk, 4·DH4]; LENGTHS: int32 [N], row n sees keys < lengths[n]; CAUSAL: query i sees keys
 //   j <= i + Tk - Tq. A query that sees no key outputs zeros, as the masked softmax does.
 
-struct Dims { N: u32, Tq: u32, Tk: u32, scale: f32 }
+#include attention_dims
 override DH4: u32 = 4u; // head size / 4 (the host pads nothing: head sizes are multiples of 4), at most DH4_MAX
 override CAUSAL: u32 = 0u;
 // A function's arrays need a constant size; 2 tiles of 32 keys x 64 floats fill WebGPU's default 16 KiB. Values are
 // vec4s: a quarter of the loads and multiply-adds of scalars, and on CPU drivers the per-query arrays stay small.
 const DH4_MAX = 16u;
-override WG: u32 = 64u; // queries per workgroup (the host reads the workgroup size)
+override WG: u32; // queries per workgroup
 const TK = 32u;
 
 @group(0) @binding(0) var<uniform> dims: Dims;

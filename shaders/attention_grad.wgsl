@@ -9,7 +9,7 @@
 // Masks as in the forward: LENGTHS, row n sees keys < lengths[n]; CAUSAL, query i sees keys j <= i + Tk - Tq.
 // STATS is its own variant (it writes `stats`); the other three are one variant chosen by MODE.
 
-struct Dims { N: u32, Tq: u32, Tk: u32, scale: f32 }
+#include attention_dims
 override DH4: u32 = 4u; // head size / 4, at most DH4_MAX
 override CAUSAL: u32 = 0u;
 override MODE: u32 = 1u; // 1: DQ, 2: DK, 3: DV

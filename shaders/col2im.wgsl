@@ -20,16 +20,17 @@ override DW: u32;
 override C: u32 = 1u;
 override NB: u32 = 1u;
 override CHANNEL_MAJOR: bool = false;
-override WG: u32 = 256u;
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
-@group(0) @binding(0) var<uniform> total: vec4<u32>; // x: the number of image pixels
+#include window_total
+@group(0) @binding(0) var<uniform> total: Total; // n: the number of image pixels
 @group(0) @binding(1) var<storage, read> cols: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
-  if (idx >= total.x) { return; }
+  if (idx >= total.n) { return; }
   let w = idx % W;
   let t = idx / W;
   let h = t % H;

@@ -5,9 +5,9 @@
 // which does nothing on the device (the counter is host state) but is a launch of the plan like any other.
 // hash_probe is a second entry point, used only by the tests, that hashes (a, b, c) triples.
 
-struct Params { n: u32, seed: u32, step: u32, threshold: u32, scale: f32 }
+#include dropout_params
 
-override WG: u32 = 256u;
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
 @group(0) @binding(0) var<uniform> u: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

@@ -8,14 +8,15 @@
 //     GATHER  one invocation per (v, d): the sum of dy[i, d] over v's positions.
 //   Scanning the ids once per vocabulary entry costs V·N compares, against V·N·D when every (v, d) scanned them.
 
-struct Dims { N: u32, D: u32, V: u32, pad: u32 }
+#include embedding_dims
+override WG: u32;
 @group(0) @binding(0) var<uniform> dims: Dims;
 
 #if COUNT
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
 @group(0) @binding(2) var<storage, read_write> counts: array<u32>; // [0, V): counts; [V, 2V): offsets (LIST)
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let v = gid.x;
   if (v >= dims.V) { return; }
@@ -28,7 +29,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(2) var<storage, read_write> counts: array<u32>;
 @group(0) @binding(3) var<storage, read_write> positions: array<u32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let v = gid.x;
   if (v >= dims.V) { return; }
@@ -45,7 +46,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let d = gid.x;
   let v = gid.y;
@@ -60,9 +61,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 @group(0) @binding(2) var<storage, read> table: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = gid.x + gid.y * nwg.x * 256u;
+  let o = gid.x + gid.y * nwg.x * WG;
   if (o >= dims.N * dims.D) { return; }
   let i = o / dims.D;
   // Ids are range-checked on the host (checkFeeds); the clamp only keeps a computed id inside the table.

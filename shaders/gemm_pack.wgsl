@@ -15,7 +15,7 @@ override PACK_B: bool = false;
 override VECS: u32 = 16u;
 override TEXW: u32 = 4096u; // a power of two
 
-struct Dims { R: u32, K: u32, tiles: u32, batch: u32, KP: u32 }
+#include gemm_pack_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var P: texture_storage_2d<rgba32float, write>;

@@ -20,16 +20,17 @@ override DW: u32;
 override C: u32 = 1u;
 override NB: u32 = 1u; // batch size, for CHANNEL_MAJOR
 override CHANNEL_MAJOR: bool = false;
-override WG: u32 = 256u;
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
-@group(0) @binding(0) var<uniform> total: vec4<u32>; // x: the number of column entries (rows · OW)
+#include window_total
+@group(0) @binding(0) var<uniform> total: Total; // n: the number of column entries (rows · OW)
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> cols: array<f32>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let r = gid.x + gid.y * nwg.x * WG; // one output row (n, c, i, j, oh)
-  if (r >= total.x / OW) { return; }
+  if (r >= total.n / OW) { return; }
   let oh = r % OH;
   var t = r / OH;
   let j = t % KW;

@@ -1,7 +1,7 @@
 // max(1, the number of labels that differ from the ignore index), as one float: the divisor of a sequence loss's
 // mean. One workgroup; counts are integers, so the order of the sums does not matter.
 
-struct Dims { N: u32, ignore: i32, pad0: u32, pad1: u32 }
+#include label_count_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> labels: array<i32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
@@ -11,7 +11,7 @@ var<workgroup> partial: array<u32, 64>;
 @compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32) {
   var k = 0u;
-  for (var i = lid; i < dims.N; i += 64u) { k += select(0u, 1u, labels[i] != dims.ignore); }
+  for (var i = lid; i < dims.N; i += 64u) { k += select(0u, 1u, labels[i] != bitcast<i32>(dims.ignore)); }
   partial[lid] = k;
   workgroupBarrier();
   for (var w = 32u; w > 0u; w = w / 2u) {

@@ -5,7 +5,7 @@
 //   forward   y  = (x - mean) * rstd * w + b,   rstd = 1 / sqrt(var + eps)
 //   GRAD      dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),   g = dy * w,  xhat = (x - mean) * rstd
 
-struct Dims { rows: u32, C: u32, eps: f32 }
+#include layer_norm_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> w: array<f32>;
@@ -13,9 +13,11 @@ struct Dims { rows: u32, C: u32, eps: f32 }
 @group(0) @binding(3) var<storage, read> third: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-@compute @workgroup_size(64)
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
+
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = gid.x + gid.y * nwg.x * 64u;
+  let r = gid.x + gid.y * nwg.x * WG;
   if (r >= dims.rows) { return; }
   let C = dims.C;
   let row = r * C;

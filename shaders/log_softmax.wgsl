@@ -2,7 +2,7 @@
 // Forward: y = x - max - log(sum of exp(x - max)); the max is subtracted first, so no exp overflows.
 // With GRAD, x holds the saved output y, and dx = dy - exp(y) * (sum of dy over the row).
 
-struct Dims { rows: u32, C: u32 }
+#include log_softmax_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 #if GRAD
@@ -12,9 +12,11 @@ struct Dims { rows: u32, C: u32 }
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 #endif
 
-@compute @workgroup_size(64)
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
+
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = gid.x + gid.y * nwg.x * 64u;
+  let r = gid.x + gid.y * nwg.x * WG;
   if (r >= dims.rows) { return; }
   let C = dims.C;
   let row = r * C;

@@ -18,7 +18,7 @@ override TSX: u32 = 16u;
 override TSY: u32 = 16u;
 override TK: u32 = 16u;
 
-struct Dims { M: u32, N: u32, K: u32, batch: u32 }
+#include matmul_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;

@@ -19,7 +19,7 @@
 enable subgroups;
 
 // K: the padded KP. groups: the accumulator blocks to store, BLOCKS (see storeBlocks in gemm_subgroup.wgsl).
-struct Dims { M: u32, N: u32, K: u32, batch: u32, MT: u32, NT: u32, groups: u32 }
+#include matmul_packed_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 // The panels, as textures TEXW texels wide holding the vec4s in row-major order: A [batch][MT][KP][TM / 4] and
 // B [batch][NT][KP][16]. A texel fetch for 8 lanes is a vector address computation and 8 loads, where a storage

@@ -19,7 +19,7 @@ override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 
 // groups: the accumulator blocks to store, (TM / 8) x (CW / 4) (see storeBlocks in gemm_subgroup.wgsl).
-struct Dims { M: u32, N: u32, K: u32, batch: u32, groups: u32 }
+#include matmul_subgroup_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 #if VEC_B

@@ -3,7 +3,7 @@
 // Ties go to the first index (strict comparison), as in the CPU reference.
 // With GRAD: dx = dy at the group's argmax, 0 elsewhere.
 
-struct Dims { outs: u32, k: u32 }
+#include maxout_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 #if GRAD
@@ -13,9 +13,11 @@ struct Dims { outs: u32, k: u32 }
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 #endif
 
-@compute @workgroup_size(256)
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
+
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = gid.x + gid.y * nwg.x * 256u;
+  let o = gid.x + gid.y * nwg.x * WG;
   if (o >= dims.outs) { return; }
   let k = dims.k;
   let base = o * k;

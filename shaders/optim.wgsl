@@ -5,13 +5,15 @@
 // computed on the host and arrives in the uniform, which the host rewrites only when it changes. So do the
 // complements of the decay rates (beta2c = 1 - beta2): 1 - 0.999 in float32 is off by 1.3e-5 relative.
 
+// Each rule's uniform struct (SgdHyper, AdamHyper, ...) is generated from its field list in src/backends/webgpu/contracts.ts.
+#include optim_hyper
+
 @group(0) @binding(1) var<storage, read_write> p: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 
 #if SGD
 // SGD: g' = g + l2·p; v = momentum·v + g'; p -= lr·(nesterov ? g' + momentum·v : v). nesterov is 0.0 or 1.0.
-struct Hyper { n: u32, lr: f32, momentum: f32, l2: f32, nesterov: f32 }
-@group(0) @binding(0) var<uniform> h: Hyper;
+@group(0) @binding(0) var<uniform> h: SgdHyper;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 
 fn update(i: u32) {
@@ -24,8 +26,7 @@ fn update(i: u32) {
 
 #if ADAM
 // Adam, AdamW and NAdam: p = p·decay - (gradCoef·g + momCoef·m) / (sqrt(v) / sqrtBc2 + eps), g with L2 folded in.
-struct Hyper { n: u32, beta1: f32, beta1c: f32, beta2: f32, beta2c: f32, eps: f32, sqrtBc2: f32, l2: f32, decay: f32, gradCoef: f32, momCoef: f32 }
-@group(0) @binding(0) var<uniform> h: Hyper;
+@group(0) @binding(0) var<uniform> h: AdamHyper;
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
 
@@ -41,8 +42,7 @@ fn update(i: u32) {
 #endif
 
 #if RMSPROP
-struct Hyper { n: u32, lr: f32, alpha: f32, alphac: f32, eps: f32, l2: f32, momentum: f32 }
-@group(0) @binding(0) var<uniform> h: Hyper;
+@group(0) @binding(0) var<uniform> h: RmspropHyper;
 @group(0) @binding(3) var<storage, read_write> sq: array<f32>;
 #if CENTERED
 @group(0) @binding(4) var<storage, read_write> avg: array<f32>;
@@ -77,8 +77,7 @@ fn update(i: u32) {
 #endif
 
 #if ADAGRAD
-struct Hyper { n: u32, clr: f32, eps: f32, l2: f32 }
-@group(0) @binding(0) var<uniform> h: Hyper;
+@group(0) @binding(0) var<uniform> h: AdagradHyper;
 @group(0) @binding(3) var<storage, read_write> state_sum: array<f32>;
 
 fn update(i: u32) {
@@ -90,8 +89,7 @@ fn update(i: u32) {
 #endif
 
 #if ADADELTA
-struct Hyper { n: u32, lr: f32, rho: f32, rhoc: f32, eps: f32, l2: f32 }
-@group(0) @binding(0) var<uniform> h: Hyper;
+@group(0) @binding(0) var<uniform> h: AdadeltaHyper;
 @group(0) @binding(3) var<storage, read_write> sq: array<f32>;
 @group(0) @binding(4) var<storage, read_write> acc: array<f32>;
 
@@ -105,9 +103,11 @@ fn update(i: u32) {
 }
 #endif
 
-@compute @workgroup_size(256)
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
+
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 256u;
+  let i = gid.x + gid.y * nwg.x * WG;
   if (i >= h.n) { return; }
   update(i);
 }

@@ -21,9 +21,10 @@ override SW: u32;
 override PH: u32;
 override PW: u32;
 override COUNT_PAD: bool = true;
-override WG: u32 = 256u;
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
-@group(0) @binding(0) var<uniform> total: vec4<u32>; // x: the number of invocations (outputs, or pixels for GRAD)
+#include window_total
+@group(0) @binding(0) var<uniform> total: Total; // n: the number of invocations (outputs, or pixels for GRAD)
 #if GRAD
 #if MAX
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -89,7 +90,7 @@ fn tiledMaxGrad(idx: u32) {
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
-  if (idx >= total.x) { return; }
+  if (idx >= total.n) { return; }
 #if TILED
   tiledMaxGrad(idx);
 #else

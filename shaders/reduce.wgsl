@@ -2,19 +2,17 @@
 //   SERIAL: one invocation per output element sums its reduced elements in order (many outputs, e.g. a bias gradient);
 //   otherwise one workgroup per output element: invocations stride over the reduced elements, then combine in
 //   workgroup memory, so a long reduction with few outputs (a loss over a batch) is spread over WG invocations.
-// params: [outCount, redCount, keptRank, redRank, keptShape[6], keptStride[6], redShape[6], redStride[6]]
+// The uniform's fields (RD_OUT_COUNT, ...) are generated from REDUCE_PARAMS in src/backends/webgpu/contracts.ts.
 
-override WG: u32 = 64u;
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
-@group(0) @binding(0) var<uniform> params: array<vec4<u32>, 7>;
+#include reduce_params
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
 var<workgroup> partial: array<f32, WG>;
 
-fn m(i: u32) -> u32 { return params[i / 4u][i % 4u]; }
-
-// Flat offset of coordinate `i` of a sub-shape whose dims and strides start at params[shapeAt] and params[strideAt].
+// Flat offset of coordinate `i` of a sub-shape whose dims and strides start at words shapeAt and strideAt.
 fn offset(i: u32, rank: u32, shapeAt: u32, strideAt: u32) -> u32 {
   var rem = i;
   var off = 0u;
@@ -31,15 +29,15 @@ fn offset(i: u32, rank: u32, shapeAt: u32, strideAt: u32) -> u32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = gid.x + gid.y * nwg.x * WG;
-  if (o >= m(0u)) { return; }
-  let base = offset(o, m(2u), 4u, 10u);
+  if (o >= m(RD_OUT_COUNT)) { return; }
+  let base = offset(o, m(RD_KEPT_RANK), RD_KEPT_SHAPE, RD_KEPT_STRIDES);
   var s = 0.0;
-  if (m(3u) == 1u) {
+  if (m(RD_RED_RANK) == 1u) {
     // One reduced dim (the host merges contiguous ones): a plain strided walk, no division per element.
-    let st = m(22u);
-    for (var r = 0u; r < m(1u); r++) { s += x[base + r * st]; }
+    let st = m(RD_RED_STRIDES);
+    for (var r = 0u; r < m(RD_RED_COUNT); r++) { s += x[base + r * st]; }
   } else {
-    for (var r = 0u; r < m(1u); r++) { s += x[base + offset(r, m(3u), 16u, 22u)]; }
+    for (var r = 0u; r < m(RD_RED_COUNT); r++) { s += x[base + offset(r, m(RD_RED_RANK), RD_RED_SHAPE, RD_RED_STRIDES)]; }
   }
   out[o] = s;
 }
@@ -47,16 +45,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let o = wid.x + wid.y * nwg.x;
-  let outCount = m(0u);
-  let redCount = m(1u);
+  let outCount = m(RD_OUT_COUNT);
+  let redCount = m(RD_RED_COUNT);
   var s = 0.0;
   if (o < outCount) {
-    let base = offset(o, m(2u), 4u, 10u);
-    if (m(3u) == 1u) {
-      let st = m(22u);
+    let base = offset(o, m(RD_KEPT_RANK), RD_KEPT_SHAPE, RD_KEPT_STRIDES);
+    if (m(RD_RED_RANK) == 1u) {
+      let st = m(RD_RED_STRIDES);
       for (var r = lid; r < redCount; r += WG) { s += x[base + r * st]; }
     } else {
-      for (var r = lid; r < redCount; r += WG) { s += x[base + offset(r, m(3u), 16u, 22u)]; }
+      for (var r = lid; r < redCount; r += WG) { s += x[base + offset(r, m(RD_RED_RANK), RD_RED_SHAPE, RD_RED_STRIDES)]; }
     }
   }
   partial[lid] = s;

@@ -3,7 +3,8 @@
 //   LENGTHS: row r belongs to batch index b = r / perBatch and sees keys k < lengths[b].
 // Masked entries are 0 and are left out of the max and the normaliser; a row that sees no key is all zeros.
 
-struct Dims { rows: u32, C: u32, Tq: u32, perBatch: u32 }
+#include softmax_dims
+override WG: u32;
 override CAUSAL: u32 = 0u;
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -14,9 +15,9 @@ override CAUSAL: u32 = 0u;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 #endif
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = gid.x + gid.y * nwg.x * 64u;
+  let r = gid.x + gid.y * nwg.x * WG;
   if (r >= dims.rows) { return; }
   let C = dims.C;
   let row = r * C;

@@ -2,7 +2,7 @@
 // Forward: loss_i = log Σ exp(z_ic - max_i) + max_i - z_i,label.   With GRAD, backward: (softmax - onehot) · dy_i.
 // A row whose label is the ignore index (when `hasIgnore`) has loss 0 and gradient 0.
 
-struct Dims { B: u32, C: u32, ignore: i32, hasIgnore: u32 }
+#include softmax_xent_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> z: array<f32>;
 @group(0) @binding(2) var<storage, read> labels: array<i32>;
@@ -13,13 +13,15 @@ struct Dims { B: u32, C: u32, ignore: i32, hasIgnore: u32 }
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 #endif
 
-@compute @workgroup_size(64)
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
+
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * 64u;
+  let i = gid.x + gid.y * nwg.x * WG;
   if (i >= dims.B) { return; }
   let C = dims.C;
   let row = i * C;
-  if (dims.hasIgnore == 1u && labels[i] == dims.ignore) {
+  if (dims.hasIgnore == 1u && labels[i] == bitcast<i32>(dims.ignore)) {
 #if GRAD
     for (var c = 0u; c < C; c++) { out[row + c] = 0.0; }
 #else

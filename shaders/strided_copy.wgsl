@@ -2,11 +2,12 @@
 // whose shape contains that coordinate, and is 0 where none does (the padding). Sources are contiguous.
 // A concat has one source per input, offset along its axis; a slice has one source at minus its begin; a pad has one
 // source at its leading padding. Switches IN2 .. IN7 bind the 2nd .. 7th source.
-// params: [n, rank, sources, 0, outShape[6], 0, 0, then per source: offset[6] (i32 bits), shape[6]]
+// The uniform's fields (SC_N, SC_OUT_SHAPE, SC_SOURCES, ...) are generated from STRIDED_COPY_PARAMS in
+// src/backends/webgpu/contracts.ts: per source, its offset (i32 bits) and then its shape.
 
-override WG: u32 = 256u;
+override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
-@group(0) @binding(0) var<uniform> params: array<vec4<u32>, 24>;
+#include strided_copy_params
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<storage, read> x0: array<f32>;
 #if IN2
@@ -27,8 +28,6 @@ override WG: u32 = 256u;
 #if IN7
 @group(0) @binding(8) var<storage, read> x6: array<f32>;
 #endif
-
-fn m(i: u32) -> u32 { return params[i / 4u][i % 4u]; }
 
 // Storage buffers cannot be put in an array, so the source is picked by a switch.
 fn load(k: u32, j: u32) -> f32 {
@@ -59,26 +58,26 @@ fn load(k: u32, j: u32) -> f32 {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   // 2-D grid: more than 65535 workgroups along x is over the WebGPU limit.
   let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= m(0u)) { return; }
-  let rank = m(1u);
+  if (i >= m(SC_N)) { return; }
+  let rank = m(SC_RANK);
   var coord: array<i32, 6>;
   var rem = i;
   for (var d = 0u; d < rank; d++) {
     let dim = rank - 1u - d;
-    let size = m(4u + dim);
+    let size = m(SC_OUT_SHAPE + dim);
     coord[dim] = i32(rem % size);
     rem = rem / size;
   }
   var v = 0.0;
-  for (var k = 0u; k < m(2u); k++) {
-    let base = 12u + 12u * k;
+  for (var k = 0u; k < m(SC_SOURCE_COUNT); k++) {
+    let base = SC_SOURCES + SC_SOURCE_WORDS * k;
     var off = 0u;
     var stride = 1u;
     var inside = true;
     for (var d = 0u; d < rank; d++) {
       let dim = rank - 1u - d;
       let c = coord[dim] - bitcast<i32>(m(base + dim));
-      let size = m(base + 6u + dim);
+      let size = m(base + SC_SHAPE_IN_SOURCE + dim);
       if (c < 0 || c >= i32(size)) { inside = false; break; }
       off += u32(c) * stride;
       stride *= size;

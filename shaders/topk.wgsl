@@ -1,14 +1,15 @@
 // Top-k indices along the last axis, one invocation per row: k passes, each picking the largest entry that ranks
 // below the previous pick in the order (value descending, index ascending), so ties come out lowest index first.
 
-struct Dims { rows: u32, C: u32, k: u32, pad: u32 }
+#include topk_dims
+override WG: u32;
 @group(0) @binding(0) var<uniform> dims: Dims;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<i32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let r = gid.x + gid.y * nwg.x * 64u;
+  let r = gid.x + gid.y * nwg.x * WG;
   if (r >= dims.rows) { return; }
   let row = r * dims.C;
   var pv = 0.0;

@@ -1,6 +1,9 @@
 // Unary functions shared by shaders (pasted where a source says `#include unary`; see src/backends/webgpu/shaders.ts):
 // the numerically careful sigmoid, softplus and GELU, and unary_by, the elementwise ops by their code in
 // src/graph/elementwise.ts. The elementwise map applies them, and the GEMM epilogue applies its activation with them.
+// The codes are constants generated from that table (UNARY_RELU, ...; src/backends/webgpu/contracts.ts).
+
+#include op_codes
 
 // 1 / (1 + exp(-z)) from e = exp(-|z|) <= 1, so no exp overflows whatever the sign of z.
 fn sigmoid_of(z: f32) -> f32 { let e = exp(-abs(z)); return select(e / (1.0 + e), 1.0 / (1.0 + e), z >= 0.0); }
@@ -19,23 +22,23 @@ fn gelu(x: f32) -> f32 { return x * sigmoid_of(2.0 * GELU_K * (x + GELU_C * x * 
 // The switch is on an override constant, so the pipeline keeps only the chosen case.
 fn unary_by(code: u32, x: f32, alpha: f32) -> f32 {
   switch code {
-    case 0u: { return x; }
-    case 1u: { return -x; }
-    case 2u: { return max(x, 0.0); }
+    case UNARY_IDENTITY: { return x; }
+    case UNARY_NEG: { return -x; }
+    case UNARY_RELU: { return max(x, 0.0); }
     // Written so neither branch overflows: exp of a large positive argument is never taken.
-    case 3u: { if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); } let e = exp(x); return e / (1.0 + e); }
-    case 4u: { return tanh(x); }
-    case 5u: { return exp(x); }
-    case 6u: { return log(x); }
-    case 7u: { return sqrt(x); }
-    case 8u: { return abs(x); }
-    case 9u: { return select(alpha * x, x, x > 0.0); }
+    case UNARY_SIGMOID: { if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); } let e = exp(x); return e / (1.0 + e); }
+    case UNARY_TANH: { return tanh(x); }
+    case UNARY_EXP: { return exp(x); }
+    case UNARY_LOG: { return log(x); }
+    case UNARY_SQRT: { return sqrt(x); }
+    case UNARY_ABS: { return abs(x); }
+    case UNARY_LEAKY_RELU: { return select(alpha * x, x, x > 0.0); }
     // ELU. WGSL has no expm1: exp(x) - 1 near 0 carries an absolute error of ~6e-8.
-    case 10u: { return select(alpha * (exp(x) - 1.0), x, x > 0.0); }
-    case 11u: { return softplus(x); }
-    case 12u: { return gelu(x); }
+    case UNARY_ELU: { return select(alpha * (exp(x) - 1.0), x, x > 0.0); }
+    case UNARY_SOFTPLUS: { return softplus(x); }
+    case UNARY_GELU: { return gelu(x); }
     // Huber of a difference, delta = alpha.
-    case 13u: { let ad = abs(x); return select(alpha * (ad - 0.5 * alpha), 0.5 * x * x, ad <= alpha); }
+    case UNARY_HUBER: { let ad = abs(x); return select(alpha * (ad - 0.5 * alpha), 0.5 * x * x, ad <= alpha); }
     default: { return x; }
   }
 }

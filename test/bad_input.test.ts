@@ -139,10 +139,10 @@ describe('feeds: wrong dtype or length, labels out of range, on both backends', 
   const feeds = (l: Float32Array | Int32Array, y: Float32Array | Int32Array): Feeds => new Map<Tensor, Float32Array | Int32Array>([[logits, l], [labels, y]]);
   const good = randn(12, 1);
   const cases: [string, Feeds, RegExp][] = [
-    ['labels fed as Float32Array', feeds(good, new Float32Array(4)), /^run: input 'labels' got a Float32Array of 4 elements \(expected a Int32Array of 4 elements for shape \[4\]\)$/],
-    ['logits fed as Int32Array', feeds(new Int32Array(12), new Int32Array(4)), /^run: input 'logits' got a Int32Array of 12 elements \(expected a Float32Array of 12 elements for shape \[4,3\]\)$/],
+    ['labels fed as Float32Array', feeds(good, new Float32Array(4)), /^run: input 'labels' got a Float32Array of 4 elements \(expected an Int32Array of 4 elements for shape \[4\]; convert with Int32Array\.from\(\.\.\.\)\)$/],
+    ['logits fed as Int32Array', feeds(new Int32Array(12), new Int32Array(4)), /^run: input 'logits' got an Int32Array of 12 elements \(expected a Float32Array of 12 elements for shape \[4,3\]; convert with Float32Array\.from\(\.\.\.\)\)$/],
     ['logits too short', feeds(new Float32Array(11), new Int32Array(4)), /input 'logits' got a Float32Array of 11 elements \(expected a Float32Array of 12/],
-    ['labels too long', feeds(good, new Int32Array(5)), /input 'labels' got a Int32Array of 5 elements \(expected a Int32Array of 4/],
+    ['labels too long', feeds(good, new Int32Array(5)), /input 'labels' got an Int32Array of 5 elements \(expected an Int32Array of 4/],
     ['a label equal to the class count', feeds(good, Int32Array.of(0, 1, 3, 2)), /^softmaxCrossEntropy: label 3 at batch index 2 is out of range for logits \[4,3\] \(expected an integer in \[0, 2\]\)$/],
     ['a negative label', feeds(good, Int32Array.of(-1, 0, 0, 0)), /label -1 at batch index 0 is out of range/],
     ['a label far out of range', feeds(good, Int32Array.of(0, 0, 0, 2 ** 31 - 1)), /label 2147483647 at batch index 3 is out of range/],
@@ -170,7 +170,7 @@ describe('feeds: wrong dtype or length, labels out of range, on both backends', 
       x[at] = value;
       const e = thrown(() => trainer.trainStep(x, y, 4));
       expect(e).toBeInstanceOf(NonFiniteInputError);
-      expect(e.message).toBe(`run: input 'x' [4,6] holds ${value} at flat index ${at} (expected finite values; a trainer skips this check when its checkFinite is false)`);
+      expect(e.message).toBe(`run: input 'x' [4,6] holds ${value} at flat index ${at} (expected finite values; to allow them, pass { checkFinite: false } to run(), or set a trainer's checkFinite to false)`);
       expect((e as NonFiniteInputError).index).toBe(at);
     }
     expect(trainer.step).toBe(1);

@@ -3,7 +3,7 @@
 // The CLI is bundled privately under tmp/ (inside the repository, so its externals resolve from node_modules).
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 
@@ -65,5 +65,23 @@ describe('wgtrain bench conv and softmax-xent', () => {
     expect(r.stdout).toMatch(/wgtrain-webgpu vs wgtrain-cpu \(time ratio\): 8x5 /);
     const rows = expectRows(json, ['shape', 'impl', 'gbps', 'ms', 'min', 'max'], ['gbps', 'ms', 'min', 'max']);
     expect(rows.map((x) => `${x.shape} ${x.impl}`).sort()).toEqual(['32x10 wgtrain-cpu', '32x10 wgtrain-webgpu', '8x5 wgtrain-cpu', '8x5 wgtrain-webgpu']);
+  });
+});
+
+describe('bench report', () => {
+  it('rewrites the tables of bench/results/README.md and keeps the hand-written notes after them', async () => {
+    const { benchReport, NOTES_MARKER } = await import('../bench/report.js');
+    const dir = mkdtempSync(join(tmpdir(), 'wgtrain-report-'));
+    const gemm = '2026-11-24-gemm-lavapipe.json';
+    writeFileSync(join(dir, gemm), readFileSync(join('bench/results', gemm)));
+    writeFileSync(join(dir, 'README.md'), `# stale tables\n\n${NOTES_MARKER}\n\n## How the GEMM was tuned\n\nnotes kept\n`);
+    await benchReport(dir);
+    const md = readFileSync(join(dir, 'README.md'), 'utf8');
+    expect(md).not.toContain('stale tables');
+    expect(md).toContain('## GEMM (2026-11-24-gemm-lavapipe.json)');
+    expect(md.endsWith(`${NOTES_MARKER}\n\n## How the GEMM was tuned\n\nnotes kept\n`)).toBe(true);
+    await benchReport(dir); // and again: kept once, not twice
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toBe(md);
+    rmSync(dir, { recursive: true });
   });
 });

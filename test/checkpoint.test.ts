@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Backend } from '../src/backends/backend.js';
 import { encodeSafetensors, decodeSafetensors, SafetensorsError, SafeTensor, MAX_HEADER_BYTES } from '../src/store/safetensors.js';
-import { saveCheckpoint, loadCheckpoint, readCheckpoint, CheckpointError, NonFiniteCheckpointError } from '../src/train/checkpoint.js';
+import { CheckpointError, NonFiniteCheckpointError } from '../src/train/checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, readCheckpoint } from '../src/train/checkpoint_file.js';
 import { ClassifierTrainer } from '../src/train/trainer.js';
 import { Sequential, Linear, ReLU } from '../src/nn/module.js';
 import { BatchNorm1d, Dropout } from '../src/nn/norm.js';
@@ -18,7 +19,7 @@ import { SGD } from '../src/optim/sgd.js';
 import { Adam } from '../src/optim/adaptive.js';
 import type { Optimizer } from '../src/optim/optimizer.js';
 import { cosine } from '../src/optim/schedules.js';
-import { DataLoader } from '../src/data/loader.js';
+import { fit, Callback, FitOptions } from '../src/train/fit.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { Rng } from '../src/util/rng.js';
 import { randn, randInt, assertClose } from './helpers.js';
@@ -157,8 +158,8 @@ function run(be: Backend, makeOpt: MakeOpt, seed: number) {
   const model = toyModel(seed);
   const trainer = new ClassifierTrainer(be, model, makeOpt(), [12]);
   trainer.schedule = cosine(0.05, EPOCHS * 5);
-  const loader = new DataLoader(toyData, { batchSize: BATCH, seed: 3 });
-  return { model, trainer, loader };
+  const options: FitOptions = { epochs: EPOCHS, batchSize: BATCH, seed: 3 };
+  return { model, trainer, options };
 }
 
 /** Every float the checkpoint holds, plus the step and dropout counter: what "the same run" means. */
@@ -172,11 +173,12 @@ async function exactResume(be: Backend, makeOpt: MakeOpt, saveAt: number, tol: {
   const path = join(tmp(), 'run.safetensors');
   // Uninterrupted, saving along the way at step `saveAt`.
   const a = run(be, makeOpt, 1);
-  for (let epoch = 0; epoch < EPOCHS; epoch++) {
-    await a.trainer.trainEpoch(a.loader, epoch, {
-      afterStep: async (done) => { if (a.trainer.step === saveAt) await saveCheckpoint(path, a.trainer, { epoch, batch: done, model: { name: 'toy' }, seed: 1 }); },
-    });
-  }
+  const saveThere: Callback = {
+    onBatchEnd: async (batch, _size, ctx) => { if (a.trainer.step === saveAt) await saveCheckpoint(path, a.trainer, { epoch: ctx.epoch, batch, model: { name: 'toy' }, seed: 1 }); },
+  };
+  const readsA: number[][] = [], readsB: number[][] = [];
+  const reads = (to: number[][]): Callback => ({ onLoss: (r) => { to.push([r.step, r.loss]); } });
+  await fit(a.trainer, toyData, { ...a.options, logEvery: 2, callbacks: [saveThere, reads(readsA)] });
   const want = await snapshot(a.trainer);
   a.trainer.dispose();
 
@@ -190,9 +192,10 @@ async function exactResume(be: Backend, makeOpt: MakeOpt, saveAt: number, tol: {
   expect(meta.step).toBe(saveAt);
   expect(b.trainer.step).toBe(saveAt);
   expect(meta.epoch * 5 + meta.batch).toBe(saveAt);
-  for (let epoch = meta.epoch; epoch < EPOCHS; epoch++) {
-    await b.trainer.trainEpoch(b.loader, epoch, { startBatch: epoch === meta.epoch ? meta.batch : 0 });
-  }
+  await fit(b.trainer, toyData, { ...b.options, logEvery: 2, start: meta, callbacks: [reads(readsB)] });
+  // The resumed run reads the loss at the same steps, and (bit for bit where the run is exact) the same values.
+  expect(readsB.map(([s]) => s)).toEqual(readsA.filter(([s]) => s > saveAt).map(([s]) => s));
+  assertClose(readsB.map(([, l]) => l), readsA.filter(([s]) => s > saveAt).map(([, l]) => l), { ...tol, what: 'loss reads' });
   const got = await snapshot(b.trainer);
   b.trainer.dispose();
   expect(got.step).toBe(EPOCHS * 5);

@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createRequire } from 'node:module';
+import { expectUsageErrors } from './helpers.js';
 
 const cli = (args: string[]) => spawnSync(process.execPath, ['bin/wgtrain.js', ...args], { encoding: 'utf8', timeout: 300_000 });
 const dir = mkdtempSync(join(tmpdir(), 'wgtrain-cli-'));
@@ -60,14 +61,7 @@ describe('wgtrain command line', () => {
       [['bench', 'fast'], /--benchmark must be one of all, gemm, train/],
       [['predict', '--input', ragged], /predict: --weights CHECKPOINT is required/],
     ];
-    for (const [args, message] of cases) {
-      const r = cli(args);
-      const ours = r.stderr.split('\n').filter((l) => l.startsWith('wgtrain:'));
-      expect(ours, `${args.join(' ')}\n${r.stderr}`).toHaveLength(1);
-      expect(ours[0]).toMatch(message);
-      expect(r.status, args.join(' ')).toBe(2);
-      expect(r.stderr).not.toMatch(/^\s+at /m);
-    }
+    expectUsageErrors(cli, cases);
     const debug = cli(['train', '--model', badJson, '--debug']);
     expect(debug.status).toBe(2);
     expect(debug.stderr).toMatch(/ConfigError: .*bad\.json: not valid JSON[\s\S]*^\s+at /m);

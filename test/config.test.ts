@@ -1,7 +1,8 @@
 // Model configs: every layer type builds and runs, the named models' configs give the same parameters as their
 // builders, and each kind of mistake is a ConfigError naming the layer and the field.
 import { describe, it, expect } from 'vitest';
-import { buildModel, ConfigError, LAYER_TYPES, MODEL_CONFIGS, loadModelConfig } from '../src/nn/config.js';
+import { buildModel, ConfigError, LAYER_TYPES, MODEL_CONFIGS } from '../src/nn/config.js';
+import { loadModelConfig } from '../src/nn/config_file.js';
 import { mlp } from '../src/nn/models.js';
 import { cnn } from '../src/nn/conv.js';
 import { Rng } from '../src/util/rng.js';

@@ -4,7 +4,8 @@ import { describe, it, expect } from 'vitest';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseCsv, loadCsv, csvDataset, columnStats, standardize, CsvError } from '../src/data/csv.js';
+import { parseCsv, csvDataset, columnStats, standardize, CsvError } from '../src/data/csv.js';
+import { loadCsv } from '../src/data/csv_file.js';
 
 const IRIS = `sepal_length,sepal_width,species\r\n5.1,3.5,setosa\r\n7.0,3.2,versicolor\r\n6.3,3.3,virginica\r\n4.9,3.0,setosa\r\n\r\n`;
 

@@ -143,7 +143,7 @@ describe('run and read errors, on both backends', () => {
       expect(() => ex.run(feeds)).toThrow(/^run: no value fed for input 'x' \(expected a Float32Array of 15 elements for shape \[5,3\]\)/);
       const f2 = goodFeeds(m);
       f2.delete(m.y);
-      expect(() => ex.run(f2)).toThrow(/^run: no value fed for input 'labels' \(expected a Int32Array of 5 elements for shape \[5\]\)/);
+      expect(() => ex.run(f2)).toThrow(/^run: no value fed for input 'labels' \(expected an Int32Array of 5 elements for shape \[5\]\)/);
       ex.dispose();
     }
   });
@@ -157,13 +157,13 @@ describe('run and read errors, on both backends', () => {
       expect(() => ex.run(feeds)).toThrow(/^run: input 'x' got a Float32Array of 14 elements \(expected a Float32Array of 15 elements for shape \[5,3\]\)/);
       feeds = goodFeeds(m);
       feeds.set(m.y, new Int32Array(6));
-      expect(() => ex.run(feeds)).toThrow(/^run: input 'labels' got a Int32Array of 6 elements \(expected a Int32Array of 5 elements/);
+      expect(() => ex.run(feeds)).toThrow(/^run: input 'labels' got an Int32Array of 6 elements \(expected an Int32Array of 5 elements/);
       feeds = goodFeeds(m);
       feeds.set(m.y, new Float32Array(5)); // labels must be integers
-      expect(() => ex.run(feeds)).toThrow(/^run: input 'labels' got a Float32Array of 5 elements \(expected a Int32Array/);
+      expect(() => ex.run(feeds)).toThrow(/^run: input 'labels' got a Float32Array of 5 elements \(expected an Int32Array/);
       feeds = goodFeeds(m);
       feeds.set(m.x, new Int32Array(15));
-      expect(() => ex.run(feeds)).toThrow(/^run: input 'x' got a Int32Array of 15 elements \(expected a Float32Array/);
+      expect(() => ex.run(feeds)).toThrow(/^run: input 'x' got an Int32Array of 15 elements \(expected a Float32Array/);
       ex.dispose();
     }
   });

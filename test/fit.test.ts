@@ -4,7 +4,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Backend } from '../src/backends/backend.js';
 import type { Dataset } from '../src/data/dataset.js';
-import { fit, EarlyStopping, modelVariables, readWeights, predict, evaluate, TrainerSpec, buildTrainer, Callback, FitOptions } from '../src/train/fit.js';
+import { fit, EarlyStopping, modelVariables, readWeights, predict, evaluate, TrainerSpec, buildTrainer, Callback, FitOptions, FitContext } from '../src/train/fit.js';
 import { kFold, gridSearch, randomSearch, sampleParams, Bagging } from '../src/train/selection.js';
 import { ReduceOnPlateau } from '../src/optim/schedules.js';
 import { mlp } from '../src/nn/models.js';
@@ -54,7 +54,7 @@ describe('fit', () => {
       return { h, seen, w };
     };
     const c = await run(new CpuBackend()), g = await run(gpu);
-    expect(c.seen).toEqual(['begin', 'e0', 'b1', 'end0:accuracy,loss,lr,seconds,val_accuracy,val_loss', 'e1', 'b1', expect.stringMatching(/^end1/),
+    expect(c.seen).toEqual(['begin', 'e0', 'b1', 'end0:accuracy,loss,lr,samplesPerSec,seconds,val_accuracy,val_loss', 'e1', 'b1', expect.stringMatching(/^end1/),
       'e2', 'b1', expect.stringMatching(/^end2/), 'e3', 'b1', expect.stringMatching(/^end3/), 'done4']);
     for (const k of ['epochs', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr'] as const) expect(c.h[k], k).toHaveLength(4);
     expect(c.h.epochs).toEqual([0, 1, 2, 3]);
@@ -99,12 +99,49 @@ describe('fit', () => {
     });
   }
 
+  it('steps stops mid-epoch; test data is measured after the last epoch and again after early stopping restores', async () => {
+    const t = buildTrainer(spec(gpu), [4], 1);
+    const losses: number[] = [];
+    const h = await fit(t, data, { steps: 20, batchSize: 8, logEvery: 4, testData: shifted(data), callbacks: [{ onLoss: (r) => { losses.push(r.step); } }] });
+    expect(t.step).toBe(20);
+    expect(h.epochs).toEqual([0, 1]); // 12 batches, then 8 of the second epoch
+    expect(losses).toEqual([4, 8, 12, 16, 20]); // every 4th batch of each epoch, the last read settled at the stop
+    expect(h.test!.loss).toBeCloseTo((await evaluate(t, shifted(data))).loss, 6);
+    t.dispose();
+
+    // Early stopping restores epoch 0's weights at the end; the test is measured on those, not the last epoch's.
+    const u = buildTrainer(spec(gpu, 16, 0.05), [4], 2);
+    const es = new EarlyStopping({ patience: 2, restoreBestWeights: true });
+    const h2 = await fit(u, data, { epochs: 20, batchSize: 8, validationData: shifted(data), testData: shifted(data), testEachEpoch: true, callbacks: [es] });
+    expect(h2.loss).toHaveLength(3);
+    expect(h2.test!.loss).toBeCloseTo(h2.val_loss![0], 6);
+    expect(h2.test!.loss).not.toBeCloseTo(h2.val_loss![2], 6);
+    u.dispose();
+  });
+
+  it('a run resumed at its best epoch with EarlyStopping state continues to the same stop and the same weights', async () => {
+    const opts = (es: EarlyStopping): FitOptions => ({ epochs: 20, batchSize: 8, seed: 2, validationData: shifted(data), callbacks: [es] });
+    const whole = buildTrainer(spec(gpu, 16, 0.05), [4], 2), esWhole = new EarlyStopping({ patience: 2, restoreBestWeights: true });
+    const h = await fit(whole, data, opts(esWhole));
+    const want = await readWeights(gpu, modelVariables(whole.model));
+    // The first part: one epoch (the best), saved in memory as a checkpoint would hold it.
+    const part = buildTrainer(spec(gpu, 16, 0.05), [4], 2), esPart = new EarlyStopping({ patience: 2, restoreBestWeights: true });
+    await fit(part, data, { ...opts(esPart), epochs: 1 });
+    const resumed = new EarlyStopping({ patience: 2, restoreBestWeights: true });
+    resumed.load(esPart.state());
+    const h2 = await fit(part, data, { ...opts(resumed), start: { epoch: 1, batch: 0 } });
+    expect(h2.val_loss).toEqual(h.val_loss!.slice(1));
+    expect([resumed.stoppedEpoch, resumed.bestEpoch]).toEqual([esWhole.stoppedEpoch, esWhole.bestEpoch]);
+    (await readWeights(gpu, modelVariables(part.model))).forEach((w, i) => expect(Array.from(w)).toEqual(Array.from(want[i])));
+    whole.dispose(); part.dispose();
+  });
+
   it('early stopping: minDelta, max mode for accuracies, and a clear error when the monitor is missing', async () => {
     const es = new EarlyStopping({ monitor: 'val_accuracy', minDelta: 0.05, patience: 1 });
     expect(es.mode).toBe('max');
-    const ctx = { trainer: {} as never, history: {} as never, epochs: 9, stop: false };
-    const logs = (a: number) => ({ loss: 1, accuracy: 1, lr: 1, seconds: 0, val_loss: 1, val_accuracy: a });
-    es.onTrainBegin();
+    const ctx: FitContext = { trainer: {} as never, history: {} as never, epochs: 9, epoch: 0, start: { epoch: 0, batch: 0 }, stop: false, restored: false };
+    const logs = (a: number) => ({ loss: 1, accuracy: 1, lr: 1, seconds: 0, samplesPerSec: 1, val_loss: 1, val_accuracy: a });
+    await es.onTrainBegin(ctx);
     await es.onEpochEnd(0, logs(0.5), ctx);
     await es.onEpochEnd(1, logs(0.54), ctx); // +0.04 < minDelta: no improvement; wait 1 >= patience 1
     expect(ctx.stop).toBe(true);

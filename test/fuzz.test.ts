@@ -7,7 +7,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { WebGpuBackend, CpuBackend } from '../src/backends/index.js';
 import { fuzzCase, runFuzzCase, FUZZ_OPS, reproCommand } from '../src/check/fuzz.js';
 import { OP_FACTS, OpName, factsOf } from '../src/graph/op_table.js';
-import { topoSort } from '../src/schedule/topo.js';
+import { topoSort } from '../src/graph/topo.js';
 
 const CASES = Number(process.env.FUZZ_CASES ?? 200);
 const SEED = Number(process.env.FUZZ_SEED ?? 1);

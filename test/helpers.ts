@@ -1,11 +1,14 @@
 // Shared test utilities: seeded random data, a closeness assertion that says where and by how much it failed,
-// and helpers that run one graph on a backend (or on CPU and WebGPU side by side) and read every output back.
+// helpers that run one graph on a backend (or on CPU and WebGPU side by side) and read every output back, and the
+// command line's one-line errors.
 import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import { grad } from '../src/autodiff/grad.js';
 import type { Backend } from '../src/backends/backend.js';
 import { CpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
+import type { SpawnSyncReturns } from 'node:child_process';
+import { expect } from 'vitest';
 
 /** mulberry32: a tiny, fast, seedable 32-bit PRNG. Returns floats in [0, 1). Test data only, not for anything else. */
 export function mulberry32(seed: number): () => number {
@@ -162,4 +165,16 @@ export function weightedSum(c: { args: { shape: number[]; gen?: Gen }[]; f: (...
   const feeds: Feeds = new Map(c.args.map((a, i) => [xs[i], (a.gen ?? randn)(xs[i].size, seed + i)]));
   feeds.set(R, randn(y.size, seed + 100));
   return { xs, y, L, grads: grad(L, xs), feeds };
+}
+
+/** Each run of the command line fails with one `wgtrain:` line matching its pattern, exit code 2 and no stack trace. */
+export function expectUsageErrors(run: (args: string[]) => SpawnSyncReturns<string>, cases: [string[], RegExp][]): void {
+  for (const [args, message] of cases) {
+    const r = run(args);
+    const ours = r.stderr.split('\n').filter((l) => l.startsWith('wgtrain:'));
+    expect(ours, `${args.join(' ')}\n${r.stderr}`).toHaveLength(1);
+    expect(ours[0]).toMatch(message);
+    expect(r.status, args.join(' ')).toBe(2);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  }
 }

@@ -6,9 +6,8 @@ import { input, Tensor } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import { grad } from '../src/autodiff/grad.js';
 import { WebGpuBackend } from '../src/backends/index.js';
-import { LimitError, checkKernelLimits, workgroupSize } from '../src/backends/webgpu/limits.js';
+import { LimitError, checkKernelLimits } from '../src/backends/webgpu/limits.js';
 import { launchFor } from '../src/backends/webgpu/kernels.js';
-import { shaderSource } from '../src/backends/webgpu/shaders.js';
 import { plan, Feeds } from '../src/schedule/plan.js';
 import { mlp } from '../src/nn/models.js';
 import { SGD } from '../src/optim/sgd.js';
@@ -28,19 +27,25 @@ let be: WebGpuBackend | undefined;
 afterEach(() => { be?.dispose(); be = undefined; });
 
 describe('kernels against device limits', () => {
-  it('reads workgroup sizes from literals, launch constants and override defaults', () => {
-    expect(workgroupSize('@compute @workgroup_size(64)\nfn main() {}')).toEqual([64]);
-    expect(workgroupSize('override TS: u32 = 16u;\n@compute @workgroup_size(TS, TS)\nfn main() {}', { TS: 8 })).toEqual([8, 8]);
-    expect(workgroupSize('override WG: u32 = 256u;\n@compute @workgroup_size(WG)\nfn main(@builtin(global_invocation_id) g: vec3<u32>) {}')).toEqual([256]);
+  it('every launch states its workgroup size, and a 1-D one compiles its WG override from that statement', () => {
+    const { loss, updates } = mlpStep(7);
+    for (const s of plan([loss], updates).steps) {
+      const l = launchFor(s);
+      expect(l.workgroupSize.length, `${s}`).toBeGreaterThan(0);
+      if (l.constants && 'WG' in l.constants) expect(l.constants.WG, `${s}`).toBe(l.workgroupSize[0]);
+    }
+    // The tiled GEMM runs TSX x TSY invocations, its tile constants.
+    const m = launchFor(ops.matmul(input([40, 70]), input([70, 90])));
+    expect(m.workgroupSize).toEqual([m.constants!.TSX, m.constants!.TSY]);
   });
 
   it('every kernel of an MLP step fits the core defaults and a storage-buffer shortage is named', () => {
     const { loss, updates } = mlpStep(7);
     const core = { maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256, maxComputeWorkgroupSizeY: 256, maxComputeWorkgroupSizeZ: 64, maxStorageBuffersPerShaderStage: 8 } as GPUSupportedLimits;
     const steps = plan([loss], updates).steps.filter((s) => s.op !== 'reshape');
-    for (const s of steps) { const l = launchFor(s); checkKernelLimits(l, shaderSource(l.shader, l.defines), core, `${s}`); }
+    for (const s of steps) { const l = launchFor(s); checkKernelLimits(l, core, `${s}`); }
     const xent = steps.find((s) => s.op === 'softmax_xent_grad')!, l = launchFor(xent);
-    const err = (() => { try { checkKernelLimits(l, shaderSource(l.shader, l.defines), { ...core, maxStorageBuffersPerShaderStage: 3 }, `${xent}`); } catch (e) { return e as LimitError; } })();
+    const err = (() => { try { checkKernelLimits(l, { ...core, maxStorageBuffersPerShaderStage: 3 }, `${xent}`); } catch (e) { return e as LimitError; } })();
     expect(err).toBeInstanceOf(LimitError);
     expect(err!.message).toMatch(/^webgpu: softmax_xent_grad.* needs maxStorageBuffersPerShaderStage >= 4, and this device offers 3$/);
   });

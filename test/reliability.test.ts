@@ -12,11 +12,12 @@ import { input, Variable } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import { Dataset } from '../src/data/dataset.js';
 import { DataLoader } from '../src/data/loader.js';
+import { fit } from '../src/train/fit.js';
 import { Sequential, Linear, ReLU, Tanh } from '../src/nn/module.js';
 import { mlp } from '../src/nn/models.js';
 import { SGD } from '../src/optim/sgd.js';
 import { ClassifierTrainer, NonFiniteLossError, NonFiniteGradientError } from '../src/train/trainer.js';
-import { saveCheckpoint, loadCheckpoint } from '../src/train/checkpoint.js';
+import { saveCheckpoint, loadCheckpoint } from '../src/train/checkpoint_file.js';
 import { Rng } from '../src/util/rng.js';
 import { randn } from './helpers.js';
 
@@ -47,11 +48,10 @@ describe('gradient guard', () => {
       const ds = toyData(16 * 20, 1);
       const tr = new ClassifierTrainer(backend, mlp([8, 16, 3], new Rng(1)), new SGD({ lr: 0.1, momentum: 0.9 }), [8]);
       tr.checkFinite = false; // let the poisoned batch through to the device
-      const loader = new DataLoader(ds, { batchSize: 16, shuffle: false });
       let seen = 0;
-      const err = await thrownAsync(tr.trainEpoch(loader, 0, {
-        logEvery: 10,
-        onBatchEnd: (i) => { seen = i; if (i === 6) ds.x[6 * 16 * 8 + 5] = NaN; }, // step 7 reads batch 6 (unshuffled), copied from the dataset when it is drawn
+      const err = await thrownAsync(fit(tr, ds, {
+        epochs: 1, batchSize: 16, shuffle: false, logEvery: 10,
+        callbacks: [{ onBatchEnd: (i) => { seen = i; if (i === 6) ds.x[6 * 16 * 8 + 5] = NaN; } }], // step 7 reads batch 6 (unshuffled), copied from the dataset when it is drawn
       }));
       expect(err).toBeInstanceOf(NonFiniteGradientError);
       expect(err).toBeInstanceOf(NonFiniteLossError); // callers that catch the loss error catch this one too
@@ -66,11 +66,11 @@ describe('gradient guard', () => {
 
   it('healthy training never trips it, and it adds no submit and no buffer per step', async () => {
     const tr = new ClassifierTrainer(gpu, mlp([8, 16, 3], new Rng(2)), new SGD({ lr: 0.1, momentum: 0.9 }), [8]);
-    const loader = new DataLoader(toyData(16 * 30, 2), { batchSize: 16 });
-    await tr.trainEpoch(loader, 0, { logEvery: 10 });
+    const ds = toyData(16 * 30, 2), o = { batchSize: 16, logEvery: 10 };
+    await fit(tr, ds, { ...o, epochs: 1 });
     const submits = gpu.stats.submits, created = gpu.buffersCreated;
-    const stats = await tr.trainEpoch(loader, 1, { logEvery: 10 });
-    expect(Number.isFinite(stats.loss)).toBe(true);
+    const h = await fit(tr, ds, { ...o, epochs: 2, start: { epoch: 1, batch: 0 } });
+    expect(Number.isFinite(h.loss[0])).toBe(true);
     expect(gpu.stats.submits - submits).toBe(30); // one per step: the guard is part of the step
     expect(gpu.buffersCreated - created).toBe(0);
     tr.dispose();
@@ -82,7 +82,7 @@ describe('gradient guard', () => {
     tr.checkFinite = false;
     tr.guardGradients = false;
     ds.x[2 * 16 * 8] = Infinity;
-    const err = await thrownAsync(tr.trainEpoch(new DataLoader(ds, { batchSize: 16, shuffle: false }), 0, { logEvery: 5 }));
+    const err = await thrownAsync(fit(tr, ds, { epochs: 1, batchSize: 16, shuffle: false, logEvery: 5 }));
     expect(err).toBeInstanceOf(NonFiniteLossError);
     expect(err).not.toBeInstanceOf(NonFiniteGradientError);
     expect(err.message).toBe('training stopped: loss is NaN at step 5 (try a lower learning rate)');
@@ -94,14 +94,14 @@ describe('device loss', () => {
   it('destroying the device mid-training stops it with DeviceLostError; a new backend resumes from the checkpoint and trains', async () => {
     const doomed = await WebGpuBackend.create();
     const ds = toyData(16 * 25, 4);
-    const loader = new DataLoader(ds, { batchSize: 16, seed: 4 });
+    const o = { batchSize: 16, seed: 4, logEvery: 5 };
     const model = mlp([8, 16, 3], new Rng(4)), opt = new SGD({ lr: 0.1, momentum: 0.9 });
     const tr = new ClassifierTrainer(doomed, model, opt, [8]);
-    const first = await tr.trainEpoch(loader, 0, { logEvery: 5 });
+    const first = (await fit(tr, ds, { ...o, epochs: 1 })).loss[0];
     const path = join(mkdtempSync(join(tmpdir(), 'wgtrain-lost-')), 'ckpt.safetensors');
     await saveCheckpoint(path, tr, { epoch: 1, batch: 0, model: { name: 'mlp', sizes: [8, 16, 3] } });
 
-    const err = await thrownAsync(tr.trainEpoch(loader, 1, { logEvery: 5, onBatchEnd: (i) => { if (i === 12) doomed.device.destroy(); } }));
+    const err = await thrownAsync(fit(tr, ds, { ...o, epochs: 2, start: { epoch: 1, batch: 0 }, callbacks: [{ onBatchEnd: (i) => { if (i === 12) doomed.device.destroy(); } }] }));
     expect(err).toBeInstanceOf(DeviceLostError);
     expect((err as DeviceLostError).reason).toBe('destroyed');
     expect(err.message).toMatch(/^webgpu: device lost while .*\(reason 'destroyed'/);
@@ -120,10 +120,9 @@ describe('device loss', () => {
     tr2.prepare(16);
     const meta = await loadCheckpoint(path, tr2);
     expect(meta.step).toBe(25);
-    let last = first;
-    for (let e = 1; e <= 3; e++) last = await tr2.trainEpoch(loader, e, { logEvery: 5 });
+    const last = (await fit(tr2, ds, { ...o, epochs: 4, start: { epoch: 1, batch: 0 } })).loss.at(-1)!;
     expect(tr2.step).toBe(25 * 4);
-    expect(last.loss).toBeLessThan(first.loss * 0.7);
+    expect(last).toBeLessThan(first * 0.7);
     tr2.dispose();
     fresh.dispose();
   });

@@ -11,7 +11,7 @@ import { concat, slice, pad, MAX_CONCAT_INPUTS } from '../src/graph/shape_ops.js
 import { grad } from '../src/autodiff/grad.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
-import { topoSort } from '../src/schedule/topo.js';
+import { topoSort } from '../src/graph/topo.js';
 import { assertClose, randn, runOn, finiteDifferenceCheck } from './helpers.js';
 
 interface Case { name: string; shapes: number[][]; f: (...xs: Tensor[]) => Tensor }

@@ -1,22 +1,11 @@
-// The browser demo: MNIST trained with the library's trainer on navigator.gpu (or on the CPU reference), with live
+// The browser demo: MNIST trained with the library's loop (fit) on navigator.gpu (or on the CPU reference), with live
 // charts, a drawing pad for predictions and a one-step check against the CPU. window.wgtrainDemo mirrors what the
 // page shows, for the end-to-end test (test/browser.e2e.test.ts).
-import { input, Tensor } from '../../src/graph/tensor.js';
-import * as ops from '../../src/graph/ops.js';
-import { grad } from '../../src/autodiff/grad.js';
-import type { Backend } from '../../src/backends/backend.js';
-import { CpuBackend } from '../../src/backends/cpu/cpu_backend.js';
-import { WebGpuBackend } from '../../src/backends/webgpu/webgpu_backend.js';
-import { NoAdapterError, DeviceOptions } from '../../src/backends/webgpu/device.js';
-import { LimitError } from '../../src/backends/webgpu/limits.js';
-import { MODELS, mlp } from '../../src/nn/models.js';
-import { SGD } from '../../src/optim/sgd.js';
-import { ClassifierTrainer, NonFiniteLossError } from '../../src/train/trainer.js';
-import { DataLoader } from '../../src/data/loader.js';
-import type { Dataset } from '../../src/data/dataset.js';
-import { mnistFromIdx, normalize, MNIST_MEAN, MNIST_STD } from '../../src/data/mnist_parse.js';
-import { checkParity } from '../../src/check/parity.js';
-import { Rng } from '../../src/util/rng.js';
+// The library's public, browser-safe entry (what `import … from 'wgtrain'` gives a bundler): no Node built-ins.
+import {
+  input, Tensor, ops, grad, type Backend, CpuBackend, WebGpuBackend, NoAdapterError, type DeviceOptions, LimitError, MODELS, mlp, SGD,
+  ClassifierTrainer, fit, type Callback, DataLoader, type Dataset, mnistFromIdx, normalize, MNIST_MEAN, MNIST_STD, checkParity, Rng,
+} from '../../src/index.js';
 import { drawChart } from './chart.js';
 import { DrawPad } from './pad.js';
 
@@ -143,53 +132,42 @@ async function train() {
   if (!backend || !data) return;
   const steps = Math.max(1, Math.floor(Number(ui.steps.value))), B = Math.max(1, Math.floor(Number(ui.batch.value))), lr = Number(ui.lr.value);
   trainer?.dispose();
-  trainer = new ClassifierTrainer(backend, buildModel(ui.model.value, new Rng(1)), new SGD({ lr, momentum: 0.9 }), data.train.featureShape);
+  const t = (trainer = new ClassifierTrainer(backend, buildModel(ui.model.value, new Rng(1)), new SGD({ lr, momentum: 0.9 }), data.train.featureShape));
   Object.assign(state, { phase: 'training', losses: [], accuracies: [], step: 0, error: '', check: undefined });
   stopRequested = false;
   ui.start.disabled = true; ui.stop.disabled = false; ui.check.disabled = true;
   redrawCharts();
   status(`training ${ui.model.value} for ${steps} steps of ${B}`);
-  const loader = new DataLoader(data.train, { batchSize: B, seed: 1, dropLast: true });
-  // As in ClassifierTrainer.trainEpoch: a loss read is queued behind its step and awaited one interval later, so the
-  // GPU never waits for the page. Training time excludes evaluation.
-  let pending: { step: number; value: Promise<Float32Array | Int32Array> } | undefined;
-  // Samples/s over the latest interval, so the first one's pipeline compilation fades from the figure.
-  let samples = 0, t0 = performance.now();
-  const settle = async () => {
-    if (!pending) return;
-    const v = (await pending.value)[0];
-    if (!Number.isFinite(v)) throw new NonFiniteLossError(pending.step, v);
-    state.losses.push({ step: pending.step, value: v });
-    ui.lossValue.textContent = v.toFixed(3);
-    pending = undefined;
+  // Samples/s over the latest logging interval, so the first one's pipeline compilation fades from the figure; the
+  // time spent evaluating is left out.
+  let mark = { step: 0, ms: performance.now() }, evalMs = 0;
+  const evaluateAt = async (step: number) => { const t0 = performance.now(); await evaluate(step); evalMs += performance.now() - t0; };
+  const page: Callback = {
+    // An evaluation is the only thing that waits inside the loop; the loss reads come one interval after their step.
+    onBatchEnd: (_batch, _size, ctx) => {
+      ctx.stop = stopRequested;
+      return t.step % evalEvery === 0 || t.step === steps ? evaluateAt(t.step) : undefined;
+    },
+    onLoss: async (r) => {
+      state.losses.push({ step: r.step, value: r.loss });
+      ui.lossValue.textContent = r.loss.toFixed(3);
+      const now = performance.now();
+      state.samplesPerSec = ((r.step - mark.step) * B) / ((now - mark.ms - evalMs) / 1000);
+      state.step = r.step;
+      ui.step.textContent = String(r.step);
+      ui.rate.textContent = state.samplesPerSec.toFixed(0);
+      redrawCharts();
+      await new Promise((done) => setTimeout(done)); // let the page paint and the stop button work
+      mark = { step: r.step, ms: performance.now() }; evalMs = 0;
+    },
   };
   try {
-    for (let epoch = 0; trainer.step < steps && !stopRequested; epoch++) {
-      for (const b of loader.batches(epoch)) {
-        const g = trainer.trainStep(b.x, b.y, b.size);
-        samples += b.size;
-        const s = trainer.step;
-        if (s % logEvery === 0 || s === steps) {
-          await settle();
-          pending = { step: s, value: g.ex.read(g.loss) };
-          const evalNow = s % evalEvery === 0 || s === steps;
-          if (evalNow) await settle();
-          state.step = s;
-          state.samplesPerSec = samples / ((performance.now() - t0) / 1000);
-          ui.step.textContent = String(s);
-          ui.rate.textContent = state.samplesPerSec.toFixed(0);
-          if (evalNow) await evaluate(s);
-          redrawCharts();
-          await new Promise((r) => setTimeout(r)); // let the page paint and the stop button work
-          samples = 0; t0 = performance.now();
-        }
-        if (s >= steps || stopRequested) break;
-      }
-    }
-    await settle();
-    lastBatch = loader.batches(0).next().value;
+    await fit(t, data.train, { steps, batchSize: B, seed: 1, dropLast: true, logEvery, callbacks: [page] });
+    state.step = t.step;
+    ui.step.textContent = String(t.step);
+    lastBatch = new DataLoader(data.train, { batchSize: B, seed: 1, dropLast: true }).batches(0).next().value;
     state.phase = stopRequested ? 'stopped' : 'done';
-    status(`${state.phase} after ${trainer.step} steps`);
+    status(`${state.phase} after ${t.step} steps`);
   } catch (e) {
     fail(e);
   } finally {

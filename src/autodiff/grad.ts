@@ -5,7 +5,7 @@ import { ShapeError, fmt } from '../graph/shape.js';
 import * as ops from '../graph/ops.js';
 import { GRAD_RULES } from './rules.js';
 import { regionOf, regionNodes, markGradRegion } from '../graph/composite.js';
-import { topoSort } from '../schedule/topo.js';
+import { topoSort } from '../graph/topo.js';
 
 /** Gradients of the scalar `loss` with respect to each of `wrt` (zeros where `loss` does not depend on one). */
 export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {

@@ -1,7 +1,6 @@
 // One gradient rule per op: given the forward node and the gradient of its output, return the gradient of
 // each input (undefined where an input takes no gradient, e.g. integer labels). Rules build graph nodes.
 // GRAD_RULES must name every op except those in NO_GRADIENT, or typecheck fails.
-import { Tensor } from '../graph/tensor.js';
 import * as ops from '../graph/ops.js';
 import type { OpName } from '../graph/op_table.js';
 import type { GradRule } from './rule.js';

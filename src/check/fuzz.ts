@@ -1,9 +1,10 @@
 // Fuzzing against the reference: a seed draws a small random graph of registered ops (elementwise with broadcasting,
-// matmul with transposes, reductions, softmax (masked too) and log-softmax, the losses, embedding, top-k, RMSNorm, attention, reshape/transpose/broadcast, concat, slice
-// and pad, conv2d and pooling, batch norm, dropout), random shapes with odd sizes, and random inputs. Its forward
-// value y and the gradients of L = sum(y · R) (R a fixed random tensor) with respect to every float input then run on
-// a GPU backend and on the CPU reference, and must agree within checkParity's tolerance plus the reference's own
-// rounding noise (see FUZZ_NOISE_FACTOR). The same seed always builds the same case, so its seed reproduces a failure.
+// matmul with transposes, reductions, softmax (masked too) and log-softmax, the losses, embedding, top-k, reshape/transpose/broadcast, concat, slice
+// and pad, conv2d and pooling, batch norm, dropout, and each composite's own generator), random shapes with odd
+// sizes, and random inputs. Its forward value y and the gradients of L = sum(y · R) (R a fixed random tensor) with
+// respect to every float input then run on a GPU backend and on the CPU reference, and must agree within
+// checkParity's tolerance plus the reference's own rounding noise (see FUZZ_NOISE_FACTOR). The same seed always
+// builds the same case, so its seed reproduces a failure.
 //
 // Inputs are drawn where each op is well conditioned: log and sqrt read softplus(x) + 0.5, a divisor is at least 0.2
 // from 0, exp reads 2·tanh(x), matmul and conv weights are scaled by 1/sqrt(fan-in) so values stay O(1), and batch

@@ -19,9 +19,10 @@ import { Tensor, Variable, variableOf } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
 import { plan, Feeds } from '../schedule/plan.js';
 import { OP_FACTS, OpName, each, factsOf, isOp, isEffect, isView, reductionLength } from '../graph/op_table.js';
-import { topoSort } from '../schedule/topo.js';
+import { topoSort } from '../graph/topo.js';
 import type { Backend, Executable } from '../backends/backend.js';
 import { CpuBackend } from '../backends/cpu/cpu_backend.js';
+import { OptionError } from '../util/errors.js';
 
 export const PARITY_ATOL = 1e-6;
 export const PARITY_ATOL_PER_SQRT_K = 1e-6;
@@ -135,7 +136,7 @@ function compare(gpu: Values, cpu: Values, k: number, factor: number, flipped?: 
  */
 export async function checkParity(o: ParityOptions): Promise<ParityReport> {
   const { gpu, feeds, effects = [], tolerance = 1 } = o;
-  if (!(tolerance > 0)) throw new RangeError(`checkParity: tolerance must be a factor > 0, got ${tolerance}`);
+  if (!(tolerance > 0)) throw new OptionError(`checkParity: tolerance must be a factor > 0, got ${tolerance}`);
   const cpu = o.cpu ?? new CpuBackend();
   const p = plan(o.outputs, effects, { fuse: false }); // every node, so each is compared; as outputs none fuses
   const nodes = p.steps.filter((s) => !isEffect(s));
@@ -157,8 +158,10 @@ export async function checkParity(o: ParityOptions): Promise<ParityReport> {
   try {
     gx = gpu.compile(keep, effects);
     cx = cpu.compile(keep, effects);
-    // Host-side step counters (dropout) are shared by both runs: rewind them so the GPU draws the CPU's mask.
-    const counters = [...new Set(topoSort([...o.outputs, ...effects]).flatMap((n) => (isOp(n, 'dropout') || isOp(n, 'dropout_advance') ? [n.attrs.counter] : [])))];
+    // Host-side step counters are shared by both runs: rewind them so the GPU draws the CPU's dropout mask and its
+    // optimizer updates with the CPU's step number (bias corrections).
+    const dropouts = topoSort([...o.outputs, ...effects]).flatMap((n) => (isOp(n, 'dropout') || isOp(n, 'dropout_advance') ? [n.attrs.counter] : []));
+    const counters = [...new Set([...dropouts, ...cx.plan.counters])];
     const steps = counters.map((c) => c.step);
     cx.run(feeds);
     counters.forEach((c, i) => { c.step = steps[i]; });

@@ -1,9 +1,8 @@
 // Flag parsing with node:util, turning every mistake into a one-line UsageError.
 import { parseArgs } from 'node:util';
+import { UsageError } from '../util/usage_error.js';
 
-export class UsageError extends Error {
-  constructor(message: string) { super(message); this.name = 'UsageError'; }
-}
+export { UsageError };
 
 type Spec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean; short?: string }>;
 

@@ -13,6 +13,7 @@ import { parse, choice, intFlag, UsageError } from './args.js';
 import { soak, SOAK_HELP } from './bench_soak.js';
 import { benchAttention, ATTENTION_LENGTHS } from '../../bench/attention.js';
 import { benchTrainGpt } from '../../bench/train_gpt.js';
+import { tfjsMissing } from '../../bench/tfjs.js';
 
 export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|attention|train|optimizer|soak|report [options]
 
@@ -79,6 +80,8 @@ ${SOAK_HELP}`;
 export async function bench(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
   choice('bench', 'benchmark', what, ['all', 'gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'attention', 'soak', 'report']);
+  const missing = rest.some((a) => a === '--compare' || a.startsWith('--compare=')) ? tfjsMissing() : undefined;
+  if (missing) throw new UsageError(missing);
   if (what === 'all') return all(rest);
   if (what === 'gemm') return gemm(rest);
   if (what === 'train') return train(rest);

@@ -3,7 +3,8 @@
 import type { Dataset } from '../data/dataset.js';
 import { splitValidation, subset } from '../data/dataset.js';
 import { loadMnist, normalize, MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
-import { loadCsv, csvDataset, columnStats, standardize } from '../data/csv.js';
+import { csvDataset, columnStats, standardize } from '../data/csv.js';
+import { loadCsv } from '../data/csv_file.js';
 import { UsageError } from './args.js';
 
 /** How CSV features were scaled and labels mapped: what `wgtrain predict` needs to read new rows the same way. */

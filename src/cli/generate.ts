@@ -2,7 +2,8 @@
 import { createBackend, BackendName } from '../backends/index.js';
 import { Gpt, GptConfig } from '../nn/transformer.js';
 import { Tokenizer, TokenizerSpec } from '../data/text.js';
-import { readCheckpoint, CheckpointError } from '../train/checkpoint.js';
+import { CheckpointError } from '../train/checkpoint.js';
+import { readCheckpoint } from '../train/checkpoint_file.js';
 import { Sampler } from '../train/generate.js';
 import { fmt } from '../graph/shape.js';
 import { Rng } from '../util/rng.js';

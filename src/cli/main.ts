@@ -7,8 +7,7 @@ import { check, CHECK_HELP } from './check.js';
 import { predict, PREDICT_HELP } from './predict.js';
 import { fuzz, FUZZ_HELP } from './fuzz.js';
 import { generate, GENERATE_HELP } from './generate.js';
-import { ShapeError } from '../graph/shape.js';
-import { NoAdapterError } from '../backends/webgpu/device.js';
+import { UserError } from '../util/errors.js';
 
 const HELP = `usage: wgtrain <command> [options]
 
@@ -47,11 +46,9 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error;
     if (debug) console.error(err.stack);
-    const userError = err instanceof UsageError || err instanceof ShapeError || err instanceof NoAdapterError || err.name === 'IdxError'
-      || err.name === 'CheckpointError' || err.name === 'SafetensorsError' // a bad --resume file: one line, exit 2
-      || err.name === 'ConfigError' || err.name === 'CsvError'; // a malformed --model file or --data table
     console.error(`wgtrain: ${err.message}`);
-    return userError ? 2 : 1;
+    // A mistake in what the user passed (a flag, a file, a shape) exits with its class's code, 2; anything else is 1.
+    return err instanceof UserError ? err.exitCode : 1;
   }
 }
 

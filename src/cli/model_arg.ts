@@ -1,7 +1,8 @@
 // `--model NAME|FILE.json`, shared by every command that takes a model: a named model or a JSON model config.
 import { existsSync } from 'node:fs';
 import { Rng } from '../util/rng.js';
-import { MODEL_CONFIGS, ModelConfig, buildModel, loadModelConfig, BuiltModel } from '../nn/config.js';
+import { MODEL_CONFIGS, ModelConfig, buildModel, BuiltModel } from '../nn/config.js';
+import { loadModelConfig } from '../nn/config_file.js';
 import { MODELS } from '../nn/models.js';
 import { input } from '../graph/tensor.js';
 import type { Dataset } from '../data/dataset.js';

@@ -1,10 +1,11 @@
-// What `wgtrain train` shows and records while it trains: a progress bar per epoch on a terminal (one line per epoch
-// otherwise, so logs and pipes stay readable), `--metrics FILE.jsonl` with one JSON line per logged step and epoch,
-// and `--plot FILE.svg` with the loss and accuracy curves.
+// What `wgtrain train` shows and records while it trains, as a callback of fit's loop: a progress bar per epoch on a
+// terminal (one line per epoch otherwise, so logs and pipes stay readable), `--metrics FILE.jsonl` with one JSON line
+// per logged step and epoch, and `--plot FILE.svg` with the loss and accuracy curves.
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
 import { plotSvg, Chart } from '../util/plot_svg.js';
+import type { Callback, FitContext, Logs, LossRead } from '../train/fit.js';
 
 export interface StepRecord { type: 'step'; epoch: number; step: number; samples: number; loss: number; lr?: number; seconds: number }
 export interface EpochRecord {
@@ -13,6 +14,11 @@ export interface EpochRecord {
   trainAccuracy?: number;
   /** Accuracy on the held-out set after this epoch. */
   accuracy?: number;
+  /** With --val-split: the validation rows' loss and accuracy after this epoch. */
+  valLoss?: number;
+  valAccuracy?: number;
+  /** The learning rate of the epoch's last step. */
+  lr?: number;
 }
 
 export interface ReporterOptions {
@@ -29,12 +35,33 @@ export interface ReporterOptions {
 /** `run.jsonl` -> `run.svg`: the plot goes next to the metrics unless --plot says otherwise. */
 export const plotPathFor = (metricsPath: string) => metricsPath.replace(/(\.jsonl?|\.ndjson)?$/, '.svg');
 
-export class TrainReporter {
+export class TrainReporter implements Callback {
   readonly steps: StepRecord[] = [];
   readonly epochs: EpochRecord[] = [];
   private bar?: cliProgress.SingleBar;
   private t0 = performance.now();
   private epochStart = 0;
+  private done = 0;
+
+  // fit's callbacks, in terms of the methods below.
+  onEpochBegin(epoch: number): void {
+    this.done = 0;
+    this.startEpoch(epoch, this.epochs.at(-1)?.trainAccuracy);
+  }
+
+  onBatchEnd(_batch: number, size: number): void { this.progress((this.done += size)); }
+
+  onLoss(r: LossRead, ctx: FitContext): void {
+    // The rate step r.step ran with: the schedule of the step before it, counted from 0.
+    this.step(r.epoch, r.step, r.samples, r.loss, ctx.trainer.schedule?.(r.step - 1) ?? ctx.trainer.optimizer.lr);
+  }
+
+  onEpochEnd(epoch: number, logs: Logs, ctx: FitContext): void {
+    this.endEpoch({
+      epoch: epoch + 1, step: ctx.trainer.step, loss: logs.loss, trainAccuracy: logs.accuracy, samplesPerSec: logs.samplesPerSec, seconds: logs.seconds,
+      accuracy: logs.test_accuracy, valLoss: logs.val_loss, valAccuracy: logs.val_accuracy, lr: logs.lr,
+    });
+  }
 
   constructor(private o: ReporterOptions) {
     // Truncate now: a run that dies halfway leaves the lines it got to, not a previous run's.
@@ -80,7 +107,9 @@ export class TrainReporter {
       this.bar.stop();
       this.bar = undefined;
     }
-    const acc = (rec.trainAccuracy === undefined ? '' : `  train accuracy ${pct(rec.trainAccuracy)}`) + (r.accuracy === undefined ? '' : `  ${this.o.accuracyLabel ?? 'test'} accuracy ${pct(r.accuracy)}`);
+    const acc = (rec.trainAccuracy === undefined ? '' : `  train accuracy ${pct(rec.trainAccuracy)}`)
+      + (r.valLoss === undefined ? '' : `  validation loss ${r.valLoss.toFixed(4)} accuracy ${pct(r.valAccuracy!)}`)
+      + (r.accuracy === undefined ? '' : `  ${this.o.accuracyLabel ?? 'test'} accuracy ${pct(r.accuracy)}`);
     if (!this.o.tty) console.log(`epoch ${r.epoch}/${this.o.epochs}  loss ${r.loss.toFixed(4)}${acc}  ${r.samplesPerSec.toFixed(0)} samples/s  ${r.seconds.toFixed(1)} s`);
     else if (r.accuracy !== undefined) console.log(`${this.o.accuracyLabel ?? 'test'} accuracy after epoch ${r.epoch}: ${pct(r.accuracy)}`);
   }
@@ -102,6 +131,7 @@ export class TrainReporter {
         series: [
           { name: 'train (logged steps)', x: this.steps.map((s) => s.step), y: this.steps.map((s) => s.loss) },
           { name: 'train (epoch mean)', x: this.epochs.map((e) => e.step), y: this.epochs.map((e) => e.loss) },
+          ...(this.epochs.some((e) => e.valLoss !== undefined) ? [{ name: 'validation', x: this.epochs.map((e) => e.step), y: this.epochs.map((e) => e.valLoss ?? NaN) }] : []),
         ],
       },
       {
@@ -109,6 +139,7 @@ export class TrainReporter {
         xTicks: this.epochs.length <= 12 ? this.epochs.map((e) => e.epoch) : undefined,
         series: [
           { name: 'train', x: this.epochs.map((e) => e.epoch), y: this.epochs.map((e) => e.trainAccuracy ?? NaN) },
+          ...(this.epochs.some((e) => e.valAccuracy !== undefined) ? [{ name: 'validation', x: this.epochs.map((e) => e.epoch), y: this.epochs.map((e) => e.valAccuracy ?? NaN) }] : []),
           { name: label, x: this.epochs.map((e) => e.epoch), y: this.epochs.map((e) => e.accuracy ?? NaN) },
         ],
       },

@@ -1,8 +1,10 @@
-// `wgtrain train --save/--resume/--save-every`: when to save, how a resumed run checks that its flags are the ones the
-// checkpoint was made with (anything else would not continue the same run), and what a diverged run says about its
-// last good checkpoint.
+// `wgtrain train --save/--resume/--save-every`: when to save (a callback of fit's loop), how a resumed run checks that
+// its flags are the ones the checkpoint was made with (anything else would not continue the same run), and what a
+// diverged run says about its last good checkpoint.
 import { ClassifierTrainer, NonFiniteLossError } from '../train/trainer.js';
-import { saveCheckpoint, loadCheckpoint, readCheckpoint, CheckpointMeta, RunPosition, NonFiniteCheckpointError } from '../train/checkpoint.js';
+import { CheckpointMeta, RunPosition, NonFiniteCheckpointError } from '../train/checkpoint.js';
+import { saveCheckpoint, loadCheckpoint, readCheckpoint } from '../train/checkpoint_file.js';
+import type { Callback, FitContext, EarlyStopping, EarlyStoppingState } from '../train/fit.js';
 import type { ReduceOnPlateau } from '../optim/schedules.js';
 import { UsageError } from './args.js';
 
@@ -15,20 +17,27 @@ export interface CheckpointOptions {
   seed: number;
   schedule: Record<string, unknown>;
   plateau?: ReduceOnPlateau;
+  /** With early stopping, FILE is saved only at the end of an epoch that improves on the best: it keeps the best one. */
+  earlyStopping?: EarlyStopping;
 }
+
+/** Training state a checkpoint carries beside the schedule's parameters, so that a resumed run goes on the same way. */
+interface SavedControl { plateau?: ReturnType<ReduceOnPlateau['state']>; earlyStopping?: EarlyStoppingState }
 
 const where = (m: CheckpointMeta) => `${m.batch ? `epoch ${m.epoch + 1}, ${m.batch} batches in` : `after epoch ${m.epoch}`}, step ${m.step}`;
 
-export class RunCheckpoints {
+export class RunCheckpoints implements Callback {
   private last?: CheckpointMeta;
   private resumedFrom?: { file: string; meta: CheckpointMeta };
 
   constructor(private trainer: ClassifierTrainer, private o: CheckpointOptions) {
     if (o.saveEvery !== undefined && !o.save) throw new UsageError('train: --save-every needs --save FILE');
+    // A mid-epoch save is not a best epoch: resumed from it, the run could no longer restore the best weights.
+    if (o.saveEvery !== undefined && o.earlyStopping) throw new UsageError('train: --save-every does not combine with --early-stopping (with early stopping, --save keeps the best epoch\'s checkpoint)');
   }
 
   /** Load `file` into the trainer; returns where to continue. The first batch's graph is compiled first, as a fresh run would. */
-  async resume(file: string, firstBatchSize: number, batchesPerEpoch: number): Promise<RunPosition> {
+  async resume(file: string, firstBatchSize: number): Promise<RunPosition> {
     const { meta } = await readCheckpoint(file);
     const saved = (meta.run ?? {}) as Record<string, unknown>;
     const differ = [...new Set([...Object.keys(this.o.flags), ...Object.keys(saved)])]
@@ -37,16 +46,18 @@ export class RunCheckpoints {
     if (differ.length) throw new UsageError(`train: --resume ${file}: the flags differ from the saved run's: ${differ.join(', ')}`);
     this.trainer.prepare(firstBatchSize);
     await loadCheckpoint(file, this.trainer);
-    const plateau = (meta.schedule as { plateau?: ReturnType<ReduceOnPlateau['state']> } | undefined)?.plateau;
-    if (this.o.plateau && plateau) this.o.plateau.load(plateau);
+    const control = (meta.schedule ?? {}) as SavedControl;
+    if (this.o.plateau && control.plateau) this.o.plateau.load(control.plateau);
+    if (this.o.earlyStopping && control.earlyStopping) this.o.earlyStopping.load(control.earlyStopping);
     this.resumedFrom = { file, meta };
     console.log(`resumed from ${file} (${where(meta)})`);
-    return meta.batch >= batchesPerEpoch ? { epoch: meta.epoch + 1, batch: 0 } : { epoch: meta.epoch, batch: meta.batch };
+    return { epoch: meta.epoch, batch: meta.batch };
   }
 
   async save(pos: RunPosition): Promise<void> {
     if (!this.o.save) return;
-    const schedule = this.o.plateau ? { ...this.o.schedule, plateau: this.o.plateau.state() } : this.o.schedule;
+    const control: SavedControl = { ...(this.o.plateau && { plateau: this.o.plateau.state() }), ...(this.o.earlyStopping && { earlyStopping: this.o.earlyStopping.state() }) };
+    const schedule = { ...this.o.schedule, ...control };
     try {
       this.last = await saveCheckpoint(this.o.save, this.trainer, { ...pos, model: this.o.model, seed: this.o.seed, schedule, run: this.o.flags });
     } catch (e) {
@@ -54,10 +65,16 @@ export class RunCheckpoints {
     }
   }
 
-  /** The trainEpoch hook for --save-every, if set. */
-  afterStep(epoch: number): ((done: number) => Promise<void>) | undefined {
+  /** --save-every N: a checkpoint after every N-th step, resuming at the batch after it. */
+  onBatchEnd(batch: number, _size: number, ctx: FitContext): Promise<void> | undefined {
     const every = this.o.saveEvery;
-    return every ? async (done) => { if (this.trainer.step % every === 0) await this.save({ epoch, batch: done }); } : undefined;
+    return every && this.trainer.step % every === 0 ? this.save({ epoch: ctx.epoch, batch }) : undefined;
+  }
+
+  /** --save: at each epoch's end; with early stopping, only when the epoch is the best so far (it runs after EarlyStopping). */
+  onEpochEnd(epoch: number): Promise<void> | undefined {
+    if (this.o.earlyStopping && this.o.earlyStopping.bestEpoch !== epoch) return undefined;
+    return this.save({ epoch: epoch + 1, batch: 0 });
   }
 
   /** Rethrow `e`; a diverged run's error also says which checkpoint it leaves behind. */

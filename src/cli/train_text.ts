@@ -6,7 +6,7 @@ import { createBackend, BackendName } from '../backends/index.js';
 import { Gpt } from '../nn/transformer.js';
 import { Tokenizer, TextDataset, unigramLoss } from '../data/text.js';
 import { TextTrainer } from '../train/text_trainer.js';
-import { saveCheckpoint, readCheckpoint } from '../train/checkpoint.js';
+import { saveCheckpoint, readCheckpoint } from '../train/checkpoint_file.js';
 import { existsSync } from 'node:fs';
 import { makeOptimizer } from '../optim/index.js';
 import { Rng } from '../util/rng.js';

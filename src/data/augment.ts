@@ -2,6 +2,7 @@
 // hash32(seed, epoch, row), so a sample's transform depends on nothing else: runs reproduce, a resumed run sees the
 // same images as an uninterrupted one, and the batch order or size changes nothing.
 import { Rng, hash32 } from '../util/rng.js';
+import { OptionError } from '../util/errors.js';
 
 export interface AugmentOptions {
   /** Shift by up to ±translate pixels in each direction (uniform integers); uncovered pixels take `fill`. */
@@ -23,10 +24,10 @@ export type Augment = (src: Float32Array, dst: Float32Array, epoch: number, row:
  * as channels, move together).
  */
 export function augmentation(featureShape: readonly number[], o: AugmentOptions): Augment {
-  if (featureShape.length < 2) throw new RangeError(`augmentation: expected rows of at least 2 dims [..., height, width], got [${featureShape.join(', ')}]`);
+  if (featureShape.length < 2) throw new OptionError(`augmentation: expected rows of at least 2 dims [..., height, width], got [${featureShape.join(', ')}]`);
   const k = o.translate ?? 0, jitter = o.jitter ?? 0, fill = o.fill ?? 0, seed = o.seed ?? 0, flip = !!o.flip;
-  if (!(Number.isInteger(k) && k >= 0)) throw new RangeError(`augmentation: translate must be an integer >= 0, got ${o.translate}`);
-  if (!(jitter >= 0 && jitter < 1)) throw new RangeError(`augmentation: jitter must be in [0, 1), got ${o.jitter}`);
+  if (!(Number.isInteger(k) && k >= 0)) throw new OptionError(`augmentation: translate must be an integer >= 0, got ${o.translate}`);
+  if (!(jitter >= 0 && jitter < 1)) throw new OptionError(`augmentation: jitter must be in [0, 1), got ${o.jitter}`);
   const H = featureShape[featureShape.length - 2], W = featureShape[featureShape.length - 1];
   const planes = featureShape.slice(0, -2).reduce((a, b) => a * b, 1);
   return (src, dst, epoch, row) => {

@@ -1,10 +1,10 @@
 // Tabular data from CSV: a header row, numeric feature columns and one label column. Classification maps the label
 // values to class indices (numerically sorted when every label is a number, else in text order) and reports the
 // mapping; regression keeps float targets. Every problem names the file, the line and the column.
-import { readFile } from 'node:fs/promises';
 import type { Dataset } from './dataset.js';
+import { UserError } from '../util/errors.js';
 
-export class CsvError extends Error {
+export class CsvError extends UserError {
   override name = 'CsvError';
 }
 
@@ -111,16 +111,6 @@ export function parseCsv(text: string, o: CsvOptions, what = 'csv'): CsvTable {
     table.y = Int32Array.from(labels, (s) => index.get(s)!);
   }
   return table;
-}
-
-export async function loadCsv(path: string, o: CsvOptions): Promise<CsvTable> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new CsvError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; expected a CSV file with a header row)`);
-  }
-  return parseCsv(text, o, path);
 }
 
 /** A classification table as a Dataset (features as a flat vector per row). */

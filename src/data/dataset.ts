@@ -1,5 +1,6 @@
 // An in-memory labelled dataset: rows of x (row-major, featureShape each) with one class index per row.
 import { Rng } from '../util/rng.js';
+import { OptionError } from '../util/errors.js';
 
 export interface Dataset {
   x: Float32Array;
@@ -16,7 +17,7 @@ export function subset(ds: Dataset, indices: Int32Array | number[]): Dataset {
   const y = new Int32Array(indices.length);
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k];
-    if (!(i >= 0 && i < ds.n)) throw new RangeError(`subset: index ${i} out of range [0, ${ds.n})`);
+    if (!(i >= 0 && i < ds.n)) throw new OptionError(`subset: index ${i} out of range [0, ${ds.n})`);
     x.set(ds.x.subarray(i * per, (i + 1) * per), k * per);
     y[k] = ds.y[i];
   }
@@ -36,7 +37,7 @@ export function permutation(n: number, rng: Rng): Int32Array {
 
 /** Holds out round(fraction * n) random rows as validation. Shuffled because MNIST-like files may be ordered. */
 export function splitValidation(ds: Dataset, fraction: number, seed: number): { train: Dataset; val: Dataset } {
-  if (!(fraction >= 0 && fraction < 1)) throw new RangeError(`splitValidation: fraction must be in [0, 1), got ${fraction}`);
+  if (!(fraction >= 0 && fraction < 1)) throw new OptionError(`splitValidation: fraction must be in [0, 1), got ${fraction}`);
   const p = permutation(ds.n, new Rng(seed));
   const nVal = Math.round(fraction * ds.n);
   return { train: subset(ds, p.subarray(nVal)), val: subset(ds, p.subarray(0, nVal)) };

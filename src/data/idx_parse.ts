@@ -2,9 +2,10 @@
 // (0x00 0x00 <type> <ndims>), ndims big-endian u32 sizes, then the data. Only the unsigned-byte type is supported:
 // MNIST uses nothing else, and silently accepting another type would misread the data.
 // No Node imports: the browser demo parses IDX bytes it fetched; readIdxFile (idx.ts) adds the file system.
+import { UserError } from '../util/errors.js';
 
 /** Any problem reading an IDX file; the message starts with the file name and says what was expected vs found. */
-export class IdxError extends Error {
+export class IdxError extends UserError {
   override name = 'IdxError';
 }
 

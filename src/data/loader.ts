@@ -4,6 +4,7 @@ import type { Dataset } from './dataset.js';
 import { permutation } from './dataset.js';
 import { Rng, hash32 } from '../util/rng.js';
 import type { Augment } from './augment.js';
+import { OptionError } from '../util/errors.js';
 
 export interface Batch {
   x: Float32Array;
@@ -30,7 +31,7 @@ export class DataLoader {
   private buffers = new Map<number, { x: Float32Array; y: Int32Array }>();
 
   constructor(readonly ds: Dataset, o: LoaderOptions) {
-    if (!(Number.isInteger(o.batchSize) && o.batchSize > 0)) throw new RangeError(`DataLoader: batchSize must be a positive integer, got ${o.batchSize}`);
+    if (!(Number.isInteger(o.batchSize) && o.batchSize > 0)) throw new OptionError(`DataLoader: batchSize must be a positive integer, got ${o.batchSize}`);
     this.batchSize = o.batchSize;
     this.shuffle = o.shuffle ?? true;
     this.seed = o.seed ?? 0;
@@ -53,7 +54,7 @@ export class DataLoader {
    * skips the epoch's first batches without copying them: a run resumed mid-epoch sees the batches it had not seen.
    */
   *batches(epoch: number, from = 0): Generator<Batch> {
-    if (!(Number.isInteger(from) && from >= 0)) throw new RangeError(`DataLoader.batches: from must be an integer >= 0, got ${from}`);
+    if (!(Number.isInteger(from) && from >= 0)) throw new OptionError(`DataLoader.batches: from must be an integer >= 0, got ${from}`);
     const { ds, batchSize } = this;
     const per = ds.x.length / ds.n;
     const order = this.order(epoch);

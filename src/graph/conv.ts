@@ -5,13 +5,14 @@
 // reshape gives [N, O, OH, OW]. The only new differentiable op is im2col, whose adjoint col2im (a scatter-add of
 // the columns back onto the image) is its gradient, and vice versa. Pooling has its own forward and backward ops.
 import { Tensor } from './tensor.js';
+import type { Window, ColLayout } from './attrs.js';
+
+export type { Window, ColLayout };
 import { Shape, ShapeError, fmt } from './shape.js';
 import { node, needF32, reshape, broadcastTo, matmul, add, transpose } from './ops.js';
 
 export type Pair = number | readonly [number, number];
 
-/** A sliding window over H and W: kernel, stride, padding (each side) and dilation. */
-export interface Window { kh: number; kw: number; sh: number; sw: number; ph: number; pw: number; dh: number; dw: number }
 
 /** A window placed on an input: every size a kernel needs. */
 export interface Geom extends Window { N: number; C: number; H: number; W: number; OH: number; OW: number }
@@ -58,11 +59,6 @@ function windowOf(op: string, kernel: Pair, o: ConvOpts, defaultStride: Pair): W
 /** The ops that carry a window. */
 export type WindowOp = 'im2col' | 'col2im' | 'maxpool' | 'maxpool_grad' | 'avgpool' | 'avgpool_grad';
 
-/**
- * Where im2col puts the batch. 'image': [N, C·KH·KW, OH·OW], one column matrix per image (PyTorch's unfold).
- * 'channel': [C·KH·KW, N, OH·OW], the batch folded into the columns, so one GEMM covers the whole batch.
- */
-export type ColLayout = 'image' | 'channel';
 
 function colShape(g: Geom, layout: ColLayout): number[] {
   const ck = g.C * g.kh * g.kw, p = g.OH * g.OW;

@@ -14,6 +14,9 @@ import { ShapeError, fmt } from './shape.js';
 import { node, needF32, mean, sub, mul, add, div, unary, reshape } from './ops.js';
 import { composite, CompositeSpec } from './composite.js';
 import type { Node } from './op_table.js';
+import type { DropoutCounter } from './attrs.js';
+
+export type { DropoutCounter };
 
 // ---- batch norm ----
 
@@ -121,8 +124,6 @@ export function runningUpdate(target: Tensor, value: Tensor, momentum: number, s
 
 // ---- dropout ----
 
-/** The step counter a dropout node reads at run time; shared by the nodes of one Dropout module. */
-export interface DropoutCounter { step: number }
 
 /** Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p). */
 export function dropout(x: Tensor, p: number, seed: number, counter: DropoutCounter): Tensor {

@@ -1,61 +1,18 @@
-// Every op the graph can hold, by name, with its attributes' types and the facts about it that the rest of the
-// engine asks (OP_FACTS). Each per-op table elsewhere is declared against `OpName` (satisfies a mapped type over it),
-// so an op added here without its gradient rule, CPU kernel, WebGPU kernel or facts fails `npm run typecheck`, and
-// ops that deliberately have none are listed by name (NO_KERNEL here, NO_GRADIENT in autodiff/rules.ts).
+// The facts about every op that the rest of the engine asks (OP_FACTS). The op names and attribute types (OpName,
+// OpAttrs) are declared with the Tensor class in tensor.ts and re-exported here. Every per-op table is declared
+// against OpName (it satisfies a mapped type over it), so an op added to OpAttrs without its facts, gradient rule,
+// CPU kernel or WebGPU kernel fails `npm run typecheck`; ops that deliberately have none are listed by name
+// (NO_KERNEL here, NO_GRADIENT in autodiff/rules.ts).
 import { UNARY, BINARY } from './elementwise.js';
-import type { Tensor, Variable } from './tensor.js';
-import type { Window, ColLayout } from './conv.js';
-import type { DropoutCounter } from './norm.js';
-import type { OptimAttrs } from './optim_ops.js';
+import { isOp } from './tensor.js';
+import type { Tensor, OpName, Node, UnaryOp, BinaryOp } from './tensor.js';
+import type { Window } from './attrs.js';
 
-export type UnaryOp = keyof typeof UNARY;
-export type BinaryOp = keyof typeof BINARY;
+export { isOp };
+export type { OpName, OpAttrs, Node, UnaryOp, BinaryOp } from './tensor.js';
+
 export const UNARY_OPS = Object.keys(UNARY) as UnaryOp[];
 export const BINARY_OPS = Object.keys(BINARY) as BinaryOp[];
-
-/** A scalar parameter of an elementwise function (a slope, ELU's alpha, Huber's delta); 0 where it takes none. */
-interface Alpha { alpha?: number }
-type None = Record<never, never>;
-
-/** Each op's attributes, by op name. The names of this map are the ops. */
-export interface OpAttrs extends Record<UnaryOp | BinaryOp, Alpha> {
-  input: None;
-  param: { variable: Variable };
-  const: { value: number };
-  reshape: None;
-  transpose: { perm: number[] };
-  matmul: { transA: boolean; transB: boolean };
-  sum: { axes: number[]; keepDims: boolean };
-  softmax_xent: { ignore?: number };
-  softmax_xent_grad: { ignore?: number };
-  im2col: { win: Window; layout: ColLayout };
-  col2im: { win: Window; layout: ColLayout };
-  maxpool: { win: Window };
-  maxpool_grad: { win: Window };
-  avgpool: { win: Window; countIncludePad: boolean };
-  avgpool_grad: { win: Window; countIncludePad: boolean };
-  maxout: { k: number };
-  maxout_grad: { k: number };
-  log_softmax: None;
-  log_softmax_grad: None;
-  concat: { axis: number };
-  slice: { begin: number[] };
-  pad: { pads: number[][] };
-  dropout: { p: number; seed: number; counter: DropoutCounter };
-  dropout_advance: { counter: DropoutCounter };
-  running_update: { momentum: number; scale: number };
-  optim_step: OptimAttrs;
-  embedding: None;
-  embedding_grad: None;
-  softmax: { causal: boolean };
-  label_count: { ignore: number };
-  topk: { k: number };
-}
-export type OpName = keyof OpAttrs;
-
-/** A node of op O, with O's attributes typed. */
-export type Node<O extends OpName = OpName> = Tensor & { readonly op: O; readonly attrs: OpAttrs[O] };
-export const isOp = <O extends OpName>(n: Tensor, op: O): n is Node<O> => n.op === op;
 
 export const isUnary = (n: Tensor): n is Node<UnaryOp> => n.op in UNARY;
 export const isBinary = (n: Tensor): n is Node<BinaryOp> => n.op in BINARY;

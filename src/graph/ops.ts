@@ -1,8 +1,8 @@
 // Graph-building ops. Each one checks its inputs and infers the output shape; nothing is computed here.
-import { Tensor, DType, Attrs } from './tensor.js';
+import { Tensor, DType } from './tensor.js';
 import { Shape, ShapeError, fmt, sizeOf, broadcastShapes, normAxes } from './shape.js';
 import { UNARY } from './elementwise.js';
-import type { OpName, OpAttrs, UnaryOp, BinaryOp, Node } from './op_table.js';
+import type { OpName, OpAttrs, UnaryOp, BinaryOp, Node } from './tensor.js';
 
 /** A new node of op O, with O's attributes (see OpAttrs). */
 export const node = <O extends OpName>(op: O, inputs: Tensor[], shape: Shape, dtype: DType = 'f32', attrs: OpAttrs[O] = {} as OpAttrs[O]) =>
@@ -150,3 +150,38 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   const s = sum(g, axes, true);
   return reshape(s, [...shape]);
 }
+
+// The fluent methods of Tensor, installed here rather than written in tensor.ts, which would then import this file
+// while this file imports it: graph building always loads this module (every builder does), so they are there.
+declare module './tensor.js' {
+  interface Tensor {
+    add(b: Tensor | number): Tensor;
+    sub(b: Tensor | number): Tensor;
+    mul(b: Tensor | number): Tensor;
+    div(b: Tensor | number): Tensor;
+    neg(): Tensor;
+    matmul(b: Tensor, o?: { transA?: boolean; transB?: boolean }): Tensor;
+    relu(): Tensor;
+    sigmoid(): Tensor;
+    tanh(): Tensor;
+    sum(axes?: number | number[], keepDims?: boolean): Tensor;
+    mean(axes?: number | number[], keepDims?: boolean): Tensor;
+    reshape(shape: number[]): Tensor;
+    transpose(perm?: number[]): Tensor;
+  }
+}
+Object.assign(Tensor.prototype, {
+  add(this: Tensor, b: Tensor | number) { return add(this, b); },
+  sub(this: Tensor, b: Tensor | number) { return sub(this, b); },
+  mul(this: Tensor, b: Tensor | number) { return mul(this, b); },
+  div(this: Tensor, b: Tensor | number) { return div(this, b); },
+  neg(this: Tensor) { return neg(this); },
+  matmul(this: Tensor, b: Tensor, o?: { transA?: boolean; transB?: boolean }) { return matmul(this, b, o); },
+  relu(this: Tensor) { return relu(this); },
+  sigmoid(this: Tensor) { return sigmoid(this); },
+  tanh(this: Tensor) { return tanh(this); },
+  sum(this: Tensor, axes?: number | number[], keepDims = false) { return sum(this, axes, keepDims); },
+  mean(this: Tensor, axes?: number | number[], keepDims = false) { return mean(this, axes, keepDims); },
+  reshape(this: Tensor, shape: number[]) { return reshape(this, shape); },
+  transpose(this: Tensor, perm?: number[]) { return transpose(this, perm); },
+});

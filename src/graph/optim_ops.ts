@@ -12,31 +12,8 @@ import { Tensor } from './tensor.js';
 import { ShapeError, fmt } from './shape.js';
 import { node, needF32 } from './ops.js';
 
-export type OptimRule = 'sgd' | 'adam' | 'rmsprop' | 'adagrad' | 'adadelta';
-
-/** PyTorch's SGD: g' = g + l2·p; v = momentum·v + g'; p -= lr·(nesterov ? g' + momentum·v : v). nesterov is 0 or 1. */
-export interface SgdCoefs { lr: number; momentum: number; l2: number; nesterov: number }
-
-/**
- * p ← p·decay − (gradCoef·g' + momCoef·m) / (√v / sqrtBc2 + eps), with g' = g + l2·p, m and v the moving averages of
- * g' and g'². Adam: gradCoef 0, momCoef lr/(1−β1ᵗ). AdamW: l2 0, decay 1 − lr·wd. NAdam: both coefficients from
- * its momentum schedule.
- */
-export interface AdamCoefs { beta1: number; beta1c: number; beta2: number; beta2c: number; eps: number; sqrtBc2: number; l2: number; decay: number; gradCoef: number; momCoef: number }
-/** PyTorch's RMSprop; `momentum` is used only when the node has a momentum buffer. */
-export interface RmspropCoefs { lr: number; alpha: number; alphac: number; eps: number; l2: number; momentum: number }
-/** PyTorch's Adagrad; clr is the decayed learning rate lr / (1 + (t−1)·lr_decay). */
-export interface AdagradCoefs { clr: number; eps: number; l2: number }
-/** PyTorch's Adadelta. */
-export interface AdadeltaCoefs { lr: number; rho: number; rhoc: number; eps: number; l2: number }
-
-export interface OptimAttrs {
-  rule: OptimRule;
-  /** RMSprop only: which optional slots follow square_avg, in this order: grad_avg (centered), momentum_buffer. */
-  centered?: boolean;
-  momentum?: boolean;
-  coefs: () => SgdCoefs | AdamCoefs | RmspropCoefs | AdagradCoefs | AdadeltaCoefs;
-}
+export type { OptimRule, SgdCoefs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs, OptimAttrs } from './attrs.js';
+import type { OptimAttrs } from './attrs.js';
 
 /** The state slots each rule binds after the parameter and the gradient, in binding order. */
 export function slotNames(a: Pick<OptimAttrs, 'rule' | 'centered' | 'momentum'>): string[] {

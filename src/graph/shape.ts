@@ -1,8 +1,9 @@
 // Shapes, strides and broadcasting, shared by graph building and both backends.
+import { UserError } from '../util/errors.js';
 export type Shape = readonly number[];
 
 /** Thrown for every user error in graph building: names the op, the shapes, and what was expected. */
-export class ShapeError extends Error {
+export class ShapeError extends UserError {
   constructor(op: string, message: string) {
     super(`${op}: ${message}`);
     this.name = 'ShapeError';
@@ -38,6 +39,9 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   }
   return out;
 }
+
+/** Strides of a transposed view: output dim j reads input dim perm[j]. */
+export const permutedStrides = (inShape: Shape, perm: readonly number[]) => perm.map((p) => stridesOf(inShape)[p]);
 
 /** Strides for reading `from` as if it had shape `to` (broadcast dims get stride 0). */
 export function broadcastStrides(from: Shape, to: Shape): number[] {

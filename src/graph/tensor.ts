@@ -1,10 +1,60 @@
 // A Tensor is a lazy node in a graph: building one computes nothing. Backends compile a set of tensors into a plan.
-import { Shape, sizeOf, checkShape, fmt } from './shape.js';
-import * as ops from './ops.js';
-import { isOp, type OpName } from './op_table.js';
+import { Shape, ShapeError, sizeOf, checkShape, fmt } from './shape.js';
+import type { UNARY, BINARY } from './elementwise.js';
+import type { Window, ColLayout, DropoutCounter, OptimAttrs } from './attrs.js';
 
 export type DType = 'f32' | 'i32';
-/** A node's attributes; OpAttrs (op_table.ts) types them per op, and Node<O> reads them typed. */
+
+// ---- every op, by name, with its attributes' types (the facts about each op: op_table.ts) ----
+
+export type UnaryOp = keyof typeof UNARY;
+export type BinaryOp = keyof typeof BINARY;
+
+/** A scalar parameter of an elementwise function (a slope, ELU's alpha, Huber's delta); 0 where it takes none. */
+interface Alpha { alpha?: number }
+type None = Record<never, never>;
+
+/** Each op's attributes, by op name. The names of this map are the ops. */
+export interface OpAttrs extends Record<UnaryOp | BinaryOp, Alpha> {
+  input: None;
+  param: { variable: Variable };
+  const: { value: number };
+  reshape: None;
+  transpose: { perm: number[] };
+  matmul: { transA: boolean; transB: boolean };
+  sum: { axes: number[]; keepDims: boolean };
+  softmax_xent: { ignore?: number };
+  softmax_xent_grad: { ignore?: number };
+  im2col: { win: Window; layout: ColLayout };
+  col2im: { win: Window; layout: ColLayout };
+  maxpool: { win: Window };
+  maxpool_grad: { win: Window };
+  avgpool: { win: Window; countIncludePad: boolean };
+  avgpool_grad: { win: Window; countIncludePad: boolean };
+  maxout: { k: number };
+  maxout_grad: { k: number };
+  log_softmax: None;
+  log_softmax_grad: None;
+  concat: { axis: number };
+  slice: { begin: number[] };
+  pad: { pads: number[][] };
+  dropout: { p: number; seed: number; counter: DropoutCounter };
+  dropout_advance: { counter: DropoutCounter };
+  running_update: { momentum: number; scale: number };
+  optim_step: OptimAttrs;
+  embedding: None;
+  embedding_grad: None;
+  softmax: { causal: boolean };
+  label_count: { ignore: number };
+  topk: { k: number };
+}
+export type OpName = keyof OpAttrs;
+
+/** A node of op O, with O's attributes typed. */
+export type Node<O extends OpName = OpName> = Tensor & { readonly op: O; readonly attrs: OpAttrs[O] };
+export const isOp = <O extends OpName>(n: Tensor, op: O): n is Node<O> => n.op === op;
+
+/** A node's attributes; OpAttrs types them per op, and Node<O> reads them typed. */
 export type Attrs = object;
 
 let nextId = 0;
@@ -24,19 +74,7 @@ export class Tensor {
   get rank(): number { return this.shape.length; }
   toString(): string { return `${this.name ?? this.op}#${this.id}${fmt(this.shape)}`; }
 
-  add(b: Tensor | number) { return ops.add(this, b); }
-  sub(b: Tensor | number) { return ops.sub(this, b); }
-  mul(b: Tensor | number) { return ops.mul(this, b); }
-  div(b: Tensor | number) { return ops.div(this, b); }
-  neg() { return ops.neg(this); }
-  matmul(b: Tensor, o?: { transA?: boolean; transB?: boolean }) { return ops.matmul(this, b, o); }
-  relu() { return ops.relu(this); }
-  sigmoid() { return ops.sigmoid(this); }
-  tanh() { return ops.tanh(this); }
-  sum(axes?: number | number[], keepDims = false) { return ops.sum(this, axes, keepDims); }
-  mean(axes?: number | number[], keepDims = false) { return ops.mean(this, axes, keepDims); }
-  reshape(shape: number[]) { return ops.reshape(this, shape); }
-  transpose(perm?: number[]) { return ops.transpose(this, perm); }
+  // The fluent methods (x.matmul(w).relu()) are installed by ops.ts, which builds every op: see the end of that file.
 }
 
 /** A value fed from the host on every run (a batch of images, its labels). */
@@ -54,7 +92,7 @@ export class Variable {
   constructor(readonly init: Float32Array, shape: Shape, readonly name = 'var') {
     checkShape('variable', shape);
     if (init.length !== sizeOf(shape)) {
-      throw new Error(`variable ${name}: ${init.length} initial values for shape ${fmt(shape)} (expected ${sizeOf(shape)})`);
+      throw new ShapeError(`variable ${name}`, `${init.length} initial values for shape ${fmt(shape)} (expected ${sizeOf(shape)})`);
     }
     this.tensor = new Tensor('param', [], [...shape], 'f32', { variable: this }, name);
   }

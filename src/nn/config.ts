@@ -1,7 +1,6 @@
 // Models described as JSON: {"input": [1, 28, 28], "layers": [{"type": "conv2d", "out": 16, "kernel": 5}, ...]}.
 // Input sizes are inferred: each layer is built for the shape the previous ones produce, found by running forward on
 // a symbolic input (graph building only, nothing executes), so shape mistakes surface here with the layer's index.
-import { readFile } from 'node:fs/promises';
 import { input, Tensor } from '../graph/tensor.js';
 import { ShapeError, fmt } from '../graph/shape.js';
 import { Rng } from '../util/rng.js';
@@ -12,12 +11,13 @@ import { LeakyReLU, PReLU, ELU, Softplus, GELU, Maxout, LogSoftmax } from './act
 import { BatchNorm1d, BatchNorm2d, LayerNorm, Dropout, Residual } from './norm.js';
 import { RNN, LSTM, GRU } from './recurrent.js';
 import { Embedding, Positions, PositionKind, MultiHeadAttention, TransformerBlock, PatchEmbed } from './transformer.js';
+import { UserError } from '../util/errors.js';
 
 export type LayerConfig = { type: string; [field: string]: unknown };
 export interface ModelConfig { input: number[]; layers: LayerConfig[]; description?: string }
 
 /** A malformed model config; the message names the source, the layer index and type, and the field at fault. */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   override name = 'ConfigError';
 }
 
@@ -215,21 +215,6 @@ export function buildModel(config: unknown, rng: Rng, source = 'model config'): 
   model.train();
   const parameterCount = model.parameters().reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
   return { model, inputShape, outputShape: h.shape.slice(1), parameterCount };
-}
-
-/** Reads and builds a JSON model file; a missing file or bad JSON is a ConfigError naming the file. */
-export async function loadModelConfig(path: string): Promise<ModelConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(`${path}: cannot read the model config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; expected a JSON file like {"input":[784],"layers":[{"type":"linear","out":10}]})`);
-  }
-  try {
-    return JSON.parse(text) as ModelConfig;
-  } catch (e) {
-    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
 }
 
 /** The CLI's named models, as configs: building one gives the same parameters, in the same order, from the same seed. */

@@ -2,7 +2,7 @@
 import { Tensor, Variable } from '../graph/tensor.js';
 import { conv2d, conv2dBias, maxPool2d, avgPool2d, Pair, ConvOpts, PoolOpts, AvgPoolOpts } from '../graph/conv.js';
 import { ShapeError, fmt } from '../graph/shape.js';
-import { Rng } from '../util/rng.js';
+import { Rng, defaultRng } from '../util/rng.js';
 import { initWeights } from './init.js';
 import { Module, Sequential, Lambda, Linear, ReLU, Flatten } from './module.js';
 
@@ -12,12 +12,12 @@ const pairOf = (k: Pair): [number, number] => (typeof k === 'number' ? [k, k] : 
 export class Conv2d extends Module {
   readonly weight: Variable;
   readonly bias?: Variable;
-  constructor(readonly inChannels: number, readonly outChannels: number, kernel: Pair, readonly opts: ConvOpts & { bias?: boolean; rng: Rng; name?: string }) {
+  constructor(readonly inChannels: number, readonly outChannels: number, kernel: Pair, readonly opts: ConvOpts & { bias?: boolean; rng?: Rng; name?: string } = {}) {
     super();
     const [kh, kw] = pairOf(kernel);
     const name = opts.name ?? `conv${inChannels}x${outChannels}`;
     const fanIn = inChannels * kh * kw, n = outChannels * fanIn;
-    this.weight = new Variable(initWeights('he', n, fanIn, outChannels * kh * kw, opts.rng), [outChannels, inChannels, kh, kw], `${name}.weight`);
+    this.weight = new Variable(initWeights('he', n, fanIn, outChannels * kh * kw, opts.rng ?? defaultRng()), [outChannels, inChannels, kh, kw], `${name}.weight`);
     if (opts.bias !== false) this.bias = Variable.zeros([outChannels], `${name}.bias`);
   }
   forward(x: Tensor): Tensor {

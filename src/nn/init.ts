@@ -1,5 +1,6 @@
 // Weight initialisation from a seeded RNG, so a run is reproducible and CPU and GPU start from the same weights.
 import { Rng } from '../util/rng.js';
+import { OptionError } from '../util/errors.js';
 
 export type InitName = 'he' | 'xavier' | 'zeros';
 
@@ -16,7 +17,7 @@ export function initWeights(name: InitName, n: number, fanIn: number, fanOut: nu
     const a = Math.sqrt(6 / (fanIn + fanOut));
     for (let i = 0; i < n; i++) w[i] = (rng.next() * 2 - 1) * a;
   } else if (name !== 'zeros') {
-    throw new Error(`init: unknown initialiser '${name}' (expected he, xavier or zeros)`);
+    throw new OptionError(`init: unknown initialiser '${name}' (expected he, xavier or zeros)`);
   }
   return w;
 }

@@ -3,27 +3,56 @@
 import { Tensor, Variable } from '../graph/tensor.js';
 import * as ops from '../graph/ops.js';
 import { ShapeError, fmt } from '../graph/shape.js';
-import { Rng } from '../util/rng.js';
+import { Rng, defaultRng } from '../util/rng.js';
 import { initWeights, InitName } from './init.js';
 
 export abstract class Module {
   training = true;
   abstract forward(x: Tensor): Tensor;
-  parameters(): Variable[] { return this.children().flatMap((c) => c.parameters()); }
-  children(): Module[] { return []; }
+  /**
+   * The Variables held in its own properties (those buffers() lists aside), then its children's parameters, each
+   * once (a layer used twice is one set of weights), as PyTorch registers nn.Parameter attributes.
+   */
+  parameters(): Variable[] {
+    const buffers = new Set((this as Partial<{ buffers(): Variable[] }>).buffers?.call(this) ?? []);
+    const own = Object.values(this).filter((v): v is Variable => v instanceof Variable && !buffers.has(v));
+    return [...new Set([...own, ...this.children().flatMap((c) => c.parameters())])];
+  }
+  /**
+   * The modules this one holds, found in its own properties (a module, or an array of modules) in the order they
+   * were assigned, as PyTorch registers attributes: a custom module needs no hand-written list. Override it to
+   * choose another order or to hide a module.
+   */
+  children(): Module[] {
+    const found = new Set<Module>();
+    for (const v of Object.values(this)) {
+      if (v instanceof Module) found.add(v);
+      else if (Array.isArray(v)) for (const x of v) if (x instanceof Module) found.add(x);
+    }
+    return [...found];
+  }
   /** Switch training-only behaviour (dropout, batch statistics) on or off, recursively. */
   train(on = true): this { this.training = on; this.children().forEach((c) => c.train(on)); return this; }
   eval(): this { return this.train(false); }
+}
+
+export interface LinearOptions {
+  bias?: boolean;
+  init?: InitName;
+  /** Draws the initial weights [defaultRng(), seeded by manualSeed]. */
+  rng?: Rng;
+  /** Prefix of the parameter names (`name.weight`, `name.bias`) [linear<in>x<out>]: unique within a model. */
+  name?: string;
 }
 
 /** y = x·W + b, W stored [in, out] so the forward needs no transpose. */
 export class Linear extends Module {
   readonly weight: Variable;
   readonly bias?: Variable;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, o: { bias?: boolean; init?: InitName; rng: Rng; name?: string }) {
+  constructor(readonly inFeatures: number, readonly outFeatures: number, o: LinearOptions = {}) {
     super();
     const name = o.name ?? `linear${inFeatures}x${outFeatures}`;
-    this.weight = new Variable(initWeights(o.init ?? 'he', inFeatures * outFeatures, inFeatures, outFeatures, o.rng), [inFeatures, outFeatures], `${name}.weight`);
+    this.weight = new Variable(initWeights(o.init ?? 'he', inFeatures * outFeatures, inFeatures, outFeatures, o.rng ?? defaultRng()), [inFeatures, outFeatures], `${name}.weight`);
     if (o.bias !== false) this.bias = Variable.zeros([outFeatures], `${name}.bias`);
   }
   forward(x: Tensor): Tensor {

@@ -5,11 +5,11 @@ import { Tensor, Variable } from '../graph/tensor.js';
 import { ShapeError, fmt } from '../graph/shape.js';
 import * as ops from '../graph/ops.js';
 import { concat, slice } from '../graph/shape_ops.js';
-import { Rng } from '../util/rng.js';
+import { Rng, defaultRng } from '../util/rng.js';
 import { initWeights } from './init.js';
 import { Module } from './module.js';
 
-export interface CellOptions { rng: Rng; name?: string }
+export interface CellOptions { /** [defaultRng()] */ rng?: Rng; name?: string }
 
 /** One step of a recurrence: state[0] is the hidden output h [B, H]; an LSTM carries its cell state c as state[1]. */
 export abstract class Cell {
@@ -30,8 +30,8 @@ export abstract class Cell {
 }
 
 /** Xavier-uniform weights [rows, cols] (the gates are tanh and sigmoid), fan-in `rows`. */
-const weight = (rows: number, cols: number, fanOut: number, rng: Rng, name: string) =>
-  new Variable(initWeights('xavier', rows * cols, rows, fanOut, rng), [rows, cols], name);
+const weight = (rows: number, cols: number, fanOut: number, rng: Rng | undefined, name: string) =>
+  new Variable(initWeights('xavier', rows * cols, rows, fanOut, rng ?? defaultRng()), [rows, cols], name);
 
 /** Columns [k·H, (k+1)·H) of a [B, n·H] gate block. */
 const gate = (g: Tensor, k: number, H: number) => slice(g, [0, k * H], [g.shape[0], H]);
@@ -40,7 +40,7 @@ const gate = (g: Tensor, k: number, H: number) => slice(g, [0, k * H], [g.shape[
 export class RNNCell extends Cell {
   readonly weight: Variable;
   readonly bias: Variable;
-  constructor(inputSize: number, hiddenSize: number, o: CellOptions) {
+  constructor(inputSize: number, hiddenSize: number, o: CellOptions = {}) {
     super(inputSize, hiddenSize);
     const name = o.name ?? 'rnn';
     this.weight = weight(inputSize + hiddenSize, hiddenSize, hiddenSize, o.rng, `${name}.weight`);
@@ -60,7 +60,7 @@ export class RNNCell extends Cell {
 export class LSTMCell extends Cell {
   readonly weight: Variable;
   readonly bias: Variable;
-  constructor(inputSize: number, hiddenSize: number, o: CellOptions) {
+  constructor(inputSize: number, hiddenSize: number, o: CellOptions = {}) {
     super(inputSize, hiddenSize);
     const name = o.name ?? 'lstm', H = hiddenSize;
     this.weight = weight(inputSize + H, 4 * H, H, o.rng, `${name}.weight`);
@@ -86,7 +86,7 @@ export class GRUCell extends Cell {
   readonly weightH: Variable;
   readonly biasX: Variable;
   readonly biasH: Variable;
-  constructor(inputSize: number, hiddenSize: number, o: CellOptions) {
+  constructor(inputSize: number, hiddenSize: number, o: CellOptions = {}) {
     super(inputSize, hiddenSize);
     const name = o.name ?? 'gru', H = hiddenSize;
     this.weightX = weight(inputSize, 3 * H, H, o.rng, `${name}.weight_x`);
@@ -133,11 +133,11 @@ export class Recurrent extends Module {
 }
 
 export class RNN extends Recurrent {
-  constructor(inputSize: number, hiddenSize: number, o: CellOptions & RecurrentOptions) { super(new RNNCell(inputSize, hiddenSize, o), o); }
+  constructor(inputSize: number, hiddenSize: number, o: CellOptions & RecurrentOptions = {}) { super(new RNNCell(inputSize, hiddenSize, o), o); }
 }
 export class LSTM extends Recurrent {
-  constructor(inputSize: number, hiddenSize: number, o: CellOptions & RecurrentOptions) { super(new LSTMCell(inputSize, hiddenSize, o), o); }
+  constructor(inputSize: number, hiddenSize: number, o: CellOptions & RecurrentOptions = {}) { super(new LSTMCell(inputSize, hiddenSize, o), o); }
 }
 export class GRU extends Recurrent {
-  constructor(inputSize: number, hiddenSize: number, o: CellOptions & RecurrentOptions) { super(new GRUCell(inputSize, hiddenSize, o), o); }
+  constructor(inputSize: number, hiddenSize: number, o: CellOptions & RecurrentOptions = {}) { super(new GRUCell(inputSize, hiddenSize, o), o); }
 }

@@ -1,7 +1,7 @@
 // Adaptive optimizers with PyTorch's semantics and defaults: Adam, AdamW, NAdam, RMSprop, Adagrad, Adadelta. Each
-// update is one fused `optim_step` node per parameter (src/graph/optim_ops.ts). The step number t comes from
-// beginStep(t) (the trainer calls it before every step; a caller driving compile()/run() itself must too), and
-// every coefficient that depends on t or on lr is recomputed at each run, so neither recompiles anything.
+// update is one fused `optim_step` node per parameter (src/graph/optim_ops.ts). The step number t is the optimizer's
+// own count (see FusedOptimizer in optimizer.ts), and every coefficient that depends on t or on lr is recomputed at
+// each run, so neither recompiles anything.
 import { AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../graph/optim_ops.js';
 import { FusedOptimizer, check } from './optimizer.js';
 

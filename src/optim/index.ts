@@ -2,6 +2,7 @@
 import { Optimizer } from './optimizer.js';
 import { SGD } from './sgd.js';
 import { Adam, AdamW, NAdam, RMSprop, Adagrad, Adadelta } from './adaptive.js';
+import { OptionError } from '../util/errors.js';
 
 export { SGD } from './sgd.js';
 export { Adam, AdamW, NAdam, RMSprop, Adagrad, Adadelta } from './adaptive.js';
@@ -30,7 +31,7 @@ export function defaultLr(name: string): number {
 
 function lookup(name: string) {
   const o = OPTIMIZERS[name];
-  if (!o) throw new Error(`makeOptimizer: unknown optimizer '${name}' (expected one of ${OPTIMIZER_NAMES.join(', ')})`);
+  if (!o) throw new OptionError(`makeOptimizer: unknown optimizer '${name}' (expected one of ${OPTIMIZER_NAMES.join(', ')})`);
   return o;
 }
 
@@ -42,7 +43,7 @@ export function makeOptimizer(name: string, options: Options = {}): Optimizer {
   const o = lookup(name);
   const given = Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && k !== 'kind'));
   for (const k of Object.keys(given)) {
-    if (!o.options.includes(k)) throw new Error(`makeOptimizer: ${name} has no option '${k}' (it takes ${o.options.join(', ')})`);
+    if (!o.options.includes(k)) throw new OptionError(`makeOptimizer: ${name} has no option '${k}' (it takes ${o.options.join(', ')})`);
   }
   return o.make({ lr: o.lr, ...given });
 }

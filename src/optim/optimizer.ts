@@ -3,6 +3,7 @@
 // the kernels read at every run, so schedules and step counters change them without recompiling.
 import { Tensor, Variable } from '../graph/tensor.js';
 import { optimStep, slotNames, OptimAttrs } from '../graph/optim_ops.js';
+import { UserError } from '../util/errors.js';
 
 export interface Optimizer {
   /** Learning rate the next step uses; schedules write it. */
@@ -11,7 +12,10 @@ export interface Optimizer {
   updates(params: readonly Variable[], grads: readonly Tensor[]): Tensor[];
   /** State variables (moments, accumulators) with stable names, in a stable order: what a checkpoint saves. */
   state(): Variable[];
-  /** Called by the trainer before each step with the 1-based number of the step about to run (bias correction). */
+  /**
+   * Set the 1-based number of the step about to run (bias corrections). Optional to call: an optimizer counts the
+   * runs of its compiled updates itself; the trainer calls it before each step so that a resumed run continues exactly.
+   */
   beginStep?(t: number): void;
   /** Kind and hyper-parameters, JSON-able: what a checkpoint records and a config file describes. */
   config(): { kind: string } & Record<string, unknown>;
@@ -22,12 +26,14 @@ export interface Optimizer {
  * coefficients from the subclass, and state slots named `<parameter>.<slot>` created on first use.
  */
 export function check(kind: string, ok: boolean, what: string): void {
-  if (!ok) throw new Error(`${kind}: ${what}`);
+  if (!ok) throw new UserError(`${kind}: ${what}`);
 }
 
 export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number; eps?: number }> implements Optimizer {
+  /** Steps run so far: each run of a compiled update advances it once, after the update (Plan.counters). */
+  readonly counter = { step: 0 };
   /** The 1-based number of the step about to run. */
-  protected t = 1;
+  protected get t(): number { return this.counter.step + 1; }
   private slots = new Map<Variable, Variable[]>();
 
   constructor(readonly kind: string, readonly hyper: H) {
@@ -41,7 +47,7 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
 
   beginStep(t: number): void {
     check(this.kind, Number.isInteger(t) && t >= 1, `step numbers start at 1, got ${t}`);
-    this.t = t;
+    this.counter.step = t - 1;
   }
 
   config() { return { kind: this.kind, ...this.hyper }; }
@@ -57,7 +63,7 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
 
   updates(params: readonly Variable[], grads: readonly Tensor[]): Tensor[] {
     check(this.kind, params.length === grads.length, `${params.length} parameters but ${grads.length} gradients`);
-    const attrs: OptimAttrs = { ...this.rule(), coefs: () => this.coefs() };
+    const attrs: OptimAttrs = { ...this.rule(), coefs: () => this.coefs(), counter: this.counter };
     return params.map((p, i) => {
       let s = this.slots.get(p);
       if (!s) {

@@ -3,6 +3,7 @@
 import { Variable, Tensor } from '../graph/tensor.js';
 import * as ops from '../graph/ops.js';
 import { abs } from '../graph/activations.js';
+import { OptionError } from '../util/errors.js';
 
 export interface Regularization { l1?: number; l2?: number }
 
@@ -21,7 +22,7 @@ export function weightPenalty(params: readonly Variable[], r: Regularization): T
 export function penalty(ws: readonly Tensor[], r: Regularization): Tensor | undefined {
   const l1 = r.l1 ?? 0, l2 = r.l2 ?? 0;
   for (const [k, v] of [['l1', l1], ['l2', l2]] as const) {
-    if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`weightPenalty: ${k} must be a finite number >= 0, got ${v}`);
+    if (!(Number.isFinite(v) && v >= 0)) throw new OptionError(`weightPenalty: ${k} must be a finite number >= 0, got ${v}`);
   }
   let total: Tensor | undefined;
   for (const w of ws) {

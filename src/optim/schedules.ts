@@ -1,6 +1,7 @@
 // Learning-rate schedules: functions of the step. The optimizer reads its lr at every run, so changing it costs one
 // 32-byte uniform write per parameter and no recompilation. Being pure functions of the step (plateau aside, whose
 // state is a few numbers), a resumed run gets the same rates as an uninterrupted one.
+import { OptionError } from '../util/errors.js';
 export type Schedule = (step: number) => number;
 
 export const constant = (lr: number): Schedule => () => lr;
@@ -11,7 +12,7 @@ export const cosine = (lr: number, total: number, minLr = 0): Schedule => (step)
 
 /** lr · gamma^floor(step / stepSize): PyTorch's StepLR, counted in whatever unit the caller's steps are. */
 export function stepDecay(lr: number, stepSize: number, gamma = 0.1): Schedule {
-  if (!(Number.isInteger(stepSize) && stepSize > 0)) throw new RangeError(`stepDecay: stepSize must be a positive integer, got ${stepSize}`);
+  if (!(Number.isInteger(stepSize) && stepSize > 0)) throw new OptionError(`stepDecay: stepSize must be a positive integer, got ${stepSize}`);
   return (step) => lr * gamma ** Math.floor(step / stepSize);
 }
 
@@ -23,7 +24,7 @@ export const exponential = (lr: number, gamma: number, every = 1): Schedule => (
  * After it, inner runs on its own clock from 0, so give it the run's length minus the warm-up.
  */
 export function warmup(steps: number, inner: Schedule): Schedule {
-  if (!(Number.isInteger(steps) && steps >= 0)) throw new RangeError(`warmup: steps must be an integer >= 0, got ${steps}`);
+  if (!(Number.isInteger(steps) && steps >= 0)) throw new OptionError(`warmup: steps must be an integer >= 0, got ${steps}`);
   return (step) => (step < steps ? (inner(0) * (step + 1)) / steps : inner(step - steps));
 }
 
@@ -56,8 +57,8 @@ export class ReduceOnPlateau {
 
   constructor(lr: number, o: PlateauOptions = {}) {
     this.o = { mode: 'min', factor: 0.1, patience: 10, threshold: 1e-4, thresholdMode: 'rel', cooldown: 0, minLr: 0, ...o };
-    if (!(this.o.factor > 0 && this.o.factor < 1)) throw new RangeError(`ReduceOnPlateau: factor must be in (0, 1), got ${this.o.factor}`);
-    if (!(Number.isInteger(this.o.patience) && this.o.patience >= 0)) throw new RangeError(`ReduceOnPlateau: patience must be an integer >= 0, got ${this.o.patience}`);
+    if (!(this.o.factor > 0 && this.o.factor < 1)) throw new OptionError(`ReduceOnPlateau: factor must be in (0, 1), got ${this.o.factor}`);
+    if (!(Number.isInteger(this.o.patience) && this.o.patience >= 0)) throw new OptionError(`ReduceOnPlateau: patience must be an integer >= 0, got ${this.o.patience}`);
     this.lr = lr;
     this.best = this.o.mode === 'min' ? Infinity : -Infinity;
   }
@@ -116,7 +117,7 @@ export function makeSchedule(name: ScheduleName, s: ScheduleSpec): { schedule: S
     case 'step': inner = stepDecay(s.lr, (s.stepEpochs ?? 1) * s.stepsPerEpoch, s.gamma ?? 0.1); break;
     case 'exponential': inner = exponential(s.lr, s.gamma ?? 0.5, s.stepsPerEpoch); break;
     case 'plateau': plateau = new ReduceOnPlateau(s.lr, { factor: s.gamma ?? 0.1, ...s.plateau }); inner = plateau.schedule; break;
-    default: throw new RangeError(`makeSchedule: unknown schedule '${name}' (expected one of ${SCHEDULES.join(', ')})`);
+    default: throw new OptionError(`makeSchedule: unknown schedule '${name}' (expected one of ${SCHEDULES.join(', ')})`);
   }
   return { schedule: w > 0 ? warmup(w, inner) : inner, plateau };
 }

@@ -22,19 +22,22 @@ import { OP_FACTS, OpName, factsOf } from '../graph/op_table.js';
  * A fused step: `nodes` (in order; the last is the step's own node) run as one kernel reading `inputs`. `pattern`
  * names the fused kernel of a composite; the CPU reference runs `nodes` one by one either way.
  */
-export interface Fused { nodes: Tensor[]; inputs: Tensor[]; pattern?: { kernel: string; attrs: Record<string, number> }; recomputes?: ReadonlySet<Tensor> }
+export interface Fused { nodes: Tensor[]; inputs: Tensor[]; pattern?: { kernel: FusedKernel; attrs: Record<string, number> }; recomputes?: ReadonlySet<Tensor> }
+
+/** The fused kernels of composites; each backend that runs fused groups has a launch for every one. */
+export type FusedKernel = 'layer_norm' | 'layer_norm_grad' | 'attention' | 'attention_dq' | 'attention_dk' | 'attention_dv';
 
 /**
  * Composites with a fused kernel: the kernel of the forward region, and of the gradient of some inputs (by index), each
  * with the inputs the kernel reads in binding order.
  */
 export const FUSED_COMPOSITES: Record<string, {
-  forward: string;
+  forward: FusedKernel;
   /** Whether the kernels can run this region (a size limit of the kernel); always, when absent. */
   fits?: (r: Region) => boolean;
   /** Whether the gradient kernels replace the composite's backward for this region; always, when absent. */
   gradsWhen?: (r: Region) => boolean;
-  grads: Record<number, { kernel: string; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
+  grads: Record<number, { kernel: FusedKernel; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
 }> = {
   // Head sizes that are multiples of 4 up to 64 (the kernels' per-query vec4 arrays), and q, k, v distinct tensors (a
   // kernel gives the gradient through one of them; attention(x, x, x) sums three). The gradient kernels recompute the
@@ -44,7 +47,7 @@ export const FUSED_COMPOSITES: Record<string, {
     forward: 'attention',
     gradsWhen: (r) => r.attrs.recompute === 1,
     fits: (r) => r.inputs[0].shape[2] <= 64 && r.inputs[0].shape[2] % 4 === 0 && new Set(r.inputs).size === r.inputs.length,
-    grads: Object.fromEntries(['attention_dq', 'attention_dk', 'attention_dv'].map((kernel, i) => [i, { kernel, inputs: (r: Region, dy: Tensor) => [...r.inputs.slice(0, 3), dy, ...r.inputs.slice(3)] }])),
+    grads: Object.fromEntries((['attention_dq', 'attention_dk', 'attention_dv'] as const).map((kernel, i) => [i, { kernel, inputs: (r: Region, dy: Tensor) => [...r.inputs.slice(0, 3), dy, ...r.inputs.slice(3)] }])),
   },
   // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row.
   layer_norm: { forward: 'layer_norm', grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } } },

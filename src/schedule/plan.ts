@@ -7,9 +7,10 @@
 // what is live at once rather than the sum of every intermediate. Views (reshape) share their input's buffer.
 import { Tensor, Variable, variableOf } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
-import { topoSort } from './topo.js';
+import { topoSort } from '../graph/topo.js';
 import { OP_FACTS, OpName, isOp, isView, isEffect, factsOf, Node } from '../graph/op_table.js';
 import { fuse, Fused, absorbedBy } from './fuse.js';
+import { UserError, OptionError } from '../util/errors.js';
 
 /** Ops that update variables in place and produce no value; they run after every other node of the step. */
 export const EFFECT_OPS: ReadonlySet<OpName> = new Set((Object.keys(OP_FACTS) as OpName[]).filter((op) => 'effect' in OP_FACTS[op]));
@@ -34,6 +35,11 @@ export interface Plan {
   buffers: PlannedBuffer[];
   inputs: Tensor[];
   outputs: Tensor[];
+  /**
+   * Host step counters that advance once per run, after it: an optimizer's step count (its bias correction), shared
+   * by its per-parameter update nodes. Dropout's counter is not here: its own effect node advances it.
+   */
+  counters: { step: number }[];
   /** Temp bytes with slot reuse vs. one buffer per value: what liveness saved. */
   stats: { kernels: number; tempBytes: number; tempBytesWithoutReuse: number };
 }
@@ -42,7 +48,7 @@ export interface Plan {
 export const stepInputs = (p: Pick<Plan, 'fused'>, s: Tensor): readonly Tensor[] => p.fused.get(s)?.inputs ?? s.inputs;
 
 export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: { fuse?: boolean } = {}): Plan {
-  for (const e of effects) if (!isEffect(e)) throw new Error(`plan: ${e} is not an update op (expected one of ${[...EFFECT_OPS]})`);
+  for (const e of effects) if (!isEffect(e)) throw new OptionError(`plan: ${e} is not an update op (expected one of ${[...EFFECT_OPS]})`);
   const order = topoSort([...outputs, ...effects]);
   const fused = o.fuse === false ? new Map<Tensor, Fused>() : fuse(order, outputs);
   const absorbed = new Set([...fused.values()].flatMap(absorbedBy));
@@ -94,7 +100,8 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   for (const n of order) if (isView(n)) bufferOf.set(n, bufferOf.get(root(n))!);
 
   const tempBytes = buffers.filter((b) => b.kind === 'temp').reduce((a, b) => a + b.bytes, 0);
-  return { steps, fused, bufferOf, buffers, inputs, outputs: [...outputs], stats: { kernels: steps.length, tempBytes, tempBytesWithoutReuse: naive } };
+  const counters = [...new Set(effects.flatMap((e) => (isOp(e, 'optim_step') && e.attrs.counter ? [e.attrs.counter] : [])))];
+  return { steps, fused, bufferOf, buffers, inputs, outputs: [...outputs], counters, stats: { kernels: steps.length, tempBytes, tempBytesWithoutReuse: naive } };
 }
 
 const isLeaf = (n: Tensor) => n.op === 'input' || n.op === 'param' || n.op === 'const';
@@ -102,19 +109,40 @@ const isLeaf = (n: Tensor) => n.op === 'input' || n.op === 'param' || n.op === '
 export type Feed = Float32Array | Int32Array;
 export type Feeds = Map<Tensor, Feed>;
 
+const article = (name: string) => `${/^[AEIO]/.test(name) ? 'an' : 'a'} ${name}`;
+
+/** What a feed was, for an error message: its class and length, or its type when it is no array at all. */
+function describe(f: unknown): string {
+  if (f === null || typeof f !== 'object') return f === null ? 'null' : typeof f;
+  const len = (f as { length?: unknown }).length;
+  return `${article(f.constructor?.name ?? 'Object')}${typeof len === 'number' ? ` of ${len} elements` : ''}`;
+}
+
+/** A feed that does not fit its input: missing, the wrong array type (a Float64Array or a plain array), the wrong length, a label out of range. */
+export class FeedError extends UserError {
+  override name = 'FeedError';
+}
+
 /**
  * Host-side checks before anything is sent to a device: a GPU kernel cannot throw, so a wrong length, dtype or an
- * out-of-range label is caught here, with the op and shapes named, rather than read as garbage on the device.
+ * out-of-range label is caught here, with the op and shapes named, rather than read as garbage on the device. The
+ * array type must match exactly: WebGPU copies a feed's bytes, so a Float64Array or a Uint8Array would be
+ * reinterpreted there while the CPU read its values, and the two backends would silently disagree.
+ * With `checkFinite` (the default), a NaN or an infinity in a float feed is a NonFiniteInputError.
  */
-export function checkFeeds(p: Plan, feeds: Feeds): void {
+export function checkFeeds(p: Plan, feeds: Feeds, o: { checkFinite?: boolean } = {}): void {
+  if (!(feeds instanceof Map)) throw new FeedError(`run: feeds must be a Map from input tensors to typed arrays, got ${describe(feeds)}`);
   for (const t of p.inputs) {
-    const f = feeds.get(t);
-    const want = `${t.dtype === 'i32' ? 'Int32Array' : 'Float32Array'} of ${t.size} elements for shape ${fmt(t.shape)}`;
-    if (!f) throw new Error(`run: no value fed for input '${t.name}' (expected a ${want})`);
-    if ((t.dtype === 'i32') !== f instanceof Int32Array || f.length !== t.size) {
-      throw new Error(`run: input '${t.name}' got a ${f.constructor.name} of ${f.length} elements (expected a ${want})`);
+    const f: unknown = feeds.get(t);
+    const Want = t.dtype === 'i32' ? Int32Array : Float32Array;
+    const want = `${article(Want.name)} of ${t.size} elements for shape ${fmt(t.shape)}`;
+    if (f === undefined) throw new FeedError(`run: no value fed for input '${t.name}' (expected ${want})`);
+    if (!(f instanceof Want) || f.length !== t.size) {
+      const hint = f instanceof Want ? '' : `; convert with ${Want.name}.from(...)`;
+      throw new FeedError(`run: input '${t.name}' got ${describe(f)} (expected ${want}${hint})`);
     }
   }
+  if (o.checkFinite ?? true) checkFiniteFeeds(new Map(p.inputs.map((t) => [t, feeds.get(t)!])));
   for (const s of p.steps) {
     const check = factsOf(s).labels;
     if (!check) continue;
@@ -127,17 +155,17 @@ export function checkFeeds(p: Plan, feeds: Feeds): void {
     for (let i = 0; i < f.length; i++) {
       if (f[i] >= 0 && f[i] < C) continue;
       if (f[i] === ignore) continue;
-      if (check.message) throw new Error(check.message(s as Node, f[i], i));
+      if (check.message) throw new FeedError(check.message(s as Node, f[i], i));
       const also = ignore === undefined ? '' : ` or the ignore index ${ignore}`;
-      throw new Error(`softmaxCrossEntropy: label ${f[i]} at batch index ${i} is out of range for logits ${fmt(logits.shape)} (expected an integer in [0, ${C - 1}]${also})`);
+      throw new FeedError(`softmaxCrossEntropy: label ${f[i]} at batch index ${i} is out of range for logits ${fmt(logits.shape)} (expected an integer in [0, ${C - 1}]${also})`);
     }
   }
 }
 
-/** A NaN or an infinity in a float feed: the trainer checks for them before a step, since on the device they spread silently. */
-export class NonFiniteInputError extends Error {
+/** A NaN or an infinity in a float feed: checked before a step runs, since on the device they spread silently into every weight. */
+export class NonFiniteInputError extends UserError {
   constructor(readonly input: string, readonly index: number, readonly value: number, shape: readonly number[]) {
-    super(`run: input '${input}' ${fmt(shape)} holds ${value} at flat index ${index} (expected finite values; a trainer skips this check when its checkFinite is false)`);
+    super(`run: input '${input}' ${fmt(shape)} holds ${value} at flat index ${index} (expected finite values; to allow them, pass { checkFinite: false } to run(), or set a trainer's checkFinite to false)`);
     this.name = 'NonFiniteInputError';
   }
 }

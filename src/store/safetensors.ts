@@ -2,8 +2,7 @@
 // an 8-byte little-endian u64 header length N, N bytes of UTF-8 JSON (padded with spaces to a multiple of 8, which
 // keeps the data aligned), then the tensors' bytes back to back, little-endian. The reader trusts nothing in a file:
 // every length and offset is checked against the file's size before any data is touched.
-import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic.js';
+import { UserError } from '../util/errors.js';
 
 export const DTYPE_BYTES = {
   BOOL: 1, U8: 1, I8: 1, F8_E5M2: 1, F8_E4M3: 1, I16: 2, U16: 2, F16: 2, BF16: 2, I32: 4, U32: 4, F32: 4, F64: 8, I64: 8, U64: 8,
@@ -17,7 +16,7 @@ export interface SafeTensor { dtype: SafeDType; shape: number[]; data: SafeArray
 /** A tensor as read: `bytes` is a copy owned by the caller; `array()` views it with the dtype's typed array. */
 export interface ReadTensor { dtype: SafeDType; shape: number[]; bytes: Uint8Array; array(): SafeArray }
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends UserError {
   constructor(readonly file: string, detail: string) {
     super(`${file}: ${detail}`);
     this.name = 'SafetensorsError';
@@ -51,13 +50,13 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, SafeTensor>, meta
   if (metadata) header[METADATA] = metadata;
   let offset = 0;
   for (const [name, t] of tensors) {
-    if (name === METADATA) throw new Error(`safetensors: '${METADATA}' is reserved and cannot name a tensor`);
+    if (name === METADATA) throw new SafetensorsError('safetensors', `'${METADATA}' is reserved and cannot name a tensor`);
     const want = elements(t.shape) * DTYPE_BYTES[t.dtype];
     if (dtypeOf(t.data) !== t.dtype && !(t.dtype === 'BOOL' && t.data instanceof Uint8Array)) {
-      throw new Error(`safetensors: tensor '${name}' is declared ${t.dtype} but holds a ${t.data.constructor.name}`);
+      throw new SafetensorsError('safetensors', `tensor '${name}' is declared ${t.dtype} but holds a ${t.data.constructor.name}`);
     }
     if (t.data.byteLength !== want) {
-      throw new Error(`safetensors: tensor '${name}' has ${t.data.byteLength} bytes, expected ${want} for ${t.dtype} [${t.shape.join(', ')}]`);
+      throw new SafetensorsError('safetensors', `tensor '${name}' has ${t.data.byteLength} bytes, expected ${want} for ${t.dtype} [${t.shape.join(', ')}]`);
     }
     header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + want] };
     offset += want;
@@ -165,19 +164,4 @@ export function decodeSafetensors(bytes: Uint8Array, file = 'safetensors buffer'
     });
   }
   return { tensors, metadata };
-}
-
-export async function readSafetensors(path: string) {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new SafetensorsError(path, `cannot read: ${(e as Error).message}`);
-  }
-  return decodeSafetensors(bytes, path);
-}
-
-/** Write atomically: readers see the old file or the new one, never a mix, even if the process dies mid-write. */
-export async function writeSafetensors(path: string, tensors: ReadonlyMap<string, SafeTensor>, metadata?: Record<string, string>): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
 }

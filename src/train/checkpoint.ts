@@ -1,4 +1,4 @@
-// Checkpoints of a training run, as safetensors: every value a resumed run needs to continue exactly as if it had never
+// Checkpoints of a training run, as safetensors bytes (files on disk: checkpoint_file.ts, Node only): every value a resumed run needs to continue exactly as if it had never
 // stopped. Tensors: the model's parameters and module buffers (batch-norm running statistics) under their variable
 // names, the optimizer's state (optimizer.state()) under its names, and each Dropout module's step counter as an I64
 // scalar `dropout<k>.step` (k counts Dropout modules in tree order). __metadata__: format and version, then each
@@ -9,7 +9,9 @@ import { fmt } from '../graph/shape.js';
 import type { Module } from '../nn/module.js';
 import { Dropout } from '../nn/norm.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { readSafetensors, writeSafetensors, SafeTensor, ReadTensor } from '../store/safetensors.js';
+import { encodeSafetensors, decodeSafetensors, SafeTensor, ReadTensor } from '../store/safetensors.js';
+import { namedVariables } from '../nn/state.js';
+import { UserError } from '../util/errors.js';
 
 export const CHECKPOINT_FORMAT = 'wgtrain-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -36,7 +38,7 @@ export interface CheckpointMeta extends RunPosition {
   run?: Record<string, unknown>;
 }
 
-export class CheckpointError extends Error {
+export class CheckpointError extends UserError {
   constructor(readonly file: string, detail: string) {
     super(`checkpoint ${file}: ${detail}`);
     this.name = 'CheckpointError';
@@ -45,6 +47,8 @@ export class CheckpointError extends Error {
 
 /** A save refused because a value is NaN or infinite: the run diverged, and the file keeps its last good contents. */
 export class NonFiniteCheckpointError extends CheckpointError {
+  /** A run that diverged failed, like NonFiniteLossError: the CLI exits 1, not 2 (nothing the user passed was malformed). */
+  override readonly exitCode = 1;
   constructor(file: string, detail: string) {
     super(file, detail);
     this.name = 'NonFiniteCheckpointError';
@@ -62,59 +66,56 @@ interface Slots { floats: Map<string, Variable>; counters: Map<string, Dropout> 
 
 /** Every value the checkpoint holds, by tensor name; throws if two different variables share a name. */
 function collect(t: Trainable, file: string): Slots {
-  const floats = new Map<string, Variable>(), counters = new Map<string, Dropout>();
-  const owners = new Map<string, string>();
-  const add = (name: string, v: Variable, what: string) => {
-    const prev = floats.get(name);
-    if (prev === v) return; // the same variable reached twice (a shared layer)
-    if (prev || counters.has(name)) {
-      throw new CheckpointError(file, `two different variables are named '${name}' (${owners.get(name)} and ${what}); give the modules distinct names (e.g. the name option of Linear, Conv2d, BatchNorm)`);
-    }
-    floats.set(name, v);
-    owners.set(name, what);
-  };
-  for (const p of t.model.parameters()) add(p.name, p, 'a model parameter');
-  const seen = new Set<Module>();
-  const walk = (m: Module) => {
+  const floats = namedVariables(t.model, (detail) => new CheckpointError(file, detail));
+  const counters = new Map<string, Dropout>();
+  const walk = (m: Module, seen: Set<Module>) => {
     if (seen.has(m)) return;
     seen.add(m);
-    const buffers = (m as Partial<{ buffers(): Variable[] }>).buffers;
-    if (typeof buffers === 'function') for (const b of buffers.call(m)) add(b.name, b, `a buffer of ${m.constructor.name}`);
     if (m instanceof Dropout) counters.set(`dropout${counters.size}.step`, m);
-    m.children().forEach(walk);
+    m.children().forEach((c) => walk(c, seen));
   };
-  walk(t.model);
-  for (const s of t.optimizer.state()) add(s.name, s, `optimizer state (${t.optimizer.config().kind})`);
+  walk(t.model, new Set());
+  for (const s of t.optimizer.state()) {
+    const prev = floats.get(s.name);
+    if (prev && prev !== s) throw new CheckpointError(file, `two different variables are named '${s.name}' (a model variable and optimizer state (${t.optimizer.config().kind})); give the modules distinct names (e.g. the name option of Linear, Conv2d, BatchNorm)`);
+    floats.set(s.name, s);
+  }
   return { floats, counters };
 }
 
 /**
- * Read every value back from the backend and write the checkpoint atomically: `path` keeps its previous contents
- * unless the new ones are complete. Refuses (CheckpointError, nothing written) if any value is not finite, so a
- * run that diverged never overwrites its last good checkpoint.
+ * Read every value back from the backend and encode the checkpoint as safetensors bytes (a page can download or
+ * store them; saveCheckpoint in wgtrain/node writes them to a file atomically). Refuses (NonFiniteCheckpointError)
+ * if any value is not finite, so a run that diverged never replaces its last good checkpoint. `file` names the
+ * destination in errors.
  */
-export async function saveCheckpoint(
-  path: string, t: Trainable, info: RunPosition & Pick<CheckpointMeta, 'model'> & Partial<Pick<CheckpointMeta, 'seed' | 'schedule' | 'run'>>,
-): Promise<CheckpointMeta> {
-  const { floats, counters } = collect(t, path);
+export async function encodeCheckpoint(
+  t: Trainable, info: CheckpointInfo, file = 'checkpoint',
+): Promise<{ bytes: Uint8Array; meta: CheckpointMeta }> {
+  const { floats, counters } = collect(t, file);
   const tensors = new Map<string, SafeTensor>();
   for (const [name, v] of floats) {
     const data = await t.backend.readVariable(v);
     const bad = data.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new NonFiniteCheckpointError(path, `not saved: '${name}' holds ${data[bad]} (element ${bad}) at step ${t.step}: the run has diverged, and the file keeps its previous contents`);
+    if (bad >= 0) throw new NonFiniteCheckpointError(file, `not saved: '${name}' holds ${data[bad]} (element ${bad}) at step ${t.step}: the run has diverged, and the file keeps its previous contents`);
     tensors.set(name, { dtype: 'F32', shape: [...v.shape], data });
   }
   for (const [name, d] of counters) tensors.set(name, { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(d.counter.step)) });
   const meta: CheckpointMeta = { ...info, step: t.step, optimizer: t.optimizer.config(), lr: t.optimizer.lr };
   const metadata: Record<string, string> = { format: CHECKPOINT_FORMAT, version: String(CHECKPOINT_VERSION) };
   for (const k of FIELDS) if (meta[k] !== undefined) metadata[k] = encode(meta[k]);
-  await writeSafetensors(path, tensors, metadata);
-  return meta;
+  return { bytes: encodeSafetensors(tensors, metadata), meta };
 }
 
-/** Parse and validate a checkpoint's file and metadata without touching any model. */
-export async function readCheckpoint(path: string): Promise<{ meta: CheckpointMeta; tensors: Map<string, ReadTensor> }> {
-  const { tensors, metadata } = await readSafetensors(path);
+/** What a caller says about the run when saving: where it is, and the model (and optionally seed, schedule, run). */
+export type CheckpointInfo = RunPosition & Pick<CheckpointMeta, 'model'> & Partial<Pick<CheckpointMeta, 'seed' | 'schedule' | 'run'>>;
+
+/** A checkpoint as read: its metadata and its tensors by name. */
+export interface DecodedCheckpoint { meta: CheckpointMeta; tensors: Map<string, ReadTensor> }
+
+/** Parse and validate a checkpoint's bytes and metadata without touching any model; `path` names them in errors. */
+export function decodeCheckpoint(bytes: Uint8Array, path = 'checkpoint'): DecodedCheckpoint {
+  const { tensors, metadata } = decodeSafetensors(bytes, path);
   const fail = (detail: string): never => { throw new CheckpointError(path, detail); };
   if (metadata.format !== CHECKPOINT_FORMAT) fail(`not a wgtrain checkpoint (its __metadata__ has format ${JSON.stringify(metadata.format)}, expected "${CHECKPOINT_FORMAT}")`);
   if (metadata.version !== String(CHECKPOINT_VERSION)) fail(`format version ${metadata.version}, but this wgtrain reads version ${CHECKPOINT_VERSION}`);
@@ -138,8 +139,8 @@ export async function readCheckpoint(path: string): Promise<{ meta: CheckpointMe
  * hyper-parameters other than lr, which schedules move), so a mismatch changes nothing. The optimizer must have
  * created its state already: compile the training step first (ClassifierTrainer.prepare(batchSize)).
  */
-export async function loadCheckpoint(path: string, t: Trainable): Promise<CheckpointMeta> {
-  const { meta, tensors } = await readCheckpoint(path);
+export function restoreCheckpoint(bytes: Uint8Array | DecodedCheckpoint, t: Trainable, path = 'checkpoint'): CheckpointMeta {
+  const { meta, tensors } = bytes instanceof Uint8Array ? decodeCheckpoint(bytes, path) : bytes;
   const fail = (detail: string): never => { throw new CheckpointError(path, detail); };
   const mine = t.optimizer.config();
   if (meta.optimizer.kind !== mine.kind) fail(`it was saved with optimizer ${meta.optimizer.kind}, but this run uses ${mine.kind}`);

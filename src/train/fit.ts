@@ -1,21 +1,38 @@
-// `fit`, Keras-style, on top of ClassifierTrainer: epochs of DataLoader batches, a schedule, validation after each
-// epoch, callbacks that may stop the run, early stopping, and a history. Nothing here reads from the device inside an
-// epoch: the loss and training accuracy are the trainer's sampled asynchronous reads, and validation runs between
-// epochs, in eval mode (dropout off, batch norm on its running statistics).
+// `fit`: the one training loop. The CLI's `train`, the browser demo and library code all call it. On top of
+// ClassifierTrainer it runs epochs of DataLoader batches with a schedule, validation and test evaluation between
+// epochs, reduce-on-plateau, callbacks that may stop the run (early stopping), a resume position (mid-epoch), and a
+// history. It touches no file and needs no Node: progress, metrics files and checkpoints are callbacks that the
+// caller supplies (src/cli/progress.ts, src/cli/resume.ts). Nothing reads from the device inside a step unless asked:
+// the loss and training accuracy are read every `logEvery` steps, queued behind their step and awaited one interval
+// later (which also keeps the host at most two intervals ahead of the GPU); validation runs between epochs, in eval
+// mode (dropout off, batch norm on its running statistics).
 import type { Backend } from '../backends/backend.js';
 import type { Variable } from '../graph/tensor.js';
 import type { Module } from '../nn/module.js';
+import { modelVariables } from '../nn/state.js';
+export { modelVariables }; // where the tests and callers of fit have found it
 import type { Optimizer } from '../optim/optimizer.js';
 import { makeSchedule, Schedule, ScheduleName, ScheduleSpec, ReduceOnPlateau } from '../optim/schedules.js';
 import type { Regularization } from '../optim/regularizers.js';
 import { Dataset, splitValidation } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 import type { Augment } from '../data/augment.js';
-import { ClassifierTrainer, EpochStats } from './trainer.js';
+import type { RunPosition } from './checkpoint.js';
+import { ClassifierTrainer, PendingRead } from './trainer.js';
 import type { LossName } from './losses.js';
+import { OptionError } from '../util/errors.js';
 
-/** One epoch's metrics: the training ones are sampled means (see EpochStats), the val_ ones are over the whole set. */
-export interface Logs { loss: number; accuracy: number; val_loss?: number; val_accuracy?: number; lr: number; seconds: number }
+/**
+ * One epoch's metrics. loss and accuracy are means over the training batches whose loss was read (every logEvery-th;
+ * accuracy is NaN for regression); the val_ and test_ ones are over the whole set, after the epoch.
+ */
+export interface Logs {
+  loss: number; accuracy: number; val_loss?: number; val_accuracy?: number; test_loss?: number; test_accuracy?: number;
+  /** The learning rate of the epoch's last step. */
+  lr: number;
+  seconds: number;
+  samplesPerSec: number;
+}
 export type Monitor = 'loss' | 'accuracy' | 'val_loss' | 'val_accuracy';
 
 export interface History {
@@ -27,49 +44,75 @@ export interface History {
   val_accuracy?: number[];
   /** The learning rate at each epoch's end. */
   lr: number[];
+  /** With testData: the test set's loss and accuracy after training (after any callback restored weights). */
+  test?: { loss: number; accuracy: number };
 }
 
 /** What callbacks see; set `stop` to end training after the current batch. */
-export interface FitContext { trainer: ClassifierTrainer; history: History; epochs: number; stop: boolean }
+export interface FitContext {
+  trainer: ClassifierTrainer;
+  history: History;
+  /** The epoch limit (Infinity when only `steps` limits the run). */
+  epochs: number;
+  /** The epoch under way. */
+  epoch: number;
+  /** Where this call started: a resumed run's position, else epoch 0, batch 0. */
+  start: RunPosition;
+  stop: boolean;
+  /** Set by a callback that put other weights into the model at the end (EarlyStopping), so the test is measured again. */
+  restored: boolean;
+}
+
+/** A loss read back from the device, one logging interval after its step. `samples`: the epoch's rows up to that step. */
+export interface LossRead { epoch: number; step: number; loss: number; samples: number }
 
 export interface Callback {
   onTrainBegin?(ctx: FitContext): void | Promise<void>;
   onEpochBegin?(epoch: number, ctx: FitContext): void | Promise<void>;
-  /** Synchronous: it runs inside the epoch's loop, between steps that nothing waits for. */
-  onBatchEnd?(batch: number, size: number, ctx: FitContext): void;
+  /**
+   * After each step: `batch` counts the epoch's batches done, so { epoch, batch } is where a checkpoint taken here
+   * resumes. Return a promise only when something must happen before the next step (a checkpoint): fit awaits it.
+   */
+  onBatchEnd?(batch: number, size: number, ctx: FitContext): void | Promise<void>;
+  /** Each loss read (every logEvery steps); awaited when it returns a promise. */
+  onLoss?(r: LossRead, ctx: FitContext): void | Promise<void>;
   onEpochEnd?(epoch: number, logs: Logs, ctx: FitContext): void | Promise<void>;
   onTrainEnd?(history: History, ctx: FitContext): void | Promise<void>;
 }
 
 export interface FitOptions {
-  epochs: number;
+  /** Epochs to train up to, counted from epoch 0 even when resuming [Infinity with `steps`]. */
+  epochs?: number;
+  /** Stop after this many steps of this call, mid-epoch if need be. */
+  steps?: number;
   batchSize?: number;
   shuffle?: boolean;
+  /** Leave out each epoch's last, smaller batch (one compiled step instead of two). */
+  dropLast?: boolean;
   /** Seeds the batch order and the validation split. */
   seed?: number;
   /** Hold out this fraction of the training rows (chosen at random by the seed) for validation. */
   validationSplit?: number;
   validationData?: Dataset;
-  /** A schedule of the step, or a named one built for this run from the optimizer's current lr. */
+  /** Measured after training (history.test), and after each epoch too (logs.test_*) with testEachEpoch. */
+  testData?: Dataset;
+  testEachEpoch?: boolean;
+  /**
+   * Continue a run from a checkpoint's position: epoch `start.epoch`, skipping its first `start.batch` batches (the
+   * trainer must hold the checkpoint's state). Batch order and augmentation depend only on (seed, epoch, row), so
+   * the resumed run sees the batches the uninterrupted one would have.
+   */
+  start?: RunPosition;
+  /** A schedule of the step, or a named one built for this run (from the run's first step) from the optimizer's lr. */
   schedule?: Schedule | ({ name: ScheduleName } & Partial<ScheduleSpec>);
   /** Reduce-on-plateau, fed `plateauMonitor` at each epoch end [val_loss with validation, else loss]. */
   plateau?: ReduceOnPlateau;
   plateauMonitor?: Monitor;
   callbacks?: Callback[];
   augment?: Augment;
-  /** Read the loss every this many steps [50, or once an epoch when epochs are shorter]. */
+  /** Read the loss at every step that is a multiple of this [50, or the epoch's length when shorter]. */
   logEvery?: number;
   evalBatchSize?: number;
-}
-
-/** Every variable a model's outputs depend on: parameters, and state such as batch norm's running statistics. */
-export function modelVariables(m: Module): Variable[] {
-  const own = (x: Module): Variable[] => {
-    const b = (x as Partial<{ buffers(): Variable[] }>).buffers;
-    return typeof b === 'function' ? b.call(x) : [];
-  };
-  const walk = (x: Module): Variable[] => [...own(x), ...x.children().flatMap(walk)];
-  return [...m.parameters(), ...walk(m)];
 }
 
 export async function readWeights(backend: Backend, vars: readonly Variable[]): Promise<Float32Array[]> {
@@ -82,53 +125,110 @@ export function writeWeights(backend: Backend, vars: readonly Variable[], values
 
 const monitorValue = (logs: Logs, m: Monitor) => logs[m];
 
+const isCount = (v: unknown) => Number.isInteger(v) && (v as number) >= 0;
+
 export async function fit(trainer: ClassifierTrainer, data: Dataset, o: FitOptions): Promise<History> {
-  if (!(Number.isInteger(o.epochs) && o.epochs >= 0)) throw new RangeError(`fit: epochs must be an integer >= 0, got ${o.epochs}`);
-  if (o.validationSplit !== undefined && o.validationData) throw new RangeError('fit: give validationSplit or validationData, not both');
+  const epochs = o.epochs ?? (o.steps !== undefined ? Infinity : NaN);
+  if (!(isCount(epochs) || (epochs === Infinity && o.steps !== undefined))) throw new OptionError(`fit: epochs must be an integer >= 0, got ${o.epochs}`);
+  if (o.steps !== undefined && !isCount(o.steps)) throw new OptionError(`fit: steps must be an integer >= 0, got ${o.steps}`);
+  if (o.validationSplit !== undefined && o.validationData) throw new OptionError('fit: give validationSplit or validationData, not both');
   const seed = o.seed ?? 0;
   let train = data, val = o.validationData;
   if (o.validationSplit) ({ train, val } = splitValidation(data, o.validationSplit, seed));
   if (val && val.n === 0) val = undefined;
-  const loader = new DataLoader(train, { batchSize: o.batchSize ?? 32, shuffle: o.shuffle ?? true, seed, augment: o.augment });
+  const loader = new DataLoader(train, { batchSize: o.batchSize ?? 32, shuffle: o.shuffle ?? true, seed, augment: o.augment, dropLast: o.dropLast });
+  const start = startPosition(o.start, loader.numBatches);
   let plateau = o.plateau;
   if (typeof o.schedule === 'function') trainer.schedule = o.schedule;
   else if (o.schedule) {
-    // Counted from the trainer's current step, so that a named schedule spans this call's epochs.
-    const made = makeSchedule(o.schedule.name, { lr: trainer.optimizer.lr, epochs: o.epochs, stepsPerEpoch: loader.numBatches, ...o.schedule });
-    const start = trainer.step;
-    trainer.schedule = (step) => made.schedule(step - start);
+    // Counted from the run's first step (this call's, unless it resumes), so that a named schedule spans the run.
+    const made = makeSchedule(o.schedule.name, { lr: trainer.optimizer.lr, epochs, stepsPerEpoch: loader.numBatches, ...o.schedule });
+    const first = trainer.step - (start.epoch * loader.numBatches + start.batch);
+    trainer.schedule = (step) => made.schedule(step - first);
     plateau ??= made.plateau;
   }
   const plateauMonitor = o.plateauMonitor ?? (val ? 'val_loss' : 'loss');
   const history: History = { epochs: [], loss: [], accuracy: [], lr: [], ...(val ? { val_loss: [], val_accuracy: [] } : {}) };
-  const ctx: FitContext = { trainer, history, epochs: o.epochs, stop: false };
+  const ctx: FitContext = { trainer, history, epochs, epoch: start.epoch, start, stop: false, restored: false };
   const callbacks = o.callbacks ?? [];
   const logEvery = o.logEvery ?? Math.max(1, Math.min(50, loader.numBatches));
+  const stepLimit = o.steps === undefined ? Infinity : trainer.step + o.steps;
+  const test = o.testData;
+  let lastTest: { step: number; loss: number; accuracy: number } | undefined;
 
   for (const c of callbacks) await c.onTrainBegin?.(ctx);
-  for (let epoch = 0; epoch < o.epochs && !ctx.stop; epoch++) {
+  for (let epoch = start.epoch; epoch < epochs && !ctx.stop && trainer.step < stepLimit; epoch++) {
+    ctx.epoch = epoch;
     for (const c of callbacks) await c.onEpochBegin?.(epoch, ctx);
-    const s: EpochStats = await trainer.trainEpoch(loader, epoch, {
-      logEvery,
-      onBatchEnd: (batch, size) => { for (const c of callbacks) c.onBatchEnd?.(batch, size, ctx); },
-      stop: () => ctx.stop,
-    });
-    const logs: Logs = { loss: s.loss, accuracy: s.accuracy, lr: trainer.optimizer.lr, seconds: s.seconds };
+    const s = await runEpoch(trainer, loader, epoch, epoch === start.epoch ? start.batch : 0, { logEvery, stepLimit, callbacks, ctx });
+    const logs: Logs = { loss: s.loss, accuracy: s.accuracy, lr: trainer.optimizer.lr, seconds: s.seconds, samplesPerSec: s.samples / s.seconds };
     if (val) {
       const v = await trainer.evaluate(val, o.evalBatchSize);
       logs.val_loss = v.loss; logs.val_accuracy = v.accuracy;
       history.val_loss!.push(v.loss); history.val_accuracy!.push(v.accuracy);
     }
+    // The last epoch's test result serves as the final one unless a callback changes the weights at the end.
+    if (test && (o.testEachEpoch || epoch === epochs - 1)) {
+      lastTest = { step: trainer.step, ...(await trainer.evaluate(test, o.evalBatchSize)) };
+      logs.test_loss = lastTest.loss; logs.test_accuracy = lastTest.accuracy;
+    }
     history.epochs.push(epoch); history.loss.push(s.loss); history.accuracy.push(s.accuracy); history.lr.push(logs.lr);
     if (plateau) {
       const m = monitorValue(logs, plateauMonitor);
-      if (m === undefined) throw new RangeError(`fit: plateau monitors '${plateauMonitor}', which this run does not log (no validation data?)`);
+      if (m === undefined) throw new OptionError(`fit: plateau monitors '${plateauMonitor}', which this run does not log (no validation data?)`);
       plateau.step(m);
     }
     for (const c of callbacks) await c.onEpochEnd?.(epoch, logs, ctx);
   }
   for (const c of callbacks) await c.onTrainEnd?.(history, ctx);
+  if (test) {
+    const fresh = lastTest && lastTest.step === trainer.step && !ctx.restored;
+    const { loss, accuracy } = fresh ? lastTest! : await trainer.evaluate(test, o.evalBatchSize);
+    history.test = { loss, accuracy };
+  }
   return history;
+}
+
+/** A checkpoint saved after an epoch's last batch resumes at the next epoch's start. */
+function startPosition(p: RunPosition | undefined, batchesPerEpoch: number): RunPosition {
+  if (!p) return { epoch: 0, batch: 0 };
+  if (!(isCount(p.epoch) && isCount(p.batch))) throw new OptionError(`fit: start must be { epoch, batch } of integers >= 0, got ${JSON.stringify(p)}`);
+  return p.batch >= batchesPerEpoch ? { epoch: p.epoch + 1, batch: 0 } : p;
+}
+
+interface EpochStats { loss: number; accuracy: number; samples: number; seconds: number }
+
+/** One epoch's steps from batch `from`; stops early at `stepLimit` steps or when a callback sets ctx.stop. */
+async function runEpoch(trainer: ClassifierTrainer, loader: DataLoader, epoch: number, from: number,
+  o: { logEvery: number; stepLimit: number; callbacks: Callback[]; ctx: FitContext }): Promise<EpochStats> {
+  const { callbacks, ctx } = o;
+  const t0 = performance.now();
+  // `seen` counts the epoch's rows from its start (a resumed epoch's skipped batches too), `samples` this call's.
+  let samples = 0, seen = Math.min(loader.ds.n, from * loader.batchSize), lossSum = 0, lossCount = 0, correctSum = 0, predictions = 0;
+  let pending: { read: PendingRead; seen: number } | undefined;
+  const settle = async () => {
+    if (!pending) return;
+    const r = await trainer.settleRead(pending.read), at = pending.seen;
+    pending = undefined;
+    lossSum += r.loss; lossCount++;
+    if (r.correct !== undefined) { correctSum += r.correct; predictions += r.predictions; }
+    for (const c of callbacks) { const w = c.onLoss?.({ epoch, step: r.step, loss: r.loss, samples: at }, ctx); if (w) await w; }
+  };
+  let batch = from;
+  for (const b of loader.batches(epoch, from)) {
+    const g = trainer.trainStep(b.x, b.y, b.size);
+    samples += b.size; seen += b.size; batch++;
+    // By the trainer's step, not the epoch's batch: a resumed run reads the same steps as the uninterrupted one.
+    if (trainer.step % o.logEvery === 0) {
+      await settle();
+      pending = { read: trainer.queueRead(g), seen };
+    }
+    for (const c of callbacks) { const w = c.onBatchEnd?.(batch, b.size, ctx); if (w) await w; }
+    if (ctx.stop || trainer.step >= o.stepLimit) break;
+  }
+  await settle();
+  await trainer.backend.sync();
+  return { loss: lossCount ? lossSum / lossCount : NaN, accuracy: predictions ? correctSum / predictions : NaN, samples, seconds: (performance.now() - t0) / 1000 };
 }
 
 export interface EarlyStoppingOptions {
@@ -145,7 +245,13 @@ export interface EarlyStoppingOptions {
   restoreBestWeights?: boolean;
 }
 
-/** Keras's EarlyStopping (Keras 3 semantics: the best weights are restored when training ends, stopped or not). */
+/** What EarlyStopping carries over a resumed run (in a checkpoint's metadata). */
+export interface EarlyStoppingState { best: number; bestEpoch: number; wait: number }
+
+/**
+ * Keras's EarlyStopping: stop once `patience` epochs in a row have not improved on the best (Keras 3 semantics: with
+ * restoreBestWeights, the best epoch's weights are put back when training ends, stopped or not).
+ */
 export class EarlyStopping implements Callback {
   readonly monitor: Monitor;
   readonly mode: 'min' | 'max';
@@ -156,29 +262,45 @@ export class EarlyStopping implements Callback {
   stoppedEpoch = -1;
   private wait = 0;
   private bestWeights?: Float32Array[];
+  private loaded?: EarlyStoppingState;
 
   constructor(readonly o: EarlyStoppingOptions = {}) {
     this.monitor = o.monitor ?? 'val_loss';
     this.mode = o.mode && o.mode !== 'auto' ? o.mode : this.monitor.endsWith('accuracy') ? 'max' : 'min';
     this.patience = o.patience ?? 0;
+    if (!(Number.isInteger(this.patience) && this.patience >= 0)) throw new OptionError(`EarlyStopping: patience must be an integer >= 0, got ${o.patience}`);
     this.minDelta = Math.abs(o.minDelta ?? 0);
     this.best = this.mode === 'min' ? Infinity : -Infinity;
   }
+
+  /** The best value so far, its epoch and the epochs waited since, for a checkpoint; `load` puts them back. */
+  state(): EarlyStoppingState { return { best: this.best, bestEpoch: this.bestEpoch, wait: this.wait }; }
+
+  /**
+   * Continue a resumed run's early stopping (call before fit). With restoreBestWeights, the weights at the start
+   * count as the best epoch's only when the run resumes right after that epoch (where the CLI saves with early
+   * stopping on); otherwise the best weights are not in hand, and the end keeps the last ones.
+   */
+  load(s: EarlyStoppingState): void { this.loaded = { ...s }; }
 
   private improves(v: number, over: number): boolean {
     return this.mode === 'min' ? v + this.minDelta < over : v - this.minDelta > over;
   }
 
-  onTrainBegin(): void {
-    this.wait = 0; this.bestEpoch = -1; this.stoppedEpoch = -1; this.bestWeights = undefined;
-    this.best = this.mode === 'min' ? Infinity : -Infinity;
+  async onTrainBegin(ctx: FitContext): Promise<void> {
+    this.stoppedEpoch = -1; this.bestWeights = undefined;
+    const s = this.loaded ?? { best: this.mode === 'min' ? Infinity : -Infinity, bestEpoch: -1, wait: 0 };
+    this.best = s.best; this.bestEpoch = s.bestEpoch; this.wait = s.wait;
+    this.loaded = undefined;
+    const atBest = s.bestEpoch >= 0 && ctx.start.batch === 0 && ctx.start.epoch === s.bestEpoch + 1;
+    if (this.o.restoreBestWeights && atBest) this.bestWeights = await readWeights(ctx.trainer.backend, modelVariables(ctx.trainer.model));
   }
 
   async onEpochEnd(epoch: number, logs: Logs, ctx: FitContext): Promise<void> {
     const v = monitorValue(logs, this.monitor);
-    if (v === undefined) throw new RangeError(`EarlyStopping: monitor '${this.monitor}' is not in the logs (no validation data?)`);
+    if (v === undefined) throw new OptionError(`EarlyStopping: monitor '${this.monitor}' is not in the logs (no validation data?)`);
     const { backend, model } = ctx.trainer;
-    if (this.o.restoreBestWeights && !this.bestWeights) { this.bestWeights = await readWeights(backend, modelVariables(model)); this.bestEpoch = epoch; }
+    if (this.o.restoreBestWeights && !this.bestWeights && this.bestEpoch < 0) { this.bestWeights = await readWeights(backend, modelVariables(model)); this.bestEpoch = epoch; }
     this.wait++;
     if (this.improves(v, this.best)) {
       this.best = v; this.bestEpoch = epoch;
@@ -189,8 +311,11 @@ export class EarlyStopping implements Callback {
     if (this.wait >= this.patience && epoch > 0) { this.stoppedEpoch = epoch; ctx.stop = true; }
   }
 
-  onTrainEnd(_h: History, ctx: FitContext): void {
-    if (this.o.restoreBestWeights && this.bestWeights) writeWeights(ctx.trainer.backend, modelVariables(ctx.trainer.model), this.bestWeights);
+  onTrainEnd(h: History, ctx: FitContext): void {
+    const last = h.epochs.at(-1);
+    if (!this.o.restoreBestWeights || !this.bestWeights || last === undefined || last === this.bestEpoch) return;
+    writeWeights(ctx.trainer.backend, modelVariables(ctx.trainer.model), this.bestWeights);
+    ctx.restored = true;
   }
 }
 

@@ -5,6 +5,7 @@ import { input, Tensor } from '../graph/tensor.js';
 import * as ops from '../graph/ops.js';
 import { bceWithLogits, mae, logSoftmax, maxout } from '../graph/activations.js';
 import { ShapeError, fmt } from '../graph/shape.js';
+import { OptionError } from '../util/errors.js';
 
 export const LOSSES = ['softmax_xent', 'mse', 'mae', 'bce'] as const;
 export type LossName = (typeof LOSSES)[number];
@@ -41,7 +42,7 @@ export function lossGraph(kind: LossName, out: Tensor): LossGraph {
     }
     case 'mse': { const target = input(out.shape, 'f32', 'targets'); return { target, loss: ops.mse(out, target) }; }
     case 'mae': { const target = input(out.shape, 'f32', 'targets'); return { target, loss: mae(out, target) }; }
-    default: throw new RangeError(`loss: unknown loss '${kind}' (expected one of ${LOSSES.join(', ')})`);
+    default: throw new OptionError(`loss: unknown loss '${kind}' (expected one of ${LOSSES.join(', ')})`);
   }
 }
 

@@ -4,6 +4,7 @@ import { Dataset, subset, permutation } from '../data/dataset.js';
 import { Rng, hash32 } from '../util/rng.js';
 import { fit, FitOptions, History, TrainerSpec, buildTrainer, softmaxRows, Monitor } from './fit.js';
 import type { ClassifierTrainer } from './trainer.js';
+import { OptionError } from '../util/errors.js';
 
 const meanStd = (xs: number[]) => {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -19,8 +20,8 @@ export interface KFoldResult { folds: FoldResult[]; mean: { loss: number; accura
  * (after any restoreBestWeights); std is the population standard deviation over folds.
  */
 export async function kFold(k: number, spec: TrainerSpec, data: Dataset, fitOptions: FitOptions, o: { seed?: number } = {}): Promise<KFoldResult> {
-  if (!(Number.isInteger(k) && k >= 2 && k <= data.n)) throw new RangeError(`kFold: k must be an integer in [2, ${data.n}] (the number of rows), got ${k}`);
-  if (fitOptions.validationSplit || fitOptions.validationData) throw new RangeError('kFold: the held-out fold is the validation data; leave validationSplit and validationData unset');
+  if (!(Number.isInteger(k) && k >= 2 && k <= data.n)) throw new OptionError(`kFold: k must be an integer in [2, ${data.n}] (the number of rows), got ${k}`);
+  if (fitOptions.validationSplit || fitOptions.validationData) throw new OptionError('kFold: the held-out fold is the validation data; leave validationSplit and validationData unset');
   const seed = o.seed ?? 0;
   const order = permutation(data.n, new Rng(hash32(seed, k, 0xf01d)));
   const folds: FoldResult[] = [];
@@ -50,7 +51,7 @@ export class Bagging {
 
   /** Train `size` members, member i on bootstrap sample i with initialisation seed seed + i. */
   static async train(size: number, spec: TrainerSpec, data: Dataset, fitOptions: FitOptions, o: { seed?: number } = {}): Promise<Bagging> {
-    if (!(Number.isInteger(size) && size >= 1)) throw new RangeError(`Bagging: size must be a positive integer, got ${size}`);
+    if (!(Number.isInteger(size) && size >= 1)) throw new OptionError(`Bagging: size must be a positive integer, got ${size}`);
     const seed = o.seed ?? 0, members: ClassifierTrainer[] = [];
     for (let i = 0; i < size; i++) {
       const t = buildTrainer(spec, data.featureShape, seed + i);
@@ -109,7 +110,7 @@ async function runTrials(trials: Params[], trial: Trial, data: Dataset, o: Searc
   const seed = o.seed ?? 0, monitor = o.monitor ?? 'val_loss';
   const p = permutation(data.n, new Rng(hash32(seed, data.n, 0x5ea7)));
   const nVal = Math.round((o.validationSplit ?? 0.2) * data.n);
-  if (nVal < 1 || nVal >= data.n) throw new RangeError(`search: validationSplit ${o.validationSplit ?? 0.2} leaves ${nVal} of ${data.n} rows for validation (expected at least 1, and 1 for training)`);
+  if (nVal < 1 || nVal >= data.n) throw new OptionError(`search: validationSplit ${o.validationSplit ?? 0.2} leaves ${nVal} of ${data.n} rows for validation (expected at least 1, and 1 for training)`);
   const val = subset(data, p.subarray(0, nVal)), train = subset(data, p.subarray(nVal));
   const results: SearchResult[] = [];
   for (const params of trials) {
@@ -130,7 +131,7 @@ async function runTrials(trials: Params[], trial: Trial, data: Dataset, o: Searc
 export async function gridSearch(space: Record<string, readonly (number | string | boolean)[]>, trial: Trial, data: Dataset, o: SearchOptions = {}): Promise<SearchResult[]> {
   let combos: Params[] = [{}];
   for (const [k, values] of Object.entries(space)) {
-    if (values.length === 0) throw new RangeError(`gridSearch: '${k}' has no values`);
+    if (values.length === 0) throw new OptionError(`gridSearch: '${k}' has no values`);
     combos = combos.flatMap((c) => values.map((v) => ({ ...c, [k]: v })));
   }
   return runTrials(combos, trial, data, o);
@@ -144,7 +145,7 @@ export function sampleParams(space: Record<string, Distribution>, rng: Rng): Par
   for (const [k, d] of Object.entries(space)) {
     if (Array.isArray(d)) { p[k] = d[rng.int(d.length)]; continue; }
     const { min, max, log, int } = d as Exclude<Distribution, readonly unknown[]>;
-    if (!(max >= min) || (log && !(min > 0))) throw new RangeError(`randomSearch: '${k}' has a bad range [${min}, ${max}]${log ? ' (log needs min > 0)' : ''}`);
+    if (!(max >= min) || (log && !(min > 0))) throw new OptionError(`randomSearch: '${k}' has a bad range [${min}, ${max}]${log ? ' (log needs min > 0)' : ''}`);
     const u = rng.next();
     const v = log ? Math.exp(Math.log(min) + u * (Math.log(max) - Math.log(min))) : min + u * (max - min);
     p[k] = int ? Math.min(max, Math.round(v)) : v;

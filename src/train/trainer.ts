@@ -1,13 +1,14 @@
 // Training a classifier: the whole step (forward, loss, backward, update) is one graph, compiled once per batch size
-// and replayed. The loss comes back only every `logEvery` steps, read asynchronously: the read is queued behind the
-// step it measures and awaited one interval later, which also keeps the host at most two intervals ahead of the GPU.
+// and replayed. The loop over steps and epochs is `fit` (fit.ts); the trainer gives it the step and the reads it queues
+// behind a step and awaits later, so that nothing waits for the device inside the loop.
 import { input, Tensor, Variable } from '../graph/tensor.js';
 import { runningUpdate } from '../graph/norm.js';
-import { checkFiniteFeeds } from '../schedule/plan.js';
 import * as ops from '../graph/ops.js';
 import { grad } from '../autodiff/grad.js';
 import { Backend, Executable } from '../backends/backend.js';
 import { Module } from '../nn/module.js';
+import { namedVariables } from '../nn/state.js';
+import { OptionError } from '../util/errors.js';
 import { stateUpdates } from '../nn/norm.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Schedule } from '../optim/schedules.js';
@@ -15,14 +16,15 @@ import { weightPenalty, Regularization } from '../optim/regularizers.js';
 import { lossGraph, hostLoss, LossName, predictionsPerRow } from './losses.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { Dataset } from '../data/dataset.js';
-import { DataLoader } from '../data/loader.js';
 
 // `correct` counts right predictions on the device, out of `predictions` per batch (classification losses).
-interface TrainGraph { ex: Executable; x: Tensor; y: Tensor; loss: Tensor; correct?: Tensor; predictions: number }
+export interface TrainGraph { ex: Executable; x: Tensor; y: Tensor; loss: Tensor; correct?: Tensor; predictions: number }
 interface EvalGraph { ex: Executable; x: Tensor; logits: Tensor }
 
-/** loss and accuracy are means over the batches whose loss was read (every logEvery-th); accuracy is NaN for regression. */
-export interface EpochStats { epoch: number; loss: number; accuracy: number; samples: number; seconds: number; samplesPerSec: number }
+/** A step's reads, queued on the device (ClassifierTrainer.queueRead). */
+export interface PendingRead { step: number; value: Promise<Float32Array | Int32Array>; correct?: Promise<Float32Array | Int32Array>; predictions: number; guard?: Promise<Float32Array[]> }
+/** What a settled read says: the step's loss and, for classification losses, its correct predictions out of `predictions`. */
+export interface StepRead { step: number; loss: number; correct?: number; predictions: number }
 
 export class NonFiniteLossError extends Error {
   /** `gradientsFinite`: what the gradient guard saw up to `step` (undefined when it is off). */
@@ -76,6 +78,10 @@ export class ClassifierTrainer {
   private trainGraph(B: number): TrainGraph {
     let g = this.trainGraphs.get(B);
     if (!g) {
+      namedVariables(this.model); // two variables with one name fail here, not at the first save after hours of training
+      if (this.parameters.length === 0) {
+        throw new OptionError(`ClassifierTrainer: the model (${this.model.constructor.name}) has no parameters to train; a custom Module's layers and Variables must be held in its properties (or listed by an overridden children()/parameters())`);
+      }
       this.model.train();
       const x = input([B, ...this.featureShape], 'f32', 'x');
       const out = this.model.forward(x);
@@ -133,62 +139,35 @@ export class ClassifierTrainer {
     if (this.schedule) this.optimizer.lr = this.schedule(this.step);
     this.optimizer.beginStep?.(this.step + 1);
     const feeds = new Map<Tensor, Float32Array | Int32Array>([[g.x, x], [g.y, y]]);
-    if (this.checkFinite) checkFiniteFeeds(feeds);
-    g.ex.run(feeds);
+    g.ex.run(feeds, { checkFinite: this.checkFinite });
     this.step++;
     return g;
   }
 
   /**
-   * One pass over `loader`'s batches for `epoch`. `startBatch` skips the batches a resumed run has already done;
-   * `afterStep(done)` runs after each step with the number of this epoch's batches done (a checkpoint saved there
-   * resumes at that batch) and is awaited.
+   * Queue the reads of the step just run (its loss, the batch's correct predictions, the gradient guard) behind it on
+   * the device. Nothing waits here: `settleRead` awaits them later, so the host can run ahead of the reads.
    */
-  async trainEpoch(loader: DataLoader, epoch: number, o: {
-    logEvery?: number; onLog?: (step: number, loss: number, done: number) => void;
-    onBatchEnd?: (batch: number, size: number) => void; stop?: () => boolean;
-    startBatch?: number; afterStep?: (done: number) => void | Promise<void>;
-  } = {}): Promise<EpochStats> {
-    const logEvery = o.logEvery ?? 50;
-    const t0 = performance.now();
-    let samples = 0, lossSum = 0, lossCount = 0, correctSum = 0, predictions = 0;
-    let pending: { step: number; value: Promise<Float32Array | Int32Array>; correct?: Promise<Float32Array | Int32Array>; predictions: number; guard?: Promise<Float32Array[]> } | undefined;
-    const settle = async () => {
-      if (!pending) return;
-      // All at once, so that when one read fails (a lost device) the others' failures are handled too.
-      const [loss, guard, correct] = await Promise.all([pending.value, pending.guard, pending.correct]);
-      const v = loss[0];
-      const badStep = guard ? this.firstBadStep(pending.step, guard[0][0], guard[1][0]) : 0;
-      if (badStep > 0) {
-        this.backend.writeVariable(this.guard!.first, new Float32Array(1)); // re-arm, should training go on
-        throw new NonFiniteGradientError(badStep, pending.step, v);
-      }
-      if (!Number.isFinite(v)) throw new NonFiniteLossError(pending.step, v, guard !== undefined);
-      lossSum += v; lossCount++;
-      if (correct) { correctSum += correct[0]; predictions += pending.predictions; }
-      o.onLog?.(pending.step, v, samples);
-      pending = undefined;
+  queueRead(g: TrainGraph): PendingRead {
+    const gd = this.guard;
+    return {
+      step: this.step, value: g.ex.read(g.loss), correct: g.correct && g.ex.read(g.correct), predictions: g.predictions,
+      guard: gd && Promise.all([this.backend.readVariable(gd.count), this.backend.readVariable(gd.first)]),
     };
-    let i = 0;
-    for (const b of loader.batches(epoch, o.startBatch)) {
-      const g = this.trainStep(b.x, b.y, b.size);
-      samples += b.size;
-      if (++i % logEvery === 0) {
-        await settle();
-        const gd = this.guard;
-        pending = {
-          step: this.step, value: g.ex.read(g.loss), correct: g.correct && g.ex.read(g.correct), predictions: g.predictions,
-          guard: gd && Promise.all([this.backend.readVariable(gd.count), this.backend.readVariable(gd.first)]),
-        };
-      }
-      o.onBatchEnd?.(i, b.size);
-      if (o.stop?.()) break;
-      if (o.afterStep) await o.afterStep((o.startBatch ?? 0) + i);
+  }
+
+  /** Await a queued read. Throws NonFiniteGradientError or NonFiniteLossError when the step it measured went bad. */
+  async settleRead(p: PendingRead): Promise<StepRead> {
+    // All at once, so that when one read fails (a lost device) the others' failures are handled too.
+    const [loss, guard, correct] = await Promise.all([p.value, p.guard, p.correct]);
+    const v = loss[0];
+    const badStep = guard ? this.firstBadStep(p.step, guard[0][0], guard[1][0]) : 0;
+    if (badStep > 0) {
+      this.backend.writeVariable(this.guard!.first, new Float32Array(1)); // re-arm, should training go on
+      throw new NonFiniteGradientError(badStep, p.step, v);
     }
-    await settle();
-    await this.backend.sync();
-    const seconds = (performance.now() - t0) / 1000;
-    return { epoch, loss: lossCount ? lossSum / lossCount : NaN, accuracy: predictions ? correctSum / predictions : NaN, samples, seconds, samplesPerSec: samples / seconds };
+    if (!Number.isFinite(v)) throw new NonFiniteLossError(p.step, v, guard !== undefined);
+    return { step: p.step, loss: v, correct: correct?.[0], predictions: correct ? p.predictions : 0 };
   }
 
   /** Class scores for every row of `x` (n rows), in batches. */

@@ -63,3 +63,11 @@ export function hash32(a: number, b: number, c: number): number {
   h = mix32((h ^ b) >>> 0);
   return mix32((h ^ c) >>> 0);
 }
+
+/**
+ * The generator layers draw their initial weights from when no `rng` option is given, like PyTorch's global one:
+ * seeded 0 at start, so a script builds the same model every run; manualSeed(s) restarts it.
+ */
+let globalRng = new Rng(0);
+export const defaultRng = (): Rng => globalRng;
+export function manualSeed(seed: number): void { globalRng = new Rng(seed); }

@@ -1,6 +1,5 @@
 // Reference kernels of the last-axis activations (the pointwise ones come from the elementwise table). Each walks the
 // input as rows of its last dim; sums accumulate in float64.
-import { Tensor } from '../../graph/tensor.js';
 import { rowsOf } from '../../graph/activations.js';
 import type { Node } from '../../graph/op_table.js';
 import type { Arr, CpuKernels } from './loops.js';

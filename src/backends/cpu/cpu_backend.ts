@@ -1,7 +1,7 @@
 // The CPU reference backend: executes a plan with TypedArray loops. Slow on purpose; correct by construction.
 import { Tensor, Variable } from '../../graph/tensor.js';
 import { plan, checkFeeds, isView, Feeds, Plan } from '../../schedule/plan.js';
-import { Backend, Executable } from '../backend.js';
+import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData } from '../backend.js';
 import { CPU_KERNELS, Arr, CpuKernelFn } from './kernels.js';
 import type { OpName } from '../../graph/op_table.js';
 
@@ -17,6 +17,7 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
   readonly description = 'CPU reference (TypedArray loops, float64 accumulation)';
   private vars = new Map<Variable, Float32Array>();
+  disposed = false;
   private kernels = new Map<OpName, CpuKernelFn>();
 
   constructor(private o: CpuBackendOptions = {}) {}
@@ -34,23 +35,31 @@ export class CpuBackend implements Backend {
 
   /** The backend's copy of a variable, created from its initial value on first use. */
   storage(v: Variable): Float32Array {
+    checkBackendLive(this, `variable ${v.name}`);
     let s = this.vars.get(v);
     if (!s) this.vars.set(v, (s = Float32Array.from(v.init)));
     return s;
   }
-  writeVariable(v: Variable, data: Float32Array): void { this.storage(v).set(data); }
+  writeVariable(v: Variable, data: Float32Array): void {
+    checkBackendLive(this, `writing ${v.name}`);
+    checkVariableData(v, data);
+    this.storage(v).set(data);
+  }
   async readVariable(v: Variable): Promise<Float32Array> { return Float32Array.from(this.storage(v)); }
   async sync(): Promise<void> {}
-  dispose(): void { this.vars.clear(); }
+  dispose(): void { this.vars.clear(); this.disposed = true; }
 
   compile(outputs: readonly Tensor[], effects: readonly Tensor[] = []): Executable {
+    checkBackendLive(this, 'compile');
     return new CpuExecutable(this, plan(outputs, effects));
   }
 }
 
 class CpuExecutable implements Executable {
   private arrays: Arr[];
+  private life: Lifecycle;
   constructor(private backend: CpuBackend, readonly plan: Plan) {
+    this.life = new Lifecycle(backend);
     this.arrays = plan.buffers.map((b) => {
       if (b.kind === 'variable') return backend.storage(b.variable!);
       if (b.kind === 'input' && b.input!.dtype === 'i32') return new Int32Array(b.bytes / 4);
@@ -67,8 +76,9 @@ class CpuExecutable implements Executable {
     return a.length === t.size ? a : a.subarray(0, t.size); // temp slots may be larger than the value they hold
   }
 
-  run(feeds: Feeds): void {
-    checkFeeds(this.plan, feeds);
+  run(feeds: Feeds, o: RunOptions = {}): void {
+    this.life.check('run');
+    checkFeeds(this.plan, feeds, o);
     for (const t of this.plan.inputs) (this.arrays[this.plan.bufferOf.get(t)!] as Arr).set(feeds.get(t)!);
     for (const s of this.plan.steps) {
       const out = this.plan.bufferOf.has(s) ? (this.view(s) as Float32Array) : new Float32Array(0); // int32 for an i32 node
@@ -83,12 +93,14 @@ class CpuExecutable implements Executable {
         scratch.set(n, dst);
       }
     }
+    for (const c of this.plan.counters) c.step++;
+    this.life.markRun();
   }
 
   async read(t: Tensor): Promise<Float32Array | Int32Array> {
-    if (!this.plan.outputs.includes(t)) throw new Error(`read: ${t} is not an output of this executable (compile it as one)`);
+    this.life.checkRead(t, this.plan.outputs);
     return this.view(t).slice();
   }
 
-  dispose(): void { this.arrays = []; }
+  dispose(): void { this.arrays = []; this.life.dispose(); }
 }

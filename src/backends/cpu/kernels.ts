@@ -1,11 +1,11 @@
 // Reference kernels: plain loops, written to be read and trusted. Reductions accumulate in float64 (JS numbers),
 // so the reference is the more accurate side of every parity test.
 import { Tensor } from '../../graph/tensor.js';
-import { broadcastStrides } from '../../graph/shape.js';
+import { broadcastStrides, permutedStrides } from '../../graph/shape.js';
 import { UNARY, BINARY } from '../../graph/elementwise.js';
 import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, Node, OpName, each } from '../../graph/op_table.js';
 
-import { Arr, CpuKernel, CpuKernelFn, strided, permutedStrides } from './loops.js';
+import { Arr, CpuKernel, CpuKernelFn, strided } from './loops.js';
 import { CONV_CPU_KERNELS } from './conv.js';
 import { ACTIVATION_CPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_CPU_KERNELS } from './shape_ops.js';

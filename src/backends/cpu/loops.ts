@@ -1,5 +1,5 @@
 // Loop helpers shared by the reference kernels.
-import { Shape, stridesOf, sizeOf } from '../../graph/shape.js';
+import { Shape, sizeOf } from '../../graph/shape.js';
 import type { Tensor } from '../../graph/tensor.js';
 import type { OpName, Node } from '../../graph/op_table.js';
 
@@ -28,6 +28,4 @@ export function strided(shape: Shape, strides: number[][], visit: (i: number, of
   }
 }
 
-/** Strides of a transposed view: output dim j reads input dim perm[j]. */
-export const permutedStrides = (inShape: Shape, perm: number[]) => perm.map((p) => stridesOf(inShape)[p]);
 

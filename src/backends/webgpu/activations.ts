@@ -3,11 +3,8 @@
 import { Tensor } from '../../graph/tensor.js';
 import { rowsOf } from '../../graph/activations.js';
 import type { Node } from '../../graph/op_table.js';
-import { Launch, WebGpuKernels, grid, u32s } from './launch.js';
-import maxout from '../../../shaders/maxout.wgsl';
-import log_softmax from '../../../shaders/log_softmax.wgsl';
-
-export const ACTIVATION_SHADERS: Record<string, string> = { maxout, log_softmax };
+import { Launch, WebGpuKernels, spread } from './launch.js';
+import { UNIFORMS } from './contracts.js';
 
 /** One invocation per output of maxout (forward: n is that output; backward: dy is). */
 function maxoutLaunch(n: Node<'maxout' | 'maxout_grad'>, grad: boolean): Launch {
@@ -15,9 +12,9 @@ function maxoutLaunch(n: Node<'maxout' | 'maxout_grad'>, grad: boolean): Launch 
   return {
     shader: 'maxout',
     defines: { GRAD: grad },
-    uniform: u32s([outs, n.attrs.k]),
+    uniform: UNIFORMS.maxout_dims.pack({ outs, k: n.attrs.k }),
     bindings: [...n.inputs, n],
-    workgroups: grid(n.op, Math.ceil(outs / 256)),
+    ...spread(n.op, outs, 256),
   };
 }
 
@@ -26,9 +23,9 @@ function logSoftmaxLaunch(n: Tensor, grad: boolean): Launch {
   return {
     shader: 'log_softmax',
     defines: { GRAD: grad },
-    uniform: u32s([rows, C]),
+    uniform: UNIFORMS.log_softmax_dims.pack({ rows, C }),
     bindings: [...n.inputs, n],
-    workgroups: grid(n.op, Math.ceil(rows / 64)),
+    ...spread(n.op, rows, 64),
   };
 }
 

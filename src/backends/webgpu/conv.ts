@@ -7,24 +7,21 @@
 // price is one pipeline per layer shape. Measured on lavapipe, cnn at batch 64: col2im 80 -> 31 ms, max-pool
 // backward 126 -> 64 ms; im2col 246 -> 34 ms with this and one invocation per output row (below).
 import { Tensor } from '../../graph/tensor.js';
-import { Geom, geometry, WindowOp } from '../../graph/conv.js';
+import { Geom, geometry } from '../../graph/conv.js';
 import type { Node } from '../../graph/op_table.js';
-import { Launch, WebGpuKernels, grid, u32s } from './launch.js';
-import im2col from '../../../shaders/im2col.wgsl';
-import col2im from '../../../shaders/col2im.wgsl';
-import pool from '../../../shaders/pool.wgsl';
+import { Launch, ShaderName, WebGpuKernels, spread } from './launch.js';
+import { UNIFORMS } from './contracts.js';
 
-export const CONV_SHADERS: Record<string, string> = { im2col, col2im, pool };
-
-const WG = 256; // the shaders' default WG
+const WG = 256; // workgroup size of every conv and pooling kernel
 
 const sizes = (g: Geom) => ({ H: g.H, W: g.W, OH: g.OH, OW: g.OW, KH: g.kh, KW: g.kw, SH: g.sh, SW: g.sw, PH: g.ph, PW: g.pw });
 
 const layout = (n: Node<'im2col' | 'col2im'>, g: Geom) => ({ DH: g.dh, DW: g.dw, C: g.C, NB: g.N, CHANNEL_MAJOR: +(n.attrs.layout === 'channel') });
 
 /** Launch `invocations` invocations of `shader`; the uniform holds the element count of `n`. */
-function launch(n: Tensor, shader: string, invocations: number, constants: Record<string, number>, defines?: Record<string, boolean>): Launch {
-  return { shader, defines, constants, uniform: u32s([n.size]), bindings: [...n.inputs, n], workgroups: grid(n.op, Math.ceil(invocations / WG)) };
+function launch(n: Tensor, shader: ShaderName, invocations: number, constants: Record<string, number>, defines?: Record<string, boolean>): Launch {
+  const size = spread(n.op, invocations, WG);
+  return { shader, defines, ...size, constants: { ...constants, ...size.constants }, uniform: UNIFORMS.window_total.pack({ n: n.size }), bindings: [...n.inputs, n] };
 }
 
 /** Pooling: `image` is the NCHW side (the input of the forward, the output of the backward). */
@@ -34,7 +31,7 @@ function poolLaunch(n: Node<'maxpool' | 'maxpool_grad' | 'avgpool' | 'avgpool_gr
   // Windows that tile the image: one invocation per cell of KH x KW pixels (see TILED in shaders/pool.wgsl).
   const tiled = max && backward && g.sh === g.kh && g.sw === g.kw && g.ph === 0 && g.pw === 0;
   const invocations = tiled ? g.N * g.C * Math.ceil(g.H / g.kh) * Math.ceil(g.W / g.kw) : n.size;
-  return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled }), uniform: u32s([invocations]) };
+  return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled }), uniform: UNIFORMS.window_total.pack({ n: invocations }) };
 }
 
 export const CONV_WEBGPU_KERNELS = {

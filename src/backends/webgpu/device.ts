@@ -1,7 +1,8 @@
 // Device acquisition, one function for Node (Dawn through the `webgpu` package) and the browser (navigator.gpu).
 // Asks for the adapter's own limits where the kernels can use more than WebGPU's defaults.
+import { UserError } from '../../util/errors.js';
 
-export class NoAdapterError extends Error {
+export class NoAdapterError extends UserError {
   constructor(readonly detail: string) {
     super(
       `webgpu: no WebGPU adapter found (${detail}). On Linux without a GPU, run 'npm run setup' (as root on Debian 12 it installs ` +

@@ -1,13 +1,13 @@
 // The WebGPU kernel registry: for each op, which shader in shaders/ runs it, how it is specialised, the uniform
 // data it reads, the storage buffers it binds (in binding order after the uniform at binding 0), and its grid.
 import { Tensor } from '../../graph/tensor.js';
-import { Shape, ShapeError, fmt, sizeOf, stridesOf, broadcastStrides } from '../../graph/shape.js';
+import { Shape, ShapeError, fmt, sizeOf, stridesOf, broadcastStrides, permutedStrides } from '../../graph/shape.js';
 import { UNARY } from '../../graph/elementwise.js';
 import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, OpName, Node, each, isOp, isUnary, isBinary, codeOf } from '../../graph/op_table.js';
-import { permutedStrides } from '../cpu/loops.js';
-import type { Fused } from '../../schedule/fuse.js';
+import type { Fused, FusedKernel } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
-import { Launch, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_RANK, MAX_GRID, grid, u32s, f32bits, pad, checkRank } from './launch.js';
+import { Launch, ShaderName, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_GRID, grid, spread, f32bits, checkRank } from './launch.js';
+import { ELEMENTWISE_PARAMS, REDUCE_PARAMS, UNIFORMS } from './contracts.js';
 import { CONV_WEBGPU_KERNELS } from './conv.js';
 import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
@@ -37,17 +37,19 @@ function elementwise(n: Tensor, strides: number[][], code: number, alpha: number
   const strided = periods.some((p) => p === undefined);
   const shape = n.shape.length ? n.shape : [1];
   const st = strides.map((s) => (s.length ? s : [0]));
-  const words = [n.size, shape.length, f32bits(alpha), periods[0] ?? 1, ...pad(shape), ...pad(st[0]), ...pad(st[1] ?? []), periods[1] ?? 1, f32bits(then?.alpha ?? 0)];
+  const uniform = ELEMENTWISE_PARAMS.pack({
+    n: n.size, rank: shape.length, alpha: f32bits(alpha), periodA: periods[0] ?? 1, shape, stridesA: st[0], stridesB: st[1] ?? [], periodB: periods[1] ?? 1, alpha2: f32bits(then?.alpha ?? 0),
+  });
   // Strided, with rows of at least ROW_MIN along the last dim: one invocation per row (see the shader).
   const rows = strided && shape[shape.length - 1] >= ROW_MIN;
   const invocations = rows ? n.size / shape[shape.length - 1] : n.size;
   return {
     shader: 'elementwise',
     defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows, CHAIN: !!then },
-    constants: then ? { OP: code, OP2: then.code } : { OP: code },
-    uniform: u32s(words),
+    ...spread(n.op, invocations, 256),
+    constants: then ? { OP: code, OP2: then.code, WG: 256 } : { OP: code, WG: 256 },
+    uniform,
     bindings: [...inputs, n],
-    workgroups: grid(n.op, Math.ceil(invocations / 256)),
   };
 }
 
@@ -67,25 +69,29 @@ function mergedDims(shape: readonly number[], st: readonly number[], dims: reado
   return [sizes, strides];
 }
 
+/** The reduce kernel's workgroup: 64 outputs (SERIAL), or 64 invocations sharing one output. */
+const REDUCE_WG = 64;
+
 function reduce(n: Node<'sum'>): Launch {
   const x = n.inputs[0], axes = [...n.attrs.axes].sort((a, b) => a - b);
   checkRank('sum', x.shape);
   const st = stridesOf(x.shape);
   const [keptShape, keptStrides] = mergedDims(x.shape, st, x.shape.map((_, i) => i).filter((i) => !axes.includes(i)));
   const [redShape, redStrides] = mergedDims(x.shape, st, axes);
-  const words = [
-    n.size, sizeOf(redShape), keptShape.length, redShape.length,
-    ...pad(keptShape), ...pad(keptStrides), ...pad(redShape), ...pad(redStrides),
-  ];
+  const uniform = REDUCE_PARAMS.pack({
+    outCount: n.size, redCount: sizeOf(redShape), keptRank: keptShape.length, redRank: redShape.length, keptShape, keptStrides, redShape, redStrides,
+  });
   // Many outputs: one invocation per output, summing serially, with no barriers (on CPU drivers each barrier is a
   // context switch). Few outputs, long reductions: one workgroup per output, reducing in workgroup memory.
   const serial = n.size >= 64;
   return {
     shader: 'reduce',
     defines: { SERIAL: serial },
-    uniform: u32s(words),
+    uniform,
     bindings: [x, n],
-    workgroups: grid('sum', serial ? Math.ceil(n.size / 64) : n.size),
+    workgroupSize: [REDUCE_WG],
+    constants: { WG: REDUCE_WG },
+    workgroups: grid('sum', serial ? Math.ceil(n.size / REDUCE_WG) : n.size),
   };
 }
 
@@ -144,7 +150,7 @@ function matmul(n: Node<'matmul'>, gemm: GemmKernel): Launch {
   if ((gemm === 'packed' || (gemm === 'subgroup' && packedGemm(M, N, K, transB))) && panelsFit(M, N, K, batch)) return packedMatmul(n, M, N, K, batch, transA, transB);
   if (gemm === 'packed') gemm = 'subgroup'; // panels over the scratch textures' capacity
   // The tile (TM x TN outputs a workgroup) and the specialisation of the chosen kernel.
-  let tile: { TM: number; TN: number }, shader: string, defines: Record<string, boolean>, constants: Record<string, number>;
+  let tile: { TM: number; TN: number }, shader: ShaderName, defines: Record<string, boolean>, constants: Record<string, number>;
   if (gemm === 'subgroup') {
     const { rows16, wide, TM, TN } = subgroupTile(M, N);
     [tile, shader] = [{ TM, TN }, 'matmul_subgroup'];
@@ -159,7 +165,10 @@ function matmul(n: Node<'matmul'>, gemm: GemmKernel): Launch {
   const wg: [number, number, number] = [Math.ceil(N / tile.TN), Math.ceil(M / tile.TM), batch];
   checkGrid(n, wg);
   const groups = gemm === 'subgroup' ? (tile.TM / 8) * (tile.TN / 32) : 0; // matmul_subgroup's accumulator blocks
-  return { shader, defines, constants, uniform: u32s([M, N, K, batch, groups]), bindings: [n.inputs[0], n.inputs[1], n], workgroups: wg };
+  // The subgroup kernels run one 8-lane subgroup per workgroup (their @workgroup_size(8) is the algorithm's); the tiled
+  // one runs TSX x TSY invocations, its tile constants.
+  const workgroupSize: [number, number] = gemm === 'subgroup' ? [8, 1] : [constants.TSX, constants.TSY];
+  return { shader, defines, constants, uniform: gemm === 'subgroup' ? UNIFORMS.matmul_subgroup_dims.pack({ M, N, K, batch, groups }) : UNIFORMS.matmul_dims.pack({ M, N, K, batch }), bindings: [n.inputs[0], n.inputs[1], n], workgroupSize, workgroups: wg };
 }
 
 function checkGrid(n: Tensor, wg: number[]) {
@@ -209,8 +218,9 @@ function packedMatmul(n: Tensor, M: number, N: number, K: number, batch: number,
     return {
       shader: 'gemm_pack',
       constants: { KMAJOR: +kMajor, PACK_B: +packB, VECS: width / 4, TEXW: PANEL_TEXTURE_WIDTH },
-      uniform: u32s([R, K, tiles, batch, KP]),
+      uniform: UNIFORMS.gemm_pack_dims.pack({ R, K, tiles, batch, KP }),
       bindings: [x, to],
+      workgroupSize: [width / 4, 4], // VECS x 4 (shaders/gemm_pack.wgsl)
       workgroups: wg,
     };
   };
@@ -220,8 +230,9 @@ function packedMatmul(n: Tensor, M: number, N: number, K: number, batch: number,
     shader: 'matmul_packed',
     defines: { EPILOGUE: false, ROWS128: TM === 128 },
     constants: { TEXW: PANEL_TEXTURE_WIDTH },
-    uniform: u32s([M, N, KP, batch, MT, NT, TM / 4]),
+    uniform: UNIFORMS.matmul_packed_dims.pack({ M, N, K: KP, batch, MT, NT, groups: TM / 4 }),
     bindings: [a, b, n],
+    workgroupSize: [8], // one 8-lane subgroup (shaders/matmul_packed.wgsl)
     workgroups: wg,
     before: [pack(n.inputs[0], a, M, TM, MT, false, transA), pack(n.inputs[1], b, N, 64, NT, true, !transB)],
   };
@@ -232,9 +243,9 @@ function softmaxXent(n: Node<'softmax_xent' | 'softmax_xent_grad'>, grad: boolea
   return {
     shader: 'softmax_xent',
     defines: { GRAD: grad },
-    uniform: u32s([B, C, n.attrs.ignore ?? 0, +(n.attrs.ignore !== undefined)]),
+    uniform: UNIFORMS.softmax_xent_dims.pack({ B, C, ignore: n.attrs.ignore ?? 0, hasIgnore: +(n.attrs.ignore !== undefined) }),
     bindings: [...n.inputs, n],
-    workgroups: grid(n.op, Math.ceil(B / 64)),
+    ...spread(n.op, B, 64),
   };
 }
 
@@ -262,7 +273,7 @@ const KERNELS = {
 export const WEBGPU_KERNELS = KERNELS as unknown as Readonly<Partial<Record<OpName, (n: Tensor) => Launch>>>;
 
 /** The fused kernels of composites (FUSED_COMPOSITES in src/schedule/fuse.ts), by kernel name. */
-const FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = { ...NORM_FUSED_LAUNCHES, ...ATTENTION_FUSED_LAUNCHES };
+const FUSED_LAUNCHES = { ...NORM_FUSED_LAUNCHES, ...ATTENTION_FUSED_LAUNCHES } satisfies Record<FusedKernel, (n: Tensor, g: Fused) => Launch>;
 
 /**
  * A fused group (src/schedule/fuse.ts) as one elementwise launch: its first elementwise op reads each input either
@@ -271,9 +282,7 @@ const FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = { ...NOR
  */
 export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch {
   if (g.pattern) {
-    const k = FUSED_LAUNCHES[g.pattern.kernel];
-    if (!k) throw new Error(`webgpu backend: no fused kernel '${g.pattern.kernel}' (node ${n})`);
-    return k(n, g);
+    return FUSED_LAUNCHES[g.pattern.kernel](n, g);
   }
   const head = g.nodes[0];
   if (isOp(head, 'matmul')) return matmulEpilogue(head, g, n, gemm);

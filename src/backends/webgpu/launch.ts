@@ -18,8 +18,14 @@ export type Binding = Tensor | Scratch;
 export const isScratch = (b: Binding): b is Scratch => !(b instanceof Tensor);
 export const bindingBytes = (b: Binding): number => (isScratch(b) ? b.bytes : Math.max(b.size, 1) * 4);
 
+/** The shaders in shaders/ a launch may name (their sources: shaders.ts). */
+export type ShaderName =
+  | 'elementwise' | 'reduce' | 'matmul' | 'matmul_subgroup' | 'matmul_packed' | 'gemm_pack' | 'softmax_xent' | 'im2col'
+  | 'col2im' | 'pool' | 'maxout' | 'log_softmax' | 'strided_copy' | 'dropout' | 'running_update' | 'layer_norm' | 'optim'
+  | 'embedding' | 'softmax' | 'topk' | 'label_count' | 'attention' | 'attention_grad';
+
 export interface Launch {
-  shader: string;
+  shader: ShaderName;
   defines?: Record<string, boolean>;
   constants?: Record<string, number>;
   /** Uniform data at binding 0, written once at compile time. */
@@ -27,6 +33,12 @@ export interface Launch {
   /** For kernels whose uniform can change between runs (optimizer hyper-parameters): its current value. */
   dynamicUniform?: () => ArrayBuffer;
   bindings: Binding[];
+  /**
+   * The workgroup size the shader is compiled with, stated here (the limits check reads it): a 1-D shader takes it as
+   * its `WG` override, which has no default, so a launch that does not pass it fails to compile (see `spread`); the
+   * GEMMs take it from their tile constants.
+   */
+  workgroupSize: readonly [number, number?, number?];
   workgroups: [number, number, number];
   /** Launches that run first, in order, in the same step: a GEMM packing its operands into scratch. */
   before?: Launch[];
@@ -48,12 +60,11 @@ export function grid(op: string, groups: number): [number, number, number] {
   return [MAX_GRID, y, 1];
 }
 
-export function u32s(words: number[], minBytes = 16): ArrayBuffer {
-  const n = Math.max(Math.ceil(words.length / 4) * 4, minBytes / 4);
-  const a = new Uint32Array(n);
-  a.set(words);
-  return a.buffer;
+/** A 1-D launch: `invocations` spread over workgroups of `size`, which the shader takes as its `WG` override. */
+export function spread(op: string, invocations: number, size: number): { workgroupSize: [number]; workgroups: [number, number, number]; constants: { WG: number } } {
+  return { workgroupSize: [size], workgroups: grid(op, Math.ceil(invocations / size)), constants: { WG: size } };
 }
+
 export const f32bits = (x: number) => new Uint32Array(new Float32Array([x]).buffer)[0];
 export const pad = (xs: readonly number[]) => [...xs, ...Array(MAX_RANK - xs.length).fill(0)];
 

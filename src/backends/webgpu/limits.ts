@@ -2,31 +2,18 @@
 // (or a small GPU) may offer fewer invocations per workgroup or fewer storage buffers than the kernels use; the
 // validation error WebGPU would raise says neither which limit nor which op, so this names both.
 import type { Launch } from './launch.js';
+import { UserError } from '../../util/errors.js';
 
-export class LimitError extends Error {
+export class LimitError extends UserError {
   constructor(readonly limit: string, readonly needed: number, readonly available: number, what: string) {
     super(`webgpu: ${what} needs ${limit} >= ${needed}, and this device offers ${available}`);
     this.name = 'LimitError';
   }
 }
 
-/** The workgroup size of a shader's `main`, with override constants resolved from the launch or their defaults. */
-export function workgroupSize(code: string, constants: Record<string, number> = {}): number[] {
-  const m = /@workgroup_size\(([^)]*)\)\s*fn\s+main\s*\(/.exec(code);
-  if (!m) throw new Error('webgpu: shader has no @workgroup_size on fn main');
-  return m[1].split(',').map((d) => d.trim()).filter(Boolean).map((d) => {
-    const literal = /^(\d+)u?$/.exec(d);
-    if (literal) return Number(literal[1]);
-    if (d in constants) return constants[d];
-    const def = new RegExp(`override\\s+${d}\\s*:\\s*\\w+\\s*=\\s*(\\d+)u?\\s*;`).exec(code);
-    if (!def) throw new Error(`webgpu: workgroup size '${d}' is neither a literal nor an override with a default or a constant`);
-    return Number(def[1]);
-  });
-}
-
 /** Throws a LimitError naming the first limit of `limits` that the launch of `code` exceeds. */
-export function checkKernelLimits(l: Launch, code: string, limits: GPUSupportedLimits, what: string): void {
-  const [x, y = 1, z = 1] = workgroupSize(code, l.constants);
+export function checkKernelLimits(l: Launch, limits: GPUSupportedLimits, what: string): void {
+  const [x, y = 1, z = 1] = l.workgroupSize;
   const needs: [keyof GPUSupportedLimits, number, string][] = [
     ['maxComputeInvocationsPerWorkgroup', x * y * z, `a ${x}x${y}x${z} workgroup`],
     ['maxComputeWorkgroupSizeX', x, 'its workgroup width'],

@@ -4,13 +4,9 @@ import { Tensor } from '../../graph/tensor.js';
 import { dropoutParams } from '../../graph/norm.js';
 import type { Node } from '../../graph/op_table.js';
 import { rowsOf } from '../../graph/activations.js';
-import type { Fused } from '../../schedule/fuse.js';
-import { Launch, WebGpuKernels, grid, u32s, f32bits } from './launch.js';
-import dropoutSrc from '../../../shaders/dropout.wgsl';
-import running_update from '../../../shaders/running_update.wgsl';
-import layer_norm from '../../../shaders/layer_norm.wgsl';
-
-export const NORM_SHADERS: Record<string, string> = { dropout: dropoutSrc, running_update, layer_norm };
+import type { Fused, FusedKernel } from '../../schedule/fuse.js';
+import { Launch, WebGpuKernels, spread } from './launch.js';
+import { UNIFORMS } from './contracts.js';
 
 /** Layer norm's fused kernels (schedule/fuse.ts): forward reads [x, weight, bias], the gradient [x, weight, dy]. */
 function layerNorm(n: Tensor, g: Fused, grad: boolean): Launch {
@@ -18,26 +14,24 @@ function layerNorm(n: Tensor, g: Fused, grad: boolean): Launch {
   return {
     shader: 'layer_norm',
     defines: { GRAD: grad },
-    uniform: u32s([rows, C, f32bits(g.pattern!.attrs.eps)]),
+    uniform: UNIFORMS.layer_norm_dims.pack({ rows, C, eps: g.pattern!.attrs.eps }),
     bindings: [...g.inputs, n],
-    workgroups: grid('layerNorm', Math.ceil(rows / 64)),
+    ...spread('layerNorm', rows, 64),
   };
 }
 
-export const NORM_FUSED_LAUNCHES: Record<string, (n: Tensor, g: Fused) => Launch> = {
+export const NORM_FUSED_LAUNCHES = {
   layer_norm: (n, g) => layerNorm(n, g, false),
   layer_norm_grad: (n, g) => layerNorm(n, g, true),
-};
+} satisfies Partial<Record<FusedKernel, (n: Tensor, g: Fused) => Launch>>;
 
 function dropout(n: Node<'dropout'>): Launch {
   // Re-read at every run: the counter's step changes between runs, and the pipeline must not be rebuilt for it.
   const params = () => {
     const { seed, step, threshold, scale } = dropoutParams(n);
-    const b = new ArrayBuffer(32), u = new Uint32Array(b), f = new Float32Array(b);
-    u[0] = n.size; u[1] = seed; u[2] = step; u[3] = threshold; f[4] = scale;
-    return b;
+    return UNIFORMS.dropout_params.pack({ n: n.size, seed, step, threshold, scale });
   };
-  return { shader: 'dropout', defines: { ADVANCE: false }, uniform: params(), dynamicUniform: params, bindings: [n.inputs[0], n], workgroups: grid(n.op, Math.ceil(n.size / 256)) };
+  return { shader: 'dropout', defines: { ADVANCE: false }, uniform: params(), dynamicUniform: params, bindings: [n.inputs[0], n], ...spread(n.op, n.size, 256) };
 }
 
 /**
@@ -47,16 +41,14 @@ function dropout(n: Node<'dropout'>): Launch {
  */
 function dropoutAdvance(n: Node<'dropout_advance'>): Launch {
   const c = n.attrs.counter;
-  const empty = () => u32s([0], 32);
-  return { shader: 'dropout', defines: { ADVANCE: true }, uniform: empty(), dynamicUniform: () => { c.step = (c.step + 1) >>> 0; return empty(); }, bindings: [], workgroups: [1, 1, 1] };
+  const empty = () => UNIFORMS.dropout_params.pack({ n: 0, seed: 0, step: 0, threshold: 0, scale: 0 });
+  return { shader: 'dropout', defines: { ADVANCE: true }, uniform: empty(), dynamicUniform: () => { c.step = (c.step + 1) >>> 0; return empty(); }, bindings: [], workgroupSize: [1], workgroups: [1, 1, 1] };
 }
 
 function runningUpdate(n: Node<'running_update'>): Launch {
   const [stat] = n.inputs;
   const { momentum, scale } = n.attrs;
-  const b = new ArrayBuffer(16), u = new Uint32Array(b), f = new Float32Array(b);
-  u[0] = stat.size; f[1] = momentum; f[2] = scale;
-  return { shader: 'running_update', uniform: b, bindings: [...n.inputs], workgroups: grid(n.op, Math.ceil(stat.size / 64)) };
+  return { shader: 'running_update', uniform: UNIFORMS.running_update_params.pack({ n: stat.size, momentum, scale }), bindings: [...n.inputs], ...spread(n.op, stat.size, 64) };
 }
 
 export const NORM_WEBGPU_KERNELS = { dropout, dropout_advance: dropoutAdvance, running_update: runningUpdate } satisfies WebGpuKernels;

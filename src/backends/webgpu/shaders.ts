@@ -1,6 +1,9 @@
 // WGSL sources from shaders/, specialised by wgsl-preprocessor's #if/#elif/#else/#endif. A source names its
-// switches (`#if BINARY`); here each name becomes a template value for the preprocessor's tag.
+// switches (`#if BINARY`); here each name becomes a template value for the preprocessor's tag. Every shader a launch
+// may name (ShaderName in launch.ts) has its source here, or typecheck fails.
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import type { ShaderName } from './launch.js';
+import { opCodesWgsl, optimHyperWgsl, ELEMENTWISE_PARAMS, REDUCE_PARAMS, STRIDED_COPY_PARAMS, UNIFORMS } from './contracts.js';
 import elementwise from '../../../shaders/elementwise.wgsl';
 import matmul from '../../../shaders/matmul.wgsl';
 import matmul_subgroup from '../../../shaders/matmul_subgroup.wgsl';
@@ -11,20 +14,42 @@ import reduce from '../../../shaders/reduce.wgsl';
 import softmax_xent from '../../../shaders/softmax_xent.wgsl';
 import unary from '../../../shaders/unary.wgsl';
 import gemm_store from '../../../shaders/gemm_store.wgsl';
-import { CONV_SHADERS } from './conv.js';
-import { ACTIVATION_SHADERS } from './activations.js';
-import { SHAPE_OPS_SHADERS } from './shape_ops.js';
-import { NORM_SHADERS } from './norm.js';
-import { OPTIM_SHADERS } from './optim.js';
-import { ATTENTION_SHADERS } from './attention.js';
+import im2col from '../../../shaders/im2col.wgsl';
+import col2im from '../../../shaders/col2im.wgsl';
+import pool from '../../../shaders/pool.wgsl';
+import maxout from '../../../shaders/maxout.wgsl';
+import log_softmax from '../../../shaders/log_softmax.wgsl';
+import strided_copy from '../../../shaders/strided_copy.wgsl';
+import dropout from '../../../shaders/dropout.wgsl';
+import running_update from '../../../shaders/running_update.wgsl';
+import layer_norm from '../../../shaders/layer_norm.wgsl';
+import optim from '../../../shaders/optim.wgsl';
+import embedding from '../../../shaders/embedding.wgsl';
+import softmax from '../../../shaders/softmax.wgsl';
+import topk from '../../../shaders/topk.wgsl';
+import label_count from '../../../shaders/label_count.wgsl';
+import attention from '../../../shaders/attention.wgsl';
+import attention_grad from '../../../shaders/attention_grad.wgsl';
 
-export const SHADERS: Record<string, string> = { ...CONV_SHADERS, ...ACTIVATION_SHADERS, ...SHAPE_OPS_SHADERS, ...NORM_SHADERS, ...OPTIM_SHADERS, ...ATTENTION_SHADERS, elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent };
+export const SHADERS = {
+  elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent, im2col, col2im, pool, maxout,
+  log_softmax, strided_copy, dropout, running_update, layer_norm, optim, embedding, softmax, topk, label_count, attention, attention_grad,
+} satisfies Record<ShaderName, string>;
 
 /**
  * WGSL shared by several shaders, pasted where a source has a line `#include NAME` (WGSL has no includes). A piece
- * may include others; each is pasted once per shader, at its first include.
+ * may include others; each is pasted once per shader, at its first include. Some pieces are generated from the
+ * TypeScript tables they must agree with (contracts.ts).
  */
-const INCLUDES: Record<string, string> = { unary, gemm_store, gemm_subgroup };
+const INCLUDES: Record<string, string> = {
+  unary, gemm_store, gemm_subgroup,
+  op_codes: opCodesWgsl(),
+  optim_hyper: optimHyperWgsl(),
+  elementwise_params: ELEMENTWISE_PARAMS.wgsl(),
+  reduce_params: REDUCE_PARAMS.wgsl(),
+  strided_copy_params: STRIDED_COPY_PARAMS.wgsl(),
+  ...Object.fromEntries(Object.entries(UNIFORMS).map(([piece, u]) => [piece, u.wgsl()])),
+};
 
 function withIncludes(name: string, src: string, seen = new Set<string>()): string {
   return src.replace(/^#include[ \t]+(\w+)[ \t]*$/gm, (_, inc: string) => {
@@ -35,7 +60,7 @@ function withIncludes(name: string, src: string, seen = new Set<string>()): stri
   });
 }
 
-export function shaderSource(name: string, defines: Record<string, boolean> = {}): string {
+export function shaderSource(name: ShaderName, defines: Record<string, boolean> = {}): string {
   const src = SHADERS[name] === undefined ? undefined : withIncludes(name, SHADERS[name]);
   if (src === undefined) throw new Error(`webgpu: no shader named '${name}' in shaders/`);
   const strings: string[] = [];

@@ -3,13 +3,13 @@
 import { Tensor, Variable } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
 import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
-import { Backend, Executable } from '../backend.js';
+import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData } from '../backend.js';
 import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, fusedLaunch, Launch } from './kernels.js';
 import { isScratch, bindingBytes, PANEL_TEXTURE_WIDTH, Scratch, Binding } from './launch.js';
 import { shaderSource } from './shaders.js';
-import { checkKernelLimits } from './limits.js';
+import { checkKernelLimits, LimitError } from './limits.js';
 
 const STORAGE = GPUBufferUsageFlagsOf('STORAGE', 'COPY_SRC', 'COPY_DST');
 const UNIFORM = GPUBufferUsageFlagsOf('UNIFORM', 'COPY_DST');
@@ -30,6 +30,7 @@ export class WebGpuBackend implements Backend {
   get buffersCreated(): number { return this.pool.created + this.stats.variableBuffers; }
   private vars = new Map<Variable, GPUBuffer>();
   private pipelines = new Map<string, GPUComputePipeline>();
+  disposed = false;
 
   constructor(readonly ctx: GpuContext) { this.pool = new BufferPool(ctx.device); }
 
@@ -41,6 +42,7 @@ export class WebGpuBackend implements Backend {
 
   /** Throws the device's first asynchronous failure, with what we were doing when we noticed it. */
   checkHealth(doing: string): void {
+    checkBackendLive(this, doing);
     if (this.ctx.lostInfo) throw new DeviceLostError(this.ctx.lostInfo.reason, this.ctx.lostInfo.message, doing);
     if (this.ctx.error) throw new Error(`webgpu: ${doing} failed: ${this.ctx.error}`);
   }
@@ -51,7 +53,7 @@ export class WebGpuBackend implements Backend {
     let p = this.pipelines.get(key);
     if (!p) {
       const code = shaderSource(l.shader, l.defines);
-      checkKernelLimits(l, code, this.limits, what);
+      checkKernelLimits(l, this.limits, what);
       const module = this.device.createShaderModule({ label: l.shader, code });
       p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main', constants: l.constants } });
       this.pipelines.set(key, p);
@@ -76,13 +78,13 @@ export class WebGpuBackend implements Backend {
   checkSize(what: string, shape: readonly number[], bytes: number): void {
     const limit = this.limits.maxStorageBufferBindingSize;
     if (bytes > limit) {
-      throw new Error(`webgpu: ${what} ${fmt(shape)} needs ${bytes} bytes, over this adapter's maxStorageBufferBindingSize of ${limit}`);
+      throw new LimitError('maxStorageBufferBindingSize', bytes, limit, `${what} ${fmt(shape)}`);
     }
   }
 
   writeVariable(v: Variable, data: Float32Array): void {
     this.checkHealth(`writing ${v.name}`);
-    if (data.length !== v.size) throw new Error(`writeVariable ${v.name}: ${data.length} values for shape ${fmt(v.shape)}`);
+    checkVariableData(v, data);
     this.device.queue.writeBuffer(this.variableBuffer(v), 0, data);
   }
 
@@ -134,6 +136,7 @@ export class WebGpuBackend implements Backend {
   }
 
   dispose(): void {
+    this.disposed = true;
     for (const b of this.vars.values()) b.destroy();
     this.vars.clear();
     this.pool.destroy();
@@ -149,8 +152,10 @@ class WebGpuExecutable implements Executable {
   private dispatches: Dispatch[];
   private scratch: (GPUBuffer | GPUTexture)[] = [];
   private textures: GPUTexture[] = [];
+  private life: Lifecycle;
 
   constructor(private be: WebGpuBackend, readonly plan: Plan) {
+    this.life = new Lifecycle(be);
     const { device, pool } = be;
     this.buffers = plan.buffers.map((b, i) => {
       if (b.kind === 'variable') return be.variableBuffer(b.variable!);
@@ -220,9 +225,10 @@ class WebGpuExecutable implements Executable {
     return this.buffers[i];
   }
 
-  run(feeds: Feeds): void {
+  run(feeds: Feeds, o: RunOptions = {}): void {
+    this.life.check('run');
     this.be.checkHealth('running a step');
-    checkFeeds(this.plan, feeds);
+    checkFeeds(this.plan, feeds, o);
     const { device } = this.be;
     for (const t of this.plan.inputs) device.queue.writeBuffer(this.bufferOf(t), 0, feeds.get(t)!);
     for (const d of this.dispatches) {
@@ -241,14 +247,17 @@ class WebGpuExecutable implements Executable {
     pass.end();
     device.queue.submit([enc.finish()]);
     this.be.stats.submits++;
+    for (const c of this.plan.counters) c.step++;
+    this.life.markRun();
   }
 
   async read(t: Tensor): Promise<Float32Array | Int32Array> {
-    if (!this.plan.outputs.includes(t)) throw new Error(`read: ${t} is not an output of this executable (compile it as one)`);
+    this.life.checkRead(t, this.plan.outputs);
     return this.be.readBuffer(this.bufferOf(t), t.size * 4, t.dtype, `reading ${t}`);
   }
 
   dispose(): void {
+    this.life.dispose();
     for (const b of this.owned) this.be.pool.release(b);
     for (const t of this.textures) t.destroy();
     this.owned = [];

@@ -1,4 +1,5 @@
-import { Tensor } from '../graph/tensor.js';
+// Topological order of a graph: autodiff walks it backwards, the scheduler plans it, the checkers compare along it.
+import type { Tensor } from './tensor.js';
 
 /** Every node the roots depend on, each after its inputs (iterative DFS: graphs of deep unrolled RNNs overflow recursion). */
 export function topoSort(roots: readonly Tensor[]): Tensor[] {
