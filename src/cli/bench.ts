@@ -15,7 +15,7 @@ import { benchAttention, ATTENTION_LENGTHS } from '../../bench/attention.js';
 import { benchTrainGpt } from '../../bench/train_gpt.js';
 import { tfjsMissing } from '../../bench/tfjs.js';
 
-export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|attention|train|optimizer|soak|report [options]
+export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|train|optimizer|attention|soak|report [options]
 
 wgtrain bench all: every benchmark below with its defaults (train: mlp at batch 128, cnn at batch 64 for 30 steps),
 one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.json; then the report
