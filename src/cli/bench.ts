@@ -13,6 +13,7 @@ import { parse, choice, intFlag, UsageError } from './args.js';
 import { soak, SOAK_HELP } from './bench_soak.js';
 import { benchAttention, ATTENTION_LENGTHS } from '../../bench/attention.js';
 import { benchTrainGpt } from '../../bench/train_gpt.js';
+import { GPT_DEFAULTS } from '../nn/transformer.js';
 import { tfjsMissing } from '../../bench/tfjs.js';
 
 export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|train|optimizer|attention|soak|report [options]
@@ -23,7 +24,7 @@ one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.js
   --cpu               pass --cpu to each (not to the cnn training, which would take minutes a step)
   --dir DIR           [bench/results]
 
-wgtrain bench train: whole training steps on MNIST batches, or (--model gpt) of the GPT on windows of 128 tokens, in
+wgtrain bench train: whole training steps on MNIST batches, or (--model gpt) of train's default GPT on its windows, in
 tokens/s, against the same model from TF.js primitives with --compare tfjs (try --batch-size 16 --steps 10)
   --model NAME        ${Object.keys(MODELS).join(', ')}, gpt  [mlp]
   --batch-size N      [128]
@@ -156,7 +157,7 @@ async function train(argv: string[]): Promise<void> {
     if (f.cpu) throw new UsageError('bench train: --cpu does not apply to --model gpt (a step takes minutes on the CPU reference)');
     const rows = await benchTrainGpt({ batchSize, steps, compare: f.compare === 'tfjs' });
     console.log('| model | backend | batch x context | steps | tokens/s |\n|---|---|---|---|---|');
-    for (const r of rows) console.log(`| gpt | ${r.backend} | ${r.batchSize} x 128 | ${r.steps} | ${r.samplesPerSec.toFixed(0)} |`);
+    for (const r of rows) console.log(`| gpt | ${r.backend} | ${r.batchSize} x ${GPT_DEFAULTS.context} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} |`);
     for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);
     if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows.map((r) => ({ ...r, tokensPerSec: r.samplesPerSec })), null, 2) + '\n');
     return;
