@@ -5,12 +5,12 @@
 import { decodeSafetensors, encodeSafetensors, SafeTensor } from '../store/safetensors.js';
 import type { ModelConfig } from '../nn/config.js';
 import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION } from '../train/checkpoint.js';
-import { torchModel } from './torch_layers.js';
+import { torchModel, TorchModel } from './torch_layers.js';
 import { fromStateDict } from './torch_state.js';
 
 /** wgtrain's values by variable name from the bytes of a PyTorch state_dict; a mismatch lists every tensor at fault (StateDictError). */
-export function pytorchStateDict(bytes: Uint8Array, config: ModelConfig, file = 'state dict'): Map<string, Float32Array> {
-  const m = torchModel(config);
+export function pytorchStateDict(bytes: Uint8Array, config: ModelConfig | TorchModel, file = 'state dict'): Map<string, Float32Array> {
+  const m = 'links' in config ? config : torchModel(config);
   const values = fromStateDict(m, decodeSafetensors(bytes, file).tensors, file);
   return new Map([...m.wgShapes.keys()].map((k) => [k, values.get(k)!]));
 }

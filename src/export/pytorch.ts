@@ -10,7 +10,8 @@ import type { DecodedCheckpoint } from '../train/checkpoint.js';
 import { encodeSafetensors, SafeTensor } from '../store/safetensors.js';
 import { MODEL_CONFIGS, ModelConfig } from '../nn/config.js';
 import { RESNET_CONFIG } from '../nn/models.js';
-import { torchModel, TorchModel, TorchModule, ExportError } from './torch_layers.js';
+import { torchModel, torchGpt, TorchModel, TorchModule, ExportError } from './torch_layers.js';
+import type { GptConfig } from '../nn/transformer.js';
 import { toStateDict } from './torch_state.js';
 import MODEL_LAYERS_PY from './python/model_layers.py';
 import TRAIN_DDP_PY from './python/train_ddp.py';
@@ -83,11 +84,22 @@ function modelPy(m: TorchModel, source: string): string {
     ? `${indent(d)}('${x.name}', Residual(OrderedDict([\n${list(x.children, d + 1)}${indent(d)}]))),\n`
     : `${indent(d)}('${x.name}', ${x.call}),\n`)).join('');
   const c = m.config;
-  return `"""${c.description ?? 'A wgtrain model'}, exported by \`wgtrain export --format pytorch\` from ${source}.
+  const shape = c ? `\n# The shape of one example, as the wgtrain model config gives it.\nINPUT_SHAPE = (${c.input.join(', ')}${c.input.length === 1 ? ',' : ''})\n` : '';
+  const model = c ? `
+
+class Model(nn.Sequential):
+    """Takes [batch, *INPUT_SHAPE], or any [batch, ...] with as many values per example (as wgtrain's model does)."""
+
+    def forward(self, x):
+        return super().forward(x.reshape(x.shape[0], *INPUT_SHAPE))
+` : '';
+  const build = m.python ?? `Model(OrderedDict([\n${list(m.modules, 2)}    ]))`;
+  return `"""${m.description}, exported by \`wgtrain export --format pytorch\` from ${source}.
 
 build_model() gives the model with fresh weights; load_model() gives it with the exported ones (model.safetensors).
 The layers are torch.nn's own; the state_dict keys and layouts are PyTorch's.
 """
+import math
 import os
 from collections import OrderedDict
 
@@ -95,22 +107,11 @@ import torch
 from torch import nn
 
 from safetensors_io import load_safetensors
-
-# The shape of one example, as the wgtrain model config gives it.
-INPUT_SHAPE = (${c.input.join(', ')}${c.input.length === 1 ? ',' : ''})
-
-${MODEL_LAYERS_PY}
-
-class Model(nn.Sequential):
-    """Takes [batch, *INPUT_SHAPE], or any [batch, ...] with as many values per example (as wgtrain's model does)."""
-
-    def forward(self, x):
-        return super().forward(x.reshape(x.shape[0], *INPUT_SHAPE))
-
+${shape}
+${MODEL_LAYERS_PY}${model}
 
 def build_model():
-    return Model(OrderedDict([
-${list(m.modules, 2)}    ]))
+    return ${build}
 
 
 def load_model(path=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'model.safetensors')):
@@ -126,8 +127,9 @@ def load_model(path=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'mo
  * or optimizer with no PyTorch counterpart here.
  */
 export function exportPytorch(ck: DecodedCheckpoint, file: string, env: ExportEnv): Map<string, Uint8Array | string> {
-  const config = checkpointConfig(ck, file);
-  const m = torchModel(config);
+  const recorded = ck.meta.model as { name?: string; gpt?: GptConfig; tokenizer?: unknown };
+  const gpt = recorded.name === 'gpt' && recorded.gpt ? recorded.gpt : undefined;
+  const m = gpt ? torchGpt(gpt) : torchModel(checkpointConfig(ck, file));
   const get = (name: string) => {
     const t = ck.tensors.get(name);
     return t && t.dtype === 'F32' ? (t.array() as Float32Array) : undefined;
@@ -143,8 +145,9 @@ export function exportPytorch(ck: DecodedCheckpoint, file: string, env: ExportEn
   }
   const run = (ck.meta.run ?? {}) as Record<string, unknown>;
   const model = ck.meta.model as { csv?: Record<string, unknown> };
-  const data = model.csv
-    ? { kind: 'csv', ...model.csv, test_split: Number(run['test-split'] ?? 0.2) }
+  // A GPT's checkpoint records its tokenizer but not its text file: train_ddp.py takes --data FILE for it.
+  const data = gpt ? { kind: 'text', tokenizer: recorded.tokenizer, context: gpt.context }
+    : model.csv ? { kind: 'csv', ...model.csv, test_split: Number(run['test-split'] ?? 0.2) }
     : { kind: 'mnist', dir: env.mnistDir, mean: env.mnistMean, std: env.mnistStd, limit: run.limit ?? null };
   const training = {
     source: file, step, epoch: ck.meta.epoch, batch: ck.meta.batch, seed: ck.meta.seed ?? 1,

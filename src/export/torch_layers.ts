@@ -11,6 +11,8 @@ import { BatchNorm1d, BatchNorm2d, LayerNorm, Dropout, Residual } from '../nn/no
 import { LeakyReLU, ELU, PReLU, Maxout } from '../nn/activations.js';
 import { Recurrent, LSTMCell, RNNCell, GRUCell } from '../nn/recurrent.js';
 import { Rng } from '../util/rng.js';
+import { Gpt, GptConfig } from '../nn/transformer.js';
+import type { Variable } from '../graph/tensor.js';
 import { UserError } from '../util/errors.js';
 
 /** A model wgtrain can build but PyTorch export cannot express (yet): names the layer and what to do. */
@@ -31,7 +33,11 @@ export interface TensorLink { torch: string; wg: string; shape: number[]; layout
 export interface TorchModule { name: string; call: string; children?: TorchModule[] }
 
 export interface TorchModel {
-  config: ModelConfig;
+  /** A config model's config; absent for the GPT, whose model.py builds it from `python`. */
+  config?: ModelConfig;
+  description: string;
+  /** The Python expression build_model() returns, when not the nn.Sequential of `modules`. */
+  python?: string;
   /** The modules after the input reshape, in order (the model is their nn.Sequential). */
   modules: TorchModule[];
   links: TensorLink[];
@@ -148,7 +154,38 @@ export function torchModel(config: ModelConfig): TorchModel {
   });
   // layers[0] of a built model is its input reshape; the config's layers follow it one to one.
   const modules = walk(config.layers, built.layers.slice(1), '', '');
-  return { config, modules, links, wgShapes };
+  return { config, description: config.description ?? 'A wgtrain model', modules, links, wgShapes };
+}
+
+/** Links for a wgtrain Linear under PyTorch prefix `n`: the weight transposed, the bias as it is. */
+function linearLinks(n: string, l: Linear): TensorLink[] {
+  return [
+    { torch: `${n}.weight`, wg: l.weight.name, shape: [l.outFeatures, l.inFeatures], layout: { kind: 'rows', start: 0, count: l.inFeatures }, trainable: true },
+    ...(l.bias ? [{ torch: `${n}.bias`, wg: l.bias.name, shape: [l.outFeatures], layout: { kind: 'same' as const }, trainable: true }] : []),
+  ];
+}
+
+const sameLink = (torch: string, v: Variable): TensorLink => ({ torch, wg: v.name, shape: [...v.shape], layout: { kind: 'same' }, trainable: true });
+
+/** The PyTorch view of wgtrain's GPT (model_layers.py's GPT class): GPT-2's layout, wgtrain's names under h.<i>. */
+export function torchGpt(config: GptConfig): TorchModel {
+  const gpt = new Gpt(config, new Rng(0));
+  const links: TensorLink[] = [sameLink('tok.weight', gpt.tokens.weight)];
+  if (config.positions === 'learned') links.push(sameLink('pos.weight', gpt.positions.table));
+  gpt.blocks.forEach((b, i) => {
+    const p = `h.${i}.`;
+    for (const [n, ln] of [['ln1', b.ln1], ['ln2', b.ln2]] as const) links.push(sameLink(`${p}${n}.weight`, ln.weight), sameLink(`${p}${n}.bias`, ln.bias));
+    links.push(...linearLinks(`${p}attn.qkv`, b.attn.qkv), ...linearLinks(`${p}attn.proj`, b.attn.proj), ...linearLinks(`${p}fc1`, b.fc1), ...linearLinks(`${p}fc2`, b.fc2));
+  });
+  links.push(sameLink('lnf.weight', gpt.lnf.weight), sameLink('lnf.bias', gpt.lnf.bias), ...linearLinks('head', gpt.head));
+  const hidden = gpt.blocks[0]?.fc1.outFeatures ?? 4 * config.dim;
+  if (hidden !== 4 * config.dim) throw new ExportError(`export: the GPT's MLP has ${hidden} hidden features; model.py's GPT builds 4·dim`);
+  const { vocab, context, dim, heads, layers, positions, dropout } = config;
+  return {
+    description: `GPT: ${layers} blocks, dim ${dim}, ${heads} heads, context ${context}, vocabulary ${vocab}`, modules: [], links,
+    wgShapes: new Map(links.map((l) => [l.wg, [...gpt.parameters().find((v) => v.name === l.wg)!.shape]])),
+    python: `GPT(vocab=${vocab}, context=${context}, dim=${dim}, heads=${heads}, layers=${layers}, positions=${py(positions)}, dropout=${py(dropout)})`,
+  };
 }
 
 const SUPPORTED = ['linear', 'conv2d', 'maxpool2d', 'avgpool2d', 'batchnorm1d', 'batchnorm2d', 'layernorm', 'prelu', 'lstm', 'rnn', 'gru', 'residual',

@@ -81,7 +81,8 @@ def train_step(model, opt, x, y, lr, run):
         group['lr'] = lr
     opt.zero_grad(set_to_none=True)
     out = model(x)
-    loss = F.cross_entropy(out, y)
+    # [batch, classes] scores, or a GPT's [batch, time, vocab] logits for [batch, time] next tokens.
+    loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
     total = loss
     l1, l2 = run.get('l1') or 0, run.get('l2') or 0
     if l1 or l2:
