@@ -12,6 +12,7 @@ import { Recurrent, GRUCell, LSTMCell, RNNCell } from '../nn/recurrent.js';
 import { Rng } from '../util/rng.js';
 import { ExportError } from './torch_layers.js';
 import { checkpointConfig } from './pytorch.js';
+import { Gpt, GptConfig, sinusoidalTable } from '../nn/transformer.js';
 import { encodeOnnx, OnnxNode, OnnxInit, Attr } from './onnx_proto.js';
 
 export const ONNX_OPSET = 17;
@@ -32,11 +33,8 @@ function gateRows(w: Float32Array, rows: number, H: number, order: readonly numb
 }
 const gateVector = (b: Float32Array, H: number, order: readonly number[]) => Float32Array.from({ length: order.length * H }, (_, j) => b[order[Math.floor(j / H)] * H + (j % H)]);
 
-/** The ONNX model bytes of checkpoint `ck` (read from `file`): input `input` [batch, ...config.input], output `output`. */
-export function exportOnnx(ck: DecodedCheckpoint, file: string): Uint8Array {
-  const config = checkpointConfig(ck, file);
-  const built = buildModel(config, new Rng(0), 'model config').model as Sequential;
-  built.eval();
+/** Nodes and initializers as they are emitted, with the helpers both exporters below build from. */
+function graphBuilder(ck: DecodedCheckpoint, file: string) {
   const nodes: OnnxNode[] = [], inits: OnnxInit[] = [];
   let count = 0;
   const fresh = (base: string) => `${base}_${count++}`;
@@ -59,6 +57,26 @@ export function exportOnnx(ck: DecodedCheckpoint, file: string): Uint8Array {
   };
   const param = (v: Variable, dims = [...v.shape]) => constant(v.name, dims, weight(v));
   const scalar = (x: number) => constant('c', [], Float32Array.of(x));
+  // MatMul takes wgtrain's [in, out] weights as they are, for inputs of any rank.
+  const linear = (l: Linear, x: string) => { const y = one('MatMul', [x, param(l.weight)]); return l.bias ? one('Add', [y, param(l.bias)]) : y; };
+  const layerNorm = (l: LayerNorm, x: string) => one('LayerNormalization', [x, param(l.weight), param(l.bias)], { axis: -1, epsilon: { float: l.eps } });
+  const gelu = (x: string) => {
+    // wgtrain's GELU is the tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). (Gelu itself is opset 20.)
+    const cube = one('Mul', [one('Mul', [x, x]), x]);
+    const inner = one('Mul', [one('Add', [x, one('Mul', [cube, scalar(0.044715)])]), scalar(Math.sqrt(2 / Math.PI))]);
+    return one('Mul', [one('Mul', [x, scalar(0.5)]), one('Add', [one('Tanh', [inner]), scalar(1)])]);
+  };
+  return { nodes, inits, op, one, constant, shapeOf, weight, param, scalar, linear, layerNorm, gelu };
+}
+
+/** The ONNX model bytes of checkpoint `ck` (read from `file`): input `input` [batch, ...config.input], output `output`. */
+export function exportOnnx(ck: DecodedCheckpoint, file: string): Uint8Array {
+  const recorded = ck.meta.model as { name?: string; gpt?: GptConfig };
+  if (recorded.name === 'gpt' && recorded.gpt) return gptOnnx(ck, file, recorded.gpt);
+  const config = checkpointConfig(ck, file);
+  const built = buildModel(config, new Rng(0), 'model config').model as Sequential;
+  built.eval();
+  const { nodes, inits, op, one, constant, shapeOf, weight, param, linear, layerNorm, gelu } = graphBuilder(ck, file);
 
   /** Emits layers on `x`, whose per-example shape is `shape`; returns the output's name and per-example shape. */
   const walk = (layers: LayerConfig[], mods: Module[], x: string, shape: number[]): [string, number[]] => {
@@ -72,7 +90,7 @@ export function exportOnnx(ck: DecodedCheckpoint, file: string): Uint8Array {
   };
   const layer = (c: LayerConfig, m: Module, x: string, shape: number[], next: number[], i: number): string => {
     switch (c.type) {
-      case 'linear': { const l = m as Linear; const y = one('MatMul', [x, param(l.weight)]); return l.bias ? one('Add', [y, param(l.bias)]) : y; }
+      case 'linear': return linear(m as Linear, x);
       case 'conv2d': {
         const l = m as Conv2d, [ph, pw] = pairOf(c.padding as Pair, 0);
         return one('Conv', [x, param(l.weight), ...(l.bias ? [param(l.bias)] : [])], {
@@ -89,7 +107,7 @@ export function exportOnnx(ck: DecodedCheckpoint, file: string): Uint8Array {
         const l = m as BatchNorm1d | BatchNorm2d;
         return one('BatchNormalization', [x, param(l.gamma), param(l.beta), param(l.runningMean), param(l.runningVar)], { epsilon: { float: l.eps } });
       }
-      case 'layernorm': { const l = m as LayerNorm; return one('LayerNormalization', [x, param(l.weight), param(l.bias)], { axis: -1, epsilon: { float: l.eps } }); }
+      case 'layernorm': return layerNorm(m as LayerNorm, x);
       case 'prelu': {
         const l = m as PReLU;
         // The slope runs along dim 1 of [batch, C, ...]: shaped [C, 1, ...] to broadcast from the right.
@@ -105,12 +123,7 @@ export function exportOnnx(ck: DecodedCheckpoint, file: string): Uint8Array {
       case 'log_softmax': return one('LogSoftmax', [x], { axis: -1 });
       case 'leaky_relu': return one('LeakyRelu', [x], { alpha: { float: (m as LeakyReLU).alpha } });
       case 'elu': return one('Elu', [x], { alpha: { float: (m as ELU).alpha } });
-      case 'gelu': {
-        // wgtrain's GELU is the tanh approximation: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). (Gelu itself is opset 20.)
-        const cube = one('Mul', [one('Mul', [x, x]), x]);
-        const inner = one('Mul', [one('Add', [x, one('Mul', [cube, scalar(0.044715)])]), scalar(Math.sqrt(2 / Math.PI))]);
-        return one('Mul', [one('Mul', [x, scalar(0.5)]), one('Add', [one('Tanh', [inner]), scalar(1)])]);
-      }
+      case 'gelu': return gelu(x);
       case 'maxout': {
         const k = (m as Maxout).k, last = shape[shape.length - 1];
         return one('ReduceMax', [one('Reshape', [x, shapeOf([0, ...shape.slice(0, -1), last / k, k])])], { axes: [-1], keepdims: 0 });
@@ -148,5 +161,33 @@ export function exportOnnx(ck: DecodedCheckpoint, file: string): Uint8Array {
   return encodeOnnx({
     name: config.description ?? 'wgtrain model', nodes, inits,
     inputs: [{ name: 'input', dims: ['batch', ...config.input] }], outputs: [{ name: 'output', dims: ['batch', ...outShape] }],
+  }, ONNX_OPSET, 'wgtrain');
+}
+
+/**
+ * wgtrain's GPT as ONNX: input `input`, int64 token ids [batch, context]; output `output`, logits [batch, context,
+ * vocab]. Attention as MultiHeadAttention writes it: q, k, v from one MatMul laid out [batch, time, 3, heads, head
+ * size], softmax(q·kᵀ/√head size + causal mask) per head.
+ */
+function gptOnnx(ck: DecodedCheckpoint, file: string, config: GptConfig): Uint8Array {
+  const gpt = new Gpt(config, new Rng(0));
+  const { nodes, inits, one, constant, shapeOf, param, scalar, linear, layerNorm, gelu } = graphBuilder(ck, file);
+  const { context: T, dim: D, heads: H } = config, dh = D / H;
+  const positions = config.positions === 'learned' ? param(gpt.positions.table) : constant('pos', [T, D], sinusoidalTable(T, D));
+  let x = one('Add', [one('Gather', [param(gpt.tokens.weight), 'input'], { axis: 0 }), positions]);
+  const mask = constant('causal', [T, T], Float32Array.from({ length: T * T }, (_, i) => (i % T > Math.floor(i / T) ? -Infinity : 0)));
+  const pick = (qkv: string, i: number) => one('Gather', [qkv, constant('i', [], BigInt64Array.of(BigInt(i)))], { axis: 0 });
+  for (const b of gpt.blocks) {
+    const qkv = one('Transpose', [one('Reshape', [linear(b.attn.qkv, layerNorm(b.ln1, x)), shapeOf([0, T, 3, H, dh])])], { perm: [2, 0, 3, 1, 4] });
+    const [q, k, v] = [0, 1, 2].map((i) => pick(qkv, i));
+    const scores = one('Add', [one('Mul', [one('MatMul', [q, one('Transpose', [k], { perm: [0, 1, 3, 2] })]), scalar(1 / Math.sqrt(dh))]), mask]);
+    const heads = one('Reshape', [one('Transpose', [one('MatMul', [one('Softmax', [scores], { axis: -1 }), v])], { perm: [0, 2, 1, 3] }), shapeOf([0, T, D])]);
+    x = one('Add', [x, linear(b.attn.proj, heads)]);
+    x = one('Add', [x, linear(b.fc2, gelu(linear(b.fc1, layerNorm(b.ln2, x))))]);
+  }
+  nodes.push({ op: 'Identity', inputs: [linear(gpt.head, layerNorm(gpt.lnf, x))], outputs: ['output'] });
+  return encodeOnnx({
+    name: `GPT, ${config.layers} blocks`, nodes, inits,
+    inputs: [{ name: 'input', dims: ['batch', T], type: 'int64' }], outputs: [{ name: 'output', dims: ['batch', T, config.vocab] }],
   }, ONNX_OPSET, 'wgtrain');
 }

@@ -42,7 +42,7 @@ export type Attr = number | number[] | string | { float: number };
 export interface OnnxNode { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, Attr> }
 export interface OnnxInit { name: string; dims: number[]; data: Float32Array | BigInt64Array }
 /** A tensor's dims: a number is fixed, a string names a dimension given at run time (the batch). */
-export interface OnnxValue { name: string; dims: (number | string)[] }
+export interface OnnxValue { name: string; dims: (number | string)[]; type?: 'float' | 'int64' }
 
 const FLOAT = 1, INT64 = 7;
 const ATTR = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 };
@@ -58,7 +58,7 @@ function attribute(name: string, v: Attr): Writer {
 function valueInfo(v: OnnxValue): Writer {
   const shape = new Writer();
   for (const d of v.dims) shape.message(1, typeof d === 'number' ? new Writer().int(1, d) : new Writer().string(2, d));
-  return new Writer().string(1, v.name).message(2, new Writer().message(1, new Writer().int(1, FLOAT).message(2, shape)));
+  return new Writer().string(1, v.name).message(2, new Writer().message(1, new Writer().int(1, v.type === 'int64' ? INT64 : FLOAT).message(2, shape)));
 }
 
 /** The ModelProto bytes of one graph at ONNX opset `opset` (ir_version 8). */
