@@ -108,7 +108,7 @@ def read_idx(path, limit=None):
     return np.frombuffer(data, dtype=np.uint8, count=count, offset=4 + 4 * dims).reshape(shape)
 
 
-def load_data(run, limit=None, test_limit=None):
+def load_data(run, limit=None, test_limit=None, data_file=None):
     """(train_x, train_y, test_x, test_y) as tensors, scaled as wgtrain scaled them."""
     d = run['data']
     if d['kind'] == 'mnist':
@@ -131,15 +131,43 @@ def load_data(run, limit=None, test_limit=None):
         held = round(d['test_split'] * len(rows))
         test, train = order[:held], order[held:]
         return torch.from_numpy(x[train]), torch.from_numpy(y[train]), torch.from_numpy(x[test]), torch.from_numpy(y[test])
+    if d['kind'] == 'text':
+        return text_windows(d, data_file)
     raise SystemExit(f"train_ddp.py: data of kind {d['kind']!r} is not supported by this script")
 
 
-def accuracy(model, x, y, batch=1000):
+def text_windows(d, path):
+    """A GPT's text as windows of `context` token ids and their next tokens, with wgtrain's tokenizer; the last 10%
+    of the text is held out, as wgtrain holds out its tail."""
+    if not path:
+        raise SystemExit("train_ddp.py: a GPT's checkpoint does not record its text file: pass --data FILE (the text it was trained on)")
+    with open(path, 'rb') as f:
+        raw = f.read()
+    tok = d['tokenizer']
+    if tok['kind'] == 'byte':
+        ids = np.frombuffer(raw, dtype=np.uint8).astype(np.int64)
+    else:
+        index = {c: i for i, c in enumerate(tok['chars'])}
+        text = raw.decode('utf-8')
+        unknown = sorted(set(text) - index.keys())
+        if unknown:
+            raise SystemExit(f'train_ddp.py: {path} has characters outside the vocabulary the model was trained on: {unknown[:10]}')
+        ids = np.array([index[c] for c in text], dtype=np.int64)
+    T, held = d['context'], len(ids) // 10
+
+    def windows(a):
+        n = (len(a) - 1) // T
+        return torch.from_numpy(a[:n * T].reshape(n, T).copy()), torch.from_numpy(a[1:n * T + 1].reshape(n, T).copy())
+    return (*windows(ids[:len(ids) - held]), *windows(ids[len(ids) - held:]))
+
+
+def accuracy(model, x, y, batch=250):
+    """The fraction of right predictions: classes, or a GPT's next tokens."""
     model.eval()
     with torch.no_grad():
-        correct = sum((model(x[i:i + batch]).argmax(1) == y[i:i + batch]).sum().item() for i in range(0, len(x), batch))
+        correct = sum((model(x[i:i + batch]).argmax(-1) == y[i:i + batch]).sum().item() for i in range(0, len(x), batch))
     model.train()
-    return correct / len(x)
+    return correct / y.numel()
 
 
 # --- the processes -------------------------------------------------------------------------------------------
@@ -162,7 +190,9 @@ def worker(rank, world, args):
     opt = make_optimizer(model, run)
     net = DistributedDataParallel(model) if world > 1 else model
 
-    train_x, train_y, test_x, test_y = load_data(run, args.limit, args.test_limit)
+    train_x, train_y, test_x, test_y = load_data(run, args.limit, args.test_limit, args.data)
+    train_x, train_y = train_x[:args.limit], train_y[:args.limit]  # (slicing with None keeps everything)
+    test_x, test_y = test_x[:args.test_limit], test_y[:args.test_limit]
     batch = run['batch_size']
     if batch % world:
         raise SystemExit(f'train_ddp.py: the batch size {batch} does not split evenly over {world} processes')
@@ -213,6 +243,7 @@ def main():
     p.add_argument('--nproc', type=int, default=1, help='without torchrun: start this many processes [1]')
     p.add_argument('--limit', type=int, help='train on the first N examples only')
     p.add_argument('--test-limit', type=int, help='measure accuracy on the first N test examples only')
+    p.add_argument('--data', help="a GPT's text file (its checkpoint records the tokenizer, not the file)")
     p.add_argument('--seed', type=int, default=1, help='shuffling [1]')
     p.add_argument('--log-every', type=int, default=200, help='print the mean loss every N steps (0: only per epoch) [200]')
     p.add_argument('--save', help="write the trained state_dict here (safetensors; `wgtrain import` reads it)")
