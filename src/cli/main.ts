@@ -6,6 +6,7 @@ import { bench, BENCH_HELP } from './bench.js';
 import { check, CHECK_HELP } from './check.js';
 import { predict, PREDICT_HELP } from './predict.js';
 import { fuzz, FUZZ_HELP } from './fuzz.js';
+import { profile, PROFILE_HELP } from './profile.js';
 import { UserError } from '../util/errors.js';
 
 const HELP = `usage: wgtrain <command> [options]
@@ -15,6 +16,7 @@ commands:
   train     train a model on MNIST or a CSV table; --model takes a name or a JSON model file  (wgtrain train --help)
   predict   classes for IDX images or CSV rows from a checkpoint  (wgtrain predict --help)
   bench     kernel benchmarks, side by side with TF.js  (wgtrain bench --help)
+  profile   where a training step's time goes, kernel by kernel; --trace writes a Chrome trace  (wgtrain profile --help)
   check     one training step on WebGPU vs the CPU reference, node by node  (wgtrain check --help)
   fuzz      random small graphs, forward and backward, WebGPU vs the CPU reference  (wgtrain fuzz --help)
 
@@ -27,6 +29,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   bench: { run: bench, help: BENCH_HELP },
   check: { run: check, help: CHECK_HELP },
   fuzz: { run: fuzz, help: FUZZ_HELP },
+  profile: { run: profile, help: PROFILE_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {
