@@ -58,3 +58,17 @@ if [ ! -x /usr/bin/chromium ]; then
     apt-get install -y -qq chromium >&2
   fi
 fi
+
+# 4. PyTorch on the CPU (Debian's python3-torch, with OpenBLAS's threaded build): `bench --compare torch` measures
+#    it in the same run. Only installed when /usr/bin/python3 cannot import torch.
+if ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+  codename=$( (. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}") || true)
+  if [ "$(id -u)" != 0 ] || [ "$codename" != bookworm ] || ! command -v apt-get >/dev/null; then
+    say "no PyTorch for /usr/bin/python3: 'bench --compare torch' will say so. On Debian 12, run as root: apt-get update && apt-get install -y python3-torch libopenblas0-pthread"
+  else
+    say "installing Debian's python3-torch and libopenblas0-pthread for 'bench --compare torch'"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq python3-torch libopenblas0-pthread >&2
+  fi
+fi

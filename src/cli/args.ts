@@ -4,11 +4,11 @@ import { UsageError } from '../util/usage_error.js';
 
 export { UsageError };
 
-type Spec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean; short?: string }>;
+type Spec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean; short?: string; multiple?: boolean }>;
 
-export function parse(command: string, argv: string[], spec: Spec): Record<string, string | boolean | undefined> {
+export function parse(command: string, argv: string[], spec: Spec): Record<string, string | boolean | string[] | undefined> {
   try {
-    return parseArgs({ args: argv, options: spec, allowPositionals: false, strict: true }).values as Record<string, string | boolean | undefined>;
+    return parseArgs({ args: argv, options: spec, allowPositionals: false, strict: true }).values as Record<string, string | boolean | string[] | undefined>;
   } catch (e) {
     throw new UsageError(`${command}: ${(e as Error).message.replace(/\. To specify.*$/s, '')} (see 'wgtrain ${command} --help')`);
   }
