@@ -66,7 +66,8 @@ export class WebGpuBackend implements Backend {
     let b = this.vars.get(v);
     if (!b) {
       this.checkSize(`variable ${v.name}`, v.shape, v.size * 4);
-      b = this.device.createBuffer({ label: v.name, size: Math.max(v.size * 4, 4), usage: STORAGE(), mappedAtCreation: true });
+      // Whole vec4s (16 bytes), the padding zero: vec4 kernels (the optimizer) bind it so.
+      b = this.device.createBuffer({ label: v.name, size: Math.ceil(Math.max(v.size, 1) / 4) * 16, usage: STORAGE(), mappedAtCreation: true });
       this.stats.variableBuffers++;
       new Float32Array(b.getMappedRange()).set(v.init);
       b.unmap();
@@ -208,7 +209,7 @@ class WebGpuExecutable implements Executable {
         layout: pipeline.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: { buffer: uniform, size: launch.uniform.byteLength } },
-          ...launch.bindings.map((t, k) => ({ binding: k + 1, resource: this.resourceOf(t) })),
+          ...launch.bindings.map((t, k) => ({ binding: k + 1, resource: this.resourceOf(t, launch.vec4) })),
         ],
       });
       return { pipeline, bindGroup, workgroups: launch.workgroups, uniform, launch, step: s };
@@ -216,8 +217,8 @@ class WebGpuExecutable implements Executable {
     be.checkHealth('compiling the plan');
   }
 
-  private resourceOf(b: Binding): GPUBindingResource {
-    if (!isScratch(b)) return { buffer: this.bufferOf(b), size: bindingBytes(b) };
+  private resourceOf(b: Binding, vec4 = false): GPUBindingResource {
+    if (!isScratch(b)) return { buffer: this.bufferOf(b), size: bindingBytes(b, vec4) };
     const s = this.scratch[b.scratch];
     return b.texture ? (s as GPUTexture).createView() : { buffer: s as GPUBuffer, size: bindingBytes(b) };
   }
