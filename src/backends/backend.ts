@@ -31,11 +31,11 @@ export interface Executable {
 }
 
 export interface ProfileOptions extends RunOptions {
-  /** Profiled steps (each node's time is its median over them), after one warm-up step.  [5] */
+  /** Profiled steps (each node's time is their trimmed mean, see trimmedMean), after one warm-up step.  [5] */
   runs?: number;
 }
 
-/** One step of a plan (a kernel, or a fused group run as one): its median time and what it moved or computed. */
+/** One step of a plan (a kernel, or a fused group run as one): its time (trimmedMean) and what it moved or computed. */
 export interface NodeProfile {
   /** The step's node, as `name#id[shape]`. */
   node: string;
@@ -54,7 +54,7 @@ export interface NodeProfile {
   /** flops/ms, or bytes/ms where it has no flops. */
   gflops?: number;
   gbps?: number;
-  /** Its interval in the median step, from the step's start (for the trace). */
+  /** Its start in a typical step (trimmedMean), from the step's start (for the trace). */
   startMs: number;
 }
 
@@ -77,7 +77,7 @@ export interface StepProfile {
    * the kernels account for, each step against itself (medians taken apart would not add up on a noisy machine).
    */
   coverage: number;
-  /** The sum of the nodes' medians, to compare with stepMs. */
+  /** The sum of the nodes' times, to compare with profiledStepMs and stepMs. */
   nodeSumMs: number;
   /** The host's share of a plain step (medians): feeding and encoding, submitting, waiting for the device. */
   host: { encodeMs: number; submitMs: number; waitMs: number };
@@ -109,6 +109,17 @@ export function finishProfile(p: Omit<StepProfile, 'nodeSumMs'>): StepProfile {
   return { ...p, nodes, nodeSumMs: sum };
 }
 
+/**
+ * A kernel's time over the profiled steps: the mean of the middle three fifths (all of them under five). Not the
+ * median: lavapipe's timestamps tick every 65.5 us, so a 20 us kernel reads 0 or 65.5 and its median is one of them,
+ * while the mean of the ticks converges on the time; trimming drops the steps a busy machine interrupted.
+ */
+export const trimmedMean = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b), cut = s.length >= 5 ? Math.floor(s.length / 5) : 0;
+  const mid = s.slice(cut, s.length - cut);
+  return mid.length ? mid.reduce((a, b) => a + b, 0) / mid.length : 0;
+};
+
 export const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : 0;
@@ -116,7 +127,7 @@ export const median = (xs: readonly number[]): number => {
 
 /**
  * The profile in Chrome's trace-event format (the JSON object form), which Perfetto and chrome://tracing open: one
- * complete event ('X', microseconds) per node on a 'device' track at its place in the median step (from the submit on),
+ * complete event ('X', microseconds) per node on a 'device' track at its place in a typical step (from the submit on),
  * and the host's encode, submit and wait on a 'host' track.
  */
 export function profileTrace(p: StepProfile): { traceEvents: object[]; displayTimeUnit: 'ms'; otherData: object } {

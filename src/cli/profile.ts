@@ -18,7 +18,7 @@ adapter has 'timestamp-query' (each kernel then runs in a compute pass of its ow
 the output says which.
   --model NAME        ${MODEL_FLAG_HELP}
   --batch-size N      [32]
-  --runs N            profiled steps; each time is the median  [5]
+  --runs N            profiled steps; a kernel's time is their mean without the top and bottom fifth  [10]
   --backend NAME      webgpu or cpu  [webgpu]
   --top N             rows printed  [25]
   --trace FILE        also write the step as Chrome trace-event JSON (open it in Perfetto or chrome://tracing)
@@ -26,7 +26,7 @@ the output says which.
 
 export async function profile(argv: string[]): Promise<void> {
   const f = parse('profile', argv, {
-    model: { type: 'string' }, 'batch-size': { type: 'string', default: '32' }, runs: { type: 'string', default: '5' },
+    model: { type: 'string' }, 'batch-size': { type: 'string', default: '32' }, runs: { type: 'string', default: '10' },
     backend: { type: 'string', default: 'webgpu' }, top: { type: 'string', default: '25' }, trace: { type: 'string' }, json: { type: 'string' },
   });
   if (f.model === undefined) throw new UsageError(`profile: --model is required (${MODEL_FLAG_HELP})`);
@@ -59,9 +59,9 @@ export function formatProfile(p: StepProfile, what: string, top: number): string
   if (rest.length) rows.push(`| ${rest.reduce((a, n) => a + n.ms, 0).toFixed(3)} | ${(rest.reduce((a, n) => a + n.share, 0) * 100).toFixed(1)}% | | ${rest.length} more kernels | |`);
   const h = p.host;
   return [
-    `profile of one training step: ${what}, ${p.backend} (${p.device}); ${p.nodes.length} kernels timed by ${how}; medians of ${p.runs} steps`,
+    `profile of one training step: ${what}, ${p.backend} (${p.device}); ${p.nodes.length} kernels timed by ${how}; trimmed means over ${p.runs} steps`,
     '', '| ms | share | rate | kernel | node |', '|---|---|---|---|---|', ...rows, '',
-    `kernels sum to ${p.nodeSumMs.toFixed(2)} ms (medians), and account for ${(p.coverage * 100).toFixed(1)}% of the profiled step (${p.profiledStepMs.toFixed(2)} ms ${p.timing === 'gpu-timestamps' ? 'on the device' : 'on the host'}); a plain step takes ${p.stepMs.toFixed(2)} ms from feeding to done` +
+    `kernels sum to ${p.nodeSumMs.toFixed(2)} ms, and account for ${(p.coverage * 100).toFixed(1)}% of the profiled step (${p.profiledStepMs.toFixed(2)} ms ${p.timing === 'gpu-timestamps' ? 'on the device' : 'on the host'}); a plain step takes ${p.stepMs.toFixed(2)} ms from feeding to done (median)` +
       (p.backend === 'webgpu' ? `, of which the host encodes (with feeds) ${h.encodeMs.toFixed(2)} ms, submits ${h.submitMs.toFixed(2)} ms and waits ${h.waitMs.toFixed(2)} ms` : `, of which checking and copying the feeds ${h.encodeMs.toFixed(2)} ms`),
   ].join('\n');
 }

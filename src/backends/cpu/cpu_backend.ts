@@ -1,7 +1,7 @@
 // The CPU reference backend: executes a plan with TypedArray loops. Slow on purpose; correct by construction.
 import { Tensor, Variable } from '../../graph/tensor.js';
 import { plan, checkFeeds, isView, Feeds, Plan } from '../../schedule/plan.js';
-import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median } from '../backend.js';
+import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median, trimmedMean } from '../backend.js';
 import { CPU_KERNELS, Arr, CpuKernelFn } from './kernels.js';
 import type { OpName } from '../../graph/op_table.js';
 
@@ -106,9 +106,9 @@ class CpuExecutable implements Executable {
       spans.push(performance.now() - t1);
       times.forEach((t, i) => per[i].push(t));
     }
-    let start = median(fed);
+    let start = trimmedMean(fed);
     const nodes = this.plan.steps.map((s, i) => {
-      const g = this.plan.fused.get(s), ms = median(per[i]);
+      const g = this.plan.fused.get(s), ms = trimmedMean(per[i]);
       const p = nodeProfile(s, g?.pattern?.kernel ?? (g ? 'fused' : s.op), 1, ms, start, stepWork(g?.nodes ?? [s], g?.inputs ?? s.inputs, this.plan.bufferOf.has(s) ? s : undefined));
       start += ms;
       return p;

@@ -3,7 +3,7 @@
 import { Tensor, Variable } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
 import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
-import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median } from '../backend.js';
+import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median, trimmedMean } from '../backend.js';
 import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, fusedLaunch, Launch } from './kernels.js';
@@ -339,8 +339,8 @@ class WebGpuExecutable implements Executable {
     // A step's time is the sum of its dispatches (a GEMM's packing passes and its own).
     const byStep = new Map<Tensor, { ms: number; start: number; dispatches: number; kernel: string }>();
     this.dispatches.forEach((d, i) => {
-      const e = byStep.get(d.step), ms = median(per[i]);
-      if (e) { e.ms += ms; e.dispatches++; e.kernel = d.launch.shader; } else byStep.set(d.step, { ms, start: median(starts[i]), dispatches: 1, kernel: d.launch.shader });
+      const e = byStep.get(d.step), ms = trimmedMean(per[i]);
+      if (e) { e.ms += ms; e.dispatches++; e.kernel = d.launch.shader; } else byStep.set(d.step, { ms, start: trimmedMean(starts[i]), dispatches: 1, kernel: d.launch.shader });
     });
     const nodes = [...byStep].map(([s, e]) => {
       const g = this.plan.fused.get(s);
