@@ -4,7 +4,7 @@ import { Tensor, Variable } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
 import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
 import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median, trimmedMean } from '../backend.js';
-import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle } from './device.js';
+import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle, afterSubmit } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, fusedLaunch, Launch } from './kernels.js';
 import { isScratch, bindingBytes, PANEL_TEXTURE_WIDTH, Scratch, Binding } from './launch.js';
@@ -274,7 +274,9 @@ class WebGpuExecutable implements Executable {
     this.be.stats.submits++;
     for (const c of this.plan.counters) c.step++;
     this.life.markRun();
-    return { encodeMs: t1 - t0, submitMs: performance.now() - t1 };
+    const submitMs = performance.now() - t1;
+    afterSubmit();
+    return { encodeMs: t1 - t0, submitMs };
   }
 
   async profile(feeds: Feeds, o: ProfileOptions = {}): Promise<StepProfile> {
