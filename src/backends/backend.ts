@@ -110,14 +110,15 @@ export function finishProfile(p: Omit<StepProfile, 'nodeSumMs'>): StepProfile {
 }
 
 /**
- * A kernel's time over the profiled steps: the mean of the middle three fifths (all of them under five). Not the
+ * A kernel's time over the profiled steps: the mean of the middle three fifths (the median under five). Not the
  * median: lavapipe's timestamps tick every 65.5 us, so a 20 us kernel reads 0 or 65.5 and its median is one of them,
  * while the mean of the ticks converges on the time; trimming drops the steps a busy machine interrupted.
  */
 export const trimmedMean = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b), cut = s.length >= 5 ? Math.floor(s.length / 5) : 0;
+  if (xs.length < 5) return median(xs); // too few to trim: one interrupted step would dominate a mean
+  const s = [...xs].sort((a, b) => a - b), cut = Math.floor(s.length / 5);
   const mid = s.slice(cut, s.length - cut);
-  return mid.length ? mid.reduce((a, b) => a + b, 0) / mid.length : 0;
+  return mid.reduce((a, b) => a + b, 0) / mid.length;
 };
 
 export const median = (xs: readonly number[]): number => {
