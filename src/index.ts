@@ -11,6 +11,8 @@ export * as activations from './graph/activations.js';
 export { concat, slice, pad } from './graph/shape_ops.js';
 export { batchNormTrain, batchNormEval, runningUpdate, dropout, dropoutAdvance, layerNorm } from './graph/norm.js';
 export type { DropoutCounter } from './graph/norm.js';
+export { upsample2d } from './graph/resample.js';
+export { randn, reparameterize } from './graph/random.js';
 export { ShapeError } from './graph/shape.js';
 export { grad } from './autodiff/grad.js';
 export { plan, FeedError, NonFiniteInputError } from './schedule/plan.js';
@@ -39,6 +41,8 @@ export type { ModelConfig, LayerConfig, BuiltModel } from './nn/config.js';
 export type { InitName } from './nn/init.js';
 export { modelVariables, namedVariables, ParameterNameError } from './nn/state.js';
 
+export { ConvTranspose2d, Upsample, denseAutoencoder, convAutoencoder, VAE, reconstructionLoss } from './nn/generative.js';
+
 // Optimizers, schedules, regularization.
 export { SGD, Adam, AdamW, NAdam, RMSprop, Adagrad, Adadelta, makeOptimizer, defaultLr, OPTIMIZER_NAMES, clipGradNorm, globalNorm } from './optim/index.js';
 export type { Optimizer } from './optim/optimizer.js';
@@ -50,6 +54,8 @@ export type { Regularization } from './optim/regularizers.js';
 export { ClassifierTrainer, NonFiniteLossError, NonFiniteGradientError } from './train/trainer.js';
 export { fit, EarlyStopping, predict, evaluate, softmaxRows, buildTrainer, readWeights, writeWeights } from './train/fit.js';
 export type { FitOptions, FitContext, Callback, History, Logs, Monitor, EarlyStoppingOptions, EarlyStoppingState, LossRead, TrainerSpec } from './train/fit.js';
+export { GanTrainer } from './train/gan.js';
+export type { GanRead } from './train/gan.js';
 export { kFold, gridSearch, randomSearch, sampleParams, Bagging, bootstrap, accuracyOf } from './train/selection.js';
 export type { KFoldResult, FoldResult, SearchOptions, SearchResult, Trial, Params, Distribution } from './train/selection.js';
 export { LOSSES } from './train/losses.js';
@@ -90,3 +96,10 @@ export type { Evaluation } from './train/trainer.js';
 export { initFrom, parametersNamed, layerNames } from './train/transfer.js';
 export type { InitReport } from './train/transfer.js';
 export { frozenParameters } from './nn/module.js';
+export * as attention from './graph/attention.js';
+export { Embedding, Positions, MultiHeadAttention, TransformerBlock, PatchEmbed, Gpt, GPT_DEFAULTS, sinusoidalTable } from './nn/transformer.js';
+export type { GptConfig, PositionKind } from './nn/transformer.js';
+export { Tokenizer, TextDataset, unigramLoss } from './data/text.js';
+export type { TokenizerSpec, TokenizerKind } from './data/text.js';
+export { TextTrainer } from './train/text_trainer.js';
+export { Sampler } from './train/generate.js';

@@ -28,14 +28,33 @@ describe('model configs', () => {
       layers: [
         { type: 'conv2d', out: 4, kernel: 3, padding: 1 }, { type: 'batchnorm2d' }, { type: 'prelu', per_channel: true },
         { type: 'residual', layers: [{ type: 'conv2d', out: 4, kernel: [3, 3], padding: [1, 1] }, { type: 'elu', alpha: 0.5 }] }, { type: 'elu' },
-        { type: 'maxpool2d', kernel: 2 }, { type: 'avgpool2d', kernel: 3, stride: 1, padding: 1, count_include_pad: false },
+        { type: 'conv_transpose2d', out: 3, kernel: 3, stride: 2, padding: 1, output_padding: 1 }, { type: 'upsample', scale: 2, mode: 'bilinear' },
+        { type: 'conv2d', out: 4, kernel: 3, stride: 4, padding: 1 }, { type: 'maxpool2d', kernel: 2 }, { type: 'avgpool2d', kernel: 3, stride: 1, padding: 1, count_include_pad: false },
         { type: 'reshape', shape: [3, -1] }, { type: 'gru', hidden: 5 }, { type: 'lstm', hidden: 6 }, { type: 'rnn', hidden: 4, return_sequences: false },
         { type: 'linear', out: 12, init: 'xavier' }, { type: 'maxout', k: 2 }, { type: 'batchnorm1d', momentum: 0.2 }, { type: 'layernorm', eps: 1e-4 }, { type: 'leaky_relu', alpha: 0.1 },
         { type: 'dropout', p: 0.1 }, { type: 'gelu' }, { type: 'softplus' }, { type: 'tanh' }, { type: 'sigmoid' }, { type: 'relu' },
         { type: 'flatten' }, { type: 'linear', out: 3, bias: false }, { type: 'log_softmax' },
       ],
     };
-    expect(new Set(config.layers.map((l) => l.type))).toEqual(new Set(LAYER_TYPES));
+    // Sequence layers read [batch, time, features] (an embedding, int32 ids): a second model covers them.
+    const sequence = {
+      input: [5],
+      layers: [
+        { type: 'embedding', vocab: 7, dim: 8 }, { type: 'positions', kind: 'sinusoidal' }, { type: 'attention', heads: 2, causal: true },
+        { type: 'transformer', heads: 4, mlp_ratio: 2 }, { type: 'mean_tokens' },
+      ],
+    };
+    const images = { input: [1, 6, 6], layers: [{ type: 'patches', size: 3, dim: 4 }, { type: 'positions' }, { type: 'mean_tokens' }] };
+    expect(new Set([...config.layers, ...sequence.layers, ...images.layers].map((l) => l.type))).toEqual(new Set(LAYER_TYPES));
+    const seq = buildModel(sequence, new Rng(2)), img = buildModel(images, new Rng(2));
+    expect(seq.outputShape).toEqual([8]);
+    expect(img.outputShape).toEqual([4]);
+    const ids = input([3, 5], 'i32', 'ids');
+    const pooled = seq.model.forward(ids), seqEx = new CpuBackend().compile([pooled]);
+    seqEx.run(new Map([[ids, Int32Array.of(0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0)]]));
+    const sy = await seqEx.read(pooled);
+    expect(sy.length).toBe(3 * 8);
+    expect(Array.from(sy).every(Number.isFinite)).toBe(true);
     const built = buildModel(config, new Rng(1));
     expect(built.outputShape).toEqual([3]);
     expect(built.parameterCount).toBeGreaterThan(0);

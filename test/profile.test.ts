@@ -11,7 +11,7 @@ import { Backend, StepProfile, profileTrace } from '../src/backends/backend.js';
 import { Tensor } from '../src/graph/tensor.js';
 import { MODELS } from '../src/nn/models.js';
 import { SGD } from '../src/optim/sgd.js';
-import { ClassifierTrainer } from '../src/train/trainer.js';
+import { ClassifierTrainer, stepFeeds } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 
 async function profileStep(be: Backend, model: string, B: number, runs: number): Promise<{ p: StepProfile; kernels: number }> {
@@ -19,7 +19,7 @@ async function profileStep(be: Backend, model: string, B: number, runs: number):
   const rng = new Rng(3);
   const x = Float32Array.from({ length: B * 784 }, () => rng.normal()), y = Int32Array.from({ length: B }, () => rng.int(10));
   const g = trainer.trainStep(x, y, B);
-  const p = await g.ex.profile(new Map<Tensor, Float32Array | Int32Array>([[g.x, x], [g.y, y]]), { runs });
+  const p = await g.ex.profile(stepFeeds(g, x, y), { runs });
   const kernels = g.ex.plan.steps.length;
   trainer.dispose();
   return { p, kernels };

@@ -9,12 +9,15 @@ import { benchConv, parseConvShape, CONV_SHAPES } from '../../bench/conv.js';
 import { benchSoftmaxXent, parseXentSize, SOFTMAX_XENT_SIZES } from '../../bench/softmax_xent.js';
 import { OPTIMIZER_NAMES } from '../optim/index.js';
 import { MODELS } from '../nn/models.js';
-import { parse, choice, intFlag, UsageError } from './args.js';
+import { parse, parseRepeatable, choice, intFlag, UsageError } from './args.js';
 import { soak, SOAK_HELP } from './bench_soak.js';
+import { benchAttention, ATTENTION_LENGTHS } from '../../bench/attention.js';
+import { benchTrainGpt } from '../../bench/train_gpt.js';
+import { GPT_DEFAULTS } from '../nn/transformer.js';
 import { tfjsMissing } from '../../bench/tfjs.js';
 import { torchMissing, TORCH_THREADS } from '../../bench/torch.js';
 
-export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|train|optimizer|soak|report [options]
+export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|train|optimizer|attention|soak|report [options]
 
 wgtrain bench all: every benchmark below with its defaults (train: mlp at batch 128, cnn at batch 64 for 30 steps),
 one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.json; then the report
@@ -24,8 +27,9 @@ one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.js
   --cpu               pass --cpu to each (not to the cnn training, which would take minutes a step)
   --dir DIR           [bench/results]
 
-wgtrain bench train: whole training steps on MNIST batches
-  --model NAME        ${Object.keys(MODELS).join(', ')}  [mlp]
+wgtrain bench train: whole training steps on MNIST batches, or (--model gpt) of train's default GPT on its windows, in
+tokens/s, against the same model from TF.js primitives with --compare tfjs (try --batch-size 16 --steps 10)
+  --model NAME        ${Object.keys(MODELS).join(', ')}, gpt  [mlp]
   --batch-size N      [128]
   --steps N           timed steps after 5 warm-up steps  [100]
   --compare tfjs      also train the MLP with TF.js WebGPU (same adapter) and TF.js WASM
@@ -60,6 +64,11 @@ in GB/s of the minimum traffic (logits read, gradient written, labels read: 8·B
   --cpu               also run the CPU reference
   --json FILE         write the rows as JSON: [{"shape","impl","gbps","ms","min","max"}]
 
+wgtrain bench attention: causal attention on q, k, v [32, T, 32] (batch x heads 32, head size 32): the fused kernels
+against the composite (batched GEMMs around the masked softmax), forward, and forward + backward
+  --lengths LIST      sequence lengths T  [${ATTENTION_LENGTHS.join(',')}]
+  --json FILE         write the rows as JSON: [{"T","N","dh","pass","impl","ms","min","max"}]
+
 wgtrain bench optimizer: one fused update of a parameter, in GB/s of the minimum traffic (every array read once,
 every updated one written once)
   --n N               parameter elements  [1048576]
@@ -82,7 +91,7 @@ function fitsOneBinding(command: string, what: string, floats: number): void {
 
 export async function bench(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
-  const names = ['all', 'gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'soak', 'report'];
+  const names = ['all', 'gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'attention', 'soak', 'report'];
   if (!names.includes(what)) throw new UsageError(`bench: ${what === undefined ? 'expected a benchmark' : `unknown benchmark '${what}'`} (one of ${names.join(', ')}; see 'wgtrain bench --help')`);
   const compared = rest.flatMap((a, i) => (a === '--compare' ? [rest[i + 1]] : a.startsWith('--compare=') ? [a.slice(10)] : []));
   const missing = (compared.includes('tfjs') ? tfjsMissing() : undefined) ?? (compared.includes('torch') ? torchMissing() : undefined);
@@ -92,6 +101,7 @@ export async function bench(argv: string[]): Promise<void> {
   if (what === 'train') return train(rest);
   if (what === 'conv') return conv(rest);
   if (what === 'softmax-xent') return softmaxXent(rest);
+  if (what === 'attention') return attentionBench(rest);
   if (what === 'soak') return soak(rest);
   if (what === 'optimizer') return optimizer(rest);
   if (what === 'report') {
@@ -115,8 +125,8 @@ async function adapterTag(): Promise<string> {
 }
 
 async function all(argv: string[]): Promise<void> {
-  const f = parse('bench all', argv, { compare: { type: 'string', multiple: true }, cpu: { type: 'boolean' }, dir: { type: 'string', default: 'bench/results' } });
-  const cmp = compares('bench all', f.compare, ['tfjs', 'torch']);
+  const [f, lists] = parseRepeatable('bench all', argv, { compare: { type: 'string' }, cpu: { type: 'boolean' }, dir: { type: 'string', default: 'bench/results' } }, ['compare']);
+  const cmp = compares('bench all', lists.compare, ['tfjs', 'torch']);
   const dir = String(f.dir);
   await mkdir(dir, { recursive: true });
   const prefix = `${dir}/${new Date().toISOString().slice(0, 10)}-`, tag = await adapterTag();
@@ -138,11 +148,11 @@ async function all(argv: string[]): Promise<void> {
 }
 
 async function gemm(argv: string[]): Promise<void> {
-  const f = parse('bench gemm', argv, { sizes: { type: 'string', default: '256,512,1024' }, compare: { type: 'string', multiple: true }, cpu: { type: 'boolean' }, json: { type: 'string' } });
+  const [f, lists] = parseRepeatable('bench gemm', argv, { sizes: { type: 'string', default: '256,512,1024' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } }, ['compare']);
   const sizes = String(f.sizes).split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`bench: --sizes must be positive integers, got '${f.sizes}'`);
   for (const n of sizes) fitsOneBinding('bench gemm', `--sizes ${n}: an ${n}x${n} matrix`, n * n);
-  const cmp = compares('bench gemm', f.compare, ['tfjs', 'torch']);
+  const cmp = compares('bench gemm', lists.compare, ['tfjs', 'torch']);
   const rows = await benchGemm(sizes, { compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu });
   console.log(`| n | impl | GFLOP/s | median ms | min | max |\n|---|---|---|---|---|---|`);
   for (const r of rows) console.log(`| ${r.n} | ${r.impl} | ${r.gflops.toFixed(2)} | ${r.ms.toFixed(2)} | ${r.min.toFixed(2)} | ${r.max.toFixed(2)} |`);
@@ -151,17 +161,24 @@ async function gemm(argv: string[]): Promise<void> {
 }
 
 async function train(argv: string[]): Promise<void> {
-  const f = parse('bench train', argv, {
+  const [f, lists] = parseRepeatable('bench train', argv, {
     model: { type: 'string', default: 'mlp' }, 'batch-size': { type: 'string', default: '128' }, steps: { type: 'string', default: '100' },
-    compare: { type: 'string', multiple: true }, cpu: { type: 'boolean' }, json: { type: 'string' },
-  });
-  const model = choice('bench train', 'model', f.model, Object.keys(MODELS));
-  const cmp = compares('bench train', f.compare, ['tfjs', 'torch']);
+    compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' },
+  }, ['compare']);
+  const model = choice('bench train', 'model', f.model, [...Object.keys(MODELS), 'gpt']);
+  const cmp = compares('bench train', lists.compare, ['tfjs', 'torch']);
   if (cmp.has('torch') && !['mlp', 'cnn'].includes(model)) throw new UsageError(`bench train: --compare torch has PyTorch versions of mlp and cnn only, got --model ${model}`);
-  const rows = await benchTrain({
-    model, batchSize: intFlag('bench train', 'batch-size', f['batch-size']), steps: intFlag('bench train', 'steps', f.steps),
-    compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu,
-  });
+  const batchSize = intFlag('bench train', 'batch-size', f['batch-size']), steps = intFlag('bench train', 'steps', f.steps);
+  if (model === 'gpt') {
+    if (f.cpu) throw new UsageError('bench train: --cpu does not apply to --model gpt (a step takes minutes on the CPU reference)');
+    const rows = await benchTrainGpt({ batchSize, steps, compare: cmp.has('tfjs') });
+    console.log('| model | backend | batch x context | steps | tokens/s |\n|---|---|---|---|---|');
+    for (const r of rows) console.log(`| gpt | ${r.backend} | ${r.batchSize} x ${GPT_DEFAULTS.context} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} |`);
+    for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);
+    if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows.map((r) => ({ ...r, tokensPerSec: r.samplesPerSec })), null, 2) + '\n');
+    return;
+  }
+  const rows = await benchTrain({ model, batchSize, steps, compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu });
   console.log('| model | backend | batch | steps | samples/s | submits/step | buffers created after warm-up | pool bytes |\n|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.model} | ${r.backend} | ${r.batchSize} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} | ${r.submitsPerStep ?? '-'} | ${r.buffersCreatedAfterWarmup ?? '-'} | ${r.poolBytes ?? '-'} |`);
   for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);
@@ -186,13 +203,13 @@ function printRatios<R extends { impl: string }>(rows: R[], others: string[], ke
 }
 
 async function optimizer(argv: string[]): Promise<void> {
-  const f = parse('bench optimizer', argv, {
-    n: { type: 'string', default: String(1 << 20) }, optimizers: { type: 'string' }, compare: { type: 'string', multiple: true }, cpu: { type: 'boolean' }, json: { type: 'string' },
-  });
+  const [f, lists] = parseRepeatable('bench optimizer', argv, {
+    n: { type: 'string', default: String(1 << 20) }, optimizers: { type: 'string' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' },
+  }, ['compare']);
   const names = f.optimizers === undefined ? OPTIMIZER_NAMES : String(f.optimizers).split(',').map((s) => choice('bench optimizer', 'optimizers', s, OPTIMIZER_NAMES));
   const n = intFlag('bench optimizer', 'n', f.n);
   fitsOneBinding('bench optimizer', `--n ${n}: a parameter of ${n} elements`, n);
-  const rows = await benchOptimizers({ n, names, compare: compares('bench optimizer', f.compare, ['tfjs']).has('tfjs'), cpu: !!f.cpu });
+  const rows = await benchOptimizers({ n, names, compare: compares('bench optimizer', lists.compare, ['tfjs']).has('tfjs'), cpu: !!f.cpu });
   console.log('| optimizer | impl | n | GB/s | median ms | min | max |\n|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.optimizer} | ${r.impl} | ${r.n} | ${r.gbps.toFixed(2)} | ${r.ms.toFixed(3)} | ${r.min.toFixed(3)} | ${r.max.toFixed(3)} |`);
   printRatios(rows, ['tfjs-webgpu', 'wgtrain-cpu'], (r) => r.optimizer, (ours, o) => o.ms / ours.ms, ' (time ratio)');
@@ -200,9 +217,9 @@ async function optimizer(argv: string[]): Promise<void> {
 }
 
 async function conv(argv: string[]): Promise<void> {
-  const f = parse('bench conv', argv, { shapes: { type: 'string', default: CONV_SHAPES }, compare: { type: 'string', multiple: true }, cpu: { type: 'boolean' }, json: { type: 'string' } });
+  const [f, lists] = parseRepeatable('bench conv', argv, { shapes: { type: 'string', default: CONV_SHAPES }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } }, ['compare']);
   const shapes = String(f.shapes).split(',').map(parseConvShape);
-  const rows = await benchConv(shapes, { compare: compares('bench conv', f.compare, ['tfjs']).has('tfjs'), cpu: !!f.cpu });
+  const rows = await benchConv(shapes, { compare: compares('bench conv', lists.compare, ['tfjs']).has('tfjs'), cpu: !!f.cpu });
   const num = (v: number | undefined, d: number) => (v === undefined ? '—' : v.toFixed(d));
   console.log('| shape | pass | impl | GFLOP/s | median ms | min | max |\n|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.shape} | ${r.pass} | ${r.impl} | ${num(r.gflops, 2)} | ${num(r.ms, 2)} | ${num(r.min, 2)} | ${num(r.max, 2)} |`);
@@ -211,10 +228,29 @@ async function conv(argv: string[]): Promise<void> {
   if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
 }
 
+async function attentionBench(argv: string[]): Promise<void> {
+  const f = parse('bench attention', argv, { lengths: { type: 'string', default: ATTENTION_LENGTHS.join(',') }, json: { type: 'string' } });
+  const lengths = String(f.lengths).split(',').map((s) => intFlag('bench attention', 'lengths', s));
+  const gpu = await WebGpuBackend.create();
+  try {
+    const rows = await benchAttention(gpu, lengths);
+    console.log(`adapter: ${gpu.description}`);
+    console.log('| T | pass | impl | median ms | min | max |\n|---|---|---|---|---|---|');
+    for (const r of rows) console.log(`| ${r.T} | ${r.pass} | ${r.impl} | ${r.ms.toFixed(2)} | ${r.min.toFixed(2)} | ${r.max.toFixed(2)} |`);
+    for (const T of lengths) {
+      const at = (pass: string, impl: string) => rows.find((r) => r.T === T && r.pass === pass && r.impl === impl)!.ms;
+      console.log(`T=${T}: fused ${(at('forward', 'composite') / at('forward', 'fused')).toFixed(2)}x the composite's speed forward, ${(at('forward+backward', 'composite') / at('forward+backward', 'fused')).toFixed(2)}x forward + backward`);
+    }
+    if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
+  } finally {
+    gpu.dispose();
+  }
+}
+
 async function softmaxXent(argv: string[]): Promise<void> {
-  const f = parse('bench softmax-xent', argv, { sizes: { type: 'string', default: SOFTMAX_XENT_SIZES }, compare: { type: 'string', multiple: true }, cpu: { type: 'boolean' }, json: { type: 'string' } });
+  const [f, lists] = parseRepeatable('bench softmax-xent', argv, { sizes: { type: 'string', default: SOFTMAX_XENT_SIZES }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } }, ['compare']);
   const sizes = String(f.sizes).split(',').map(parseXentSize);
-  const rows = await benchSoftmaxXent(sizes, { compare: compares('bench softmax-xent', f.compare, ['tfjs']).has('tfjs'), cpu: !!f.cpu });
+  const rows = await benchSoftmaxXent(sizes, { compare: compares('bench softmax-xent', lists.compare, ['tfjs']).has('tfjs'), cpu: !!f.cpu });
   console.log('| shape | impl | GB/s | median ms | min | max |\n|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.shape} | ${r.impl} | ${r.gbps.toFixed(2)} | ${r.ms.toFixed(3)} | ${r.min.toFixed(3)} | ${r.max.toFixed(3)} |`);
   printRatios(rows, ['tfjs-webgpu', 'tfjs-wasm', 'wgtrain-cpu'], (r) => r.shape, (ours, o) => o.ms / ours.ms, ' (time ratio)');

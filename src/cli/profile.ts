@@ -4,7 +4,7 @@ import { createBackend } from '../backends/index.js';
 import { profileTrace, StepProfile } from '../backends/backend.js';
 import { Tensor } from '../graph/tensor.js';
 import { SGD } from '../optim/sgd.js';
-import { ClassifierTrainer } from '../train/trainer.js';
+import { ClassifierTrainer, stepFeeds } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
 import { parse, choice, intFlag, UsageError } from './args.js';
 import { resolveModel, MODEL_FLAG_HELP } from './model_arg.js';
@@ -41,7 +41,7 @@ export async function profile(argv: string[]): Promise<void> {
     const x = Float32Array.from({ length: B * per }, () => rng.normal());
     const y = Int32Array.from({ length: B }, () => rng.int(classes));
     const g = trainer.trainStep(x, y, B);
-    const p = await g.ex.profile(new Map<Tensor, Float32Array | Int32Array>([[g.x, x], [g.y, y]]), { runs });
+    const p = await g.ex.profile(stepFeeds(g, x, y), { runs });
     console.log(formatProfile(p, `${m.name}, batch ${B}`, top));
     if (typeof f.trace === 'string') { await writeFile(f.trace, JSON.stringify(profileTrace(p)) + '\n'); console.log(`wrote ${f.trace}`); }
     if (typeof f.json === 'string') { await writeFile(f.json, JSON.stringify(p, null, 2) + '\n'); console.log(`wrote ${f.json}`); }
