@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu_backend.js';
 import { CpuBackend } from '../src/backends/cpu/cpu_backend.js';
 import { Backend, StepProfile, profileTrace } from '../src/backends/backend.js';
-import { Tensor } from '../src/graph/tensor.js';
 import { MODELS } from '../src/nn/models.js';
 import { SGD } from '../src/optim/sgd.js';
 import { ClassifierTrainer, stepFeeds } from '../src/train/trainer.js';

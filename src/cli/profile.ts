@@ -2,7 +2,6 @@
 import { writeFile } from 'node:fs/promises';
 import { createBackend } from '../backends/index.js';
 import { profileTrace, StepProfile } from '../backends/backend.js';
-import { Tensor } from '../graph/tensor.js';
 import { SGD } from '../optim/sgd.js';
 import { ClassifierTrainer, stepFeeds } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
