@@ -10,7 +10,11 @@ export const TORCH_PYTHON = process.env.WGTRAIN_PYTHON || '/usr/bin/python3';
 /** PyTorch's threads: the machine's two cores, as wgtrain's lavapipe uses them. */
 export const TORCH_THREADS = 2;
 
-export interface TorchRequest { gemm?: number[]; train?: { model: string; batchSize: number; steps: number }[] }
+export interface TorchRequest {
+  gemm?: number[];
+  /** `gpt`: the GPT's shape, for model 'gpt' (its seconds are then for steps x batchSize x context tokens). */
+  train?: { model: string; batchSize: number; steps: number; gpt?: { vocab: number; context: number; dim: number; heads: number; layers: number } }[];
+}
 export interface TorchResult {
   torch: string; threads: number;
   gemm: { n: number; ms: number; min: number; max: number }[];

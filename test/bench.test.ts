@@ -84,6 +84,10 @@ describe('wgtrain bench conv and softmax-xent', () => {
     const trows = JSON.parse(readFileSync(train, 'utf8')) as { backend: string; samplesPerSec: number }[];
     expect(trows.map((r) => r.backend)).toEqual(['wgtrain-webgpu', 'torch-cpu']);
     for (const r of trows) expect(Number.isFinite(r.samplesPerSec) && r.samplesPerSec > 0).toBe(true);
+    const gpt = cli(['bench', 'train', '--model', 'gpt', '--batch-size', '2', '--steps', '2', '--compare', 'torch']);
+    expect(gpt.status, gpt.stderr).toBe(0);
+    expect(gpt.stdout).toMatch(/\| gpt \| torch-cpu \| 2 x \d+ \| 2 \| \d+ \|/);
+    expect(gpt.stdout).toMatch(/wgtrain-webgpu vs torch-cpu: [\d.]+x/);
   });
 
   it('--compare torch without PyTorch, or where there is no PyTorch version: one line, exit 2', () => {

@@ -19,7 +19,8 @@ import { torchMissing, TORCH_THREADS } from '../../bench/torch.js';
 
 export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|train|optimizer|attention|soak|report [options]
 
-wgtrain bench all: every benchmark below with its defaults (train: mlp at batch 128, cnn at batch 64 for 30 steps),
+wgtrain bench all: every benchmark below with its defaults (train: mlp at batch 128, cnn at batch 64 for 30 steps, gpt
+at batch 16 for 20 steps),
 one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.json; then the report
   --compare tfjs      pass --compare tfjs to each
   --compare torch     pass --compare torch to gemm and train, and time one MLP epoch at batch 32 (1875 steps) against
@@ -33,7 +34,7 @@ tokens/s, against the same model from TF.js primitives with --compare tfjs (try 
   --batch-size N      [128]
   --steps N           timed steps after 5 warm-up steps  [100]
   --compare tfjs      also train the MLP with TF.js WebGPU (same adapter) and TF.js WASM
-  --compare torch     also train mlp or cnn with PyTorch on the CPU (/usr/bin/python3, ${TORCH_THREADS} threads; random inputs)
+  --compare torch     also train mlp, cnn or gpt with PyTorch on the CPU (/usr/bin/python3, ${TORCH_THREADS} threads; random inputs)
   --cpu               also run the CPU reference (20 steps)
   --json FILE         {"model","backend","batchSize","steps","samplesPerSec","submitsPerStep","buffersCreatedAfterWarmup","poolBytes"}
                       (an array of such rows with --compare or --cpu)
@@ -136,6 +137,7 @@ async function all(argv: string[]): Promise<void> {
     ['gemm', gemm, [...tfjs, ...torch, ...cpu]], ['conv', conv, [...tfjs, ...cpu]], ['softmax-xent', softmaxXent, [...tfjs, ...cpu]], ['optimizer', optimizer, [...tfjs, ...cpu]],
     ['train-mlp', train, ['--model', 'mlp', ...tfjs, ...torch, ...cpu]],
     ['train-cnn', train, ['--model', 'cnn', '--batch-size', '64', '--steps', '30', ...tfjs, ...torch]],
+    ['train-gpt', train, ['--model', 'gpt', '--batch-size', '16', '--steps', '20', ...tfjs, ...torch]],
     // The default run's batch size: an epoch of MNIST's 60,000 images is 1875 steps, where per-step costs show.
     ...(cmp.has('torch') ? [['train-mlp-epoch', train, ['--model', 'mlp', '--batch-size', '32', '--steps', '1875', ...torch]] as [string, (a: string[]) => Promise<void>, string[]]] : []),
   ];
@@ -167,11 +169,11 @@ async function train(argv: string[]): Promise<void> {
   }, ['compare']);
   const model = choice('bench train', 'model', f.model, [...Object.keys(MODELS), 'gpt']);
   const cmp = compares('bench train', lists.compare, ['tfjs', 'torch']);
-  if (cmp.has('torch') && !['mlp', 'cnn'].includes(model)) throw new UsageError(`bench train: --compare torch has PyTorch versions of mlp and cnn only, got --model ${model}`);
+  if (cmp.has('torch') && !['mlp', 'cnn', 'gpt'].includes(model)) throw new UsageError(`bench train: --compare torch has PyTorch versions of mlp, cnn and gpt only, got --model ${model}`);
   const batchSize = intFlag('bench train', 'batch-size', f['batch-size']), steps = intFlag('bench train', 'steps', f.steps);
   if (model === 'gpt') {
     if (f.cpu) throw new UsageError('bench train: --cpu does not apply to --model gpt (a step takes minutes on the CPU reference)');
-    const rows = await benchTrainGpt({ batchSize, steps, compare: cmp.has('tfjs') });
+    const rows = await benchTrainGpt({ batchSize, steps, compare: cmp.has('tfjs'), torch: cmp.has('torch') });
     console.log('| model | backend | batch x context | steps | tokens/s |\n|---|---|---|---|---|');
     for (const r of rows) console.log(`| gpt | ${r.backend} | ${r.batchSize} x ${GPT_DEFAULTS.context} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} |`);
     for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);
