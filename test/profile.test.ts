@@ -106,6 +106,14 @@ describe('profile', () => {
       expect(t.traceEvents.filter((e: { tid: number; ph: string }) => e.tid === 2 && e.ph === 'X').length).toBeGreaterThan(10);
     });
 
+    it('profiles the GPT step (train --model gpt), attention and the AdamW updates among its kernels', () => {
+      const r = cli(['profile', '--model', 'gpt', '--batch-size', '1', '--runs', '1', '--top', '400']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^profile of one training step: gpt \(context \d+, dim \d+, \d+ layers\), batch 1 x \d+ tokens, webgpu/);
+      expect(r.stdout).toMatch(/\| optim \| optim_step#/);
+      expect(r.stdout).toMatch(/\| matmul\w* \| /);
+    });
+
     it('rejects a bad flag in one line, exit 2', () => {
       for (const args of [['profile'], ['profile', '--model', 'mlp', '--batch-size', '0'], ['profile', '--model', 'nosuch']]) {
         const r = cli(args);

@@ -6,16 +6,22 @@ import { SGD } from '../optim/sgd.js';
 import { ClassifierTrainer, stepFeeds } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
 import { parse, choice, intFlag, UsageError } from './args.js';
-import { resolveModel, MODEL_FLAG_HELP } from './model_arg.js';
+import { resolveModel, MODEL_FLAG_HELP, ResolvedModel } from './model_arg.js';
+import { Gpt, GPT_DEFAULTS } from '../nn/transformer.js';
+import { TextTrainer } from '../train/text_trainer.js';
+import { makeOptimizer } from '../optim/index.js';
+import { GPT_BENCH_VOCAB } from '../../bench/train_gpt.js';
+import type { Backend } from '../backends/backend.js';
 
 export const PROFILE_HELP = `usage: wgtrain profile --model NAME [options]
 
-Runs a model's training step (forward, loss, backward, SGD-momentum update) on random inputs of the model's shape and
+Runs a model's training step (forward, loss, backward, SGD-momentum update; for gpt, train's default GPT with AdamW
+on random windows of a ${GPT_BENCH_VOCAB}-symbol vocabulary) on random inputs of the model's shape and
 prints each kernel's time, longest first, with its GFLOP/s (products) or GB/s (the rest) and its share of the step,
 then the host's own time per step. On WebGPU each kernel is timed on the device by timestamp queries where the
 adapter has 'timestamp-query' (each kernel then runs in a compute pass of its own); elsewhere by the host clock, and
 the output says which.
-  --model NAME        ${MODEL_FLAG_HELP}
+  --model NAME        gpt, ${MODEL_FLAG_HELP}
   --batch-size N      [32]
   --runs N            profiled steps; a kernel's time is their mean without the top and bottom fifth  [10]
   --backend NAME      webgpu or cpu  [webgpu]
@@ -31,23 +37,42 @@ export async function profile(argv: string[]): Promise<void> {
   if (f.model === undefined) throw new UsageError(`profile: --model is required (${MODEL_FLAG_HELP})`);
   const B = intFlag('profile', 'batch-size', f['batch-size']), runs = intFlag('profile', 'runs', f.runs), top = intFlag('profile', 'top', f.top);
   const backendName = choice('profile', 'backend', f.backend, ['webgpu', 'cpu'] as const);
-  const m = await resolveModel('profile', String(f.model), new Rng(1));
-  if (m.outputShape.length !== 1) throw new UsageError(`profile: model ${m.name} outputs [${m.outputShape.join(', ')}] per example; profile trains a classifier (one score per class)`);
+  // A bad model is reported before any device is opened.
+  const m = f.model === 'gpt' ? undefined : await resolveModel('profile', String(f.model), new Rng(1));
+  if (m && m.outputShape.length !== 1) throw new UsageError(`profile: model ${m.name} outputs [${m.outputShape.join(', ')}] per example; profile trains a classifier (one score per class) or gpt`);
   const backend = await createBackend(backendName);
   try {
-    const trainer = new ClassifierTrainer(backend, m.model, new SGD({ lr: 0.01, momentum: 0.9 }), m.inputShape);
-    const rng = new Rng(2), per = m.inputShape.reduce((a, b) => a * b, 1), classes = m.outputShape[0];
-    const x = Float32Array.from({ length: B * per }, () => rng.normal());
-    const y = Int32Array.from({ length: B }, () => rng.int(classes));
-    const g = trainer.trainStep(x, y, B);
-    const p = await g.ex.profile(stepFeeds(g, x, y), { runs });
-    console.log(formatProfile(p, `${m.name}, batch ${B}`, top));
+    const { p, what } = m ? await profileClassifier(backend, m, B, runs) : await profileGpt(backend, B, runs);
+    console.log(formatProfile(p, what, top));
     if (typeof f.trace === 'string') { await writeFile(f.trace, JSON.stringify(profileTrace(p)) + '\n'); console.log(`wrote ${f.trace}`); }
     if (typeof f.json === 'string') { await writeFile(f.json, JSON.stringify(p, null, 2) + '\n'); console.log(`wrote ${f.json}`); }
-    trainer.dispose();
   } finally {
     backend.dispose();
   }
+}
+
+async function profileClassifier(backend: Backend, m: ResolvedModel, B: number, runs: number): Promise<{ p: StepProfile; what: string }> {
+  const trainer = new ClassifierTrainer(backend, m.model, new SGD({ lr: 0.01, momentum: 0.9 }), m.inputShape);
+  const rng = new Rng(2), per = m.inputShape.reduce((a, b) => a * b, 1), classes = m.outputShape[0];
+  const x = Float32Array.from({ length: B * per }, () => rng.normal());
+  const y = Int32Array.from({ length: B }, () => rng.int(classes));
+  const g = trainer.trainStep(x, y, B);
+  const p = await g.ex.profile(stepFeeds(g, x, y), { runs });
+  trainer.dispose();
+  return { p, what: `${m.name}, batch ${B}` };
+}
+
+/** The GPT that `train --model gpt` builds by default, as `bench train --model gpt` measures it. */
+async function profileGpt(backend: Backend, B: number, runs: number): Promise<{ p: StepProfile; what: string }> {
+  const config = { ...GPT_DEFAULTS, vocab: GPT_BENCH_VOCAB };
+  const trainer = new TextTrainer(backend, new Gpt(config, new Rng(1)), makeOptimizer('adamw', { lr: 1e-3 }), B);
+  const rng = new Rng(2), T = config.context;
+  const x = Int32Array.from({ length: B * T }, () => rng.int(config.vocab)), y = Int32Array.from({ length: B * T }, () => rng.int(config.vocab));
+  trainer.run({ x, y }, 1e-3);
+  const g = trainer.prepare();
+  const p = await g.ex.profile(new Map([[g.ids, x], [g.targets, y]]), { runs });
+  trainer.dispose();
+  return { p, what: `gpt (context ${T}, dim ${config.dim}, ${config.layers} layers), batch ${B} x ${T} tokens` };
 }
 
 export function formatProfile(p: StepProfile, what: string, top: number): string {
