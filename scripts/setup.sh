@@ -46,32 +46,30 @@ apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers'
   fi
 fi
 
-# Installs Debian packages for a test that needs them, as root on Debian 12; elsewhere says what to run.
-#   debian_install WHAT-FAILS-WITHOUT WHAT-THEY-ARE-FOR PACKAGE...
+# Steps 3 and 4 install Debian packages when this is root on Debian 12 (bookworm); elsewhere they say what to run.
+# debian_install "WHAT IT IS FOR" PACKAGE...
 debian_install() {
-  local without=$1 purpose=$2; shift 2
-  local codename
+  local why=$1 codename; shift
   codename=$( (. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}") || true)
   if [ "$(id -u)" != 0 ] || [ "$codename" != bookworm ] || ! command -v apt-get >/dev/null; then
-    say "$without. On Debian 12, run as root: apt-get update && apt-get install -y $*"
-  else
-    say "installing Debian's $* for $purpose"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq "$@" >&2
+    say "missing $*: $why will fail. On Debian 12, run as root: apt-get update && apt-get install -y $*"
+    return 0
   fi
+  say "installing Debian's $* for $why"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq "$@" >&2
 }
 
-# 3. PyTorch for the export round-trip tests (test/export_pytorch.test.ts runs what `wgtrain export --format pytorch`
-#    writes): Debian's python3-torch (CPU) and the OpenBLAS it runs fastest with, for Debian's /usr/bin/python3.
-if ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1 || ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
-  debian_install "no PyTorch for /usr/bin/python3: the export tests will fail" "the PyTorch export tests" python3-torch libopenblas0-pthread
-fi
-
-# 4. Chromium for the browser demo's end-to-end test (test/browser.e2e.test.ts drives Debian's /usr/bin/chromium
+# 3. Chromium for the browser demo's end-to-end test (test/browser.e2e.test.ts drives Debian's /usr/bin/chromium
 #    through playwright-core; playwright's own browser downloads are never used).
-if [ ! -x /usr/bin/chromium ]; then
-  debian_install "no /usr/bin/chromium: the browser end-to-end test will fail" "the browser end-to-end test" chromium
+if [ ! -x /usr/bin/chromium ]; then debian_install 'the browser end-to-end test' chromium; fi
+
+# 4. PyTorch on the CPU (Debian's python3-torch, with OpenBLAS's threaded build): `bench --compare torch` measures
+#    it in the same run, and test/export_pytorch.test.ts runs what `wgtrain export --format pytorch` writes in it.
+#    Only installed when /usr/bin/python3 cannot import torch.
+if ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+  debian_install "'bench --compare torch' and the PyTorch export tests" python3-torch libopenblas0-pthread
 fi
 
 # 4. Only with `scripts/setup.sh text`: the default corpus of the GPT model, Debian's `fortunes` (about 2.4 MB of

@@ -8,6 +8,7 @@ import { predict, PREDICT_HELP } from './predict.js';
 import { fuzz, FUZZ_HELP } from './fuzz.js';
 import { exportCommand, EXPORT_HELP } from './export.js';
 import { importCommand, IMPORT_HELP } from './import.js';
+import { profile, PROFILE_HELP } from './profile.js';
 import { generate, GENERATE_HELP } from './generate.js';
 import { UserError } from '../util/errors.js';
 import { setAdapterRequestHook, setSubmitHook } from '../backends/webgpu/device.js';
@@ -22,6 +23,7 @@ commands:
   predict   classes (or a regression's values) for IDX images or CSV rows from a checkpoint  (wgtrain predict --help)
   generate  text from a GPT checkpoint  (wgtrain generate --help)
   bench     kernel benchmarks, side by side with TF.js  (wgtrain bench --help)
+  profile   where a training step's time goes, kernel by kernel; --trace writes a Chrome trace  (wgtrain profile --help)
   check     one training step on WebGPU vs the CPU reference, node by node  (wgtrain check --help)
   fuzz      random small graphs, forward and backward, WebGPU vs the CPU reference  (wgtrain fuzz --help)
   export    a checkpoint as a PyTorch project that continues training (DDP), or as ONNX  (wgtrain export --help)
@@ -39,6 +41,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   fuzz: { run: fuzz, help: FUZZ_HELP },
   export: { run: exportCommand, help: EXPORT_HELP },
   import: { run: importCommand, help: IMPORT_HELP },
+  profile: { run: profile, help: PROFILE_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {
