@@ -16,7 +16,9 @@ const args = process.argv.slice(2);
 const flag = (name, d) => { const i = args.indexOf(name); return i < 0 ? d : args[i + 1]; };
 
 await build({
-  entryPoints: [join(root, 'demos/browser/main.ts')], outfile: join(out, 'app.js'), bundle: true, format: 'esm',
+  // The page, the worker it trains in, and the minimal example page's script.
+  entryPoints: { app: join(root, 'demos/browser/main.ts'), worker: join(root, 'demos/browser/worker.ts'), minimal: join(root, 'demos/browser/minimal.ts') },
+  outdir: out, bundle: true, format: 'esm',
   platform: 'browser', target: 'es2022', sourcemap: true, loader: { '.wgsl': 'text' }, logLevel: 'warning',
 });
 if (args.includes('--build-only')) process.exit(0);
@@ -25,6 +27,10 @@ const files = {
   '/': [join(root, 'demos/browser/index.html'), 'text/html; charset=utf-8'],
   '/app.js': [join(out, 'app.js'), 'text/javascript'],
   '/app.js.map': [join(out, 'app.js.map'), 'application/json'],
+  '/worker.js': [join(out, 'worker.js'), 'text/javascript'],
+  '/worker.js.map': [join(out, 'worker.js.map'), 'application/json'],
+  '/minimal.html': [join(root, 'demos/browser/minimal.html'), 'text/html; charset=utf-8'],
+  '/minimal.js': [join(out, 'minimal.js'), 'text/javascript'],
   '/screenshot.png': [join(root, 'demos/browser/screenshot.png'), 'image/png'],
 };
 for (const f of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) {
