@@ -43,7 +43,7 @@ const state = {
   offer: undefined as undefined | { step: number; hash: string; source: string },
   resumed: undefined as undefined | { step: number; hash: string },
   /** The longest gap between animation frames from the session's first answer to the run's end, and the frame count. */
-  frames: { maxGapMs: 0, count: 0 },
+  frames: { maxGapMs: 0, count: 0, long: [] as { at: number; gapMs: number; step: number }[], longestTaskMs: 0 },
   cli: '',
   prediction: undefined as undefined | { digit: number; probs: number[] },
   check: undefined as undefined | { ok: boolean; layers: CheckRow[]; summary: string },
@@ -188,7 +188,8 @@ function onMessage(m: FromTrainer) {
       if (m.inWorker && lastStart?.type === 'start' && lastStart.spec.backend === 'webgpu') {
         // Some browsers offer WebGPU to pages but not to workers: the same session runs here instead.
         notice(`WebGPU is not offered to workers in this browser (${m.detail}), so training runs on the page's own thread: the page may pause while it trains.`, 'warn', false);
-        openPort(false).postMessage({ ...lastStart, hideGpu: gpuParam === 'none' });
+        openPort(false);
+        sendStart(lastStart.spec, lastStart.resume, gpuParam === 'none');
         return;
       }
       state.phase = 'no-webgpu';
@@ -295,13 +296,16 @@ async function start(resume?: { bytes: Uint8Array; spec: RunSpec }) {
   if (sizes(spec.model.config.input) !== sizes(data.train.featureShape)) {
     return modelError(`model ${spec.model.name} takes examples of shape [${spec.model.config.input.join(', ')}], but the data's are [${data.train.featureShape.join(', ')}]; set "input" in the model JSON to match`);
   }
-  Object.assign(state, { phase: 'training', losses: [], accuracies: [], error: '', check: undefined, prediction: undefined, resumed: undefined, frames: { maxGapMs: 0, count: 0 } });
+  Object.assign(state, { phase: 'training', losses: [], accuracies: [], error: '', check: undefined, prediction: undefined, resumed: undefined, frames: { maxGapMs: 0, count: 0, long: [], longestTaskMs: 0 } });
   ui.start.disabled = true; ui.stop.disabled = false; ui.check.disabled = true; ui.resumeCard.hidden = true;
   redrawCharts();
   status(`training ${spec.model.name} on ${data.name} to step ${spec.untilStep} in batches of ${spec.batchSize}`);
-  const train = copy(data.train), test = copy(data.test);
-  lastStart = { type: 'start', spec, train, test, resume: resume?.bytes, hideGpu: gpuParam === 'none' || gpuParam === 'main', device };
-  // The worker keeps its copy; this page keeps `data` for the next run.
+  sendStart(spec, resume?.bytes, gpuParam === 'none' || gpuParam === 'main');
+}
+function sendStart(spec: RunSpec, resume: Uint8Array | undefined, hideGpu: boolean) {
+  // The session gets its own copy of the data (transferred); this page keeps `data` for the next run.
+  const train = copy(data!.train), test = copy(data!.test);
+  lastStart = { type: 'start', spec, train, test, resume, hideGpu, device };
   send(lastStart, datasetTransfer(train, test));
 }
 
@@ -397,6 +401,7 @@ function frame(t: number) {
   if (frames.watch && frames.last) {
     state.frames.maxGapMs = Math.max(state.frames.maxGapMs, t - frames.last);
     state.frames.count++;
+    if (t - frames.last > 50) state.frames.long.push({ at: Math.round(t), gapMs: Math.round(t - frames.last), step: state.step });
   }
   frames.last = t;
   const g = ui.pulse.getContext('2d')!, a = t / 300;
@@ -404,6 +409,10 @@ function frame(t: number) {
   g.strokeStyle = '#2f6fdf'; g.lineWidth = 2;
   g.beginPath(); g.moveTo(8, 8); g.lineTo(8 + 7 * Math.cos(a), 8 + 7 * Math.sin(a)); g.stroke();
   requestAnimationFrame(frame);
+// The page's own thread: its longest task (Long Tasks API, tasks over 50 ms) while a run trains.
+new PerformanceObserver((list) => {
+  if (frames.watch) for (const e of list.getEntries()) state.frames.longestTaskMs = Math.max(state.frames.longestTaskMs, e.duration);
+}).observe({ type: 'longtask' });
 }
 requestAnimationFrame(frame);
 
@@ -430,10 +439,10 @@ async function main() {
   else setModel(named && MODEL_CONFIGS[named] ? named : 'mlp', MODEL_CONFIGS[named && MODEL_CONFIGS[named] ? named : 'mlp']);
   status('loading MNIST…');
   setData(await loadMnist(dataParams.trainN, dataParams.testN));
-  state.phase = 'ready';
   status(`${data!.train.n} training and ${data!.test.n} held-out images loaded`);
-  updateStart();
   await offerSaved();
+  state.phase = 'ready';
+  updateStart();
   if (params.get('autostart') === '1') await start();
 }
 main().catch((e) => { state.phase = 'error'; state.error = (e as Error).message; notice(state.error, 'error', false); });
