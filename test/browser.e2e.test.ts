@@ -68,6 +68,9 @@ async function open(query: string, until: string[]): Promise<{ page: Page; state
 // Most of a wait is SwiftShader compiling the step's pipelines: 20 to 120 s on a busy 2-core machine.
 const waitPhase = (page: Page, phases: string[], timeout = 200_000) =>
   page.waitForFunction((ps) => ps.includes((globalThis as any).wgtrainDemo?.phase), phases, { timeout });
+/** dist/ for `node bin/wgtrain.js`, built once for the tests that run the CLI. */
+let built = false;
+const buildCli = () => { if (!built) execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'ignore' }); built = true; };
 /** A fresh page: no checkpoint left by an earlier test in the shared profile's OPFS. */
 async function clearSaved(page: Page) {
   await page.evaluate(async () => { await (await navigator.storage.getDirectory()).removeEntry('run.safetensors').catch(() => {}); });
@@ -232,7 +235,7 @@ describe('checkpoints in the browser', () => {
   }, 450_000);
 
   it('a checkpoint goes from the page to `wgtrain train --resume` and `predict`, and the CLI\'s back into the page', async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'ignore' });
+    buildCli();
     const steps = 30, query = `?model=mlp&batch=32&steps=${steps}&log=5&eval=1000&save=10&train=640&test=200&lr=0.03`;
     const page = await context.newPage();
     const pageErrors: string[] = [];
@@ -292,7 +295,7 @@ function bmp(w: number, h: number, pixel: (r: number, c: number) => number): Buf
 
 describe('your own data and model', () => {
   it('a CSV table trains with a model written as JSON; a bad model gets the CLI\'s error', async () => {
-    execFileSync(process.execPath, ['scripts/build.mjs'], { stdio: 'ignore' });
+    buildCli();
     // Three classes of points around three centres, with a distractor column.
     let seed = 7;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
