@@ -197,11 +197,7 @@ describe('browser demo in headless Chromium', () => {
 describe('checkpoints in the browser', () => {
   it('a reload mid-run offers the checkpoint in OPFS and resumes at its step with its weights and optimizer state', async () => {
     const steps = 60, query = `?hidden=32&batch=32&steps=${steps}&log=5&eval=1000&save=10&train=640&test=200`;
-    const page = await context.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(url + query);
-    await waitPhase(page, ['ready']);
+    const { page, pageErrors } = await open(query, ['ready']);
     await clearSaved(page);
     await page.click('#start');
     await page.waitForFunction(() => (globalThis as any).wgtrainDemo.saves.length >= 2 || (globalThis as any).wgtrainDemo.phase !== 'training', null, { timeout: 200_000 });
@@ -237,11 +233,7 @@ describe('checkpoints in the browser', () => {
   it('a checkpoint goes from the page to `wgtrain train --resume` and `predict`, and the CLI\'s back into the page', async () => {
     buildCli();
     const steps = 30, query = `?model=mlp&batch=32&steps=${steps}&log=5&eval=1000&save=10&train=640&test=200&lr=0.03`;
-    const page = await context.newPage();
-    const pageErrors: string[] = [];
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(url + query);
-    await waitPhase(page, ['ready']);
+    const { page, pageErrors } = await open(query, ['ready']);
     await clearSaved(page);
     await page.click('#start');
     await waitPhase(page, ['done', 'error']);
