@@ -6,23 +6,12 @@ import { mkdtempSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createRequire } from 'node:module';
-import { expectUsageErrors } from './helpers.js';
+import { expectUsageErrors, blobs } from './helpers.js';
 
 const cli = (args: string[]) => spawnSync(process.execPath, ['bin/wgtrain.js', ...args], { encoding: 'utf8', timeout: 300_000 });
 const dir = mkdtempSync(join(tmpdir(), 'wgtrain-cli-'));
 const file = (name: string, text: string) => { writeFileSync(join(dir, name), text); return join(dir, name); };
 
-/** Two well-separated Gaussian-ish blobs per class in 3 features, labels as words: learnable in a few epochs. */
-function blobs(n: number): string {
-  const rows = ['a,b,kind,c'];
-  let s = 7;
-  const r = () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
-  for (let i = 0; i < n; i++) {
-    const k = i % 3;
-    rows.push(`${(k * 3 + r()).toFixed(3)},${(-k * 2 + r()).toFixed(3)},${['red', 'green', 'blue'][k]},${r().toFixed(3)}`);
-  }
-  return rows.join('\n') + '\n';
-}
 
 describe('wgtrain command line', () => {
   beforeAll(() => { execFileSync(process.execPath, ['scripts/build.mjs']); });
@@ -58,7 +47,7 @@ describe('wgtrain command line', () => {
       [['train', '--data', ragged, '--label', 'y', '--test-split', '1'], /--test-split must be below 1/],
       [['train', '--label', 'y'], /--label applies to --data FILE\.csv only/],
       [['bench', 'report', '--dir', join(dir, 'none')], /bench report: cannot read the folder/],
-      [['bench', 'fast'], /--benchmark must be one of all, gemm, train/],
+      [['bench', 'fast'], /bench: unknown benchmark 'fast' \(one of all, gemm, train/],
       [['predict', '--input', ragged], /predict: --weights CHECKPOINT is required/],
     ];
     expectUsageErrors(cli, cases);

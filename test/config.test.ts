@@ -58,7 +58,7 @@ describe('model configs', () => {
     bad({ input: [784], layers: [{ type: 'relu' }, { type: 'dense', out: 3 }] }, /layer 1 \(dense\): unknown layer type "dense" \(expected one of linear, conv2d/);
     bad({ input: [784], layers: [{ out: 3 }] }, /layer 0: missing "type"/);
     bad({ input: [784], layers: [{ type: 'linear' }] }, /layer 0 \(linear\): missing required field "out"/);
-    bad({ input: [784], layers: [{ type: 'linear', out: '10' }] }, /layer 0 \(linear\): "out" must be a non-negative integer, got "10"/);
+    bad({ input: [784], layers: [{ type: 'linear', out: '10' }] }, /layer 0 \(linear\): "out" must be a positive integer, got "10"/);
     bad({ input: [784], layers: [{ type: 'linear', out: 0 }] }, /layer 0 \(linear\): "out" must be a positive integer, got 0/);
     bad({ input: [784], layers: [{ type: 'linear', out: 10, units: 3 }] }, /layer 0 \(linear\): unknown field "units" \(linear takes out, bias, init, name\)/);
     bad({ input: [784], layers: [{ type: 'linear', out: 10, init: 'glorot' }] }, /"init" must be "he", "xavier" or "zeros"/);
@@ -66,7 +66,7 @@ describe('model configs', () => {
     bad({ input: [1, 28, 28], layers: [{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'maxpool2d', kernel: 40 }] }, /layer 1 \(maxpool2d\): /);
     bad({ input: [4], layers: [{ type: 'residual', layers: [{ type: 'linear', out: 3 }] }] }, /layer 0 \(residual\): .*expected the same shape/);
     bad({ input: [4], layers: [{ type: 'residual', layers: [{ type: 'linear', out: 4 }, { type: 'relu', x: 1 }] }] }, /layer 0\.1 \(relu\): unknown field "x"/);
-    bad({ input: [4], layers: [{ type: 'dropout', p: 1.5 }] }, /layer 0 \(dropout\): .*out of range/);
+    bad({ input: [4], layers: [{ type: 'dropout', p: 1.5 }] }, /layer 0 \(dropout\): "p" must be a number in \[0, 1\), got 1.5/);
   });
 
   it('a model file: missing, not JSON', async () => {

@@ -178,3 +178,16 @@ export function expectUsageErrors(run: (args: string[]) => SpawnSyncReturns<stri
     expect(r.stderr).not.toMatch(/^\s+at /m);
   }
 }
+
+/** A CSV table of n rows: two well-separated Gaussian-ish blobs per class in 3 features (a, b, c), labels as words in
+ * the column 'kind' (red, green, blue): learnable in a few epochs. */
+export function blobs(n: number): string {
+  const rows = ['a,b,kind,c'];
+  let s = 7;
+  const r = () => { s = (s * 1664525 + 1013904223) >>> 0; return s / 2 ** 32 - 0.5; };
+  for (let i = 0; i < n; i++) {
+    const k = i % 3;
+    rows.push(`${(k * 3 + r()).toFixed(3)},${(-k * 2 + r()).toFixed(3)},${['red', 'green', 'blue'][k]},${r().toFixed(3)}`);
+  }
+  return rows.join('\n') + '\n';
+}

@@ -31,7 +31,7 @@ export const FUZZ_TOLERANCE = 1;
 const MAX_ELEMENTS = 3000;
 const DIMS = [1, 2, 3, 5, 7, 9, 13, 17];
 
-type Domain = { kind: 'normal'; scale: number } | { kind: 'away' } | { kind: 'unit' } | { kind: 'labels'; classes: number };
+export type Domain = { kind: 'normal'; scale: number } | { kind: 'away' } | { kind: 'unit' } | { kind: 'labels'; classes: number };
 
 export interface FuzzCase {
   seed: number;
@@ -43,6 +43,8 @@ export interface FuzzCase {
   /** y, then dL/dx for each float input. */
   outputs: Tensor[];
   feeds: Feeds;
+  /** The command that rebuilds this case, when it is not `wgtrain fuzz --seed N` (the large-kernel tier's). */
+  repro?: string;
 }
 
 export const reproCommand = (seed: number) => `npx wgtrain fuzz --seed ${seed} --cases 1`;
@@ -271,7 +273,7 @@ export function fuzzCase(seed: number): FuzzCase {
   return { seed, description: b.steps.join(' -> '), ops: b.ops, y: x, outputs, feeds };
 }
 
-function values(r: Rng, n: number, d: Domain): Float32Array | Int32Array {
+export function values(r: Rng, n: number, d: Domain): Float32Array | Int32Array {
   if (d.kind === 'labels') return Int32Array.from({ length: n }, () => r.int(d.classes));
   return Float32Array.from({ length: n }, () => {
     if (d.kind === 'normal') return r.normal() * d.scale;
@@ -330,8 +332,8 @@ async function nudgedRun(ref: CpuBackend, outputs: readonly Tensor[], feeds: Fee
  * atol, rtol: checkParity's rule (K the longest reduction behind the output), noise: the reference's own spread when
  * its inputs and intermediates are nudged. `message` names the seed, the output, the worst element, the graph and the command to reproduce.
  */
-export async function runFuzzCase(seed: number, gpu: Backend, cpu: CpuBackend = new CpuBackend()): Promise<FuzzResult> {
-  const c = fuzzCase(seed);
+export async function runFuzzCase(seed: number, gpu: Backend, cpu: CpuBackend = new CpuBackend(), build: (seed: number) => FuzzCase = fuzzCase): Promise<FuzzResult> {
+  const c = build(seed);
   const [ref] = await runAll(cpu, c.outputs, [c.feeds]);
   const alts = [await nudgedRun(cpu, c.outputs, c.feeds, seed + 1), await nudgedRun(cpu, c.outputs, c.feeds, seed + 2)];
   const [got] = await runAll(gpu, c.outputs, [c.feeds]);
@@ -355,7 +357,7 @@ export async function runFuzzCase(seed: number, gpu: Backend, cpu: CpuBackend = 
       const what = i === 0 ? `forward ${t}` : `gradient of L with respect to ${c.outputs.length > 1 ? gradName(c, i) : ''} (${t})`;
       const message = `fuzz seed ${seed}: ${what} differs between ${gpu.description} and the CPU reference in ${bad} of ${want.length} ` +
         `elements; worst at index ${worst}: gpu ${have[worst]} vs cpu ${want[worst]}, ${worstRatio.toFixed(2)}x its tolerance ` +
-        `(atol ${atol.toExponential(2)}, rtol ${rtol}, K ${K}, rounding noise ${noiseAt.toExponential(2)}); graph: ${c.description}; reproduce: ${reproCommand(seed)}`;
+        `(atol ${atol.toExponential(2)}, rtol ${rtol}, K ${K}, rounding noise ${noiseAt.toExponential(2)}); graph: ${c.description}; reproduce: ${c.repro ?? reproCommand(seed)}`;
       return { seed, ok: false, description: c.description, ops: c.ops, outputs: c.outputs.length, message };
     }
   }

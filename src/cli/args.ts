@@ -7,16 +7,27 @@ export { UsageError };
 type Spec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean; short?: string }>;
 
 export function parse(command: string, argv: string[], spec: Spec): Record<string, string | boolean | undefined> {
+  // `--epochs -3`: node:util takes -3 for an option and explains over three lines; a negative number after a flag
+  // that takes a value is that value, which the flag's own check then refuses in one line.
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const o = argv[i].startsWith('--') ? spec[argv[i].slice(2)] : undefined;
+    if (o?.type === 'string' && /^-[\d.]/.test(argv[i + 1] ?? '')) args.push(`${argv[i]}=${argv[++i]}`);
+    else args.push(argv[i]);
+  }
   try {
-    return parseArgs({ args: argv, options: spec, allowPositionals: false, strict: true }).values as Record<string, string | boolean | undefined>;
+    return parseArgs({ args, options: spec, allowPositionals: false, strict: true }).values as Record<string, string | boolean | undefined>;
   } catch (e) {
-    throw new UsageError(`${command}: ${(e as Error).message.replace(/\. To specify.*$/s, '')} (see 'wgtrain ${command} --help')`);
+    // One line whatever node:util says.
+    throw new UsageError(`${command}: ${(e as Error).message.replace(/\. To specify.*$/s, '').replace(/\s*\n\s*/g, ' ')} (see 'wgtrain ${command} --help')`);
   }
 }
 
-export function intFlag(command: string, name: string, v: unknown, min = 1): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${command}: --${name} must be an integer >= ${min}, got '${v}'`);
+export function intFlag(command: string, name: string, v: unknown, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  const n = typeof v === 'string' && v.trim() === '' ? NaN : Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`${command}: --${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`}, got '${v}'`);
+  }
   return n;
 }
 

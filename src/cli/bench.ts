@@ -69,9 +69,16 @@ wgtrain bench report: one SVG chart per benchmark and a README.md with the table
 
 ${SOAK_HELP}`;
 
+/** WebGPU's default maxStorageBufferBindingSize, which every adapter offers: a benchmark array must fit one binding. */
+const ONE_BINDING = 2 ** 27;
+function fitsOneBinding(command: string, what: string, floats: number): void {
+  if (floats * 4 > ONE_BINDING) throw new UsageError(`${command}: ${what} needs ${floats * 4} bytes, more than the ${ONE_BINDING} bytes of one storage binding (WebGPU's default limit)`);
+}
+
 export async function bench(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
-  choice('bench', 'benchmark', what, ['all', 'gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'soak', 'report']);
+  const names = ['all', 'gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'soak', 'report'];
+  if (!names.includes(what)) throw new UsageError(`bench: ${what === undefined ? 'expected a benchmark' : `unknown benchmark '${what}'`} (one of ${names.join(', ')}; see 'wgtrain bench --help')`);
   const missing = rest.some((a) => a === '--compare' || a.startsWith('--compare=')) ? tfjsMissing() : undefined;
   if (missing) throw new UsageError(missing);
   if (what === 'all') return all(rest);
@@ -119,6 +126,7 @@ async function gemm(argv: string[]): Promise<void> {
   const f = parse('bench gemm', argv, { sizes: { type: 'string', default: '256,512,1024' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } });
   const sizes = String(f.sizes).split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`bench: --sizes must be positive integers, got '${f.sizes}'`);
+  for (const n of sizes) fitsOneBinding('bench gemm', `--sizes ${n}: an ${n}x${n} matrix`, n * n);
   if (f.compare !== undefined) choice('bench', 'compare', f.compare, ['tfjs']);
   const rows = await benchGemm(sizes, { compare: f.compare === 'tfjs', cpu: !!f.cpu });
   console.log(`| n | impl | GFLOP/s | median ms | min | max |\n|---|---|---|---|---|---|`);
@@ -165,7 +173,9 @@ async function optimizer(argv: string[]): Promise<void> {
   });
   const names = f.optimizers === undefined ? OPTIMIZER_NAMES : String(f.optimizers).split(',').map((s) => choice('bench optimizer', 'optimizers', s, OPTIMIZER_NAMES));
   if (f.compare !== undefined) choice('bench optimizer', 'compare', f.compare, ['tfjs']);
-  const rows = await benchOptimizers({ n: intFlag('bench optimizer', 'n', f.n), names, compare: f.compare === 'tfjs', cpu: !!f.cpu });
+  const n = intFlag('bench optimizer', 'n', f.n);
+  fitsOneBinding('bench optimizer', `--n ${n}: a parameter of ${n} elements`, n);
+  const rows = await benchOptimizers({ n, names, compare: f.compare === 'tfjs', cpu: !!f.cpu });
   console.log('| optimizer | impl | n | GB/s | median ms | min | max |\n|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.optimizer} | ${r.impl} | ${r.n} | ${r.gbps.toFixed(2)} | ${r.ms.toFixed(3)} | ${r.min.toFixed(3)} | ${r.max.toFixed(3)} |`);
   printRatios(rows, ['tfjs-webgpu', 'wgtrain-cpu'], (r) => r.optimizer, (ours, o) => o.ms / ours.ms, ' (time ratio)');

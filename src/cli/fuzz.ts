@@ -3,8 +3,10 @@
 import { writeFile } from 'node:fs/promises';
 import { createBackend, CpuBackend } from '../backends/index.js';
 import { runFuzzCase, FUZZ_TOLERANCE, FUZZ_NOISE_FACTOR } from '../check/fuzz.js';
+import { bigFuzzCase, gemmPaths, BIG_TARGETS } from '../check/fuzz_big.js';
+import { WebGpuBackend } from '../backends/webgpu/webgpu_backend.js';
 import { PARITY_RTOL } from '../check/parity.js';
-import { parse, intFlag } from './args.js';
+import { parse, intFlag, choice } from './args.js';
 
 export const FUZZ_HELP = `usage: wgtrain fuzz [options]
 
@@ -16,27 +18,35 @@ reduction behind the output), rtol = ${PARITY_RTOL}, noise: how far the referenc
 by a few float32 ulps (cancellations whose exact value is 0).
 Exits 1 if any case fails, printing its seed, graph and the command that reproduces it.
 
+  --tier NAME     small: random graphs as above; big: shapes large enough for every GEMM and conv path the backend
+                  selects (packed panels, subgroup and tiled tiles, conv's im2col), case i's path is seed mod ${BIG_TARGETS.length}, and
+                  --verbose prints the paths each case took  [small]
   --cases N       [100]
   --seed S        the first case's seed; case i uses S + i  [1]
   --verbose       print every case's graph
   --json FILE     {"cases","failed","outputs","seconds","failures":[{"seed","message"}]}`;
 
 export async function fuzz(argv: string[]): Promise<void> {
-  const f = parse('fuzz', argv, { cases: { type: 'string', default: '100' }, seed: { type: 'string', default: '1' }, verbose: { type: 'boolean' }, json: { type: 'string' } });
+  const f = parse('fuzz', argv, { tier: { type: 'string', default: 'small' }, cases: { type: 'string', default: '100' }, seed: { type: 'string', default: '1' }, verbose: { type: 'boolean' }, json: { type: 'string' } });
   const cases = intFlag('fuzz', 'cases', f.cases), seed = intFlag('fuzz', 'seed', f.seed, 0);
+  const big = choice('fuzz', 'tier', f.tier, ['small', 'big']) === 'big';
   const gpu = await createBackend('webgpu'), cpu = new CpuBackend();
+  // The big tier's tiled-kernel paths need a backend that uses the tiled GEMM (an adapter without subgroups does).
+  const tiled = big ? await WebGpuBackend.create({ gemm: 'tiled' }) : undefined;
   const t0 = performance.now();
   const failures: { seed: number; message: string }[] = [];
   let outputs = 0;
   try {
     for (let s = seed; s < seed + cases; s++) {
-      const r = await runFuzzCase(s, gpu, cpu);
+      const c = big ? bigFuzzCase(s) : undefined, on = c?.target.gemm === 'tiled' ? tiled! : gpu;
+      const r = await runFuzzCase(s, on, cpu, big ? bigFuzzCase : undefined);
       outputs += r.outputs;
-      if (f.verbose) console.log(`seed ${s} ${r.ok ? 'ok  ' : 'FAIL'} ${r.description}`);
+      if (f.verbose) console.log(`seed ${s} ${r.ok ? 'ok  ' : 'FAIL'} ${r.description}${c ? ` [${[...new Set(gemmPaths(on as WebGpuBackend, c.outputs))].join('; ')}]` : ''}`);
       if (!r.ok) { failures.push({ seed: s, message: r.message! }); console.log(r.message); }
     }
   } finally {
     gpu.dispose();
+    tiled?.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
   console.log(`fuzz: ${cases} cases (seeds ${seed}..${seed + cases - 1}), ${outputs} outputs compared, ${failures.length} failed, ${seconds.toFixed(1)} s`);

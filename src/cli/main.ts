@@ -1,5 +1,5 @@
 // The `wgtrain` command. User mistakes print one line and exit 2; --debug shows the stack.
-import { UsageError } from './args.js';
+import { UsageError, parse } from './args.js';
 import { info } from './info.js';
 import { train, TRAIN_HELP } from './train.js';
 import { bench, BENCH_HELP } from './bench.js';
@@ -7,6 +7,9 @@ import { check, CHECK_HELP } from './check.js';
 import { predict, PREDICT_HELP } from './predict.js';
 import { fuzz, FUZZ_HELP } from './fuzz.js';
 import { UserError } from '../util/errors.js';
+import { setAdapterRequestHook, setSubmitHook } from '../backends/webgpu/device.js';
+import { periodicGc } from './native_gc.js';
+import { withDawnWarningsFiltered } from './dawn_warnings.js';
 
 const HELP = `usage: wgtrain <command> [options]
 
@@ -21,7 +24,7 @@ commands:
 global: --debug shows stack traces`;
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
-  info: { run: (argv) => info(argv.includes('--json')), help: 'usage: wgtrain info [--json]' },
+  info: { run: (argv) => info(parse('info', argv, { json: { type: 'boolean' } }).json === true), help: 'usage: wgtrain info [--json]' },
   train: { run: train, help: TRAIN_HELP },
   predict: { run: predict, help: PREDICT_HELP },
   bench: { run: bench, help: BENCH_HELP },
@@ -43,10 +46,13 @@ async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error;
     if (debug) console.error(err.stack);
-    console.error(`wgtrain: ${err.message}`);
+    // One line: a message that spans several (a driver's, an assertion's) is joined.
+    console.error(`wgtrain: ${String(err.message).trim().replace(/\s*\n\s*/g, ' ')}`);
     // A mistake in what the user passed (a flag, a file, a shape) exits with its class's code, 2; anything else is 1.
     return err instanceof UserError ? err.exitCode : 1;
   }
 }
 
+setAdapterRequestHook(withDawnWarningsFiltered);
+setSubmitHook(periodicGc());
 main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -6,6 +6,7 @@ import { loadModelConfig } from '../nn/config_file.js';
 import { MODELS } from '../nn/models.js';
 import { input } from '../graph/tensor.js';
 import type { Dataset } from '../data/dataset.js';
+import type { Backend } from '../backends/backend.js';
 import { UsageError } from './args.js';
 
 export interface ResolvedModel extends BuiltModel {
@@ -52,5 +53,22 @@ export function checkModelFits(command: string, m: ResolvedModel, ds: Dataset): 
   }
   if (m.outputShape.length !== 1 || m.outputShape[0] < ds.numClasses) {
     throw new UsageError(`${command}: model ${m.name} outputs [${m.outputShape.join(', ')}] per example, but the data has ${ds.numClasses} classes (expected a last layer with "out": ${ds.numClasses})`);
+  }
+}
+
+/**
+ * Every layer's activations at this batch size, and every parameter, must fit one storage binding of the device:
+ * said here with the layer named, before the plan is compiled (the backend would name only a buffer).
+ */
+export function checkDeviceFits(command: string, m: ResolvedModel, batchSize: number, backend: Backend): void {
+  const limit = (backend as { limits?: GPUSupportedLimits }).limits?.maxStorageBufferBindingSize;
+  if (limit === undefined) return;
+  const over = (bytes: number) => bytes > limit;
+  for (const a of m.activations ?? []) {
+    const bytes = batchSize * a.shape.reduce((x, y) => x * y, 1) * 4;
+    if (over(bytes)) throw new UsageError(`${command}: ${a.where}: at --batch-size ${batchSize} its activations [${batchSize}, ${a.shape.join(', ')}] need ${bytes} bytes, more than this adapter's maxStorageBufferBindingSize of ${limit} (use a smaller --batch-size)`);
+  }
+  for (const p of m.model.parameters()) {
+    if (over(p.size * 4)) throw new UsageError(`${command}: model ${m.name}: parameter ${p.name} [${p.shape.join(', ')}] needs ${p.size * 4} bytes, more than this adapter's maxStorageBufferBindingSize of ${limit}`);
   }
 }

@@ -1,20 +1,20 @@
 // `wgtrain predict`: classes (and probabilities) for new examples from a checkpoint written by `wgtrain train --save`.
 // The model comes from --model, or from the config the checkpoint recorded; a CSV-trained model also recorded its
 // feature columns, their scaling and its class names, so new rows are read exactly as the training rows were.
-import { readFile } from 'node:fs/promises';
 import { createBackend, BackendName } from '../backends/index.js';
 import type { Backend } from '../backends/backend.js';
 import { input, Tensor, Variable } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
 import type { Module } from '../nn/module.js';
-import type { ModelConfig } from '../nn/config.js';
 import { readIdxFile } from '../data/idx.js';
 import { normalize, MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
 import { parseFeatureRows, standardize } from '../data/csv.js';
+import { readCsvText } from '../data/csv_file.js';
 import { CheckpointError } from '../train/checkpoint.js';
 import { readCheckpoint } from '../train/checkpoint_file.js';
 import { Rng } from '../util/rng.js';
 import type { CsvInfo } from './data_arg.js';
+import { recordedModel } from './recorded_model.js';
 import { resolveModel, fromConfig, MODEL_FLAG_HELP, ResolvedModel } from './model_arg.js';
 import { parse, intFlag, choice, UsageError } from './args.js';
 
@@ -50,21 +50,30 @@ async function loadWeights(path: string, model: Module, backend: Backend, modelN
   for (const v of vars) {
     const t = tensors.get(v.name)!;
     if (t.dtype !== 'F32' || fmt(t.shape) !== fmt(v.shape)) throw new CheckpointError(path, `tensor '${v.name}' is ${t.dtype} ${fmt(t.shape)} in the file but F32 ${fmt(v.shape)} in model ${modelName}`);
-    backend.writeVariable(v, t.array() as Float32Array);
+    const a = t.array() as Float32Array, bad = a.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw new CheckpointError(path, `tensor '${v.name}' holds ${a[bad]} at element ${bad} (expected finite weights; was it saved from a diverged run?)`);
+    backend.writeVariable(v, a);
   }
 }
 
 async function readInput(path: string, csv: CsvInfo | undefined, limit: number | undefined): Promise<{ x: Float32Array; n: number }> {
   if (path.toLowerCase().endsWith('.csv')) {
-    let text: string;
-    try { text = await readFile(path, 'utf8'); } catch (e) { throw new UsageError(`predict: cannot read --input ${path} (${(e as NodeJS.ErrnoException).code})`); }
-    const t = parseFeatureRows(text, csv?.features, path);
-    if (csv) standardize(t.x, csv);
+    const t = parseFeatureRows(await readCsvText(path), csv?.features, path);
+    if (csv) {
+      const raw = Float32Array.from(t.x);
+      standardize(t.x, csv);
+      const bad = t.x.findIndex((v) => !Number.isFinite(v)), F = t.columns.length;
+      if (bad >= 0) {
+        const c = bad % F;
+        throw new UsageError(`predict: example ${Math.floor(bad / F)} of ${path}: column '${t.columns[c]}' (${Number(raw[bad].toPrecision(7))}) scaled as in training (mean ${csv.mean[c].toPrecision(4)}, std ${csv.std[c].toPrecision(4)}) is beyond float32's range`);
+      }
+    }
     const n = Math.min(t.n, limit ?? Infinity);
     return { x: t.x.subarray(0, n * t.columns.length), n };
   }
   if (csv) throw new UsageError(`predict: this model was trained on CSV columns (${csv.features.join(', ')}): --input must be a .csv file, got '${path}'`);
   const img = await readIdxFile(path);
+  if (img.shape[0] === 0) throw new UsageError(`predict: --input ${path} holds 0 examples (header ${img.shape.join('x')}; expected at least one)`);
   const n = Math.min(img.shape[0], limit ?? Infinity), per = img.shape.slice(1).reduce((a, b) => a * b, 1);
   const x = new Float32Array(n * per);
   for (let i = 0; i < x.length; i++) x[i] = img.data[i] / 255;
@@ -82,7 +91,7 @@ export async function predict(argv: string[]): Promise<void> {
   const limit = f.limit === undefined ? undefined : intFlag('predict', 'limit', f.limit);
 
   const { meta } = await readCheckpoint(f.weights);
-  const recorded = meta.model as { name?: string; config?: ModelConfig; csv?: CsvInfo };
+  const recorded = recordedModel(f.weights, meta.model);
   let resolved: ResolvedModel;
   if (typeof f.model === 'string') resolved = await resolveModel('predict', f.model, new Rng(0));
   else if (recorded.config) resolved = fromConfig(recorded.config, new Rng(0), recorded.name ?? 'model', `${f.weights} (recorded model config)`);
@@ -119,6 +128,8 @@ export async function predict(argv: string[]): Promise<void> {
     const C = z.length / B;
     for (let i = 0; i < m; i++) {
       const row = z.subarray(i * C, (i + 1) * C);
+      const bad = row.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw new UsageError(`predict: example ${s + i} of ${f.input}: the model's output ${bad} is ${row[bad]} (expected finite scores; the example's values may be far outside what the model was trained on)`);
       let best = 0;
       for (let c = 1; c < C; c++) if (row[c] > row[best]) best = c;
       if (labels && labels[s + i] === best) correct++;

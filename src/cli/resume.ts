@@ -21,6 +21,8 @@ export interface CheckpointOptions {
   earlyStopping?: EarlyStopping;
 }
 
+const annotated = new WeakSet<Error>();
+
 /** Training state a checkpoint carries beside the schedule's parameters, so that a resumed run goes on the same way. */
 interface SavedControl { plateau?: ReturnType<ReduceOnPlateau['state']>; earlyStopping?: EarlyStoppingState }
 
@@ -79,7 +81,9 @@ export class RunCheckpoints implements Callback {
 
   /** Rethrow `e`; a diverged run's error also says which checkpoint it leaves behind. */
   async fail(e: unknown): Promise<never> {
-    if (!(e instanceof NonFiniteLossError || e instanceof NonFiniteCheckpointError) || !this.o.save) throw e;
+    // A --save-every save that catches the divergence fails the step, whose error then passes here a second time.
+    if (!(e instanceof NonFiniteLossError || e instanceof NonFiniteCheckpointError) || !this.o.save || annotated.has(e)) throw e;
+    annotated.add(e);
     // Not saved by this run: whatever valid checkpoint the file held before (the one resumed from, or an earlier run's).
     const last = this.last ?? await readCheckpoint(this.o.save).then((c) => c.meta, () => undefined);
     const earlier = !this.last && !(this.resumedFrom && this.resumedFrom.file === this.o.save) ? ', from an earlier run' : '';

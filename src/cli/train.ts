@@ -12,9 +12,10 @@ import { ClassifierTrainer } from '../train/trainer.js';
 import { fit, EarlyStopping, Callback } from '../train/fit.js';
 import { RunCheckpoints } from './resume.js';
 import { parse, intFlag, numFlag, choice, UsageError } from './args.js';
-import { resolveModel, checkModelFits, MODEL_FLAG_HELP } from './model_arg.js';
+import { resolveModel, checkModelFits, checkDeviceFits, MODEL_FLAG_HELP } from './model_arg.js';
 import { loadTrainData } from './data_arg.js';
 import { TrainReporter } from './progress.js';
+import { checkTrainOutputs } from './outputs.js';
 
 export const TRAIN_HELP = `usage: wgtrain train [options]
 
@@ -58,7 +59,9 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --eval-each-epoch   measure held-out accuracy after every epoch, not only the last (costs a pass over it each time)
   --json FILE         write a summary as JSON
   --save FILE         save a checkpoint (safetensors) at the end of each epoch (with --early-stopping, of each epoch
-                      that is the best so far); if the loss diverges, FILE keeps the last good one
+                      that is the best so far); if the loss diverges, FILE keeps the last good one. An existing FILE
+                      must be a checkpoint of the same model
+  --overwrite         let --save replace an existing file that is not a checkpoint of this model
   --save-every N      with --save, also save every N steps
   --resume FILE       continue the run saved in FILE with its remaining epochs; needs the flags it was saved with
                       (--epochs may change unless the schedule is cosine)`;
@@ -85,7 +88,7 @@ export async function train(argv: string[]): Promise<void> {
     patience: { type: 'string' }, 'min-lr': { type: 'string' }, flip: { type: 'boolean' }, jitter: { type: 'string' },
     seed: { type: 'string', default: '1' }, limit: { type: 'string' }, json: { type: 'string' }, 'data-dir': { type: 'string' },
     data: { type: 'string' }, label: { type: 'string' }, 'test-split': { type: 'string', default: '0.2' }, metrics: { type: 'string' }, plot: { type: 'string' }, 'eval-each-epoch': { type: 'boolean' },
-    save: { type: 'string' }, 'save-every': { type: 'string' }, resume: { type: 'string' },
+    save: { type: 'string' }, 'save-every': { type: 'string' }, resume: { type: 'string' }, overwrite: { type: 'boolean' },
   });
   const modelName = String(f.model);
   const backendName = choice<BackendName>('train', 'backend', f.backend, ['webgpu', 'cpu']);
@@ -104,7 +107,7 @@ export async function train(argv: string[]): Promise<void> {
   const clipNorm = f['clip-norm'] === undefined ? undefined : numFlag('train', 'clip-norm', f['clip-norm']);
   let optimizer;
   try { optimizer = makeOptimizer(optimizerName, { lr, momentum, nesterov, weightDecay }); } catch (e) { throw new UsageError(`train: ${(e as Error).message}`); }
-  const seed = intFlag('train', 'seed', f.seed, 0);
+  const seed = intFlag('train', 'seed', f.seed, 0, 2 ** 32 - 1); // the RNG state is 32 bits: larger seeds would alias
   const scheduleName = choice('train', 'schedule', f.schedule, SCHEDULES);
   const warmupSteps = intFlag('train', 'warmup', f.warmup, 0);
   const gamma = f.gamma === undefined ? undefined : numFlag('train', 'gamma', f.gamma);
@@ -133,10 +136,13 @@ export async function train(argv: string[]): Promise<void> {
   const data = await loadTrainData('train', { dataDir: f['data-dir'] as string | undefined, limit, data: f.data as string | undefined, label: f.label as string | undefined, testSplit, seed });
   const { train: trainSet, test } = data;
   checkModelFits('train', resolved, trainSet);
+  const modelRecord = { name: modelName, description: resolved.description, config: resolved.config, ...(data.csv && { csv: data.csv }) };
+  await checkTrainOutputs(f, modelRecord);
   // Split here rather than in fit, to measure the final weights on the validation rows for --json.
   const { train: fitSet, val } = valSplit === undefined ? { train: trainSet, val: undefined } : splitValidation(trainSet, valSplit, seed);
   if (val && (!val.n || !fitSet.n)) throw new UsageError(`train: --val-split ${valSplit} of ${trainSet.n} training rows leaves ${val.n} for validation and ${fitSet.n} for training (both need at least 1)`);
   const backend = await createBackend(backendName);
+  checkDeviceFits('train', resolved, Math.min(batchSize, trainSet.n), backend);
   console.log(`backend ${backend.name}: ${backend.description}`);
   console.log(`model ${modelName}: ${resolved.description}, ${resolved.parameterCount.toLocaleString('en')} parameters`);
   console.log(`data ${data.description}${val ? `; ${val.n} of the training rows held out for validation` : ''}`);
@@ -160,7 +166,7 @@ export async function train(argv: string[]): Promise<void> {
   // The flags a resumed run must share with the saved one; the length of the run matters only to cosine. Flags added
   // since checkpoints were first written are recorded only when set, so that older checkpoints still resume.
   const checkpoints = new RunCheckpoints(trainer, {
-    save: f.save as string | undefined, saveEvery, seed, model: { name: modelName, description: resolved.description, config: resolved.config, ...(data.csv && { csv: data.csv }) },
+    save: f.save as string | undefined, saveEvery, seed, model: modelRecord,
     schedule: { name: scheduleName, lr, warmup: warmupSteps, gamma, stepEpochs }, plateau, earlyStopping: stopper,
     flags: {
       model: modelName, optimizer: optimizerName, momentum, 'weight-decay': weightDecay, 'clip-norm': clipNorm, 'batch-size': batchSize, seed, limit: trainSet.n,

@@ -62,11 +62,30 @@ export function parseCsvRows(text: string, what: string, delimiter = ','): { lin
   return rows;
 }
 
+/** The header's names; a repeated name is refused, since columns are picked by name (predict would read the first twice). */
+function headerOf(fields: string[], what: string): string[] {
+  const header = fields.map((h) => h.trim()), seen = new Map<string, number>();
+  header.forEach((h, c) => {
+    const first = seen.get(h);
+    if (first !== undefined) throw new CsvError(`${what} line 1: columns ${first + 1} and ${c + 1} are both named '${h}' (expected distinct column names)`);
+    seen.set(h, c);
+  });
+  return header;
+}
+
+/** One feature value: a number that stays finite as float32 (1e39 would become Infinity on the way to the device). */
+function cell(s: string, what: string, line: number, c: number, header: string[]): number {
+  const v = s === '' ? NaN : Number(s);
+  const problem = s === '' ? 'empty field' : !Number.isFinite(v) ? `'${s}' is not a number` : !Number.isFinite(Math.fround(v)) ? `'${s}' is beyond float32's range (±3.4e38)` : '';
+  if (problem) throw new CsvError(`${what} line ${line}, column ${c + 1} ('${header[c]}'): ${problem} (expected a finite number)`);
+  return v;
+}
+
 /** Parses CSV text (see loadCsv); `what` names the source in errors. */
 export function parseCsv(text: string, o: CsvOptions, what = 'csv'): CsvTable {
   const rows = parseCsvRows(text, what, o.delimiter);
   if (rows.length < 2) throw new CsvError(`${what}: expected a header row and at least one data row, found ${rows.length} row${rows.length === 1 ? '' : 's'}`);
-  const header = rows[0].fields.map((h) => h.trim());
+  const header = headerOf(rows[0].fields, what);
   const cols = header.length;
   let labelCol: number;
   if (typeof o.label === 'number') {
@@ -89,9 +108,7 @@ export function parseCsv(text: string, o: CsvOptions, what = 'csv'): CsvTable {
     for (let c = 0; c < cols; c++) {
       const s = fields[c].trim();
       if (c === labelCol) { labels[r] = s; continue; }
-      const v = s === '' ? NaN : Number(s);
-      if (!Number.isFinite(v)) throw new CsvError(`${what} line ${line}, column ${c + 1} ('${header[c]}'): ${s === '' ? 'empty field' : `'${s}' is not a number`} (expected a finite number)`);
-      x[r * F + k++] = v;
+      x[r * F + k++] = cell(s, what, line, c, header);
     }
   }
   const table: CsvTable = { features, label: header[labelCol], task, n, x };
@@ -141,7 +158,7 @@ export function standardize(x: Float32Array, s: { mean: number[]; std: number[] 
 export function parseFeatureRows(text: string, features: string[] | undefined, what = 'csv', delimiter = ','): { x: Float32Array; n: number; columns: string[] } {
   const rows = parseCsvRows(text, what, delimiter);
   if (rows.length < 2) throw new CsvError(`${what}: expected a header row and at least one data row, found ${rows.length} row${rows.length === 1 ? '' : 's'}`);
-  const header = rows[0].fields.map((h) => h.trim());
+  const header = headerOf(rows[0].fields, what);
   const columns = features ?? header;
   const cols = columns.map((name) => {
     const c = header.indexOf(name);
@@ -153,9 +170,7 @@ export function parseFeatureRows(text: string, features: string[] | undefined, w
     const { line, fields } = rows[r + 1];
     if (fields.length !== header.length) throw new CsvError(`${what} line ${line}: ${fields.length} fields, expected ${header.length} as in the header (a ragged row)`);
     cols.forEach((c, k) => {
-      const s = fields[c].trim(), v = s === '' ? NaN : Number(s);
-      if (!Number.isFinite(v)) throw new CsvError(`${what} line ${line}, column ${c + 1} ('${header[c]}'): ${s === '' ? 'empty field' : `'${s}' is not a number`} (expected a finite number)`);
-      x[r * F + k] = v;
+      x[r * F + k] = cell(fields[c].trim(), what, line, c, header);
     });
   }
   return { x, n, columns };

@@ -29,6 +29,7 @@ export function mnistFromIdx(images: Uint8Array, labels: Uint8Array, names: [ima
   if (img.shape[0] !== lbl.shape[0]) {
     throw new IdxError(`${lblPath}: expected ${img.shape[0]} labels to match ${imgPath}, found ${lbl.shape[0]}`);
   }
+  if (img.shape[0] === 0) throw new IdxError(`${imgPath}: holds 0 images (expected at least one Nx28x28 image)`);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new OptionError(`loadMnist: limit must be a positive integer, got ${limit}`);
   const n = Math.min(limit ?? Infinity, img.shape[0]);
   const per = 28 * 28;

@@ -10,6 +10,7 @@ import { Conv2d, MaxPool2d, AvgPool2d } from './conv.js';
 import { LeakyReLU, PReLU, ELU, Softplus, GELU, Maxout, LogSoftmax } from './activations.js';
 import { BatchNorm1d, BatchNorm2d, LayerNorm, Dropout, Residual } from './norm.js';
 import { RNN, LSTM, GRU } from './recurrent.js';
+import { BudgetTracker, DEFAULT_BUDGET, ModelBudget, MAX_CONFIG_DEPTH, jsonDepth, jsonTextDepth } from './budget.js';
 import { UserError } from '../util/errors.js';
 
 export type LayerConfig = { type: string; [field: string]: unknown };
@@ -23,7 +24,7 @@ export class ConfigError extends UserError {
 type Pair = number | [number, number];
 interface Ctx { shape: number[]; rng: Rng; where: string }
 interface LayerDef {
-  fields: Record<string, 'int' | 'pair' | 'number' | 'bool' | 'init' | 'layers' | 'shape' | 'string'>;
+  fields: Record<string, keyof typeof CHECKS>;
   required?: string[];
   build: (c: LayerConfig, ctx: Ctx, sub: (layers: LayerConfig[]) => Module) => Module;
 }
@@ -43,36 +44,36 @@ const lambda = (make: () => Module): LayerDef => ({ fields: {}, build: make });
 
 const LAYERS: Record<string, LayerDef> = {
   linear: {
-    fields: { out: 'int', bias: 'bool', init: 'init', name: 'string' }, required: ['out'],
+    fields: { out: 'count', bias: 'bool', init: 'init', name: 'string' }, required: ['out'],
     build: (c, ctx) => new Linear(features(ctx, 'linear', 2, '[batch, features]'), c.out as number, { rng: ctx.rng, bias: opt<boolean>(c.bias), init: opt<InitName>(c.init), name: opt<string>(c.name) }),
   },
   conv2d: {
-    fields: { out: 'int', kernel: 'pair', stride: 'pair', padding: 'pair', dilation: 'pair', bias: 'bool', name: 'string' }, required: ['out', 'kernel'],
+    fields: { out: 'count', kernel: 'pair1', stride: 'pair1', padding: 'pair', dilation: 'pair1', bias: 'bool', name: 'string' }, required: ['out', 'kernel'],
     build: (c, ctx) => new Conv2d(features(ctx, 'conv2d', 4, '[batch, channels, height, width] images'), c.out as number, c.kernel as Pair, {
       stride: opt<Pair>(c.stride), padding: opt<Pair>(c.padding), dilation: opt<Pair>(c.dilation), bias: opt<boolean>(c.bias), rng: ctx.rng, name: opt<string>(c.name),
     }),
   },
-  maxpool2d: { fields: { kernel: 'pair', stride: 'pair', padding: 'pair' }, required: ['kernel'], build: (c) => new MaxPool2d(c.kernel as Pair, pool(c)) },
+  maxpool2d: { fields: { kernel: 'pair1', stride: 'pair1', padding: 'pair' }, required: ['kernel'], build: (c) => new MaxPool2d(c.kernel as Pair, pool(c)) },
   avgpool2d: {
-    fields: { kernel: 'pair', stride: 'pair', padding: 'pair', count_include_pad: 'bool' }, required: ['kernel'],
+    fields: { kernel: 'pair1', stride: 'pair1', padding: 'pair', count_include_pad: 'bool' }, required: ['kernel'],
     build: (c) => new AvgPool2d(c.kernel as Pair, { ...pool(c), countIncludePad: opt<boolean>(c.count_include_pad) }),
   },
   batchnorm1d: {
-    fields: { eps: 'number', momentum: 'number', name: 'string' },
+    fields: { eps: 'positive', momentum: 'unit', name: 'string' },
     build: (c, ctx) => new BatchNorm1d(features(ctx, 'batchnorm1d', 2, '[batch, features]'), { eps: opt<number>(c.eps), momentum: opt<number>(c.momentum), name: opt<string>(c.name) }),
   },
   batchnorm2d: {
-    fields: { eps: 'number', momentum: 'number', name: 'string' },
+    fields: { eps: 'positive', momentum: 'unit', name: 'string' },
     build: (c, ctx) => new BatchNorm2d(features(ctx, 'batchnorm2d', 4, '[batch, channels, height, width] images'), { eps: opt<number>(c.eps), momentum: opt<number>(c.momentum), name: opt<string>(c.name) }),
   },
   layernorm: {
-    fields: { eps: 'number', name: 'string' },
+    fields: { eps: 'positive', name: 'string' },
     build: (c, ctx) => {
       if (ctx.shape.length < 2) throw new ConfigError(`${ctx.where}: expects [batch, ..., features], but the input here is ${perBatch(ctx.shape)}`);
       return new LayerNorm(ctx.shape[ctx.shape.length - 1], { eps: opt<number>(c.eps), name: opt<string>(c.name) });
     },
   },
-  dropout: { fields: { p: 'number', seed: 'int' }, required: ['p'], build: (c) => new Dropout(c.p as number, opt<number>(c.seed)) },
+  dropout: { fields: { p: 'fraction', seed: 'u32' }, required: ['p'], build: (c) => new Dropout(c.p as number, opt<number>(c.seed)) },
   flatten: lambda(Flatten),
   reshape: {
     fields: { shape: 'shape' }, required: ['shape'],
@@ -91,25 +92,31 @@ const LAYERS: Record<string, LayerDef> = {
     fields: { per_channel: 'bool', init: 'number', name: 'string' },
     build: (c, ctx) => new PReLU(c.per_channel ? ctx.shape[1] : 1, opt<number>(c.init), opt<string>(c.name)),
   },
-  maxout: { fields: { k: 'int' }, required: ['k'], build: (c) => new Maxout(c.k as number) },
-  rnn: { fields: { hidden: 'int', return_sequences: 'bool', name: 'string' }, required: ['hidden'], build: recurrent(RNN) },
-  lstm: { fields: { hidden: 'int', return_sequences: 'bool', name: 'string' }, required: ['hidden'], build: recurrent(LSTM) },
-  gru: { fields: { hidden: 'int', return_sequences: 'bool', name: 'string' }, required: ['hidden'], build: recurrent(GRU) },
+  maxout: { fields: { k: 'count' }, required: ['k'], build: (c) => new Maxout(c.k as number) },
+  rnn: { fields: { hidden: 'count', return_sequences: 'bool', name: 'string' }, required: ['hidden'], build: recurrent(RNN) },
+  lstm: { fields: { hidden: 'count', return_sequences: 'bool', name: 'string' }, required: ['hidden'], build: recurrent(LSTM) },
+  gru: { fields: { hidden: 'count', return_sequences: 'bool', name: 'string' }, required: ['hidden'], build: recurrent(GRU) },
 };
 
 export const LAYER_TYPES = Object.keys(LAYERS);
 
 const isPosInt = (v: unknown) => Number.isInteger(v) && (v as number) >= 1;
-const CHECKS: Record<string, [(v: unknown) => boolean, string]> = {
-  int: [(v) => Number.isInteger(v) && (v as number) >= 0, 'a non-negative integer'],
-  pair: [(v) => Number.isInteger(v) || (Array.isArray(v) && v.length === 2 && v.every(Number.isInteger)), 'an integer or a pair [h, w]'],
+const isPair = (ok: (d: unknown) => boolean) => (v: unknown) => ok(v) || (Array.isArray(v) && v.length === 2 && v.every(ok));
+const CHECKS = {
+  count: [isPosInt, 'a positive integer'],
+  u32: [(v) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < 2 ** 32, 'an integer in [0, 2^32)'],
+  pair: [isPair((d) => Number.isInteger(d) && (d as number) >= 0), 'a non-negative integer or a pair [h, w] of them'],
+  pair1: [isPair(isPosInt), 'a positive integer or a pair [h, w] of them'],
   number: [(v) => typeof v === 'number' && Number.isFinite(v), 'a number'],
+  positive: [(v) => typeof v === 'number' && v > 0 && Number.isFinite(v), 'a number > 0'],
+  unit: [(v) => typeof v === 'number' && v >= 0 && v <= 1, 'a number in [0, 1]'],
+  fraction: [(v) => typeof v === 'number' && v >= 0 && v < 1, 'a number in [0, 1)'],
   bool: [(v) => typeof v === 'boolean', 'true or false'],
   init: [(v) => v === 'he' || v === 'xavier' || v === 'zeros', '"he", "xavier" or "zeros"'],
   layers: [(v) => Array.isArray(v) && v.length > 0, 'a non-empty array of layers'],
   shape: [(v) => Array.isArray(v) && v.length > 0 && v.every((d) => isPosInt(d) || d === -1), 'an array of positive integers (one may be -1)'],
   string: [(v) => typeof v === 'string', 'a string'],
-};
+} satisfies Record<string, [(v: unknown) => boolean, string]>;
 
 function checkLayer(c: unknown, where: string): LayerDef {
   if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new ConfigError(`${where}: expected an object like {"type": "relu"}, got ${JSON.stringify(c)}`);
@@ -121,23 +128,27 @@ function checkLayer(c: unknown, where: string): LayerDef {
     if (k === 'type') continue;
     const kind = def.fields[k];
     if (!kind) throw new ConfigError(`${where}: unknown field "${k}" (${l.type} takes ${Object.keys(def.fields).join(', ') || 'no fields'})`);
-    const [ok, what] = CHECKS[kind];
+    const [ok, what]: [(v: unknown) => boolean, string] = CHECKS[kind];
     if (!ok(v)) throw new ConfigError(`${where}: "${k}" must be ${what}, got ${JSON.stringify(v)}`);
   }
   for (const k of def.required ?? []) if (!(k in l)) throw new ConfigError(`${where}: missing required field "${k}"`);
-  if ((l.type === 'linear' || l.type === 'conv2d') && !isPosInt(l.out)) throw new ConfigError(`${where}: "out" must be a positive integer, got ${JSON.stringify(l.out)}`);
   return def;
 }
 
-export interface BuiltModel { model: Module; inputShape: number[]; outputShape: number[]; parameterCount: number }
+export interface BuiltModel {
+  model: Module; inputShape: number[]; outputShape: number[]; parameterCount: number;
+  /** Each layer's output shape per example (batch dimension left out), named as in errors; the input first. */
+  activations?: { where: string; shape: number[] }[];
+}
 
 /**
  * Builds the model a config describes. The model accepts [batch, ...input] or any [batch, ...] with the same number
  * of values per example (MNIST's [batch, 28, 28] for input [1, 28, 28]), reshaping it first. `source` names the
  * config in error messages (a file name, or "model config").
  */
-export function buildModel(config: unknown, rng: Rng, source = 'model config'): BuiltModel {
+export function buildModel(config: unknown, rng: Rng, source = 'model config', budget: ModelBudget = DEFAULT_BUDGET): BuiltModel {
   if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new ConfigError(`${source}: expected an object {"input": [...], "layers": [...]}`);
+  if (jsonDepth(config, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH) throw new ConfigError(`${source}: nested more than ${MAX_CONFIG_DEPTH} levels deep (expected at most ${MAX_CONFIG_DEPTH}; each residual block nests two)`);
   const cfg = config as Partial<ModelConfig>;
   for (const k of Object.keys(cfg)) if (!['input', 'layers', 'description'].includes(k)) throw new ConfigError(`${source}: unknown top-level field "${k}" (expected input, layers, description)`);
   if (!Array.isArray(cfg.input) || !cfg.input.length || !cfg.input.every(isPosInt)) {
@@ -146,12 +157,16 @@ export function buildModel(config: unknown, rng: Rng, source = 'model config'): 
   if (!Array.isArray(cfg.layers) || !cfg.layers.length) throw new ConfigError(`${source}: "layers" must be a non-empty array of layers`);
   const inputShape = cfg.input;
   const perExample = inputShape.reduce((a, b) => a * b, 1);
+  const tracker = new BudgetTracker(budget, (m) => { throw new ConfigError(m); });
+  tracker.activations(`${source}: "input"`, [2, ...inputShape]);
+  const activations = [{ where: `${source}: "input"`, shape: [...inputShape] }];
   // Batch 2, not 1: batch norm's unbiased running variance divides by (count - 1).
   let h: Tensor = input([2, ...inputShape], 'f32', 'x');
 
   const build = (layers: LayerConfig[], prefix: string): Module[] => layers.map((c, i) => {
     const where = `${source}: layer ${prefix}${i}${typeof c?.type === 'string' ? ` (${c.type})` : ''}`;
     const def = checkLayer(c, where);
+    tracker.parameters(where, c, h.shape);
     let m: Module;
     try {
       m = def.build(c, { shape: [...h.shape], rng, where }, (sub) => {
@@ -161,6 +176,8 @@ export function buildModel(config: unknown, rng: Rng, source = 'model config'): 
         return body;
       });
       h = m.forward(h);
+      tracker.activations(where, h.shape);
+      activations.push({ where, shape: h.shape.slice(1) });
     } catch (e) {
       if (e instanceof ConfigError) throw e;
       if (e instanceof ShapeError) throw new ConfigError(`${where}: ${e.message}`);
@@ -179,7 +196,7 @@ export function buildModel(config: unknown, rng: Rng, source = 'model config'): 
   );
   model.train();
   const parameterCount = model.parameters().reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
-  return { model, inputShape, outputShape: h.shape.slice(1), parameterCount };
+  return { model, inputShape, outputShape: h.shape.slice(1), parameterCount, activations };
 }
 
 /** The CLI's named models, as configs: building one gives the same parameters, in the same order, from the same seed. */

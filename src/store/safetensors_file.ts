@@ -1,15 +1,14 @@
 // Safetensors files on disk (Node): the format itself is in safetensors.ts, which browsers can bundle.
-import { readFile } from 'node:fs/promises';
+import { readBounded, INPUT_LIMITS } from './read_bounded.js';
 import { writeFileAtomic } from './atomic.js';
 import { decodeSafetensors, encodeSafetensors, SafetensorsError, SafeTensor } from './safetensors.js';
 
-/** A file's bytes; a missing or unreadable file is a SafetensorsError that names it. */
+/** A file's bytes (a regular file of at most INPUT_LIMITS.checkpoint); any problem is a SafetensorsError naming it. */
 export async function readSafetensorsBytes(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    throw new SafetensorsError(path, `cannot read: ${(e as Error).message}`);
-  }
+  return readBounded(path, {
+    maxBytes: INPUT_LIMITS.checkpoint, expected: 'a safetensors checkpoint', error: (m) => new SafetensorsError(path, m.slice(path.length + 2)),
+    openError: (e) => new SafetensorsError(path, `cannot read: ${e.message}`),
+  });
 }
 
 export async function readSafetensors(path: string) {

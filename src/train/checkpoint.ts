@@ -3,6 +3,7 @@
 // names, the optimizer's state (optimizer.state()) under its names, and each Dropout module's step counter as an I64
 // scalar `dropout<k>.step` (k counts Dropout modules in tree order). __metadata__: format and version, then each
 // field of CheckpointMeta as JSON (the trainer's step, the data position, model, optimizer config, seed, schedule).
+import { MAX_CONFIG_DEPTH, jsonDepth, jsonTextDepth } from '../nn/budget.js';
 import type { Backend } from '../backends/backend.js';
 import type { Variable } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
@@ -122,7 +123,10 @@ export function decodeCheckpoint(bytes: Uint8Array, path = 'checkpoint'): Decode
   const meta: Record<string, unknown> = {};
   for (const k of FIELDS) {
     if (metadata[k] === undefined) continue;
+    if (jsonTextDepth(metadata[k], MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH) fail(`metadata field '${k}' is nested more than ${MAX_CONFIG_DEPTH} levels deep`);
     try { meta[k] = decode(metadata[k]); } catch { fail(`metadata field '${k}' is not valid JSON: ${metadata[k].slice(0, 80)}`); }
+    // Bounded like a model file: every later walk over it (comparing flags, building the model) recurses.
+    if (jsonDepth(meta[k], MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH) fail(`metadata field '${k}' is nested more than ${MAX_CONFIG_DEPTH} levels deep`);
   }
   for (const k of ['step', 'epoch', 'batch'] as const) {
     if (!(Number.isSafeInteger(meta[k]) && (meta[k] as number) >= 0)) fail(`metadata field '${k}' is ${JSON.stringify(meta[k])}, expected an integer >= 0`);

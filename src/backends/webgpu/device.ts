@@ -127,10 +127,24 @@ function gemmKernelFor(adapter: GPUAdapter, wanted: DeviceOptions['gemm'] = 'aut
   return wanted === 'tiled' || why ? 'tiled' : wanted === 'packed' ? 'packed' : 'subgroup';
 }
 
+/**
+ * Called after every training-step submit. Each step's command encoder, pass and command buffer hold native memory
+ * (the recorded commands) until their JS wrappers are collected, and V8, which sees only the small wrappers, collects
+ * them rarely: RSS then climbs about 4.5 KB a step between collections. The CLI installs a hook that runs a full
+ * collection every so many submits (cli/native_gc.ts); a library user's process is left to its own GC policy.
+ */
+export let afterSubmit: () => void = () => {};
+export function setSubmitHook(hook: () => void): void { afterSubmit = hook; }
+
+let adapterRequestHook = <T>(request: () => Promise<T>): Promise<T> => request();
+/** Wraps every adapter request (the CLI filters Dawn's start-up warnings from stderr around it; see cli/dawn_warnings.ts). */
+export function setAdapterRequestHook(hook: <T>(request: () => Promise<T>) => Promise<T>): void { adapterRequestHook = hook; }
+
 export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContext> {
   let adapter: GPUAdapter | null;
   try {
-    adapter = await (await gpuApi()).requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance', featureLevel: opts.featureLevel ?? 'core' });
+    const gpu = await gpuApi();
+    adapter = await adapterRequestHook(() => gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance', featureLevel: opts.featureLevel ?? 'core' }));
   } catch (e) {
     if (e instanceof NoAdapterError) throw e;
     throw new NoAdapterError(String((e as Error)?.message ?? e));
