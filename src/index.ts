@@ -79,3 +79,14 @@ export { checkParity, REDUCTION_LENGTH, BRANCHES, PARITY_ATOL, PARITY_ATOL_PER_S
 export type { ParityOptions, ParityReport, ParityEntry } from './check/parity.js';
 export { Rng, manualSeed, defaultRng } from './util/rng.js';
 export { UserError, OptionError } from './util/errors.js';
+
+// Regression and transfer learning.
+export { unstandardize } from './data/standardize.js';
+export type { ColumnStats } from './data/standardize.js';
+export { isRegression } from './data/dataset.js';
+export { regressionMetrics } from './train/losses.js';
+export type { RegressionMetrics } from './train/losses.js';
+export type { Evaluation } from './train/trainer.js';
+export { initFrom, parametersNamed, layerNames } from './train/transfer.js';
+export type { InitReport } from './train/transfer.js';
+export { frozenParameters } from './nn/module.js';

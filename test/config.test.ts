@@ -60,7 +60,7 @@ describe('model configs', () => {
     bad({ input: [784], layers: [{ type: 'linear' }] }, /layer 0 \(linear\): missing required field "out"/);
     bad({ input: [784], layers: [{ type: 'linear', out: '10' }] }, /layer 0 \(linear\): "out" must be a positive integer, got "10"/);
     bad({ input: [784], layers: [{ type: 'linear', out: 0 }] }, /layer 0 \(linear\): "out" must be a positive integer, got 0/);
-    bad({ input: [784], layers: [{ type: 'linear', out: 10, units: 3 }] }, /layer 0 \(linear\): unknown field "units" \(linear takes out, bias, init, name\)/);
+    bad({ input: [784], layers: [{ type: 'linear', out: 10, units: 3 }] }, /layer 0 \(linear\): unknown field "units" \(linear takes out, bias, init, name, trainable\)/);
     bad({ input: [784], layers: [{ type: 'linear', out: 10, init: 'glorot' }] }, /"init" must be "he", "xavier" or "zeros"/);
     bad({ input: [1, 28, 28], layers: [{ type: 'linear', out: 10 }] }, /layer 0 \(linear\): expects \[batch, features\], but the input here is \[batch, 1, 28, 28\] \(add \{"type":"flatten"\} before it\)/);
     bad({ input: [1, 28, 28], layers: [{ type: 'conv2d', out: 4, kernel: 3 }, { type: 'maxpool2d', kernel: 40 }] }, /layer 1 \(maxpool2d\): /);

@@ -60,6 +60,6 @@ describe('layer norm', () => {
     expect(built.outputShape).toEqual([3]);
     const ln = built.model.parameters().filter((p: Variable) => p.name.startsWith('ln.'));
     expect(ln.map((p) => [p.name, [...p.shape]])).toEqual([['ln.weight', [8]], ['ln.bias', [8]]]);
-    expect(() => buildModel({ input: [8], layers: [{ type: 'layernorm', momentum: 0.1 }] }, new Rng(1))).toThrow(/unknown field "momentum" \(layernorm takes eps, name\)/);
+    expect(() => buildModel({ input: [8], layers: [{ type: 'layernorm', momentum: 0.1 }] }, new Rng(1))).toThrow(/unknown field "momentum" \(layernorm takes eps, name, trainable\)/);
   });
 });

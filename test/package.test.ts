@@ -73,7 +73,7 @@ describe('the packed package, installed in a fresh project', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## As a library'), readme.indexOf('\n## ', readme.indexOf('## As a library') + 1));
     const examples = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
-    expect(examples.length).toBe(4);
+    expect(examples.length).toBe(5);
     const outputs = examples.map((code, i) => {
       writeFileSync(join(dir, `example${i + 1}.mjs`), code);
       const r = run(process.execPath, [`example${i + 1}.mjs`], 90_000);
@@ -87,6 +87,9 @@ describe('the packed package, installed in a fresh project', () => {
     expect(outputs[3]).toContain("FeedError: run: input 'x' got a Float64Array of 6 elements (expected a Float32Array of 6 elements for shape [2,3]; convert with Float32Array.from(...))");
     expect(outputs[3]).toContain("NaN in 'x' at 1");
     expect(outputs[3]).toMatch(/^ShapeError \(exit code 2\): matmul: /m);
+    expect(outputs[4]).toMatch(/^R² (0\.9\d\d|1\.000), RMSE 0\.\d{3}; predicted \d+\.\d for y = \d+\.\d$/m);
+    expect(outputs[4]).toContain('loaded hidden.weight, hidden.bias; initialised head.weight, head.bias');
+    expect(outputs[4]).toContain('trains head.weight, head.bias');
   });
 
   // The declarations name WebGPU's types (GPUDevice, ...) from TypeScript's DOM lib, which has them from TypeScript 7.

@@ -7,7 +7,7 @@ import { grad } from '../src/autodiff/grad.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Backend } from '../src/backends/backend.js';
 import { penalty, weightPenalty, isWeight } from '../src/optim/regularizers.js';
-import { hostLoss, LOSSES, LossName } from '../src/train/losses.js';
+import { hostLoss, LOSSES, LossName, isRegressionLoss, regressionMetrics } from '../src/train/losses.js';
 import { ClassifierTrainer } from '../src/train/trainer.js';
 import { mlp } from '../src/nn/models.js';
 import { Sequential, Linear } from '../src/nn/module.js';
@@ -89,10 +89,13 @@ describe('trainer losses: device graph vs host arithmetic', () => {
         const host = hostLoss(kind, out, y, B);
         expect(loss, `${be.name} loss`).toBeCloseTo(host.lossSum / B, 5);
         if (g.correct) expect((await g.ex.read(g.correct))[0], `${be.name} correct`).toBe(host.correct);
-        else expect(kind === 'mse' || kind === 'mae').toBe(true);
-        const ev = await t.evaluate({ x, y: y as Int32Array, n: B, featureShape: [D], numClasses: C });
+        else expect(isRegressionLoss(kind)).toBe(true);
+        const ev = await t.evaluate({ x, y, n: B, featureShape: [D], numClasses: C });
         expect(ev.loss).toBeCloseTo(host.lossSum / B, 12);
-        if (kind === 'mse' || kind === 'mae') expect(ev.accuracy).toBeNaN();
+        if (isRegressionLoss(kind)) {
+          expect(ev.accuracy).toBeNaN();
+          expect(ev.rmse).toBeCloseTo(regressionMetrics(out, y as Float32Array, B).rmse, 12);
+        }
         t.dispose();
       }
     });

@@ -59,7 +59,7 @@ describe('wgtrain CLI', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/test accuracy \d+\.\d+% on 10000 images/);
     const j = JSON.parse(readFileSync(out, 'utf8'));
-    expect(Object.keys(j).sort()).toEqual(['adapter', 'backend', 'batchSize', 'epochs', 'model', 'optimizer', 'testAccuracy', 'trainSamplesPerSec', 'wallSeconds']);
+    expect(Object.keys(j).sort()).toEqual(['adapter', 'backend', 'batchSize', 'epochs', 'loss', 'model', 'optimizer', 'testAccuracy', 'trainSamplesPerSec', 'wallSeconds']);
     expect(j.backend).toBe('webgpu');
     expect(j.adapter).not.toBe('');
     expect(j.testAccuracy).toBeGreaterThan(0.9); // 6,000 images, one epoch

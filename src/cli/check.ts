@@ -51,7 +51,7 @@ export async function check(argv: string[]): Promise<void> {
   normalize(train.x, MNIST_MEAN, MNIST_STD);
   if (train.n < B * (steps + 1)) throw new UsageError(`check: ${steps + 1} batches of ${B} need ${B * (steps + 1)} training images; the files hold ${train.n}`);
   const per = train.x.length / train.n;
-  const batch = (i: number): [Float32Array, Int32Array] => [train.x.subarray(i * B * per, (i + 1) * B * per), train.y.subarray(i * B, (i + 1) * B)];
+  const batch = (i: number): [Float32Array, Int32Array | Float32Array] => [train.x.subarray(i * B * per, (i + 1) * B * per), train.y.subarray(i * B, (i + 1) * B)];
   const gpu = await createBackend('webgpu');
   try {
     // The step ClassifierTrainer compiles.

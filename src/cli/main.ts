@@ -16,7 +16,7 @@ const HELP = `usage: wgtrain <command> [options]
 commands:
   info      show the WebGPU adapter, its limits and features  (--json)
   train     train a model on MNIST or a CSV table; --model takes a name or a JSON model file  (wgtrain train --help)
-  predict   classes for IDX images or CSV rows from a checkpoint  (wgtrain predict --help)
+  predict   classes (or a regression's values) for IDX images or CSV rows from a checkpoint  (wgtrain predict --help)
   bench     kernel benchmarks, side by side with TF.js  (wgtrain bench --help)
   check     one training step on WebGPU vs the CPU reference, node by node  (wgtrain check --help)
   fuzz      random small graphs, forward and backward, WebGPU vs the CPU reference  (wgtrain fuzz --help)

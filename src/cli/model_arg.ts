@@ -5,8 +5,8 @@ import { MODEL_CONFIGS, ModelConfig, buildModel, BuiltModel } from '../nn/config
 import { loadModelConfig } from '../nn/config_file.js';
 import { MODELS } from '../nn/models.js';
 import { input } from '../graph/tensor.js';
-import type { Dataset } from '../data/dataset.js';
 import type { Backend } from '../backends/backend.js';
+import { Dataset, isRegression, targetsPerRow } from '../data/dataset.js';
 import { UsageError } from './args.js';
 
 export interface ResolvedModel extends BuiltModel {
@@ -51,6 +51,11 @@ export function checkModelFits(command: string, m: ResolvedModel, ds: Dataset): 
   if (size(m.inputShape) !== size(ds.featureShape)) {
     throw new UsageError(`${command}: model ${m.name} takes examples of shape [${m.inputShape.join(', ')}] (${size(m.inputShape)} values), but the data's are [${ds.featureShape.join(', ')}] (${size(ds.featureShape)} values); set "input" in a model file to match`);
   }
+  if (isRegression(ds)) {
+    const t = targetsPerRow(ds);
+    if (size(m.outputShape) !== t) throw new UsageError(`${command}: model ${m.name} outputs [${m.outputShape.join(', ')}] per example, but each target has ${t} value${t === 1 ? '' : 's'} (expected a last layer with "out": ${t})`);
+    return;
+  }
   if (m.outputShape.length !== 1 || m.outputShape[0] < ds.numClasses) {
     throw new UsageError(`${command}: model ${m.name} outputs [${m.outputShape.join(', ')}] per example, but the data has ${ds.numClasses} classes (expected a last layer with "out": ${ds.numClasses})`);
   }
@@ -71,4 +76,13 @@ export function checkDeviceFits(command: string, m: ResolvedModel, batchSize: nu
   for (const p of m.model.parameters()) {
     if (over(p.size * 4)) throw new UsageError(`${command}: model ${m.name}: parameter ${p.name} [${p.shape.join(', ')}] needs ${p.size * 4} bytes, more than this adapter's maxStorageBufferBindingSize of ${limit}`);
   }
+}
+
+/** The model `train --data` uses without --model: an MLP sized to the table, F inputs to `out` outputs. */
+export function tableModel(features: number, out: number, rng: Rng): ResolvedModel {
+  const config: ModelConfig = {
+    description: `table MLP ${features}-64-64-${out} (ReLU)`, input: [features],
+    layers: [{ type: 'linear', out: 64, name: 'fc1' }, { type: 'relu' }, { type: 'linear', out: 64, name: 'fc2' }, { type: 'relu' }, { type: 'linear', out, name: 'fc3' }],
+  };
+  return fromConfig(config, rng, 'table-mlp', 'the default table model');
 }

@@ -18,7 +18,7 @@ export interface NamedPath { flag: string; path: string }
 const statOrUndefined = (p: string) => stat(p).catch((e: NodeJS.ErrnoException) => { if (e.code === 'ENOENT' || e.code === 'ENOTDIR') return undefined; throw e; });
 const inode = (s: Stats) => `${s.dev}:${s.ino}`;
 
-/** The files a --data-dir, --model, --data or --resume flag reads: a directory stands for every file in it. */
+/** The files a --data-dir, --model, --data, --resume or --init-from flag reads: a directory stands for every file in it. */
 async function inputFiles(inputs: NamedPath[]): Promise<Map<string, NamedPath>> {
   const byInode = new Map<string, NamedPath>();
   for (const i of inputs) {
@@ -98,7 +98,7 @@ export async function checkTrainOutputs(f: Record<string, unknown>, model: Recor
   const metrics = str('metrics');
   await checkOutputs('train', {
     outputs: named([['--save', str('save')], ['--json', str('json')], ['--metrics', metrics], [str('plot') ? '--plot' : '--metrics\'s plot', str('plot') ?? (metrics && plotPathFor(metrics))]]),
-    inputs: named([['--model', str('model')], ['--data', str('data')], ['--data-dir', str('data-dir')], ['--resume', str('resume')]]),
+    inputs: named([['--model', str('model')], ['--data', str('data')], ['--data-dir', str('data-dir')], ['--resume', str('resume')], ['--init-from', str('init-from')]]),
     save: str('save') === undefined ? undefined : { path: str('save')!, model, overwrite: f.overwrite === true, resume: str('resume') },
   });
   const save = str('save');

@@ -1,4 +1,5 @@
-// `wgtrain predict`: classes (and probabilities) for new examples from a checkpoint written by `wgtrain train --save`.
+// `wgtrain predict`: classes (and probabilities) for new examples from a checkpoint written by `wgtrain train --save`,
+// or for a regression, the predicted value in the target's units (un-scaled with the training rows' recorded statistics).
 // The model comes from --model, or from the config the checkpoint recorded; a CSV-trained model also recorded its
 // feature columns, their scaling and its class names, so new rows are read exactly as the training rows were.
 import { createBackend, BackendName } from '../backends/index.js';
@@ -10,6 +11,7 @@ import { readIdxFile } from '../data/idx.js';
 import { normalize, MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
 import { parseFeatureRows, standardize } from '../data/csv.js';
 import { readCsvText } from '../data/csv_file.js';
+import { unstandardize } from '../data/standardize.js';
 import { CheckpointError } from '../train/checkpoint.js';
 import { readCheckpoint } from '../train/checkpoint_file.js';
 import { Rng } from '../util/rng.js';
@@ -20,7 +22,8 @@ import { parse, intFlag, choice, UsageError } from './args.js';
 
 export const PREDICT_HELP = `usage: wgtrain predict --weights CHECKPOINT --input FILE [options]
 
-Prints one line per example: its index, the predicted class and, with --probs, every class's probability.
+Prints one line per example: its index, the predicted class and, with --probs, every class's probability; for a
+model trained as a regression, the predicted value in the target's units.
 
   --weights FILE      a checkpoint written by 'wgtrain train --save FILE'
   --input FILE        IDX images (unsigned bytes, N x 28 x 28 like MNIST's) or a CSV table with a header row
@@ -92,6 +95,8 @@ export async function predict(argv: string[]): Promise<void> {
 
   const { meta } = await readCheckpoint(f.weights);
   const recorded = recordedModel(f.weights, meta.model);
+  const regression = recorded.csv?.task === 'regression', binary = recorded.loss === 'bce';
+  if (f.probs && regression) throw new UsageError(`predict: --probs applies to classifiers, but ${f.weights} was trained as a regression of '${recorded.csv!.label}'`);
   let resolved: ResolvedModel;
   if (typeof f.model === 'string') resolved = await resolveModel('predict', f.model, new Rng(0));
   else if (recorded.config) resolved = fromConfig(recorded.config, new Rng(0), recorded.name ?? 'model', `${f.weights} (recorded model config)`);
@@ -126,10 +131,25 @@ export async function predict(argv: string[]): Promise<void> {
     ex.run(new Map<Tensor, Float32Array>([[xin, batch]]));
     const z = (await ex.read(logits)) as Float32Array;
     const C = z.length / B;
+    const bad = z.subarray(0, m * C).findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new UsageError(`predict: example ${s + Math.floor(bad / C)} of ${f.input}: the model's output ${bad % C} is ${z[bad]} (expected finite values; the example's values may be far outside what the model was trained on)`);
+    if (regression) {
+      const csv = recorded.csv!;
+      const v = unstandardize(z.slice(0, m * C), { mean: csv.targetMean!, std: csv.targetStd! });
+      for (let i = 0; i < m; i++) lines.push(`${s + i}\t${Array.from(v.subarray(i * C, (i + 1) * C), (x) => Number(x.toPrecision(6))).join(' ')}`);
+      continue;
+    }
+    if (binary) {
+      // One logit: class 1 when it is positive; --probs gives both classes' probabilities.
+      for (let i = 0; i < m; i++) {
+        const p1 = 1 / (1 + Math.exp(-z[i])), best = z[i] > 0 ? 1 : 0;
+        if (labels && labels[s + i] === best) correct++;
+        lines.push(`${s + i}\t${classes?.[best] ?? best}${f.probs ? `\t${(1 - p1).toFixed(4)} ${p1.toFixed(4)}` : ''}`);
+      }
+      continue;
+    }
     for (let i = 0; i < m; i++) {
       const row = z.subarray(i * C, (i + 1) * C);
-      const bad = row.findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) throw new UsageError(`predict: example ${s + i} of ${f.input}: the model's output ${bad} is ${row[bad]} (expected finite scores; the example's values may be far outside what the model was trained on)`);
       let best = 0;
       for (let c = 1; c < C; c++) if (row[c] > row[best]) best = c;
       if (labels && labels[s + i] === best) correct++;

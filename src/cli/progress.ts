@@ -1,6 +1,6 @@
 // What `wgtrain train` shows and records while it trains, as a callback of fit's loop: a progress bar per epoch on a
 // terminal (one line per epoch otherwise, so logs and pipes stay readable), `--metrics FILE.jsonl` with one JSON line
-// per logged step and epoch, and `--plot FILE.svg` with the loss and accuracy curves.
+// per logged step and epoch, and `--plot FILE.svg` with the loss and accuracy curves (R² for a regression).
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import cliProgress from 'cli-progress';
@@ -19,6 +19,10 @@ export interface EpochRecord {
   valAccuracy?: number;
   /** The learning rate of the epoch's last step. */
   lr?: number;
+  /** Regression: the held-out rows' RMSE, MAE and R² after this epoch (RMSE and MAE in the target's units). */
+  rmse?: number; mae?: number; r2?: number;
+  /** Regression with --val-split: the validation rows' RMSE, MAE and R². */
+  valRmse?: number; valMae?: number; valR2?: number;
 }
 
 export interface ReporterOptions {
@@ -30,6 +34,10 @@ export interface ReporterOptions {
   plotPath?: string;
   /** What the accuracy is measured on, for the plot ("test", "validation"). */
   accuracyLabel?: string;
+  /** The loss's name on the plot [softmax cross-entropy]. */
+  lossLabel?: string;
+  /** Report RMSE, MAE and R² instead of accuracies. */
+  regression?: boolean;
 }
 
 /** `run.jsonl` -> `run.svg`: the plot goes next to the metrics unless --plot says otherwise. */
@@ -60,6 +68,7 @@ export class TrainReporter implements Callback {
     this.endEpoch({
       epoch: epoch + 1, step: ctx.trainer.step, loss: logs.loss, trainAccuracy: logs.accuracy, samplesPerSec: logs.samplesPerSec, seconds: logs.seconds,
       accuracy: logs.test_accuracy, valLoss: logs.val_loss, valAccuracy: logs.val_accuracy, lr: logs.lr,
+      rmse: logs.test_rmse, mae: logs.test_mae, r2: logs.test_r2, valRmse: logs.val_rmse, valMae: logs.val_mae, valR2: logs.val_r2,
     });
   }
 
@@ -100,6 +109,8 @@ export class TrainReporter implements Callback {
 
   endEpoch(r: Omit<EpochRecord, 'type'>): void {
     const rec: EpochRecord = { type: 'epoch', ...r, trainAccuracy: Number.isFinite(r.trainAccuracy) ? r.trainAccuracy : undefined };
+    // Regression has no accuracies (NaN): leave them out of the record rather than write nulls.
+    if (this.o.regression) { delete rec.accuracy; delete rec.valAccuracy; }
     this.epochs.push(rec);
     this.record(rec);
     if (this.bar) {
@@ -107,11 +118,16 @@ export class TrainReporter implements Callback {
       this.bar.stop();
       this.bar = undefined;
     }
+    const label = this.o.accuracyLabel ?? 'test';
+    const scores = (rmse?: number, mae?: number, r2?: number) => `rmse ${num(rmse!)} mae ${num(mae!)} r2 ${r2!.toFixed(4)}`;
+    const held = this.o.regression
+      ? (r.r2 === undefined ? '' : `  ${label} ${scores(r.rmse, r.mae, r.r2)}`)
+      : (r.accuracy === undefined ? '' : `  ${label} accuracy ${pct(r.accuracy)}`);
     const acc = (rec.trainAccuracy === undefined ? '' : `  train accuracy ${pct(rec.trainAccuracy)}`)
-      + (r.valLoss === undefined ? '' : `  validation loss ${r.valLoss.toFixed(4)} accuracy ${pct(r.valAccuracy!)}`)
-      + (r.accuracy === undefined ? '' : `  ${this.o.accuracyLabel ?? 'test'} accuracy ${pct(r.accuracy)}`);
+      + (r.valLoss === undefined ? '' : `  validation loss ${r.valLoss.toFixed(4)} ${this.o.regression ? scores(r.valRmse, r.valMae, r.valR2) : `accuracy ${pct(r.valAccuracy!)}`}`)
+      + held;
     if (!this.o.tty) console.log(`epoch ${r.epoch}/${this.o.epochs}  loss ${r.loss.toFixed(4)}${acc}  ${r.samplesPerSec.toFixed(0)} samples/s  ${r.seconds.toFixed(1)} s`);
-    else if (r.accuracy !== undefined) console.log(`${this.o.accuracyLabel ?? 'test'} accuracy after epoch ${r.epoch}: ${pct(r.accuracy)}`);
+    else if (held) console.log(`after epoch ${r.epoch}:${held}`);
   }
 
   /** Stops a bar left running by an error, so the shell's cursor and line come back. */
@@ -127,14 +143,21 @@ export class TrainReporter implements Callback {
     const label = this.o.accuracyLabel ?? 'test';
     const charts: Chart[] = [
       {
-        title: 'Training loss', xLabel: 'step', yLabel: 'softmax cross-entropy', yInclude: [0],
+        title: 'Training loss', xLabel: 'step', yLabel: this.o.lossLabel ?? 'softmax cross-entropy', yInclude: [0],
         series: [
           { name: 'train (logged steps)', x: this.steps.map((s) => s.step), y: this.steps.map((s) => s.loss) },
           { name: 'train (epoch mean)', x: this.epochs.map((e) => e.step), y: this.epochs.map((e) => e.loss) },
           ...(this.epochs.some((e) => e.valLoss !== undefined) ? [{ name: 'validation', x: this.epochs.map((e) => e.step), y: this.epochs.map((e) => e.valLoss ?? NaN) }] : []),
         ],
       },
-      {
+      this.o.regression ? {
+        title: 'R² (coefficient of determination)', xLabel: 'epoch', yLabel: 'R²', yInclude: [1],
+        xTicks: this.epochs.length <= 12 ? this.epochs.map((e) => e.epoch) : undefined,
+        series: [
+          ...(this.epochs.some((e) => e.valR2 !== undefined) ? [{ name: 'validation', x: this.epochs.map((e) => e.epoch), y: this.epochs.map((e) => e.valR2 ?? NaN) }] : []),
+          { name: label, x: this.epochs.map((e) => e.epoch), y: this.epochs.map((e) => e.r2 ?? NaN) },
+        ],
+      } : {
         title: 'Accuracy', xLabel: 'epoch', yLabel: 'accuracy', yInclude: [1],
         xTicks: this.epochs.length <= 12 ? this.epochs.map((e) => e.epoch) : undefined,
         series: [
@@ -150,3 +173,4 @@ export class TrainReporter implements Callback {
 }
 
 const pct = (a: number) => `${(a * 100).toFixed(2)}%`;
+const num = (v: number) => Number(v.toPrecision(4)).toString();

@@ -6,7 +6,7 @@ import { MAX_CONFIG_DEPTH, jsonDepth } from '../nn/budget.js';
 import { CheckpointError } from '../train/checkpoint.js';
 import type { CsvInfo } from './data_arg.js';
 
-export interface RecordedModel { name?: string; config?: ModelConfig; csv?: CsvInfo }
+export interface RecordedModel { name?: string; config?: ModelConfig; csv?: CsvInfo; loss?: string }
 
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
 const isNumbers = (v: unknown, n: number): v is number[] => Array.isArray(v) && v.length === n && v.every((x) => typeof x === 'number' && Number.isFinite(x));
@@ -24,10 +24,18 @@ export function recordedModel(file: string, model: unknown): RecordedModel {
     if (typeof c !== 'object' || c === null || Array.isArray(c)) fail('csv', 'an object {label, features, classes, mean, std}', c);
     if (typeof c.label !== 'string') fail('csv.label', 'a string', c.label);
     if (!isStrings(c.features) || !c.features.length || new Set(c.features).size !== c.features.length) fail('csv.features', 'a non-empty array of distinct column names', c.features);
-    if (!isStrings(c.classes) || !c.classes.length) fail('csv.classes', 'a non-empty array of class names', c.classes);
+    if (c.task !== undefined && c.task !== 'classification' && c.task !== 'regression') fail('csv.task', "'classification' or 'regression'", c.task);
+    const regression = c.task === 'regression';
+    if (!isStrings(c.classes) || (!regression && !c.classes.length)) fail('csv.classes', regression ? 'an array' : 'a non-empty array of class names', c.classes);
+    if (regression) {
+      const T = Array.isArray(c.targetMean) ? c.targetMean.length : 0;
+      if (!T || !isNumbers(c.targetMean, T)) fail('csv.targetMean', 'finite numbers (the target\'s training mean)', c.targetMean);
+      if (!isNumbers(c.targetStd, T) || (c.targetStd as number[]).some((s) => s <= 0)) fail('csv.targetStd', `${T} positive numbers`, c.targetStd);
+    }
     const F = (c.features as string[]).length;
     if (!isNumbers(c.mean, F)) fail('csv.mean', `${F} finite numbers (one per feature)`, c.mean);
     if (!isNumbers(c.std, F) || (c.std as number[]).some((s) => s <= 0)) fail('csv.std', `${F} positive numbers (one per feature)`, c.std);
   }
+  if (m.loss !== undefined && typeof m.loss !== 'string') fail('loss', 'a loss name', m.loss);
   return m as RecordedModel;
 }

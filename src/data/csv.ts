@@ -1,8 +1,12 @@
 // Tabular data from CSV: a header row, numeric feature columns and one label column. Classification maps the label
 // values to class indices (numerically sorted when every label is a number, else in text order) and reports the
-// mapping; regression keeps float targets. Every problem names the file, the line and the column.
+// mapping; regression keeps float targets. Unless told, the task follows the label column (inferTask). A missing
+// value (an empty field) is an error unless `missing: 'drop'` leaves such rows out, listed in `dropped`. Every problem
+// names the file, the line and the column.
 import type { Dataset } from './dataset.js';
 import { UserError } from '../util/errors.js';
+
+export { columnStats, standardize } from './standardize.js';
 
 export class CsvError extends UserError {
   override name = 'CsvError';
@@ -13,8 +17,24 @@ export type CsvTask = 'classification' | 'regression';
 export interface CsvOptions {
   /** The label column: a header name, or a 0-based column index. */
   label: string | number;
+  /** [inferred from the label column: inferTask] */
   task?: CsvTask;
   delimiter?: string;
+  /** An empty field: 'error' [default] names it; 'drop' leaves its row out (CsvTable.dropped lists their lines). */
+  missing?: 'error' | 'drop';
+}
+
+/** More distinct integer labels than this make a numeric label column a regression target. */
+export const MAX_INFERRED_CLASSES = 20;
+
+/**
+ * The task a label column asks for: regression when every value is a number and either one is not an integer or
+ * there are more than MAX_INFERRED_CLASSES distinct values; classification otherwise (text labels, or a few integers).
+ */
+export function inferTask(labels: readonly string[]): CsvTask {
+  const nums = labels.map((s) => (s.trim() === '' ? NaN : Number(s)));
+  if (!nums.every(Number.isFinite)) return 'classification';
+  return nums.some((v) => !Number.isInteger(v)) || new Set(nums).size > MAX_INFERRED_CLASSES ? 'regression' : 'classification';
 }
 
 export interface CsvTable {
@@ -31,6 +51,8 @@ export interface CsvTable {
   classes?: string[];
   /** Regression: the target per row. */
   targets?: Float32Array;
+  /** With missing: 'drop': the 1-based lines of the rows left out for an empty field. */
+  dropped: number[];
 }
 
 /** Splits CSV text into rows of fields with their 1-based line numbers; quotes may hold delimiters, quotes ("") and newlines. */
@@ -95,28 +117,37 @@ export function parseCsv(text: string, o: CsvOptions, what = 'csv'): CsvTable {
     labelCol = header.indexOf(o.label);
     if (labelCol < 0) throw new CsvError(`${what}: no column named '${o.label}' for the label (the header has: ${header.join(', ')})`);
   }
-  const task = o.task ?? 'classification';
   const features = header.filter((_, c) => c !== labelCol);
   if (!features.length) throw new CsvError(`${what}: no feature columns besides the label '${header[labelCol]}'`);
-  const n = rows.length - 1, F = features.length;
+  const F = features.length;
+  const dropped: number[] = [];
+  const kept: { line: number; fields: string[] }[] = [];
+  for (const row of rows.slice(1)) {
+    if (row.fields.length !== cols) throw new CsvError(`${what} line ${row.line}: ${row.fields.length} fields, expected ${cols} as in the header (a ragged row)`);
+    const empty = row.fields.findIndex((f) => f.trim() === '');
+    if (empty < 0) { kept.push(row); continue; }
+    if (o.missing === 'drop') { dropped.push(row.line); continue; }
+    throw new CsvError(`${what} line ${row.line}, column ${empty + 1} ('${header[empty]}'): empty field (a missing value: fill it in, or leave such rows out with --missing drop)`);
+  }
+  if (!kept.length) throw new CsvError(`${what}: every one of its ${rows.length - 1} data rows has an empty field (expected at least one complete row)`);
+  const n = kept.length;
   const x = new Float32Array(n * F);
-  const labels: string[] = new Array(n);
+  const labels = kept.map((r) => r.fields[labelCol].trim());
+  const task = o.task ?? inferTask(labels);
   for (let r = 0; r < n; r++) {
-    const { line, fields } = rows[r + 1];
-    if (fields.length !== cols) throw new CsvError(`${what} line ${line}: ${fields.length} fields, expected ${cols} as in the header (a ragged row)`);
+    const { line, fields } = kept[r];
     let k = 0;
     for (let c = 0; c < cols; c++) {
-      const s = fields[c].trim();
-      if (c === labelCol) { labels[r] = s; continue; }
-      x[r * F + k++] = cell(s, what, line, c, header);
+      if (c === labelCol) continue;
+      x[r * F + k++] = cell(fields[c].trim(), what, line, c, header);
     }
   }
-  const table: CsvTable = { features, label: header[labelCol], task, n, x };
+  const table: CsvTable = { features, label: header[labelCol], task, n, x, dropped };
   if (task === 'regression') {
     table.targets = new Float32Array(n);
     labels.forEach((s, r) => {
-      const v = s === '' ? NaN : Number(s);
-      if (!Number.isFinite(v)) throw new CsvError(`${what} line ${rows[r + 1].line}, column ${labelCol + 1} ('${header[labelCol]}'): regression target ${s === '' ? 'is empty' : `'${s}' is not a number`} (expected a finite number)`);
+      const v = Number(s);
+      if (!Number.isFinite(v)) throw new CsvError(`${what} line ${kept[r].line}, column ${labelCol + 1} ('${header[labelCol]}'): regression target '${s}' is not a number (expected a finite number; for classes pass --task classification)`);
       table.targets![r] = v;
     });
   } else {
@@ -130,25 +161,10 @@ export function parseCsv(text: string, o: CsvOptions, what = 'csv'): CsvTable {
   return table;
 }
 
-/** A classification table as a Dataset (features as a flat vector per row). */
+/** A table as a Dataset (features as a flat vector per row): class indices, or float targets of shape [1]. */
 export function csvDataset(t: CsvTable): Dataset {
-  if (t.task !== 'classification' || !t.y || !t.classes) throw new CsvError(`csvDataset: '${t.label}' was loaded for regression (expected a classification table)`);
-  return { x: t.x, y: t.y, n: t.n, featureShape: [t.features.length], numClasses: t.classes.length };
-}
-
-/** Per-column mean and standard deviation (a constant column gets std 1, so standardising leaves it at 0). */
-export function columnStats(x: Float32Array, n: number): { mean: number[]; std: number[] } {
-  const F = x.length / n, mean = new Array(F).fill(0), std = new Array(F).fill(0);
-  for (let r = 0; r < n; r++) for (let c = 0; c < F; c++) mean[c] += x[r * F + c] / n;
-  for (let r = 0; r < n; r++) for (let c = 0; c < F; c++) std[c] += (x[r * F + c] - mean[c]) ** 2 / n;
-  return { mean, std: std.map((v) => (v > 0 ? Math.sqrt(v) : 1)) };
-}
-
-/** (x - mean) / std per column, in place. */
-export function standardize(x: Float32Array, s: { mean: number[]; std: number[] }): Float32Array {
-  const F = s.mean.length;
-  for (let i = 0; i < x.length; i++) x[i] = (x[i] - s.mean[i % F]) / s.std[i % F];
-  return x;
+  if (t.task === 'regression') return { x: t.x, y: t.targets!, n: t.n, featureShape: [t.features.length], numClasses: 0, targetShape: [1] };
+  return { x: t.x, y: t.y!, n: t.n, featureShape: [t.features.length], numClasses: t.classes!.length };
 }
 
 /**

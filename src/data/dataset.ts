@@ -1,27 +1,38 @@
-// An in-memory labelled dataset: rows of x (row-major, featureShape each) with one class index per row.
+// An in-memory labelled dataset: rows of x (row-major, featureShape each) with, per row, one class index
+// (classification) or a float target of targetShape (regression).
 import { Rng } from '../util/rng.js';
 import { OptionError } from '../util/errors.js';
 
 export interface Dataset {
   x: Float32Array;
-  y: Int32Array;
+  /** Int32Array: one class index per row. Float32Array: targetShape's values per row (regression). */
+  y: Int32Array | Float32Array;
   n: number;
   featureShape: number[];
+  /** Classes of a classification set; 0 for regression. */
   numClasses: number;
+  /** One row's target shape when y holds float targets [[1] when absent]. */
+  targetShape?: number[];
 }
+
+/** Float targets: a regression set. */
+export const isRegression = (ds: Dataset): ds is Dataset & { y: Float32Array } => ds.y instanceof Float32Array;
+
+/** Values of y per row: 1 for class labels. */
+export const targetsPerRow = (ds: Dataset) => (ds.n ? ds.y.length / ds.n : (ds.targetShape ?? [1]).reduce((a, b) => a * b, 1));
 
 /** A copy of the rows at `indices`, in that order (copied so the subset owns contiguous memory for batching). */
 export function subset(ds: Dataset, indices: Int32Array | number[]): Dataset {
-  const per = ds.x.length / ds.n;
+  const per = ds.x.length / ds.n, perY = targetsPerRow(ds);
   const x = new Float32Array(indices.length * per);
-  const y = new Int32Array(indices.length);
+  const y = isRegression(ds) ? new Float32Array(indices.length * perY) : new Int32Array(indices.length);
   for (let k = 0; k < indices.length; k++) {
     const i = indices[k];
     if (!(i >= 0 && i < ds.n)) throw new OptionError(`subset: index ${i} out of range [0, ${ds.n})`);
     x.set(ds.x.subarray(i * per, (i + 1) * per), k * per);
-    y[k] = ds.y[i];
+    y.set(ds.y.subarray(i * perY, (i + 1) * perY), k * perY);
   }
-  return { x, y, n: indices.length, featureShape: [...ds.featureShape], numClasses: ds.numClasses };
+  return { x, y, n: indices.length, featureShape: [...ds.featureShape], numClasses: ds.numClasses, ...(ds.targetShape && { targetShape: [...ds.targetShape] }) };
 }
 
 /** Fisher-Yates permutation of 0..n-1. */

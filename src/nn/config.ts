@@ -1,4 +1,5 @@
 // Models described as JSON: {"input": [1, 28, 28], "layers": [{"type": "conv2d", "out": 16, "kernel": 5}, ...]}.
+// Any layer may say "trainable": false to freeze its parameters (transfer learning).
 // Input sizes are inferred: each layer is built for the shape the previous ones produce, found by running forward on
 // a symbolic input (graph building only, nothing executes), so shape mistakes surface here with the layer's index.
 import { input, Tensor } from '../graph/tensor.js';
@@ -126,8 +127,9 @@ function checkLayer(c: unknown, where: string): LayerDef {
   if (!def) throw new ConfigError(`${where}: unknown layer type "${l.type}" (expected one of ${LAYER_TYPES.join(', ')})`);
   for (const [k, v] of Object.entries(l)) {
     if (k === 'type') continue;
-    const kind = def.fields[k];
-    if (!kind) throw new ConfigError(`${where}: unknown field "${k}" (${l.type} takes ${Object.keys(def.fields).join(', ') || 'no fields'})`);
+    // Every layer may be frozen ("trainable": false); on one without parameters it changes nothing.
+    const kind = k === 'trainable' ? 'bool' : def.fields[k];
+    if (!kind) throw new ConfigError(`${where}: unknown field "${k}" (${l.type} takes ${[...Object.keys(def.fields), 'trainable'].join(', ')})`);
     const [ok, what]: [(v: unknown) => boolean, string] = CHECKS[kind];
     if (!ok(v)) throw new ConfigError(`${where}: "${k}" must be ${what}, got ${JSON.stringify(v)}`);
   }
@@ -175,6 +177,7 @@ export function buildModel(config: unknown, rng: Rng, source = 'model config', b
         h = start;
         return body;
       });
+      if (c.trainable === false) m.trainable = false;
       h = m.forward(h);
       tracker.activations(where, h.shape);
       activations.push({ where, shape: h.shape.slice(1) });

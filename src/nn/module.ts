@@ -8,6 +8,11 @@ import { initWeights, InitName } from './init.js';
 
 export abstract class Module {
   training = true;
+  /**
+   * false freezes the module's parameters and its children's (Keras's `trainable`): a trainer built on the model
+   * leaves them out of its step (no gradient, no optimizer state, no update). Read when the trainer is made.
+   */
+  trainable = true;
   abstract forward(x: Tensor): Tensor;
   /**
    * The Variables held in its own properties (those buffers() lists aside), then its children's parameters, each
@@ -82,4 +87,15 @@ export class Sequential extends Module {
   constructor(...layers: Module[]) { super(); this.layers = layers; }
   forward(x: Tensor): Tensor { return this.layers.reduce((h, l) => l.forward(h), x); }
   override children(): Module[] { return this.layers; }
+}
+
+/** The parameters of every module marked `trainable = false`, and of the modules inside those. */
+export function frozenParameters(m: Module): Variable[] {
+  const out = new Set<Variable>();
+  const walk = (x: Module) => {
+    if (!x.trainable) for (const p of x.parameters()) out.add(p);
+    else x.children().forEach(walk);
+  };
+  walk(m);
+  return [...out];
 }

@@ -18,7 +18,8 @@ import { Dataset, splitValidation } from '../data/dataset.js';
 import { DataLoader } from '../data/loader.js';
 import type { Augment } from '../data/augment.js';
 import type { RunPosition } from './checkpoint.js';
-import { ClassifierTrainer, PendingRead } from './trainer.js';
+import { ClassifierTrainer, PendingRead, Evaluation } from './trainer.js';
+import { unstandardize } from '../data/standardize.js';
 import type { LossName } from './losses.js';
 import { OptionError } from '../util/errors.js';
 
@@ -28,6 +29,8 @@ import { OptionError } from '../util/errors.js';
  */
 export interface Logs {
   loss: number; accuracy: number; val_loss?: number; val_accuracy?: number; test_loss?: number; test_accuracy?: number;
+  /** Float targets: the validation and test sets' RMSE, MAE and R² (in the targets' units: trainer.targetScale). */
+  val_rmse?: number; val_mae?: number; val_r2?: number; test_rmse?: number; test_mae?: number; test_r2?: number;
   /** The learning rate of the epoch's last step. */
   lr: number;
   seconds: number;
@@ -44,8 +47,8 @@ export interface History {
   val_accuracy?: number[];
   /** The learning rate at each epoch's end. */
   lr: number[];
-  /** With testData: the test set's loss and accuracy after training (after any callback restored weights). */
-  test?: { loss: number; accuracy: number };
+  /** With testData: the test set's loss and accuracy (and regression metrics) after training (after any callback restored weights). */
+  test?: Evaluation;
 }
 
 /** What callbacks see; set `stop` to end training after the current batch. */
@@ -154,7 +157,7 @@ export async function fit(trainer: ClassifierTrainer, data: Dataset, o: FitOptio
   const logEvery = o.logEvery ?? Math.max(1, Math.min(50, loader.numBatches));
   const stepLimit = o.steps === undefined ? Infinity : trainer.step + o.steps;
   const test = o.testData;
-  let lastTest: { step: number; loss: number; accuracy: number } | undefined;
+  let lastTest: { step: number; result: Evaluation } | undefined;
 
   for (const c of callbacks) await c.onTrainBegin?.(ctx);
   for (let epoch = start.epoch; epoch < epochs && !ctx.stop && trainer.step < stepLimit; epoch++) {
@@ -164,13 +167,13 @@ export async function fit(trainer: ClassifierTrainer, data: Dataset, o: FitOptio
     const logs: Logs = { loss: s.loss, accuracy: s.accuracy, lr: trainer.optimizer.lr, seconds: s.seconds, samplesPerSec: s.samples / s.seconds };
     if (val) {
       const v = await trainer.evaluate(val, o.evalBatchSize);
-      logs.val_loss = v.loss; logs.val_accuracy = v.accuracy;
+      putLogs(logs, 'val', v);
       history.val_loss!.push(v.loss); history.val_accuracy!.push(v.accuracy);
     }
     // The last epoch's test result serves as the final one unless a callback changes the weights at the end.
     if (test && (o.testEachEpoch || epoch === epochs - 1)) {
-      lastTest = { step: trainer.step, ...(await trainer.evaluate(test, o.evalBatchSize)) };
-      logs.test_loss = lastTest.loss; logs.test_accuracy = lastTest.accuracy;
+      lastTest = { step: trainer.step, result: await trainer.evaluate(test, o.evalBatchSize) };
+      putLogs(logs, 'test', lastTest.result);
     }
     history.epochs.push(epoch); history.loss.push(s.loss); history.accuracy.push(s.accuracy); history.lr.push(logs.lr);
     if (plateau) {
@@ -183,10 +186,15 @@ export async function fit(trainer: ClassifierTrainer, data: Dataset, o: FitOptio
   for (const c of callbacks) await c.onTrainEnd?.(history, ctx);
   if (test) {
     const fresh = lastTest && lastTest.step === trainer.step && !ctx.restored;
-    const { loss, accuracy } = fresh ? lastTest! : await trainer.evaluate(test, o.evalBatchSize);
-    history.test = { loss, accuracy };
+    history.test = fresh ? lastTest!.result : await trainer.evaluate(test, o.evalBatchSize);
   }
   return history;
+}
+
+/** An evaluation's values as the logs' `val_*` or `test_*` entries. */
+function putLogs(logs: Logs, prefix: 'val' | 'test', e: Evaluation): void {
+  const l = logs as unknown as Record<string, number>;
+  for (const [k, v] of Object.entries(e)) if (v !== undefined) l[`${prefix}_${k}`] = v;
 }
 
 /** A checkpoint saved after an epoch's last batch resumes at the next epoch's start. */
@@ -319,13 +327,17 @@ export class EarlyStopping implements Callback {
   }
 }
 
-/** Model outputs for `n` rows of `x` in eval mode; with `probabilities`, a softmax over each row (classifiers). */
+/**
+ * Model outputs for `n` rows of `x` in eval mode; with `probabilities`, a softmax over each row (classifiers). A
+ * regression trainer with a targetScale answers in the targets' original units.
+ */
 export async function predict(trainer: ClassifierTrainer, x: Float32Array, n: number, o: { probabilities?: boolean; batchSize?: number } = {}): Promise<Float32Array> {
   const out = await trainer.predict(x, n, o.batchSize);
-  return o.probabilities ? softmaxRows(out, n) : out;
+  if (o.probabilities) return softmaxRows(out, n);
+  return trainer.targetScale ? unstandardize(out, trainer.targetScale) : out;
 }
 
-/** Loss and accuracy over a dataset, in eval mode. */
+/** Loss and accuracy (and regression metrics for float targets) over a dataset, in eval mode. */
 export const evaluate = (trainer: ClassifierTrainer, ds: Dataset, batchSize?: number) => trainer.evaluate(ds, batchSize);
 
 export function softmaxRows(logits: Float32Array, n: number): Float32Array {

@@ -3,11 +3,12 @@
 // device, so a training accuracy comes back with the sampled loss read and no extra readback.
 import { input, Tensor } from '../graph/tensor.js';
 import * as ops from '../graph/ops.js';
-import { bceWithLogits, mae, logSoftmax, maxout } from '../graph/activations.js';
+import { bceWithLogits, mae, huber, logSoftmax, maxout } from '../graph/activations.js';
+import type { ColumnStats } from '../data/standardize.js';
 import { ShapeError, fmt } from '../graph/shape.js';
 import { OptionError } from '../util/errors.js';
 
-export const LOSSES = ['softmax_xent', 'mse', 'mae', 'bce'] as const;
+export const LOSSES = ['softmax_xent', 'mse', 'mae', 'huber', 'bce'] as const;
 export type LossName = (typeof LOSSES)[number];
 
 export interface LossGraph {
@@ -42,6 +43,7 @@ export function lossGraph(kind: LossName, out: Tensor): LossGraph {
     }
     case 'mse': { const target = input(out.shape, 'f32', 'targets'); return { target, loss: ops.mse(out, target) }; }
     case 'mae': { const target = input(out.shape, 'f32', 'targets'); return { target, loss: mae(out, target) }; }
+    case 'huber': { const target = input(out.shape, 'f32', 'targets'); return { target, loss: huber(out, target) }; }
     default: throw new OptionError(`loss: unknown loss '${kind}' (expected one of ${LOSSES.join(', ')})`);
   }
 }
@@ -73,6 +75,7 @@ export function hostLoss(kind: LossName, out: Float32Array, target: Int32Array |
       const x = o[c], t = target[i * per + c], d = x - t;
       if (kind === 'mse') l += d * d;
       else if (kind === 'mae') l += Math.abs(d);
+      else if (kind === 'huber') l += Math.abs(d) <= 1 ? 0.5 * d * d : Math.abs(d) - 0.5;
       else {
         l += Math.max(x, 0) - x * t + Math.log1p(Math.exp(-Math.abs(x)));
         if (x * (2 * t - 1) > 0) correct++;
@@ -81,4 +84,33 @@ export function hostLoss(kind: LossName, out: Float32Array, target: Int32Array |
     lossSum += l / per;
   }
   return { lossSum, correct };
+}
+
+/** The losses that fit float targets of any value (regression); softmax_xent and bce classify. */
+export const isRegressionLoss = (kind: LossName) => kind === 'mse' || kind === 'mae' || kind === 'huber';
+
+/** Regression metrics over every target value, in the targets' own units. */
+export interface RegressionMetrics { rmse: number; mae: number; r2: number }
+
+/**
+ * RMSE, MAE and R² of outputs against float targets (n rows, the same values per row), float64 throughout. With
+ * `scale`, both were standardised by it and are measured back in the original units (R² does not change). R² is
+ * 1 - SS_res / SS_tot per output column, averaged over columns (scikit-learn's uniform average). Columns whose
+ * targets are constant (SS_tot = 0) have no R² and are left out; with none left, R² is 1 for an exact fit, else 0.
+ */
+export function regressionMetrics(out: Float32Array, target: Float32Array, n: number, scale?: ColumnStats): RegressionMetrics {
+  const per = out.length / n;
+  const std = (c: number) => scale?.std[c % scale.std.length] ?? 1;
+  let se = 0, ae = 0;
+  const mean = new Float64Array(per), res = new Float64Array(per), tot = new Float64Array(per);
+  for (let i = 0; i < n; i++) for (let c = 0; c < per; c++) mean[c] += (target[i * per + c] * std(c)) / n;
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < per; c++) {
+      const t = target[i * per + c] * std(c), d = (out[i * per + c] - target[i * per + c]) * std(c);
+      se += d * d; ae += Math.abs(d); res[c] += d * d; tot[c] += (t - mean[c]) ** 2;
+    }
+  }
+  const cols = [...tot.keys()].filter((c) => tot[c] > 0);
+  const r2 = cols.length ? cols.reduce((a, c) => a + 1 - res[c] / tot[c], 0) / cols.length : res.every((v) => v === 0) ? 1 : 0;
+  return { rmse: Math.sqrt(se / out.length), mae: ae / out.length, r2 };
 }

@@ -6,20 +6,27 @@ import { runningUpdate } from '../graph/norm.js';
 import * as ops from '../graph/ops.js';
 import { grad } from '../autodiff/grad.js';
 import { Backend, Executable } from '../backends/backend.js';
-import { Module } from '../nn/module.js';
+import { Module, frozenParameters } from '../nn/module.js';
 import { namedVariables } from '../nn/state.js';
 import { OptionError } from '../util/errors.js';
 import { stateUpdates } from '../nn/norm.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Schedule } from '../optim/schedules.js';
 import { weightPenalty, Regularization } from '../optim/regularizers.js';
-import { lossGraph, hostLoss, LossName, predictionsPerRow } from './losses.js';
+import { lossGraph, hostLoss, LossName, predictionsPerRow, regressionMetrics, RegressionMetrics } from './losses.js';
 import { clipGradNorm } from '../optim/clip.js';
-import { Dataset } from '../data/dataset.js';
+import { Dataset, isRegression } from '../data/dataset.js';
+import type { ColumnStats } from '../data/standardize.js';
 
 // `correct` counts right predictions on the device, out of `predictions` per batch (classification losses).
 export interface TrainGraph { ex: Executable; x: Tensor; y: Tensor; loss: Tensor; correct?: Tensor; predictions: number }
 interface EvalGraph { ex: Executable; x: Tensor; logits: Tensor }
+
+/**
+ * A dataset's mean loss (without weight penalties) and accuracy (NaN for regression losses); with float targets, also
+ * RMSE, MAE and R² in the targets' original units (see ClassifierTrainer.targetScale).
+ */
+export interface Evaluation extends Partial<RegressionMetrics> { loss: number; accuracy: number }
 
 /** A step's reads, queued on the device (ClassifierTrainer.queueRead). */
 export interface PendingRead { step: number; value: Promise<Float32Array | Int32Array>; correct?: Promise<Float32Array | Int32Array>; predictions: number; guard?: Promise<Float32Array[]> }
@@ -62,12 +69,25 @@ export class ClassifierTrainer {
    * stop says whether the gradients or the loss went bad first (read when a step is compiled).
    */
   guardGradients = true;
+  /**
+   * The training rows' target statistics when the float targets it sees were standardised with them: evaluate then
+   * reports RMSE and MAE in the original units, and fit's predict un-scales the outputs (data/standardize.ts).
+   */
+  targetScale?: ColumnStats;
+  /**
+   * Parameters left out of the training step (transfer learning: frozen layers): no gradient is computed for them
+   * where avoidable, the optimizer makes no state for them and they never change (read when a step is compiled).
+   */
+  readonly frozen = new Set<Variable>();
   /** The guard's state: steps run on the device, and the count at the first non-finite gradient (0: none yet). */
   private guard?: { count: Variable; first: Variable };
 
-  constructor(readonly backend: Backend, readonly model: Module, readonly optimizer: Optimizer, readonly featureShape: number[]) {}
+  constructor(readonly backend: Backend, readonly model: Module, readonly optimizer: Optimizer, readonly featureShape: number[]) {
+    for (const p of frozenParameters(model)) this.frozen.add(p);
+  }
 
-  get parameters(): Variable[] { return this.model.parameters(); }
+  /** The parameters the step trains: the model's, less the frozen ones. */
+  get parameters(): Variable[] { return this.model.parameters().filter((p) => !this.frozen.has(p)); }
 
   /**
    * Compile the training step for batch size B now rather than at the first step: this creates the optimizer's state
@@ -79,6 +99,9 @@ export class ClassifierTrainer {
     let g = this.trainGraphs.get(B);
     if (!g) {
       namedVariables(this.model); // two variables with one name fail here, not at the first save after hours of training
+      if (this.parameters.length === 0 && this.frozen.size) {
+        throw new OptionError(`ClassifierTrainer: every parameter of the model is frozen (${this.frozen.size} of them): nothing to train; unfreeze a layer (trainer.frozen, "trainable", --freeze)`);
+      }
       if (this.parameters.length === 0) {
         throw new OptionError(`ClassifierTrainer: the model (${this.model.constructor.name}) has no parameters to train; a custom Module's layers and Variables must be held in its properties (or listed by an overridden children()/parameters())`);
       }
@@ -186,11 +209,12 @@ export class ClassifierTrainer {
   }
 
   // 250 rows: a CNN's im2col columns for 1,000 images (314 MB) exceed the 128 MiB storage binding of many adapters.
-  /** Mean loss (without weight penalties) and accuracy over `ds`, in eval mode; accuracy is NaN for regression losses. */
-  async evaluate(ds: Dataset, batchSize = 250): Promise<{ accuracy: number; loss: number }> {
+  /** Mean loss and accuracy over `ds`, in eval mode, and the regression metrics for float targets (Evaluation). */
+  async evaluate(ds: Dataset, batchSize = 250): Promise<Evaluation> {
     const out = await this.predict(ds.x, ds.n, batchSize);
     const { lossSum, correct } = hostLoss(this.loss, out, ds.y, ds.n);
-    return { loss: lossSum / ds.n, accuracy: correct / (ds.n * predictionsPerRow(this.loss, out.length / ds.n)) };
+    const r: Evaluation = { loss: lossSum / ds.n, accuracy: correct / (ds.n * predictionsPerRow(this.loss, out.length / ds.n)) };
+    return isRegression(ds) && this.loss !== 'bce' ? { ...r, ...regressionMetrics(out, ds.y, ds.n, this.targetScale) } : r;
   }
 
   dispose(): void {
