@@ -29,6 +29,7 @@ interface DemoState {
   phase: string; backend: string; adapter: string; thread: string; notice: string; error: string; step: number; samplesPerSec: number;
   data: { kind: string; name: string; n: number; description: string }; model: { name: string; error: string; parameters: number };
   saves: { step: number; hash: string }[]; offer?: { step: number; hash: string }; resumed?: { step: number; hash: string };
+  weights?: { step: number; tensors: number; values: number; hash: string };
   frames: { maxGapMs: number; count: number; longestTaskMs: number; long: { at: number; gapMs: number; step: number }[] }; cli: string;
   losses: Point[]; accuracies: Point[]; prediction?: { digit: number; probs: number[] };
   check?: { ok: boolean; layers: { layer: string; maxAbsErr: number; ok: boolean }[]; summary: string };
@@ -226,6 +227,9 @@ describe('checkpoints in the browser', () => {
     expect(after.step).toBe(steps);
     expect(after.losses[0].step).toBeGreaterThan(saved.step);
     expect(after.saves.at(-1)!.step).toBe(steps);
+    // The weights read back at the end: what the last checkpoint holds. 784x32 + 32 + 32x10 + 10 values.
+    await page.waitForFunction(() => (globalThis as any).wgtrainDemo.weights);
+    expect((await demoState(page)).weights).toEqual({ step: steps, tensors: 4, values: 784 * 32 + 32 + 32 * 10 + 10, hash: after.saves.at(-1)!.hash });
     expect(pageErrors).toEqual([]);
     await page.close();
   }, 450_000);

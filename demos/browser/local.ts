@@ -9,3 +9,8 @@ export class LocalTrainer implements TrainerPort {
   postMessage(m: ToTrainer): void { setTimeout(() => this.session.handle(m)); }
   terminate(): void { this.onmessage = null; }
 }
+
+/** A port to a fresh session: a dedicated worker (worker.js, beside the page's script), or one on this thread. */
+export function openTrainer(inWorker: boolean): TrainerPort {
+  return inWorker ? new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }) : new LocalTrainer();
+}

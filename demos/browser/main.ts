@@ -8,7 +8,7 @@ import { MODEL_CONFIGS, type ModelConfig, buildModel, decodeCheckpoint, Rng, nor
 import { drawChart } from './chart.js';
 import { DrawPad } from './pad.js';
 import type { FromTrainer, RunSpec, ToTrainer, TrainerPort, CheckRow } from './protocol.js';
-import { LocalTrainer } from './local.js';
+import { openTrainer } from './local.js';
 import { loadRun, forgetRun } from './opfs.js';
 import { checkpointHash, datasetTransfer } from './session.js';
 import { loadMnist, csvData, csvHeader, imageData, type PageData } from './data.js';
@@ -47,6 +47,8 @@ const state = {
   cli: '',
   prediction: undefined as undefined | { digit: number; probs: number[] },
   check: undefined as undefined | { ok: boolean; layers: CheckRow[]; summary: string },
+  /** The weights read back at the end of a run (the 'weights' message): its step, size, and the hash of everything a checkpoint holds. */
+  weights: undefined as undefined | { step: number; tensors: number; values: number; hash: string },
   error: '',
 };
 (globalThis as unknown as { wgtrainDemo: typeof state }).wgtrainDemo = state;
@@ -167,7 +169,7 @@ let backendChoice: 'webgpu' | 'cpu' = params.get('backend') === 'cpu' ? 'cpu' : 
 const useWorker = params.get('worker') !== '0';
 function openPort(inWorker: boolean): TrainerPort {
   port?.terminate();
-  port = inWorker ? new Worker(new URL('./worker.js', import.meta.url), { type: 'module' }) : new LocalTrainer();
+  port = openTrainer(inWorker);
   state.thread = inWorker ? 'worker' : 'page';
   port.onmessage = (e) => onMessage(e.data);
   return port;
@@ -224,6 +226,7 @@ function onMessage(m: FromTrainer) {
       status(`${state.phase} after ${m.step} steps`);
       finish();
       ui.check.disabled = state.backend !== 'webgpu';
+      send({ type: 'weights' });
       void predict();
       return;
     case 'check':
@@ -245,8 +248,12 @@ function onMessage(m: FromTrainer) {
       ui.prediction.textContent = `${digit} (${(probs[digit] * 100).toFixed(0)}%)`;
       return drawProbs(probs);
     }
-    case 'weights':
+    case 'weights': {
+      const values = m.values.reduce((a, v) => a + v.length, 0);
+      state.weights = { step: m.step, tensors: m.names.length, values, hash: m.hash };
+      ui.saved.title = `the model now: ${m.names.length} tensors, ${values.toLocaleString('en')} values at step ${m.step} (hash ${m.hash} with the optimizer's state)`;
       return;
+    }
     case 'error':
       state.phase = 'error';
       state.error = m.message;
@@ -296,7 +303,7 @@ async function start(resume?: { bytes: Uint8Array; spec: RunSpec }) {
   if (sizes(spec.model.config.input) !== sizes(data.train.featureShape)) {
     return modelError(`model ${spec.model.name} takes examples of shape [${spec.model.config.input.join(', ')}], but the data's are [${data.train.featureShape.join(', ')}]; set "input" in the model JSON to match`);
   }
-  Object.assign(state, { phase: 'training', losses: [], accuracies: [], error: '', check: undefined, prediction: undefined, resumed: undefined, frames: { maxGapMs: 0, count: 0, long: [], longestTaskMs: 0 } });
+  Object.assign(state, { phase: 'training', losses: [], accuracies: [], error: '', check: undefined, prediction: undefined, resumed: undefined, weights: undefined, frames: { maxGapMs: 0, count: 0, long: [], longestTaskMs: 0 } });
   ui.start.disabled = true; ui.stop.disabled = false; ui.check.disabled = true; ui.resumeCard.hidden = true;
   redrawCharts();
   status(`training ${spec.model.name} on ${data.name} to step ${spec.untilStep} in batches of ${spec.batchSize}`);
