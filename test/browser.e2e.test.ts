@@ -31,7 +31,7 @@ interface DemoState {
   saves: { step: number; hash: string }[]; offer?: { step: number; hash: string }; resumed?: { step: number; hash: string };
   weights?: { step: number; tensors: number; values: number; hash: string };
   frames: { maxGapMs: number; count: number; longestTaskMs: number; long: { at: number; gapMs: number; step: number }[] }; cli: string;
-  losses: Point[]; accuracies: Point[]; prediction?: { digit: number; probs: number[] };
+  losses: Point[]; accuracies: Point[]; metric: string; prediction?: { digit: number; probs: number[] };
   check?: { ok: boolean; layers: { layer: string; maxAbsErr: number; ok: boolean }[]; summary: string };
 }
 
@@ -322,6 +322,23 @@ describe('your own data and model', () => {
     expect(s.error).toBe('');
     expect(s.step).toBe(60);
     expect(s.accuracies.at(-1)!.value).toBeGreaterThan(0.9); // chance is a third
+
+    // Regression: a numeric target (the task follows the column, as in the CLI), fitted with MSE, scored by R².
+    const rows = ['a,b,target'];
+    for (let i = 0; i < 200; i++) { const a = rnd() * 4 - 2, b = rnd() * 4 - 2; rows.push(`${a},${b},${2 * a - b + 0.1 * (rnd() - 0.5) + 0.001 * i}`); }
+    writeFileSync(join(work, 'target.csv'), rows.join('\n') + '\n');
+    await page.setInputFiles('#csv', join(work, 'target.csv'));
+    await page.waitForFunction(() => (globalThis as any).wgtrainDemo.data.name === 'target.csv');
+    await page.fill('#model-json', JSON.stringify({ input: [2], layers: [{ type: 'linear', out: 16, name: 'fc1' }, { type: 'relu' }, { type: 'linear', out: 1, name: 'fc2' }] }));
+    expect((await demoState(page)).data.description).toMatch(/^target\.csv: 2 features, regression target 'target' \(mean [-\d.e]+, std [\d.e]+, standardised\); 160 training rows, 40 held out$/);
+    await page.click('#start');
+    await page.waitForFunction(() => (globalThis as any).wgtrainDemo.phase === 'training');
+    await waitPhase(page, ['done', 'error']);
+    const g = await demoState(page);
+    expect(g.error).toBe('');
+    expect(g.metric).toBe('r2');
+    expect(g.accuracies.at(-1)!.value).toBeGreaterThan(0.9);
+    expect(await page.textContent('#acc-label')).toBe('held-out R²');
     expect(pageErrors).toEqual([]);
     await page.close();
   }, 280_000);

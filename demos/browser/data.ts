@@ -1,8 +1,8 @@
 // The page's data: MNIST's IDX files from the demo server, a CSV the user opens, or a folder of images with one
 // sub-folder per class (resized to the model's input). Each becomes a training and a held-out Dataset.
-import { type Dataset, mnistFromIdx, normalize, MNIST_MEAN, MNIST_STD, parseCsv, csvDataset, splitValidation, columnStats, standardize, UserError } from '../../src/index.js';
+import { type Dataset, mnistFromIdx, normalize, MNIST_MEAN, MNIST_STD, parseCsv, splitTable, splitValidation, UserError } from '../../src/index.js';
 
-export interface PageData { train: Dataset; test: Dataset; kind: 'mnist' | 'csv' | 'images'; name: string; classes?: string[]; description: string }
+export interface PageData { train: Dataset; test: Dataset; kind: 'mnist' | 'csv' | 'images'; name: string; classes?: string[]; description: string; regression?: boolean }
 
 async function fetchBytes(name: string, limit: number): Promise<Uint8Array> {
   const r = await fetch(`mnist/${name}?n=${limit}`); // the server sends the first `limit` items as an IDX file
@@ -26,14 +26,17 @@ export async function loadMnist(trainN: number, testN: number): Promise<PageData
 /** The header of a CSV file: its column names (for the label picker). */
 export const csvHeader = (text: string) => (text.replace(/^\ufeff/, '').split(/\r?\n/, 1)[0] ?? '').split(',').map((s) => s.trim());
 
-/** A CSV classification table, a fifth of its rows held out (seeded), standardised with the training rows' statistics as the CLI does. */
-export function csvData(text: string, file: string, label: string, seed: number): PageData {
-  const table = parseCsv(text, { label }, file);
-  const { train, val } = splitValidation(csvDataset(table), 0.2, seed);
-  if (!train.n || !val.n) throw new UserError(`${file} has ${table.n} rows: too few to hold out a fifth and still train`);
-  const stats = columnStats(train.x, train.n);
-  standardize(train.x, stats); standardize(val.x, stats);
-  return { train, test: val, kind: 'csv', name: file, classes: table.classes, description: `${file}: ${table.features.length} features, label '${table.label}' with ${table.classes!.length} classes; ${train.n} training rows, ${val.n} held out` };
+/**
+ * A CSV table, classification or regression as `wgtrain train --data` reads it (the task follows the label column
+ * unless `task` says), a fifth of its rows held out (seeded) and scaled with the training rows' statistics.
+ */
+export function csvData(text: string, file: string, label: string, seed: number, task?: 'classification' | 'regression'): PageData {
+  const table = parseCsv(text, { label, task }, file);
+  const { train, test, target } = splitTable(table, { testSplit: 0.2, seed });
+  if (!train.n || !test.n) throw new UserError(`${file} has ${table.n} rows: too few to hold out a fifth and still train`);
+  const rows = `${train.n} training rows, ${test.n} held out`;
+  if (target) return { train, test, kind: 'csv', name: file, regression: true, description: `${file}: ${table.features.length} features, regression target '${table.label}' (mean ${target.mean[0].toPrecision(4)}, std ${target.std[0].toPrecision(4)}, standardised); ${rows}` };
+  return { train, test, kind: 'csv', name: file, classes: table.classes, description: `${file}: ${table.features.length} features, label '${table.label}' with ${table.classes!.length} classes; ${rows}` };
 }
 
 /** [channels, height, width] of the images a model with this input takes. */

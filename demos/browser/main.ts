@@ -35,7 +35,9 @@ const state = {
   data: { kind: '', name: '', n: 0, description: '' },
   model: { name: '', error: '', parameters: 0 },
   losses: [] as Point[],
+  /** Held-out accuracy, or R² for a regression table (`metric`). */
   accuracies: [] as Point[],
+  metric: 'accuracy' as 'accuracy' | 'r2',
   samplesPerSec: 0,
   step: 0,
   /** Checkpoints written during this page's life, and the one a reload found. */
@@ -62,7 +64,7 @@ const ui = {
   start: $<HTMLButtonElement>('start'), stop: $<HTMLButtonElement>('stop'), check: $<HTMLButtonElement>('check'), status: $('status'),
   saved: $('saved'), download: $<HTMLButtonElement>('download'), upload: $<HTMLInputElement>('upload'), cli: $('cli'), pulse: $<HTMLCanvasElement>('pulse'),
   resumeCard: $('resume-card'), resumeText: $('resume-text'), resume: $<HTMLButtonElement>('resume'), forget: $<HTMLButtonElement>('forget'),
-  lossValue: $('loss-value'), accValue: $('acc-value'), rate: $('rate'), step: $('step'), backendName: $('backend-name'),
+  lossValue: $('loss-value'), accValue: $('acc-value'), accLabel: $('acc-label'), csvTask: $<HTMLSelectElement>('csv-task'), rate: $('rate'), step: $('step'), backendName: $('backend-name'),
   lossChart: $<HTMLCanvasElement>('loss-chart'), accChart: $<HTMLCanvasElement>('acc-chart'),
   pad: $<HTMLCanvasElement>('pad'), clear: $<HTMLButtonElement>('clear'), prediction: $('prediction'), probs: $<HTMLCanvasElement>('probs'),
   checkCard: $('check-card'), checkSummary: $('check-summary'), checkBody: $('check-table').querySelector('tbody')!,
@@ -145,9 +147,11 @@ ui.csv.onchange = async () => {
   const header = csvHeader(csvText.text);
   ui.csvLabel.replaceChildren(...header.map((h) => new Option(h, h)));
   ui.csvLabel.value = header.at(-1) ?? '';
-  await useData(() => csvData(csvText!.text, csvText!.name, ui.csvLabel.value, dataParams.seed));
+  await useData(readCsv);
 };
-ui.csvLabel.onchange = () => { if (csvText) void useData(() => csvData(csvText!.text, csvText!.name, ui.csvLabel.value, dataParams.seed)); };
+/** The open CSV with the label column and task chosen; the task '' follows the column, as the CLI's --task does when absent. */
+const readCsv = () => csvData(csvText!.text, csvText!.name, ui.csvLabel.value, dataParams.seed, (ui.csvTask.value || undefined) as 'classification' | 'regression' | undefined);
+ui.csvTask.onchange = ui.csvLabel.onchange = () => { if (csvText) void useData(readCsv); };
 // Images are resized to the model's input, so they are read when a run starts (the model may change before then).
 ui.images.onchange = () => {
   const files = [...(ui.images.files ?? [])];
@@ -212,7 +216,9 @@ function onMessage(m: FromTrainer) {
     }
     case 'accuracy':
       state.accuracies.push({ step: m.step, value: m.accuracy });
-      ui.accValue.textContent = `${(m.accuracy * 100).toFixed(1)}%`;
+      state.metric = m.metric;
+      ui.accLabel.textContent = m.metric === 'r2' ? 'held-out R²' : 'held-out accuracy';
+      ui.accValue.textContent = m.metric === 'r2' ? m.accuracy.toFixed(3) : `${(m.accuracy * 100).toFixed(1)}%`;
       return redrawCharts();
     case 'saved':
       state.saves.push({ step: m.step, hash: m.hash });
@@ -284,7 +290,8 @@ function showCli(step: number) {
 const copy = (d: Dataset): Dataset => ({ ...d, x: d.x.slice(), y: d.y.slice(), featureShape: [...d.featureShape] });
 function redrawCharts() {
   drawChart(ui.lossChart, state.losses, { color: '#2f6fdf', yMin: 0, label: 'cross-entropy' });
-  drawChart(ui.accChart, state.accuracies, { color: '#1c7c3a', yMin: 0, yMax: 1, label: 'accuracy', percent: true });
+  if (state.metric === 'r2') drawChart(ui.accChart, state.accuracies, { color: '#1c7c3a', yMin: Math.min(0, ...state.accuracies.map((p) => p.value)), yMax: 1, label: 'R²' });
+  else drawChart(ui.accChart, state.accuracies, { color: '#1c7c3a', yMin: 0, yMax: 1, label: 'accuracy', percent: true });
 }
 
 async function start(resume?: { bytes: Uint8Array; spec: RunSpec }) {
@@ -295,7 +302,7 @@ async function start(resume?: { bytes: Uint8Array; spec: RunSpec }) {
   }
   if (!data) return;
   const spec: RunSpec = resume?.spec ?? {
-    model: model!, data: { kind: data.kind, name: data.name, classes: data.classes },
+    model: model!, data: { kind: data.kind, name: data.name, classes: data.classes, regression: data.regression },
     batchSize: Math.max(1, Math.floor(Number(ui.batch.value))), lr: Number(ui.lr.value), seed: dataParams.seed,
     untilStep: Math.max(1, Math.floor(Number(ui.steps.value))), logEvery: int('log', 10), evalEvery: int('eval', 100), saveEvery: int('save', 50), backend: backendChoice,
   };

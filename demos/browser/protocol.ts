@@ -8,7 +8,7 @@ export interface RunSpec {
   /** The model's name as `wgtrain train --model` takes it (a built-in config's name, or a JSON file's name) and its config. */
   model: { name: string; config: ModelConfig };
   /** Where the examples came from: MNIST's first `n` training images from the server, or a file the user opened. */
-  data: { kind: 'mnist' | 'csv' | 'images'; name: string; classes?: string[] };
+  data: { kind: 'mnist' | 'csv' | 'images'; name: string; classes?: string[]; regression?: boolean };
   batchSize: number;
   lr: number;
   seed: number;
@@ -44,7 +44,8 @@ export type FromTrainer =
   /** A checkpoint was put into the run: its step, and a hash of the parameters read back from the device. */
   | { type: 'resumed'; step: number; hash: string }
   | { type: 'loss'; step: number; loss: number; samplesPerSec: number }
-  | { type: 'accuracy'; step: number; accuracy: number }
+  /** The held-out accuracy, or R² for regression. */
+  | { type: 'accuracy'; step: number; accuracy: number; metric: 'accuracy' | 'r2' }
   /** A checkpoint was written to the Origin Private File System (opfs.ts) at this step; `hash` as for 'resumed'. */
   | { type: 'saved'; step: number; hash: string; bytes: number }
   | { type: 'done'; step: number; stopped: boolean }

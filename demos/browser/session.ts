@@ -90,6 +90,7 @@ export class TrainingSession {
     const built = buildModel(spec.model.config, new Rng(spec.seed), spec.model.name);
     const optimizer = makeOptimizer('sgd', { lr: spec.lr, momentum: 0.9 });
     const t = (this.trainer = new ClassifierTrainer(this.backend!, built.model, optimizer, train.featureShape));
+    if (spec.data.regression) t.loss = 'mse';
     const loader = new DataLoader(train, { batchSize: spec.batchSize, seed: spec.seed });
     let start = { epoch: 0, batch: 0 };
     if (m.resume) {
@@ -111,8 +112,8 @@ export class TrainingSession {
         ctx.stop = this.stopRequested;
         if (spec.evalEvery && (t.step % spec.evalEvery === 0 || t.step === spec.untilStep)) {
           const t0 = performance.now();
-          const { accuracy } = await t.evaluate(test);
-          this.post({ type: 'accuracy', step: t.step, accuracy });
+          const r = await t.evaluate(test);
+          this.post(r.r2 === undefined ? { type: 'accuracy', step: t.step, accuracy: r.accuracy, metric: 'accuracy' } : { type: 'accuracy', step: t.step, accuracy: r.r2, metric: 'r2' });
           evalMs += performance.now() - t0;
         }
         if (spec.saveEvery && t.step % spec.saveEvery === 0) await save(position);
