@@ -1,6 +1,6 @@
 // Inverted dropout with a counter-based mask: element i is kept iff hash32(seed, step, i) >= threshold, and a kept
-// element is scaled by 1/(1-p). hash32 is src/util/rng.ts ported bit for bit (u32 arithmetic wraps modulo 2^32, like
-// Math.imul and >>> 0 in JS), so the CPU reference draws the same mask.
+// element is scaled by 1/(1-p). hash32 (shaders/hash32.wgsl) is src/util/rng.ts ported bit
+// for bit, so the CPU reference draws the same mask.
 // The step comes from a uniform the host rewrites before each run. ADVANCE: the kernel of the dropout_advance effect,
 // which does nothing on the device (the counter is host state) but is a launch of the plan like any other.
 // hash_probe is a second entry point, used only by the tests, that hashes (a, b, c) triples.
@@ -13,22 +13,7 @@ override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts,
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-// lowbias32 (Chris Wellons), as mix32 in src/util/rng.ts.
-fn mix32(v: u32) -> u32 {
-  var h = v;
-  h ^= h >> 16u;
-  h *= 0x7feb352du;
-  h ^= h >> 15u;
-  h *= 0x846ca68bu;
-  h ^= h >> 16u;
-  return h;
-}
-
-fn hash32(a: u32, b: u32, c: u32) -> u32 {
-  var h = mix32(a ^ 0x9e3779b9u);
-  h = mix32(h ^ b);
-  return mix32(h ^ c);
-}
+#include hash32
 
 #if ADVANCE
 @compute @workgroup_size(1)

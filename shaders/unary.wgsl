@@ -39,6 +39,7 @@ fn unary_by(code: u32, x: f32, alpha: f32) -> f32 {
     case UNARY_GELU: { return gelu(x); }
     // Huber of a difference, delta = alpha.
     case UNARY_HUBER: { let ad = abs(x); return select(alpha * (ad - 0.5 * alpha), 0.5 * x * x, ad <= alpha); }
+    case UNARY_STEP: { return select(0.0, 1.0, x > 0.0); }
     default: { return x; }
   }
 }

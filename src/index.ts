@@ -11,6 +11,8 @@ export * as activations from './graph/activations.js';
 export { concat, slice, pad } from './graph/shape_ops.js';
 export { batchNormTrain, batchNormEval, runningUpdate, dropout, dropoutAdvance, layerNorm } from './graph/norm.js';
 export type { DropoutCounter } from './graph/norm.js';
+export { upsample2d } from './graph/resample.js';
+export { randn, reparameterize } from './graph/random.js';
 export { ShapeError } from './graph/shape.js';
 export { grad } from './autodiff/grad.js';
 export { plan, FeedError, NonFiniteInputError } from './schedule/plan.js';
@@ -39,6 +41,8 @@ export type { ModelConfig, LayerConfig, BuiltModel } from './nn/config.js';
 export type { InitName } from './nn/init.js';
 export { modelVariables, namedVariables, ParameterNameError } from './nn/state.js';
 
+export { ConvTranspose2d, Upsample, denseAutoencoder, convAutoencoder, VAE, reconstructionLoss } from './nn/generative.js';
+
 // Optimizers, schedules, regularization.
 export { SGD, Adam, AdamW, NAdam, RMSprop, Adagrad, Adadelta, makeOptimizer, defaultLr, OPTIMIZER_NAMES, clipGradNorm, globalNorm } from './optim/index.js';
 export type { Optimizer } from './optim/optimizer.js';
@@ -50,6 +54,8 @@ export type { Regularization } from './optim/regularizers.js';
 export { ClassifierTrainer, NonFiniteLossError, NonFiniteGradientError } from './train/trainer.js';
 export { fit, EarlyStopping, predict, evaluate, softmaxRows, buildTrainer, readWeights, writeWeights } from './train/fit.js';
 export type { FitOptions, FitContext, Callback, History, Logs, Monitor, EarlyStoppingOptions, EarlyStoppingState, LossRead, TrainerSpec } from './train/fit.js';
+export { GanTrainer } from './train/gan.js';
+export type { GanRead } from './train/gan.js';
 export { kFold, gridSearch, randomSearch, sampleParams, Bagging, bootstrap, accuracyOf } from './train/selection.js';
 export type { KFoldResult, FoldResult, SearchOptions, SearchResult, Trial, Params, Distribution } from './train/selection.js';
 export { LOSSES } from './train/losses.js';

@@ -11,6 +11,8 @@ import * as act from '../src/graph/activations.js';
 import * as conv from '../src/graph/conv.js';
 import { concat, slice, pad } from '../src/graph/shape_ops.js';
 import { batchNormTrain, dropout, runningUpdate } from '../src/graph/norm.js';
+import { randn as randnOp, reparameterize } from '../src/graph/random.js';
+import { upsample2d } from '../src/graph/resample.js';
 import { optimStep } from '../src/graph/optim_ops.js';
 import { ShapeError } from '../src/graph/shape.js';
 import { LSTMCell, GRU } from '../src/nn/recurrent.js';
@@ -108,6 +110,12 @@ describe('shape mismatches in every op family: ShapeError naming the op, the sha
     ['conv', () => conv.maxPool2d(x(1, 1, 8, 8), 2, { padding: 2 }), 'maxPool2d', ['padding 2x2', '2x2 kernel', 'padding <= kernel / 2']],
     ['conv', () => conv.avgPool2d(x(1, 1, 8, 8), 0), 'avgPool2d', ['kernel size', '>= 1', '0']],
     ['conv', () => conv.conv2dBias(x(2, 4, 5, 5), x(3)), 'conv2dBias', ['[4]', '[2,4,5,5]', '[3]']],
+    ['conv', () => conv.convTranspose2d(x(2, 3, 5, 5), x(4, 2, 3, 3)), 'convTranspose2d', ['[2,3,5,5]', '[4,2,3,3]', '3 channels', 'expect 4']],
+    ['conv', () => conv.convTranspose2d(x(1, 1, 4, 4), x(1, 1, 3, 3), { stride: 2, outputPadding: 2 }), 'convTranspose2d', ['output padding 2x2', 'stride 2x2']],
+    ['conv', () => upsample2d(x(1, 1, 4, 4), 1.5), 'upsample2d', ['scale', '1.5', '[1,1,4,4]']],
+    ['conv', () => upsample2d(x(4, 4), 2), 'upsample2d', ['[4,4]', 'rank 4']],
+    ['norm', () => randnOp([3, 0], 1, { step: 0 }), 'randn', ['[3,0]', 'integers >= 1']],
+    ['norm', () => reparameterize(x(3, 2), x(3, 4), 1, { step: 0 }), 'reparameterize', ['[3,2]', '[3,4]']],
     ['shape ops', () => concat([x(2, 3), x(2, 4)], 0), 'concat', ['[2,3], [2,4]', 'outside axis 0']],
     ['shape ops', () => slice(x(4, 5), [2, 0], [3, 5]), 'slice', ['[4,5]', 'dim 0 asks for [2, 5)', 'within [0, 4)']],
     ['shape ops', () => pad(x(4, 5), [[1, 1]]), 'pad', ['[4,5]', 'one [before, after] pair', '(2)']],

@@ -28,7 +28,8 @@ describe('model configs', () => {
       layers: [
         { type: 'conv2d', out: 4, kernel: 3, padding: 1 }, { type: 'batchnorm2d' }, { type: 'prelu', per_channel: true },
         { type: 'residual', layers: [{ type: 'conv2d', out: 4, kernel: [3, 3], padding: [1, 1] }, { type: 'elu', alpha: 0.5 }] }, { type: 'elu' },
-        { type: 'maxpool2d', kernel: 2 }, { type: 'avgpool2d', kernel: 3, stride: 1, padding: 1, count_include_pad: false },
+        { type: 'conv_transpose2d', out: 3, kernel: 3, stride: 2, padding: 1, output_padding: 1 }, { type: 'upsample', scale: 2, mode: 'bilinear' },
+        { type: 'conv2d', out: 4, kernel: 3, stride: 4, padding: 1 }, { type: 'maxpool2d', kernel: 2 }, { type: 'avgpool2d', kernel: 3, stride: 1, padding: 1, count_include_pad: false },
         { type: 'reshape', shape: [3, -1] }, { type: 'gru', hidden: 5 }, { type: 'lstm', hidden: 6 }, { type: 'rnn', hidden: 4, return_sequences: false },
         { type: 'linear', out: 12, init: 'xavier' }, { type: 'maxout', k: 2 }, { type: 'batchnorm1d', momentum: 0.2 }, { type: 'layernorm', eps: 1e-4 }, { type: 'leaky_relu', alpha: 0.1 },
         { type: 'dropout', p: 0.1 }, { type: 'gelu' }, { type: 'softplus' }, { type: 'tanh' }, { type: 'sigmoid' }, { type: 'relu' },

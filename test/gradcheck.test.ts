@@ -14,6 +14,8 @@ import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import { grad } from '../src/autodiff/grad.js';
 import { COMPOSITES } from '../src/graph/composite_ops.js';
+import { step, perceptronLoss } from '../src/graph/activations.js';
+import { reparameterize } from '../src/graph/random.js';
 import { CpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
 import { assertClose, randn, randu, randAway, randInt, runOn } from './helpers.js';
@@ -157,6 +159,14 @@ cases.push({
   args: [f([4, 3]), f([3, 5]), f([5]), f([5, 3]), f([3]), { shape: [4], labels: 3 }],
   f: (x, w1, b1, w2, b2, y) => ops.softmaxCrossEntropy(ops.add(ops.matmul(ops.tanh(ops.add(ops.matmul(x, w1), b1)), w2), b2), y),
 });
+
+// The threshold unit (zero gradient away from its step), the perceptron criterion built on it (its gradient is the
+// perceptron rule's step(z) - y), and the VAE's reparameterisation through a fixed draw of randn.
+cases.push(
+  { name: 'step [4,5] (away from 0)', args: [f([4, 5], away)], f: (x) => ops.mul(step(x), x) },
+  { name: 'perceptronLoss [6,1]', args: [f([6, 1], away), { shape: [6, 1], gen: (n, s) => Float32Array.from(randu(n, s), (v) => (v > 0 ? 1 : 0)) }], f: perceptronLoss },
+  { name: 'reparameterize [3,4]', args: [f([3, 4]), f([3, 4])], f: (mu, lv) => reparameterize(mu, lv, 11, { step: 3 }) },
+);
 
 // Composite ops, from the examples each one declares beside itself (src/graph/composite_ops.ts).
 for (const c of COMPOSITES) for (const e of c.examples) cases.push({ name: `${e.name} (composite)`, args: e.shapes.map((s) => f(s)), f: e.f });

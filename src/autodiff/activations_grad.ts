@@ -22,6 +22,9 @@ export const ACTIVATION_GRAD_RULES = {
     ops.sumTo(ops.mul(dy, ops.sub(ops.sigmoid(x), t)), x.shape),
     ops.sumTo(ops.mul(dy, ops.neg(x)), t.shape),
   ],
+  // Piecewise constant: the derivative is 0 wherever it exists. The perceptron rule still trains a threshold unit,
+  // through perceptronLoss (graph/activations.ts), whose gradient needs no derivative of the step.
+  step: (n, dy) => [ops.mul(dy, 0)],
   maxout: (n, dy) => [act.maxoutGrad(n.inputs[0], dy, n.attrs.k)],
   log_softmax: (n, dy) => [act.logSoftmaxGrad(n, dy)],
   // maxout_grad and log_softmax_grad have no rules: nothing here takes second derivatives through them.

@@ -15,6 +15,7 @@ import * as act from '../graph/activations.js';
 import * as conv from '../graph/conv.js';
 import { concat, slice, pad } from '../graph/shape_ops.js';
 import { batchNormTrain, dropout } from '../graph/norm.js';
+import { randn } from '../graph/random.js';
 import { COMPOSITES } from '../graph/composite_ops.js';
 import type { FuzzDraw } from '../graph/composite.js';
 import { ShapeError, fmt, sizeOf, broadcastShapes } from '../graph/shape.js';
@@ -99,7 +100,7 @@ function factorShape(b: Builder, n: number, parts: number): number[] {
 
 const UNARY_GENS: OpGen[] = [
   ['neg', ops.neg], ['relu', ops.relu], ['sigmoid', ops.sigmoid], ['tanh', ops.tanh], ['abs', act.abs],
-  ['softplus', act.softplus], ['gelu', act.gelu],
+  ['softplus', act.softplus], ['gelu', act.gelu], ['step', act.step],
 ].map(([name, f]) => ({ name: name as string, ok: any, make: (_b, x) => (f as (x: Tensor) => Tensor)(x) }));
 
 const OP_GENS: OpGen[] = [
@@ -211,6 +212,7 @@ const OP_GENS: OpGen[] = [
     make: (b, x) => batchNormTrain(x, b.fresh([x.shape[1]]), b.fresh([x.shape[1]])).y,
   },
   { name: 'dropout', ok: any, make: (b, x) => dropout(x, b.pick([0.2, 0.5]), b.int(0, 1000), { step: b.int(0, 50) }) },
+  { name: 'randn', ok: any, make: (b, x) => ops.mul(x, randn([...x.shape], b.int(0, 1000), { step: b.int(0, 50) })) },
   {
     name: 'toImage', ok: (x) => x.rank !== 4 && x.size >= 9, // turn a vector-shaped value into NCHW so conv/pool can follow
     make: (b, x) => { const [n, c, h, w] = factorShape(b, x.size, 4); return ops.reshape(x, [n, c, h, w]); },

@@ -158,9 +158,9 @@ export async function checkParity(o: ParityOptions): Promise<ParityReport> {
   try {
     gx = gpu.compile(keep, effects);
     cx = cpu.compile(keep, effects);
-    // Host-side step counters are shared by both runs: rewind them so the GPU draws the CPU's dropout mask and its
-    // optimizer updates with the CPU's step number (bias corrections).
-    const dropouts = topoSort([...o.outputs, ...effects]).flatMap((n) => (isOp(n, 'dropout') || isOp(n, 'dropout_advance') ? [n.attrs.counter] : []));
+    // Host-side step counters are shared by both runs: rewind them so the GPU draws the CPU's dropout mask and randn
+    // samples, and its optimizer updates with the CPU's step number (bias corrections).
+    const dropouts = topoSort([...o.outputs, ...effects]).flatMap((n) => (isOp(n, 'dropout') || isOp(n, 'dropout_advance') || isOp(n, 'randn') ? [n.attrs.counter] : []));
     const counters = [...new Set([...dropouts, ...cx.plan.counters])];
     const steps = counters.map((c) => c.step);
     cx.run(feeds);

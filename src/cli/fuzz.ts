@@ -11,7 +11,7 @@ import { parse, intFlag, choice } from './args.js';
 export const FUZZ_HELP = `usage: wgtrain fuzz [options]
 
 Builds random small graphs (elementwise ops with broadcasting, matmul with transposes, reductions, softmax, losses,
-reshape/transpose/concat/slice/pad, conv2d, pooling, batch norm, layer norm, dropout) on random odd shapes, and runs
+reshape/transpose/concat/slice/pad, conv2d, transposed conv, upsampling, pooling, batch norm, layer norm, dropout, randn, step) on random odd shapes, and runs
 each forward and backward (gradients of sum(y·R) for every input) on WebGPU and on the CPU reference, comparing y and every
 gradient: |gpu - cpu| <= (atol + rtol·|cpu|)·${FUZZ_TOLERANCE} + ${FUZZ_NOISE_FACTOR}·noise, atol = 1e-6 + 1e-6·sqrt(K)·max|cpu| (K: the longest
 reduction behind the output), rtol = ${PARITY_RTOL}, noise: how far the reference itself moves when its inputs are nudged

@@ -3,7 +3,7 @@
 // node's `alpha` attribute. maxout and log-softmax look along the last axis and have kernels of their own.
 import { Tensor } from './tensor.js';
 import { Shape, ShapeError, fmt, broadcastShapes } from './shape.js';
-import { node, needF32, unary, binary, reshape, sub, mean } from './ops.js';
+import { node, needF32, unary, binary, reshape, sub, mul, sum, mean } from './ops.js';
 import type { UnaryOp, BinaryOp } from './op_table.js';
 
 // Builders for elementwise functions the table already had, so users can call them by name.
@@ -41,6 +41,9 @@ export function elu(x: Tensor, alpha = 1): Tensor {
 
 /** log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)) so that no exp overflows. */
 export const softplus = (x: Tensor) => unary('softplus', x);
+
+/** The threshold (step) unit of McCulloch and Pitts and the perceptron: 1 where x > 0, else 0. Its gradient is 0. */
+export const step = (x: Tensor) => unary('step', x);
 
 /** GELU, tanh approximation on both backends (WGSL has no erf): 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))). */
 export const gelu = (x: Tensor) => unary('gelu', x);
@@ -105,6 +108,17 @@ export function huber(pred: Tensor, target: Tensor, delta = 1): Tensor {
   sameShape('huber', ['prediction', 'target'], pred, target);
   if (!(delta > 0 && Number.isFinite(delta))) throw new ShapeError('huber', `delta must be a finite number > 0, got ${delta} (prediction ${fmt(pred.shape)})`);
   return mean(withAlpha('huber', 'huber', sub(pred, target), delta));
+}
+
+/**
+ * The perceptron criterion, summed over every element: Σ (step(z) - y)·z for pre-activations z and targets y in
+ * {0, 1}. It is |z| on each misclassified element and 0 elsewhere, and since step's derivative is 0 its gradient is
+ * (step(z) - y) per element: with z = x·w + b, plain SGD at learning rate η on it is Rosenblatt's rule
+ * w ← w + η·(y - step(z))·x, which changes w only on misclassified inputs.
+ */
+export function perceptronLoss(z: Tensor, y: Tensor): Tensor {
+  sameShape('perceptronLoss', ['pre-activations', 'targets'], z, y);
+  return sum(mul(sub(step(z), y), z));
 }
 
 // ---- backward-only nodes, made by the gradient rules ----

@@ -1,5 +1,7 @@
 // Every composite op's spec (see composite.ts), for the harnesses that run each one: gradcheck, parity and the fuzzer.
 import type { CompositeSpec } from './composite.js';
 import { LAYER_NORM } from './norm.js';
+import { CONV_TRANSPOSE } from './conv.js';
+import { UPSAMPLE } from './resample.js';
 
-export const COMPOSITES: readonly CompositeSpec[] = [LAYER_NORM];
+export const COMPOSITES: readonly CompositeSpec[] = [LAYER_NORM, CONV_TRANSPOSE, UPSAMPLE];

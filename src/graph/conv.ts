@@ -10,6 +10,7 @@ import type { Window, ColLayout } from './attrs.js';
 export type { Window, ColLayout };
 import { Shape, ShapeError, fmt } from './shape.js';
 import { node, needF32, reshape, broadcastTo, matmul, add, transpose } from './ops.js';
+import { composite, CompositeSpec } from './composite.js';
 
 export type Pair = number | readonly [number, number];
 
@@ -162,3 +163,57 @@ export function poolCount(g: Geom, oh: number, ow: number, countIncludePad: bool
   const h0 = oh * g.sh - g.ph, w0 = ow * g.sw - g.pw;
   return (Math.min(h0 + g.kh, g.H) - Math.max(h0, 0)) * (Math.min(w0 + g.kw, g.W) - Math.max(w0, 0));
 }
+
+export interface ConvTransposeOpts extends ConvOpts {
+  /** Extra rows and columns on the bottom and right of the output (each < stride or < dilation), to reach even sizes. */
+  outputPadding?: Pair;
+}
+
+/**
+ * Transposed convolution (PyTorch's conv_transpose2d) of x [N,C,H,W] with weights w [C,O,KH,KW] -> [N,O,OH,OW],
+ * OH = (H-1)·stride - 2·padding + dilation·(KH-1) + outputPadding + 1. It is the adjoint of conv2d, so it is built from
+ * conv2d's adjoint pieces: one GEMM wᵀ·x gives every output window's contributions as columns, [O·KH·KW, N·H·W], and
+ * col2im adds each column onto the output pixels its window covers. Its gradients are then the GEMM's and im2col:
+ * a transposed convolution's backward is an ordinary convolution, as it should be.
+ */
+export function convTranspose2d(x: Tensor, w: Tensor, o: ConvTransposeOpts = {}): Tensor {
+  needF32('convTranspose2d', x, w);
+  if (x.rank !== 4 || w.rank !== 4) {
+    throw new ShapeError('convTranspose2d', `expected input [N,C,H,W] and weights [C,O,KH,KW], got ${fmt(x.shape)} and ${fmt(w.shape)}`);
+  }
+  const [N, C, H, W] = x.shape, [Cw, O, KH, KW] = w.shape;
+  if (C !== Cw) throw new ShapeError('convTranspose2d', `input ${fmt(x.shape)} has ${C} channels but weights ${fmt(w.shape)} expect ${Cw} (dim 0 of the weights must match dim 1 of the input)`);
+  const win = windowOf('convTranspose2d', [KH, KW], o, 1);
+  const [oph, opw] = pair('convTranspose2d', 'output padding', o.outputPadding ?? 0, 0);
+  if (oph >= Math.max(win.sh, win.dh) || opw >= Math.max(win.sw, win.dw)) {
+    throw new ShapeError('convTranspose2d', `output padding ${oph}x${opw} must be smaller than the stride ${win.sh}x${win.sw} or the dilation ${win.dh}x${win.dw}`);
+  }
+  const OH = (H - 1) * win.sh - 2 * win.ph + win.dh * (KH - 1) + oph + 1;
+  const OW = (W - 1) * win.sw - 2 * win.pw + win.dw * (KW - 1) + opw + 1;
+  if (OH < 1 || OW < 1) throw new ShapeError('convTranspose2d', `input ${fmt(x.shape)} with kernel ${KH}x${KW}, stride ${win.sh}x${win.sw} and padding ${win.ph}x${win.pw} gives an empty ${OH}x${OW} output (expected padding small enough for at least one pixel)`);
+  const out = [N, O, OH, OW];
+  // conv2d of the output with this window has H x W positions, one per input pixel (the output padding is < stride).
+  const g = geometry('convTranspose2d', out, win);
+  if (g.OH !== H || g.OW !== W) throw new ShapeError('convTranspose2d', `internal: the ${OH}x${OW} output does not map back onto the ${H}x${W} input`);
+  return composite('conv_transpose2d', [x, w], { ...win, oph, opw }, () => {
+    const xs = reshape(N === 1 ? x : transpose(x, [1, 0, 2, 3]), [C, N * H * W]);
+    const cols = matmul(reshape(w, [C, O * KH * KW]), xs, { transA: true }); // [O·KH·KW, N·H·W]
+    return col2im(reshape(cols, [O * KH * KW, N, H * W]), out, win, 'channel');
+  });
+}
+
+export const CONV_TRANSPOSE: CompositeSpec = {
+  name: 'convTranspose2d',
+  examples: [
+    { name: 'convTranspose2d [2,3,5,4] w[3,2,3,3] stride 2 pad 1 outpad 1', shapes: [[2, 3, 5, 4], [3, 2, 3, 3]], f: (x, w) => convTranspose2d(x, w, { stride: 2, padding: 1, outputPadding: 1 }) },
+    { name: 'convTranspose2d [1,2,3,3] w[2,3,2,3]', shapes: [[1, 2, 3, 3], [2, 3, 2, 3]], f: (x, w) => convTranspose2d(x, w) },
+    { name: 'convTranspose2d [3,1,4,3] w[1,1,4,4] stride [2,3] dilation 2 outpad [1,0]', shapes: [[3, 1, 4, 3], [1, 1, 4, 4]], f: (x, w) => convTranspose2d(x, w, { stride: [2, 3], dilation: 2, outputPadding: [1, 0] }) },
+  ],
+  fuzz: {
+    ok: (x) => x.rank === 4 && x.size <= 4096,
+    make: (d, x) => {
+      const s = d.int(1, 3), k = d.int(1, 4), p = d.int(0, Math.floor((k - 1) / 2)), op = d.int(0, s - 1);
+      return convTranspose2d(x, d.fresh([x.shape[1], d.int(1, 3), k, k], 0.5), { stride: s, padding: p, outputPadding: op });
+    },
+  },
+};

@@ -33,6 +33,8 @@ export const UNARY = {
   gelu: { code: 12, cpu: gelu },
   // Huber of a difference d, delta = alpha: quadratic inside [-delta, delta], linear (slope delta) outside.
   huber: { code: 13, cpu: (d, delta) => (Math.abs(d) <= delta ? 0.5 * d * d : delta * (Math.abs(d) - 0.5 * delta)) },
+  // The McCulloch-Pitts threshold unit: 1 where x > 0, else 0 (0 at x = 0, as the perceptron's step).
+  step: { code: 14, cpu: (x) => (x > 0 ? 1 : 0) },
 } satisfies Record<string, UnaryFn>;
 
 export const BINARY = {

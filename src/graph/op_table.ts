@@ -61,6 +61,8 @@ export const OP_FACTS = {
   relu: { k: 1, epilogue: true, fuzz: true },
   sigmoid: { k: 1, epilogue: true, fuzz: true },
   tanh: { k: 1, epilogue: true, fuzz: true },
+  // Where the two backends' inputs fall on opposite sides of 0, each is right to output its own 0 or 1.
+  step: { k: 1, branch: { input: 0, test: (x) => x > 0 }, fuzz: true },
   relu_grad: { k: 1, branch: { input: 0, test: (x) => x > 0 }, fuzz: true },
   input: { k: 1, fuzz: 'a leaf: every fuzzed graph starts from inputs' },
   param: { k: 1, fuzz: 'a leaf: the fuzzer feeds inputs, not variables' },
@@ -87,6 +89,7 @@ export const OP_FACTS = {
   pad: { k: 1, fuzz: true },
   dropout: { k: 1, fuzz: true },
   dropout_advance: { k: 1, effect: true, fuzz: EFFECT },
+  randn: { k: 1, fuzz: true },
   running_update: { k: 1, effect: true, fuzz: EFFECT },
   optim_step: { k: 1, effect: true, fuzz: EFFECT },
 } satisfies { [O in OpName]: OpFacts<O> };

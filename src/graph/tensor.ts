@@ -40,6 +40,7 @@ export interface OpAttrs extends Record<UnaryOp | BinaryOp, Alpha> {
   pad: { pads: number[][] };
   dropout: { p: number; seed: number; counter: DropoutCounter };
   dropout_advance: { counter: DropoutCounter };
+  randn: { seed: number; counter: DropoutCounter };
   running_update: { momentum: number; scale: number };
   optim_step: OptimAttrs;
 }

@@ -13,6 +13,8 @@ import { BatchNorm1d, BatchNorm2d, LayerNorm, Dropout, Residual } from './norm.j
 import { RNN, LSTM, GRU } from './recurrent.js';
 import { BudgetTracker, DEFAULT_BUDGET, ModelBudget, MAX_CONFIG_DEPTH, jsonDepth, jsonTextDepth } from './budget.js';
 import { UserError } from '../util/errors.js';
+import { ConvTranspose2d, Upsample } from './generative.js';
+import type { UpsampleMode } from '../graph/resample.js';
 
 export type LayerConfig = { type: string; [field: string]: unknown };
 export interface ModelConfig { input: number[]; layers: LayerConfig[]; description?: string }
@@ -54,6 +56,13 @@ const LAYERS: Record<string, LayerDef> = {
       stride: opt<Pair>(c.stride), padding: opt<Pair>(c.padding), dilation: opt<Pair>(c.dilation), bias: opt<boolean>(c.bias), rng: ctx.rng, name: opt<string>(c.name),
     }),
   },
+  conv_transpose2d: {
+    fields: { out: 'count', kernel: 'pair1', stride: 'pair1', padding: 'pair', output_padding: 'pair', dilation: 'pair1', bias: 'bool', name: 'string' }, required: ['out', 'kernel'],
+    build: (c, ctx) => new ConvTranspose2d(features(ctx, 'conv_transpose2d', 4, '[batch, channels, height, width] images'), c.out as number, c.kernel as Pair, {
+      stride: opt<Pair>(c.stride), padding: opt<Pair>(c.padding), outputPadding: opt<Pair>(c.output_padding), dilation: opt<Pair>(c.dilation), bias: opt<boolean>(c.bias), rng: ctx.rng, name: opt<string>(c.name),
+    }),
+  },
+  upsample: { fields: { scale: 'count', mode: 'string' }, required: ['scale'], build: (c) => Upsample(c.scale as number, opt<UpsampleMode>(c.mode)) },
   maxpool2d: { fields: { kernel: 'pair1', stride: 'pair1', padding: 'pair' }, required: ['kernel'], build: (c) => new MaxPool2d(c.kernel as Pair, pool(c)) },
   avgpool2d: {
     fields: { kernel: 'pair1', stride: 'pair1', padding: 'pair', count_include_pad: 'bool' }, required: ['kernel'],

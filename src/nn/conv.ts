@@ -6,7 +6,7 @@ import { Rng, defaultRng } from '../util/rng.js';
 import { initWeights } from './init.js';
 import { Module, Sequential, Lambda, Linear, ReLU, Flatten } from './module.js';
 
-const pairOf = (k: Pair): [number, number] => (typeof k === 'number' ? [k, k] : [k[0], k[1]]);
+export const pairOf = (k: Pair): [number, number] => (typeof k === 'number' ? [k, k] : [k[0], k[1]]);
 
 /** y = conv2d(x, W) + b, W [out, in, KH, KW] He-initialised (fan-in in·KH·KW, for ReLU nets); b starts at zero. */
 export class Conv2d extends Module {

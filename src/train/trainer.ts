@@ -13,13 +13,13 @@ import { stateUpdates } from '../nn/norm.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Schedule } from '../optim/schedules.js';
 import { weightPenalty, Regularization } from '../optim/regularizers.js';
-import { lossGraph, hostLoss, LossName, predictionsPerRow, regressionMetrics, RegressionMetrics } from './losses.js';
+import { lossGraph, hostLoss, LossName, LossGraph, predictionsPerRow, regressionMetrics, RegressionMetrics } from './losses.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { Dataset, isRegression } from '../data/dataset.js';
 import type { ColumnStats } from '../data/standardize.js';
 
 // `correct` counts right predictions on the device, out of `predictions` per batch (classification losses).
-export interface TrainGraph { ex: Executable; x: Tensor; y: Tensor; loss: Tensor; correct?: Tensor; predictions: number }
+export interface TrainGraph { ex: Executable; x: Tensor; y?: Tensor; loss: Tensor; correct?: Tensor; predictions: number }
 interface EvalGraph { ex: Executable; x: Tensor; logits: Tensor }
 
 /**
@@ -58,6 +58,12 @@ export class ClassifierTrainer {
   schedule?: Schedule;
   /** The loss the step minimises; softmax_xent takes int32 labels, the others float targets shaped like the output. */
   loss: LossName = 'softmax_xent';
+  /**
+   * A self-supervised loss of the model's output and its own input (an autoencoder's reconstruction error, a VAE's
+   * negative ELBO). When set it replaces `loss`, and the step feeds no targets: fit's batches carry labels, which
+   * are then unused (read when a step is compiled).
+   */
+  objective?: (out: Tensor, x: Tensor) => Tensor;
   /** Weight penalties added to the training loss (read when a step is compiled). */
   regularization?: Regularization;
   /** When set, gradients are clipped to this global L2 norm before the update, on the device (read when a step is compiled). */
@@ -108,7 +114,7 @@ export class ClassifierTrainer {
       this.model.train();
       const x = input([B, ...this.featureShape], 'f32', 'x');
       const out = this.model.forward(x);
-      const { target: y, loss: dataLoss, correct } = lossGraph(this.loss, out);
+      const { target: y, loss: dataLoss, correct } = this.objective ? { loss: this.objective(out, x) } as Partial<LossGraph> & { loss: Tensor } : lossGraph(this.loss, out);
       const params = this.parameters;
       const penalty = this.regularization && weightPenalty(params, this.regularization);
       const loss = penalty ? ops.add(dataLoss, penalty) : dataLoss;
@@ -161,7 +167,7 @@ export class ClassifierTrainer {
     const g = this.trainGraph(B);
     if (this.schedule) this.optimizer.lr = this.schedule(this.step);
     this.optimizer.beginStep?.(this.step + 1);
-    const feeds = new Map<Tensor, Float32Array | Int32Array>([[g.x, x], [g.y, y]]);
+    const feeds = new Map<Tensor, Float32Array | Int32Array>([[g.x, x], ...(g.y ? [[g.y, y] as const] : [])]);
     g.ex.run(feeds, { checkFinite: this.checkFinite });
     this.step++;
     return g;

@@ -1,5 +1,6 @@
-// Reference kernels of the normalisation family: dropout (and its counter), and the running-statistics update.
+// Reference kernels of the normalisation family: dropout (and its counter), randn (on the same counter), and the running-statistics update.
 import { dropoutParams } from '../../graph/norm.js';
+import { randnParams, gaussianAt } from '../../graph/random.js';
 import type { Node } from '../../graph/op_table.js';
 import { hash32 } from '../../util/rng.js';
 import type { Arr, CpuKernels } from './loops.js';
@@ -17,10 +18,15 @@ function dropoutAdvance(n: Node<'dropout_advance'>): void {
   c.step = (c.step + 1) >>> 0;
 }
 
+function randn(n: Node<'randn'>, _: Arr[], out: Float32Array): void {
+  const { seed, step } = randnParams(n);
+  for (let i = 0; i < out.length; i++) out[i] = gaussianAt(seed, step, i);
+}
+
 /** target ← (1 - m)·target + m·scale·value, in place. */
 function runningUpdate(n: Node<'running_update'>, [target, value]: Arr[]): void {
   const { momentum: m, scale } = n.attrs;
   for (let i = 0; i < target.length; i++) target[i] = (1 - m) * target[i] + m * scale * value[i];
 }
 
-export const NORM_CPU_KERNELS = { dropout, dropout_advance: dropoutAdvance, running_update: runningUpdate } satisfies CpuKernels;
+export const NORM_CPU_KERNELS = { dropout, dropout_advance: dropoutAdvance, randn, running_update: runningUpdate } satisfies CpuKernels;

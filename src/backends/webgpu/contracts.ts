@@ -50,6 +50,7 @@ export const UNIFORMS = {
   layer_norm_dims: new UniformStruct('Dims', { rows: 'u32', C: 'u32', eps: 'f32' }),
   running_update_params: new UniformStruct('Params', { n: 'u32', momentum: 'f32', scale: 'f32' }),
   dropout_params: new UniformStruct('Params', { n: 'u32', seed: 'u32', step: 'u32', threshold: 'u32', scale: 'f32' }),
+  randn_params: new UniformStruct('Params', { n: 'u32', seed: 'u32', step: 'u32' }),
   /** im2col, col2im and pool: how many invocations do work. */
   window_total: new UniformStruct('Total', { n: 'u32' }),
   matmul_dims: new UniformStruct('Dims', { M: 'u32', N: 'u32', K: 'u32', batch: 'u32' }),

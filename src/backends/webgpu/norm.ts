@@ -1,7 +1,9 @@
-// WebGPU launches for the normalisation family: dropout, its counter's advance, and batch norm's running-stat update.
+// WebGPU launches for the normalisation family: dropout, its counter's advance, randn (which reads that counter too),
+// and batch norm's running-stat update.
 // (Batch norm itself is a composite of core ops.)
 import { Tensor } from '../../graph/tensor.js';
 import { dropoutParams } from '../../graph/norm.js';
+import { randnParams } from '../../graph/random.js';
 import type { Node } from '../../graph/op_table.js';
 import { rowsOf } from '../../graph/activations.js';
 import type { Fused, FusedKernel } from '../../schedule/fuse.js';
@@ -45,10 +47,16 @@ function dropoutAdvance(n: Node<'dropout_advance'>): Launch {
   return { shader: 'dropout', defines: { ADVANCE: true }, uniform: empty(), dynamicUniform: () => { c.step = (c.step + 1) >>> 0; return empty(); }, bindings: [], workgroupSize: [1], workgroups: [1, 1, 1] };
 }
 
+/** Like dropout's, the uniform is re-read at every run, so each step of the counter draws anew without recompiling. */
+function randn(n: Node<'randn'>): Launch {
+  const params = () => UNIFORMS.randn_params.pack(randnParams(n));
+  return { shader: 'randn', uniform: params(), dynamicUniform: params, bindings: [n], ...spread(n.op, n.size, 256) };
+}
+
 function runningUpdate(n: Node<'running_update'>): Launch {
   const [stat] = n.inputs;
   const { momentum, scale } = n.attrs;
   return { shader: 'running_update', uniform: UNIFORMS.running_update_params.pack({ n: stat.size, momentum, scale }), bindings: [...n.inputs], ...spread(n.op, stat.size, 64) };
 }
 
-export const NORM_WEBGPU_KERNELS = { dropout, dropout_advance: dropoutAdvance, running_update: runningUpdate } satisfies WebGpuKernels;
+export const NORM_WEBGPU_KERNELS = { dropout, dropout_advance: dropoutAdvance, randn, running_update: runningUpdate } satisfies WebGpuKernels;

@@ -21,13 +21,15 @@ import maxout from '../../../shaders/maxout.wgsl';
 import log_softmax from '../../../shaders/log_softmax.wgsl';
 import strided_copy from '../../../shaders/strided_copy.wgsl';
 import dropout from '../../../shaders/dropout.wgsl';
+import randn from '../../../shaders/randn.wgsl';
+import hash32 from '../../../shaders/hash32.wgsl';
 import running_update from '../../../shaders/running_update.wgsl';
 import layer_norm from '../../../shaders/layer_norm.wgsl';
 import optim from '../../../shaders/optim.wgsl';
 
 export const SHADERS = {
   elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent, im2col, col2im, pool, maxout,
-  log_softmax, strided_copy, dropout, running_update, layer_norm, optim,
+  log_softmax, strided_copy, dropout, randn, running_update, layer_norm, optim,
 } satisfies Record<ShaderName, string>;
 
 /**
@@ -36,7 +38,7 @@ export const SHADERS = {
  * TypeScript tables they must agree with (contracts.ts).
  */
 const INCLUDES: Record<string, string> = {
-  unary, gemm_store, gemm_subgroup,
+  unary, gemm_store, gemm_subgroup, hash32,
   op_codes: opCodesWgsl(),
   optim_hyper: optimHyperWgsl(),
   elementwise_params: ELEMENTWISE_PARAMS.wgsl(),
