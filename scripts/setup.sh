@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One-time set-up that the README's commands call: npm packages, then a WebGPU adapter.
+# One-time set-up that the README's commands call: npm packages, then a WebGPU adapter; with the argument `text`, also
+# the default English corpus of `wgtrain train --model gpt` (Debian's fortunes package).
 # On a Linux machine without a GPU, Dawn needs a Vulkan driver; Mesa's lavapipe from Debian bookworm-backports
 # (Mesa 25) is one. bookworm's own Mesa 22 is too old for Dawn, hence the backports suite.
 # Idempotent: each step is skipped when already done, so calling it before every command costs about a second.
@@ -57,4 +58,17 @@ if [ ! -x /usr/bin/chromium ]; then
     apt-get update -qq >&2
     apt-get install -y -qq chromium >&2
   fi
+fi
+
+# 4. Only with `scripts/setup.sh text`: the default corpus of the GPT model, Debian's `fortunes` (about 2.4 MB of
+#    English quotations, jokes and poems in /usr/share/games/fortunes). Installed here, never fetched at run time.
+if [ "${1:-}" = text ] && [ ! -f /usr/share/games/fortunes/cookie ]; then
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    say "the GPT's default corpus is missing. As root on Debian: apt-get update && apt-get install -y fortunes (or pass --data FILE.txt)"
+    exit 1
+  fi
+  say "installing Debian's fortunes (the GPT's default English corpus)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq fortunes >&2
 fi

@@ -1,5 +1,6 @@
 // Softmax cross-entropy with integer labels, one invocation per row; the row max is subtracted before exp.
 // Forward: loss_i = log Σ exp(z_ic - max_i) + max_i - z_i,label.   With GRAD, backward: (softmax - onehot) · dy_i.
+// A row whose label is the ignore index (when `hasIgnore`) has loss 0 and gradient 0.
 
 #include softmax_xent_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -20,6 +21,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= dims.B) { return; }
   let C = dims.C;
   let row = i * C;
+  if (dims.hasIgnore == 1u && labels[i] == bitcast<i32>(dims.ignore)) {
+#if GRAD
+    for (var c = 0u; c < C; c++) { out[row + c] = 0.0; }
+#else
+    out[i] = 0.0;
+#endif
+    return;
+  }
   var mx = z[row];
   for (var c = 1u; c < C; c++) { mx = max(mx, z[row + c]); }
   var s = 0.0;

@@ -40,6 +40,7 @@ describe('wgtrain bench conv and softmax-xent', () => {
     expect(h.stdout).toMatch(/wgtrain bench all:/);
     expect(h.stdout).toMatch(/wgtrain bench conv:/);
     expect(h.stdout).toMatch(/wgtrain bench softmax-xent:/);
+    expect(h.stdout).toMatch(/wgtrain bench attention:/);
     const bad = cli(['bench', 'conv', '--shapes', '2x3x8:4x3x3']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^wgtrain: bench conv: bad shape '2x3x8:4x3x3'.*expected NxCxHxW:OxKHxKW/);

@@ -36,7 +36,25 @@ describe('model configs', () => {
         { type: 'flatten' }, { type: 'linear', out: 3, bias: false }, { type: 'log_softmax' },
       ],
     };
-    expect(new Set(config.layers.map((l) => l.type))).toEqual(new Set(LAYER_TYPES));
+    // Sequence layers read [batch, time, features] (an embedding, int32 ids): a second model covers them.
+    const sequence = {
+      input: [5],
+      layers: [
+        { type: 'embedding', vocab: 7, dim: 8 }, { type: 'positions', kind: 'sinusoidal' }, { type: 'attention', heads: 2, causal: true },
+        { type: 'transformer', heads: 4, mlp_ratio: 2 }, { type: 'mean_tokens' },
+      ],
+    };
+    const images = { input: [1, 6, 6], layers: [{ type: 'patches', size: 3, dim: 4 }, { type: 'positions' }, { type: 'mean_tokens' }] };
+    expect(new Set([...config.layers, ...sequence.layers, ...images.layers].map((l) => l.type))).toEqual(new Set(LAYER_TYPES));
+    const seq = buildModel(sequence, new Rng(2)), img = buildModel(images, new Rng(2));
+    expect(seq.outputShape).toEqual([8]);
+    expect(img.outputShape).toEqual([4]);
+    const ids = input([3, 5], 'i32', 'ids');
+    const pooled = seq.model.forward(ids), seqEx = new CpuBackend().compile([pooled]);
+    seqEx.run(new Map([[ids, Int32Array.of(0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0)]]));
+    const sy = await seqEx.read(pooled);
+    expect(sy.length).toBe(3 * 8);
+    expect(Array.from(sy).every(Number.isFinite)).toBe(true);
     const built = buildModel(config, new Rng(1));
     expect(built.outputShape).toEqual([3]);
     expect(built.parameterCount).toBeGreaterThan(0);

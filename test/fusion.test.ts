@@ -11,11 +11,12 @@ import * as ops from '../src/graph/ops.js';
 import * as act from '../src/graph/activations.js';
 import { conv2d, conv2dBias } from '../src/graph/conv.js';
 import { layerNorm } from '../src/graph/norm.js';
+import { attention } from '../src/graph/attention.js';
 import { grad } from '../src/autodiff/grad.js';
 import { plan } from '../src/schedule/plan.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
-import { assertClose, maxAbs, randn, runBoth } from './helpers.js';
+import { assertClose, maxAbs, randn, randInt, runBoth } from './helpers.js';
 
 const cpu = new CpuBackend();
 let gpu: WebGpuBackend;
@@ -144,4 +145,54 @@ describe('fused layer norm: WebGPU kernel vs the composite', () => {
       }
     });
   }
+});
+
+// The fused attention kernels against the composite they replace (the CPU reference runs the composite's GEMMs and
+// masked softmax node by node), forward and the three gradients, on query counts that divide neither the 64-query
+// workgroup nor the 32-key tile, head sizes 8, 16 and 64, causal and not; then with per-row lengths (what a generating
+// step uses, some rows seeing no key), fewer queries than keys, and shapes that stay composite.
+describe('fused attention: WebGPU kernels vs the composite', () => {
+  const check = async (name: string, [N, Tq, Tk, dh]: number[], o: { causal?: boolean; lengths?: boolean }, fused = true) => {
+    // `recompute` asks for the fused backward (slower than the composite's on lavapipe, so not the default).
+    const q = input([N, Tq, dh], 'f32', 'q'), k = input([N, Tk, dh], 'f32', 'k'), v = input([N, Tk, dh], 'f32', 'v'), R = input([N, Tq, dh], 'f32', 'R');
+    const lengths = o.lengths ? input([N], 'i32', 'lengths') : undefined;
+    const y = attention(q, k, v, { causal: o.causal, lengths, recompute: true });
+    const grads = grad(ops.sum(ops.mul(y, R)), [q, k, v]);
+    const kernels = (outs: Tensor[]) => [...plan(outs).fused.values()].flatMap((g) => (g.pattern ? [g.pattern.kernel] : [])).sort();
+    expect(kernels([y])).toEqual(fused ? ['attention'] : []);
+    expect(kernels([y, ...grads])).toEqual(fused ? ['attention', 'attention_dk', 'attention_dq', 'attention_dv'] : []);
+    const feeds: Feeds = new Map([[q, randn(q.size, 1, 1.5)], [k, randn(k.size, 2, 1.5)], [v, randn(v.size, 3)], [R, randn(R.size, 5)]]);
+    if (lengths) feeds.set(lengths, randInt(N, Tk + 1, 4));
+    const outs = [y, ...grads];
+    const { cpu: want, gpu: got } = await runBoth(outs, feeds, gpu, cpu);
+    // The output sums Tk weighted values (each weight from a dh-term dot product); a gradient sums over both the
+    // queries and the keys.
+    outs.forEach((_, i) => {
+      const K = i === 0 ? Tk * dh : Tq * Tk * dh;
+      assertClose(got[i], want[i], { atol: 1e-6 + 1e-6 * Math.sqrt(K) * maxAbs(want[i]), rtol: 2e-5, what: `${name}: ${['y', 'dq', 'dk', 'dv'][i]}` });
+    });
+  };
+  for (const T of [1, 7, 33, 129]) for (const dh of [8, 16, 64]) for (const causal of [false, true]) {
+    const name = `attention N=3 T=${T} dh=${dh}${causal ? ' causal' : ''}`;
+    it(name, async () => { await check(name, [3, T, T, dh], { causal }); });
+  }
+  it('with lengths, causal, Tq 33 < Tk 70', async () => { await check('lengths causal', [5, 33, 70, 16], { causal: true, lengths: true }); });
+  it('one query against 129 cached keys with lengths (a generating step)', async () => { await check('generating step', [4, 1, 129, 32], { lengths: true }); });
+  it('head sizes over 64 or not a multiple of 4 stay composite', async () => {
+    await check('dh 96', [2, 7, 7, 96], {}, false);
+    await check('dh 6', [2, 7, 7, 6], { causal: true }, false);
+  });
+  it('self-attention on one tensor (q = k = v) stays composite: a kernel gives one of the three gradients, not their sum', () => {
+    const x = input([2, 7, 8]), R = input([2, 7, 8]);
+    const y = attention(x, x, x, { causal: true, recompute: true });
+    const g = grad(ops.sum(ops.mul(y, R)), [x]);
+    expect([...plan([y, ...g]).fused.values()].map((f) => f.pattern?.kernel).filter(Boolean)).toEqual([]);
+  });
+  it('without recompute, training keeps the composite (the backward reads the stored weights); inference fuses', () => {
+    const q = input([2, 7, 8]), k = input([2, 7, 8]), v = input([2, 7, 8]), R = input([2, 7, 8]);
+    const y = attention(q, k, v, { causal: true });
+    const g = grad(ops.sum(ops.mul(y, R)), [q, k, v]);
+    expect([...plan([y, ...g]).fused.values()].map((f) => f.pattern?.kernel).filter(Boolean)).toEqual([]);
+    expect([...plan([y]).fused.values()].map((f) => f.pattern?.kernel)).toEqual(['attention']);
+  });
 });

@@ -28,7 +28,9 @@ describe('fuzz: random graphs, WebGPU vs the CPU reference', () => {
   });
 
   it('catches a kernel that is 0.1% off, naming the seed and the command that reproduces it', async () => {
-    const seed = [...Array(100).keys()].find((s) => fuzzCase(s).ops.includes('tanh'))!;
+    // The first graph that ends in tanh over 16 values or more, with no relu before it: nothing after tanh (a softmax
+    // over one class, say) hides the fault, and its inputs are not all zeros (tanh(0) scaled is still 0).
+    const seed = [...Array(300).keys()].find((s) => { const c = fuzzCase(s); return c.ops.at(-1) === 'tanh' && c.y.size >= 16 && !c.ops.includes('relu'); })!;
     // The fault lives in one backend instance; the reference table and every other backend are untouched.
     const faulty = new CpuBackend({ kernels: (op, k) => (op !== 'tanh' ? k : (n, ins, out) => { k(n, ins, out); for (let i = 0; i < out.length; i++) out[i] *= 1.001; }) });
     const r = await runFuzzCase(seed, gpu, faulty);

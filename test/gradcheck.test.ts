@@ -12,6 +12,7 @@
 import { describe, it, expect } from 'vitest';
 import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
+import * as seq from '../src/graph/attention.js';
 import { grad } from '../src/autodiff/grad.js';
 import { COMPOSITES } from '../src/graph/composite_ops.js';
 import { step, perceptronLoss } from '../src/graph/activations.js';
@@ -147,10 +148,26 @@ cases.push(
 // Losses.
 cases.push(
   { name: 'softmaxCrossEntropy [5,4] (mean)', args: [f([5, 4], (n, s) => randn(n, s, 2)), { shape: [5], labels: 4 }], f: ops.softmaxCrossEntropy },
-  { name: 'softmaxCrossEntropyRows [5,4] (per row)', args: [f([5, 4], (n, s) => randn(n, s, 2)), { shape: [5], labels: 4 }], f: ops.softmaxCrossEntropyRows },
+  { name: 'softmaxCrossEntropyRows [5,4] (per row)', args: [f([5, 4], (n, s) => randn(n, s, 2)), { shape: [5], labels: 4 }], f: (z, y) => ops.softmaxCrossEntropyRows(z, y) },
   { name: 'softmaxCrossEntropy [6,1] (one class)', args: [f([6, 1]), { shape: [6], labels: 1 }], f: ops.softmaxCrossEntropy },
   { name: 'mse [3,4]', args: [f([3, 4]), f([3, 4])], f: ops.mse },
 );
+
+// Sequence-model ops. Ids and lengths are int32 inputs (no gradient); 10 ids over 4 rows repeat, so the embedding's
+// gradient accumulates. Lengths are drawn from [0, 5], so some rows see no key (all zeros) and some see all.
+{
+  const ids = (shape: number[], V: number): Arg => ({ shape, labels: V });
+  cases.push(
+    { name: 'embedding [2,5] ids into [4,3]', args: [ids([2, 5], 4), f([4, 3])], f: seq.embedding },
+    { name: 'softmax [3,5]', args: [f([3, 5])], f: (x) => seq.softmax(x) },
+    { name: 'softmax causal [2,4,4]', args: [f([2, 4, 4])], f: (x) => seq.softmax(x, { causal: true }) },
+    { name: 'softmax causal [2,3,5] (Tq < Tk)', args: [f([2, 3, 5])], f: (x) => seq.softmax(x, { causal: true }) },
+    { name: 'softmax lengths [3,2,5]', args: [f([3, 2, 5]), ids([3], 6)], f: (x, l) => seq.softmax(x, { lengths: l }) },
+    { name: 'softmax causal and lengths [3,4,4]', args: [f([3, 4, 4]), ids([3], 5)], f: (x, l) => seq.softmax(x, { causal: true, lengths: l }) },
+    { name: 'sequenceCrossEntropy [2,3,5]', args: [f([2, 3, 5]), ids([2, 3], 5)], f: (z, y) => seq.sequenceCrossEntropy(z, y) },
+    { name: 'sequenceCrossEntropy [2,3,5] ignoring label 1', args: [f([2, 3, 5]), ids([2, 3], 5)], f: (z, y) => seq.sequenceCrossEntropy(z, y, { ignoreIndex: 1 }) },
+  );
+}
 
 // A composite: a two-layer MLP's loss, so rules compose (shared inputs, accumulation of several gradient paths).
 cases.push({

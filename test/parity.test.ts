@@ -16,6 +16,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
+import * as seq from '../src/graph/attention.js';
 import { grad } from '../src/autodiff/grad.js';
 import { COMPOSITES } from '../src/graph/composite_ops.js';
 import { longestReductions } from '../src/check/parity.js';
@@ -194,7 +195,7 @@ cases.push(
   for (const [B, C] of [[33, 7], [257, 10], [1, 7], [7, 1]]) {
     for (const [tag, gen] of [['', logits(3)], [' logits in [-50, 50]', large]] as const) {
       cases.push({
-        name: `softmaxCrossEntropyRows B=${B} C=${C}${tag}`, args: [f([B, C], gen), labels(B, C)], f: ops.softmaxCrossEntropyRows,
+        name: `softmaxCrossEntropyRows B=${B} C=${C}${tag}`, args: [f([B, C], gen), labels(B, C)], f: (z, y) => ops.softmaxCrossEntropyRows(z, y),
         transcendental: true, k: () => [C, C],
       });
       cases.push({
@@ -205,6 +206,29 @@ cases.push(
   }
   cases.push({ name: 'mse [257,33]', args: [f([257, 33]), f([257, 33])], f: ops.mse, k: (_, [x]) => [x.size, 1, 1] });
   cases.push({ name: 'mse [1,7]', args: [f([1, 7]), f([1, 7])], f: ops.mse, k: () => [7, 1, 1] });
+}
+
+// Sequence-model ops on odd sizes. Ids and lengths are int32 inputs (`labels(...)` draws them); embedding gradients sum
+// up to every position's row (K = positions); softmax rows reduce over their keys. RMSNorm and attention are composites
+// (their cases come from COMPOSITES below). Top-k's indices pick embedding rows, so the forward compares the picks exactly.
+{
+  const ids = (shape: number[], V: number): Arg => ({ shape, labels: V });
+  const ties: Gen = (n, s) => Float32Array.from(randInt(n, 5, s)); // few distinct values: ties everywhere
+  cases.push(
+    { name: 'embedding [7,33] ids into [13,257]', args: [ids([7, 33], 13), f([13, 257])], f: seq.embedding, k: () => [1, 7 * 33] },
+    { name: 'embedding [1] id into [1,7]', args: [ids([1], 1), f([1, 7])], f: seq.embedding, k: () => [1, 1] },
+    { name: 'softmax [257,33]', args: [f([257, 33], scaled(3))], f: (x) => seq.softmax(x), transcendental: true, k: () => [33, 33] },
+    { name: 'softmax [7,1] (one key)', args: [f([7, 1])], f: (x) => seq.softmax(x), transcendental: true, k: () => [1, 1] },
+    { name: 'softmax causal [3,33,33]', args: [f([3, 33, 33], scaled(3))], f: (x) => seq.softmax(x, { causal: true }), transcendental: true, k: () => [33, 33] },
+    { name: 'softmax causal [3,7,33] (Tq < Tk)', args: [f([3, 7, 33], scaled(3))], f: (x) => seq.softmax(x, { causal: true }), transcendental: true, k: () => [33, 33] },
+    { name: 'softmax lengths [7,5,33]', args: [f([7, 5, 33], scaled(3)), ids([7], 34)], f: (x, l) => seq.softmax(x, { lengths: l }), transcendental: true, k: () => [33, 33] },
+    { name: 'softmax causal and lengths [7,33,33] logits in [-50, 50]', args: [f([7, 33, 33], uniform(-50, 50)), ids([7], 34)], f: (x, l) => seq.softmax(x, { causal: true, lengths: l }), transcendental: true, k: () => [33, 33] },
+    { name: 'sequenceCrossEntropy [3,33,7]', args: [f([3, 33, 7], scaled(3)), ids([3, 33], 7)], f: (z, y) => seq.sequenceCrossEntropy(z, y), transcendental: true, k: () => [3 * 33 * 7, 7] },
+    { name: 'sequenceCrossEntropy [3,33,7] ignoring label 2', args: [f([3, 33, 7], scaled(3)), ids([3, 33], 7)], f: (z, y) => seq.sequenceCrossEntropy(z, y, { ignoreIndex: 2 }), transcendental: true, k: () => [3 * 33 * 7, 7] },
+    { name: 'topk k=7 of [33,257] picking rows of [257,5]', args: [f([33, 257]), f([257, 5])], f: (x, t) => seq.embedding(seq.topk(x, 7), t), k: () => [1, 1, 33 * 7] },
+    { name: 'topk k=3 of [7,33] with ties', args: [f([7, 33], ties), f([33, 5])], f: (x, t) => seq.embedding(seq.topk(x, 3), t), k: () => [1, 1, 21] },
+    { name: 'argmax of [257,7] with ties', args: [f([257, 7], ties), f([7, 3])], f: (x, t) => seq.embedding(seq.argmax(x), t), k: () => [1, 1, 257] },
+  );
 }
 
 // Composite ops, from the examples each one declares beside itself (src/graph/composite_ops.ts).

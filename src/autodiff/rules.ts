@@ -8,6 +8,7 @@ import { CONV_GRAD_RULES } from './conv_grad.js';
 import { ACTIVATION_GRAD_RULES } from './activations_grad.js';
 import { SHAPE_OPS_GRAD_RULES } from './shape_ops_grad.js';
 import { NORM_GRAD_RULES } from './norm_grad.js';
+import { ATTENTION_GRAD_RULES } from './attention_grad.js';
 
 export type { GradRule };
 
@@ -19,7 +20,7 @@ export const NO_GRADIENT = [
   'input', 'param', 'const', 'optim_step', 'running_update', 'dropout_advance', 'randn', // randn: a source, no inputs
   'softmax_xent_grad', 'maxout_grad', 'log_softmax_grad', 'maxpool_grad',
   'relu_grad', 'sigmoid_grad', 'tanh_grad', 'abs_grad', 'leaky_relu_grad', 'elu_grad', 'softplus_grad', 'gelu_grad', 'huber_grad',
-  'prelu_gate', 'prelu_slope_grad',
+  'prelu_gate', 'prelu_slope_grad', 'embedding_grad', 'label_count', 'topk',
 ] as const satisfies readonly OpName[];
 type Differentiable = Exclude<OpName, (typeof NO_GRADIENT)[number]>;
 
@@ -30,6 +31,7 @@ const RULES = {
   ...ACTIVATION_GRAD_RULES,
   ...SHAPE_OPS_GRAD_RULES,
   ...NORM_GRAD_RULES,
+  ...ATTENTION_GRAD_RULES,
   add: (n, dy) => [ops.sumTo(dy, n.inputs[0].shape), ops.sumTo(dy, n.inputs[1].shape)],
   sub: (n, dy) => [ops.sumTo(dy, n.inputs[0].shape), ops.sumTo(ops.neg(dy), n.inputs[1].shape)],
   mul: ({ inputs: [a, b] }, dy) => [ops.sumTo(ops.mul(dy, b), a.shape), ops.sumTo(ops.mul(dy, a), b.shape)],
@@ -63,7 +65,7 @@ const RULES = {
     if (transA && !transB) return [ops.matmul(b, dy, { transB: true }), ops.matmul(a, dy)];
     return [ops.matmul(b, dy, { transA: true, transB: true }), ops.matmul(dy, a, { transA: true, transB: true })];
   },
-  softmax_xent: (n, dy) => [ops.softmaxCrossEntropyGrad(n.inputs[0], n.inputs[1], dy), undefined],
+  softmax_xent: (n, dy) => [ops.softmaxCrossEntropyGrad(n, dy), undefined],
 } satisfies { [O in Differentiable]: GradRule<O> };
 
 /** Every rule, by op (the ops in NO_GRADIENT have none). Widened once here: a rule is only called on a node of its op. */

@@ -1,5 +1,5 @@
 // Fuzzing against the reference: a seed draws a small random graph of registered ops (elementwise with broadcasting,
-// matmul with transposes, reductions, softmax and log-softmax, the losses, reshape/transpose/broadcast, concat, slice
+// matmul with transposes, reductions, softmax (masked too) and log-softmax, the losses, embedding, top-k, reshape/transpose/broadcast, concat, slice
 // and pad, conv2d and pooling, batch norm, dropout, and each composite's own generator), random shapes with odd
 // sizes, and random inputs. Its forward value y and the gradients of L = sum(y · R) (R a fixed random tensor) with
 // respect to every float input then run on a GPU backend and on the CPU reference, and must agree within
@@ -16,6 +16,7 @@ import * as conv from '../graph/conv.js';
 import { concat, slice, pad } from '../graph/shape_ops.js';
 import { batchNormTrain, dropout } from '../graph/norm.js';
 import { randn } from '../graph/random.js';
+import * as seq from '../graph/attention.js';
 import { COMPOSITES } from '../graph/composite_ops.js';
 import type { FuzzDraw } from '../graph/composite.js';
 import { ShapeError, fmt, sizeOf, broadcastShapes } from '../graph/shape.js';
@@ -213,6 +214,21 @@ const OP_GENS: OpGen[] = [
   },
   { name: 'dropout', ok: any, make: (b, x) => dropout(x, b.pick([0.2, 0.5]), b.int(0, 1000), { step: b.int(0, 50) }) },
   { name: 'randn', ok: any, make: (b, x) => ops.mul(x, randn([...x.shape], b.int(0, 1000), { step: b.int(0, 50) })) },
+  // x as the table: ids drawn from [0, rows), repeats likely, so the gradient accumulates.
+  { name: 'embedding', ok: (x) => x.rank === 2, make: (b, x) => seq.embedding(b.fresh([b.dim(9), b.dim(5)], { kind: 'labels', classes: x.shape[0] }), x) },
+  // Indices of a fresh input (exact on both backends, so no near-tie flips a pick) pick rows of x.
+  {
+    name: 'topk', ok: (x) => x.rank === 2,
+    make: (b, x) => seq.embedding(seq.topk(b.fresh([b.dim(9), x.shape[0]]), b.int(1, Math.min(3, x.shape[0]))), x),
+  },
+  {
+    name: 'maskedSoftmax', ok: (x) => x.rank >= 2 && x.shape[x.rank - 2] <= last(x),
+    make: (b, x) => seq.softmax(x, { causal: b.chance(0.5), lengths: b.chance(0.5) ? b.fresh([x.shape[0]], { kind: 'labels', classes: last(x) + 1 }) : undefined }),
+  },
+  {
+    name: 'sequenceCrossEntropy', ok: (x) => x.rank === 3,
+    make: (b, x) => seq.sequenceCrossEntropy(x, b.fresh([x.shape[0], x.shape[1]], { kind: 'labels', classes: last(x) }), { ignoreIndex: b.chance(0.8) ? 0 : undefined }),
+  },
   {
     name: 'toImage', ok: (x) => x.rank !== 4 && x.size >= 9, // turn a vector-shaped value into NCHW so conv/pool can follow
     make: (b, x) => { const [n, c, h, w] = factorShape(b, x.size, 4); return ops.reshape(x, [n, c, h, w]); },

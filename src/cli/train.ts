@@ -21,6 +21,8 @@ import { resolveModel, checkModelFits, checkDeviceFits, tableModel, MODEL_FLAG_H
 import { loadTrainData, digitsArg } from './data_arg.js';
 import { TrainReporter } from './progress.js';
 import { checkTrainOutputs } from './outputs.js';
+import { MODELS } from '../nn/models.js';
+import { trainText, TRAIN_TEXT_HELP } from './train_text.js';
 
 export const TRAIN_HELP = `usage: wgtrain train [options]
 
@@ -28,7 +30,7 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --backend NAME      webgpu or cpu  [webgpu]
   --epochs N          passes over the training data  [1]
   --batch-size N      [32]
-  --optimizer NAME    ${OPTIMIZER_NAMES.join(', ')} (PyTorch's semantics and defaults)  [sgd]
+  --optimizer NAME    ${OPTIMIZER_NAMES.join(', ')} (PyTorch's semantics and defaults)  [sgd; vit adamw]
   --lr X              peak learning rate  [${OPTIMIZER_NAMES.map((n) => `${n} ${defaultLr(n)}`).join(', ')}]
   --momentum X        sgd and rmsprop only  [sgd 0.9, rmsprop 0]
   --nesterov          sgd only: Nesterov momentum (needs --momentum above 0)
@@ -81,7 +83,11 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --overwrite         let --save replace an existing file that is not a checkpoint of this model
   --save-every N      with --save, also save every N steps
   --resume FILE       continue the run saved in FILE with its remaining epochs; needs the flags it was saved with
-                      (--epochs may change unless the schedule is cosine)`;
+                      (--epochs may change unless the schedule is cosine)
+
+A language model on text takes its own flags:
+
+${TRAIN_TEXT_HELP}`;
 
 function atLeastZero(name: string, v: unknown): number {
   const n = Number(v);
@@ -89,6 +95,11 @@ function atLeastZero(name: string, v: unknown): number {
   return n;
 }
 
+/** The --model value in argv, if any (before full parsing: a GPT takes other flags). */
+const modelArg = (argv: string[]) => {
+  const i = argv.findIndex((a) => a === '--model' || a.startsWith('--model='));
+  return i < 0 ? undefined : argv[i].startsWith('--model=') ? argv[i].slice(8) : argv[i + 1];
+};
 function fraction(name: string, v: unknown): number {
   const n = Number(v);
   if (!(n > 0 && n < 1)) throw new UsageError(`train: --${name} must be a fraction in (0, 1), got '${v}'`);
@@ -96,10 +107,11 @@ function fraction(name: string, v: unknown): number {
 }
 
 export async function train(argv: string[]): Promise<void> {
+  if (modelArg(argv) === 'gpt') return trainText(argv);
   const f = parse('train', argv, {
     model: { type: 'string' }, backend: { type: 'string', default: 'webgpu' },
     epochs: { type: 'string', default: '1' }, 'batch-size': { type: 'string', default: '32' },
-    optimizer: { type: 'string', default: 'sgd' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' }, 'clip-norm': { type: 'string' }, schedule: { type: 'string', default: 'cosine' },
+    optimizer: { type: 'string' }, lr: { type: 'string' }, 'weight-decay': { type: 'string' }, 'clip-norm': { type: 'string' }, schedule: { type: 'string', default: 'cosine' },
     warmup: { type: 'string', default: '0' }, gamma: { type: 'string' }, 'step-epochs': { type: 'string', default: '1' }, translate: { type: 'string', default: '0' }, momentum: { type: 'string' },
     nesterov: { type: 'boolean' }, l1: { type: 'string' }, l2: { type: 'string' }, 'val-split': { type: 'string' }, 'early-stopping': { type: 'string' },
     patience: { type: 'string' }, 'min-lr': { type: 'string' }, flip: { type: 'boolean' }, jitter: { type: 'string' },
@@ -118,7 +130,7 @@ export async function train(argv: string[]): Promise<void> {
   const backendName = choice<BackendName>('train', 'backend', f.backend, ['webgpu', 'cpu']);
   const epochs = intFlag('train', 'epochs', f.epochs);
   const batchSize = intFlag('train', 'batch-size', f['batch-size']);
-  const optimizerName = choice('train', 'optimizer', f.optimizer, OPTIMIZER_NAMES);
+  const optimizerName = choice('train', 'optimizer', f.optimizer ?? (typeof f.model === 'string' && Object.hasOwn(MODELS, f.model) ? MODELS[f.model].optimizer : undefined) ?? 'sgd', OPTIMIZER_NAMES);
   const lr = f.lr === undefined ? defaultLr(optimizerName) : numFlag('train', 'lr', f.lr);
   if (f.momentum !== undefined && optimizerName !== 'sgd' && optimizerName !== 'rmsprop') throw new UsageError(`train: --momentum applies to sgd and rmsprop, not ${optimizerName}`);
   const momentum = f.momentum === undefined ? (optimizerName === 'sgd' ? 0.9 : undefined) : atLeastZero('momentum', f.momentum);

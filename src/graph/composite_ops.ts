@@ -3,5 +3,6 @@ import type { CompositeSpec } from './composite.js';
 import { LAYER_NORM } from './norm.js';
 import { CONV_TRANSPOSE } from './conv.js';
 import { UPSAMPLE } from './resample.js';
+import { RMS_NORM, ATTENTION } from './attention.js';
 
-export const COMPOSITES: readonly CompositeSpec[] = [LAYER_NORM, CONV_TRANSPOSE, UPSAMPLE];
+export const COMPOSITES: readonly CompositeSpec[] = [LAYER_NORM, RMS_NORM, ATTENTION, CONV_TRANSPOSE, UPSAMPLE];

@@ -38,8 +38,11 @@ export interface OpFacts<O extends OpName> {
   effect?: true;
   /** Shares its input's buffer (no kernel). */
   view?: true;
-  /** Input `input` holds int32 class labels that must lie in [0, classes(n)): checked on the host before a run. */
-  labels?: { input: number; classes: (n: Node<O>) => number };
+  /**
+   * Input `input` holds int32 class labels (or ids) that must lie in [0, classes(n)), or equal ignore(n): checked on the
+   * host before a run; `message` words the error where the default (a softmax cross-entropy label) does not fit.
+   */
+  labels?: { input: number; classes: (n: Node<O>) => number; ignore?: (n: Node<O>) => number | undefined; message?: (n: Node<O>, value: number, index: number) => string };
   /** An activation the GEMM epilogue can apply (shaders/matmul.wgsl, ACT). */
   epilogue?: true;
   /**
@@ -71,8 +74,8 @@ export const OP_FACTS = {
   transpose: { k: 1, fuzz: true },
   matmul: { k: (n) => { const a = n.inputs[0], r = a.rank; return n.attrs.transA ? a.shape[r - 2] : a.shape[r - 1]; }, fuzz: true },
   sum: { k: (n) => n.attrs.axes.reduce((p, a) => p * n.inputs[0].shape[a], 1), fuzz: true },
-  softmax_xent: { k: (n) => n.inputs[0].shape[1], labels: { input: 1, classes: (n) => n.inputs[0].shape[1] }, fuzz: true },
-  softmax_xent_grad: { k: (n) => n.inputs[0].shape[1], labels: { input: 1, classes: (n) => n.inputs[0].shape[1] }, fuzz: true },
+  softmax_xent: { k: (n) => n.inputs[0].shape[1], labels: { input: 1, classes: (n) => n.inputs[0].shape[1], ignore: (n) => n.attrs.ignore }, fuzz: true },
+  softmax_xent_grad: { k: (n) => n.inputs[0].shape[1], labels: { input: 1, classes: (n) => n.inputs[0].shape[1], ignore: (n) => n.attrs.ignore }, fuzz: true },
   im2col: { k: 1, fuzz: true },
   // A pixel receives at most one term per window tap (scatter-adds and overlapping windows).
   col2im: { k: windowTaps, fuzz: true },
@@ -92,6 +95,18 @@ export const OP_FACTS = {
   randn: { k: 1, fuzz: true },
   running_update: { k: 1, effect: true, fuzz: EFFECT },
   optim_step: { k: 1, effect: true, fuzz: EFFECT },
+  embedding: {
+    k: 1, fuzz: true,
+    labels: {
+      input: 0, classes: (n) => n.inputs[1].shape[0],
+      message: (n, v, i) => `embedding: id ${v} at flat index ${i} is out of range for table [${n.inputs[1].shape.join(', ')}] (expected an integer in [0, ${n.inputs[1].shape[0] - 1}])`,
+    },
+  },
+  // A table row's gradient sums the rows of every position holding its id: at most all of them.
+  embedding_grad: { k: (n) => n.inputs[0].size, fuzz: true },
+  softmax: { k: (n) => lastDim(n), fuzz: true },
+  label_count: { k: 1, fuzz: true },
+  topk: { k: 1, fuzz: true },
 } satisfies { [O in OpName]: OpFacts<O> };
 
 /** The facts of `n`'s op. */

@@ -113,14 +113,18 @@ export function transpose(x: Tensor, perm?: number[]): Tensor {
   return node('transpose', [x], p.map((i) => x.shape[i]), x.dtype, { perm: p });
 }
 
-/** Per-row softmax cross-entropy of logits [B,C] against integer labels [B]; returns [B]. */
-export function softmaxCrossEntropyRows(logits: Tensor, labels: Tensor): Tensor {
+/**
+ * Per-row softmax cross-entropy of logits [B,C] against integer labels [B]; returns [B]. A row whose label is
+ * `ignore` (padding in a sequence) has loss 0 and gradient 0.
+ */
+export function softmaxCrossEntropyRows(logits: Tensor, labels: Tensor, ignore?: number): Tensor {
   needF32('softmaxCrossEntropy', logits);
   if (logits.rank !== 2) throw new ShapeError('softmaxCrossEntropy', `expected logits of shape [batch, classes], got ${fmt(logits.shape)}`);
   if (labels.dtype !== 'i32' || labels.rank !== 1 || labels.shape[0] !== logits.shape[0]) {
     throw new ShapeError('softmaxCrossEntropy', `expected int32 labels of shape [${logits.shape[0]}] for logits ${fmt(logits.shape)}, got ${labels.dtype} ${fmt(labels.shape)}`);
   }
-  return node('softmax_xent', [logits, labels], [logits.shape[0]]);
+  if (ignore !== undefined && !Number.isInteger(ignore)) throw new ShapeError('softmaxCrossEntropy', `ignore index must be an integer, got ${ignore}`);
+  return node('softmax_xent', [logits, labels], [logits.shape[0]], 'f32', ignore === undefined ? {} : { ignore });
 }
 
 /** Mean softmax cross-entropy over the batch (subtracts the row max, so large logits do not overflow). */
@@ -134,8 +138,8 @@ export function mse(pred: Tensor, target: Tensor): Tensor {
 }
 
 // Backward-only nodes, made by autodiff rules.
-export const softmaxCrossEntropyGrad = (logits: Tensor, labels: Tensor, dy: Tensor) =>
-  node('softmax_xent_grad', [logits, labels, dy], logits.shape);
+export const softmaxCrossEntropyGrad = (xent: Tensor, dy: Tensor) =>
+  node('softmax_xent_grad', [xent.inputs[0], xent.inputs[1], dy], xent.inputs[0].shape, 'f32', xent.attrs);
 
 /** Sum `g` down to `shape`: the backward of broadcasting. */
 export function sumTo(g: Tensor, shape: Shape): Tensor {

@@ -23,8 +23,8 @@ export interface OpAttrs extends Record<UnaryOp | BinaryOp, Alpha> {
   transpose: { perm: number[] };
   matmul: { transA: boolean; transB: boolean };
   sum: { axes: number[]; keepDims: boolean };
-  softmax_xent: None;
-  softmax_xent_grad: None;
+  softmax_xent: { ignore?: number };
+  softmax_xent_grad: { ignore?: number };
   im2col: { win: Window; layout: ColLayout };
   col2im: { win: Window; layout: ColLayout };
   maxpool: { win: Window };
@@ -43,6 +43,11 @@ export interface OpAttrs extends Record<UnaryOp | BinaryOp, Alpha> {
   randn: { seed: number; counter: DropoutCounter };
   running_update: { momentum: number; scale: number };
   optim_step: OptimAttrs;
+  embedding: None;
+  embedding_grad: None;
+  softmax: { causal: boolean };
+  label_count: { ignore: number };
+  topk: { k: number };
 }
 export type OpName = keyof OpAttrs;
 

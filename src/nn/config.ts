@@ -11,6 +11,7 @@ import { Conv2d, MaxPool2d, AvgPool2d } from './conv.js';
 import { LeakyReLU, PReLU, ELU, Softplus, GELU, Maxout, LogSoftmax } from './activations.js';
 import { BatchNorm1d, BatchNorm2d, LayerNorm, Dropout, Residual } from './norm.js';
 import { RNN, LSTM, GRU } from './recurrent.js';
+import { Embedding, Positions, PositionKind, MultiHeadAttention, TransformerBlock, PatchEmbed } from './transformer.js';
 import { BudgetTracker, DEFAULT_BUDGET, ModelBudget, MAX_CONFIG_DEPTH, jsonDepth, jsonTextDepth } from './budget.js';
 import { UserError } from '../util/errors.js';
 import { ConvTranspose2d, Upsample } from './generative.js';
@@ -25,7 +26,8 @@ export class ConfigError extends UserError {
 }
 
 type Pair = number | [number, number];
-interface Ctx { shape: number[]; rng: Rng; where: string }
+/** `id`: the layer's index path ("3", "2.0"), which names parameters when the config does not. */
+interface Ctx { shape: number[]; rng: Rng; where: string; id: string }
 interface LayerDef {
   fields: Record<string, keyof typeof CHECKS>;
   required?: string[];
@@ -106,6 +108,38 @@ const LAYERS: Record<string, LayerDef> = {
   rnn: { fields: { hidden: 'count', return_sequences: 'bool', name: 'string' }, required: ['hidden'], build: recurrent(RNN) },
   lstm: { fields: { hidden: 'count', return_sequences: 'bool', name: 'string' }, required: ['hidden'], build: recurrent(LSTM) },
   gru: { fields: { hidden: 'count', return_sequences: 'bool', name: 'string' }, required: ['hidden'], build: recurrent(GRU) },
+  // Sequence models: activations [batch, time, features]. An embedding reads int32 ids [batch, time], so a config that
+  // starts with one takes integer input.
+  embedding: {
+    fields: { vocab: 'count', dim: 'count', name: 'string' }, required: ['vocab', 'dim'],
+    build: (c, ctx) => new Embedding(c.vocab as number, c.dim as number, { rng: ctx.rng, name: opt<string>(c.name) ?? `embedding${ctx.id}` }),
+  },
+  patches: {
+    fields: { size: 'count', dim: 'count', name: 'string' }, required: ['size', 'dim'],
+    build: (c, ctx) => {
+      const S = Math.round(Math.sqrt(ctx.shape.slice(1).reduce((a, b) => a * b, 1)));
+      if (ctx.shape.length < 3 || S * S !== ctx.shape.slice(1).reduce((a, b) => a * b, 1)) throw new ConfigError(`${ctx.where}: expects square grey images [batch, size, size], but the input here is ${perBatch(ctx.shape)}`);
+      return new PatchEmbed(S, c.size as number, c.dim as number, { rng: ctx.rng, name: opt<string>(c.name) ?? `patches${ctx.id}` });
+    },
+  },
+  positions: {
+    fields: { kind: 'positions', max: 'count', name: 'string' },
+    build: (c, ctx) => new Positions(opt<PositionKind>(c.kind) ?? 'learned', opt<number>(c.max) ?? ctx.shape[1], features(ctx, 'positions', 3, '[batch, time, features]'), { rng: ctx.rng, name: opt<string>(c.name) ?? `positions${ctx.id}` }),
+  },
+  attention: {
+    fields: { heads: 'count', causal: 'bool', dropout: 'fraction', name: 'string' }, required: ['heads'],
+    build: (c, ctx) => new MultiHeadAttention(features(ctx, 'attention', 3, '[batch, time, features]'), {
+      heads: c.heads as number, causal: opt<boolean>(c.causal), dropout: opt<number>(c.dropout), rng: ctx.rng, name: opt<string>(c.name) ?? `attention${ctx.id}`,
+    }),
+  },
+  transformer: {
+    fields: { heads: 'count', causal: 'bool', dropout: 'fraction', mlp_ratio: 'positive', name: 'string' }, required: ['heads'],
+    build: (c, ctx) => new TransformerBlock(features(ctx, 'transformer', 3, '[batch, time, features]'), {
+      heads: c.heads as number, causal: opt<boolean>(c.causal), dropout: opt<number>(c.dropout), mlpRatio: opt<number>(c.mlp_ratio), rng: ctx.rng, name: opt<string>(c.name) ?? `block${ctx.id}`,
+    }),
+  },
+  // The mean over the time axis: [batch, time, features] -> [batch, features] (a ViT's pooling).
+  mean_tokens: lambda(() => new Lambda('mean_tokens', (x) => x.mean(1))),
 };
 
 export const LAYER_TYPES = Object.keys(LAYERS);
@@ -126,6 +160,7 @@ const CHECKS = {
   layers: [(v) => Array.isArray(v) && v.length > 0, 'a non-empty array of layers'],
   shape: [(v) => Array.isArray(v) && v.length > 0 && v.every((d) => isPosInt(d) || d === -1), 'an array of positive integers (one may be -1)'],
   string: [(v) => typeof v === 'string', 'a string'],
+  positions: [(v) => v === 'learned' || v === 'sinusoidal', '"learned" or "sinusoidal"'],
 } satisfies Record<string, [(v: unknown) => boolean, string]>;
 
 function checkLayer(c: unknown, where: string): LayerDef {
@@ -172,7 +207,7 @@ export function buildModel(config: unknown, rng: Rng, source = 'model config', b
   tracker.activations(`${source}: "input"`, [2, ...inputShape]);
   const activations = [{ where: `${source}: "input"`, shape: [...inputShape] }];
   // Batch 2, not 1: batch norm's unbiased running variance divides by (count - 1).
-  let h: Tensor = input([2, ...inputShape], 'f32', 'x');
+  let h: Tensor = input([2, ...inputShape], (cfg.layers[0] as LayerConfig | undefined)?.type === 'embedding' ? 'i32' : 'f32', 'x');
 
   const build = (layers: LayerConfig[], prefix: string): Module[] => layers.map((c, i) => {
     const where = `${source}: layer ${prefix}${i}${typeof c?.type === 'string' ? ` (${c.type})` : ''}`;
@@ -180,7 +215,7 @@ export function buildModel(config: unknown, rng: Rng, source = 'model config', b
     tracker.parameters(where, c, h.shape);
     let m: Module;
     try {
-      m = def.build(c, { shape: [...h.shape], rng, where }, (sub) => {
+      m = def.build(c, { shape: [...h.shape], rng, where, id: `${prefix}${i}` }, (sub) => {
         const start = h;
         const body = new Sequential(...build(sub, `${prefix}${i}.`));
         h = start;

@@ -39,7 +39,26 @@ export const RESNET_CONFIG: ModelConfig = {
   ],
 };
 
-/** Built from their configs (src/nn/config.ts), which a JSON model file can copy and vary. */
-export const MODELS: Record<string, { build: (rng: Rng) => Module; description: string }> = Object.fromEntries(
-  Object.entries({ ...MODEL_CONFIGS, resnet: RESNET_CONFIG }).map(([name, c]) => [name, { build: (rng: Rng) => buildModel(c, rng, name).model, description: c.description ?? name }]),
+/**
+ * A vision transformer (Dosovitskiy et al. 2021) for MNIST: 7x7 patches as 16 tokens of 64 features, learned
+ * positions, four pre-norm blocks of 4 heads, a final layer norm, the mean over tokens and a linear head.
+ */
+export const VIT_CONFIG: ModelConfig = {
+  description: 'vision transformer: 7x7 patches -> 16 tokens x 64, learned positions, 4 blocks of 4 heads, layernorm, mean, linear 64-10',
+  input: [1, 28, 28],
+  layers: [
+    { type: 'patches', size: 7, dim: 64, name: 'patch' }, { type: 'positions', name: 'pos' },
+    ...[0, 1, 2, 3].map((i): LayerConfig => ({ type: 'transformer', heads: 4, name: `h${i}` })),
+    { type: 'layernorm', name: 'lnf' }, { type: 'mean_tokens' }, { type: 'linear', out: 10, name: 'head' },
+  ],
+};
+
+/**
+ * Built from their configs (src/nn/config.ts), which a JSON model file can copy and vary. `optimizer`: what `wgtrain
+ * train` uses when no --optimizer is given (SGD otherwise): a transformer trains poorly with plain SGD.
+ */
+export const MODELS: Record<string, { build: (rng: Rng) => Module; description: string; optimizer?: string }> = Object.fromEntries(
+  Object.entries({ ...MODEL_CONFIGS, resnet: RESNET_CONFIG, vit: VIT_CONFIG }).map(([name, c]) => [name, {
+    build: (rng: Rng) => buildModel(c, rng, name).model, description: c.description ?? name, ...(name === 'vit' && { optimizer: 'adamw' }),
+  }]),
 );

@@ -25,7 +25,7 @@ import { OP_FACTS, OpName, factsOf } from '../graph/op_table.js';
 export interface Fused { nodes: Tensor[]; inputs: Tensor[]; pattern?: { kernel: FusedKernel; attrs: Record<string, number> }; recomputes?: ReadonlySet<Tensor> }
 
 /** The fused kernels of composites; each backend that runs fused groups has a launch for every one. */
-export type FusedKernel = 'layer_norm' | 'layer_norm_grad';
+export type FusedKernel = 'layer_norm' | 'layer_norm_grad' | 'attention' | 'attention_dq' | 'attention_dk' | 'attention_dv';
 
 /**
  * Composites with a fused kernel: the kernel of the forward region, and of the gradient of some inputs (by index), each
@@ -33,8 +33,22 @@ export type FusedKernel = 'layer_norm' | 'layer_norm_grad';
  */
 export const FUSED_COMPOSITES: Record<string, {
   forward: FusedKernel;
+  /** Whether the kernels can run this region (a size limit of the kernel); always, when absent. */
+  fits?: (r: Region) => boolean;
+  /** Whether the gradient kernels replace the composite's backward for this region; always, when absent. */
+  gradsWhen?: (r: Region) => boolean;
   grads: Record<number, { kernel: FusedKernel; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
 }> = {
+  // Head sizes that are multiples of 4 up to 64 (the kernels' per-query vec4 arrays), and q, k, v distinct tensors (a
+  // kernel gives the gradient through one of them; attention(x, x, x) sums three). The gradient kernels recompute the
+  // weights from q and k, so no [Tq, Tk] matrix is stored in training either; they are only used where attention() is
+  // asked to (`recompute`), because on lavapipe they run 3-10x slower than the composite's GEMMs (bench attention).
+  attention: {
+    forward: 'attention',
+    gradsWhen: (r) => r.attrs.recompute === 1,
+    fits: (r) => r.inputs[0].shape[2] <= 64 && r.inputs[0].shape[2] % 4 === 0 && new Set(r.inputs).size === r.inputs.length,
+    grads: Object.fromEntries((['attention_dq', 'attention_dk', 'attention_dv'] as const).map((kernel, i) => [i, { kernel, inputs: (r: Region, dy: Tensor) => [...r.inputs.slice(0, 3), dy, ...r.inputs.slice(3)] }])),
+  },
   // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row.
   layer_norm: { forward: 'layer_norm', grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } } },
 };
@@ -98,31 +112,45 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
   return groups;
 }
 
-/** The composite patterns (FUSED_COMPOSITES), replacing any elementwise group inside them. */
+/**
+ * The composite patterns (FUSED_COMPOSITES), replacing any elementwise group inside them. Gradient kernels go first,
+ * all the gradients of one composite call together or none: they may share intermediates (attention's dq and dk share
+ * the score gradient), which each of their kernels recomputes. Then forward kernels, whose intermediates may be read
+ * only inside them or inside accepted gradient kernels, which recompute them.
+ */
 function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pinned: ReadonlySet<Tensor>): void {
   const users = new Map<Tensor, Tensor[]>();
   for (const n of order) for (const x of n.inputs) users.set(x, [...(users.get(x) ?? []), n]);
+  const forwards: { n: Tensor; g: Fused }[] = [], grads = new Map<Region, { n: Tensor; g: Fused }[]>();
   for (const n of order) {
     const r = regionOf(n), gr = gradRegionOf(n);
     const spec = FUSED_COMPOSITES[(r ?? gr?.region)?.op ?? ''];
-    let g: Fused | undefined;
-    if (r && spec) {
+    if (r && spec && (spec.fits?.(r) ?? true)) {
       const nodes = regionNodes(n, r.inputs);
-      if (nodes) g = { nodes, inputs: [...r.inputs], pattern: { kernel: spec.forward, attrs: r.attrs } };
-    } else if (gr && spec?.grads[gr.wrt]) {
+      if (nodes) forwards.push({ n, g: { nodes, inputs: [...r.inputs], pattern: { kernel: spec.forward, attrs: r.attrs } } });
+    } else if (gr && spec?.grads[gr.wrt] && (spec.fits?.(gr.region) ?? true) && (spec.gradsWhen?.(gr.region) ?? true)) {
       const { kernel, inputs: inputsOf } = spec.grads[gr.wrt];
       const inputs = inputsOf(gr.region, gr.dy), nodes = regionNodes(n, inputs);
       const forward = new Set(regionNodes(gr.region.output, gr.region.inputs) ?? []);
-      if (nodes) g = { nodes, inputs, pattern: { kernel, attrs: gr.region.attrs }, recomputes: new Set(nodes.filter((t) => forward.has(t))) };
+      if (nodes) grads.set(gr.region, [...(grads.get(gr.region) ?? []), { n, g: { nodes, inputs, pattern: { kernel, attrs: gr.region.attrs }, recomputes: new Set(nodes.filter((t) => forward.has(t))) } }]);
     }
-    if (!g) continue;
-    // What the kernel replaces must be read only inside it: a value needed elsewhere would be lost.
-    const inside = new Set(g.nodes), gone = absorbedBy(g);
-    if (gone.some((t) => pinned.has(t) || (users.get(t) ?? []).some((u) => !inside.has(u)))) continue;
-    const goneSet = new Set(gone);
+  }
+  // What a kernel replaces must be read only inside it (or inside kernels that recompute it): a value needed elsewhere
+  // would be lost.
+  const readOnlyIn = (g: Fused, inside: ReadonlySet<Tensor>) => absorbedBy(g).every((t) => !pinned.has(t) && (users.get(t) ?? []).every((u) => inside.has(u)));
+  const accept = ({ n, g }: { n: Tensor; g: Fused }) => {
+    const goneSet = new Set(absorbedBy(g));
     for (const [key, other] of groups) if (goneSet.has(key) || key === n || other.nodes.includes(n)) groups.delete(key);
     groups.set(n, g);
+  };
+  const recomputed = new Set<Tensor>();
+  for (const set of grads.values()) {
+    const inside = new Set(set.flatMap((c) => c.g.nodes));
+    if (!set.every((c) => readOnlyIn(c.g, inside))) continue;
+    set.forEach(accept);
+    inside.forEach((t) => recomputed.add(t));
   }
+  for (const c of forwards) if (readOnlyIn(c.g, new Set([...c.g.nodes, ...recomputed]))) accept(c);
 }
 
 /** Activations the GEMM epilogue applies (shaders/matmul.wgsl, ACT): OpFacts.epilogue. */

@@ -151,11 +151,13 @@ export function checkFeeds(p: Plan, feeds: Feeds, o: { checkFinite?: boolean } =
     while (isView(labels)) labels = labels.inputs[0]; // labels fed as [B,1] and reshaped are still checked
     const f = feeds.get(labels);
     if (!f) continue;
-    const C = check.classes(s as Node);
+    const C = check.classes(s as Node), ignore = check.ignore?.(s as Node);
     for (let i = 0; i < f.length; i++) {
-      if (!(f[i] >= 0 && f[i] < C)) {
-        throw new FeedError(`softmaxCrossEntropy: label ${f[i]} at batch index ${i} is out of range for logits ${fmt(logits.shape)} (expected an integer in [0, ${C - 1}])`);
-      }
+      if (f[i] >= 0 && f[i] < C) continue;
+      if (f[i] === ignore) continue;
+      if (check.message) throw new FeedError(check.message(s as Node, f[i], i));
+      const also = ignore === undefined ? '' : ` or the ignore index ${ignore}`;
+      throw new FeedError(`softmaxCrossEntropy: label ${f[i]} at batch index ${i} is out of range for logits ${fmt(logits.shape)} (expected an integer in [0, ${C - 1}]${also})`);
     }
   }
 }

@@ -71,6 +71,8 @@ class CpuExecutable implements Executable {
 
   private view(t: Tensor): Arr {
     const a = this.arrays[this.plan.bufferOf.get(t)!];
+    // An int32 result (top-k indices) in a temp slot: the slot's bytes, read as int32, as a GPU buffer would be.
+    if (t.dtype === 'i32' && a instanceof Float32Array) return new Int32Array(a.buffer, a.byteOffset, t.size);
     return a.length === t.size ? a : a.subarray(0, t.size); // temp slots may be larger than the value they hold
   }
 
@@ -79,7 +81,7 @@ class CpuExecutable implements Executable {
     checkFeeds(this.plan, feeds, o);
     for (const t of this.plan.inputs) (this.arrays[this.plan.bufferOf.get(t)!] as Arr).set(feeds.get(t)!);
     for (const s of this.plan.steps) {
-      const out = this.plan.bufferOf.has(s) ? (this.view(s) as Float32Array) : new Float32Array(0);
+      const out = this.plan.bufferOf.has(s) ? (this.view(s) as Float32Array) : new Float32Array(0); // int32 for an i32 node
       const group = this.plan.fused.get(s);
       if (!group) { this.backend.kernelFor(s.op)(s, s.inputs.map((x) => this.view(x)), out); continue; }
       // A fused group runs node by node here, its intermediates in scratch arrays: the reference stays op by op.

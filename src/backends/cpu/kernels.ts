@@ -11,6 +11,7 @@ import { ACTIVATION_CPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_CPU_KERNELS } from './shape_ops.js';
 import { NORM_CPU_KERNELS } from './norm.js';
 import { OPTIM_CPU_KERNELS } from './optim.js';
+import { ATTENTION_CPU_KERNELS } from './attention.js';
 
 export type { Arr, CpuKernel, CpuKernelFn };
 
@@ -66,9 +67,10 @@ function sum(n: Node<'sum'>, [x]: Arr[], out: Float32Array): void {
 }
 
 /** Per row: loss = logsumexp(logits) - logits[label], with the row max subtracted first. */
-function softmaxXent(n: Tensor, [z, y]: Arr[], out: Float32Array): void {
+function softmaxXent(n: Node<'softmax_xent'>, [z, y]: Arr[], out: Float32Array): void {
   const [B, C] = n.inputs[0].shape;
   for (let i = 0; i < B; i++) {
+    if (y[i] === n.attrs.ignore) { out[i] = 0; continue; }
     let mx = -Infinity;
     for (let c = 0; c < C; c++) mx = Math.max(mx, z[i * C + c]);
     let s = 0;
@@ -77,10 +79,11 @@ function softmaxXent(n: Tensor, [z, y]: Arr[], out: Float32Array): void {
   }
 }
 
-/** d loss_i / d logits_ic = (softmax_ic - [c == label_i]) · dy_i */
-function softmaxXentGrad(n: Tensor, [z, y, dy]: Arr[], out: Float32Array): void {
+/** d loss_i / d logits_ic = (softmax_ic - [c == label_i]) · dy_i; 0 for an ignored row. */
+function softmaxXentGrad(n: Node<'softmax_xent_grad'>, [z, y, dy]: Arr[], out: Float32Array): void {
   const [B, C] = n.shape;
   for (let i = 0; i < B; i++) {
+    if (y[i] === n.attrs.ignore) { out.fill(0, i * C, (i + 1) * C); continue; }
     let mx = -Infinity;
     for (let c = 0; c < C; c++) mx = Math.max(mx, z[i * C + c]);
     let s = 0;
@@ -96,6 +99,7 @@ const KERNELS = {
   ...SHAPE_OPS_CPU_KERNELS,
   ...NORM_CPU_KERNELS,
   ...OPTIM_CPU_KERNELS,
+  ...ATTENTION_CPU_KERNELS,
   ...each(UNARY_OPS, unaryKernel),
   ...each(BINARY_OPS, binaryKernel),
   transpose,

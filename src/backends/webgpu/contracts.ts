@@ -44,7 +44,12 @@ export class UniformStruct<F extends string> {
  * Each shader keeps its own struct name, so its body reads `dims.C` as before.
  */
 export const UNIFORMS = {
-  softmax_xent_dims: new UniformStruct('Dims', { B: 'u32', C: 'u32' }),
+  softmax_xent_dims: new UniformStruct('Dims', { B: 'u32', C: 'u32', ignore: 'u32', hasIgnore: 'u32' }),
+  embedding_dims: new UniformStruct('Dims', { N: 'u32', D: 'u32', V: 'u32' }),
+  softmax_dims: new UniformStruct('Dims', { rows: 'u32', C: 'u32', Tq: 'u32', perBatch: 'u32' }),
+  topk_dims: new UniformStruct('Dims', { rows: 'u32', C: 'u32', k: 'u32' }),
+  label_count_dims: new UniformStruct('Dims', { N: 'u32', ignore: 'u32' }),
+  attention_dims: new UniformStruct('Dims', { N: 'u32', Tq: 'u32', Tk: 'u32', scale: 'f32' }),
   log_softmax_dims: new UniformStruct('Dims', { rows: 'u32', C: 'u32' }),
   maxout_dims: new UniformStruct('Dims', { outs: 'u32', k: 'u32' }),
   layer_norm_dims: new UniformStruct('Dims', { rows: 'u32', C: 'u32', eps: 'f32' }),

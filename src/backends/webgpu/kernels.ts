@@ -13,6 +13,7 @@ import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
 import { NORM_WEBGPU_KERNELS, NORM_FUSED_LAUNCHES } from './norm.js';
 import { OPTIM_WEBGPU_KERNELS } from './optim.js';
+import { ATTENTION_WEBGPU_KERNELS, ATTENTION_FUSED_LAUNCHES } from './attention.js';
 
 export type { Launch };
 
@@ -237,12 +238,12 @@ function packedMatmul(n: Tensor, M: number, N: number, K: number, batch: number,
   };
 }
 
-function softmaxXent(n: Tensor, grad: boolean): Launch {
+function softmaxXent(n: Node<'softmax_xent' | 'softmax_xent_grad'>, grad: boolean): Launch {
   const [B, C] = n.inputs[0].shape;
   return {
     shader: 'softmax_xent',
     defines: { GRAD: grad },
-    uniform: UNIFORMS.softmax_xent_dims.pack({ B, C }),
+    uniform: UNIFORMS.softmax_xent_dims.pack({ B, C, ignore: n.attrs.ignore ?? 0, hasIgnore: +(n.attrs.ignore !== undefined) }),
     bindings: [...n.inputs, n],
     ...spread(n.op, B, 64),
   };
@@ -258,6 +259,7 @@ const KERNELS = {
   ...SHAPE_OPS_WEBGPU_KERNELS,
   ...NORM_WEBGPU_KERNELS,
   ...OPTIM_WEBGPU_KERNELS,
+  ...ATTENTION_WEBGPU_KERNELS,
   ...each(UNARY_OPS, (): WebGpuKernel<UnaryOp> => (n) => elementwise(n, [broadcastStrides(n.inputs[0].shape, n.shape)], codeOf(n), n.attrs.alpha ?? 0)),
   ...each(BINARY_OPS, (): WebGpuKernel<BinaryOp> => (n) => elementwise(n, n.inputs.map((x) => broadcastStrides(x.shape, n.shape)), codeOf(n), n.attrs.alpha ?? 0)),
   transpose: (n) => elementwise(n, [permutedStrides(n.inputs[0].shape, n.attrs.perm)], UNARY.identity.code, 0),
@@ -271,7 +273,7 @@ const KERNELS = {
 export const WEBGPU_KERNELS = KERNELS as unknown as Readonly<Partial<Record<OpName, (n: Tensor) => Launch>>>;
 
 /** The fused kernels of composites (FUSED_COMPOSITES in src/schedule/fuse.ts), by kernel name. */
-const FUSED_LAUNCHES = { ...NORM_FUSED_LAUNCHES } satisfies Record<FusedKernel, (n: Tensor, g: Fused) => Launch>;
+const FUSED_LAUNCHES = { ...NORM_FUSED_LAUNCHES, ...ATTENTION_FUSED_LAUNCHES } satisfies Record<FusedKernel, (n: Tensor, g: Fused) => Launch>;
 
 /**
  * A fused group (src/schedule/fuse.ts) as one elementwise launch: its first elementwise op reads each input either

@@ -21,7 +21,8 @@ export const bindingBytes = (b: Binding): number => (isScratch(b) ? b.bytes : Ma
 /** The shaders in shaders/ a launch may name (their sources: shaders.ts). */
 export type ShaderName =
   | 'elementwise' | 'reduce' | 'matmul' | 'matmul_subgroup' | 'matmul_packed' | 'gemm_pack' | 'softmax_xent' | 'im2col'
-  | 'col2im' | 'pool' | 'maxout' | 'log_softmax' | 'strided_copy' | 'dropout' | 'randn' | 'running_update' | 'layer_norm' | 'optim';
+  | 'col2im' | 'pool' | 'maxout' | 'log_softmax' | 'strided_copy' | 'dropout' | 'randn' | 'running_update' | 'layer_norm' | 'optim'
+  | 'embedding' | 'softmax' | 'topk' | 'label_count' | 'attention' | 'attention_grad';
 
 export interface Launch {
   shader: ShaderName;

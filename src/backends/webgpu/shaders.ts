@@ -26,10 +26,16 @@ import hash32 from '../../../shaders/hash32.wgsl';
 import running_update from '../../../shaders/running_update.wgsl';
 import layer_norm from '../../../shaders/layer_norm.wgsl';
 import optim from '../../../shaders/optim.wgsl';
+import embedding from '../../../shaders/embedding.wgsl';
+import softmax from '../../../shaders/softmax.wgsl';
+import topk from '../../../shaders/topk.wgsl';
+import label_count from '../../../shaders/label_count.wgsl';
+import attention from '../../../shaders/attention.wgsl';
+import attention_grad from '../../../shaders/attention_grad.wgsl';
 
 export const SHADERS = {
   elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent, im2col, col2im, pool, maxout,
-  log_softmax, strided_copy, dropout, randn, running_update, layer_norm, optim,
+  log_softmax, strided_copy, dropout, randn, running_update, layer_norm, optim, embedding, softmax, topk, label_count, attention, attention_grad,
 } satisfies Record<ShaderName, string>;
 
 /**

@@ -1,0 +1,93 @@
+// WebGPU launches of the sequence-model ops (src/graph/attention.ts), and the fused attention kernels that replace
+// the attention composite's region (schedule/fuse.ts). RMSNorm is a composite and runs on the core kernels.
+import { Tensor } from '../../graph/tensor.js';
+import { softmaxRows } from '../../graph/attention.js';
+import { ShapeError, fmt } from '../../graph/shape.js';
+import type { Node } from '../../graph/op_table.js';
+import type { Fused, FusedKernel } from '../../schedule/fuse.js';
+import { Launch, Scratch, WebGpuKernels, spread } from './launch.js';
+import { UNIFORMS } from './contracts.js';
+
+const EMBEDDING = { COUNT: false, LIST: false, GATHER: false };
+
+function embedding(n: Node<'embedding'>): Launch {
+  const [ids, table] = n.inputs, [V, D] = table.shape;
+  return { shader: 'embedding', defines: EMBEDDING, uniform: UNIFORMS.embedding_dims.pack({ N: ids.size, D, V }), bindings: [ids, table, n], ...spread(n.op, n.size, 256) };
+}
+
+/** d table in three launches (shaders/embedding.wgsl): count each id's positions, list them in order, gather-sum dy. */
+function embeddingGrad(n: Node<'embedding_grad'>): Launch {
+  const [ids, dy] = n.inputs, [V, D] = n.shape, uniform = UNIFORMS.embedding_dims.pack({ N: ids.size, D, V });
+  if (V > 65535) throw new ShapeError('embedding', `a vocabulary of ${V} rows exceeds the 65535 workgroups per grid dimension its gradient kernel uses (table ${fmt(n.shape)})`);
+  const counts: Scratch = { scratch: 2, bytes: 8 * V }, positions: Scratch = { scratch: 3, bytes: 4 * Math.max(ids.size, 1) };
+  return {
+    shader: 'embedding', defines: { ...EMBEDDING, GATHER: true }, uniform, bindings: [counts, positions, dy, n],
+    workgroupSize: [64], constants: { WG: 64 }, workgroups: [Math.ceil(D / 64), V, 1],
+    before: [
+      { shader: 'embedding', defines: { ...EMBEDDING, COUNT: true }, uniform, bindings: [ids, counts], ...spread(n.op, V, 64) },
+      { shader: 'embedding', defines: { ...EMBEDDING, LIST: true }, uniform, bindings: [ids, counts, positions], ...spread(n.op, V, 64) },
+    ],
+  };
+}
+
+function softmax(n: Node<'softmax'>): Launch {
+  const s = softmaxRows(n), sp = spread(n.op, s.rows, 64);
+  return {
+    shader: 'softmax', defines: { LENGTHS: s.lengths }, ...sp, constants: { ...sp.constants, CAUSAL: +s.causal },
+    uniform: UNIFORMS.softmax_dims.pack({ rows: s.rows, C: s.C, Tq: s.Tq, perBatch: s.perBatch }), bindings: [...n.inputs, n],
+  };
+}
+
+function topk(n: Node<'topk'>): Launch {
+  const x = n.inputs[0], C = x.shape[x.rank - 1], rows = x.size / C;
+  return { shader: 'topk', uniform: UNIFORMS.topk_dims.pack({ rows, C, k: n.attrs.k }), bindings: [x, n], ...spread(n.op, rows, 64) };
+}
+
+const labelCount = (n: Node<'label_count'>): Launch => ({
+  shader: 'label_count', uniform: UNIFORMS.label_count_dims.pack({ N: n.inputs[0].size, ignore: n.attrs.ignore }), bindings: [n.inputs[0], n],
+  workgroupSize: [64], workgroups: [1, 1, 1],
+});
+
+export const ATTENTION_WEBGPU_KERNELS = {
+  embedding, embedding_grad: embeddingGrad, softmax, topk, label_count: labelCount,
+} satisfies WebGpuKernels;
+
+const attentionDims = (g: Fused) => {
+  const [q, k] = g.inputs;
+  return UNIFORMS.attention_dims.pack({ N: q.shape[0], Tq: q.shape[1], Tk: k.shape[1], scale: g.pattern!.attrs.scale });
+};
+
+/** The fused attention forward: reads the region's q, k, v (and lengths); one workgroup per 64 queries of a row. */
+function fusedAttention(n: Tensor, g: Fused): Launch {
+  const [q] = g.inputs, [N, Tq, dh] = q.shape;
+  return {
+    shader: 'attention', defines: { LENGTHS: g.inputs.length === 4 }, constants: { WG: 64, DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal },
+    uniform: attentionDims(g), bindings: [...g.inputs, n], workgroupSize: [64], workgroups: [Math.ceil(Tq / 64), N, 1],
+  };
+}
+
+/**
+ * A gradient of fused attention (shaders/attention_grad.wgsl): the row statistics into scratch first, then dq (one
+ * invocation per query), dk or dv (one per key). g.inputs: q, k, v, dy, and lengths if the region has them.
+ */
+function fusedAttentionGrad(mode: 1 | 2 | 3) {
+  return (n: Tensor, g: Fused): Launch => {
+    const [q, k, v, dy, lengths] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1];
+    const stats: Scratch = { scratch: 4, bytes: 8 * N * Tq };
+    const uniform = attentionDims(g), constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal };
+    const len = lengths ? [lengths] : [];
+    const defines = (statsPass: boolean) => ({ STATS: statsPass, LENGTHS: !!lengths, STATS_LENGTHS: statsPass && !!lengths, GRAD_LENGTHS: !statsPass && !!lengths });
+    return {
+      shader: 'attention_grad', defines: defines(false), constants: { ...constants, MODE: mode }, uniform, workgroupSize: [64],
+      bindings: [q, k, v, dy, stats, n, ...len], workgroups: [Math.ceil((mode === 1 ? Tq : Tk) / 64), N, 1],
+      before: [{
+        shader: 'attention_grad', defines: defines(true), constants: { ...constants, MODE: 1 }, uniform, workgroupSize: [64],
+        bindings: [q, k, v, dy, stats, ...len], workgroups: [Math.ceil(Tq / 64), N, 1],
+      }],
+    };
+  };
+}
+
+export const ATTENTION_FUSED_LAUNCHES = {
+  attention: fusedAttention, attention_dq: fusedAttentionGrad(1), attention_dk: fusedAttentionGrad(2), attention_dv: fusedAttentionGrad(3),
+} satisfies Partial<Record<FusedKernel, (n: Tensor, g: Fused) => Launch>>;
