@@ -381,3 +381,52 @@ describe('the minimal example page', () => {
     await page.close();
   }, 280_000);
 });
+
+interface TextState {
+  phase: string; thread: string; backend: string; error: string; corpus: { name: string; chars: number };
+  model?: { vocab: number; parameters: number; trainChars: number; heldOutChars: number; unigram: number };
+  losses: Point[]; samples: { step: number; text: string }[]; valLoss: number;
+}
+const textState = (page: Page) => page.evaluate(() => JSON.parse(JSON.stringify((globalThis as any).wgtrainText)) as TextState);
+const waitText = (page: Page, phases: string[]) => page.waitForFunction((ps) => ps.includes((globalThis as any).wgtrainText?.phase), phases, { timeout: 250_000 });
+
+describe('the text tab', () => {
+  it('trains a GPT on the default corpus in the worker, the loss falling and samples streaming; then on the user\'s text', async () => {
+    const steps = 60;
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await page.goto(url + `?tab=text&tautostart=1&chars=50000&context=32&dim=32&heads=2&layers=1&tsteps=${steps}&tbatch=8&tlr=0.01&sample=20&train=100&test=100`);
+    await waitText(page, ['done', 'error']);
+    const s = await textState(page);
+    expect(s.error).toBe('');
+    expect(s).toMatchObject({ phase: 'done', thread: 'worker', backend: 'webgpu', corpus: { name: "Debian's fortunes", chars: 50_000 } });
+    expect(s.model!.trainChars + s.model!.heldOutChars).toBe(50_000);
+    expect(s.losses.map((p) => p.step)).toEqual([10, 20, 30, 40, 50, 60]);
+    expect(s.losses.at(-1)!.value).toBeLessThan(s.losses[0].value);
+    // Better than counting characters: the held-out loss is under the unigram model's.
+    expect(s.valLoss).toBeLessThan(s.model!.unigram);
+    expect(s.samples.map((x) => x.step)).toEqual([20, 40, 60]);
+    for (const x of s.samples) { expect(x.text.startsWith('The ')).toBe(true); expect(x.text).toHaveLength(4 + 120); }
+    expect(await page.locator('#text-samples pre').count()).toBe(3);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, 'text-tab.png'), fullPage: true });
+
+    // The user's own text: a short rhyme, repeated; its characters are the vocabulary.
+    writeFileSync(join(work, 'rhyme.txt'), 'Twinkle, twinkle, little star, how I wonder what you are.\n'.repeat(200));
+    await page.setInputFiles('#text-file', join(work, 'rhyme.txt'));
+    await page.waitForFunction(() => (globalThis as any).wgtrainText.corpus.name === 'rhyme.txt');
+    await page.fill('#text-steps', '30');
+    await page.fill('#text-prompt', 'Tw');
+    await page.click('#text-start');
+    await waitText(page, ['done', 'error']);
+    const r = await textState(page);
+    expect(r.error).toBe('');
+    expect(r.model!.vocab).toBe(new Set('Twinkle, twinkle, little star, how I wonder what you are.\n').size);
+    expect(r.samples.at(-1)!.step).toBe(30);
+    expect(r.samples.at(-1)!.text.startsWith('Tw')).toBe(true);
+    expect(r.valLoss).toBeLessThan(r.model!.unigram);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  }, 500_000);
+});

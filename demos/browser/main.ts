@@ -9,6 +9,7 @@ import { drawChart } from './chart.js';
 import { DrawPad } from './pad.js';
 import type { FromTrainer, RunSpec, ToTrainer, TrainerPort, CheckRow } from './protocol.js';
 import { openTrainer } from './local.js';
+import { setupTextTab } from './text_tab.js';
 import { loadRun, forgetRun } from './opfs.js';
 import { checkpointHash, datasetTransfer } from './session.js';
 import { loadMnist, csvData, csvHeader, imageData, type PageData } from './data.js';
@@ -442,6 +443,8 @@ ui.useCpu.onclick = () => {
   if (lastStart?.type === 'start') { const { spec, resume } = lastStart; state.phase = 'ready'; void start(resume ? { bytes: resume, spec: { ...spec, backend: 'cpu' } } : undefined); }
 };
 
+const textTab = setupTextTab({ params, device, hideGpu: gpuParam === 'none' || gpuParam === 'main' ? gpuParam : undefined, useWorker });
+
 async function main() {
   redrawCharts();
   drawProbs([]);
@@ -458,5 +461,9 @@ async function main() {
   state.phase = 'ready';
   updateStart();
   if (params.get('autostart') === '1') await start();
+  if (params.get('tautostart') === '1') {
+    await new Promise<void>((done) => { const wait = () => (['ready', 'error'].includes(textTab.phase) ? done() : setTimeout(wait, 50)); wait(); });
+    document.getElementById('text-start')!.click();
+  }
 }
 main().catch((e) => { state.phase = 'error'; state.error = (e as Error).message; notice(state.error, 'error', false); });

@@ -21,10 +21,21 @@ export interface RunSpec {
   backend: 'webgpu' | 'cpu';
 }
 
+/** A GPT run on text (the text tab): the model's shape, the schedule (AdamW, warm-up then cosine, as `wgtrain train --model gpt`), sampling. */
+export interface TextSpec {
+  context: number; dim: number; heads: number; layers: number;
+  batchSize: number; steps: number; lr: number; warmup: number; seed: number;
+  /** Steps between loss reads, and between samples (each `sampleTokens` long, after `prompt`). */
+  logEvery: number; sampleEvery: number; sampleTokens: number; prompt: string;
+  backend: 'webgpu' | 'cpu';
+}
+
 /** The page's side of the protocol. */
 export type ToTrainer =
   /** Build the model and train; `resume`: checkpoint bytes to continue from (its step, weights and optimizer state). */
   | { type: 'start'; spec: RunSpec; train: Dataset; test: Dataset; resume?: Uint8Array; hideGpu?: boolean; device?: DeviceOptions }
+  /** Train a character-level GPT on `text` (its last tenth held out), with samples as it learns. */
+  | { type: 'start-text'; spec: TextSpec; text: string; hideGpu?: boolean; device?: DeviceOptions }
   /** Stop after the current step; the run saves where it stopped and answers 'done' with stopped: true. */
   | { type: 'stop' }
   /** The model's parameters as they are now, by name. */
@@ -52,6 +63,11 @@ export type FromTrainer =
   | { type: 'weights'; step: number; names: string[]; values: Float32Array[]; hash: string }
   | { type: 'check'; ok: boolean; gpu: string; layers: CheckRow[]; summary: string }
   | { type: 'prediction'; probs: number[] }
+  /** Text the GPT wrote at this step, after the prompt; `vocab` and `parameters` come with the first. */
+  | { type: 'sample'; step: number; text: string }
+  | { type: 'text-model'; vocab: number; parameters: number; trainChars: number; heldOutChars: number; unigram: number }
+  /** The held-out loss (nats per character) at the end of a text run. */
+  | { type: 'text-done'; step: number; stopped: boolean; valLoss: number }
   /** `limit`: the device lacks a limit the kernels need (LimitError), so the page offers the CPU. */
   | { type: 'error'; message: string; limit?: { limit: string; available: number; needed: number } };
 

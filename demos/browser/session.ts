@@ -5,9 +5,9 @@
 import {
   input, Tensor, ops, grad, type Backend, CpuBackend, WebGpuBackend, NoAdapterError, type DeviceOptions, LimitError, makeOptimizer, buildModel, Rng,
   ClassifierTrainer, fit, type Callback, DataLoader, type Dataset, checkParity, encodeCheckpoint, decodeCheckpoint, restoreCheckpoint,
-  namedVariables, softmaxRows,
+  namedVariables, softmaxRows, Gpt, GPT_DEFAULTS, Tokenizer, TextDataset, TextTrainer, Sampler, unigramLoss,
 } from '../../src/index.js';
-import type { FromTrainer, ToTrainer, RunSpec, CheckRow } from './protocol.js';
+import type { FromTrainer, ToTrainer, RunSpec, CheckRow, TextSpec } from './protocol.js';
 import { saveRun, weightsHash } from './opfs.js';
 
 type Post = (m: FromTrainer, transfer?: Transferable[]) => void;
@@ -43,6 +43,7 @@ export class TrainingSession {
     const run = async () => {
       switch (m.type) {
         case 'start': return this.start(m);
+        case 'start-text': return this.startText(m.spec, m.text, !!m.hideGpu, m.device);
         case 'stop': this.stopRequested = true; return;
         case 'weights': return this.weights();
         case 'check': return this.check();
@@ -130,6 +131,49 @@ export class TrainingSession {
     this.lastBatch = loader.batches(0).next().value;
     if (spec.saveEvery && t.step % spec.saveEvery !== 0) await save(position);
     this.post({ type: 'done', step: t.step, stopped: this.stopRequested });
+  }
+
+  /**
+   * A character-level GPT on `text`, with TextTrainer's step (the GPT's loop, as `wgtrain train --model gpt` runs
+   * it): AdamW, warm-up then cosine to a tenth; a loss read every logEvery steps and a sample (Sampler, with its KV
+   * cache) every sampleEvery; the held-out loss at the end.
+   */
+  private async startText(spec: TextSpec, text: string, hideGpu: boolean, device?: DeviceOptions): Promise<void> {
+    if (!(await this.acquire(spec.backend, hideGpu, device))) return;
+    this.trainer?.dispose(); this.trainer = undefined;
+    this.stopRequested = false;
+    const tokenizer = Tokenizer.fit('char', text);
+    const config = { ...GPT_DEFAULTS, vocab: tokenizer.vocabSize, context: spec.context, dim: spec.dim, heads: spec.heads, layers: spec.layers };
+    const ds = new TextDataset(tokenizer.encode(text), config.context, 0.1);
+    const prompt = tokenizer.encode(spec.prompt); // a character the text lacks is a clear error here
+    const model = new Gpt(config, new Rng(spec.seed));
+    this.post({ type: 'text-model', vocab: tokenizer.vocabSize, parameters: model.parameters().reduce((a, p) => a + p.size, 0), trainChars: ds.train.length, heldOutChars: ds.val.length, unigram: unigramLoss(ds.train, tokenizer.vocabSize) });
+    const t = new TextTrainer(this.backend!, model, makeOptimizer('adamw', { lr: spec.lr, weightDecay: 0.01 }), spec.batchSize);
+    try {
+      t.prepare();
+      const sampler = new Sampler(this.backend!, model, 40);
+      const lrAt = (step: number) => (step < spec.warmup ? (spec.lr * (step + 1)) / spec.warmup : spec.lr * (0.1 + 0.45 * (1 + Math.cos((Math.PI * step) / spec.steps))));
+      const sample = async () => {
+        const ids = await sampler.generate(prompt, { tokens: spec.sampleTokens, temperature: 0.8, topK: 40, seed: t.step });
+        this.post({ type: 'sample', step: t.step, text: spec.prompt + tokenizer.decode(ids) });
+      };
+      let batch, mark = { step: 0, ms: performance.now() };
+      while (t.step < spec.steps && !this.stopRequested) {
+        t.run((batch = ds.batch(t.step, spec.batchSize, spec.seed, batch)), lrAt(t.step));
+        if (t.step % spec.logEvery === 0) {
+          const loss = await t.lastLoss(), now = performance.now();
+          this.post({ type: 'loss', step: t.step, loss, samplesPerSec: ((t.step - mark.step) * spec.batchSize * config.context) / ((now - mark.ms) / 1000) });
+          mark = { step: t.step, ms: now };
+        }
+        if (t.step % spec.sampleEvery === 0) { await sample(); mark.ms = performance.now(); }
+        // On the page's thread, let it paint and take the stop button.
+        if (!this.inWorker) await new Promise((done) => setTimeout(done));
+      }
+      if (t.step % spec.sampleEvery !== 0) await sample();
+      this.post({ type: 'text-done', step: t.step, stopped: this.stopRequested, valLoss: await t.valLoss(ds, 64) });
+    } finally {
+      t.dispose();
+    }
   }
 
   /** Every value a checkpoint holds, read back from the device, hashed as checkpointHash hashes the file's. */
