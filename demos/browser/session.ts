@@ -106,23 +106,25 @@ export class TrainingSession {
       await saveRun(bytes);
       this.post({ type: 'saved', step: t.step, hash: checkpointHash(bytes), bytes: bytes.length });
     };
-    let mark = { step: t.step, ms: performance.now() }, evalMs = 0, position = start;
+    let mark = { step: t.step, ms: performance.now() }, evaluated = false, rate = 0, position = start;
     const page: Callback = {
       onBatchEnd: async (batch, _size, ctx) => {
         position = { epoch: ctx.epoch, batch };
         ctx.stop = this.stopRequested;
         if (spec.evalEvery && (t.step % spec.evalEvery === 0 || t.step === spec.untilStep)) {
-          const t0 = performance.now();
           const r = await t.evaluate(test);
           this.post(r.r2 === undefined ? { type: 'accuracy', step: t.step, accuracy: r.accuracy, metric: 'accuracy' } : { type: 'accuracy', step: t.step, accuracy: r.r2, metric: 'r2' });
-          evalMs += performance.now() - t0;
+          evaluated = true;
         }
         if (spec.saveEvery && t.step % spec.saveEvery === 0) await save(position);
       },
       onLoss: (r) => {
         const now = performance.now();
-        this.post({ type: 'loss', step: r.step, loss: r.loss, samplesPerSec: ((r.step - mark.step) * spec.batchSize) / ((now - mark.ms - evalMs) / 1000) });
-        mark = { step: r.step, ms: now }; evalMs = 0;
+        // Samples/s over the latest logging interval that held no evaluation: loss reads come one interval after
+        // their step, so an evaluation's wait also covers steps of the interval before, and cannot be told apart.
+        if (!evaluated) rate = ((r.step - mark.step) * spec.batchSize) / ((now - mark.ms) / 1000);
+        this.post({ type: 'loss', step: r.step, loss: r.loss, samplesPerSec: rate });
+        mark = { step: r.step, ms: now }; evaluated = false;
         // On the page's thread, let it paint and take the stop button between loss reads.
         return this.inWorker ? undefined : new Promise<void>((done) => setTimeout(done));
       },
