@@ -120,11 +120,15 @@ describe('browser demo in headless Chromium', () => {
     expect(state.adapter).toMatch(/swiftshader/i);
     expect(await page.textContent('#adapter')).toMatch(/WebGPU in a Web Worker/);
     expectLearnt(state, steps, 0.5);
-    // requestAnimationFrame's timestamps from the session's first answer (before its pipelines compile) to the end of
-    // the run: the page never stalls. The same browser's gaps on an idle page say what the machine allows.
+    // requestAnimationFrame's timestamps from the first loss read to the end of the run: the page never stalls while
+    // the worker trains. Before that read the step compiles; SwiftShader compiles pipelines in the GPU process, which
+    // then holds Chromium's frames for seconds, so that stretch is checked on the page's own thread instead: no task
+    // of 50 ms or more (the Long Tasks API). The same browser's gaps on an idle page say what the machine allows.
     expect(state.frames.count).toBeGreaterThan(20);
     const idle = await idleFrameGap(3000);
-    expect(state.frames.maxGapMs, `longest frame gap while training ${state.frames.maxGapMs.toFixed(0)} ms (page's longest task ${state.frames.longestTaskMs.toFixed(0)} ms); on an idle page ${idle.toFixed(0)} ms; gaps over 50 ms: ${JSON.stringify(state.frames.long.slice(0, 8))}`).toBeLessThan(50);
+    const why = `longest frame gap while training ${state.frames.maxGapMs.toFixed(0)} ms, page's longest task ${state.frames.longestTaskMs.toFixed(0)} ms; on an idle page ${idle.toFixed(0)} ms; gaps over 50 ms: ${JSON.stringify(state.frames.long.slice(0, 8))}`;
+    expect(state.frames.maxGapMs, why).toBeLessThan(50);
+    expect(state.frames.longestTaskMs, why).toBeLessThan(50);
 
     // A vertical stroke on the pad: the prediction is a distribution over the ten digits.
     const box = (await page.locator('#pad').boundingBox())!;

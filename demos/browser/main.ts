@@ -45,7 +45,7 @@ const state = {
   saves: [] as { step: number; hash: string }[],
   offer: undefined as undefined | { step: number; hash: string; source: string },
   resumed: undefined as undefined | { step: number; hash: string },
-  /** The longest gap between animation frames from the session's first answer to the run's end, and the frame count. */
+  /** The longest gap between animation frames from the first loss read to the run's end, the frame count, the gaps over 50 ms, and the page thread's longest task from the session's first answer. */
   frames: { maxGapMs: 0, count: 0, long: [] as { at: number; gapMs: number; step: number }[], longestTaskMs: 0 },
   cli: '',
   prediction: undefined as undefined | { digit: number; probs: number[] },
@@ -188,7 +188,7 @@ function onMessage(m: FromTrainer) {
       const where = m.inWorker ? 'in a Web Worker' : "on the page's thread";
       ui.adapter.textContent = `Backend: ${m.backend === 'cpu' ? 'CPU' : 'WebGPU'} ${where}, ${m.adapter}.`;
       ui.backendName.textContent = `on ${m.backend === 'cpu' ? 'the CPU reference' : 'WebGPU'}, ${where}`;
-      frames.watch = true;
+      frames.tasks = true;
       return;
     }
     case 'no-webgpu':
@@ -271,7 +271,7 @@ function onMessage(m: FromTrainer) {
   }
 }
 function finish() {
-  frames.watch = false;
+  frames.watch = frames.tasks = false;
   ui.stop.disabled = true;
   updateStart();
 }
@@ -321,6 +321,7 @@ function sendStart(spec: RunSpec, resume: Uint8Array | undefined, hideGpu: boole
   // The session gets its own copy of the data (transferred); this page keeps `data` for the next run.
   const train = copy(data!.train), test = copy(data!.test);
   lastStart = { type: 'start', spec, train, test, resume, hideGpu, device };
+  frames.tasks = true;
   send(lastStart, datasetTransfer(train, test));
 }
 
@@ -411,7 +412,9 @@ function drawProbs(probs: number[]) {
 }
 
 // ---- the page keeps drawing: a turning mark every frame, and the longest gap between frames while a run trains ----
-const frames = { watch: false, last: 0 };
+// Frame gaps count from the first loss read: before it, the GPU process compiles the step's pipelines, and with a
+// software GPU (SwiftShader) Chromium draws no frame for seconds then while the page's thread sits idle.
+const frames = { watch: false, tasks: false, last: 0 };
 function frame(t: number) {
   if (frames.watch && frames.last) {
     state.frames.maxGapMs = Math.max(state.frames.maxGapMs, t - frames.last);
@@ -424,12 +427,13 @@ function frame(t: number) {
   g.strokeStyle = '#2f6fdf'; g.lineWidth = 2;
   g.beginPath(); g.moveTo(8, 8); g.lineTo(8 + 7 * Math.cos(a), 8 + 7 * Math.sin(a)); g.stroke();
   requestAnimationFrame(frame);
-// The page's own thread: its longest task (Long Tasks API, tasks over 50 ms) while a run trains.
-new PerformanceObserver((list) => {
-  if (frames.watch) for (const e of list.getEntries()) state.frames.longestTaskMs = Math.max(state.frames.longestTaskMs, e.duration);
-}).observe({ type: 'longtask' });
 }
 requestAnimationFrame(frame);
+// The page's own thread: its longest task (Long Tasks API, tasks over 50 ms) from the session's first answer on,
+// while the step compiles too.
+new PerformanceObserver((list) => {
+  if (frames.tasks) for (const e of list.getEntries()) state.frames.longestTaskMs = Math.max(state.frames.longestTaskMs, e.duration);
+}).observe({ type: 'longtask' });
 
 // ---- wiring ----
 ui.start.onclick = () => void start();
