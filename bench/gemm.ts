@@ -6,6 +6,7 @@ import { CpuBackend } from '../src/backends/cpu/cpu_backend.js';
 import type { Backend } from '../src/backends/backend.js';
 import { timeIt, seededUniform } from './timing.js';
 import { loadTfjs } from './tfjs.js';
+import { runTorch } from './torch.js';
 
 export interface GemmRow { n: number; impl: string; gflops: number; ms: number; min: number; max: number }
 
@@ -29,7 +30,7 @@ async function tfjs(backend: 'webgpu' | 'wasm', n: number): Promise<GemmRow> {
   return { n, impl: `tfjs-${backend}`, gflops: (2 * n ** 3) / t.ms / 1e6, ...t };
 }
 
-export async function benchGemm(sizes: number[], o: { compare?: boolean; cpu?: boolean } = {}): Promise<GemmRow[]> {
+export async function benchGemm(sizes: number[], o: { compare?: boolean; torch?: boolean; cpu?: boolean } = {}): Promise<GemmRow[]> {
   const rows: GemmRow[] = [];
   const gpu = await WebGpuBackend.create();
   for (const n of sizes) rows.push(await ours(gpu, n, 'wgtrain-webgpu'));
@@ -39,5 +40,6 @@ export async function benchGemm(sizes: number[], o: { compare?: boolean; cpu?: b
     for (const n of sizes) rows.push(await tfjs('webgpu', n));
     for (const n of sizes) rows.push(await tfjs('wasm', n));
   }
+  if (o.torch) for (const r of runTorch({ gemm: sizes }).gemm) rows.push({ n: r.n, impl: 'torch-cpu', gflops: (2 * r.n ** 3) / r.ms / 1e6, ms: r.ms, min: r.min, max: r.max });
   return rows;
 }

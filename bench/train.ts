@@ -11,6 +11,7 @@ import { SGD } from '../src/optim/sgd.js';
 import { ClassifierTrainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 import { loadTfjs } from './tfjs.js';
+import { runTorch } from './torch.js';
 
 export interface TrainBench {
   model: string; backend: string; batchSize: number; steps: number; samplesPerSec: number;
@@ -104,7 +105,7 @@ async function timeTfjs(model: string, backend: string, batchSize: number, steps
   return { model, backend: `tfjs-${backend}`, batchSize, steps, samplesPerSec: (steps * batchSize) / seconds };
 }
 
-export async function benchTrain(o: { model: string; batchSize: number; steps: number; compare?: boolean; cpu?: boolean }): Promise<TrainBench[]> {
+export async function benchTrain(o: { model: string; batchSize: number; steps: number; compare?: boolean; torch?: boolean; cpu?: boolean }): Promise<TrainBench[]> {
   const data = await batches(o.batchSize, Math.min(o.steps, 100));
   const gpu = await WebGpuBackend.create();
   const rows = [await ours(gpu, o.model, o.batchSize, o.steps, data)];
@@ -116,6 +117,10 @@ export async function benchTrain(o: { model: string; batchSize: number; steps: n
     // TF.js 4.22's WASM backend has no Conv2DBackpropFilter kernel, so it cannot train a CNN.
     if (o.model === 'cnn') console.error('bench: TF.js WASM is skipped for cnn: it has no Conv2DBackpropFilter kernel (it cannot train convolutions)');
     else rows.push(await tfjsModel('wasm', o.batchSize, o.steps, data));
+  }
+  if (o.torch) {
+    const [t] = runTorch({ train: [{ model: o.model, batchSize: o.batchSize, steps: o.steps }] }).train;
+    rows.push({ model: o.model, backend: 'torch-cpu', batchSize: o.batchSize, steps: o.steps, samplesPerSec: (o.steps * o.batchSize) / t.seconds });
   }
   return rows;
 }

@@ -11,6 +11,7 @@ import { makeOptimizer } from '../src/optim/index.js';
 import { Rng } from '../src/util/rng.js';
 import { loadTfjs } from './tfjs.js';
 import type { TrainBench } from './train.js';
+import { runTorch } from './torch.js';
 
 export const GPT_BENCH_VOCAB = 96;
 
@@ -90,10 +91,16 @@ async function tfjsGpt(backend: 'webgpu' | 'wasm', c: GptConfig, B: number, step
 }
 
 /** Rows in tokens/s (the samplesPerSec field of TrainBench holds tokens/s for this model). */
-export async function benchTrainGpt(o: { batchSize: number; steps: number; compare?: boolean }): Promise<TrainBench[]> {
+export async function benchTrainGpt(o: { batchSize: number; steps: number; compare?: boolean; torch?: boolean }): Promise<TrainBench[]> {
   const config: GptConfig = { ...GPT_DEFAULTS, vocab: GPT_BENCH_VOCAB };
   const data = windows(4, o.batchSize, config.context, config.vocab);
   const rows = [await ours(config, o.batchSize, o.steps, data)];
   if (o.compare) for (const backend of ['webgpu', 'wasm'] as const) rows.push(await tfjsGpt(backend, config, o.batchSize, o.steps, data));
+  if (o.torch) {
+    // PyTorch's GPT (bench/torch_cpu.py) has the same blocks; it trains without clipping, as ours does here.
+    const { vocab, context, dim, heads, layers } = config;
+    const [t] = runTorch({ train: [{ model: 'gpt', batchSize: o.batchSize, steps: o.steps, gpt: { vocab, context, dim, heads, layers } }] }).train;
+    rows.push({ model: 'gpt', backend: 'torch-cpu', batchSize: o.batchSize, steps: o.steps, samplesPerSec: (o.steps * o.batchSize * context) / t.seconds });
+  }
   return rows;
 }

@@ -46,18 +46,29 @@ apt-get install -y -t bookworm-backports libvulkan1 mesa-vulkan-drivers'
   fi
 fi
 
-# 3. Chromium for the browser demo's end-to-end test (test/browser.e2e.test.ts drives Debian's /usr/bin/chromium
-#    through playwright-core; playwright's own browser downloads are never used).
-if [ ! -x /usr/bin/chromium ]; then
+# Steps 3 and 4 install Debian packages when this is root on Debian 12 (bookworm); elsewhere they say what to run.
+# debian_install "WHAT IT IS FOR" PACKAGE...
+debian_install() {
+  local why=$1 codename; shift
   codename=$( (. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}") || true)
   if [ "$(id -u)" != 0 ] || [ "$codename" != bookworm ] || ! command -v apt-get >/dev/null; then
-    say "no /usr/bin/chromium: the browser end-to-end test will fail. On Debian 12, run as root: apt-get update && apt-get install -y chromium"
-  else
-    say "installing Debian's chromium for the browser end-to-end test"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq chromium >&2
+    say "missing $*: $why will fail. On Debian 12, run as root: apt-get update && apt-get install -y $*"
+    return 0
   fi
+  say "installing Debian's $* for $why"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq "$@" >&2
+}
+
+# 3. Chromium for the browser demo's end-to-end test (test/browser.e2e.test.ts drives Debian's /usr/bin/chromium
+#    through playwright-core; playwright's own browser downloads are never used).
+if [ ! -x /usr/bin/chromium ]; then debian_install 'the browser end-to-end test' chromium; fi
+
+# 4. PyTorch on the CPU (Debian's python3-torch, with OpenBLAS's threaded build): `bench --compare torch` measures
+#    it in the same run. Only installed when /usr/bin/python3 cannot import torch.
+if ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+  debian_install "'bench --compare torch'" python3-torch libopenblas0-pthread
 fi
 
 # 4. Only with `scripts/setup.sh text`: the default corpus of the GPT model, Debian's `fortunes` (about 2.4 MB of

@@ -4,102 +4,115 @@
 // slot has no buffer at all. Every coefficient that changes between steps (learning rate, bias corrections) is
 // computed on the host and arrives in the uniform, which the host rewrites only when it changes. So do the
 // complements of the decay rates (beta2c = 1 - beta2): 1 - 0.999 in float32 is off by 1.3e-5 relative.
+//
+// Each invocation updates four elements as one vec4: on lavapipe that moved the SGD update of a 784x256 weight from
+// 2.5 to 4.5 GB/s (one element per invocation leaves the CPU's SIMD lanes mostly waiting on scalar loads). The
+// buffers are bound in whole vec4s (the backend rounds every buffer up to 16 bytes); in the last vec4 the lanes past
+// n are written back unchanged (`put`), so a parameter's padding stays as it was.
 
 // Each rule's uniform struct (SgdHyper, AdamHyper, ...) is generated from its field list in src/backends/webgpu/contracts.ts.
 #include optim_hyper
 
-@group(0) @binding(1) var<storage, read_write> p: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
+@group(0) @binding(1) var<storage, read_write> p: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> g: array<vec4<f32>>;
+
+/** `next` where the lane holds one of the n elements, else `old`. */
+fn put(old: vec4<f32>, next: vec4<f32>, live: vec4<bool>) -> vec4<f32> { return select(old, next, live); }
 
 #if SGD
 // SGD: g' = g + l2·p; v = momentum·v + g'; p -= lr·(nesterov ? g' + momentum·v : v). nesterov is 0.0 or 1.0.
 @group(0) @binding(0) var<uniform> h: SgdHyper;
-@group(0) @binding(3) var<storage, read_write> v: array<f32>;
+@group(0) @binding(3) var<storage, read_write> v: array<vec4<f32>>;
 
-fn update(i: u32) {
-  let gi = g[i] + h.l2 * p[i];
+fn update(i: u32, live: vec4<bool>) {
+  let pi = p[i];
+  let gi = g[i] + h.l2 * pi;
   let vi = h.momentum * v[i] + gi;
-  v[i] = vi;
-  p[i] -= h.lr * select(vi, gi + h.momentum * vi, h.nesterov != 0.0);
+  v[i] = put(v[i], vi, live);
+  p[i] = put(pi, pi - h.lr * select(vi, gi + h.momentum * vi, h.nesterov != 0.0), live);
 }
 #endif
 
 #if ADAM
 // Adam, AdamW and NAdam: p = p·decay - (gradCoef·g + momCoef·m) / (sqrt(v) / sqrtBc2 + eps), g with L2 folded in.
 @group(0) @binding(0) var<uniform> h: AdamHyper;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
+@group(0) @binding(3) var<storage, read_write> m: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> v: array<vec4<f32>>;
 
-fn update(i: u32) {
+fn update(i: u32, live: vec4<bool>) {
   let pi = p[i];
   let gi = g[i] + h.l2 * pi;
   let mi = h.beta1 * m[i] + h.beta1c * gi;
   let vi = h.beta2 * v[i] + h.beta2c * gi * gi;
-  m[i] = mi;
-  v[i] = vi;
-  p[i] = pi * h.decay - (h.gradCoef * gi + h.momCoef * mi) / (sqrt(vi) / h.sqrtBc2 + h.eps);
+  m[i] = put(m[i], mi, live);
+  v[i] = put(v[i], vi, live);
+  p[i] = put(pi, pi * h.decay - (h.gradCoef * gi + h.momCoef * mi) / (sqrt(vi) / h.sqrtBc2 + h.eps), live);
 }
 #endif
 
 #if RMSPROP
 @group(0) @binding(0) var<uniform> h: RmspropHyper;
-@group(0) @binding(3) var<storage, read_write> sq: array<f32>;
+@group(0) @binding(3) var<storage, read_write> sq: array<vec4<f32>>;
 #if CENTERED
-@group(0) @binding(4) var<storage, read_write> avg: array<f32>;
+@group(0) @binding(4) var<storage, read_write> avg: array<vec4<f32>>;
 #if MOMENTUM
-@group(0) @binding(5) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(5) var<storage, read_write> buf: array<vec4<f32>>;
 #endif
 #else
 #if MOMENTUM
-@group(0) @binding(4) var<storage, read_write> buf: array<f32>;
+@group(0) @binding(4) var<storage, read_write> buf: array<vec4<f32>>;
 #endif
 #endif
 
-fn update(i: u32) {
-  let gi = g[i] + h.l2 * p[i];
+fn update(i: u32, live: vec4<bool>) {
+  let pi = p[i];
+  let gi = g[i] + h.l2 * pi;
   let si = h.alpha * sq[i] + h.alphac * gi * gi;
-  sq[i] = si;
+  sq[i] = put(sq[i], si, live);
   var s = si;
 #if CENTERED
   let ai = h.alpha * avg[i] + h.alphac * gi;
-  avg[i] = ai;
+  avg[i] = put(avg[i], ai, live);
   s -= ai * ai;
 #endif
   let d = sqrt(s) + h.eps;
 #if MOMENTUM
   let bi = h.momentum * buf[i] + gi / d;
-  buf[i] = bi;
-  p[i] -= h.lr * bi;
+  buf[i] = put(buf[i], bi, live);
+  p[i] = put(pi, pi - h.lr * bi, live);
 #else
-  p[i] -= h.lr * gi / d;
+  p[i] = put(pi, pi - h.lr * gi / d, live);
 #endif
 }
 #endif
 
 #if ADAGRAD
 @group(0) @binding(0) var<uniform> h: AdagradHyper;
-@group(0) @binding(3) var<storage, read_write> state_sum: array<f32>;
+@group(0) @binding(3) var<storage, read_write> state_sum: array<vec4<f32>>;
 
-fn update(i: u32) {
-  let gi = g[i] + h.l2 * p[i];
+fn update(i: u32, live: vec4<bool>) {
+  let pi = p[i];
+  let gi = g[i] + h.l2 * pi;
   let si = state_sum[i] + gi * gi;
-  state_sum[i] = si;
-  p[i] -= h.clr * gi / (sqrt(si) + h.eps);
+  state_sum[i] = put(state_sum[i], si, live);
+  p[i] = put(pi, pi - h.clr * gi / (sqrt(si) + h.eps), live);
 }
 #endif
 
 #if ADADELTA
 @group(0) @binding(0) var<uniform> h: AdadeltaHyper;
-@group(0) @binding(3) var<storage, read_write> sq: array<f32>;
-@group(0) @binding(4) var<storage, read_write> acc: array<f32>;
+@group(0) @binding(3) var<storage, read_write> sq: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> acc: array<vec4<f32>>;
 
-fn update(i: u32) {
-  let gi = g[i] + h.l2 * p[i];
+fn update(i: u32, live: vec4<bool>) {
+  let pi = p[i];
+  let gi = g[i] + h.l2 * pi;
   let si = h.rho * sq[i] + h.rhoc * gi * gi;
-  sq[i] = si;
-  let delta = sqrt(acc[i] + h.eps) / sqrt(si + h.eps) * gi;
-  acc[i] = h.rho * acc[i] + h.rhoc * delta * delta;
-  p[i] -= h.lr * delta;
+  sq[i] = put(sq[i], si, live);
+  let ai = acc[i];
+  let delta = sqrt(ai + h.eps) / sqrt(si + h.eps) * gi;
+  acc[i] = put(ai, h.rho * ai + h.rhoc * delta * delta, live);
+  p[i] = put(pi, pi - h.lr * delta, live);
 }
 #endif
 
@@ -107,7 +120,7 @@ override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts,
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= h.n) { return; }
-  update(i);
+  let i = gid.x + gid.y * nwg.x * WG; // the i-th vec4: elements 4i .. 4i+3
+  if (4u * i >= h.n) { return; }
+  update(i, 4u * i + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(h.n));
 }

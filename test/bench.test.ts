@@ -67,6 +67,40 @@ describe('wgtrain bench conv and softmax-xent', () => {
     const rows = expectRows(json, ['shape', 'impl', 'gbps', 'ms', 'min', 'max'], ['gbps', 'ms', 'min', 'max']);
     expect(rows.map((x) => `${x.shape} ${x.impl}`).sort()).toEqual(['32x10 wgtrain-cpu', '32x10 wgtrain-webgpu', '8x5 wgtrain-cpu', '8x5 wgtrain-webgpu']);
   });
+
+  // PyTorch is Debian's python3-torch (scripts/setup.sh installs it); small sizes keep this quick.
+  it('--compare torch: GEMM and training rows from PyTorch on the CPU, in the same run', () => {
+    const gemm = join(out, 'gemm-torch.json');
+    const g = cli(['bench', 'gemm', '--sizes', '64,96', '--compare', 'torch', '--json', gemm]);
+    expect(g.status, g.stderr).toBe(0);
+    expect(g.stdout).toMatch(/wgtrain-webgpu vs torch-cpu: 64: [\d.]+x, 96: [\d.]+x/);
+    const rows = expectRows(gemm, ['n', 'impl', 'gflops', 'ms', 'min', 'max'], ['gflops', 'ms', 'min', 'max']);
+    expect(rows.map((x) => `${x.n} ${x.impl}`).sort()).toEqual(['64 torch-cpu', '64 wgtrain-webgpu', '96 torch-cpu', '96 wgtrain-webgpu']);
+    const train = join(out, 'train-torch.json');
+    const t = cli(['bench', 'train', '--model', 'mlp', '--batch-size', '16', '--steps', '6', '--compare', 'torch', '--json', train]);
+    expect(t.status, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/wgtrain-webgpu vs torch-cpu: [\d.]+x/);
+    expect(t.stdout).toMatch(/6 steps at batch 16: wgtrain-webgpu [\d.]+ s, torch-cpu [\d.]+ s/);
+    const trows = JSON.parse(readFileSync(train, 'utf8')) as { backend: string; samplesPerSec: number }[];
+    expect(trows.map((r) => r.backend)).toEqual(['wgtrain-webgpu', 'torch-cpu']);
+    for (const r of trows) expect(Number.isFinite(r.samplesPerSec) && r.samplesPerSec > 0).toBe(true);
+    const gpt = cli(['bench', 'train', '--model', 'gpt', '--batch-size', '2', '--steps', '2', '--compare', 'torch']);
+    expect(gpt.status, gpt.stderr).toBe(0);
+    expect(gpt.stdout).toMatch(/\| gpt \| torch-cpu \| 2 x \d+ \| 2 \| \d+ \|/);
+    expect(gpt.stdout).toMatch(/wgtrain-webgpu vs torch-cpu: [\d.]+x/);
+  });
+
+  it('--compare torch without PyTorch, or where there is no PyTorch version: one line, exit 2', () => {
+    const none = spawnSync(process.execPath, [bundle, 'bench', 'gemm', '--compare', 'torch'], { encoding: 'utf8', env: { ...process.env, WGTRAIN_PYTHON: join(out, 'no-python') } });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(/^wgtrain: bench --compare torch needs .*no-python with PyTorch; install Debian's python3-torch/);
+    expect(none.stderr.trim().split('\n')).toHaveLength(1);
+    for (const args of [['bench', 'conv', '--compare', 'torch'], ['bench', 'train', '--model', 'resnet', '--compare', 'torch']]) {
+      const r = cli(args);
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
 });
 
 describe('bench report', () => {

@@ -5,8 +5,21 @@ import { UsageError } from '../util/usage_error.js';
 export { UsageError };
 
 type Spec = Record<string, { type: 'string' | 'boolean'; default?: string | boolean; short?: string }>;
+export type Flags = Record<string, string | boolean | undefined>;
 
-export function parse(command: string, argv: string[], spec: Spec): Record<string, string | boolean | undefined> {
+export function parse(command: string, argv: string[], spec: Spec): Flags {
+  return parseValues(command, argv, spec) as Flags;
+}
+
+/** parse(), where the string flags named in `repeatable` may be given more than once: their values, in order, are in the second result. */
+export function parseRepeatable(command: string, argv: string[], spec: Spec, repeatable: readonly string[]): [Flags, Record<string, string[]>] {
+  const values = parseValues(command, argv, Object.fromEntries(Object.entries(spec).map(([k, o]) => [k, repeatable.includes(k) ? { ...o, multiple: true } : o])));
+  const lists = Object.fromEntries(repeatable.map((k) => [k, (values[k] as string[] | undefined) ?? []]));
+  for (const k of repeatable) delete values[k];
+  return [values as Flags, lists];
+}
+
+function parseValues(command: string, argv: string[], spec: Record<string, Spec[string] & { multiple?: boolean }>): Record<string, string | boolean | string[] | undefined> {
   // `--epochs -3`: node:util takes -3 for an option and explains over three lines; a negative number after a flag
   // that takes a value is that value, which the flag's own check then refuses in one line.
   const args: string[] = [];
@@ -16,7 +29,7 @@ export function parse(command: string, argv: string[], spec: Spec): Record<strin
     else args.push(argv[i]);
   }
   try {
-    return parseArgs({ args, options: spec, allowPositionals: false, strict: true }).values as Record<string, string | boolean | undefined>;
+    return parseArgs({ args, options: spec, allowPositionals: false, strict: true }).values as Record<string, string | boolean | string[] | undefined>;
   } catch (e) {
     // One line whatever node:util says.
     throw new UsageError(`${command}: ${(e as Error).message.replace(/\. To specify.*$/s, '').replace(/\s*\n\s*/g, ' ')} (see 'wgtrain ${command} --help')`);

@@ -9,18 +9,22 @@ import { benchConv, parseConvShape, CONV_SHAPES } from '../../bench/conv.js';
 import { benchSoftmaxXent, parseXentSize, SOFTMAX_XENT_SIZES } from '../../bench/softmax_xent.js';
 import { OPTIMIZER_NAMES } from '../optim/index.js';
 import { MODELS } from '../nn/models.js';
-import { parse, choice, intFlag, UsageError } from './args.js';
+import { parse, parseRepeatable, choice, intFlag, UsageError } from './args.js';
 import { soak, SOAK_HELP } from './bench_soak.js';
 import { benchAttention, ATTENTION_LENGTHS } from '../../bench/attention.js';
 import { benchTrainGpt } from '../../bench/train_gpt.js';
 import { GPT_DEFAULTS } from '../nn/transformer.js';
 import { tfjsMissing } from '../../bench/tfjs.js';
+import { torchMissing, TORCH_THREADS } from '../../bench/torch.js';
 
 export const BENCH_HELP = `usage: wgtrain bench all|gemm|conv|softmax-xent|train|optimizer|attention|soak|report [options]
 
-wgtrain bench all: every benchmark below with its defaults (train: mlp at batch 128, cnn at batch 64 for 30 steps),
+wgtrain bench all: every benchmark below with its defaults (train: mlp at batch 128, cnn at batch 64 for 30 steps, gpt
+at batch 16 for 20 steps),
 one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.json; then the report
   --compare tfjs      pass --compare tfjs to each
+  --compare torch     pass --compare torch to gemm and train, and time one MLP epoch at batch 32 (1875 steps) against
+                      PyTorch's (both may be given)
   --cpu               pass --cpu to each (not to the cnn training, which would take minutes a step)
   --dir DIR           [bench/results]
 
@@ -30,6 +34,7 @@ tokens/s, against the same model from TF.js primitives with --compare tfjs (try 
   --batch-size N      [128]
   --steps N           timed steps after 5 warm-up steps  [100]
   --compare tfjs      also train the MLP with TF.js WebGPU (same adapter) and TF.js WASM
+  --compare torch     also train mlp, cnn or gpt with PyTorch on the CPU (/usr/bin/python3, ${TORCH_THREADS} threads; random inputs)
   --cpu               also run the CPU reference (20 steps)
   --json FILE         {"model","backend","batchSize","steps","samplesPerSec","submitsPerStep","buffersCreatedAfterWarmup","poolBytes"}
                       (an array of such rows with --compare or --cpu)
@@ -37,6 +42,7 @@ tokens/s, against the same model from TF.js primitives with --compare tfjs (try 
 wgtrain bench gemm:
   --sizes LIST        square sizes n for C = A·B, comma-separated  [256,512,1024]
   --compare tfjs      also run TF.js WebGPU (same adapter) and TF.js WASM in the same run
+  --compare torch     also torch.mm on the CPU (/usr/bin/python3, ${TORCH_THREADS} threads, OpenBLAS); both may be given
   --cpu               also run the CPU reference (sizes up to 512)
   --json FILE         write the rows as JSON: [{"n","impl","gflops","ms","min","max"}]
 
@@ -88,7 +94,8 @@ export async function bench(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
   const names = ['all', 'gemm', 'train', 'optimizer', 'conv', 'softmax-xent', 'attention', 'soak', 'report'];
   if (!names.includes(what)) throw new UsageError(`bench: ${what === undefined ? 'expected a benchmark' : `unknown benchmark '${what}'`} (one of ${names.join(', ')}; see 'wgtrain bench --help')`);
-  const missing = rest.some((a) => a === '--compare' || a.startsWith('--compare=')) ? tfjsMissing() : undefined;
+  const compared = rest.flatMap((a, i) => (a === '--compare' ? [rest[i + 1]] : a.startsWith('--compare=') ? [a.slice(10)] : []));
+  const missing = (compared.includes('tfjs') ? tfjsMissing() : undefined) ?? (compared.includes('torch') ? torchMissing() : undefined);
   if (missing) throw new UsageError(missing);
   if (what === 'all') return all(rest);
   if (what === 'gemm') return gemm(rest);
@@ -104,6 +111,12 @@ export async function bench(argv: string[]): Promise<void> {
   }
 }
 
+/** The --compare values given (the flag may repeat), each one of `allowed`. */
+function compares(command: string, v: unknown, allowed: readonly string[]): Set<string> {
+  const given = v === undefined ? [] : Array.isArray(v) ? v : [v];
+  return new Set(given.map((x) => choice(command, 'compare', x, allowed)));
+}
+
 /** The adapter in a results file name: 'lavapipe' for Mesa's llvmpipe, else its description as a slug. */
 async function adapterTag(): Promise<string> {
   const gpu = await WebGpuBackend.create();
@@ -113,16 +126,20 @@ async function adapterTag(): Promise<string> {
 }
 
 async function all(argv: string[]): Promise<void> {
-  const f = parse('bench all', argv, { compare: { type: 'string' }, cpu: { type: 'boolean' }, dir: { type: 'string', default: 'bench/results' } });
-  if (f.compare !== undefined) choice('bench all', 'compare', f.compare, ['tfjs']);
+  const [f, lists] = parseRepeatable('bench all', argv, { compare: { type: 'string' }, cpu: { type: 'boolean' }, dir: { type: 'string', default: 'bench/results' } }, ['compare']);
+  const cmp = compares('bench all', lists.compare, ['tfjs', 'torch']);
   const dir = String(f.dir);
   await mkdir(dir, { recursive: true });
   const prefix = `${dir}/${new Date().toISOString().slice(0, 10)}-`, tag = await adapterTag();
-  const common = [...(f.compare === 'tfjs' ? ['--compare', 'tfjs'] : []), ...(f.cpu ? ['--cpu'] : [])];
+  const tfjs = cmp.has('tfjs') ? ['--compare', 'tfjs'] : [], torch = cmp.has('torch') ? ['--compare', 'torch'] : [];
+  const cpu = f.cpu ? ['--cpu'] : [];
   const runs: [string, (a: string[]) => Promise<void>, string[]][] = [
-    ['gemm', gemm, common], ['conv', conv, common], ['softmax-xent', softmaxXent, common], ['optimizer', optimizer, common],
-    ['train-mlp', train, ['--model', 'mlp', ...common]],
-    ['train-cnn', train, ['--model', 'cnn', '--batch-size', '64', '--steps', '30', ...common.filter((a) => a !== '--cpu')]],
+    ['gemm', gemm, [...tfjs, ...torch, ...cpu]], ['conv', conv, [...tfjs, ...cpu]], ['softmax-xent', softmaxXent, [...tfjs, ...cpu]], ['optimizer', optimizer, [...tfjs, ...cpu]],
+    ['train-mlp', train, ['--model', 'mlp', ...tfjs, ...torch, ...cpu]],
+    ['train-cnn', train, ['--model', 'cnn', '--batch-size', '64', '--steps', '30', ...tfjs, ...torch]],
+    ['train-gpt', train, ['--model', 'gpt', '--batch-size', '16', '--steps', '20', ...tfjs, ...torch]],
+    // The default run's batch size: an epoch of MNIST's 60,000 images is 1875 steps, where per-step costs show.
+    ...(cmp.has('torch') ? [['train-mlp-epoch', train, ['--model', 'mlp', '--batch-size', '32', '--steps', '1875', ...torch]] as [string, (a: string[]) => Promise<void>, string[]]] : []),
   ];
   for (const [name, run, args] of runs) {
     console.log(`\n## bench ${name}\n`);
@@ -133,39 +150,42 @@ async function all(argv: string[]): Promise<void> {
 }
 
 async function gemm(argv: string[]): Promise<void> {
-  const f = parse('bench gemm', argv, { sizes: { type: 'string', default: '256,512,1024' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } });
+  const [f, lists] = parseRepeatable('bench gemm', argv, { sizes: { type: 'string', default: '256,512,1024' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } }, ['compare']);
   const sizes = String(f.sizes).split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`bench: --sizes must be positive integers, got '${f.sizes}'`);
   for (const n of sizes) fitsOneBinding('bench gemm', `--sizes ${n}: an ${n}x${n} matrix`, n * n);
-  if (f.compare !== undefined) choice('bench', 'compare', f.compare, ['tfjs']);
-  const rows = await benchGemm(sizes, { compare: f.compare === 'tfjs', cpu: !!f.cpu });
+  const cmp = compares('bench gemm', lists.compare, ['tfjs', 'torch']);
+  const rows = await benchGemm(sizes, { compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu });
   console.log(`| n | impl | GFLOP/s | median ms | min | max |\n|---|---|---|---|---|---|`);
   for (const r of rows) console.log(`| ${r.n} | ${r.impl} | ${r.gflops.toFixed(2)} | ${r.ms.toFixed(2)} | ${r.min.toFixed(2)} | ${r.max.toFixed(2)} |`);
-  printRatios(rows, ['tfjs-webgpu', 'tfjs-wasm', 'wgtrain-cpu'], (r) => `${r.n}:`, (ours, o) => ours.gflops / o.gflops);
+  printRatios(rows, ['tfjs-webgpu', 'tfjs-wasm', 'torch-cpu', 'wgtrain-cpu'], (r) => `${r.n}:`, (ours, o) => ours.gflops / o.gflops);
   if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
 }
 
 async function train(argv: string[]): Promise<void> {
-  const f = parse('bench train', argv, {
+  const [f, lists] = parseRepeatable('bench train', argv, {
     model: { type: 'string', default: 'mlp' }, 'batch-size': { type: 'string', default: '128' }, steps: { type: 'string', default: '100' },
     compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' },
-  });
+  }, ['compare']);
   const model = choice('bench train', 'model', f.model, [...Object.keys(MODELS), 'gpt']);
-  if (f.compare !== undefined) choice('bench train', 'compare', f.compare, ['tfjs']);
+  const cmp = compares('bench train', lists.compare, ['tfjs', 'torch']);
+  if (cmp.has('torch') && !['mlp', 'cnn', 'gpt'].includes(model)) throw new UsageError(`bench train: --compare torch has PyTorch versions of mlp, cnn and gpt only, got --model ${model}`);
   const batchSize = intFlag('bench train', 'batch-size', f['batch-size']), steps = intFlag('bench train', 'steps', f.steps);
   if (model === 'gpt') {
     if (f.cpu) throw new UsageError('bench train: --cpu does not apply to --model gpt (a step takes minutes on the CPU reference)');
-    const rows = await benchTrainGpt({ batchSize, steps, compare: f.compare === 'tfjs' });
+    const rows = await benchTrainGpt({ batchSize, steps, compare: cmp.has('tfjs'), torch: cmp.has('torch') });
     console.log('| model | backend | batch x context | steps | tokens/s |\n|---|---|---|---|---|');
     for (const r of rows) console.log(`| gpt | ${r.backend} | ${r.batchSize} x ${GPT_DEFAULTS.context} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} |`);
     for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);
     if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows.map((r) => ({ ...r, tokensPerSec: r.samplesPerSec })), null, 2) + '\n');
     return;
   }
-  const rows = await benchTrain({ model, batchSize, steps, compare: f.compare === 'tfjs', cpu: !!f.cpu });
+  const rows = await benchTrain({ model, batchSize, steps, compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu });
   console.log('| model | backend | batch | steps | samples/s | submits/step | buffers created after warm-up | pool bytes |\n|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.model} | ${r.backend} | ${r.batchSize} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} | ${r.submitsPerStep ?? '-'} | ${r.buffersCreatedAfterWarmup ?? '-'} | ${r.poolBytes ?? '-'} |`);
   for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);
+  const torch = rows.find((r) => r.backend === 'torch-cpu');
+  if (torch) console.log(`${rows[0].steps} steps at batch ${rows[0].batchSize}: wgtrain-webgpu ${((rows[0].steps * rows[0].batchSize) / rows[0].samplesPerSec).toFixed(2)} s, torch-cpu ${((torch.steps * torch.batchSize) / torch.samplesPerSec).toFixed(2)} s`);
   if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2) + '\n');
 }
 
@@ -185,14 +205,13 @@ function printRatios<R extends { impl: string }>(rows: R[], others: string[], ke
 }
 
 async function optimizer(argv: string[]): Promise<void> {
-  const f = parse('bench optimizer', argv, {
+  const [f, lists] = parseRepeatable('bench optimizer', argv, {
     n: { type: 'string', default: String(1 << 20) }, optimizers: { type: 'string' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' },
-  });
+  }, ['compare']);
   const names = f.optimizers === undefined ? OPTIMIZER_NAMES : String(f.optimizers).split(',').map((s) => choice('bench optimizer', 'optimizers', s, OPTIMIZER_NAMES));
-  if (f.compare !== undefined) choice('bench optimizer', 'compare', f.compare, ['tfjs']);
   const n = intFlag('bench optimizer', 'n', f.n);
   fitsOneBinding('bench optimizer', `--n ${n}: a parameter of ${n} elements`, n);
-  const rows = await benchOptimizers({ n, names, compare: f.compare === 'tfjs', cpu: !!f.cpu });
+  const rows = await benchOptimizers({ n, names, compare: compares('bench optimizer', lists.compare, ['tfjs']).has('tfjs'), cpu: !!f.cpu });
   console.log('| optimizer | impl | n | GB/s | median ms | min | max |\n|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.optimizer} | ${r.impl} | ${r.n} | ${r.gbps.toFixed(2)} | ${r.ms.toFixed(3)} | ${r.min.toFixed(3)} | ${r.max.toFixed(3)} |`);
   printRatios(rows, ['tfjs-webgpu', 'wgtrain-cpu'], (r) => r.optimizer, (ours, o) => o.ms / ours.ms, ' (time ratio)');
@@ -200,10 +219,9 @@ async function optimizer(argv: string[]): Promise<void> {
 }
 
 async function conv(argv: string[]): Promise<void> {
-  const f = parse('bench conv', argv, { shapes: { type: 'string', default: CONV_SHAPES }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } });
+  const [f, lists] = parseRepeatable('bench conv', argv, { shapes: { type: 'string', default: CONV_SHAPES }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } }, ['compare']);
   const shapes = String(f.shapes).split(',').map(parseConvShape);
-  if (f.compare !== undefined) choice('bench conv', 'compare', f.compare, ['tfjs']);
-  const rows = await benchConv(shapes, { compare: f.compare === 'tfjs', cpu: !!f.cpu });
+  const rows = await benchConv(shapes, { compare: compares('bench conv', lists.compare, ['tfjs']).has('tfjs'), cpu: !!f.cpu });
   const num = (v: number | undefined, d: number) => (v === undefined ? '—' : v.toFixed(d));
   console.log('| shape | pass | impl | GFLOP/s | median ms | min | max |\n|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.shape} | ${r.pass} | ${r.impl} | ${num(r.gflops, 2)} | ${num(r.ms, 2)} | ${num(r.min, 2)} | ${num(r.max, 2)} |`);
@@ -232,10 +250,9 @@ async function attentionBench(argv: string[]): Promise<void> {
 }
 
 async function softmaxXent(argv: string[]): Promise<void> {
-  const f = parse('bench softmax-xent', argv, { sizes: { type: 'string', default: SOFTMAX_XENT_SIZES }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } });
+  const [f, lists] = parseRepeatable('bench softmax-xent', argv, { sizes: { type: 'string', default: SOFTMAX_XENT_SIZES }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } }, ['compare']);
   const sizes = String(f.sizes).split(',').map(parseXentSize);
-  if (f.compare !== undefined) choice('bench softmax-xent', 'compare', f.compare, ['tfjs']);
-  const rows = await benchSoftmaxXent(sizes, { compare: f.compare === 'tfjs', cpu: !!f.cpu });
+  const rows = await benchSoftmaxXent(sizes, { compare: compares('bench softmax-xent', lists.compare, ['tfjs']).has('tfjs'), cpu: !!f.cpu });
   console.log('| shape | impl | GB/s | median ms | min | max |\n|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.shape} | ${r.impl} | ${r.gbps.toFixed(2)} | ${r.ms.toFixed(3)} | ${r.min.toFixed(3)} | ${r.max.toFixed(3)} |`);
   printRatios(rows, ['tfjs-webgpu', 'tfjs-wasm', 'wgtrain-cpu'], (r) => r.shape, (ours, o) => o.ms / ours.ms, ' (time ratio)');

@@ -6,6 +6,7 @@ import { bench, BENCH_HELP } from './bench.js';
 import { check, CHECK_HELP } from './check.js';
 import { predict, PREDICT_HELP } from './predict.js';
 import { fuzz, FUZZ_HELP } from './fuzz.js';
+import { profile, PROFILE_HELP } from './profile.js';
 import { generate, GENERATE_HELP } from './generate.js';
 import { UserError } from '../util/errors.js';
 import { setAdapterRequestHook, setSubmitHook } from '../backends/webgpu/device.js';
@@ -20,6 +21,7 @@ commands:
   predict   classes (or a regression's values) for IDX images or CSV rows from a checkpoint  (wgtrain predict --help)
   generate  text from a GPT checkpoint  (wgtrain generate --help)
   bench     kernel benchmarks, side by side with TF.js  (wgtrain bench --help)
+  profile   where a training step's time goes, kernel by kernel; --trace writes a Chrome trace  (wgtrain profile --help)
   check     one training step on WebGPU vs the CPU reference, node by node  (wgtrain check --help)
   fuzz      random small graphs, forward and backward, WebGPU vs the CPU reference  (wgtrain fuzz --help)
 
@@ -33,6 +35,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   bench: { run: bench, help: BENCH_HELP },
   check: { run: check, help: CHECK_HELP },
   fuzz: { run: fuzz, help: FUZZ_HELP },
+  profile: { run: profile, help: PROFILE_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {

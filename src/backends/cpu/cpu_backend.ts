@@ -1,7 +1,7 @@
 // The CPU reference backend: executes a plan with TypedArray loops. Slow on purpose; correct by construction.
 import { Tensor, Variable } from '../../graph/tensor.js';
 import { plan, checkFeeds, isView, Feeds, Plan } from '../../schedule/plan.js';
-import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData } from '../backend.js';
+import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median, trimmedMean } from '../backend.js';
 import { CPU_KERNELS, Arr, CpuKernelFn } from './kernels.js';
 import type { OpName } from '../../graph/op_table.js';
 
@@ -76,25 +76,60 @@ class CpuExecutable implements Executable {
     return a.length === t.size ? a : a.subarray(0, t.size); // temp slots may be larger than the value they hold
   }
 
-  run(feeds: Feeds, o: RunOptions = {}): void {
+  run(feeds: Feeds, o: RunOptions = {}): void { this.timedRun(feeds, o); }
+
+  /** run(), with each step's host time in `times` when given (profile). Returns the time spent feeding. */
+  private timedRun(feeds: Feeds, o: RunOptions, times?: number[]): number {
     this.life.check('run');
+    const t0 = performance.now();
     checkFeeds(this.plan, feeds, o);
     for (const t of this.plan.inputs) (this.arrays[this.plan.bufferOf.get(t)!] as Arr).set(feeds.get(t)!);
+    const fed = performance.now() - t0;
     for (const s of this.plan.steps) {
-      const out = this.plan.bufferOf.has(s) ? (this.view(s) as Float32Array) : new Float32Array(0); // int32 for an i32 node
-      const group = this.plan.fused.get(s);
-      if (!group) { this.backend.kernelFor(s.op)(s, s.inputs.map((x) => this.view(x)), out); continue; }
-      // A fused group runs node by node here, its intermediates in scratch arrays: the reference stays op by op.
-      const scratch = new Map<Tensor, Arr>();
-      for (const n of group.nodes) {
-        if (isView(n)) { scratch.set(n, scratch.get(n.inputs[0]) ?? this.view(n.inputs[0])); continue; }
-        const dst = n === s ? out : new Float32Array(n.size);
-        this.backend.kernelFor(n.op)(n, n.inputs.map((x) => scratch.get(x) ?? this.view(x)), dst);
-        scratch.set(n, dst);
-      }
+      const start = times && performance.now();
+      this.runStep(s);
+      if (times) times.push(performance.now() - start!);
     }
     for (const c of this.plan.counters) c.step++;
     this.life.markRun();
+    return fed;
+  }
+
+  async profile(feeds: Feeds, o: ProfileOptions = {}): Promise<StepProfile> {
+    const runs = Math.max(1, o.runs ?? 5);
+    this.timedRun(feeds, o);
+    const per: number[][] = this.plan.steps.map(() => []), walls: number[] = [], fed: number[] = [], spans: number[] = [];
+    for (let r = 0; r < runs; r++) { // plain and timed steps alternate, to see the same load
+      const t0 = performance.now();
+      this.timedRun(feeds, o);
+      walls.push(performance.now() - t0);
+      const times: number[] = [], t1 = performance.now();
+      fed.push(this.timedRun(feeds, o, times));
+      spans.push(performance.now() - t1);
+      times.forEach((t, i) => per[i].push(t));
+    }
+    let start = trimmedMean(fed);
+    const nodes = this.plan.steps.map((s, i) => {
+      const g = this.plan.fused.get(s), ms = trimmedMean(per[i]);
+      const p = nodeProfile(s, g?.pattern?.kernel ?? (g ? 'fused' : s.op), 1, ms, start, stepWork(g?.nodes ?? [s], g?.inputs ?? s.inputs, this.plan.bufferOf.has(s) ? s : undefined));
+      start += ms;
+      return p;
+    });
+    return finishProfile({ backend: 'cpu', device: this.backend.description, timing: 'host', runs, stepMs: median(walls), profiledStepMs: median(spans), coverage: median(spans.map((span, r) => (fed[r] + per.reduce((a, t) => a + t[r], 0)) / span)), host: { encodeMs: median(fed), submitMs: 0, waitMs: 0 }, nodes });
+  }
+
+  private runStep(s: Tensor): void {
+    const out = this.plan.bufferOf.has(s) ? (this.view(s) as Float32Array) : new Float32Array(0); // int32 for an i32 node
+    const group = this.plan.fused.get(s);
+    if (!group) { this.backend.kernelFor(s.op)(s, s.inputs.map((x) => this.view(x)), out); return; }
+    // A fused group runs node by node here, its intermediates in scratch arrays: the reference stays op by op.
+    const scratch = new Map<Tensor, Arr>();
+    for (const n of group.nodes) {
+      if (isView(n)) { scratch.set(n, scratch.get(n.inputs[0]) ?? this.view(n.inputs[0])); continue; }
+      const dst = n === s ? out : new Float32Array(n.size);
+      this.backend.kernelFor(n.op)(n, n.inputs.map((x) => scratch.get(x) ?? this.view(x)), dst);
+      scratch.set(n, dst);
+    }
   }
 
   async read(t: Tensor): Promise<Float32Array | Int32Array> {

@@ -30,6 +30,8 @@ export interface GpuContext {
   features: string[];
   /** Which GEMM kernel matmuls run on (see `gemmKernelFor`). */
   gemm: GemmKernel;
+  /** Whether the device was created with 'timestamp-query' (the adapter has it): profile() times kernels on the GPU. */
+  timestamps: boolean;
   /** Set once the device is lost; every later run reports it. */
   lost?: string;
   lostInfo?: { reason: string; message: string };
@@ -109,6 +111,8 @@ export interface DeviceOptions {
    * every product (to test and measure it); or 'auto' (default): 'subgroup' where the adapter allows it, else 'tiled'.
    */
   gemm?: 'auto' | GemmKernel;
+  /** false: do not ask for 'timestamp-query' even where the adapter has it, so profile() times by the host clock (to test that path). */
+  timestamps?: boolean;
 }
 
 export type GemmKernel = 'tiled' | 'subgroup' | 'packed';
@@ -156,13 +160,17 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContex
     if (typeof v === 'number') requiredLimits[k] = v;
   }
   const gemm = gemmKernelFor(adapter, opts.gemm);
-  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures: gemm !== 'tiled' ? ['subgroups' as GPUFeatureName] : [] });
+  // 'timestamp-query' costs nothing until a query set is made: only profile() makes one.
+  const timestamps = opts.timestamps !== false && adapter.features.has('timestamp-query');
+  const requiredFeatures = [...(gemm !== 'tiled' ? ['subgroups'] : []), ...(timestamps ? ['timestamp-query'] : [])] as GPUFeatureName[];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const i = adapter.info ?? ({} as GPUAdapterInfo);
   const ctx: GpuContext = {
     device,
     adapterInfo: { vendor: i.vendor ?? '', architecture: i.architecture ?? '', description: i.description ?? '', device: i.device ?? '' },
     features: [...adapter.features].map(String).sort(),
     gemm,
+    timestamps,
   };
   ctx.whenLost = device.lost.then((info) => {
     ctx.lost = `${info.reason}: ${info.message}`;

@@ -16,7 +16,7 @@ export const PANEL_TEXTURE_WIDTH = 4096;
 export const PANEL_TEXTURE_TEXELS = PANEL_TEXTURE_WIDTH * 8192;
 export type Binding = Tensor | Scratch;
 export const isScratch = (b: Binding): b is Scratch => !(b instanceof Tensor);
-export const bindingBytes = (b: Binding): number => (isScratch(b) ? b.bytes : Math.max(b.size, 1) * 4);
+export const bindingBytes = (b: Binding, vec4 = false): number => (isScratch(b) ? b.bytes : vec4 ? Math.ceil(Math.max(b.size, 1) / 4) * 16 : Math.max(b.size, 1) * 4);
 
 /** The shaders in shaders/ a launch may name (their sources: shaders.ts). */
 export type ShaderName =
@@ -40,6 +40,11 @@ export interface Launch {
    */
   workgroupSize: readonly [number, number?, number?];
   workgroups: [number, number, number];
+  /**
+   * Its shader reads its tensors as array<vec4<f32>>: each is bound rounded up to whole vec4s (16 bytes; every buffer
+   * the backend makes is at least that), the shader leaving lanes past the tensor's end unchanged.
+   */
+  vec4?: true;
   /** Launches that run first, in order, in the same step: a GEMM packing its operands into scratch. */
   before?: Launch[];
 }

@@ -14,7 +14,8 @@ function optimStep(n: Node<'optim_step'>): Launch {
     uniform: bytes(),
     dynamicUniform: bytes,
     bindings: n.inputs.slice(),
-    ...spread('optim_step', p.size, 256),
+    vec4: true,
+    ...spread('optim_step', Math.ceil(p.size / 4), 256),
   };
 }
 

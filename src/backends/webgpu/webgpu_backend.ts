@@ -3,7 +3,7 @@
 import { Tensor, Variable } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
 import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
-import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData } from '../backend.js';
+import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median, trimmedMean } from '../backend.js';
 import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle, afterSubmit } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, fusedLaunch, Launch } from './kernels.js';
@@ -66,7 +66,8 @@ export class WebGpuBackend implements Backend {
     let b = this.vars.get(v);
     if (!b) {
       this.checkSize(`variable ${v.name}`, v.shape, v.size * 4);
-      b = this.device.createBuffer({ label: v.name, size: Math.max(v.size * 4, 4), usage: STORAGE(), mappedAtCreation: true });
+      // Whole vec4s (16 bytes), the padding zero: vec4 kernels (the optimizer) bind it so.
+      b = this.device.createBuffer({ label: v.name, size: Math.ceil(Math.max(v.size, 1) / 4) * 16, usage: STORAGE(), mappedAtCreation: true });
       this.stats.variableBuffers++;
       new Float32Array(b.getMappedRange()).set(v.init);
       b.unmap();
@@ -144,7 +145,10 @@ export class WebGpuBackend implements Backend {
   }
 }
 
-interface Dispatch { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number]; uniform: GPUBuffer; launch: Launch; lastUniform?: string }
+/** Timestamp pairs per query set (WebGPU allows 4096 queries in one). */
+const QUERY_PAIRS = 2048;
+
+interface Dispatch { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number]; uniform: GPUBuffer; launch: Launch; step: Tensor; lastUniform?: string }
 
 class WebGpuExecutable implements Executable {
   private buffers: GPUBuffer[];
@@ -205,16 +209,16 @@ class WebGpuExecutable implements Executable {
         layout: pipeline.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: { buffer: uniform, size: launch.uniform.byteLength } },
-          ...launch.bindings.map((t, k) => ({ binding: k + 1, resource: this.resourceOf(t) })),
+          ...launch.bindings.map((t, k) => ({ binding: k + 1, resource: this.resourceOf(t, launch.vec4) })),
         ],
       });
-      return { pipeline, bindGroup, workgroups: launch.workgroups, uniform, launch };
+      return { pipeline, bindGroup, workgroups: launch.workgroups, uniform, launch, step: s };
     });
     be.checkHealth('compiling the plan');
   }
 
-  private resourceOf(b: Binding): GPUBindingResource {
-    if (!isScratch(b)) return { buffer: this.bufferOf(b), size: bindingBytes(b) };
+  private resourceOf(b: Binding, vec4 = false): GPUBindingResource {
+    if (!isScratch(b)) return { buffer: this.bufferOf(b), size: bindingBytes(b, vec4) };
     const s = this.scratch[b.scratch];
     return b.texture ? (s as GPUTexture).createView() : { buffer: s as GPUBuffer, size: bindingBytes(b) };
   }
@@ -225,7 +229,14 @@ class WebGpuExecutable implements Executable {
     return this.buffers[i];
   }
 
-  run(feeds: Feeds, o: RunOptions = {}): void {
+  run(feeds: Feeds, o: RunOptions = {}): void { this.timedRun(feeds, o); }
+
+  /**
+   * run(); with `queries`, each dispatch in a compute pass of its own that writes its start and end timestamps (a
+   * pass is the unit timestampWrites can time), resolved into `queries.resolve`. Returns the host's encode and submit times.
+   */
+  private timedRun(feeds: Feeds, o: RunOptions, queries?: { sets: GPUQuerySet[]; resolve: GPUBuffer }): { encodeMs: number; submitMs: number } {
+    const t0 = performance.now();
     this.life.check('run');
     this.be.checkHealth('running a step');
     checkFeeds(this.plan, feeds, o);
@@ -238,18 +249,106 @@ class WebGpuExecutable implements Executable {
       if (key !== d.lastUniform) { device.queue.writeBuffer(d.uniform, 0, bytes); d.lastUniform = key; }
     }
     const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    for (const d of this.dispatches) {
-      pass.setPipeline(d.pipeline);
-      pass.setBindGroup(0, d.bindGroup);
-      pass.dispatchWorkgroups(...d.workgroups);
+    if (!queries) {
+      const pass = enc.beginComputePass();
+      for (const d of this.dispatches) {
+        pass.setPipeline(d.pipeline);
+        pass.setBindGroup(0, d.bindGroup);
+        pass.dispatchWorkgroups(...d.workgroups);
+      }
+      pass.end();
+    } else {
+      this.dispatches.forEach((d, i) => {
+        const querySet = queries.sets[Math.floor(i / QUERY_PAIRS)], q = (i % QUERY_PAIRS) * 2;
+        const pass = enc.beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: q, endOfPassWriteIndex: q + 1 } });
+        pass.setPipeline(d.pipeline);
+        pass.setBindGroup(0, d.bindGroup);
+        pass.dispatchWorkgroups(...d.workgroups);
+        pass.end();
+      });
+      queries.sets.forEach((set, k) => enc.resolveQuerySet(set, 0, set.count, queries.resolve, k * QUERY_PAIRS * 16));
     }
-    pass.end();
-    device.queue.submit([enc.finish()]);
+    const cmd = enc.finish();
+    const t1 = performance.now();
+    device.queue.submit([cmd]);
     this.be.stats.submits++;
     for (const c of this.plan.counters) c.step++;
     this.life.markRun();
+    const submitMs = performance.now() - t1;
     afterSubmit();
+    return { encodeMs: t1 - t0, submitMs };
+  }
+
+  async profile(feeds: Feeds, o: ProfileOptions = {}): Promise<StepProfile> {
+    const runs = Math.max(1, o.runs ?? 5);
+    const { device } = this.be;
+    this.timedRun(feeds, o);
+    await this.be.sync();
+    // Plain steps (the wall time to compare the nodes with, and the host's part of it) alternate with profiled ones,
+    // so that both see the same load on a shared machine.
+    const walls: number[] = [], enc: number[] = [], sub: number[] = [], waits: number[] = [], spans: number[] = [];
+    const plain = async () => {
+      const t0 = performance.now();
+      const h = this.timedRun(feeds, o);
+      const t1 = performance.now();
+      await this.be.sync();
+      const t2 = performance.now();
+      walls.push(t2 - t0); enc.push(h.encodeMs); sub.push(h.submitMs); waits.push(t2 - t1);
+    };
+    const n = this.dispatches.length;
+    const per: number[][] = this.dispatches.map(() => []), starts: number[][] = this.dispatches.map(() => []);
+    if (this.be.ctx.timestamps) {
+      const sets = Array.from({ length: Math.ceil(n / QUERY_PAIRS) }, (_, k) => device.createQuerySet({ type: 'timestamp', count: 2 * Math.min(QUERY_PAIRS, n - k * QUERY_PAIRS) }));
+      const bytes = sets.length * QUERY_PAIRS * 16;
+      const resolve = device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      try {
+        for (let r = 0; r < runs; r++) {
+          await plain();
+          this.timedRun(feeds, o, { sets, resolve });
+          const raw = await this.be.readBuffer(resolve, bytes, 'i32', 'reading timestamps');
+          const ts = new BigUint64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
+          const at = (i: number) => Math.floor(i / QUERY_PAIRS) * QUERY_PAIRS * 2 + (i % QUERY_PAIRS) * 2;
+          const origin = ts[at(0)];
+          for (let i = 0; i < n; i++) {
+            per[i].push(Number(ts[at(i) + 1] - ts[at(i)]) / 1e6);
+            starts[i].push(Number(ts[at(i)] - origin) / 1e6);
+          }
+          spans.push(Number(ts[at(n - 1) + 1] - origin) / 1e6);
+        }
+      } finally {
+        sets.forEach((s) => s.destroy());
+        resolve.destroy();
+      }
+    } else {
+      // No timestamps: each dispatch submitted alone and waited for, timed by the host clock (submit latency included).
+      for (let r = 0; r < runs; r++) {
+        await plain();
+        let at = 0;
+        for (let i = 0; i < n; i++) {
+          const t0 = performance.now();
+          const e = device.createCommandEncoder(), pass = e.beginComputePass(), d = this.dispatches[i];
+          pass.setPipeline(d.pipeline); pass.setBindGroup(0, d.bindGroup); pass.dispatchWorkgroups(...d.workgroups); pass.end();
+          device.queue.submit([e.finish()]);
+          await this.be.sync();
+          const ms = performance.now() - t0;
+          per[i].push(ms); starts[i].push(at); at += ms;
+        }
+        spans.push(at);
+        for (const c of this.plan.counters) c.step++;
+      }
+    }
+    const host = { encodeMs: median(enc), submitMs: median(sub), waitMs: median(waits) };
+    // A step's time is the sum of its dispatches (a GEMM's packing passes and its own).
+    const byStep = new Map<Tensor, { ms: number; start: number; dispatches: number; kernel: string }>();
+    this.dispatches.forEach((d, i) => {
+      const e = byStep.get(d.step), ms = trimmedMean(per[i]);
+      if (e) { e.ms += ms; e.dispatches++; e.kernel = d.launch.shader; } else byStep.set(d.step, { ms, start: trimmedMean(starts[i]), dispatches: 1, kernel: d.launch.shader });
+    });
+    const nodes = [...byStep].map(([s, e]) => {
+      const g = this.plan.fused.get(s);
+      return nodeProfile(s, g?.pattern?.kernel ?? e.kernel, e.dispatches, e.ms, e.start, stepWork(g?.nodes ?? [s], g?.inputs ?? s.inputs, this.plan.bufferOf.has(s) ? s : undefined));
+    });
+    return finishProfile({ backend: 'webgpu', device: this.be.description, timing: this.be.ctx.timestamps ? 'gpu-timestamps' : 'host', runs, stepMs: median(walls), profiledStepMs: median(spans), coverage: median(spans.map((span, r) => per.reduce((a, t) => a + t[r], 0) / span)), host, nodes });
   }
 
   async read(t: Tensor): Promise<Float32Array | Int32Array> {
