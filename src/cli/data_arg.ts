@@ -2,9 +2,9 @@
 // FILE.csv --label COL) split into training and held-out rows, its features standardised with the training rows'
 // statistics, and for regression its targets too (predict un-scales the outputs with the statistics recorded).
 import type { Dataset } from '../data/dataset.js';
-import { splitValidation, subset } from '../data/dataset.js';
+import { subset } from '../data/dataset.js';
 import { loadMnist, normalize, MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
-import { csvDataset, columnStats, standardize, CsvTask, MAX_INFERRED_CLASSES } from '../data/csv.js';
+import { splitTable, CsvTask, MAX_INFERRED_CLASSES } from '../data/csv.js';
 import { loadCsv } from '../data/csv_file.js';
 import { UsageError } from './args.js';
 
@@ -65,13 +65,8 @@ export async function loadTrainData(command: string, o: DataFlags): Promise<Trai
   if (!o.data.toLowerCase().endsWith('.csv')) throw new UsageError(`${command}: --data must be a .csv file, got '${o.data}' (for MNIST IDX files use --data-dir DIR)`);
   if (o.label === undefined) throw new UsageError(`${command}: --data ${o.data} needs --label COLUMN (the label column's header name or 0-based index)`);
   const table = await loadCsv(o.data, { label: labelArg(o.label), task: o.task, missing: o.missing });
-  let all = csvDataset(table);
-  if (o.limit !== undefined && o.limit < all.n) all = subset(all, Array.from({ length: o.limit }, (_, i) => i));
-  const { train, val } = splitValidation(all, o.testSplit, o.seed);
-  if (!train.n || !val.n) throw new UsageError(`${command}: ${o.data} has ${all.n} rows: too few to hold out --test-split ${o.testSplit} and still train`);
-  const stats = columnStats(train.x, train.n);
-  standardize(train.x, stats);
-  standardize(val.x, stats);
+  const { train, test: val, features: stats, target } = splitTable(table, o);
+  if (!train.n || !val.n) throw new UsageError(`${command}: ${o.data} has ${train.n + val.n} rows: too few to hold out --test-split ${o.testSplit} and still train`);
   const dropped = table.dropped.length ? `; ${table.dropped.length} rows with an empty field left out (--missing drop: lines ${table.dropped.slice(0, 8).join(', ')}${table.dropped.length > 8 ? ', ...' : ''})` : '';
   const rows = `${train.n} training rows, ${val.n} held out${dropped}`;
   // Say why a numeric column was read one way, and how to read it the other; text labels can only be classes.
@@ -80,10 +75,8 @@ export async function loadTrainData(command: string, o: DataFlags): Promise<Trai
     ? ` (numeric, not all integers or over ${MAX_INFERRED_CLASSES} distinct values; --task classification to treat them as classes)`
     : ` (${MAX_INFERRED_CLASSES} or fewer distinct integers; --task regression to fit them as numbers)`;
   const csv: CsvInfo = { file: o.data, label: table.label, features: table.features, classes: table.classes ?? [], ...stats, task: table.task };
-  if (table.task === 'regression') {
-    const t = columnStats(train.y as Float32Array, train.n);
-    standardize(train.y as Float32Array, t);
-    standardize(val.y as Float32Array, t);
+  if (target) {
+    const t = target;
     csv.targetMean = t.mean; csv.targetStd = t.std;
     return {
       train, test: val, heldOut: 'held-out', csv,

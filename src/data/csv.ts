@@ -3,10 +3,11 @@
 // mapping; regression keeps float targets. Unless told, the task follows the label column (inferTask). A missing
 // value (an empty field) is an error unless `missing: 'drop'` leaves such rows out, listed in `dropped`. Every problem
 // names the file, the line and the column.
-import type { Dataset } from './dataset.js';
+import { type Dataset, splitValidation, subset } from './dataset.js';
 import { UserError } from '../util/errors.js';
 
-export { columnStats, standardize } from './standardize.js';
+import { columnStats, standardize } from './standardize.js';
+export { columnStats, standardize };
 
 export class CsvError extends UserError {
   override name = 'CsvError';
@@ -190,4 +191,31 @@ export function parseFeatureRows(text: string, features: string[] | undefined, w
     });
   }
   return { x, n, columns };
+}
+
+/** A table's training and held-out rows, scaled with the training rows' statistics (which predict needs to read new rows alike). */
+export interface TableSplit {
+  train: Dataset; test: Dataset;
+  features: { mean: number[]; std: number[] };
+  /** Regression: the target's training mean and std (the targets are standardised too). */
+  target?: { mean: number[]; std: number[] };
+}
+
+/**
+ * The first `limit` rows of a table split at random (by `seed`) into training and held-out rows, a `testSplit`
+ * fraction held out; features standardised with the training rows' mean and std, and for regression the targets
+ * too. What `wgtrain train --data` and the browser demo train on. A side may come out empty: callers say so.
+ */
+export function splitTable(t: CsvTable, o: { testSplit: number; seed: number; limit?: number }): TableSplit {
+  let all = csvDataset(t);
+  if (o.limit !== undefined && o.limit < all.n) all = subset(all, Array.from({ length: o.limit }, (_, i) => i));
+  const { train, val } = splitValidation(all, o.testSplit, o.seed);
+  const features = columnStats(train.x, train.n);
+  standardize(train.x, features);
+  standardize(val.x, features);
+  if (t.task !== 'regression') return { train, test: val, features };
+  const target = columnStats(train.y as Float32Array, train.n);
+  standardize(train.y as Float32Array, target);
+  standardize(val.y as Float32Array, target);
+  return { train, test: val, features, target };
 }
