@@ -164,6 +164,8 @@ export interface Backend {
   /** A human-readable description of the device (adapter name on WebGPU). */
   readonly description: string;
   compile(outputs: readonly Tensor[], effects?: readonly Tensor[], o?: CompileOptions): Executable;
+  /** Throws a UserError with one line when this backend cannot compile at precision `p` (WebGPU without 'shader-f16'). */
+  checkPrecision?(p: Precision): void;
   writeVariable(v: Variable, data: Float32Array): void;
   readVariable(v: Variable): Promise<Float32Array>;
   /** Wait for all submitted work (a no-op on CPU). */

@@ -4,6 +4,7 @@ import { Tensor, Variable } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
 import { plan, checkFeeds, Feeds, Plan, isHalf } from '../../schedule/plan.js';
 import { UserError } from '../../util/errors.js';
+import type { Precision } from '../../graph/f16.js';
 import { Backend, CompileOptions, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median, trimmedMean } from '../backend.js';
 import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle, afterSubmit } from './device.js';
 import { BufferPool } from './pool.js';
@@ -132,11 +133,13 @@ export class WebGpuBackend implements Backend {
     this.checkHealth('waiting for the queue');
   }
 
+  checkPrecision(p: Precision): void {
+    if (p === 'f16' && !this.ctx.features.includes('shader-f16')) throw new NoShaderF16Error(this.description);
+  }
+
   compile(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: CompileOptions = {}): Executable {
     this.checkHealth('compiling the plan');
-    if (o.precision === 'f16' && !this.ctx.features.includes('shader-f16')) {
-      throw new NoShaderF16Error(this.description);
-    }
+    if (o.precision) this.checkPrecision(o.precision);
     return new WebGpuExecutable(this, plan(outputs, effects, { precision: o.precision }));
   }
 
