@@ -157,6 +157,8 @@ export interface CompileOptions {
    * and accumulated in f32 (Plan.half); variables stay float32. WebGPU needs the adapter's 'shader-f16'. ['f32']
    */
   precision?: Precision;
+  /** With precision 'f16', let outputs be stored in f16 as well (read() widens them to float32); for the parity check. */
+  halfOutputs?: boolean;
 }
 
 export interface Backend {

@@ -37,6 +37,16 @@ export function roundF16Array<T extends Float32Array | Float64Array>(a: T): T {
   return a;
 }
 
+/** IEEE half-precision bit patterns (as an f16 buffer holds them) widened to float32. */
+export function decodeF16(bits: Uint16Array): Float32Array {
+  const out = new Float32Array(bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const h = bits[i], sign = h & 0x8000 ? -1 : 1, exp = (h >> 10) & 0x1f, frac = h & 0x3ff;
+    out[i] = sign * (exp === 0 ? frac * 2 ** -24 : exp === 31 ? (frac ? NaN : Infinity) : (1 + frac / 1024) * 2 ** (exp - 15));
+  }
+  return out;
+}
+
 /** The numeric precision a step is compiled at: 'f16' stores activations and gradients in half precision. */
 export type Precision = 'f32' | 'f16';
 export const PRECISIONS: readonly Precision[] = ['f32', 'f16'];

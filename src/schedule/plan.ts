@@ -57,6 +57,8 @@ export interface PlanOptions {
   fuse?: boolean;
   /** 'f16': activations and gradients between f16-capable kernels are stored in half precision (halfStored). ['f32'] */
   precision?: Precision;
+  /** With precision 'f16', outputs may be stored in f16 too (read() widens them): the parity check reads every node so. */
+  halfOutputs?: boolean;
 }
 
 /**
@@ -75,10 +77,10 @@ export function halfCapable(p: Pick<Plan, 'fused'>, s: Tensor): boolean {
  * and that are not outputs (read() returns float32). Feeds, variables (the float32 master weights) and constants
  * keep float32, as does every value an effect (an optimizer update, a running statistic) reads.
  */
-function halfStored(steps: readonly Tensor[], fused: Plan['fused'], outputs: readonly Tensor[], root: (t: Tensor) => Tensor): Set<Tensor> {
+function halfStored(steps: readonly Tensor[], fused: Plan['fused'], outputs: readonly Tensor[], root: (t: Tensor) => Tensor, halfOutputs = false): Set<Tensor> {
   const p = { fused };
   const half = new Set(steps.filter((s) => s.dtype === 'f32' && !isEffect(s) && halfCapable(p, s)));
-  for (const o of outputs) half.delete(root(o));
+  if (!halfOutputs) for (const o of outputs) half.delete(root(o));
   for (const s of steps) if (!halfCapable(p, s)) for (const x of stepInputs(p, s)) half.delete(root(x));
   return half;
 }
@@ -118,7 +120,7 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
 
   // Liveness: the last step that reads each value (through views). Outputs live to the end.
   const root = (t: Tensor): Tensor => (isView(t) ? root(t.inputs[0]) : t);
-  const half = o.precision === 'f16' ? halfStored(steps, fused, outputs, root) : new Set<Tensor>();
+  const half = o.precision === 'f16' ? halfStored(steps, fused, outputs, root, o.halfOutputs) : new Set<Tensor>();
   const lastUse = new Map<Tensor, number>();
   steps.forEach((s, i) => stepInputs({ fused }, s).forEach((x) => lastUse.set(root(x), i)));
   for (const o of outputs) lastUse.set(root(o), Infinity);

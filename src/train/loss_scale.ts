@@ -41,12 +41,13 @@ export class LossScaler {
   scaled(loss: Tensor): Tensor { return ops.mul(loss, ops.reshape(this.scale.tensor, loss.shape.map(() => 1))); }
 
   /**
-   * 1 when any scaled gradient holds an infinity or a NaN, else 0. Σ sum(g) · 0 is NaN exactly then (each sum reads
-   * the f16 values in f32, which cannot overflow for finite halves), and relu_grad(t + 1, 1) maps it to a finite 0/1.
+   * 1 when any scaled gradient holds an infinity or a NaN, else 0. Σ sum(g · 0) is NaN exactly then, and
+   * relu_grad(t + 1, 1) maps it to a finite 0/1. Not Σ sum(g) · 0: a long sum runs in two kernels whose partial sums
+   * are stored in f16 too, and the partial sums of large finite scaled gradients overflow there.
    */
   overflowed(grads: readonly Tensor[]): Tensor {
-    const sums = grads.map((g) => ops.reshape(ops.sum(g), [1]));
-    const poison = ops.mul(ops.sum(sums.length > 1 ? concat(sums) : sums[0]), 0);
+    const sums = grads.map((g) => ops.reshape(ops.sum(ops.mul(g, 0)), [1]));
+    const poison = ops.sum(sums.length > 1 ? concat(sums) : sums[0]);
     return ops.sub(1, indicator(ops.add(poison, 1)));
   }
 

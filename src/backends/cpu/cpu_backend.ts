@@ -52,7 +52,7 @@ export class CpuBackend implements Backend {
 
   compile(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: CompileOptions = {}): Executable {
     checkBackendLive(this, 'compile');
-    return new CpuExecutable(this, plan(outputs, effects, { precision: o.precision }));
+    return new CpuExecutable(this, plan(outputs, effects, { precision: o.precision, halfOutputs: o.halfOutputs }));
   }
 }
 

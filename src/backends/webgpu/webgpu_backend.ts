@@ -4,7 +4,7 @@ import { Tensor, Variable } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
 import { plan, checkFeeds, Feeds, Plan, isHalf } from '../../schedule/plan.js';
 import { UserError } from '../../util/errors.js';
-import type { Precision } from '../../graph/f16.js';
+import { decodeF16, Precision } from '../../graph/f16.js';
 import { Backend, CompileOptions, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median, trimmedMean } from '../backend.js';
 import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle, afterSubmit } from './device.js';
 import { BufferPool } from './pool.js';
@@ -140,7 +140,7 @@ export class WebGpuBackend implements Backend {
   compile(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: CompileOptions = {}): Executable {
     this.checkHealth('compiling the plan');
     if (o.precision) this.checkPrecision(o.precision);
-    return new WebGpuExecutable(this, plan(outputs, effects, { precision: o.precision }));
+    return new WebGpuExecutable(this, plan(outputs, effects, { precision: o.precision, halfOutputs: o.halfOutputs }));
   }
 
   dispose(): void {
@@ -372,6 +372,10 @@ class WebGpuExecutable implements Executable {
 
   async read(t: Tensor): Promise<Float32Array | Int32Array> {
     this.life.checkRead(t, this.plan.outputs);
+    if (isHalf(this.plan, t)) {
+      const raw = await this.be.readBuffer(this.bufferOf(t), Math.ceil(t.size / 2) * 4, 'i32', `reading ${t}`);
+      return decodeF16(new Uint16Array(raw.buffer, raw.byteOffset, t.size));
+    }
     return this.be.readBuffer(this.bufferOf(t), t.size * 4, t.dtype, `reading ${t}`);
   }
 
