@@ -112,8 +112,14 @@ export async function benchTrain(o: { model: string; batchSize: number; steps: n
   const gpu = await WebGpuBackend.create();
   gpu.checkPrecision(o.precision ?? 'f32');
   const rows = [await ours(gpu, o.model, o.batchSize, o.steps, data)];
-  // Mixed precision right after float32 in the same process, so the A/B sees the same load.
-  if (o.precision === 'f16') rows.push(await ours(gpu, o.model, o.batchSize, o.steps, data, 'f16'));
+  if (o.precision === 'f16') {
+    // Mixed precision against float32 in the same process, alternating f16, f32, f16 and keeping each one's best
+    // run, so that both see the same (on a shared machine, changing) load.
+    rows.push(await ours(gpu, o.model, o.batchSize, o.steps, data, 'f16'));
+    const [again32, again16] = [await ours(gpu, o.model, o.batchSize, o.steps, data), await ours(gpu, o.model, o.batchSize, o.steps, data, 'f16')];
+    if (again32.samplesPerSec > rows[0].samplesPerSec) rows[0] = again32;
+    if (again16.samplesPerSec > rows[1].samplesPerSec) rows[1] = again16;
+  }
   gpu.dispose();
   if (o.cpu) rows.push(await ours(new CpuBackend(), o.model, o.batchSize, Math.min(o.steps, 20), data));
   const tfjsModel = { mlp: tfjsMlp, cnn: tfjsCnn }[o.model];

@@ -37,8 +37,8 @@ tokens/s, against the same model from TF.js primitives with --compare tfjs (try 
   --compare tfjs      also train the MLP with TF.js WebGPU (same adapter) and TF.js WASM
   --compare torch     also train mlp, cnn or gpt with PyTorch on the CPU (/usr/bin/python3, ${TORCH_THREADS} threads; random inputs)
   --cpu               also run the CPU reference (20 steps)
-  --precision f16     also time the mixed-precision step (train --precision f16) right after the float32 one, in the
-                      same process: a row wgtrain-webgpu-f16
+  --precision f16     also time the mixed-precision step (train --precision f16) in the same process, alternating
+                      f32, f16, f32, f16 and keeping each one's best: a row wgtrain-webgpu-f16
   --json FILE         {"model","backend","batchSize","steps","samplesPerSec","submitsPerStep","buffersCreatedAfterWarmup","poolBytes"}
                       (an array of such rows with --compare or --cpu)
 
