@@ -77,6 +77,7 @@ export function halfDefines(half: readonly boolean[]): Record<string, boolean> {
 }
 
 export function shaderSource(name: ShaderName, defines: Record<string, boolean> = {}): string {
+  if (HALF_SHADERS.has(name)) defines = { ...halfDefines([]), ...defines }; // f32 bindings unless a launch says otherwise
   const src = SHADERS[name] === undefined ? undefined : withIncludes(name, SHADERS[name]);
   if (src === undefined) throw new Error(`webgpu: no shader named '${name}' in shaders/`);
   const strings: string[] = [];
