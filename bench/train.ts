@@ -1,6 +1,7 @@
 // Training throughput: whole steps (forward, loss, backward, update) of a named model on real MNIST batches,
 // with what the scheduler promises made visible: submits per step, buffers created after warm-up, pool bytes.
 // With compare, the same MLP or CNN trained by TF.js (WebGPU on the same adapter, and WASM) in the same run.
+import type { Precision } from '../src/graph/f16.js';
 import { WebGpuBackend } from '../src/backends/webgpu/webgpu_backend.js';
 import { CpuBackend } from '../src/backends/cpu/cpu_backend.js';
 import type { Backend } from '../src/backends/backend.js';
@@ -25,8 +26,9 @@ async function batches(batchSize: number, steps: number): Promise<Batch[]> {
   return [...new DataLoader(train, { batchSize, seed: 1, dropLast: true }).batches(0)].map((b) => ({ ...b, x: b.x.slice(), y: b.y.slice() }));
 }
 
-async function ours(be: Backend, model: string, batchSize: number, steps: number, data: Batch[]): Promise<TrainBench> {
+async function ours(be: Backend, model: string, batchSize: number, steps: number, data: Batch[], precision: Precision = 'f32'): Promise<TrainBench> {
   const trainer = new ClassifierTrainer(be, MODELS[model].build(new Rng(1)), new SGD({ lr: 0.01, momentum: 0.9 }), [28, 28]);
+  trainer.precision = precision;
   const warm = Math.min(5, data.length);
   for (let i = 0; i < warm; i++) trainer.trainStep(data[i].x, data[i].y, batchSize);
   await be.sync();
@@ -42,7 +44,7 @@ async function ours(be: Backend, model: string, batchSize: number, steps: number
   const seconds = (performance.now() - t0) / 1000;
   trainer.dispose();
   return {
-    model, backend: `wgtrain-${be.name}`, batchSize, steps, samplesPerSec: (steps * batchSize) / seconds,
+    model, backend: `wgtrain-${be.name}${precision === 'f16' ? '-f16' : ''}`, batchSize, steps, samplesPerSec: (steps * batchSize) / seconds,
     ...(gpu && { submitsPerStep: (gpu.stats.submits - submits0) / steps, buffersCreatedAfterWarmup: gpu.buffersCreated - created0, poolBytes: gpu.pool.bytes }),
   };
 }
@@ -105,10 +107,19 @@ async function timeTfjs(model: string, backend: string, batchSize: number, steps
   return { model, backend: `tfjs-${backend}`, batchSize, steps, samplesPerSec: (steps * batchSize) / seconds };
 }
 
-export async function benchTrain(o: { model: string; batchSize: number; steps: number; compare?: boolean; torch?: boolean; cpu?: boolean }): Promise<TrainBench[]> {
+export async function benchTrain(o: { model: string; batchSize: number; steps: number; compare?: boolean; torch?: boolean; cpu?: boolean; precision?: Precision }): Promise<TrainBench[]> {
   const data = await batches(o.batchSize, Math.min(o.steps, 100));
   const gpu = await WebGpuBackend.create();
+  gpu.checkPrecision(o.precision ?? 'f32');
   const rows = [await ours(gpu, o.model, o.batchSize, o.steps, data)];
+  if (o.precision === 'f16') {
+    // Mixed precision against float32 in the same process, alternating f16, f32, f16 and keeping each one's best
+    // run, so that both see the same (on a shared machine, changing) load.
+    rows.push(await ours(gpu, o.model, o.batchSize, o.steps, data, 'f16'));
+    const [again32, again16] = [await ours(gpu, o.model, o.batchSize, o.steps, data), await ours(gpu, o.model, o.batchSize, o.steps, data, 'f16')];
+    if (again32.samplesPerSec > rows[0].samplesPerSec) rows[0] = again32;
+    if (again16.samplesPerSec > rows[1].samplesPerSec) rows[1] = again16;
+  }
   gpu.dispose();
   if (o.cpu) rows.push(await ours(new CpuBackend(), o.model, o.batchSize, Math.min(o.steps, 20), data));
   const tfjsModel = { mlp: tfjsMlp, cnn: tfjsCnn }[o.model];

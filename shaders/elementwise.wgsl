@@ -13,12 +13,15 @@ override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts,
 
 #include elementwise_params
 #include op_codes
-@group(0) @binding(1) var<storage, read> a: array<f32>;
+#include half_types
+@group(0) @binding(1) var<storage, read> a: array<T1>;
 #if BINARY
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<T2>;
+@group(0) @binding(3) var<storage, read_write> out: array<T3>;
+fn to_out(v: f32) -> T3 { return to_T3(v); }
 #else
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<T2>;
+fn to_out(v: f32) -> T2 { return to_T2(v); }
 #endif
 
 #include unary
@@ -81,9 +84,9 @@ fn strided_offsets(index: u32, rank: u32, skip: u32) -> vec2<u32> {
 
 fn apply(oa: u32, ob: u32) -> f32 {
 #if BINARY
-  return chain(binary_op(a[oa], b[ob], bitcast<f32>(m(EW_ALPHA))));
+  return chain(binary_op(f32(a[oa]), f32(b[ob]), bitcast<f32>(m(EW_ALPHA))));
 #else
-  return chain(unary_op(a[oa], bitcast<f32>(m(EW_ALPHA))));
+  return chain(unary_op(f32(a[oa]), bitcast<f32>(m(EW_ALPHA))));
 #endif
 }
 
@@ -104,7 +107,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let sb = m(EW_STRIDES_B + rank - 1u);
   let base = i * len;
   for (var j = 0u; j < len; j++) {
-    out[base + j] = apply(o.x + j * sa, o.y + j * sb);
+    out[base + j] = to_out(apply(o.x + j * sa, o.y + j * sb));
   }
 #else
   if (i >= n) { return; }
@@ -116,6 +119,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let oa = i % m(EW_PERIOD_A);
   let ob = i % m(EW_PERIOD_B);
 #endif
-  out[i] = apply(oa, ob);
+  out[i] = to_out(apply(oa, ob));
 #endif
 }

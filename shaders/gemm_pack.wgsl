@@ -17,7 +17,8 @@ override TEXW: u32 = 4096u; // a power of two
 
 #include gemm_pack_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> X: array<f32>;
+#include half_types
+@group(0) @binding(1) var<storage, read> X: array<T1>;
 @group(0) @binding(2) var P: texture_storage_2d<rgba32float, write>;
 
 @compute @workgroup_size(VECS, 4)
@@ -32,7 +33,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   for (var c = 0u; c < 4u; c++) {
     let r = wid.y * 4u * VECS + first + step * c;
     if (r < dims.R && k < dims.K) {
-      if (KMAJOR) { v[c] = X[base + k * dims.R + r]; } else { v[c] = X[base + r * dims.K + k]; }
+      if (KMAJOR) { v[c] = f32(X[base + k * dims.R + r]); } else { v[c] = f32(X[base + r * dims.K + k]); }
     }
   }
   let i = ((wid.z * dims.tiles + wid.y) * dims.KP + k) * VECS + q;

@@ -20,9 +20,10 @@ override TK: u32 = 16u;
 
 #include matmul_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+#include half_types
+@group(0) @binding(1) var<storage, read> A: array<T1>;
+@group(0) @binding(2) var<storage, read> B: array<T2>;
+@group(0) @binding(3) var<storage, read_write> C: array<T3>;
 #if BLOCK8
 const R = 8u;
 #else
@@ -35,14 +36,14 @@ var<workgroup> Bs: array<vec4<f32>, TK * TSX * V4>; // [TK][R·TSX / 4]
 
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
   if (m >= dims.M || k >= dims.K) { return 0.0; }
-  if (TRANS_A) { return A[base + k * dims.M + m]; }
-  return A[base + m * dims.K + k];
+  if (TRANS_A) { return f32(A[base + k * dims.M + m]); }
+  return f32(A[base + m * dims.K + k]);
 }
 
 fn loadB(base: u32, k: u32, n: u32) -> f32 {
   if (k >= dims.K || n >= dims.N) { return 0.0; }
-  if (TRANS_B) { return B[base + n * dims.K + k]; }
-  return B[base + k * dims.N + n];
+  if (TRANS_B) { return f32(B[base + n * dims.K + k]); }
+  return f32(B[base + k * dims.N + n]);
 }
 
 #include gemm_store

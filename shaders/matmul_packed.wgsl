@@ -28,7 +28,8 @@ enable subgroups;
 @group(0) @binding(1) var At: texture_2d<f32>;
 @group(0) @binding(2) var Bt: texture_2d<f32>;
 override TEXW: u32 = 4096u; // a power of two
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+#include half_types
+@group(0) @binding(3) var<storage, read_write> C: array<T3>;
 #if ROWS128
 const TM = 128u;
 #else

@@ -21,29 +21,30 @@ override TRANS_B: bool = false;
 // groups: the accumulator blocks to store, (TM / 8) x (CW / 4) (see storeBlocks in gemm_subgroup.wgsl).
 #include matmul_subgroup_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
+#include half_types
+@group(0) @binding(1) var<storage, read> A: array<T1>;
 #if VEC_B
 // B untransposed with N a multiple of 4: a lane's 4 columns are one aligned vec4, loaded with one lane-loop instead
 // of four (about 10% faster at 1024^3).
-@group(0) @binding(2) var<storage, read> B: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> B: array<vec4<T2>>;
 #else
-@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<T2>;
 #endif
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<T3>;
 // Rows and columns past the edge are clamped to the last one: their sums are computed and never stored.
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
-  if (TRANS_A) { return A[base + k * dims.M + m]; }
-  return A[base + m * dims.K + k];
+  if (TRANS_A) { return f32(A[base + k * dims.M + m]); }
+  return f32(A[base + m * dims.K + k]);
 }
 
 // n holds the lane's 4 columns, clamped to the matrix (with VEC_B to N - 4, so n.x stays a multiple of 4).
 fn loadB(base: u32, k: u32, n: vec4<u32>) -> vec4<f32> {
 #if VEC_B
-  return B[(base + k * dims.N + n.x) / 4u];
+  return vec4<f32>(B[(base + k * dims.N + n.x) / 4u]);
 #else
-  if (TRANS_B) { return vec4<f32>(B[base + n.x * dims.K + k], B[base + n.y * dims.K + k], B[base + n.z * dims.K + k], B[base + n.w * dims.K + k]); }
+  if (TRANS_B) { return vec4<f32>(f32(B[base + n.x * dims.K + k]), f32(B[base + n.y * dims.K + k]), f32(B[base + n.z * dims.K + k]), f32(B[base + n.w * dims.K + k])); }
   let r = base + k * dims.N;
-  return vec4<f32>(B[r + n.x], B[r + n.y], B[r + n.z], B[r + n.w]);
+  return vec4<f32>(f32(B[r + n.x]), f32(B[r + n.y]), f32(B[r + n.z]), f32(B[r + n.w]));
 #endif
 }
 

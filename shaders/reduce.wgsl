@@ -7,8 +7,9 @@
 override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
 #include reduce_params
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+#include half_types
+@group(0) @binding(1) var<storage, read> x: array<T1>;
+@group(0) @binding(2) var<storage, read_write> out: array<T2>;
 
 var<workgroup> partial: array<f32, WG>;
 
@@ -35,11 +36,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (m(RD_RED_RANK) == 1u) {
     // One reduced dim (the host merges contiguous ones): a plain strided walk, no division per element.
     let st = m(RD_RED_STRIDES);
-    for (var r = 0u; r < m(RD_RED_COUNT); r++) { s += x[base + r * st]; }
+    for (var r = 0u; r < m(RD_RED_COUNT); r++) { s += f32(x[base + r * st]); }
   } else {
-    for (var r = 0u; r < m(RD_RED_COUNT); r++) { s += x[base + offset(r, m(RD_RED_RANK), RD_RED_SHAPE, RD_RED_STRIDES)]; }
+    for (var r = 0u; r < m(RD_RED_COUNT); r++) { s += f32(x[base + offset(r, m(RD_RED_RANK), RD_RED_SHAPE, RD_RED_STRIDES)]); }
   }
-  out[o] = s;
+  out[o] = to_T2(s);
 }
 #else
 @compute @workgroup_size(WG)
@@ -52,9 +53,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let base = offset(o, m(RD_KEPT_RANK), RD_KEPT_SHAPE, RD_KEPT_STRIDES);
     if (m(RD_RED_RANK) == 1u) {
       let st = m(RD_RED_STRIDES);
-      for (var r = lid; r < redCount; r += WG) { s += x[base + r * st]; }
+      for (var r = lid; r < redCount; r += WG) { s += f32(x[base + r * st]); }
     } else {
-      for (var r = lid; r < redCount; r += WG) { s += x[base + offset(r, m(RD_RED_RANK), RD_RED_SHAPE, RD_RED_STRIDES)]; }
+      for (var r = lid; r < redCount; r += WG) { s += f32(x[base + offset(r, m(RD_RED_RANK), RD_RED_SHAPE, RD_RED_STRIDES)]); }
     }
   }
   partial[lid] = s;
@@ -63,6 +64,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     if (lid < w) { partial[lid] += partial[lid + w]; }
     workgroupBarrier();
   }
-  if (lid == 0u && o < outCount) { out[o] = partial[0]; }
+  if (lid == 0u && o < outCount) { out[o] = to_T2(partial[0]); }
 }
 #endif

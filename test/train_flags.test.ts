@@ -141,4 +141,20 @@ describe('wgtrain train: flags of the training loop', () => {
     expect(jitter.run).toMatchObject({ jitter: 0.3 });
     expect(plain.run).not.toHaveProperty('flip');
   });
+
+  it('--precision f16: trains with its loss scale in the checkpoint, resumes bit for bit, and a resume without the flag is refused', async () => {
+    const gpuTable = table.map((v) => (v === 'cpu' ? 'webgpu' : v));
+    const f16 = [...gpuTable, '--schedule', 'constant', '--precision', 'f16'];
+    const a = ok(cli([...f16, '--epochs', '3', '--save', path('f16a.st')]));
+    expect(a.stdout).toContain('precision f16');
+    ok(cli([...f16, '--epochs', '1', '--save', path('f16.st')]));
+    const saved = await readCheckpoint(path('f16.st'));
+    expect([...saved.tensors.keys()]).toEqual(expect.arrayContaining(['loss_scale.scale', 'loss_scale.good_steps']));
+    ok(cli([...f16, '--epochs', '3', '--resume', path('f16.st'), '--save', path('f16b.st')]));
+    const [whole, resumed] = [await readCheckpoint(path('f16a.st')), await readCheckpoint(path('f16b.st'))];
+    for (const [name, t] of whole.tensors) expect([...resumed.tensors.get(name)!.array()], name).toEqual([...t.array()]);
+    const refused = cli([...gpuTable, '--schedule', 'constant', '--epochs', '3', '--resume', path('f16.st')]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/--precision f16 in the checkpoint but unset here/);
+  });
 });

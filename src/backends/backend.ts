@@ -3,6 +3,7 @@
 import { Tensor, Variable } from '../graph/tensor.js';
 import { Plan, Feeds, FeedError } from '../schedule/plan.js';
 import { UserError } from '../util/errors.js';
+import type { Precision } from '../graph/f16.js';
 
 export interface RunOptions {
   /**
@@ -150,11 +151,23 @@ export function profileTrace(p: StepProfile): { traceEvents: object[]; displayTi
   };
 }
 
+export interface CompileOptions {
+  /**
+   * 'f16': values between f16-capable kernels (elementwise, sums, matmuls) are stored in half precision and computed
+   * and accumulated in f32 (Plan.half); variables stay float32. WebGPU needs the adapter's 'shader-f16'. ['f32']
+   */
+  precision?: Precision;
+  /** With precision 'f16', let outputs be stored in f16 as well (read() widens them to float32); for the parity check. */
+  halfOutputs?: boolean;
+}
+
 export interface Backend {
   readonly name: 'cpu' | 'webgpu';
   /** A human-readable description of the device (adapter name on WebGPU). */
   readonly description: string;
-  compile(outputs: readonly Tensor[], effects?: readonly Tensor[]): Executable;
+  compile(outputs: readonly Tensor[], effects?: readonly Tensor[], o?: CompileOptions): Executable;
+  /** Throws a UserError with one line when this backend cannot compile at precision `p` (WebGPU without 'shader-f16'). */
+  checkPrecision?(p: Precision): void;
   writeVariable(v: Variable, data: Float32Array): void;
   readVariable(v: Variable): Promise<Float32Array>;
   /** Wait for all submitted work (a no-op on CPU). */

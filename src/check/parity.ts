@@ -15,6 +15,7 @@
 // A variable takes the K of the update that wrote it. Values equal on both sides (equal infinities, NaN on both)
 // agree; a NaN on one side only fails. Branches (relu_grad's x > 0) taken differently because of rounding upstream
 // are not compared: see BRANCHES.
+import type { Precision } from '../graph/f16.js';
 import { Tensor, Variable, variableOf } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
 import { plan, Feeds } from '../schedule/plan.js';
@@ -27,6 +28,13 @@ import { OptionError } from '../util/errors.js';
 export const PARITY_ATOL = 1e-6;
 export const PARITY_ATOL_PER_SQRT_K = 1e-6;
 export const PARITY_RTOL = 1e-4;
+/**
+ * Tolerances at precision 'f16', where both backends round the same values to f16 but may land on neighbouring halves
+ * (their f32 results differ in the last bits) and such a difference of 2^-10 relative flows on: rtol 2^-7 (8 half
+ * ulps), atol 2^-11·(1 + sqrt(K))·max|cpu|.
+ */
+export const PARITY_F16_RTOL = 2 ** -7;
+export const PARITY_F16_ATOL_PER_SQRT_K = 2 ** -11;
 
 export interface ParityOptions {
   outputs: readonly Tensor[];
@@ -43,6 +51,8 @@ export interface ParityOptions {
   variables?: 'gpu' | 'init';
   /** Scales atol and rtol (2 = twice as lenient). */
   tolerance?: number;
+  /** Compile both sides at this precision; 'f16' reads f16-stored nodes as stored and uses the f16 tolerances. ['f32'] */
+  precision?: Precision;
 }
 
 export interface ParityEntry {
@@ -109,11 +119,11 @@ export const BRANCHES: Partial<Record<OpName, [input: number, test: (v: number) 
 );
 
 type Values = ArrayLike<number>;
-function compare(gpu: Values, cpu: Values, k: number, factor: number, flipped?: (i: number) => boolean): Omit<ParityEntry, 'kind' | 'label' | 'op' | 'id' | 'shape' | 'name'> {
+function compare(gpu: Values, cpu: Values, k: number, factor: number, flipped?: (i: number) => boolean, half = false): Omit<ParityEntry, 'kind' | 'label' | 'op' | 'id' | 'shape' | 'name'> {
   let scale = 0;
   for (let i = 0; i < cpu.length; i++) if (Number.isFinite(cpu[i])) scale = Math.max(scale, Math.abs(cpu[i]));
-  const atol = (PARITY_ATOL + (k > 1 ? PARITY_ATOL_PER_SQRT_K * Math.sqrt(k) * scale : 0)) * factor;
-  const rtol = PARITY_RTOL * factor;
+  const atol = (half ? PARITY_F16_ATOL_PER_SQRT_K * (1 + Math.sqrt(k)) * scale + PARITY_ATOL : PARITY_ATOL + (k > 1 ? PARITY_ATOL_PER_SQRT_K * Math.sqrt(k) * scale : 0)) * factor;
+  const rtol = (half ? PARITY_F16_RTOL : PARITY_RTOL) * factor;
   let maxAbsErr = 0, maxRelErr = 0, ratio = 0, worst = { index: -1, gpu: NaN, cpu: NaN }, branchFlips = 0;
   for (let i = 0; i < cpu.length; i++) {
     const g = gpu[i], c = cpu[i];
@@ -154,10 +164,12 @@ export async function checkParity(o: ParityOptions): Promise<ParityReport> {
   const varK = new Map<Variable, number>();
   for (const e of effects) for (const x of e.inputs) { const v = variableOf(x); if (v) varK.set(v, Math.max(varK.get(v) ?? 1, kEff.get(e)!)); }
 
+  const half = o.precision === 'f16';
   let gx: Executable | undefined, cx: Executable | undefined;
   try {
-    gx = gpu.compile(keep, effects);
-    cx = cpu.compile(keep, effects);
+    const precision = { precision: o.precision, halfOutputs: true };
+    gx = gpu.compile(keep, effects, precision);
+    cx = cpu.compile(keep, effects, precision);
     // Host-side step counters are shared by both runs: rewind them so the GPU draws the CPU's dropout mask and randn
     // samples, and its optimizer updates with the CPU's step number (bias corrections).
     const dropouts = topoSort([...o.outputs, ...effects]).flatMap((n) => (isOp(n, 'dropout') || isOp(n, 'dropout_advance') || isOp(n, 'randn') ? [n.attrs.counter] : []));
@@ -177,12 +189,12 @@ export async function checkParity(o: ParityOptions): Promise<ParityReport> {
       const branch = BRANCHES[n.op], decider = branch && values.get(viewed(n.inputs[branch[0]]));
       const flipped = decider && n.inputs[branch[0]].size === n.size ? (i: number) => branch[1](decider.g[i]) !== branch[1](decider.c[i]) : undefined;
       const label = `${n.op}#${n.id}${fmt(n.shape)}${n.name ? ` '${n.name}'` : ''}`;
-      nodeEntries.push({ kind: 'node', label, op: n.op, id: n.id, shape: [...n.shape], name: n.name, ...compare(g, c, kEff.get(n)!, tolerance, flipped) });
+      nodeEntries.push({ kind: 'node', label, op: n.op, id: n.id, shape: [...n.shape], name: n.name, ...compare(g, c, kEff.get(n)!, tolerance, flipped, half) });
     }
     const varEntries: ParityEntry[] = [];
     for (const v of vars) {
       const [g, c] = await Promise.all([gpu.readVariable(v), cpu.readVariable(v)]);
-      varEntries.push({ kind: 'variable', label: v.name, op: 'param', id: v.tensor.id, shape: [...v.shape], name: v.name, ...compare(g, c, varK.get(v) ?? 1, tolerance) });
+      varEntries.push({ kind: 'variable', label: v.name, op: 'param', id: v.tensor.id, shape: [...v.shape], name: v.name, ...compare(g, c, varK.get(v) ?? 1, tolerance, undefined, half) });
     }
     const firstFailure = nodeEntries.find((e) => !e.ok) ?? varEntries.find((e) => !e.ok);
     return { ok: !firstFailure, gpu: gpu.description, cpu: cpu.description, nodes: nodeEntries, variables: varEntries, firstFailure, tolerance };

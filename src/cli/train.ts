@@ -1,6 +1,7 @@
 // `wgtrain train`: train a model on MNIST or a CSV table with fit's loop, and report held-out accuracy (RMSE, MAE and
 // R² for a regression). This file turns flags into fit's options and callbacks (progress.ts: the bar, --metrics and
 // --plot; resume.ts: --save and --resume) and sets up transfer learning (--init-from, --freeze: train/transfer.ts).
+import { PRECISIONS, Precision } from '../graph/f16.js';
 import { writeFile } from 'node:fs/promises';
 import { createBackend, BackendName } from '../backends/index.js';
 import { splitValidation, Dataset, isRegression } from '../data/dataset.js';
@@ -38,6 +39,8 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --l1 X, --l2 X      add l1·Σ|w| and l2·Σw² over the weights (not biases or norm scales) to the loss; both: elastic
                       net  [0]
   --clip-norm X       scale the gradients down to global L2 norm X when above it, before each update  [off]
+  --precision P       f32, or f16: mixed precision (activations and gradients stored in half precision, float32
+                      weights and accumulation, dynamic loss scaling; WebGPU needs the adapter's shader-f16)  [f32]
   --val-split F       hold out the fraction F of the training rows (seeded) and report their loss and accuracy after
                       each epoch; needed by --early-stopping and --schedule plateau
   --early-stopping N  stop once N epochs in a row have not lowered the validation loss, then put back the best
@@ -118,7 +121,7 @@ export async function train(argv: string[]): Promise<void> {
     seed: { type: 'string', default: '1' }, limit: { type: 'string' }, json: { type: 'string' }, 'data-dir': { type: 'string' },
     data: { type: 'string' }, label: { type: 'string' }, 'test-split': { type: 'string', default: '0.2' }, metrics: { type: 'string' }, plot: { type: 'string' }, 'eval-each-epoch': { type: 'boolean' },
     save: { type: 'string' }, 'save-every': { type: 'string' }, resume: { type: 'string' }, overwrite: { type: 'boolean' },
-    loss: { type: 'string' }, task: { type: 'string' }, missing: { type: 'string' }, digits: { type: 'string' }, 'init-from': { type: 'string' }, freeze: { type: 'string' },
+    loss: { type: 'string' }, task: { type: 'string' }, precision: { type: 'string', default: 'f32' }, missing: { type: 'string' }, digits: { type: 'string' }, 'init-from': { type: 'string' }, freeze: { type: 'string' },
   });
   const task = f.task === undefined ? undefined : choice<CsvTask>('train', 'task', f.task, ['classification', 'regression']);
   const lossFlag = f.loss === undefined ? undefined : choice('train', 'loss', f.loss, CLI_LOSSES);
@@ -141,6 +144,7 @@ export async function train(argv: string[]): Promise<void> {
   const l1 = f.l1 === undefined ? undefined : atLeastZero('l1', f.l1);
   const l2 = f.l2 === undefined ? undefined : atLeastZero('l2', f.l2);
   const clipNorm = f['clip-norm'] === undefined ? undefined : numFlag('train', 'clip-norm', f['clip-norm']);
+  const precision = choice<Precision>('train', 'precision', f.precision, PRECISIONS);
   let optimizer;
   try { optimizer = makeOptimizer(optimizerName, { lr, momentum, nesterov, weightDecay }); } catch (e) { throw new UsageError(`train: ${(e as Error).message}`); }
   const seed = intFlag('train', 'seed', f.seed, 0, 2 ** 32 - 1); // the RNG state is 32 bits: larger seeds would alias
@@ -187,12 +191,13 @@ export async function train(argv: string[]): Promise<void> {
   const { train: fitSet, val } = valSplit === undefined ? { train: trainSet, val: undefined } : splitValidation(trainSet, valSplit, seed);
   if (val && (!val.n || !fitSet.n)) throw new UsageError(`train: --val-split ${valSplit} of ${trainSet.n} training rows leaves ${val.n} for validation and ${fitSet.n} for training (both need at least 1)`);
   const backend = await createBackend(backendName);
+  backend.checkPrecision?.(precision);
   checkDeviceFits('train', resolved, Math.min(batchSize, trainSet.n), backend);
   console.log(`backend ${backend.name}: ${backend.description}`);
   console.log(`model ${modelName}: ${resolved.description}, ${resolved.parameterCount.toLocaleString('en')} parameters`);
   console.log(`data ${data.description}${val ? `; ${val.n} of the training rows held out for validation` : ''}`);
   const extras = [momentum === undefined ? '' : `, ${nesterov ? 'Nesterov ' : ''}momentum ${momentum}`, weightDecay === undefined ? '' : `, weight decay ${weightDecay}`,
-    l1 === undefined ? '' : `, l1 ${l1}`, l2 === undefined ? '' : `, l2 ${l2}`, clipNorm === undefined ? '' : `, clip norm ${clipNorm}`].join('');
+    l1 === undefined ? '' : `, l1 ${l1}`, l2 === undefined ? '' : `, l2 ${l2}`, clipNorm === undefined ? '' : `, clip norm ${clipNorm}`, precision === 'f16' ? ', precision f16 (loss scale 2^15, dynamic)' : ''].join('');
   console.log(`batch ${batchSize}, ${optimizerName} lr ${lr} (${scheduleName})${extras}, seed ${seed}`);
 
   const model = resolved.model;
@@ -223,6 +228,7 @@ export async function train(argv: string[]): Promise<void> {
     if (state.length) console.log(`init-from: the file's optimizer state (${state.length} tensors) is not used; this run starts its own`);
   }
   trainer.clipNorm = clipNorm;
+  trainer.precision = precision;
   if (l1 || l2) trainer.regularization = { l1, l2 };
   // Pixels uncovered by a shift take the value of black after normalisation.
   const augment = translate > 0 || f.flip || jitter ? augmentation(fitSet.featureShape, { translate, flip: !!f.flip, jitter, fill: -MNIST_MEAN / MNIST_STD, seed }) : undefined;
@@ -244,6 +250,7 @@ export async function train(argv: string[]): Promise<void> {
       nesterov, l1, l2, 'val-split': valSplit, 'early-stopping': earlyStopping, patience, 'min-lr': minLr,
       translate: translate || undefined, flip: f.flip || undefined, jitter: jitter || undefined,
       ...(loss !== 'softmax_xent' && { loss }), task, missing, digits: digits?.join(','), freeze: freeze?.join(','),
+      precision: precision === 'f16' ? precision : undefined,
     },
   });
   const start = typeof f.resume === 'string' ? await checkpoints.resume(f.resume, Math.min(batchSize, fitSet.n)) : undefined;

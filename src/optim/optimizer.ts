@@ -2,14 +2,20 @@
 // (an effect op, planned into the same submission as forward and backward). Hyper-parameters live in a plain object
 // the kernels read at every run, so schedules and step counters change them without recompiling.
 import { Tensor, Variable } from '../graph/tensor.js';
+import { unary } from '../graph/ops.js';
+import { runningUpdate } from '../graph/norm.js';
 import { optimStep, slotNames, OptimAttrs } from '../graph/optim_ops.js';
 import { UserError } from '../util/errors.js';
 
 export interface Optimizer {
   /** Learning rate the next step uses; schedules write it. */
   lr: number;
-  /** Update effects for each (parameter, gradient) pair; state variables are created on first use. */
-  updates(params: readonly Variable[], grads: readonly Tensor[]): Tensor[];
+  /**
+   * Update effects for each (parameter, gradient) pair; state variables are created on first use. With `skip` (a
+   * one-element tensor), a step where it is nonzero leaves the parameters and their state unchanged (a loss-scaled
+   * step whose gradients overflowed).
+   */
+  updates(params: readonly Variable[], grads: readonly Tensor[], o?: UpdateOptions): Tensor[];
   /** State variables (moments, accumulators) with stable names, in a stable order: what a checkpoint saves. */
   state(): Variable[];
   /**
@@ -19,6 +25,11 @@ export interface Optimizer {
   beginStep?(t: number): void;
   /** Kind and hyper-parameters, JSON-able: what a checkpoint records and a config file describes. */
   config(): { kind: string } & Record<string, unknown>;
+}
+
+export interface UpdateOptions {
+  /** A one-element tensor: where nonzero, the step's updates leave parameters and state as they were. */
+  skip?: Tensor;
 }
 
 /**
@@ -61,10 +72,11 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
   /** A state slot's initial value. */
   protected initial(_slot: string): number { return 0; }
 
-  updates(params: readonly Variable[], grads: readonly Tensor[]): Tensor[] {
+  updates(params: readonly Variable[], grads: readonly Tensor[], o: UpdateOptions = {}): Tensor[] {
     check(this.kind, params.length === grads.length, `${params.length} parameters but ${grads.length} gradients`);
+    if (o.skip) check(this.kind, o.skip.size === 1, `skip must hold one value, got shape [${o.skip.shape.join(',')}]`);
     const attrs: OptimAttrs = { ...this.rule(), coefs: () => this.coefs(), counter: this.counter };
-    return params.map((p, i) => {
+    const steps = params.map((p, i) => {
       let s = this.slots.get(p);
       if (!s) {
         s = slotNames(attrs).map((slot) => new Variable(new Float32Array(p.size).fill(this.initial(slot)), p.shape, `${p.name}.${slot}`));
@@ -72,5 +84,13 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
       }
       return optimStep(p.tensor, grads[i], s.map((v) => v.tensor), attrs);
     });
+    if (!o.skip) return steps;
+    // The skip as a composite, without touching the update kernel: copies of every parameter and slot are taken
+    // before the effects run (effects run after every other node), and effects after the updates put them back on a
+    // skipped step. A grouped optimizer kernel can take the flag itself and drop these copies. The step counter
+    // (bias corrections) still advances on a skipped step.
+    const vars = params.flatMap((p) => [p, ...this.slots.get(p)!]);
+    const restores = vars.map((v) => runningUpdate(v.tensor, unary('identity', v.tensor), 1, 1, o.skip));
+    return [...steps, ...restores];
   }
 }

@@ -8,9 +8,10 @@
 import { Tensor, Variable, variableOf } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
 import { topoSort } from '../graph/topo.js';
-import { OP_FACTS, OpName, isOp, isView, isEffect, factsOf, Node } from '../graph/op_table.js';
+import { OP_FACTS, OpName, isOp, isView, isEffect, factsOf, Node, isUnary, isBinary } from '../graph/op_table.js';
 import { fuse, Fused, absorbedBy } from './fuse.js';
 import { UserError, OptionError } from '../util/errors.js';
+import type { Precision } from '../graph/f16.js';
 
 /** Ops that update variables in place and produce no value; they run after every other node of the step. */
 export const EFFECT_OPS: ReadonlySet<OpName> = new Set((Object.keys(OP_FACTS) as OpName[]).filter((op) => 'effect' in OP_FACTS[op]));
@@ -40,6 +41,11 @@ export interface Plan {
    * by its per-parameter update nodes. Dropout's counter is not here: its own effect node advances it.
    */
   counters: { step: number }[];
+  /**
+   * Steps whose value is stored in half precision (compiled with precision 'f16'): see halfStored. The WebGPU
+   * kernels write and read these buffers as f16; the CPU reference rounds the same values to f16 after computing them.
+   */
+  half: ReadonlySet<Tensor>;
   /** Temp bytes with slot reuse vs. one buffer per value: what liveness saved. */
   stats: { kernels: number; tempBytes: number; tempBytesWithoutReuse: number };
 }
@@ -47,7 +53,48 @@ export interface Plan {
 /** What a step reads: a fused group's inputs, or the node's own. */
 export const stepInputs = (p: Pick<Plan, 'fused'>, s: Tensor): readonly Tensor[] => p.fused.get(s)?.inputs ?? s.inputs;
 
-export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: { fuse?: boolean } = {}): Plan {
+export interface PlanOptions {
+  fuse?: boolean;
+  /** 'f16': activations and gradients between f16-capable kernels are stored in half precision (halfStored). ['f32'] */
+  precision?: Precision;
+  /** With precision 'f16', outputs may be stored in f16 too (read() widens them): the parity check reads every node so. */
+  halfOutputs?: boolean;
+}
+
+/**
+ * Kernels that read and write any of their tensors as f16 (a shader switch per binding; the rest keep float32
+ * storage: softmax-xent, layer norm, attention, pooling, im2col, the optimizer, ...): elementwise functions and
+ * transposes, sums, and matmuls with their fused epilogues. All of them compute and accumulate in f32.
+ */
+export function halfCapable(p: Pick<Plan, 'fused'>, s: Tensor): boolean {
+  const g = p.fused.get(s);
+  if (g) return !g.pattern;
+  return isUnary(s) || isBinary(s) || s.op === 'transpose' || s.op === 'sum' || s.op === 'matmul';
+}
+
+/**
+ * The steps stored in f16: float32 values that a half-capable kernel computes and only half-capable kernels read,
+ * and that are not outputs (read() returns float32). Feeds, variables (the float32 master weights) and constants
+ * keep float32, as does every value an effect (an optimizer update, a running statistic) reads.
+ */
+function halfStored(steps: readonly Tensor[], fused: Plan['fused'], outputs: readonly Tensor[], root: (t: Tensor) => Tensor, halfOutputs = false): Set<Tensor> {
+  const p = { fused };
+  const half = new Set(steps.filter((s) => s.dtype === 'f32' && !isEffect(s) && halfCapable(p, s)));
+  if (!halfOutputs) for (const o of outputs) half.delete(root(o));
+  for (const s of steps) if (!halfCapable(p, s)) for (const x of stepInputs(p, s)) half.delete(root(x));
+  return half;
+}
+
+/** Whether `t` (or the value a view of it shows) is stored as f16 in plan `p`. */
+export function isHalf(p: Pick<Plan, 'half'>, t: Tensor): boolean {
+  while (isView(t)) t = t.inputs[0];
+  return p.half.has(t);
+}
+
+/** Bytes of a value's buffer: 4 per element, 2 when stored as f16 (rounded up to whole words). */
+export const storedBytes = (t: Tensor, half: boolean): number => (half ? Math.ceil(t.size / 2) * 4 : t.size * 4);
+
+export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: PlanOptions = {}): Plan {
   for (const e of effects) if (!isEffect(e)) throw new OptionError(`plan: ${e} is not an update op (expected one of ${[...EFFECT_OPS]})`);
   const order = topoSort([...outputs, ...effects]);
   const fused = o.fuse === false ? new Map<Tensor, Fused>() : fuse(order, outputs);
@@ -73,6 +120,7 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
 
   // Liveness: the last step that reads each value (through views). Outputs live to the end.
   const root = (t: Tensor): Tensor => (isView(t) ? root(t.inputs[0]) : t);
+  const half = o.precision === 'f16' ? halfStored(steps, fused, outputs, root, o.halfOutputs) : new Set<Tensor>();
   const lastUse = new Map<Tensor, number>();
   steps.forEach((s, i) => stepInputs({ fused }, s).forEach((x) => lastUse.set(root(x), i)));
   for (const o of outputs) lastUse.set(root(o), Infinity);
@@ -83,9 +131,9 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   let naive = 0;
   steps.forEach((s, i) => {
     if (!isEffect(s)) {
-      naive += bytes(s);
+      const need = storedBytes(s, half.has(s));
+      naive += need;
       // Best fit among free slots; grow the largest if none is big enough, else make a new one.
-      const need = bytes(s);
       let pick = -1;
       for (let k = 0; k < free.length; k++) {
         const b = buffers[free[k]].bytes;
@@ -101,7 +149,7 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
 
   const tempBytes = buffers.filter((b) => b.kind === 'temp').reduce((a, b) => a + b.bytes, 0);
   const counters = [...new Set(effects.flatMap((e) => (isOp(e, 'optim_step') && e.attrs.counter ? [e.attrs.counter] : [])))];
-  return { steps, fused, bufferOf, buffers, inputs, outputs: [...outputs], counters, stats: { kernels: steps.length, tempBytes, tempBytesWithoutReuse: naive } };
+  return { steps, fused, bufferOf, buffers, inputs, outputs: [...outputs], counters, half, stats: { kernels: steps.length, tempBytes, tempBytesWithoutReuse: naive } };
 }
 
 const isLeaf = (n: Tensor) => n.op === 'input' || n.op === 'param' || n.op === 'const';

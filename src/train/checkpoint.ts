@@ -18,7 +18,11 @@ export const CHECKPOINT_FORMAT = 'wgtrain-checkpoint';
 export const CHECKPOINT_VERSION = 1;
 
 /** What a checkpoint saves from and loads into; ClassifierTrainer is one. */
-export interface Trainable { readonly backend: Backend; readonly model: Module; readonly optimizer: Optimizer; step: number }
+export interface Trainable {
+  readonly backend: Backend; readonly model: Module; readonly optimizer: Optimizer; step: number;
+  /** Further variables the run needs to continue exactly (a mixed-precision run's loss scale), saved under their names. */
+  runState?(): Variable[];
+}
 
 /** Where the run is: `batch` batches of `epoch` are done (so a run saved at an epoch's end says epoch + 1, batch 0). */
 export interface RunPosition { epoch: number; batch: number }
@@ -81,6 +85,7 @@ function collect(t: Trainable, file: string): Slots {
     if (prev && prev !== s) throw new CheckpointError(file, `two different variables are named '${s.name}' (a model variable and optimizer state (${t.optimizer.config().kind})); give the modules distinct names (e.g. the name option of Linear, Conv2d, BatchNorm)`);
     floats.set(s.name, s);
   }
+  for (const s of t.runState?.() ?? []) floats.set(s.name, s);
   return { floats, counters };
 }
 

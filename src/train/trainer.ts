@@ -18,6 +18,8 @@ import { lossGraph, hostLoss, LossName, LossGraph, predictionsPerRow, regression
 import { clipGradNorm } from '../optim/clip.js';
 import { Dataset, isRegression } from '../data/dataset.js';
 import type { ColumnStats } from '../data/standardize.js';
+import type { Precision } from '../graph/f16.js';
+import { LossScaler, LossScaleOptions } from './loss_scale.js';
 
 // `correct` counts right predictions on the device, out of `predictions` per batch (classification losses).
 export interface TrainGraph { ex: Executable; x: Tensor; y?: Tensor; loss: Tensor; correct?: Tensor; predictions: number }
@@ -91,6 +93,17 @@ export class ClassifierTrainer {
    * where avoidable, the optimizer makes no state for them and they never change (read when a step is compiled).
    */
   readonly frozen = new Set<Variable>();
+  /**
+   * 'f16': mixed precision. Activations and gradients between f16-capable kernels are stored in half precision
+   * (Plan.half), weights, optimizer state and accumulation stay float32, and the loss is scaled dynamically
+   * (lossScaler): a step whose gradients overflow is skipped. WebGPU needs the adapter's 'shader-f16'. Replaces the
+   * gradient guard, since overflow is expected and handled there (read when a step is compiled). ['f32']
+   */
+  precision: Precision = 'f32';
+  /** The loss scale's start and growth interval under precision 'f16' (read when the first step is compiled). */
+  lossScale: LossScaleOptions = {};
+  /** precision 'f16': the dynamic loss scale, created with the first step (its variables are checkpointed). */
+  lossScaler?: LossScaler;
   /** The guard's state: steps run on the device, and the count at the first non-finite gradient (0: none yet). */
   private guard?: { count: Variable; first: Variable };
 
@@ -100,6 +113,9 @@ export class ClassifierTrainer {
 
   /** The parameters the step trains: the model's, less the frozen ones. */
   get parameters(): Variable[] { return this.model.parameters().filter((p) => !this.frozen.has(p)); }
+
+  /** Variables of the run besides the model's and the optimizer's that a checkpoint saves: the loss scale's. */
+  runState(): Variable[] { return this.lossScaler?.state() ?? []; }
 
   /**
    * Compile the training step for batch size B now rather than at the first step: this creates the optimizer's state
@@ -124,10 +140,14 @@ export class ClassifierTrainer {
       const params = this.parameters;
       const penalty = this.regularization && weightPenalty(params, this.regularization);
       const loss = penalty ? ops.add(dataLoss, penalty) : dataLoss;
-      const raw = grad(loss, params.map((p) => p.tensor));
-      const grads = this.clipNorm === undefined ? raw : clipGradNorm(raw, this.clipNorm);
+      const scaler = this.precision === 'f16' ? (this.lossScaler ??= new LossScaler(this.lossScale)) : undefined;
+      const raw = grad(scaler ? scaler.scaled(loss) : loss, params.map((p) => p.tensor));
+      const unscaled = scaler ? scaler.unscale(raw) : raw;
+      const grads = this.clipNorm === undefined ? unscaled : clipGradNorm(unscaled, this.clipNorm);
+      const skip = scaler?.overflowed(raw);
+      const guard = scaler ? scaler.updates(skip!) : this.guardUpdates(raw);
       // Besides the optimizer: running statistics (batch norm) and dropout's step counter move on every step.
-      const ex = this.backend.compile(correct ? [loss, correct] : [loss], [...this.optimizer.updates(params, grads), ...stateUpdates(this.model), ...this.guardUpdates(raw)]);
+      const ex = this.backend.compile(correct ? [loss, correct] : [loss], [...this.optimizer.updates(params, grads, { skip }), ...stateUpdates(this.model), ...guard], { precision: this.precision });
       this.trainGraphs.set(B, (g = { ex, x, y, loss, correct, predictions: B * predictionsPerRow(this.loss, out.size / B) }));
     }
     return g;
@@ -165,7 +185,7 @@ export class ClassifierTrainer {
       this.model.eval();
       const x = input([B, ...this.featureShape], 'f32', 'x');
       const logits = this.model.forward(x);
-      this.evalGraphs.set(B, (g = { ex: this.backend.compile([logits]), x, logits }));
+      this.evalGraphs.set(B, (g = { ex: this.backend.compile([logits], [], { precision: this.precision }), x, logits }));
       this.model.train();
     }
     return g;

@@ -1,7 +1,8 @@
 // The CPU reference backend: executes a plan with TypedArray loops. Slow on purpose; correct by construction.
 import { Tensor, Variable } from '../../graph/tensor.js';
 import { plan, checkFeeds, isView, Feeds, Plan } from '../../schedule/plan.js';
-import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median, trimmedMean } from '../backend.js';
+import { roundF16Array } from '../../graph/f16.js';
+import { Backend, CompileOptions, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median, trimmedMean } from '../backend.js';
 import { CPU_KERNELS, Arr, CpuKernelFn } from './kernels.js';
 import type { OpName } from '../../graph/op_table.js';
 
@@ -49,9 +50,9 @@ export class CpuBackend implements Backend {
   async sync(): Promise<void> {}
   dispose(): void { this.vars.clear(); this.disposed = true; }
 
-  compile(outputs: readonly Tensor[], effects: readonly Tensor[] = []): Executable {
+  compile(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: CompileOptions = {}): Executable {
     checkBackendLive(this, 'compile');
-    return new CpuExecutable(this, plan(outputs, effects));
+    return new CpuExecutable(this, plan(outputs, effects, { precision: o.precision, halfOutputs: o.halfOutputs }));
   }
 }
 
@@ -60,10 +61,13 @@ class CpuExecutable implements Executable {
   private life: Lifecycle;
   constructor(private backend: CpuBackend, readonly plan: Plan) {
     this.life = new Lifecycle(backend);
-    this.arrays = plan.buffers.map((b) => {
+    // A slot's elements: its bytes hold half as many as an f16 value has, and here every value is float32.
+    const elements = plan.buffers.map((b) => b.bytes / 4);
+    for (const [t, i] of plan.bufferOf) elements[i] = Math.max(elements[i], t.size);
+    this.arrays = plan.buffers.map((b, i) => {
       if (b.kind === 'variable') return backend.storage(b.variable!);
       if (b.kind === 'input' && b.input!.dtype === 'i32') return new Int32Array(b.bytes / 4);
-      const a = new Float32Array(b.bytes / 4);
+      const a = new Float32Array(elements[i]);
       if (b.kind === 'const') a.fill(b.value!);
       return a;
     });
@@ -120,6 +124,11 @@ class CpuExecutable implements Executable {
 
   private runStep(s: Tensor): void {
     const out = this.plan.bufferOf.has(s) ? (this.view(s) as Float32Array) : new Float32Array(0); // int32 for an i32 node
+    this.compute(s, out);
+    if (this.plan.half.has(s)) roundF16Array(out); // where the WebGPU kernel stores it as f16
+  }
+
+  private compute(s: Tensor, out: Float32Array): void {
     const group = this.plan.fused.get(s);
     if (!group) { this.backend.kernelFor(s.op)(s, s.inputs.map((x) => this.view(x)), out); return; }
     // A fused group runs node by node here, its intermediates in scratch arrays: the reference stays op by op.

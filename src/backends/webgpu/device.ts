@@ -162,7 +162,8 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<GpuContex
   const gemm = gemmKernelFor(adapter, opts.gemm);
   // 'timestamp-query' costs nothing until a query set is made: only profile() makes one.
   const timestamps = opts.timestamps !== false && adapter.features.has('timestamp-query');
-  const requiredFeatures = [...(gemm !== 'tiled' ? ['subgroups'] : []), ...(timestamps ? ['timestamp-query'] : [])] as GPUFeatureName[];
+  // shader-f16 where the adapter has it, for precision 'f16' (WebGpuBackend.compile says so where it lacks it).
+  const requiredFeatures = [...(gemm !== 'tiled' ? ['subgroups'] : []), ...(timestamps ? ['timestamp-query'] : []), ...(adapter.features.has('shader-f16') ? ['shader-f16'] : [])] as GPUFeatureName[];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   const i = adapter.info ?? ({} as GPUAdapterInfo);
   const ctx: GpuContext = {

@@ -16,7 +16,8 @@ export const PANEL_TEXTURE_WIDTH = 4096;
 export const PANEL_TEXTURE_TEXELS = PANEL_TEXTURE_WIDTH * 8192;
 export type Binding = Tensor | Scratch;
 export const isScratch = (b: Binding): b is Scratch => !(b instanceof Tensor);
-export const bindingBytes = (b: Binding, vec4 = false): number => (isScratch(b) ? b.bytes : vec4 ? Math.ceil(Math.max(b.size, 1) / 4) * 16 : Math.max(b.size, 1) * 4);
+export const bindingBytes = (b: Binding, vec4 = false, half = false): number =>
+  (isScratch(b) ? b.bytes : vec4 ? Math.ceil(Math.max(b.size, 1) / 4) * 16 : half ? Math.ceil(Math.max(b.size, 1) / 2) * 4 : Math.max(b.size, 1) * 4);
 
 /** The shaders in shaders/ a launch may name (their sources: shaders.ts). */
 export type ShaderName =

@@ -32,6 +32,7 @@ import topk from '../../../shaders/topk.wgsl';
 import label_count from '../../../shaders/label_count.wgsl';
 import attention from '../../../shaders/attention.wgsl';
 import attention_grad from '../../../shaders/attention_grad.wgsl';
+import half_types from '../../../shaders/half.wgsl';
 
 export const SHADERS = {
   elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent, im2col, col2im, pool, maxout,
@@ -44,7 +45,7 @@ export const SHADERS = {
  * TypeScript tables they must agree with (contracts.ts).
  */
 const INCLUDES: Record<string, string> = {
-  unary, gemm_store, gemm_subgroup, hash32,
+  unary, gemm_store, gemm_subgroup, hash32, half_types,
   op_codes: opCodesWgsl(),
   optim_hyper: optimHyperWgsl(),
   elementwise_params: ELEMENTWISE_PARAMS.wgsl(),
@@ -62,7 +63,21 @@ function withIncludes(name: string, src: string, seen = new Set<string>()): stri
   });
 }
 
+/**
+ * The shaders whose tensor bindings may hold f16 (`#include half_types`): a launch of one takes the switches HALF and
+ * F16_1 .. F16_4 (halfDefines), binding k being f16 where F16_k is on.
+ */
+export const HALF_SHADERS: ReadonlySet<ShaderName> = new Set<ShaderName>(['elementwise', 'reduce', 'matmul', 'matmul_subgroup', 'matmul_packed', 'gemm_pack']);
+
+/** The half_types switches for bindings 1 .. 4, `half[k - 1]` saying whether binding k is stored as f16. */
+export function halfDefines(half: readonly boolean[]): Record<string, boolean> {
+  const d: Record<string, boolean> = { HALF: half.some((h) => h) };
+  for (let k = 1; k <= 4; k++) d[`F16_${k}`] = !!half[k - 1];
+  return d;
+}
+
 export function shaderSource(name: ShaderName, defines: Record<string, boolean> = {}): string {
+  if (HALF_SHADERS.has(name)) defines = { ...halfDefines([]), ...defines }; // f32 bindings unless a launch says otherwise
   const src = SHADERS[name] === undefined ? undefined : withIncludes(name, SHADERS[name]);
   if (src === undefined) throw new Error(`webgpu: no shader named '${name}' in shaders/`);
   const strings: string[] = [];
@@ -75,5 +90,6 @@ export function shaderSource(name: ShaderName, defines: Record<string, boolean> 
     last = m.index! + m[0].length;
   }
   strings.push(src.slice(last));
-  return wgsl(Object.assign(strings, { raw: strings }) as unknown as TemplateStringsArray, ...values);
+  // `enable` directives come before every declaration: the half-precision one goes first of all.
+  return (defines.HALF ? 'enable f16;\n' : '') + wgsl(Object.assign(strings, { raw: strings }) as unknown as TemplateStringsArray, ...values);
 }

@@ -2,13 +2,15 @@
 // command encoder and one queue.submit per run. Nothing is read back unless `read` is called.
 import { Tensor, Variable } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
-import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
-import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median, trimmedMean } from '../backend.js';
+import { plan, checkFeeds, Feeds, Plan, isHalf } from '../../schedule/plan.js';
+import { UserError } from '../../util/errors.js';
+import { decodeF16, Precision } from '../../graph/f16.js';
+import { Backend, CompileOptions, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median, trimmedMean } from '../backend.js';
 import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle, afterSubmit } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, fusedLaunch, Launch } from './kernels.js';
 import { isScratch, bindingBytes, PANEL_TEXTURE_WIDTH, Scratch, Binding } from './launch.js';
-import { shaderSource } from './shaders.js';
+import { shaderSource, HALF_SHADERS, halfDefines } from './shaders.js';
 import { checkKernelLimits, LimitError } from './limits.js';
 
 const STORAGE = GPUBufferUsageFlagsOf('STORAGE', 'COPY_SRC', 'COPY_DST');
@@ -131,9 +133,14 @@ export class WebGpuBackend implements Backend {
     this.checkHealth('waiting for the queue');
   }
 
-  compile(outputs: readonly Tensor[], effects: readonly Tensor[] = []): Executable {
+  checkPrecision(p: Precision): void {
+    if (p === 'f16' && !this.ctx.features.includes('shader-f16')) throw new NoShaderF16Error(this.description);
+  }
+
+  compile(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: CompileOptions = {}): Executable {
     this.checkHealth('compiling the plan');
-    return new WebGpuExecutable(this, plan(outputs, effects));
+    if (o.precision) this.checkPrecision(o.precision);
+    return new WebGpuExecutable(this, plan(outputs, effects, { precision: o.precision, halfOutputs: o.halfOutputs }));
   }
 
   dispose(): void {
@@ -142,6 +149,14 @@ export class WebGpuBackend implements Backend {
     this.vars.clear();
     this.pool.destroy();
     this.device.destroy();
+  }
+}
+
+/** precision 'f16' on an adapter without WebGPU's 'shader-f16' feature. */
+export class NoShaderF16Error extends UserError {
+  constructor(adapter: string) {
+    super(`webgpu: precision f16 needs the adapter's 'shader-f16' feature, which ${adapter} lacks (use precision f32)`);
+    this.name = 'NoShaderF16Error';
   }
 }
 
@@ -174,7 +189,11 @@ class WebGpuExecutable implements Executable {
       return { step: s, launch: group ? fusedLaunch(s, group, be.ctx.gemm) : launchFor(s, be.ctx.gemm) };
     });
     // Scratch slots, each as large as the largest use: steps run in order, so one buffer per slot serves them all.
-    const all = launches.flatMap(({ step, launch }) => [...(launch.before ?? []), launch].map((l) => ({ step, l })));
+    // Half-capable shaders learn which of their tensors are stored as f16 (Plan.half).
+    const withHalf = (l: Launch): Launch => (HALF_SHADERS.has(l.shader)
+      ? { ...l, defines: { ...l.defines, ...halfDefines(l.bindings.map((b) => !isScratch(b) && isHalf(plan, b))) } }
+      : l);
+    const all = launches.flatMap(({ step, launch }) => [...(launch.before ?? []), launch].map((l) => ({ step, l: withHalf(l) })));
     const slots: Scratch[] = [];
     for (const { l } of all) for (const b of l.bindings) {
       if (!isScratch(b)) continue;
@@ -209,7 +228,7 @@ class WebGpuExecutable implements Executable {
         layout: pipeline.getBindGroupLayout(0),
         entries: [
           { binding: 0, resource: { buffer: uniform, size: launch.uniform.byteLength } },
-          ...launch.bindings.map((t, k) => ({ binding: k + 1, resource: this.resourceOf(t, launch.vec4) })),
+          ...launch.bindings.map((t, k) => ({ binding: k + 1, resource: this.resourceOf(t, launch.vec4, !!launch.defines?.[`F16_${k + 1}`]) })),
         ],
       });
       return { pipeline, bindGroup, workgroups: launch.workgroups, uniform, launch, step: s };
@@ -217,8 +236,8 @@ class WebGpuExecutable implements Executable {
     be.checkHealth('compiling the plan');
   }
 
-  private resourceOf(b: Binding, vec4 = false): GPUBindingResource {
-    if (!isScratch(b)) return { buffer: this.bufferOf(b), size: bindingBytes(b, vec4) };
+  private resourceOf(b: Binding, vec4 = false, half = false): GPUBindingResource {
+    if (!isScratch(b)) return { buffer: this.bufferOf(b), size: bindingBytes(b, vec4, half) };
     const s = this.scratch[b.scratch];
     return b.texture ? (s as GPUTexture).createView() : { buffer: s as GPUBuffer, size: bindingBytes(b) };
   }
@@ -353,6 +372,10 @@ class WebGpuExecutable implements Executable {
 
   async read(t: Tensor): Promise<Float32Array | Int32Array> {
     this.life.checkRead(t, this.plan.outputs);
+    if (isHalf(this.plan, t)) {
+      const raw = await this.be.readBuffer(this.bufferOf(t), Math.ceil(t.size / 2) * 4, 'i32', `reading ${t}`);
+      return decodeF16(new Uint16Array(raw.buffer, raw.byteOffset, t.size));
+    }
     return this.be.readBuffer(this.bufferOf(t), t.size * 4, t.dtype, `reading ${t}`);
   }
 
