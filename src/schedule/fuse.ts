@@ -16,7 +16,8 @@
 import { Tensor } from '../graph/tensor.js';
 import { UNARY, BINARY } from '../graph/elementwise.js';
 import { Region, regionOf, gradRegionOf, regionNodes } from '../graph/composite.js';
-import { OP_FACTS, OpName, factsOf } from '../graph/op_table.js';
+import { OP_FACTS, OpName, factsOf, isView } from '../graph/op_table.js';
+import { convAlgorithm, convFits, convShapeOf } from './conv_algorithm.js';
 
 /**
  * A fused step: `nodes` (in order; the last is the step's own node) run as one kernel reading `inputs`. `pattern`
@@ -25,7 +26,7 @@ import { OP_FACTS, OpName, factsOf } from '../graph/op_table.js';
 export interface Fused { nodes: Tensor[]; inputs: Tensor[]; pattern?: { kernel: FusedKernel; attrs: Record<string, number> }; recomputes?: ReadonlySet<Tensor> }
 
 /** The fused kernels of composites; each backend that runs fused groups has a launch for every one. */
-export type FusedKernel = 'layer_norm' | 'layer_norm_grad' | 'attention' | 'attention_dq' | 'attention_dk' | 'attention_dv';
+export type FusedKernel = 'layer_norm' | 'layer_norm_grad' | 'attention' | 'attention_dq' | 'attention_dk' | 'attention_dv' | 'conv2d' | 'conv2d_dx' | 'conv2d_dw';
 
 /**
  * Composites with a fused kernel: the kernel of the forward region, and of the gradient of some inputs (by index), each
@@ -35,8 +36,12 @@ export const FUSED_COMPOSITES: Record<string, {
   forward: FusedKernel;
   /** Whether the kernels can run this region (a size limit of the kernel); always, when absent. */
   fits?: (r: Region) => boolean;
-  /** Whether the gradient kernels replace the composite's backward for this region; always, when absent. */
-  gradsWhen?: (r: Region) => boolean;
+  /** Whether the forward kernel replaces the composite's forward for this region; always, when absent. */
+  forwardWhen?: (r: Region) => boolean;
+  /** Whether the gradient kernel of input `wrt` replaces the composite's backward for this region; always, when absent. */
+  gradsWhen?: (r: Region, wrt: number) => boolean;
+  /** The forward kernel can apply one of EPILOGUE_ACTS to its result, so an activation that is its only reader joins it. */
+  epilogue?: true;
   grads: Record<number, { kernel: FusedKernel; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
 }> = {
   // Head sizes that are multiples of 4 up to 64 (the kernels' per-query vec4 arrays), and q, k, v distinct tensors (a
@@ -51,6 +56,19 @@ export const FUSED_COMPOSITES: Record<string, {
   },
   // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row.
   layer_norm: { forward: 'layer_norm', grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } } },
+  // Implicit GEMM (shaders/conv_gemm.wgsl) where convAlgorithm says so, else im2col and the GEMM kernels. The
+  // weight gradient reads x again and gathers its windows; nothing keeps the columns.
+  conv2d: {
+    forward: 'conv2d',
+    epilogue: true,
+    fits: (r) => convFits(convShapeOf(r)),
+    forwardWhen: (r) => convAlgorithm('forward', convShapeOf(r)) === 'implicit',
+    gradsWhen: (r, wrt) => wrt === 2 || convAlgorithm(wrt === 0 ? 'dx' : 'dw', convShapeOf(r)) === 'implicit',
+    grads: {
+      0: { kernel: 'conv2d_dx', inputs: (r, dy) => [r.inputs[1], dy] },
+      1: { kernel: 'conv2d_dw', inputs: (r, dy) => [dy, r.inputs[0]] },
+    },
+  },
 };
 
 /** Nodes of a fused group that no step computes on its own: all but the last and those it recomputes. */
@@ -122,17 +140,27 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
   const users = new Map<Tensor, Tensor[]>();
   for (const n of order) for (const x of n.inputs) users.set(x, [...(users.get(x) ?? []), n]);
   const forwards: { n: Tensor; g: Fused }[] = [], grads = new Map<Region, { n: Tensor; g: Fused }[]>();
+  // A step must compute its node, and a view computes nothing (it shares its input's buffer): a region ending in
+  // views (a conv's weight gradient, reshaped to the weights' shape) is keyed by the node under them.
+  const under = (n: Tensor, nodes: Tensor[]) => {
+    let k = n;
+    while (isView(k) && nodes.includes(k.inputs[0])) k = k.inputs[0];
+    return { n: k, nodes: nodes.slice(0, nodes.indexOf(k) + 1) };
+  };
   for (const n of order) {
     const r = regionOf(n), gr = gradRegionOf(n);
     const spec = FUSED_COMPOSITES[(r ?? gr?.region)?.op ?? ''];
-    if (r && spec && (spec.fits?.(r) ?? true)) {
-      const nodes = regionNodes(n, r.inputs);
-      if (nodes) forwards.push({ n, g: { nodes, inputs: [...r.inputs], pattern: { kernel: spec.forward, attrs: r.attrs } } });
-    } else if (gr && spec?.grads[gr.wrt] && (spec.fits?.(gr.region) ?? true) && (spec.gradsWhen?.(gr.region) ?? true)) {
+    if (r && spec && (spec.fits?.(r) ?? true) && (spec.forwardWhen?.(r) ?? true)) {
+      const all = regionNodes(n, r.inputs);
+      if (all) { const { n: k, nodes } = under(n, all); forwards.push({ n: k, g: { nodes, inputs: [...r.inputs], pattern: { kernel: spec.forward, attrs: r.attrs } } }); }
+    } else if (gr && spec?.grads[gr.wrt] && (spec.fits?.(gr.region) ?? true) && (spec.gradsWhen?.(gr.region, gr.wrt) ?? true)) {
       const { kernel, inputs: inputsOf } = spec.grads[gr.wrt];
-      const inputs = inputsOf(gr.region, gr.dy), nodes = regionNodes(n, inputs);
+      const inputs = inputsOf(gr.region, gr.dy), all = regionNodes(n, inputs);
       const forward = new Set(regionNodes(gr.region.output, gr.region.inputs) ?? []);
-      if (nodes) grads.set(gr.region, [...(grads.get(gr.region) ?? []), { n, g: { nodes, inputs, pattern: { kernel, attrs: gr.region.attrs }, recomputes: new Set(nodes.filter((t) => forward.has(t))) } }]);
+      if (all) {
+        const { n: k, nodes } = under(n, all);
+        grads.set(gr.region, [...(grads.get(gr.region) ?? []), { n: k, g: { nodes, inputs, pattern: { kernel, attrs: gr.region.attrs }, recomputes: new Set(nodes.filter((t) => forward.has(t))) } }]);
+      }
     }
   }
   // What a kernel replaces must be read only inside it (or inside kernels that recompute it): a value needed elsewhere
@@ -150,7 +178,16 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
     set.forEach(accept);
     inside.forEach((t) => recomputed.add(t));
   }
-  for (const c of forwards) if (readOnlyIn(c.g, new Set([...c.g.nodes, ...recomputed]))) accept(c);
+  for (const c of forwards) {
+    if (!readOnlyIn(c.g, new Set([...c.g.nodes, ...recomputed]))) continue;
+    accept(c);
+    // An activation that is the only reader of the result becomes the kernel's epilogue (relu after a conv layer).
+    const act = users.get(c.n)?.[0];
+    if (!Object.values(FUSED_COMPOSITES).some((f) => f.epilogue && f.forward === c.g.pattern!.kernel) || !act || users.get(c.n)!.length !== 1 || pinned.has(c.n)) continue;
+    if (!EPILOGUE_ACTS.has(act.op) || !(act.op in UNARY) || !sameShape(act.shape, c.n.shape) || [...groups.values()].some((o) => o.nodes.includes(act))) continue;
+    groups.delete(c.n);
+    groups.set(act, { ...c.g, nodes: [...c.g.nodes, act] });
+  }
 }
 
 /** Activations the GEMM epilogue applies (shaders/matmul.wgsl, ACT): OpFacts.epilogue. */

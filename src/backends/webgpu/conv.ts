@@ -8,9 +8,12 @@
 // backward 126 -> 64 ms; im2col 246 -> 34 ms with this and one invocation per output row (below).
 import { Tensor } from '../../graph/tensor.js';
 import { Geom, geometry } from '../../graph/conv.js';
-import type { Node } from '../../graph/op_table.js';
-import { Launch, ShaderName, WebGpuKernels, spread } from './launch.js';
-import { UNIFORMS } from './contracts.js';
+import { isUnary, codeOf, type Node } from '../../graph/op_table.js';
+import type { Fused, FusedKernel } from '../../schedule/fuse.js';
+import type { ConvShape } from '../../schedule/conv_algorithm.js';
+import type { GemmKernel } from './device.js';
+import { Launch, Scratch, ShaderName, WebGpuKernels, grid, spread } from './launch.js';
+import { UNIFORMS, REDUCE_PARAMS } from './contracts.js';
 
 const WG = 256; // workgroup size of every conv and pooling kernel
 
@@ -49,3 +52,75 @@ export const CONV_WEBGPU_KERNELS = {
   avgpool: (n) => poolLaunch(n, n.inputs[0], false, false),
   avgpool_grad: (n) => poolLaunch(n, n, false, true),
 } satisfies WebGpuKernels;
+
+/** Split-k partials of the implicit weight gradient: a scratch slot no other kernel family uses. */
+const CONV_SCRATCH = 4;
+
+/**
+ * An implicit-GEMM conv pass (shaders/conv_gemm.wgsl) computing an M x N product with reduction K into `out`, A and
+ * B bound as the shader's mode reads them; `splits` > 1 (the weight gradient) writes partial products to scratch and
+ * a reduce launch sums them into `out`.
+ */
+function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tensor, b: Tensor, gemm: GemmKernel, epilogue?: { bias?: Tensor; act: number }): Launch {
+  const [M, N, K, PC] = pass === 'FWD' ? [s.O, s.N * s.OH * s.OW, s.C * s.kh * s.kw, s.OH * s.OW]
+    : pass === 'DX' ? [s.C, s.N * s.H * s.W, s.O * s.kh * s.kw, s.H * s.W]
+    : [s.O, s.C * s.kh * s.kw, s.N * s.OH * s.OW, s.C * s.kh * s.kw];
+  const rows16 = M <= 16, wide = N >= 64;
+  const TM = rows16 ? 16 : 32, TN = wide ? 64 : 32;
+  const tiles = Math.ceil(M / TM) * Math.ceil(N / TN);
+  // Enough workgroups to keep every core busy, each reduction chunk still long enough to amortise its store.
+  const splits = pass === 'DW' ? Math.max(1, Math.min(Math.ceil(64 / tiles), Math.floor(K / 512))) : 1;
+  const kc = Math.ceil(K / splits);
+  const partial: Scratch = { scratch: CONV_SCRATCH, bytes: splits * M * N * 4 };
+  const bias = epilogue?.bias;
+  const main: Launch = {
+    shader: 'conv_gemm',
+    defines: { SUBGROUP: gemm !== 'tiled', FWD: pass === 'FWD', DX: pass === 'DX', ROWS16: rows16, WIDE: wide, EPILOGUE: !!epilogue },
+    constants: {
+      C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC,
+      ...(epilogue ? { ACT: epilogue.act } : {}),
+    },
+    uniform: UNIFORMS.conv_dims.pack({ M, N, K, kc, groups: (TM / 8) * (TN / 32) }),
+    bindings: [a, b, splits > 1 ? partial : out, ...(epilogue ? [bias ?? a] : [])],
+    workgroupSize: [8],
+    workgroups: [Math.ceil(N / TN), Math.ceil(M / TM), splits],
+  };
+  if (splits === 1) return main;
+  const MN = M * N, serial = MN >= 64;
+  return {
+    shader: 'reduce',
+    defines: { SERIAL: serial },
+    uniform: REDUCE_PARAMS.pack({ outCount: MN, redCount: splits, keptRank: 1, redRank: 1, keptShape: [MN], keptStrides: [1], redShape: [splits], redStrides: [MN] }),
+    bindings: [partial, out],
+    workgroupSize: [64],
+    constants: { WG: 64 },
+    workgroups: grid('conv2d', serial ? Math.ceil(MN / 64) : MN),
+    before: [main],
+  };
+}
+
+/**
+ * The implicit-GEMM kernels of the conv2d composite (schedule/fuse.ts). Forward: inputs [x, w, bias?], the group's
+ * last node the conv output or the activation after it. dx: [w, dy]; dw: [dy, x].
+ */
+export const CONV_FUSED_LAUNCHES = {
+  conv2d: (n, g, gemm) => {
+    const [x, w, bias] = g.inputs, act = g.nodes[g.nodes.length - 1];
+    const s = { ...geometry('conv2d', x.shape, winOf(g)), O: w.shape[0] };
+    const code = isUnary(act) ? codeOf(act) : 0; // an activation joined as the epilogue (schedule/fuse.ts)
+    return convGemm('FWD', s, n, w, x, gemm, bias || code ? { bias, act: code } : undefined);
+  },
+  conv2d_dx: (n, g, gemm) => {
+    const [w] = g.inputs;
+    return convGemm('DX', { ...geometry('conv2d', n.shape, winOf(g)), O: w.shape[0] }, n, w, g.inputs[1], gemm);
+  },
+  conv2d_dw: (n, g, gemm) => {
+    const [dy, x] = g.inputs;
+    return convGemm('DW', { ...geometry('conv2d', x.shape, winOf(g)), O: n.shape[0] }, n, dy, x, gemm);
+  },
+} satisfies Partial<Record<FusedKernel, (n: Tensor, g: Fused, gemm: GemmKernel) => Launch>>;
+
+function winOf(g: Fused) {
+  const a = g.pattern!.attrs;
+  return { kh: a.kh, kw: a.kw, sh: a.sh, sw: a.sw, ph: a.ph, pw: a.pw, dh: a.dh, dw: a.dw };
+}
