@@ -43,8 +43,10 @@ override PC: u32;
 @group(0) @binding(1) var<storage, read> A: array<f32>; // FWD, DX: w; DW: dy
 @group(0) @binding(2) var<storage, read> B: array<f32>; // FWD, DW: x; DX: dy
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
-#if EPILOGUE
+#if BIAS
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
+#endif
+#if EPILOGUE
 override ACT: u32 = 0u;
 #include unary
 #endif
@@ -159,10 +161,13 @@ fn store(base: u32, m: u32, c: u32, v: vec4<f32>) {
   for (var e = 0u; e < 4u; e++) {
     let cc = c + e;
     if (cc < dims.N) {
-#if EPILOGUE
-      let r = unary_by(ACT, v[e] + bias[m], 0.0);
+#if BIAS
+      var r = v[e] + bias[m];
 #else
-      let r = v[e];
+      var r = v[e];
+#endif
+#if EPILOGUE
+      r = unary_by(ACT, r, 0.0);
 #endif
       Y[base + (cc / PC) * dims.M * PC + m * PC + cc % PC] = r;
     }

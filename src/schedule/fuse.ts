@@ -168,7 +168,16 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
   const readOnlyIn = (g: Fused, inside: ReadonlySet<Tensor>) => absorbedBy(g).every((t) => !pinned.has(t) && (users.get(t) ?? []).every((u) => inside.has(u)));
   const accept = ({ n, g }: { n: Tensor; g: Fused }) => {
     const goneSet = new Set(absorbedBy(g));
-    for (const [key, other] of groups) if (goneSet.has(key) || key === n || other.nodes.includes(n)) groups.delete(key);
+    for (const [key, other] of groups) {
+      if (!(goneSet.has(key) || key === n || other.nodes.includes(n))) continue;
+      groups.delete(key);
+      // An elementwise chain that had the kernel's output folded in as a transpose (a conv whose bias is added after
+      // it) keeps the rest of its chain, reading the kernel's output.
+      const rest = other.nodes.filter((t) => t !== n && !goneSet.has(t)), first = rest.find(isMap);
+      if (!goneSet.has(key) && key !== n && first?.inputs.includes(n) && (rest.filter(isMap).length >= 2 || rest.some((t) => t.op === 'transpose'))) {
+        groups.set(key, { nodes: rest, inputs: first.inputs.map((x) => (rest.includes(x) ? x.inputs[0] : x)) });
+      }
+    }
     groups.set(n, g);
   };
   const recomputed = new Set<Tensor>();

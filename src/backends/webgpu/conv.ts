@@ -75,13 +75,13 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   const bias = epilogue?.bias;
   const main: Launch = {
     shader: 'conv_gemm',
-    defines: { SUBGROUP: gemm !== 'tiled', FWD: pass === 'FWD', DX: pass === 'DX', ROWS16: rows16, WIDE: wide, EPILOGUE: !!epilogue },
+    defines: { SUBGROUP: gemm !== 'tiled', FWD: pass === 'FWD', DX: pass === 'DX', ROWS16: rows16, WIDE: wide, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
     constants: {
       C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC,
-      ...(epilogue ? { ACT: epilogue.act } : {}),
+      ...(epilogue?.act ? { ACT: epilogue.act } : {}),
     },
     uniform: UNIFORMS.conv_dims.pack({ M, N, K, kc, groups: (TM / 8) * (TN / 32) }),
-    bindings: [a, b, splits > 1 ? partial : out, ...(epilogue ? [bias ?? a] : [])],
+    bindings: [a, b, splits > 1 ? partial : out, ...(bias ? [bias] : [])],
     workgroupSize: [8],
     workgroups: [Math.ceil(N / TN), Math.ceil(M / TM), splits],
   };
