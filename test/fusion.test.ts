@@ -9,7 +9,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import * as act from '../src/graph/activations.js';
-import { conv2d, conv2dBias } from '../src/graph/conv.js';
+import { conv2d, conv2dBias, maxPool2d } from '../src/graph/conv.js';
 import { layerNorm } from '../src/graph/norm.js';
 import { attention } from '../src/graph/attention.js';
 import { grad } from '../src/autodiff/grad.js';
@@ -50,6 +50,12 @@ describe('what fuses', () => {
     const x = input([3, 2, 9, 9]), w = input([4, 2, 3, 3]), b = input([4]);
     const y = ops.relu(conv2dBias(conv2d(x, w, { padding: 1 }), b));
     expect(opsOf(plan([ops.sum(y)])).filter((o) => !o.includes('im2col'))).toEqual(['add>relu']);
+  });
+
+  it("max pooling's backward applies the gradient of the ReLU before it, in one kernel", () => {
+    const x = input([2, 3, 8, 8]), R = input([2, 3, 4, 4]);
+    const [dx] = grad(ops.sum(ops.mul(maxPool2d(ops.relu(x), 2), R)), [x]);
+    expect(opsOf(plan([dx]))).toContain('maxpool_grad>relu_grad');
   });
 
   it('never fuses away a value that is an output or has a second reader', () => {
@@ -128,6 +134,8 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
     { name: 'dense tanh(b + x·Wᵀ), [7,9]·[5,9]ᵀ + [1,5] (GEMM epilogue)', shapes: [[7, 9], [5, 9], [1, 5]], f: (x, w, b) => ops.tanh(ops.add(b, ops.matmul(x, w, { transB: true }))) },
     { name: 'dense sigmoid(x·W + b), [130,66]·[66,70] + [70] (8x8 blocks, GEMM epilogue)', shapes: [[130, 66], [66, 70], [70]], f: (x, w, b) => ops.sigmoid(ops.add(ops.matmul(x, w), b)) },
     { name: 'dense x·W + b, [3,5]·[5,2] + [2] (GEMM epilogue, no activation)', shapes: [[3, 5], [5, 2], [2]], f: (x, w, b) => ops.add(ops.matmul(x, w), b) },
+    { name: 'maxPool2d(relu(x)) 2x2, [3,4,9,7] (backward: relu_grad in the tiled pooling backward)', shapes: [[3, 4, 9, 7]], f: (x) => maxPool2d(ops.relu(x), 2) },
+    { name: 'maxPool2d(relu(x)) 3x3 stride 2 pad 1, [2,3,8,9] (backward: relu_grad in the pooling backward)', shapes: [[2, 3, 8, 9]], f: (x) => maxPool2d(ops.relu(x), 3, { stride: 2, padding: 1 }) },
     { name: 'conv2d + bias + relu, [3,2,9,9] * [4,2,3,3]', shapes: [[3, 2, 9, 9], [4, 2, 3, 3], [4]], f: (x, w, b) => ops.relu(conv2dBias(conv2d(x, w, { padding: 1 }), b)) },
   ];
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 500 + 11 * i); }));

@@ -6,7 +6,8 @@
 //    (relu(x + b), tanh(x · s)).
 //  - a bias add on the only use of a 2-D matmul, and a ReLU, sigmoid or tanh after it, become the GEMM's epilogue
 //    (act(A·B + b) as it is stored).
-// So a conv layer's transpose, bias add and ReLU are one kernel, and a dense layer is one GEMM.
+//  - relu_grad(y, maxpool_grad(y, dy)): the ReLU's gradient applied by the pooling backward as it stores.
+// So a dense layer is one GEMM (a conv layer is one implicit-GEMM kernel, a composite pattern below).
 // Values that are outputs of the plan, or read by more than one node, are never fused away: they must exist.
 //
 // Composite ops with a fused kernel (FUSED_COMPOSITES) are a third kind of pattern: the region a composite built
@@ -125,6 +126,14 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
     const m = n.inputs[mi], b = n.inputs[1 - mi], N = m.shape[1];
     if (!sameShape(n.shape, m.shape) || !(sameShape(b.shape, [N]) || sameShape(b.shape, [1, N]))) continue;
     groups.set(key, { nodes: [m, n, ...after], inputs: [...m.inputs, b] });
+  }
+  // Max pooling's backward under a ReLU's: relu_grad(y, maxpool_grad(y, dy)) with y the ReLU's output and the pool's
+  // input (a conv layer's relu and pool) is one pass over y.
+  for (const n of order) {
+    const m = n.inputs[1];
+    if (n.op !== 'relu_grad' || m?.op !== 'maxpool_grad' || !private1(m) || m.inputs[0] !== n.inputs[0]) continue;
+    if ([...groups.values()].some((g) => g.nodes.includes(n) || g.nodes.includes(m))) continue;
+    groups.set(n, { nodes: [m, n], inputs: [...m.inputs] });
   }
   fuseComposites(order, groups, pinned);
   return groups;

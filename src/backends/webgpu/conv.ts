@@ -28,13 +28,13 @@ function launch(n: Tensor, shader: ShaderName, invocations: number, constants: R
 }
 
 /** Pooling: `image` is the NCHW side (the input of the forward, the output of the backward). */
-function poolLaunch(n: Node<'maxpool' | 'maxpool_grad' | 'avgpool' | 'avgpool_grad'>, image: Tensor, max: boolean, backward: boolean): Launch {
+function poolLaunch(n: Node<'maxpool' | 'maxpool_grad' | 'avgpool' | 'avgpool_grad'>, image: Tensor, max: boolean, backward: boolean, reluGrad = false): Launch {
   const g = geometry(n.op, image.shape, n.attrs.win);
   const constants = 'countIncludePad' in n.attrs ? { ...sizes(g), COUNT_PAD: +n.attrs.countIncludePad } : sizes(g);
   // Windows that tile the image: one invocation per cell of KH x KW pixels (see TILED in shaders/pool.wgsl).
   const tiled = max && backward && g.sh === g.kh && g.sw === g.kw && g.ph === 0 && g.pw === 0;
   const invocations = tiled ? g.N * g.C * Math.ceil(g.H / g.kh) * Math.ceil(g.W / g.kw) : n.size;
-  return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled }), uniform: UNIFORMS.window_total.pack({ n: invocations }) };
+  return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled, RELU_GRAD: reluGrad }), uniform: UNIFORMS.window_total.pack({ n: invocations }) };
 }
 
 export const CONV_WEBGPU_KERNELS = {
@@ -52,6 +52,14 @@ export const CONV_WEBGPU_KERNELS = {
   avgpool: (n) => poolLaunch(n, n.inputs[0], false, false),
   avgpool_grad: (n) => poolLaunch(n, n, false, true),
 } satisfies WebGpuKernels;
+
+/**
+ * relu_grad(y, maxpool_grad(y, dy)), one fused group (schedule/fuse.ts): the pooling backward with the ReLU's gradient
+ * applied as it stores, reading [y, dy] into the group's last node.
+ */
+export function maxPoolReluGrad(n: Tensor, pool: Node<'maxpool_grad'>): Launch {
+  return { ...poolLaunch(pool, pool, true, true, true), bindings: [...pool.inputs, n] };
+}
 
 /** Split-k partials of the implicit weight gradient: a scratch slot no other kernel family uses. */
 const CONV_SCRATCH = 4;

@@ -8,7 +8,7 @@ import type { Fused, FusedKernel } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
 import { Launch, ShaderName, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_GRID, grid, spread, f32bits, checkRank } from './launch.js';
 import { ELEMENTWISE_PARAMS, REDUCE_PARAMS, UNIFORMS } from './contracts.js';
-import { CONV_WEBGPU_KERNELS, CONV_FUSED_LAUNCHES } from './conv.js';
+import { CONV_WEBGPU_KERNELS, CONV_FUSED_LAUNCHES, maxPoolReluGrad } from './conv.js';
 import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
 import { NORM_WEBGPU_KERNELS, NORM_FUSED_LAUNCHES } from './norm.js';
@@ -286,6 +286,7 @@ export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): La
   }
   const head = g.nodes[0];
   if (isOp(head, 'matmul')) return matmulEpilogue(head, g, n, gemm);
+  if (isOp(head, 'maxpool_grad')) return maxPoolReluGrad(n, head);
   const [first, second] = g.nodes.filter((t) => isUnary(t) || isBinary(t)) as Node<UnaryOp | BinaryOp>[];
   const strides = first.inputs.map((x) => isOp(x, 'transpose') && g.nodes.includes(x)
     ? permutedStrides(x.inputs[0].shape, x.attrs.perm)
