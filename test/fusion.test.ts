@@ -11,6 +11,7 @@ import * as ops from '../src/graph/ops.js';
 import * as act from '../src/graph/activations.js';
 import { conv2d, conv2dBias, maxPool2d } from '../src/graph/conv.js';
 import { layerNorm } from '../src/graph/norm.js';
+import { setConvRule } from '../src/schedule/conv_algorithm.js';
 import { attention } from '../src/graph/attention.js';
 import { grad } from '../src/autodiff/grad.js';
 import { plan } from '../src/schedule/plan.js';
@@ -148,7 +149,7 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
 describe('implicit-GEMM conv2d: WebGPU kernels vs the composite', () => {
   let tiled: WebGpuBackend;
   beforeAll(async () => { tiled = await WebGpuBackend.create({ gemm: 'tiled' }); });
-  afterAll(() => tiled?.dispose());
+  afterAll(() => { tiled?.dispose(); setConvRule(); });
   type ConvCase = { name: string; x: number[]; w: number[]; o: Parameters<typeof conv2d>[2]; bias?: boolean; act?: (t: Tensor) => Tensor };
   const cases: ConvCase[] = [
     { name: 'pad 1, bias, ReLU epilogue', x: [3, 5, 9, 7], w: [6, 5, 3, 3], o: { padding: 1 }, bias: true, act: ops.relu },
@@ -157,8 +158,10 @@ describe('implicit-GEMM conv2d: WebGPU kernels vs the composite', () => {
     { name: 'one image, 5x5 pad 2 stride 2, sigmoid epilogue', x: [1, 3, 8, 9], w: [4, 3, 5, 5], o: { stride: 2, padding: 2 }, bias: true, act: ops.sigmoid },
     { name: 'split-k weight gradient (K = 8·20·20), 16 channels', x: [8, 16, 20, 20], w: [16, 16, 3, 3], o: { padding: 1 }, bias: true, act: ops.relu },
   ];
+  // Every pass implicit (the default rule sends a strided input gradient to im2col: see the last case).
   for (const c of cases) {
     it(c.name, async () => {
+      setConvRule(() => 'implicit');
       const x = input(c.x, 'f32', 'x'), w = input(c.w, 'f32', 'w'), b = input([c.w[0]], 'f32', 'b');
       const z = conv2d(x, w, c.o, c.bias ? b : undefined), y = c.act ? c.act(z) : z;
       const R = input(y.shape, 'f32', 'R'), wrt = c.bias ? [x, w, b] : [x, w];
@@ -178,8 +181,22 @@ describe('implicit-GEMM conv2d: WebGPU kernels vs the composite', () => {
           assertClose(got[i], want[i], { atol: 1e-6 + 1e-5 * Math.sqrt(K[i]) * maxAbs(want[i]), rtol: 2e-5, what: `${c.name} (${what}): ${['y', 'dx', 'dw', 'db'][i]}` });
         });
       }
+      setConvRule();
     });
   }
+  it('the default rule: a strided input gradient runs as a GEMM and col2im, the other passes implicit', async () => {
+    setConvRule();
+    const x = input([2, 3, 9, 8], 'f32', 'x'), w = input([5, 3, 3, 3], 'f32', 'w'), R = input([2, 5, 5, 4], 'f32', 'R');
+    const y = conv2d(x, w, { stride: 2, padding: 1 });
+    const outputs = [y, ...grad(ops.sum(ops.mul(y, R)), [x, w])];
+    const p = plan(outputs);
+    expect([...p.fused.values()].flatMap((g) => (g.pattern ? [g.pattern.kernel] : [])).sort()).toEqual(['conv2d', 'conv2d_dw']);
+    expect(p.steps.filter((s) => !p.fused.has(s)).map((s) => s.op)).toEqual(expect.arrayContaining(['matmul', 'col2im']));
+    const feeds: Feeds = new Map([[x, randn(x.size, 1)], [w, randn(w.size, 2, 0.2)], [R, randn(R.size, 3)]]);
+    const { cpu: want, gpu: got } = await runBoth(outputs, feeds, gpu, cpu);
+    const K = [27, 45, 40];
+    outputs.forEach((_, i) => assertClose(got[i], want[i], { atol: 1e-6 + 1e-5 * Math.sqrt(K[i]) * maxAbs(want[i]), rtol: 2e-5, what: `default rule: ${['y', 'dx', 'dw'][i]}` }));
+  });
 });
 
 // The fused layer norm kernels against the composite they replace (the CPU reference runs the composite's nodes one by

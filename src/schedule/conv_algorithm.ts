@@ -23,10 +23,21 @@ export function convFits(s: ConvShape): boolean {
 }
 
 /**
- * The rule. Measured on lavapipe (see the note in src/backends/webgpu/conv.ts): the implicit kernels win for every
- * pass of the cnn and resnet layers.
+ * The rule. The implicit input gradient runs every one of the KH·KW taps for every pixel, and with a stride only
+ * 1/(SH·SW) of them land on an output: there the GEMM (reduction over O alone) and col2im do less work. Everything
+ * else runs implicit (measured on lavapipe, cnn at batch 64: see the note in src/backends/webgpu/conv.ts).
  */
-export function convAlgorithm(pass: ConvPass, s: ConvShape): 'implicit' | 'im2col' {
-  void pass; void s;
+export function defaultConvRule(pass: ConvPass, s: ConvShape): ConvAlgorithm {
+  if (pass === 'dx' && s.sh * s.sw > 1) return 'im2col';
   return 'implicit';
 }
+
+export type ConvAlgorithm = 'implicit' | 'im2col';
+export type ConvRule = (pass: ConvPass, s: ConvShape) => ConvAlgorithm;
+let rule: ConvRule = defaultConvRule;
+
+/** The algorithm of one pass of a conv layer of these sizes, as plans compiled from now on choose it. */
+export const convAlgorithm: ConvRule = (pass, s) => rule(pass, s);
+
+/** Replace the rule (an autotuner's measurements; a test forcing one path); without an argument, restore the default. */
+export function setConvRule(r?: ConvRule): void { rule = r ?? defaultConvRule; }
