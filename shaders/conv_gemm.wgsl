@@ -81,64 +81,92 @@ fn decode(n: vec4<u32>) -> Cols {
 #endif
 }
 
-// The per-k part of the gather, uniform over the lanes: FWD, DX: the tap; DW: the output pixel.
-struct Tap { off: u32, dh: i32, dw: i32, a: u32 }
-
-fn tapOf(k: u32) -> Tap {
-#if FWD
-  let c = k / KHW; let r = k % KHW;
-  return Tap(c * H * W, i32((r / KW) * DH), i32((r % KW) * DW), k);
+// k runs as (outer, inner) with inner the fastest-moving image column: FWD and DX (c or o, i) then the tap column j,
+// DW (n, oh) then ow. Everything that depends on the outer index (the image row, its bounds, the division by the
+// stride in DX) is done once per row of INNER steps, leaving one add, two compares and the load per inner step.
+#if DW
+override INNER: u32 = OW;
+override AS: u32 = OH * OW; // A's stride between rows m
 #elif DX
-  // A = w[o, c, i, j]: row m (= c) adds m·KHW; the tap's part is o·C·KHW + r.
-  let o = k / KHW; let r = k % KHW;
-  return Tap(o * OH * OW, -i32((r / KW) * DH), -i32((r % KW) * DW), o * C * KHW + r);
+override INNER: u32 = KW;
+override AS: u32 = KHW;
 #else
-  // A = dy[n, o, p]: row m (= o) adds m·OH·OW.
-  let img = k / (OH * OW); let p = k % (OH * OW);
-  return Tap(img * C * H * W, i32((p / OW) * SH), i32((p % OW) * SW), img * O * OH * OW + p);
+override INNER: u32 = KW;
+#endif
+
+// The A offset of a row of k (m·AS added per lane).
+fn aRow(ko: u32) -> u32 {
+#if FWD
+  return ko * KW;
+#elif DX
+  return (ko / KH) * C * KHW + (ko % KH) * KW;
+#else
+  return (ko / OH) * O * OH * OW + (ko % OH) * OW;
 #endif
 }
 
-fn loadA(m: u32, t: Tap) -> f32 {
+struct Row { at: vec4<u32>, ok: vec4<bool> }
+
+fn rowOf(cols: Cols, ko: u32) -> Row {
 #if FWD
-  return A[m * dims.K + t.a];
+  let h = cols.ha + vec4<i32>(i32((ko % KH) * DH));
+  let ok = (h >= vec4<i32>(0)) & (h < vec4<i32>(i32(H)));
+  return Row(cols.base + vec4<u32>((ko / KH) * H * W) + vec4<u32>(h) * W, ok);
 #elif DX
-  return A[t.a + m * KHW];
+  // h + PH - i·DH: the output row times the stride, when the stride divides it.
+  let th = cols.ha - vec4<i32>(i32((ko % KH) * DH));
+  let oh = th / i32(SH);
+  let ok = (th >= vec4<i32>(0)) & (oh * i32(SH) == th) & (oh < vec4<i32>(i32(OH)));
+  return Row(cols.base + vec4<u32>((ko / KH) * OH * OW) + vec4<u32>(oh) * OW, ok);
 #else
-  return A[t.a + m * OH * OW];
+  let h = cols.ha + vec4<i32>(i32((ko % OH) * SH));
+  let ok = (h >= vec4<i32>(0)) & (h < vec4<i32>(i32(H)));
+  return Row(cols.base + vec4<u32>((ko / OH) * C * H * W) + vec4<u32>(h) * W, ok);
 #endif
 }
 
-// The lane's 4 values of B at this k, zero where the window reads padding (FWD, DW) or no output tap lands (DX).
-fn loadB(cols: Cols, t: Tap) -> vec4<f32> {
-  let h = cols.ha + vec4<i32>(t.dh);
-  let w = cols.wa + vec4<i32>(t.dw);
+// The lane's 4 values of B at inner step ki of a row, zero where the window reads padding (FWD, DW) or no output tap
+// lands (DX).
+fn loadB(cols: Cols, row: Row, ki: u32) -> vec4<f32> {
 #if DX
-  // h, w here are h + PH - i·DH: the output row times the stride, when the stride divides it.
-  let oh = h / i32(SH); let ow = w / i32(SW);
-  let ok = (h >= vec4<i32>(0)) & (w >= vec4<i32>(0)) & (oh * i32(SH) == h) & (ow * i32(SW) == w) & (oh < vec4<i32>(i32(OH))) & (ow < vec4<i32>(i32(OW)));
-  let at = select(vec4<u32>(0u), cols.base + vec4<u32>(t.off) + vec4<u32>(oh) * OW + vec4<u32>(ow), ok);
+  let tw = cols.wa - vec4<i32>(i32(ki * DW));
+  let ow = tw / i32(SW);
+  let ok = row.ok & (tw >= vec4<i32>(0)) & (ow * i32(SW) == tw) & (ow < vec4<i32>(i32(OW)));
+  let at = select(vec4<u32>(0u), row.at + vec4<u32>(ow), ok);
 #else
-  let ok = (h >= vec4<i32>(0)) & (h < vec4<i32>(i32(H))) & (w >= vec4<i32>(0)) & (w < vec4<i32>(i32(W)));
-  let at = select(vec4<u32>(0u), cols.base + vec4<u32>(t.off) + vec4<u32>(h) * W + vec4<u32>(w), ok);
+#if DW
+  let w = cols.wa + vec4<i32>(i32(ki * SW));
+#else
+  let w = cols.wa + vec4<i32>(i32(ki * DW));
+#endif
+  let ok = row.ok & (w >= vec4<i32>(0)) & (w < vec4<i32>(i32(W)));
+  let at = select(vec4<u32>(0u), row.at + vec4<u32>(w), ok);
 #endif
   return select(vec4<f32>(0.0), vec4<f32>(B[at.x], B[at.y], B[at.z], B[at.w]), ok);
 }
 
+fn aStride() -> u32 {
+#if FWD
+  return dims.K;
+#else
+  return AS;
+#endif
+}
+
 // acc[l] += a_l * b for the eight rows r0 .. r0+7 of the tile: a_l is lane l's load, broadcast (a register shuffle on
-// llvmpipe), or without subgroups loaded by every lane.
-fn rows8(a: f32, r0: u32, t: Tap, b: vec4<f32>, b2: vec4<f32>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
+// llvmpipe), or without subgroups loaded by every lane (`at`: the k offset into A).
+fn rows8(a: f32, r0: u32, at: u32, b: vec4<f32>, b2: vec4<f32>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
 #if SUBGROUP
   let s0 = vec4<f32>(subgroupBroadcast(a, 0u)); let s1 = vec4<f32>(subgroupBroadcast(a, 1u));
   let s2 = vec4<f32>(subgroupBroadcast(a, 2u)); let s3 = vec4<f32>(subgroupBroadcast(a, 3u));
   let s4 = vec4<f32>(subgroupBroadcast(a, 4u)); let s5 = vec4<f32>(subgroupBroadcast(a, 5u));
   let s6 = vec4<f32>(subgroupBroadcast(a, 6u)); let s7 = vec4<f32>(subgroupBroadcast(a, 7u));
 #else
-  let last = dims.M - 1u;
-  let s0 = vec4<f32>(loadA(min(r0, last), t)); let s1 = vec4<f32>(loadA(min(r0 + 1u, last), t));
-  let s2 = vec4<f32>(loadA(min(r0 + 2u, last), t)); let s3 = vec4<f32>(loadA(min(r0 + 3u, last), t));
-  let s4 = vec4<f32>(loadA(min(r0 + 4u, last), t)); let s5 = vec4<f32>(loadA(min(r0 + 5u, last), t));
-  let s6 = vec4<f32>(loadA(min(r0 + 6u, last), t)); let s7 = vec4<f32>(loadA(min(r0 + 7u, last), t));
+  let last = dims.M - 1u; let st = aStride();
+  let s0 = vec4<f32>(A[min(r0, last) * st + at]); let s1 = vec4<f32>(A[min(r0 + 1u, last) * st + at]);
+  let s2 = vec4<f32>(A[min(r0 + 2u, last) * st + at]); let s3 = vec4<f32>(A[min(r0 + 3u, last) * st + at]);
+  let s4 = vec4<f32>(A[min(r0 + 4u, last) * st + at]); let s5 = vec4<f32>(A[min(r0 + 5u, last) * st + at]);
+  let s6 = vec4<f32>(A[min(r0 + 6u, last) * st + at]); let s7 = vec4<f32>(A[min(r0 + 7u, last) * st + at]);
 #endif
   (*acc)[0] = fma(s0, b, (*acc)[0]); (*acc)[1] = fma(s1, b, (*acc)[1]);
   (*acc)[2] = fma(s2, b, (*acc)[2]); (*acc)[3] = fma(s3, b, (*acc)[3]);
@@ -194,30 +222,38 @@ fn main(@builtin(local_invocation_index) j: u32, @builtin(workgroup_id) wid: vec
 #else
   var c2: array<vec4<f32>, 8>; var c3: array<vec4<f32>, 8>; var d2: array<vec4<f32>, 8>; var d3: array<vec4<f32>, 8>;
 #endif
-  for (var k = k0; k < k1; k++) {
-    let t = tapOf(k);
-    let b = loadB(cols, t);
+  let st = aStride();
+  let a0i = m0 * st; let a1i = m1 * st; let a2i = m2 * st; let a3i = m3 * st;
+  // The launch makes kc a multiple of INNER, so a chunk is whole rows of k.
+  for (var ko = k0 / INNER; ko < k1 / INNER; ko++) {
+    let row = rowOf(cols, ko);
+    let row2 = rowOf(cols2, ko);
+    let ar = aRow(ko);
+    for (var ki = 0u; ki < INNER; ki++) {
+      let b = loadB(cols, row, ki);
 #if WIDE
-    let b2 = loadB(cols2, t);
+      let b2 = loadB(cols2, row2, ki);
 #else
-    let b2 = b;
+      let b2 = b;
 #endif
+      let at = ar + ki;
 #if SUBGROUP
-    let a0 = loadA(m0, t); let a1 = loadA(m1, t);
+      let a0 = A[a0i + at]; let a1 = A[a1i + at];
 #else
-    let a0 = 0.0; let a1 = 0.0;
+      let a0 = 0.0; let a1 = 0.0;
 #endif
 #if ROWS16
-    rows8(a0, row0, t, b, b2, &c0, &d0); rows8(a1, row0 + 8u, t, b, b2, &c1, &d1);
+      rows8(a0, row0, at, b, b2, &c0, &d0); rows8(a1, row0 + 8u, at, b, b2, &c1, &d1);
 #else
 #if SUBGROUP
-    let a2 = loadA(m2, t); let a3 = loadA(m3, t);
+      let a2 = A[a2i + at]; let a3 = A[a3i + at];
 #else
-    let a2 = 0.0; let a3 = 0.0;
+      let a2 = 0.0; let a3 = 0.0;
 #endif
-    rows8(a0, row0, t, b, b2, &c0, &d0); rows8(a1, row0 + 8u, t, b, b2, &c1, &d1);
-    rows8(a2, row0 + 16u, t, b, b2, &c2, &d2); rows8(a3, row0 + 24u, t, b, b2, &c3, &d3);
+      rows8(a0, row0, at, b, b2, &c0, &d0); rows8(a1, row0 + 8u, at, b, b2, &c1, &d1);
+      rows8(a2, row0 + 16u, at, b, b2, &c2, &d2); rows8(a3, row0 + 24u, at, b, b2, &c3, &d3);
 #endif
+    }
   }
 #if ROWS16
   var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, d0, d1);

@@ -43,6 +43,11 @@ export const FUSED_COMPOSITES: Record<string, {
   gradsWhen?: (r: Region, wrt: number) => boolean;
   /** The forward kernel can apply one of EPILOGUE_ACTS to its result, so an activation that is its only reader joins it. */
   epilogue?: true;
+  /**
+   * A node of the region that something outside reads stays a step of its own rather than blocking the kernel (the
+   * reshaped weights and transposed dy a conv's im2col passes share with its implicit ones).
+   */
+  keepShared?: true;
   grads: Record<number, { kernel: FusedKernel; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
 }> = {
   // Head sizes that are multiples of 4 up to 64 (the kernels' per-query vec4 arrays), and q, k, v distinct tensors (a
@@ -62,6 +67,7 @@ export const FUSED_COMPOSITES: Record<string, {
   conv2d: {
     forward: 'conv2d',
     epilogue: true,
+    keepShared: true,
     fits: (r) => convFits(convShapeOf(r)),
     forwardWhen: (r) => convAlgorithm('forward', convShapeOf(r)) === 'implicit',
     gradsWhen: (r, wrt) => wrt === 2 || convAlgorithm(wrt === 0 ? 'dx' : 'dw', convShapeOf(r)) === 'implicit',
@@ -189,15 +195,31 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
     }
     groups.set(n, g);
   };
+  // With `keepShared`, what is read elsewhere stays a step of its own (with what it is computed from) instead.
+  const keepShared = (c: { n: Tensor; g: Fused }, inside: ReadonlySet<Tensor>) => {
+    const keep = new Set(c.g.recomputes ?? []);
+    const stack = absorbedBy(c.g).filter((t) => pinned.has(t) || (users.get(t) ?? []).some((u) => !inside.has(u)));
+    while (stack.length) {
+      const t = stack.pop()!;
+      if (keep.has(t) || t === c.n || !c.g.nodes.includes(t)) continue;
+      keep.add(t);
+      stack.push(...t.inputs);
+    }
+    return { n: c.n, g: { ...c.g, recomputes: keep } };
+  };
+  const specOf = (g: Fused) => Object.values(FUSED_COMPOSITES).find((f) => f.forward === g.pattern!.kernel || Object.values(f.grads).some((x) => x.kernel === g.pattern!.kernel));
   const recomputed = new Set<Tensor>();
-  for (const set of grads.values()) {
+  for (let set of grads.values()) {
     const inside = new Set(set.flatMap((c) => c.g.nodes));
+    if (specOf(set[0].g)?.keepShared) set = set.map((c) => keepShared(c, inside));
     if (!set.every((c) => readOnlyIn(c.g, inside))) continue;
     set.forEach(accept);
     inside.forEach((t) => recomputed.add(t));
   }
-  for (const c of forwards) {
-    if (!readOnlyIn(c.g, new Set([...c.g.nodes, ...recomputed]))) continue;
+  for (let c of forwards) {
+    const inside = new Set([...c.g.nodes, ...recomputed]);
+    if (specOf(c.g)?.keepShared) c = keepShared(c, inside);
+    if (!readOnlyIn(c.g, inside)) continue;
     accept(c);
     // An activation that is the only reader of the result becomes the kernel's epilogue (relu after a conv layer).
     const act = users.get(c.n)?.[0];

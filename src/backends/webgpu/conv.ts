@@ -77,13 +77,15 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   const TM = rows16 ? 16 : 32, TN = wide ? 64 : 32;
   const tiles = Math.ceil(M / TM) * Math.ceil(N / TN);
   // Enough workgroups to keep every core busy, each reduction chunk still long enough to amortise its store.
-  const splits = pass === 'DW' ? Math.max(1, Math.min(Math.ceil(64 / tiles), Math.floor(K / 512))) : 1;
-  const kc = Math.ceil(K / splits);
+  const want = pass === 'DW' ? Math.max(1, Math.min(Math.ceil(64 / tiles), Math.floor(K / 512))) : 1;
+  // The kernel walks k a row (INNER steps: the kernel width, or for DW an output row) at a time.
+  const inner = pass === 'DW' ? s.OW : s.kw;
+  const kc = Math.ceil(K / want / inner) * inner, splits = Math.ceil(K / kc);
   const partial: Scratch = { scratch: CONV_SCRATCH, bytes: splits * M * N * 4 };
   const bias = epilogue?.bias;
   const main: Launch = {
     shader: 'conv_gemm',
-    defines: { SUBGROUP: gemm !== 'tiled', FWD: pass === 'FWD', DX: pass === 'DX', ROWS16: rows16, WIDE: wide, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+    defines: { SUBGROUP: gemm !== 'tiled', FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
     constants: {
       C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC,
       ...(epilogue?.act ? { ACT: epilogue.act } : {}),
