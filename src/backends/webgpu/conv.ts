@@ -79,7 +79,8 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   // Enough workgroups to keep every core busy, each reduction chunk still long enough to amortise its store.
   const want = pass === 'DW' ? Math.max(1, Math.min(Math.ceil(64 / tiles), Math.floor(K / 512))) : 1;
   // The kernel walks k a row (INNER steps: the kernel width, or for DW an output row) at a time.
-  const inner = pass === 'DW' ? s.OW : s.kw;
+  const dwi = [8, 7, 6, 5, 4, 3, 2, 1].find((d) => s.OW % d === 0)!;
+  const inner = pass === 'DW' ? dwi : s.kw;
   const kc = Math.ceil(K / want / inner) * inner, splits = Math.ceil(K / kc);
   const partial: Scratch = { scratch: CONV_SCRATCH, bytes: splits * M * N * 4 };
   const bias = epilogue?.bias;
@@ -88,6 +89,7 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
     defines: { SUBGROUP: gemm !== 'tiled', FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
     constants: {
       C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC,
+      ...(pass === 'DW' ? { DWI: dwi } : {}),
       ...(epilogue?.act ? { ACT: epilogue.act } : {}),
     },
     uniform: UNIFORMS.conv_dims.pack({ M, N, K, kc, groups: (TM / 8) * (TN / 32) }),
