@@ -69,7 +69,7 @@ export function maxPoolReluGrad(n: Tensor, pool: Node<'maxpool_grad'>): Launch {
   return { ...poolLaunch(pool, pool, true, true, true), bindings: [...pool.inputs, n] };
 }
 
-/** Split-k partials of the implicit weight gradient: a scratch slot no other kernel family uses. */
+/** Split-k partials of the implicit weight gradient: a buffer slot (attention's stats share it; steps never overlap). */
 const CONV_SCRATCH = 4;
 
 /**
