@@ -2,12 +2,12 @@
 // conv2d's three GEMMs run as implicit GEMMs (shaders/conv_gemm.wgsl, CONV_FUSED_LAUNCHES below) where
 // src/schedule/conv_algorithm.ts says so, else as im2col/col2im around the core matmul kernel.
 //
-// Measured on lavapipe (2 cores shared with other jobs, load average 13-18, so only same-run ratios mean anything),
-// cnn at batch 64, per-kernel GPU time from `wgtrain profile`: conv2 forward im2col 22 ms + GEMM 55 ms -> one implicit
-// kernel with bias and ReLU 17-32 ms; conv2 input gradient GEMM 46 ms + col2im 29 ms -> 20-29 ms; conv2 weight
-// gradient GEMM 36 ms (its columns shared with the forward) -> 29 ms with split k; conv1 forward im2col 20 ms + GEMM
-// 21 ms + ReLU 5 ms -> 6-7 ms. The step's buffer pool 76 -> 16 MB (no column matrices). A strided input gradient stays
-// GEMM + col2im: the implicit one visits every tap of which only 1/(SH·SW) land.
+// Measured on lavapipe (2 cores, load average about 1), cnn at batch 64, per-kernel GPU time from `wgtrain profile`,
+// im2col path -> implicit: conv2 forward im2col 6.3 + GEMM 13.9 ms -> 8.8 ms with bias and ReLU (36.6 GFLOP/s); conv2
+// input gradient GEMM 14.7 + col2im 8.6 ms -> 10.3 ms; conv2 weight gradient GEMM 10.7 ms -> 9.7 ms (split k); the
+// step 82.8 -> 47.7 ms, its buffer pool 76 -> 16 MB (no column matrices). Under heavy load (15-18) the same kernels
+// measured 2-3x apart in either direction, so only same-run ratios mean anything. A strided input gradient stays
+// GEMM + col2im: the implicit one visits every tap of which only 1/(SH·SW) land (reasoned, not measured).
 //
 // The window geometry is passed as pipeline override constants, not as a uniform: every kernel rebuilds its indices
 // with divisions and remainders by these sizes, and a division by a constant compiles to a multiply and a shift
