@@ -9,6 +9,8 @@
 // the image, so one invocation per window finds its maximum once and writes the whole window (dy at the maximum, 0
 // elsewhere), instead of every pixel re-finding its window's maximum: each x is read once instead of KH·KW times.
 // Pixels past the last whole window (H or W not a multiple of the kernel) belong to no window and get 0.
+// RELU_GRAD (max backward): the gradient of the ReLU whose output x is, applied as it is stored (relu_grad(x, ·):
+// zero where x <= 0), so a conv layer's ReLU and pooling backward are one pass over x (schedule/fuse.ts).
 
 override H: u32;
 override W: u32;
@@ -81,6 +83,9 @@ fn tiledMaxGrad(idx: u32) {
     best = argmax(plane, window(ch, cw));
     g = dy[(nc * OH + ch) * OW + cw];
   }
+#if RELU_GRAD
+  if (best < H * W && !(x[plane + best] > 0.0)) { g = 0.0; }
+#endif
   for (var h = ch * KH; h < min(ch * KH + KH, H); h++) {
     for (var w = cw * KW; w < min(cw * KW + KW, W); w++) { out[plane + h * W + w] = select(0.0, g, h * W + w == best); }
   }
@@ -116,6 +121,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 #endif
     }
   }
+#if RELU_GRAD
+  if (!(x[idx] > 0.0)) { s = 0.0; }
+#endif
   out[idx] = s;
 #else
   let ow = idx % OW;

@@ -9,8 +9,9 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import * as act from '../src/graph/activations.js';
-import { conv2d, conv2dBias } from '../src/graph/conv.js';
+import { conv2d, conv2dBias, maxPool2d } from '../src/graph/conv.js';
 import { layerNorm } from '../src/graph/norm.js';
+import { setConvRule } from '../src/schedule/conv_algorithm.js';
 import { attention } from '../src/graph/attention.js';
 import { grad } from '../src/autodiff/grad.js';
 import { plan } from '../src/schedule/plan.js';
@@ -37,10 +38,25 @@ describe('what fuses', () => {
     expect(fused.steps.some((s) => s.op === 'add' && s.shape.length === 2)).toBe(false);
   });
 
-  it("a conv layer: the NCHW transpose, the bias add and the ReLU are one kernel", () => {
+  it("a conv layer (conv2d with its bias, then ReLU) is one implicit-GEMM kernel, the bias and ReLU its epilogue", () => {
+    const x = input([3, 2, 9, 9]), w = input([4, 2, 3, 3]), b = input([4]);
+    const y = ops.relu(conv2d(x, w, { padding: 1 }, b));
+    const p = plan([ops.sum(y)]), groups = [...p.fused.entries()];
+    expect(groups.map(([, g]) => g.pattern?.kernel)).toEqual(['conv2d']);
+    expect(groups[0][0]).toBe(y);
+    expect(p.steps).toEqual([y, p.steps[1]]); // the conv kernel and the sum
+  });
+
+  it("a bias added after conv2d (outside the composite) still fuses with the ReLU after it, reading the conv kernel's NCHW output", () => {
     const x = input([3, 2, 9, 9]), w = input([4, 2, 3, 3]), b = input([4]);
     const y = ops.relu(conv2dBias(conv2d(x, w, { padding: 1 }), b));
-    expect(opsOf(plan([ops.sum(y)]))).toEqual(['transpose>add>relu']);
+    expect(opsOf(plan([ops.sum(y)])).filter((o) => !o.includes('im2col'))).toEqual(['add>relu']);
+  });
+
+  it("max pooling's backward applies the gradient of the ReLU before it, in one kernel", () => {
+    const x = input([2, 3, 8, 8]), R = input([2, 3, 4, 4]);
+    const [dx] = grad(ops.sum(ops.mul(maxPool2d(ops.relu(x), 2), R)), [x]);
+    expect(opsOf(plan([dx]))).toContain('maxpool_grad>relu_grad');
   });
 
   it('never fuses away a value that is an output or has a second reader', () => {
@@ -119,9 +135,68 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
     { name: 'dense tanh(b + x·Wᵀ), [7,9]·[5,9]ᵀ + [1,5] (GEMM epilogue)', shapes: [[7, 9], [5, 9], [1, 5]], f: (x, w, b) => ops.tanh(ops.add(b, ops.matmul(x, w, { transB: true }))) },
     { name: 'dense sigmoid(x·W + b), [130,66]·[66,70] + [70] (8x8 blocks, GEMM epilogue)', shapes: [[130, 66], [66, 70], [70]], f: (x, w, b) => ops.sigmoid(ops.add(ops.matmul(x, w), b)) },
     { name: 'dense x·W + b, [3,5]·[5,2] + [2] (GEMM epilogue, no activation)', shapes: [[3, 5], [5, 2], [2]], f: (x, w, b) => ops.add(ops.matmul(x, w), b) },
+    { name: 'maxPool2d(relu(x)) 2x2, [3,4,9,7] (backward: relu_grad in the tiled pooling backward)', shapes: [[3, 4, 9, 7]], f: (x) => maxPool2d(ops.relu(x), 2) },
+    { name: 'maxPool2d(relu(x)) 3x3 stride 2 pad 1, [2,3,8,9] (backward: relu_grad in the pooling backward)', shapes: [[2, 3, 8, 9]], f: (x) => maxPool2d(ops.relu(x), 3, { stride: 2, padding: 1 }) },
     { name: 'conv2d + bias + relu, [3,2,9,9] * [4,2,3,3]', shapes: [[3, 2, 9, 9], [4, 2, 3, 3], [4]], f: (x, w, b) => ops.relu(conv2dBias(conv2d(x, w, { padding: 1 }), b)) },
   ];
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 500 + 11 * i); }));
+});
+
+// The implicit-GEMM conv kernels (shaders/conv_gemm.wgsl) against the composite they replace (im2col, GEMM, col2im,
+// run node by node on the CPU), forward with its epilogue and both gradients, on sizes that divide no tile: strides,
+// padding, dilation, 1x1, odd channels, one image, a weight gradient long enough to split k; on the subgroup kernel
+// where the adapter has subgroups, and on the kernel without them (gemm 'tiled') always.
+describe('implicit-GEMM conv2d: WebGPU kernels vs the composite', () => {
+  let tiled: WebGpuBackend;
+  beforeAll(async () => { tiled = await WebGpuBackend.create({ gemm: 'tiled' }); });
+  afterAll(() => { tiled?.dispose(); setConvRule(); });
+  type ConvCase = { name: string; x: number[]; w: number[]; o: Parameters<typeof conv2d>[2]; bias?: boolean; act?: (t: Tensor) => Tensor };
+  const cases: ConvCase[] = [
+    { name: 'pad 1, bias, ReLU epilogue', x: [3, 5, 9, 7], w: [6, 5, 3, 3], o: { padding: 1 }, bias: true, act: ops.relu },
+    { name: 'stride [2,3], pad [1,0], dilation [2,1], tanh epilogue', x: [2, 3, 11, 10], w: [33, 3, 3, 2], o: { stride: [2, 3], padding: [1, 0], dilation: [2, 1] }, act: ops.tanh },
+    { name: '1x1, odd channels, bias', x: [2, 7, 5, 3], w: [17, 7, 1, 1], o: {}, bias: true },
+    { name: 'one image, 5x5 pad 2 stride 2, sigmoid epilogue', x: [1, 3, 8, 9], w: [4, 3, 5, 5], o: { stride: 2, padding: 2 }, bias: true, act: ops.sigmoid },
+    { name: 'split-k weight gradient (K = 8·20·20), 16 channels', x: [8, 16, 20, 20], w: [16, 16, 3, 3], o: { padding: 1 }, bias: true, act: ops.relu },
+  ];
+  // Every pass implicit (the default rule sends a strided input gradient to im2col: see the last case).
+  for (const c of cases) {
+    it(c.name, async () => {
+      setConvRule(() => 'implicit');
+      const x = input(c.x, 'f32', 'x'), w = input(c.w, 'f32', 'w'), b = input([c.w[0]], 'f32', 'b');
+      const z = conv2d(x, w, c.o, c.bias ? b : undefined), y = c.act ? c.act(z) : z;
+      const R = input(y.shape, 'f32', 'R'), wrt = c.bias ? [x, w, b] : [x, w];
+      const grads = grad(ops.sum(ops.mul(y, R)), wrt), outputs = [y, ...grads];
+      const p = plan(outputs), kernels = [...p.fused.values()].flatMap((g) => (g.pattern ? [g.pattern.kernel] : [])).sort();
+      expect(kernels).toEqual(['conv2d', 'conv2d_dw', 'conv2d_dx']);
+      expect(p.steps.filter((s) => !p.fused.has(s)).map((s) => s.op).filter((op) => op === 'im2col' || op === 'col2im' || op === 'matmul')).toEqual([]);
+      if (c.act) expect(p.fused.get(y)?.pattern?.kernel).toBe('conv2d');
+      const [N, C] = c.x, [O, , KH, KW] = c.w, P = y.shape[2] * y.shape[3];
+      const feeds: Feeds = new Map([[x, randn(x.size, 1)], [w, randn(w.size, 2, 1 / Math.sqrt(C * KH * KW))], [b, randn(O, 3)], [R, randn(R.size, 4)]]);
+      if (!c.bias) feeds.delete(b);
+      // Reductions: C·KH·KW per output, O·KH·KW per input pixel, N·OH·OW per weight and bias.
+      const K = [C * KH * KW, O * KH * KW, N * P, N * P];
+      for (const [be, what] of [[gpu, gpu.ctx.gemm], [tiled, 'tiled']] as const) {
+        const { cpu: want, gpu: got } = await runBoth(outputs, feeds, be, cpu);
+        outputs.forEach((_, i) => {
+          assertClose(got[i], want[i], { atol: 1e-6 + 1e-5 * Math.sqrt(K[i]) * maxAbs(want[i]), rtol: 2e-5, what: `${c.name} (${what}): ${['y', 'dx', 'dw', 'db'][i]}` });
+        });
+      }
+      setConvRule();
+    });
+  }
+  it('the default rule: a strided input gradient runs as a GEMM and col2im, the other passes implicit', async () => {
+    setConvRule();
+    const x = input([2, 3, 9, 8], 'f32', 'x'), w = input([5, 3, 3, 3], 'f32', 'w'), R = input([2, 5, 5, 4], 'f32', 'R');
+    const y = conv2d(x, w, { stride: 2, padding: 1 });
+    const outputs = [y, ...grad(ops.sum(ops.mul(y, R)), [x, w])];
+    const p = plan(outputs);
+    expect([...p.fused.values()].flatMap((g) => (g.pattern ? [g.pattern.kernel] : [])).sort()).toEqual(['conv2d', 'conv2d_dw']);
+    expect(p.steps.filter((s) => !p.fused.has(s)).map((s) => s.op)).toEqual(expect.arrayContaining(['matmul', 'col2im']));
+    const feeds: Feeds = new Map([[x, randn(x.size, 1)], [w, randn(w.size, 2, 0.2)], [R, randn(R.size, 3)]]);
+    const { cpu: want, gpu: got } = await runBoth(outputs, feeds, gpu, cpu);
+    const K = [27, 45, 40];
+    outputs.forEach((_, i) => assertClose(got[i], want[i], { atol: 1e-6 + 1e-5 * Math.sqrt(K[i]) * maxAbs(want[i]), rtol: 2e-5, what: `default rule: ${['y', 'dx', 'dw'][i]}` }));
+  });
 });
 
 // The fused layer norm kernels against the composite they replace (the CPU reference runs the composite's nodes one by

@@ -204,8 +204,7 @@ const OP_GENS: OpGen[] = [
     make: (b, x) => {
       const C = x.shape[1], O = b.int(1, 4), kh = b.int(1, 3), kw = b.int(1, 3);
       const w = b.fresh([O, C, kh, kw], { kind: 'normal', scale: 1 / Math.sqrt(C * kh * kw) });
-      const y = conv.conv2d(x, w, { stride: [b.int(1, 2), b.int(1, 2)], padding: [b.int(0, 1), b.int(0, 1)], dilation: b.pick([1, 1, 2]) });
-      return b.chance(0.5) ? conv.conv2dBias(y, b.fresh([O])) : y;
+      return conv.conv2d(x, w, { stride: [b.int(1, 2), b.int(1, 2)], padding: [b.int(0, 1), b.int(0, 1)], dilation: b.pick([1, 1, 2]) }, b.chance(0.5) ? b.fresh([O]) : undefined);
     },
   },
   {

@@ -3,7 +3,7 @@
 // subgroupTile, gemmTile). Each case here draws a shape inside the region where the backend picks one particular
 // path (packed panels in textures with 128- or 64-row tiles, the subgroup kernel's 16-row, wide and vector-B
 // variants, the tiled kernel's 8x8, thin and 4x4 tiles, a matmul with its fused bias+activation epilogue, conv2d's
-// im2col and col2im around them), builds y = op(A)·op(B) (or a conv layer) with its gradients, and checks it against
+// implicit-GEMM kernels, a transposed convolution's im2col and col2im around a GEMM), builds y = op(A)·op(B) (or a conv layer) with its gradients, and checks it against
 // the CPU reference exactly as fuzz.ts does. gemmPaths reads, from the compiled plan, which path every GEMM and conv
 // kernel of the case actually took, so coverage is measured, not assumed.
 import { Tensor, input } from '../graph/tensor.js';
@@ -51,12 +51,32 @@ export const BIG_TARGETS: Target[] = [
   { name: 'subgroup, A·Bᵀ below the packing threshold', gemm: 'auto', build: (r, x) => product(r, x, between(r, 100, 200), between(r, 70, 130), between(r, 200, 600), { transB: true }) },
   { name: 'subgroup, batched', gemm: 'auto', build: (r, x) => product(r, x, between(r, 60, 130), between(r, 60, 130), between(r, 60, 200), { batch: between(r, 2, 3) }) },
   {
-    // A conv layer at a size whose weight gradient (an A·Bᵀ of M·N·K >= 2^27) packs; im2col and col2im around it.
-    name: 'conv2d: im2col, GEMMs (packed weight gradient), col2im', gemm: 'auto',
+    // A conv layer at a size where the implicit GEMM's tiles are all full (32-row, 64-wide) and its weight gradient
+    // splits k, with bias and ReLU in the forward's epilogue.
+    name: 'conv2d: implicit GEMM, forward with epilogue, dx, split-k dw', gemm: 'auto',
     build: (r, x) => {
-      const N = 8, C = 32, H = 32, O = 64, k = 3;
-      const img = x([N, C, H, H], 1), w = x([O, C, k, k], C * k * k);
-      return { y: conv.conv2d(img, w, { padding: 1, stride: r.next() < 0.5 ? 1 : 2 }), what: `conv2d [${N}, ${C}, ${H}, ${H}] * [${O}, ${C}, ${k}, ${k}]` };
+      const N = 8, C = 32, H = 32, O = 64, k = 3, stride = r.next() < 0.5 ? 1 : 2;
+      const img = x([N, C, H, H], 1), w = x([O, C, k, k], C * k * k), b = x([O], 1);
+      return { y: ops.relu(conv.conv2d(img, w, { padding: 1, stride }, b)), what: `relu(conv2d [${N}, ${C}, ${H}, ${H}] * [${O}, ${C}, ${k}, ${k}] stride ${stride} + bias)` };
+    },
+  },
+  {
+    // Odd sizes: partial tiles in every direction, a dilated window, odd channel counts.
+    name: 'conv2d: implicit GEMM, odd sizes', gemm: 'auto',
+    build: (r, x) => {
+      const N = between(r, 3, 9), C = between(r, 3, 21), H = between(r, 9, 30), O = between(r, 5, 40), k = between(r, 1, 5), d = r.next() < 0.3 ? 2 : 1;
+      const p = between(r, 0, 2), s = between(r, 1, 2);
+      const img = x([N, C, H, H + 1], 1), w = x([O, C, k, k], C * k * k);
+      return { y: conv.conv2d(img, w, { padding: p, stride: s, dilation: d }), what: `conv2d [${N}, ${C}, ${H}, ${H + 1}] * [${O}, ${C}, ${k}, ${k}] pad ${p} stride ${s} dilation ${d}` };
+    },
+  },
+  {
+    // The im2col family that stays: a transposed convolution is a GEMM and col2im, its input gradient im2col and a GEMM.
+    name: 'convTranspose2d: GEMM and col2im, backward im2col', gemm: 'auto',
+    build: (r, x) => {
+      const N = between(r, 2, 5), C = between(r, 8, 20), H = between(r, 8, 16), O = between(r, 4, 12), k = between(r, 2, 4);
+      const img = x([N, C, H, H], 1), w = x([C, O, k, k], C * k * k);
+      return { y: conv.convTranspose2d(img, w, { stride: 2, padding: 1 }), what: `convTranspose2d [${N}, ${C}, ${H}, ${H}] * [${C}, ${O}, ${k}, ${k}] stride 2 pad 1` };
     },
   },
   { name: 'tiled, 8x8 blocks on 128x128 tiles', gemm: 'tiled', build: (r, x) => product(r, x, between(r, 64, 200), between(r, 64, 200), between(r, 64, 300), { transA: r.next() < 0.5, transB: r.next() < 0.5 }) },
@@ -88,6 +108,7 @@ function pathOf(l: Launch): string | undefined {
   if (l.shader === 'gemm_pack') return `pack ${c.PACK_B ? 'B' : 'A'} panel`;
   if (l.shader === 'matmul_subgroup') return `subgroup ${d.ROWS16 ? 16 : 32}x${d.WIDE ? 64 : 32}${d.VEC_B ? ' vec-B' : ''}${epilogue}`;
   if (l.shader === 'matmul') return `tiled ${d.BLOCK8 ? '8x8' : '4x4'} blocks ${(d.BLOCK8 ? 8 : 4) * (c.TSY as number)}x${(d.BLOCK8 ? 8 : 4) * (c.TSX as number)}${epilogue}`;
+  if (l.shader === 'conv_gemm') return `implicit conv ${d.FWD ? 'forward' : d.DX ? 'dx' : 'dw'} ${d.ROWS16 ? 16 : 32}x${d.WIDE ? 64 : 32}${l.workgroups[2] > 1 ? ` split k ${l.workgroups[2]}` : ''}${d.EPILOGUE || d.BIAS ? ' + epilogue' : ''}`;
   if (l.shader === 'im2col' || l.shader === 'col2im') return `${l.shader} ${c.CHANNEL_MAJOR ? 'channel-major' : 'image-major'}`;
   return undefined;
 }

@@ -49,8 +49,8 @@ wgtrain bench gemm:
   --cpu               also run the CPU reference (sizes up to 512)
   --json FILE         write the rows as JSON: [{"n","impl","gflops","ms","min","max"}]
 
-wgtrain bench conv: conv2d on NCHW images (im2col + GEMM), forward and backward (input and weight gradients), in
-GFLOP/s of 2·N·O·C·KH·KW·OH·OW per forward (twice that per backward)
+wgtrain bench conv: conv2d on NCHW images (implicit GEMM, or im2col + GEMM where convAlgorithm says), forward and
+backward (input and weight gradients), in GFLOP/s of 2·N·O·C·KH·KW·OH·OW per forward (twice that per backward)
   --shapes LIST       comma-separated NxCxHxW:OxKHxKW[:pP][:sS] (input, kernel, padding P, stride S)
                       [${CONV_SHAPES}]
   --compare tfjs      also tf.conv2d in NHWC on TF.js WebGPU (same adapter) and TF.js WASM; the backward is the two

@@ -19,7 +19,7 @@ by a few float32 ulps (cancellations whose exact value is 0).
 Exits 1 if any case fails, printing its seed, graph and the command that reproduces it.
 
   --tier NAME     small: random graphs as above; big: shapes large enough for every GEMM and conv path the backend
-                  selects (packed panels, subgroup and tiled tiles, conv's im2col), case i's path is seed mod ${BIG_TARGETS.length}, and
+                  selects (packed panels, subgroup and tiled tiles, conv's implicit GEMMs, im2col), case i's path is seed mod ${BIG_TARGETS.length}, and
                   --verbose prints the paths each case took  [small]
   --cases N       [100]
   --seed S        the first case's seed; case i uses S + i  [1]

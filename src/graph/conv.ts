@@ -87,26 +87,53 @@ export function col2im(cols: Tensor, xShape: Shape, win: Window, layout: ColLayo
 }
 
 /**
- * 2-D convolution (cross-correlation, as in PyTorch) of x [N,C,H,W] with weights w [O,C,KH,KW] -> [N,O,OH,OW].
- * The batch is folded into the GEMM's columns: [O, C·KH·KW] x [C·KH·KW, N·OH·OW], then one transpose to NCHW. One
- * large GEMM beats N small ones, and the weight gradient becomes a single GEMM whose reduction runs over the whole
- * batch; a per-image (batched) GEMM needed the weights materialised N times and an N-way sum of weight gradients.
- * Measured on lavapipe, cnn at batch 64: see the note in src/backends/webgpu/conv.ts.
+ * 2-D convolution (cross-correlation, as in PyTorch) of x [N,C,H,W] with weights w [O,C,KH,KW] -> [N,O,OH,OW], plus
+ * a per-channel `bias` [O] where given. It is a composite: im2col, then the batch folded into the GEMM's columns,
+ * [O, C·KH·KW] x [C·KH·KW, N·OH·OW], one transpose to NCHW and the bias add (conv2dBias). One large GEMM beats N small
+ * ones, and the weight gradient becomes a single GEMM whose reduction runs over the whole batch; a per-image (batched)
+ * GEMM needed the weights materialised N times and an N-way sum of weight gradients. The bias belongs to the region
+ * so that the WebGPU backend's implicit-GEMM kernels (shaders/conv_gemm.wgsl) can replace all of it, bias and the
+ * activation after it included; the CPU reference runs these nodes, so they are what the kernels are checked against.
  */
-export function conv2d(x: Tensor, w: Tensor, o: ConvOpts = {}): Tensor {
+export function conv2d(x: Tensor, w: Tensor, o: ConvOpts = {}, bias?: Tensor): Tensor {
   needF32('conv2d', x, w);
   if (x.rank !== 4 || w.rank !== 4) {
     throw new ShapeError('conv2d', `expected input [N,C,H,W] and weights [O,C,KH,KW], got ${fmt(x.shape)} and ${fmt(w.shape)}`);
   }
   const [N, C] = x.shape, [O, Cw, KH, KW] = w.shape;
   if (C !== Cw) throw new ShapeError('conv2d', `input ${fmt(x.shape)} has ${C} channels but weights ${fmt(w.shape)} expect ${Cw} (dim 1 of both must match)`);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== O)) throw new ShapeError('conv2d', `expected a bias [${O}] for weights ${fmt(w.shape)}, got ${fmt(bias.shape)}`);
   const win = windowOf('conv2d', [KH, KW], o, 1);
   const g = geometry('conv2d', x.shape, win);
   const CK = C * KH * KW;
-  const cols = reshape(im2colWin(x, win, 'channel'), [CK, N * g.OH * g.OW]);
-  const y = matmul(reshape(w, [O, CK]), cols); // [O, N·OH·OW]
-  return N === 1 ? reshape(y, [1, O, g.OH, g.OW]) : transpose(reshape(y, [O, N, g.OH, g.OW]), [1, 0, 2, 3]);
+  return composite('conv2d', bias ? [x, w, bias] : [x, w], { ...win, bias: +!!bias }, () => {
+    const cols = reshape(im2colWin(x, win, 'channel'), [CK, N * g.OH * g.OW]);
+    const y = matmul(reshape(w, [O, CK]), cols); // [O, N·OH·OW]
+    const img = N === 1 ? reshape(y, [1, O, g.OH, g.OW]) : transpose(reshape(y, [O, N, g.OH, g.OW]), [1, 0, 2, 3]);
+    return bias ? conv2dBias(img, bias) : img;
+  });
 }
+
+export const CONV2D: CompositeSpec = {
+  name: 'conv2d',
+  examples: [
+    { name: 'conv2d [2,3,7,6] w[5,3,3,3] pad 1 + bias', shapes: [[2, 3, 7, 6], [5, 3, 3, 3], [5]], f: (x, w, b) => conv2d(x, w, { padding: 1 }, b) },
+    { name: 'conv2d [3,2,9,8] w[3,2,3,2] stride [2,3] pad [1,0] dilation [2,1]', shapes: [[3, 2, 9, 8], [3, 2, 3, 2]], f: (x, w) => conv2d(x, w, { stride: [2, 3], padding: [1, 0], dilation: [2, 1] }) },
+    { name: 'conv2d [2,5,4,5] w[7,5,1,1] (1x1) + bias', shapes: [[2, 5, 4, 5], [7, 5, 1, 1], [7]], f: (x, w, b) => conv2d(x, w, {}, b) },
+    { name: 'conv2d [1,3,6,5] w[2,3,4,3] stride 2 pad 2', shapes: [[1, 3, 6, 5], [2, 3, 4, 3]], f: (x, w) => conv2d(x, w, { stride: 2, padding: 2 }) },
+  ],
+  fuzz: {
+    ok: (x) => x.rank === 4 && x.size <= 4096,
+    make: (d, x) => {
+      const [, C, H, W] = x.shape, ph = d.int(0, 1), pw = d.int(0, 1);
+      const kh = d.int(1, Math.min(3, H + 2 * ph)), kw = d.int(1, Math.min(3, W + 2 * pw));
+      // Dilation 2 only where the dilated window still fits the padded input.
+      const dil = 2 * (Math.max(kh, kw) - 1) + 1 <= Math.min(H + 2 * ph, W + 2 * pw) ? d.pick([1, 1, 2]) : 1;
+      const O = d.int(1, 5), o = { stride: [d.int(1, 2), d.int(1, 2)] as [number, number], padding: [ph, pw] as [number, number], dilation: dil };
+      return conv2d(x, d.fresh([O, C, kh, kw], 1 / Math.sqrt(C * kh * kw)), o, d.pick([true, false]) ? d.fresh([O], 0.5) : undefined);
+    },
+  },
+};
 
 /**
  * Add a per-channel bias b [O] to a conv output y [N,O,OH,OW]. The bias is first broadcast to one image, [O,OH,OW]:

@@ -1,6 +1,6 @@
 // Convolution and pooling modules (NCHW).
 import { Tensor, Variable } from '../graph/tensor.js';
-import { conv2d, conv2dBias, maxPool2d, avgPool2d, Pair, ConvOpts, PoolOpts, AvgPoolOpts } from '../graph/conv.js';
+import { conv2d, maxPool2d, avgPool2d, Pair, ConvOpts, PoolOpts, AvgPoolOpts } from '../graph/conv.js';
 import { ShapeError, fmt } from '../graph/shape.js';
 import { Rng, defaultRng } from '../util/rng.js';
 import { initWeights } from './init.js';
@@ -24,8 +24,7 @@ export class Conv2d extends Module {
     if (x.rank !== 4 || x.shape[1] !== this.inChannels) {
       throw new ShapeError('Conv2d', `expected input [batch, ${this.inChannels}, height, width], got ${fmt(x.shape)}`);
     }
-    const y = conv2d(x, this.weight.tensor, this.opts);
-    return this.bias ? conv2dBias(y, this.bias.tensor) : y;
+    return conv2d(x, this.weight.tensor, this.opts, this.bias?.tensor);
   }
   override parameters(): Variable[] { return this.bias ? [this.weight, this.bias] : [this.weight]; }
 }

@@ -6,7 +6,8 @@
 //    (relu(x + b), tanh(x · s)).
 //  - a bias add on the only use of a 2-D matmul, and a ReLU, sigmoid or tanh after it, become the GEMM's epilogue
 //    (act(A·B + b) as it is stored).
-// So a conv layer's transpose, bias add and ReLU are one kernel, and a dense layer is one GEMM.
+//  - relu_grad(y, maxpool_grad(y, dy)): the ReLU's gradient applied by the pooling backward as it stores.
+// So a dense layer is one GEMM (a conv layer is one implicit-GEMM kernel, a composite pattern below).
 // Values that are outputs of the plan, or read by more than one node, are never fused away: they must exist.
 //
 // Composite ops with a fused kernel (FUSED_COMPOSITES) are a third kind of pattern: the region a composite built
@@ -16,7 +17,8 @@
 import { Tensor } from '../graph/tensor.js';
 import { UNARY, BINARY } from '../graph/elementwise.js';
 import { Region, regionOf, gradRegionOf, regionNodes } from '../graph/composite.js';
-import { OP_FACTS, OpName, factsOf } from '../graph/op_table.js';
+import { OP_FACTS, OpName, factsOf, isView } from '../graph/op_table.js';
+import { convAlgorithm, convFits, convShapeOf } from './conv_algorithm.js';
 
 /**
  * A fused step: `nodes` (in order; the last is the step's own node) run as one kernel reading `inputs`. `pattern`
@@ -25,7 +27,7 @@ import { OP_FACTS, OpName, factsOf } from '../graph/op_table.js';
 export interface Fused { nodes: Tensor[]; inputs: Tensor[]; pattern?: { kernel: FusedKernel; attrs: Record<string, number> }; recomputes?: ReadonlySet<Tensor> }
 
 /** The fused kernels of composites; each backend that runs fused groups has a launch for every one. */
-export type FusedKernel = 'layer_norm' | 'layer_norm_grad' | 'attention' | 'attention_dq' | 'attention_dk' | 'attention_dv';
+export type FusedKernel = 'layer_norm' | 'layer_norm_grad' | 'attention' | 'attention_dq' | 'attention_dk' | 'attention_dv' | 'conv2d' | 'conv2d_dx' | 'conv2d_dw';
 
 /**
  * Composites with a fused kernel: the kernel of the forward region, and of the gradient of some inputs (by index), each
@@ -35,8 +37,17 @@ export const FUSED_COMPOSITES: Record<string, {
   forward: FusedKernel;
   /** Whether the kernels can run this region (a size limit of the kernel); always, when absent. */
   fits?: (r: Region) => boolean;
-  /** Whether the gradient kernels replace the composite's backward for this region; always, when absent. */
-  gradsWhen?: (r: Region) => boolean;
+  /** Whether the forward kernel replaces the composite's forward for this region; always, when absent. */
+  forwardWhen?: (r: Region) => boolean;
+  /** Whether the gradient kernel of input `wrt` replaces the composite's backward for this region; always, when absent. */
+  gradsWhen?: (r: Region, wrt: number) => boolean;
+  /** The forward kernel can apply one of EPILOGUE_ACTS to its result, so an activation that is its only reader joins it. */
+  epilogue?: true;
+  /**
+   * A node of the region that something outside reads stays a step of its own rather than blocking the kernel (the
+   * reshaped weights and transposed dy a conv's im2col passes share with its implicit ones).
+   */
+  keepShared?: true;
   grads: Record<number, { kernel: FusedKernel; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
 }> = {
   // Head sizes that are multiples of 4 up to 64 (the kernels' per-query vec4 arrays), and q, k, v distinct tensors (a
@@ -51,6 +62,20 @@ export const FUSED_COMPOSITES: Record<string, {
   },
   // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row.
   layer_norm: { forward: 'layer_norm', grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } } },
+  // Implicit GEMM (shaders/conv_gemm.wgsl) where convAlgorithm says so, else im2col and the GEMM kernels. The
+  // weight gradient reads x again and gathers its windows; nothing keeps the columns.
+  conv2d: {
+    forward: 'conv2d',
+    epilogue: true,
+    keepShared: true,
+    fits: (r) => convFits(convShapeOf(r)),
+    forwardWhen: (r) => convAlgorithm('forward', convShapeOf(r)) === 'implicit',
+    gradsWhen: (r, wrt) => wrt === 2 || convAlgorithm(wrt === 0 ? 'dx' : 'dw', convShapeOf(r)) === 'implicit',
+    grads: {
+      0: { kernel: 'conv2d_dx', inputs: (r, dy) => [r.inputs[1], dy] },
+      1: { kernel: 'conv2d_dw', inputs: (r, dy) => [dy, r.inputs[0]] },
+    },
+  },
 };
 
 /** Nodes of a fused group that no step computes on its own: all but the last and those it recomputes. */
@@ -108,6 +133,14 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
     if (!sameShape(n.shape, m.shape) || !(sameShape(b.shape, [N]) || sameShape(b.shape, [1, N]))) continue;
     groups.set(key, { nodes: [m, n, ...after], inputs: [...m.inputs, b] });
   }
+  // Max pooling's backward under a ReLU's: relu_grad(y, maxpool_grad(y, dy)) with y the ReLU's output and the pool's
+  // input (a conv layer's relu and pool) is one pass over y.
+  for (const n of order) {
+    const m = n.inputs[1];
+    if (n.op !== 'relu_grad' || m?.op !== 'maxpool_grad' || !private1(m) || m.inputs[0] !== n.inputs[0]) continue;
+    if ([...groups.values()].some((g) => g.nodes.includes(n) || g.nodes.includes(m))) continue;
+    groups.set(n, { nodes: [m, n], inputs: [...m.inputs] });
+  }
   fuseComposites(order, groups, pinned);
   return groups;
 }
@@ -122,17 +155,27 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
   const users = new Map<Tensor, Tensor[]>();
   for (const n of order) for (const x of n.inputs) users.set(x, [...(users.get(x) ?? []), n]);
   const forwards: { n: Tensor; g: Fused }[] = [], grads = new Map<Region, { n: Tensor; g: Fused }[]>();
+  // A step must compute its node, and a view computes nothing (it shares its input's buffer): a region ending in
+  // views (a conv's weight gradient, reshaped to the weights' shape) is keyed by the node under them.
+  const under = (n: Tensor, nodes: Tensor[]) => {
+    let k = n;
+    while (isView(k) && nodes.includes(k.inputs[0])) k = k.inputs[0];
+    return { n: k, nodes: nodes.slice(0, nodes.indexOf(k) + 1) };
+  };
   for (const n of order) {
     const r = regionOf(n), gr = gradRegionOf(n);
     const spec = FUSED_COMPOSITES[(r ?? gr?.region)?.op ?? ''];
-    if (r && spec && (spec.fits?.(r) ?? true)) {
-      const nodes = regionNodes(n, r.inputs);
-      if (nodes) forwards.push({ n, g: { nodes, inputs: [...r.inputs], pattern: { kernel: spec.forward, attrs: r.attrs } } });
-    } else if (gr && spec?.grads[gr.wrt] && (spec.fits?.(gr.region) ?? true) && (spec.gradsWhen?.(gr.region) ?? true)) {
+    if (r && spec && (spec.fits?.(r) ?? true) && (spec.forwardWhen?.(r) ?? true)) {
+      const all = regionNodes(n, r.inputs);
+      if (all) { const { n: k, nodes } = under(n, all); forwards.push({ n: k, g: { nodes, inputs: [...r.inputs], pattern: { kernel: spec.forward, attrs: r.attrs } } }); }
+    } else if (gr && spec?.grads[gr.wrt] && (spec.fits?.(gr.region) ?? true) && (spec.gradsWhen?.(gr.region, gr.wrt) ?? true)) {
       const { kernel, inputs: inputsOf } = spec.grads[gr.wrt];
-      const inputs = inputsOf(gr.region, gr.dy), nodes = regionNodes(n, inputs);
+      const inputs = inputsOf(gr.region, gr.dy), all = regionNodes(n, inputs);
       const forward = new Set(regionNodes(gr.region.output, gr.region.inputs) ?? []);
-      if (nodes) grads.set(gr.region, [...(grads.get(gr.region) ?? []), { n, g: { nodes, inputs, pattern: { kernel, attrs: gr.region.attrs }, recomputes: new Set(nodes.filter((t) => forward.has(t))) } }]);
+      if (all) {
+        const { n: k, nodes } = under(n, all);
+        grads.set(gr.region, [...(grads.get(gr.region) ?? []), { n: k, g: { nodes, inputs, pattern: { kernel, attrs: gr.region.attrs }, recomputes: new Set(nodes.filter((t) => forward.has(t))) } }]);
+      }
     }
   }
   // What a kernel replaces must be read only inside it (or inside kernels that recompute it): a value needed elsewhere
@@ -140,17 +183,51 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
   const readOnlyIn = (g: Fused, inside: ReadonlySet<Tensor>) => absorbedBy(g).every((t) => !pinned.has(t) && (users.get(t) ?? []).every((u) => inside.has(u)));
   const accept = ({ n, g }: { n: Tensor; g: Fused }) => {
     const goneSet = new Set(absorbedBy(g));
-    for (const [key, other] of groups) if (goneSet.has(key) || key === n || other.nodes.includes(n)) groups.delete(key);
+    for (const [key, other] of groups) {
+      if (!(goneSet.has(key) || key === n || other.nodes.includes(n))) continue;
+      groups.delete(key);
+      // An elementwise chain that had the kernel's output folded in as a transpose (a conv whose bias is added after
+      // it) keeps the rest of its chain, reading the kernel's output.
+      const rest = other.nodes.filter((t) => t !== n && !goneSet.has(t)), first = rest.find(isMap);
+      if (!goneSet.has(key) && key !== n && first?.inputs.includes(n) && (rest.filter(isMap).length >= 2 || rest.some((t) => t.op === 'transpose'))) {
+        groups.set(key, { nodes: rest, inputs: first.inputs.map((x) => (rest.includes(x) ? x.inputs[0] : x)) });
+      }
+    }
     groups.set(n, g);
   };
+  // With `keepShared`, what is read elsewhere stays a step of its own (with what it is computed from) instead.
+  const keepShared = (c: { n: Tensor; g: Fused }, inside: ReadonlySet<Tensor>) => {
+    const keep = new Set(c.g.recomputes ?? []);
+    const stack = absorbedBy(c.g).filter((t) => pinned.has(t) || (users.get(t) ?? []).some((u) => !inside.has(u)));
+    while (stack.length) {
+      const t = stack.pop()!;
+      if (keep.has(t) || t === c.n || !c.g.nodes.includes(t)) continue;
+      keep.add(t);
+      stack.push(...t.inputs);
+    }
+    return { n: c.n, g: { ...c.g, recomputes: keep } };
+  };
+  const specOf = (g: Fused) => Object.values(FUSED_COMPOSITES).find((f) => f.forward === g.pattern!.kernel || Object.values(f.grads).some((x) => x.kernel === g.pattern!.kernel));
   const recomputed = new Set<Tensor>();
-  for (const set of grads.values()) {
+  for (let set of grads.values()) {
     const inside = new Set(set.flatMap((c) => c.g.nodes));
+    if (specOf(set[0].g)?.keepShared) set = set.map((c) => keepShared(c, inside));
     if (!set.every((c) => readOnlyIn(c.g, inside))) continue;
     set.forEach(accept);
     inside.forEach((t) => recomputed.add(t));
   }
-  for (const c of forwards) if (readOnlyIn(c.g, new Set([...c.g.nodes, ...recomputed]))) accept(c);
+  for (let c of forwards) {
+    const inside = new Set([...c.g.nodes, ...recomputed]);
+    if (specOf(c.g)?.keepShared) c = keepShared(c, inside);
+    if (!readOnlyIn(c.g, inside)) continue;
+    accept(c);
+    // An activation that is the only reader of the result becomes the kernel's epilogue (relu after a conv layer).
+    const act = users.get(c.n)?.[0];
+    if (!Object.values(FUSED_COMPOSITES).some((f) => f.epilogue && f.forward === c.g.pattern!.kernel) || !act || users.get(c.n)!.length !== 1 || pinned.has(c.n)) continue;
+    if (!EPILOGUE_ACTS.has(act.op) || !(act.op in UNARY) || !sameShape(act.shape, c.n.shape) || [...groups.values()].some((o) => o.nodes.includes(act))) continue;
+    groups.delete(c.n);
+    groups.set(act, { ...c.g, nodes: [...c.g.nodes, act] });
+  }
 }
 
 /** Activations the GEMM epilogue applies (shaders/matmul.wgsl, ACT): OpFacts.epilogue. */

@@ -68,9 +68,11 @@ export interface PlanOptions {
  */
 export function halfCapable(p: Pick<Plan, 'fused'>, s: Tensor): boolean {
   const g = p.fused.get(s);
-  if (g) return !g.pattern;
-  return isUnary(s) || isBinary(s) || s.op === 'transpose' || s.op === 'sum' || s.op === 'matmul';
+  // A fused group runs one of its head's kernels: pool's backward under a ReLU is a pool kernel, float32 storage.
+  if (g) return !g.pattern && g.nodes.every(halfOp);
+  return halfOp(s);
 }
+const halfOp = (s: Tensor): boolean => isUnary(s) || isBinary(s) || s.op === 'transpose' || s.op === 'sum' || s.op === 'matmul';
 
 /**
  * The steps stored in f16: float32 values that a half-capable kernel computes and only half-capable kernels read,

@@ -59,6 +59,8 @@ export const UNIFORMS = {
   /** im2col, col2im and pool: how many invocations do work. */
   window_total: new UniformStruct('Total', { n: 'u32' }),
   matmul_dims: new UniformStruct('Dims', { M: 'u32', N: 'u32', K: 'u32', batch: 'u32' }),
+  /** shaders/conv_gemm.wgsl: the GEMM's sizes, the k chunk of one grid z (split k), and the accumulator blocks to store. */
+  conv_dims: new UniformStruct('Dims', { M: 'u32', N: 'u32', K: 'u32', kc: 'u32', groups: 'u32' }),
   matmul_subgroup_dims: new UniformStruct('Dims', { M: 'u32', N: 'u32', K: 'u32', batch: 'u32', groups: 'u32' }),
   matmul_packed_dims: new UniformStruct('Dims', { M: 'u32', N: 'u32', K: 'u32', batch: 'u32', MT: 'u32', NT: 'u32', groups: 'u32' }),
   gemm_pack_dims: new UniformStruct('Dims', { R: 'u32', K: 'u32', tiles: 'u32', batch: 'u32', KP: 'u32' }),

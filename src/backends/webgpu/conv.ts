@@ -1,5 +1,13 @@
 // WebGPU launches for convolution and pooling, on 1-D grids; the backward ops gather, so none needs atomics.
-// conv2d's GEMM is the core matmul kernel.
+// conv2d's three GEMMs run as implicit GEMMs (shaders/conv_gemm.wgsl, CONV_FUSED_LAUNCHES below) where
+// src/schedule/conv_algorithm.ts says so, else as im2col/col2im around the core matmul kernel.
+//
+// Measured on lavapipe (2 cores, load average about 1), cnn at batch 64, per-kernel GPU time from `wgtrain profile`,
+// im2col path -> implicit: conv2 forward im2col 6.3 + GEMM 13.9 ms -> 8.8 ms with bias and ReLU (36.6 GFLOP/s); conv2
+// input gradient GEMM 14.7 + col2im 8.6 ms -> 10.3 ms; conv2 weight gradient GEMM 10.7 ms -> 9.7 ms (split k); the
+// step 82.8 -> 47.7 ms, its buffer pool 76 -> 16 MB (no column matrices). Under heavy load (15-18) the same kernels
+// measured 2-3x apart in either direction, so only same-run ratios mean anything. A strided input gradient stays
+// GEMM + col2im: the implicit one visits every tap of which only 1/(SH·SW) land (reasoned, not measured).
 //
 // The window geometry is passed as pipeline override constants, not as a uniform: every kernel rebuilds its indices
 // with divisions and remainders by these sizes, and a division by a constant compiles to a multiply and a shift
@@ -8,9 +16,12 @@
 // backward 126 -> 64 ms; im2col 246 -> 34 ms with this and one invocation per output row (below).
 import { Tensor } from '../../graph/tensor.js';
 import { Geom, geometry } from '../../graph/conv.js';
-import type { Node } from '../../graph/op_table.js';
-import { Launch, ShaderName, WebGpuKernels, spread } from './launch.js';
-import { UNIFORMS } from './contracts.js';
+import { isUnary, codeOf, type Node } from '../../graph/op_table.js';
+import type { Fused, FusedKernel } from '../../schedule/fuse.js';
+import type { ConvShape } from '../../schedule/conv_algorithm.js';
+import type { GemmKernel } from './device.js';
+import { Launch, Scratch, ShaderName, WebGpuKernels, grid, spread } from './launch.js';
+import { UNIFORMS, REDUCE_PARAMS } from './contracts.js';
 
 const WG = 256; // workgroup size of every conv and pooling kernel
 
@@ -25,13 +36,13 @@ function launch(n: Tensor, shader: ShaderName, invocations: number, constants: R
 }
 
 /** Pooling: `image` is the NCHW side (the input of the forward, the output of the backward). */
-function poolLaunch(n: Node<'maxpool' | 'maxpool_grad' | 'avgpool' | 'avgpool_grad'>, image: Tensor, max: boolean, backward: boolean): Launch {
+function poolLaunch(n: Node<'maxpool' | 'maxpool_grad' | 'avgpool' | 'avgpool_grad'>, image: Tensor, max: boolean, backward: boolean, reluGrad = false): Launch {
   const g = geometry(n.op, image.shape, n.attrs.win);
   const constants = 'countIncludePad' in n.attrs ? { ...sizes(g), COUNT_PAD: +n.attrs.countIncludePad } : sizes(g);
   // Windows that tile the image: one invocation per cell of KH x KW pixels (see TILED in shaders/pool.wgsl).
   const tiled = max && backward && g.sh === g.kh && g.sw === g.kw && g.ph === 0 && g.pw === 0;
   const invocations = tiled ? g.N * g.C * Math.ceil(g.H / g.kh) * Math.ceil(g.W / g.kw) : n.size;
-  return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled }), uniform: UNIFORMS.window_total.pack({ n: invocations }) };
+  return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled, RELU_GRAD: reluGrad }), uniform: UNIFORMS.window_total.pack({ n: invocations }) };
 }
 
 export const CONV_WEBGPU_KERNELS = {
@@ -49,3 +60,87 @@ export const CONV_WEBGPU_KERNELS = {
   avgpool: (n) => poolLaunch(n, n.inputs[0], false, false),
   avgpool_grad: (n) => poolLaunch(n, n, false, true),
 } satisfies WebGpuKernels;
+
+/**
+ * relu_grad(y, maxpool_grad(y, dy)), one fused group (schedule/fuse.ts): the pooling backward with the ReLU's gradient
+ * applied as it stores, reading [y, dy] into the group's last node.
+ */
+export function maxPoolReluGrad(n: Tensor, pool: Node<'maxpool_grad'>): Launch {
+  return { ...poolLaunch(pool, pool, true, true, true), bindings: [...pool.inputs, n] };
+}
+
+/** Split-k partials of the implicit weight gradient: a buffer slot (attention's stats share it; steps never overlap). */
+const CONV_SCRATCH = 4;
+
+/**
+ * An implicit-GEMM conv pass (shaders/conv_gemm.wgsl) computing an M x N product with reduction K into `out`, A and
+ * B bound as the shader's mode reads them; `splits` > 1 (the weight gradient) writes partial products to scratch and
+ * a reduce launch sums them into `out`.
+ */
+function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tensor, b: Tensor, gemm: GemmKernel, epilogue?: { bias?: Tensor; act: number }): Launch {
+  const [M, N, K, PC] = pass === 'FWD' ? [s.O, s.N * s.OH * s.OW, s.C * s.kh * s.kw, s.OH * s.OW]
+    : pass === 'DX' ? [s.C, s.N * s.H * s.W, s.O * s.kh * s.kw, s.H * s.W]
+    : [s.O, s.C * s.kh * s.kw, s.N * s.OH * s.OW, s.C * s.kh * s.kw];
+  const rows16 = M <= 16, wide = N >= 64;
+  const TM = rows16 ? 16 : 32, TN = wide ? 64 : 32;
+  const tiles = Math.ceil(M / TM) * Math.ceil(N / TN);
+  // Enough workgroups to keep every core busy, each reduction chunk still long enough to amortise its store.
+  const want = pass === 'DW' ? Math.max(1, Math.min(Math.ceil(64 / tiles), Math.floor(K / 512))) : 1;
+  // The kernel walks k a row (INNER steps: the kernel width, or for DW an output row) at a time.
+  const dwi = [8, 7, 6, 5, 4, 3, 2, 1].find((d) => s.OW % d === 0)!;
+  const inner = pass === 'DW' ? dwi : s.kw;
+  const kc = Math.ceil(K / want / inner) * inner, splits = Math.ceil(K / kc);
+  const partial: Scratch = { scratch: CONV_SCRATCH, bytes: splits * M * N * 4 };
+  const bias = epilogue?.bias;
+  const main: Launch = {
+    shader: 'conv_gemm',
+    defines: { SUBGROUP: gemm !== 'tiled', FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+    constants: {
+      C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC,
+      ...(pass === 'DW' ? { DWI: dwi } : {}),
+      ...(epilogue?.act ? { ACT: epilogue.act } : {}),
+    },
+    uniform: UNIFORMS.conv_dims.pack({ M, N, K, kc, groups: (TM / 8) * (TN / 32) }),
+    bindings: [a, b, splits > 1 ? partial : out, ...(bias ? [bias] : [])],
+    workgroupSize: [8],
+    workgroups: [Math.ceil(N / TN), Math.ceil(M / TM), splits],
+  };
+  if (splits === 1) return main;
+  const MN = M * N, serial = MN >= 64;
+  return {
+    shader: 'reduce',
+    defines: { SERIAL: serial },
+    uniform: REDUCE_PARAMS.pack({ outCount: MN, redCount: splits, keptRank: 1, redRank: 1, keptShape: [MN], keptStrides: [1], redShape: [splits], redStrides: [MN] }),
+    bindings: [partial, out],
+    workgroupSize: [64],
+    constants: { WG: 64 },
+    workgroups: grid('conv2d', serial ? Math.ceil(MN / 64) : MN),
+    before: [main],
+  };
+}
+
+/**
+ * The implicit-GEMM kernels of the conv2d composite (schedule/fuse.ts). Forward: inputs [x, w, bias?], the group's
+ * last node the conv output or the activation after it. dx: [w, dy]; dw: [dy, x].
+ */
+export const CONV_FUSED_LAUNCHES = {
+  conv2d: (n, g, gemm) => {
+    const [x, w, bias] = g.inputs, act = g.nodes[g.nodes.length - 1];
+    const s = { ...geometry('conv2d', x.shape, winOf(g)), O: w.shape[0] };
+    const code = isUnary(act) ? codeOf(act) : 0; // an activation joined as the epilogue (schedule/fuse.ts)
+    return convGemm('FWD', s, n, w, x, gemm, bias || code ? { bias, act: code } : undefined);
+  },
+  conv2d_dx: (n, g, gemm) => {
+    const [w] = g.inputs;
+    return convGemm('DX', { ...geometry('conv2d', n.shape, winOf(g)), O: w.shape[0] }, n, w, g.inputs[1], gemm);
+  },
+  conv2d_dw: (n, g, gemm) => {
+    const [dy, x] = g.inputs;
+    return convGemm('DW', { ...geometry('conv2d', x.shape, winOf(g)), O: n.shape[0] }, n, dy, x, gemm);
+  },
+} satisfies Partial<Record<FusedKernel, (n: Tensor, g: Fused, gemm: GemmKernel) => Launch>>;
+
+function winOf(g: Fused) {
+  const a = g.pattern!.attrs;
+  return { kh: a.kh, kw: a.kw, sh: a.sh, sw: a.sw, ph: a.ph, pw: a.pw, dh: a.dh, dw: a.dw };
+}

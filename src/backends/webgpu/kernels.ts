@@ -8,7 +8,7 @@ import type { Fused, FusedKernel } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
 import { Launch, ShaderName, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_GRID, grid, spread, f32bits, checkRank } from './launch.js';
 import { ELEMENTWISE_PARAMS, REDUCE_PARAMS, UNIFORMS } from './contracts.js';
-import { CONV_WEBGPU_KERNELS } from './conv.js';
+import { CONV_WEBGPU_KERNELS, CONV_FUSED_LAUNCHES, maxPoolReluGrad } from './conv.js';
 import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
 import { NORM_WEBGPU_KERNELS, NORM_FUSED_LAUNCHES } from './norm.js';
@@ -273,7 +273,7 @@ const KERNELS = {
 export const WEBGPU_KERNELS = KERNELS as unknown as Readonly<Partial<Record<OpName, (n: Tensor) => Launch>>>;
 
 /** The fused kernels of composites (FUSED_COMPOSITES in src/schedule/fuse.ts), by kernel name. */
-const FUSED_LAUNCHES = { ...NORM_FUSED_LAUNCHES, ...ATTENTION_FUSED_LAUNCHES } satisfies Record<FusedKernel, (n: Tensor, g: Fused) => Launch>;
+const FUSED_LAUNCHES = { ...NORM_FUSED_LAUNCHES, ...ATTENTION_FUSED_LAUNCHES, ...CONV_FUSED_LAUNCHES } satisfies Record<FusedKernel, (n: Tensor, g: Fused, gemm: GemmKernel) => Launch>;
 
 /**
  * A fused group (src/schedule/fuse.ts) as one elementwise launch: its first elementwise op reads each input either
@@ -282,10 +282,11 @@ const FUSED_LAUNCHES = { ...NORM_FUSED_LAUNCHES, ...ATTENTION_FUSED_LAUNCHES } s
  */
 export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch {
   if (g.pattern) {
-    return FUSED_LAUNCHES[g.pattern.kernel](n, g);
+    return FUSED_LAUNCHES[g.pattern.kernel](n, g, gemm);
   }
   const head = g.nodes[0];
   if (isOp(head, 'matmul')) return matmulEpilogue(head, g, n, gemm);
+  if (isOp(head, 'maxpool_grad')) return maxPoolReluGrad(n, head);
   const [first, second] = g.nodes.filter((t) => isUnary(t) || isBinary(t)) as Node<UnaryOp | BinaryOp>[];
   const strides = first.inputs.map((x) => isOp(x, 'transpose') && g.nodes.includes(x)
     ? permutedStrides(x.inputs[0].shape, x.attrs.perm)

@@ -33,10 +33,11 @@ import label_count from '../../../shaders/label_count.wgsl';
 import attention from '../../../shaders/attention.wgsl';
 import attention_grad from '../../../shaders/attention_grad.wgsl';
 import half_types from '../../../shaders/half.wgsl';
+import conv_gemm from '../../../shaders/conv_gemm.wgsl';
 
 export const SHADERS = {
   elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent, im2col, col2im, pool, maxout,
-  log_softmax, strided_copy, dropout, randn, running_update, layer_norm, optim, embedding, softmax, topk, label_count, attention, attention_grad,
+  log_softmax, strided_copy, dropout, randn, running_update, layer_norm, optim, embedding, softmax, topk, label_count, attention, attention_grad, conv_gemm,
 } satisfies Record<ShaderName, string>;
 
 /**

@@ -1,0 +1,276 @@
+// Implicit-GEMM convolution: the three GEMMs of a conv layer, with the operand that im2col would have materialised
+// gathered from the image (or from dy) as the k loop reaches it, so no [C·KH·KW, N·OH·OW] column matrix is written
+// or read. One pass per define:
+//   FWD  y[n,o,p]       = Σ_k w[o,k] · x̂[k,(n,p)]              M = O, N = NB·OH·OW, K = C·KH·KW
+//   DX   dx[n,c,h,w]    = Σ_(o,i,j) w[o,c,i,j] · dŷ[(o,i,j),(n,h,w)]  M = C, N = NB·H·W,  K = O·KH·KW
+//   DW   dw[o,(c,i,j)]  = Σ_(n,p) dy[n,o,p] · x̂[(n,p),(c,i,j)]  M = O, N = C·KH·KW, K = NB·OH·OW
+// where x̂ is the receptive field of output p (zero in the padding) and dŷ[(o,i,j),(n,h,w)] is dy at the output whose
+// tap (i, j) reads pixel (h, w), zero where none does (the stride does not divide, or it falls off the output).
+//
+// The tiling is matmul_subgroup.wgsl's, for the same reason (llvmpipe runs the 8 lanes as one AVX2 vector and any
+// per-lane load is a scalar loop): one 8-lane workgroup computes a TM x (8·CW) tile; each lane loads TM / 8 values of
+// the A operand and shares them by subgroupBroadcast (without SUBGROUP, on adapters without subgroups, each lane loads
+// all eight itself), and gathers its own CW columns of the B operand. The gather is where the window geometry goes: a
+// lane decodes its columns once, before the k loop, into vec4s of offsets, and per k only adds the tap's offset and
+// tests the bounds. All geometry is override constants, so the divisions by it compile to multiplies.
+//
+// DW's reduction runs over the whole batch (50k long for a 28x28 layer at batch 64) with only ceil(M/TM)·ceil(N/8CW)
+// tiles: the launch splits K into dims.splits chunks (grid z), each writing a partial [M, N] to scratch, summed by a
+// reduce launch after. The output store writes NCHW directly (y and dx), with FWD's bias and activation applied.
+#if SUBGROUP
+enable subgroups;
+#endif
+
+override C: u32;
+override H: u32;
+override W: u32;
+override O: u32;
+override OH: u32;
+override OW: u32;
+override KH: u32;
+override KW: u32;
+override SH: u32;
+override SW: u32;
+override PH: u32;
+override PW: u32;
+override DH: u32;
+override DW: u32;
+// Columns per image of the output (FWD: OH·OW, DX: H·W, DW: N, so one "image").
+override PC: u32;
+
+#include conv_dims
+@group(0) @binding(0) var<uniform> dims: Dims;
+@group(0) @binding(1) var<storage, read> A: array<f32>; // FWD, DX: w; DW: dy
+@group(0) @binding(2) var<storage, read> B: array<f32>; // FWD, DW: x; DX: dy
+@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+#if BIAS
+@group(0) @binding(4) var<storage, read> bias: array<f32>;
+#endif
+#if EPILOGUE
+override ACT: u32 = 0u;
+#include unary
+#endif
+
+override KHW = KH * KW;
+
+#if ROWS16
+const TM = 16u;
+#else
+const TM = 32u;
+#endif
+#if WIDE
+const CW = 8u;
+#else
+const CW = 4u;
+#endif
+
+// What a lane knows of its 4 columns, decoded once. FWD: base = n·C·H·W, (ha, wa) = (oh·SH - PH, ow·SW - PW).
+// DX: base = n·O·OH·OW, (ha, wa) = (h + PH, w + PW). DW: base = c·H·W, (ha, wa) = (i·DH - PH, j·DW - PW).
+struct Cols { base: vec4<u32>, ha: vec4<i32>, wa: vec4<i32> }
+
+fn decode(n: vec4<u32>) -> Cols {
+#if FWD
+  let img = n / PC; let p = n % PC;
+  return Cols(img * (C * H * W), vec4<i32>((p / OW) * SH) - i32(PH), vec4<i32>((p % OW) * SW) - i32(PW));
+#elif DX
+  let img = n / PC; let p = n % PC;
+  return Cols(img * (O * OH * OW), vec4<i32>(p / W + PH), vec4<i32>(p % W + PW));
+#else
+  let c = n / KHW; let r = n % KHW;
+  return Cols(c * (H * W), vec4<i32>((r / KW) * DH) - i32(PH), vec4<i32>((r % KW) * DW) - i32(PW));
+#endif
+}
+
+// k runs as (outer, inner) with inner the fastest-moving image column: FWD and DX (c or o, i) then the tap column j,
+// DW (n, oh) then ow. Everything that depends on the outer index (the image row, its bounds, the division by the
+// stride in DX) is done once per row of INNER steps, leaving one add, two compares and the load per inner step.
+#if DW
+// DW's rows are pieces of DWI output columns (a divisor of OW of at most 8, chosen by the launch): a short inner loop
+// with a constant trip count is unrolled by LLVM, and a 14- or 28-step one was measured 2-3x slower.
+override DWI: u32 = 1u;
+override INNER: u32 = DWI;
+override AS: u32 = OH * OW; // A's stride between rows m
+#elif DX
+override INNER: u32 = KW;
+override AS: u32 = KHW;
+#else
+override INNER: u32 = KW;
+#endif
+
+// The A offset of a row of k (m·AS added per lane).
+fn aRow(ko: u32) -> u32 {
+#if FWD
+  return ko * KW;
+#elif DX
+  return (ko / KH) * C * KHW + (ko % KH) * KW;
+#else
+  let r = ko / (OW / DWI);
+  return (r / OH) * O * OH * OW + (r % OH) * OW + (ko % (OW / DWI)) * DWI;
+#endif
+}
+
+struct Row { at: vec4<u32>, ok: vec4<bool>, w0: i32 } // w0: DW's first output column of the row, times SW
+
+fn rowOf(cols: Cols, ko: u32) -> Row {
+#if FWD
+  let h = cols.ha + vec4<i32>(i32((ko % KH) * DH));
+  let ok = (h >= vec4<i32>(0)) & (h < vec4<i32>(i32(H)));
+  return Row(cols.base + vec4<u32>((ko / KH) * H * W) + vec4<u32>(h) * W, ok, 0);
+#elif DX
+  // h + PH - i·DH: the output row times the stride, when the stride divides it.
+  let th = cols.ha - vec4<i32>(i32((ko % KH) * DH));
+  let oh = th / i32(SH);
+  let ok = (th >= vec4<i32>(0)) & (oh * i32(SH) == th) & (oh < vec4<i32>(i32(OH)));
+  return Row(cols.base + vec4<u32>((ko / KH) * OH * OW) + vec4<u32>(oh) * OW, ok, 0);
+#else
+  let r = ko / (OW / DWI);
+  let h = cols.ha + vec4<i32>(i32((r % OH) * SH));
+  let ok = (h >= vec4<i32>(0)) & (h < vec4<i32>(i32(H)));
+  return Row(cols.base + vec4<u32>((r / OH) * C * H * W) + vec4<u32>(h) * W, ok, i32((ko % (OW / DWI)) * DWI * SW));
+#endif
+}
+
+// The lane's 4 values of B at inner step ki of a row, zero where the window reads padding (FWD, DW) or no output tap
+// lands (DX).
+fn loadB(cols: Cols, row: Row, ki: u32) -> vec4<f32> {
+#if DX
+  let tw = cols.wa - vec4<i32>(i32(ki * DW));
+  let ow = tw / i32(SW);
+  let ok = row.ok & (tw >= vec4<i32>(0)) & (ow * i32(SW) == tw) & (ow < vec4<i32>(i32(OW)));
+  let at = select(vec4<u32>(0u), row.at + vec4<u32>(ow), ok);
+#else
+#if DW
+  let w = cols.wa + vec4<i32>(row.w0 + i32(ki * SW));
+#else
+  let w = cols.wa + vec4<i32>(i32(ki * DW));
+#endif
+  let ok = row.ok & (w >= vec4<i32>(0)) & (w < vec4<i32>(i32(W)));
+  let at = select(vec4<u32>(0u), row.at + vec4<u32>(w), ok);
+#endif
+  return select(vec4<f32>(0.0), vec4<f32>(B[at.x], B[at.y], B[at.z], B[at.w]), ok);
+}
+
+fn aStride() -> u32 {
+#if FWD
+  return dims.K;
+#else
+  return AS;
+#endif
+}
+
+// acc[l] += a_l * b for the eight rows r0 .. r0+7 of the tile: a_l is lane l's load, broadcast (a register shuffle on
+// llvmpipe), or without subgroups loaded by every lane (`at`: the k offset into A).
+fn rows8(a: f32, r0: u32, at: u32, b: vec4<f32>, b2: vec4<f32>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
+#if SUBGROUP
+  let s0 = vec4<f32>(subgroupBroadcast(a, 0u)); let s1 = vec4<f32>(subgroupBroadcast(a, 1u));
+  let s2 = vec4<f32>(subgroupBroadcast(a, 2u)); let s3 = vec4<f32>(subgroupBroadcast(a, 3u));
+  let s4 = vec4<f32>(subgroupBroadcast(a, 4u)); let s5 = vec4<f32>(subgroupBroadcast(a, 5u));
+  let s6 = vec4<f32>(subgroupBroadcast(a, 6u)); let s7 = vec4<f32>(subgroupBroadcast(a, 7u));
+#else
+  let last = dims.M - 1u; let st = aStride();
+  let s0 = vec4<f32>(A[min(r0, last) * st + at]); let s1 = vec4<f32>(A[min(r0 + 1u, last) * st + at]);
+  let s2 = vec4<f32>(A[min(r0 + 2u, last) * st + at]); let s3 = vec4<f32>(A[min(r0 + 3u, last) * st + at]);
+  let s4 = vec4<f32>(A[min(r0 + 4u, last) * st + at]); let s5 = vec4<f32>(A[min(r0 + 5u, last) * st + at]);
+  let s6 = vec4<f32>(A[min(r0 + 6u, last) * st + at]); let s7 = vec4<f32>(A[min(r0 + 7u, last) * st + at]);
+#endif
+  (*acc)[0] = fma(s0, b, (*acc)[0]); (*acc)[1] = fma(s1, b, (*acc)[1]);
+  (*acc)[2] = fma(s2, b, (*acc)[2]); (*acc)[3] = fma(s3, b, (*acc)[3]);
+  (*acc)[4] = fma(s4, b, (*acc)[4]); (*acc)[5] = fma(s5, b, (*acc)[5]);
+  (*acc)[6] = fma(s6, b, (*acc)[6]); (*acc)[7] = fma(s7, b, (*acc)[7]);
+#if WIDE
+  (*acc2)[0] = fma(s0, b2, (*acc2)[0]); (*acc2)[1] = fma(s1, b2, (*acc2)[1]);
+  (*acc2)[2] = fma(s2, b2, (*acc2)[2]); (*acc2)[3] = fma(s3, b2, (*acc2)[3]);
+  (*acc2)[4] = fma(s4, b2, (*acc2)[4]); (*acc2)[5] = fma(s5, b2, (*acc2)[5]);
+  (*acc2)[6] = fma(s6, b2, (*acc2)[6]); (*acc2)[7] = fma(s7, b2, (*acc2)[7]);
+#endif
+}
+
+const BLOCKS = TM / 4u;
+
+// Output (m, column c) lives at (c / PC)·M·PC + m·PC + c % PC: NCHW for FWD and DX, row-major [M, N] for DW, whose
+// split k writes partial z at z·M·N.
+fn store(base: u32, m: u32, c: u32, v: vec4<f32>) {
+  if (m >= dims.M) { return; }
+  for (var e = 0u; e < 4u; e++) {
+    let cc = c + e;
+    if (cc < dims.N) {
+#if BIAS
+      var r = v[e] + bias[m];
+#else
+      var r = v[e];
+#endif
+#if EPILOGUE
+      r = unary_by(ACT, r, 0.0);
+#endif
+      Y[base + (cc / PC) * dims.M * PC + m * PC + cc % PC] = r;
+    }
+  }
+}
+
+@compute @workgroup_size(8)
+#if SUBGROUP
+fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+#else
+fn main(@builtin(local_invocation_index) j: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+#endif
+  let M = dims.M; let N = dims.N;
+  let row0 = wid.y * TM;
+  let col = wid.x * 8u * CW + CW * j;
+  let m0 = min(row0 + j, M - 1u); let m1 = min(row0 + j + 8u, M - 1u);
+  let m2 = min(row0 + j + 16u, M - 1u); let m3 = min(row0 + j + 24u, M - 1u);
+  let cols = decode(min(vec4<u32>(col) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(N - 1u)));
+  let cols2 = decode(min(vec4<u32>(col + 4u) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(N - 1u)));
+  let k0 = wid.z * dims.kc;
+  let k1 = min(k0 + dims.kc, dims.K);
+  var c0: array<vec4<f32>, 8>; var c1: array<vec4<f32>, 8>; var d0: array<vec4<f32>, 8>; var d1: array<vec4<f32>, 8>;
+#if ROWS16
+#else
+  var c2: array<vec4<f32>, 8>; var c3: array<vec4<f32>, 8>; var d2: array<vec4<f32>, 8>; var d3: array<vec4<f32>, 8>;
+#endif
+  let st = aStride();
+  let a0i = m0 * st; let a1i = m1 * st; let a2i = m2 * st; let a3i = m3 * st;
+  // The launch makes kc a multiple of INNER, so a chunk is whole rows of k.
+  for (var ko = k0 / INNER; ko < k1 / INNER; ko++) {
+    let row = rowOf(cols, ko);
+    let row2 = rowOf(cols2, ko);
+    let ar = aRow(ko);
+    for (var ki = 0u; ki < INNER; ki++) {
+      let b = loadB(cols, row, ki);
+#if WIDE
+      let b2 = loadB(cols2, row2, ki);
+#else
+      let b2 = b;
+#endif
+      let at = ar + ki;
+#if SUBGROUP
+      let a0 = A[a0i + at]; let a1 = A[a1i + at];
+#else
+      let a0 = 0.0; let a1 = 0.0;
+#endif
+#if ROWS16
+      rows8(a0, row0, at, b, b2, &c0, &d0); rows8(a1, row0 + 8u, at, b, b2, &c1, &d1);
+#else
+#if SUBGROUP
+      let a2 = A[a2i + at]; let a3 = A[a3i + at];
+#else
+      let a2 = 0.0; let a3 = 0.0;
+#endif
+      rows8(a0, row0, at, b, b2, &c0, &d0); rows8(a1, row0 + 8u, at, b, b2, &c1, &d1);
+      rows8(a2, row0 + 16u, at, b, b2, &c2, &d2); rows8(a3, row0 + 24u, at, b, b2, &c3, &d3);
+#endif
+    }
+  }
+#if ROWS16
+  var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, d0, d1);
+#else
+  var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, c2, c3, d0, d1, d2, d3);
+#endif
+  // Blocks as in gemm_subgroup.wgsl: block q holds 8 rows from row0 + 8·(q % rowGroups), 4 columns from col + 4·(q / rowGroups).
+  let rowGroups = TM / 8u;
+  let base = wid.z * M * N;
+  for (var q = 0u; q < dims.groups; q++) {
+    let r = row0 + 8u * (q % rowGroups);
+    let c = col + 4u * (q / rowGroups);
+    for (var i = 0u; i < 8u; i++) { store(base, r + i, c, out[q][i]); }
+  }
+}
