@@ -2,14 +2,14 @@
 // (an effect op, planned into the same submission as forward and backward). Hyper-parameters live in a plain object
 // the kernels read at every run, so schedules and step counters change them without recompiling.
 import { Tensor, Variable } from '../graph/tensor.js';
-import { optimStep, slotNames, OptimAttrs } from '../graph/optim_ops.js';
+import { optimStep, optimMulti, slotNames, arenaLayout, OptimAttrs, Arena } from '../graph/optim_ops.js';
 import { UserError } from '../util/errors.js';
 
 export interface Optimizer {
   /** Learning rate the next step uses; schedules write it. */
   lr: number;
   /** Update effects for each (parameter, gradient) pair; state variables are created on first use. */
-  updates(params: readonly Variable[], grads: readonly Tensor[]): Tensor[];
+  updates(params: readonly Variable[], grads: readonly Tensor[], options?: UpdateOptions): Tensor[];
   /** State variables (moments, accumulators) with stable names, in a stable order: what a checkpoint saves. */
   state(): Variable[];
   /**
@@ -20,6 +20,23 @@ export interface Optimizer {
   /** Kind and hyper-parameters, JSON-able: what a checkpoint records and a config file describes. */
   config(): { kind: string } & Record<string, unknown>;
 }
+
+export interface UpdateOptions {
+  /**
+   * A scalar tensor computed in the step: where it is nonzero the step leaves every parameter and state slot as it
+   * was (dynamic loss scaling skips a step whose scaled gradients overflowed). The step counter still advances.
+   */
+  skip?: Tensor;
+  /**
+   * The gradient guard's latch, a [1] variable (src/train/trainer.ts): where it holds 0 and a gradient of this
+   * step holds a NaN or an infinity, the update writes the step number t into it. A skipped step latches nothing.
+   * Honoured only where `foldsGuard` says so.
+   */
+  guard?: Variable;
+}
+
+/** Floats per arena: 128 MiB, the storage binding every WebGPU adapter offers; more parameters make more arenas. */
+const ARENA_MAX = 32 * 1024 * 1024;
 
 /**
  * The base of every optimizer here: one fused `optim_step` node per parameter (src/graph/optim_ops.ts), its rule and
@@ -35,6 +52,13 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
   /** The 1-based number of the step about to run. */
   protected get t(): number { return this.counter.step + 1; }
   private slots = new Map<Variable, Variable[]>();
+  /**
+   * One update (optim_multi) for all the parameters of a step, their values, state and gradients in arenas, rather
+   * than one optim_step each; set before the first `updates` (the arenas are made then). Off: the per-parameter path.
+   */
+  multiTensor = true;
+  /** The arenas made so far, each for one list of parameters (a step's), and its slots' arenas. */
+  private arenas: { params: Arena; slots: Arena[] }[] = [];
 
   constructor(readonly kind: string, readonly hyper: H) {
     check(kind, Number.isFinite(hyper.lr) && hyper.lr >= 0, `lr must be a number >= 0, got ${hyper.lr}`);
@@ -61,16 +85,71 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
   /** A state slot's initial value. */
   protected initial(_slot: string): number { return 0; }
 
-  updates(params: readonly Variable[], grads: readonly Tensor[]): Tensor[] {
+  /** Whether `updates(params, ...)` takes the gradient guard into its update (UpdateOptions.guard). */
+  foldsGuard(params: readonly Variable[]): boolean { return this.chunks(params) !== undefined; }
+
+  updates(params: readonly Variable[], grads: readonly Tensor[], o: UpdateOptions = {}): Tensor[] {
     check(this.kind, params.length === grads.length, `${params.length} parameters but ${grads.length} gradients`);
-    const attrs: OptimAttrs = { ...this.rule(), coefs: () => this.coefs(), counter: this.counter };
-    return params.map((p, i) => {
-      let s = this.slots.get(p);
-      if (!s) {
-        s = slotNames(attrs).map((slot) => new Variable(new Float32Array(p.size).fill(this.initial(slot)), p.shape, `${p.name}.${slot}`));
-        this.slots.set(p, s);
-      }
-      return optimStep(p.tensor, grads[i], s.map((v) => v.tensor), attrs);
+    const attrs = { ...this.rule(), coefs: () => this.coefs(), counter: this.counter };
+    const slots = params.map((p) => this.slotsOf(p, attrs));
+    const chunks = this.chunks(params);
+    if (!chunks) return params.map((p, i) => optimStep(p.tensor, grads[i], slots[i].map((v) => v.tensor), attrs, o.skip));
+    let at = 0;
+    return chunks.map((c) => {
+      const ks = c.params.vars.map(() => at++);
+      return optimMulti(ks.map((k) => params[k].tensor), ks.map((k) => grads[k]), ks.map((k) => slots[k].map((v) => v.tensor)), attrs,
+        { offsets: c.params.offsets, size: c.params.size, skip: o.skip, guard: o.guard?.tensor });
     });
+  }
+
+  private slotsOf(p: Variable, attrs: OptimAttrs): Variable[] {
+    let s = this.slots.get(p);
+    if (!s) {
+      s = slotNames(attrs).map((slot) => new Variable(new Float32Array(p.size).fill(this.initial(slot)), p.shape, `${p.name}.${slot}`));
+      this.slots.set(p, s);
+    }
+    return s;
+  }
+
+  /**
+   * The arenas holding `params` in order, made on first use: consecutive runs of at most ARENA_MAX floats. Undefined
+   * (the per-parameter path) when multiTensor is off, or a parameter is listed twice or already in another arena
+   * (a second list overlapping the first: each variable can live in one place only).
+   */
+  private chunks(params: readonly Variable[]): { params: Arena; slots: Arena[] }[] | undefined {
+    if (!this.multiTensor || params.length === 0) return undefined;
+    const start = this.arenas.findIndex((a) => a.params.vars[0] === params[0]);
+    if (start >= 0) {
+      const found: { params: Arena; slots: Arena[] }[] = [];
+      let k = 0;
+      for (let i = start; i < this.arenas.length && k < params.length; i++) {
+        const vs = this.arenas[i].params.vars;
+        if (!vs.every((v, j) => params[k + j] === v)) return undefined;
+        found.push(this.arenas[i]);
+        k += vs.length;
+      }
+      return k === params.length ? found : undefined;
+    }
+    if (new Set(params).size !== params.length || params.some((p) => p.placement)) return undefined;
+    const attrs = this.rule();
+    const made: { params: Arena; slots: Arena[] }[] = [];
+    for (let i = 0; i < params.length;) {
+      let j = i, total = 0;
+      while (j < params.length && (j === i || total + params[j].size <= ARENA_MAX)) total += Math.ceil(Math.max(params[j++].size, 1) / 64) * 64;
+      const vars = params.slice(i, j), { offsets, size } = arenaLayout(vars.map((p) => p.size));
+      const place = (name: string, vs: Variable[]): Arena => {
+        const a: Arena = { name, offsets, size, vars: vs };
+        vs.forEach((v, index) => { v.placement = { arena: a, index }; });
+        return a;
+      };
+      const n = this.arenas.length + made.length;
+      made.push({
+        params: place(`${this.kind}.arena${n}.params`, vars),
+        slots: slotNames(attrs).map((slot, s) => place(`${this.kind}.arena${n}.${slot}`, vars.map((p) => this.slotsOf(p, { ...attrs, coefs: () => this.coefs() })[s]))),
+      });
+      i = j;
+    }
+    this.arenas.push(...made);
+    return made;
   }
 }

@@ -11,7 +11,7 @@ import { Module, frozenParameters } from '../nn/module.js';
 import { namedVariables } from '../nn/state.js';
 import { OptionError } from '../util/errors.js';
 import { stateUpdates } from '../nn/norm.js';
-import { Optimizer } from '../optim/optimizer.js';
+import { Optimizer, FusedOptimizer } from '../optim/optimizer.js';
 import { Schedule } from '../optim/schedules.js';
 import { weightPenalty, Regularization } from '../optim/regularizers.js';
 import { lossGraph, hostLoss, LossName, LossGraph, predictionsPerRow, regressionMetrics, RegressionMetrics } from './losses.js';
@@ -91,8 +91,11 @@ export class ClassifierTrainer {
    * where avoidable, the optimizer makes no state for them and they never change (read when a step is compiled).
    */
   readonly frozen = new Set<Variable>();
-  /** The guard's state: steps run on the device, and the count at the first non-finite gradient (0: none yet). */
-  private guard?: { count: Variable; first: Variable };
+  /**
+   * The guard's state. Folded into the optimizer's multi-tensor update: `first` is the step number of the first
+   * non-finite gradient (0: none yet). Otherwise, as graph: steps run on the device, and the count at that step.
+   */
+  private guard?: { first: Variable; count?: Variable };
 
   constructor(readonly backend: Backend, readonly model: Module, readonly optimizer: Optimizer, readonly featureShape: number[]) {
     for (const p of frozenParameters(model)) this.frozen.add(p);
@@ -127,7 +130,11 @@ export class ClassifierTrainer {
       const raw = grad(loss, params.map((p) => p.tensor));
       const grads = this.clipNorm === undefined ? raw : clipGradNorm(raw, this.clipNorm);
       // Besides the optimizer: running statistics (batch norm) and dropout's step counter move on every step.
-      const ex = this.backend.compile(correct ? [loss, correct] : [loss], [...this.optimizer.updates(params, grads), ...stateUpdates(this.model), ...this.guardUpdates(raw)]);
+      // The guard rides in the optimizer's one update where it can (the check costs no kernel of its own there).
+      const fold = this.guardGradients && (this.guard ? !this.guard.count : this.optimizer instanceof FusedOptimizer && this.optimizer.foldsGuard(params));
+      if (fold) this.guard ??= { first: Variable.zeros([1], 'guard.first_nonfinite') };
+      const updates = this.optimizer.updates(params, grads, fold ? { guard: this.guard!.first } : {});
+      const ex = this.backend.compile(correct ? [loss, correct] : [loss], [...updates, ...stateUpdates(this.model), ...(fold ? [] : this.guardUpdates(raw))]);
       this.trainGraphs.set(B, (g = { ex, x, y, loss, correct, predictions: B * predictionsPerRow(this.loss, out.size / B) }));
     }
     return g;
@@ -141,7 +148,7 @@ export class ClassifierTrainer {
    */
   private guardUpdates(grads: Tensor[]): Tensor[] {
     if (!this.guardGradients || grads.length === 0) return [];
-    const gd = (this.guard ??= { count: Variable.zeros([1], 'guard.steps'), first: Variable.zeros([1], 'guard.first_nonfinite') });
+    const gd = (this.guard ??= { count: Variable.zeros([1], 'guard.steps'), first: Variable.zeros([1], 'guard.first_nonfinite') }) as Required<NonNullable<ClassifierTrainer['guard']>>;
     // The gradients' sums gathered by concat (one copy kernel per seven) and summed once, rather than added pairwise:
     // one kernel per parameter was a tenth of a batch-32 MLP step on lavapipe (wgtrain profile), more for a transformer.
     const sums = grads.map((g) => ops.reshape(ops.sum(g), [1]));
@@ -189,7 +196,7 @@ export class ClassifierTrainer {
     const gd = this.guard;
     return {
       step: this.step, value: g.ex.read(g.loss), correct: g.correct && g.ex.read(g.correct), predictions: g.predictions,
-      guard: gd && Promise.all([this.backend.readVariable(gd.count), this.backend.readVariable(gd.first)]),
+      guard: gd && Promise.all(gd.count ? [this.backend.readVariable(gd.count), this.backend.readVariable(gd.first)] : [this.backend.readVariable(gd.first)]),
     };
   }
 
@@ -198,7 +205,7 @@ export class ClassifierTrainer {
     // All at once, so that when one read fails (a lost device) the others' failures are handled too.
     const [loss, guard, correct] = await Promise.all([p.value, p.guard, p.correct]);
     const v = loss[0];
-    const badStep = guard ? this.firstBadStep(p.step, guard[0][0], guard[1][0]) : 0;
+    const badStep = !guard ? 0 : guard.length === 1 ? guard[0][0] : this.firstBadStep(p.step, guard[0][0], guard[1][0]);
     if (badStep > 0) {
       this.backend.writeVariable(this.guard!.first, new Float32Array(1)); // re-arm, should training go on
       throw new NonFiniteGradientError(badStep, p.step, v);

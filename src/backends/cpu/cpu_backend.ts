@@ -60,13 +60,15 @@ class CpuExecutable implements Executable {
   private life: Lifecycle;
   constructor(private backend: CpuBackend, readonly plan: Plan) {
     this.life = new Lifecycle(backend);
-    this.arrays = plan.buffers.map((b) => {
+    this.arrays = [];
+    plan.buffers.forEach((b) => this.arrays.push((() => {
       if (b.kind === 'variable') return backend.storage(b.variable!);
+      if (b.kind === 'slice') return (this.arrays[b.parent!] as Float32Array).subarray(b.offset! / 4, b.offset! / 4 + b.bytes / 4);
       if (b.kind === 'input' && b.input!.dtype === 'i32') return new Int32Array(b.bytes / 4);
       const a = new Float32Array(b.bytes / 4);
       if (b.kind === 'const') a.fill(b.value!);
       return a;
-    });
+    })()));
   }
 
   private view(t: Tensor): Arr {

@@ -54,6 +54,7 @@ function adadelta([p, g, sq, acc]: Arr[], c: AdadeltaCoefs): void {
 
 function optimStep(n: Node<'optim_step'>, xs: Arr[]): void {
   const a = n.attrs, c = a.coefs();
+  if (a.skip && xs[xs.length - 1][0] !== 0) return;
   switch (a.rule) {
     case 'sgd': return sgd(xs, c as SgdCoefs);
     case 'adam': return adam(xs, c as AdamCoefs);
@@ -63,4 +64,27 @@ function optimStep(n: Node<'optim_step'>, xs: Arr[]): void {
   }
 }
 
-export const OPTIM_CPU_KERNELS = { optim_step: optimStep } satisfies CpuKernels;
+/**
+ * Every parameter of the node in turn, each exactly as optim_step updates it; first the skip flag and the guard. The
+ * node's inputs come as separate arrays here: the arena layout is for backends whose kernels share one buffer.
+ */
+function optimMulti(n: Node<'optim_multi'>, xs: Arr[]): void {
+  const a = n.attrs, K = a.count, width = (xs.length - 2 * K - +a.skip - +a.guard) / K;
+  let at = 2 * K + width * K;
+  const skip = a.skip ? xs[at++] : undefined, guard = a.guard ? xs[at++] : undefined;
+  if (skip && skip[0] !== 0) return;
+  if (guard && guard[0] === 0 && xs.slice(K, 2 * K).some((g) => g.some((x) => !Number.isFinite(x)))) guard[0] = a.counter.step + 1;
+  const c = a.coefs();
+  for (let k = 0; k < K; k++) {
+    const one = [xs[k], xs[K + k], ...Array.from({ length: width }, (_, j) => xs[2 * K + j * K + k])];
+    switch (a.rule) {
+      case 'sgd': sgd(one, c as SgdCoefs); break;
+      case 'adam': adam(one, c as AdamCoefs); break;
+      case 'rmsprop': rmsprop(one, c as RmspropCoefs, a); break;
+      case 'adagrad': adagrad(one, c as AdagradCoefs); break;
+      case 'adadelta': adadelta(one, c as AdadeltaCoefs); break;
+    }
+  }
+}
+
+export const OPTIM_CPU_KERNELS = { optim_step: optimStep, optim_multi: optimMulti } satisfies CpuKernels;
