@@ -1,5 +1,5 @@
-// The fused optimizer update: one effect node per parameter, `optim_step`, that reads the gradient and rewrites the
-// parameter and its state slots in place, in one pass. Five update rules cover the seven optimizers in src/optim:
+// The fused optimizer update: an effect node that reads the gradient and rewrites the parameter and its state slots
+// in place, in one pass: `optim_step` for one parameter, `optim_multi` for all of a step's (laid out in arenas). Five update rules cover the seven optimizers in src/optim:
 //   sgd       SGD, with momentum, Nesterov and weight decay;
 //   adam      Adam, AdamW and NAdam (they differ only in host-side coefficients, see AdamCoefs);
 //   rmsprop   RMSprop, with its momentum buffer and centred average when those are on;

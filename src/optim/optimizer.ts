@@ -1,5 +1,6 @@
-// The contract every optimizer keeps. An optimizer is graph: `updates` returns one fused update node per parameter
-// (an effect op, planned into the same submission as forward and backward). Hyper-parameters live in a plain object
+// The contract every optimizer keeps. An optimizer is graph: `updates` returns update nodes (effect ops, planned into
+// the same submission as forward and backward): here one for all the parameters of a step (optim_multi), or one per
+// parameter (optim_step). Hyper-parameters live in a plain object
 // the kernels read at every run, so schedules and step counters change them without recompiling.
 import { Tensor, Variable } from '../graph/tensor.js';
 import { optimStep, optimMulti, slotNames, arenaLayout, OptimAttrs, Arena } from '../graph/optim_ops.js';
@@ -39,8 +40,9 @@ export interface UpdateOptions {
 const ARENA_MAX = 32 * 1024 * 1024;
 
 /**
- * The base of every optimizer here: one fused `optim_step` node per parameter (src/graph/optim_ops.ts), its rule and
- * coefficients from the subclass, and state slots named `<parameter>.<slot>` created on first use.
+ * The base of every optimizer here: one fused `optim_multi` node for a step's parameters, or an `optim_step` node per
+ * parameter (src/graph/optim_ops.ts), its rule and coefficients from the subclass, and state slots named
+ * `<parameter>.<slot>` created on first use.
  */
 export function check(kind: string, ok: boolean, what: string): void {
   if (!ok) throw new UserError(`${kind}: ${what}`);
