@@ -155,6 +155,24 @@ describe('the trainer on the arena', () => {
     });
   }
 
+  it("a second optimizer on the same model keeps the parameters' arena and gives its state arenas of that layout", async () => {
+    const twice = async (multi: boolean) => {
+      const model = mlp([13, 9, 5], new Rng(3)), multis: number[] = [];
+      for (const name of ['sgd', 'adam']) {
+        const opt = makeOptimizer(name, { lr: 0.01 }) as FusedOptimizer<{ lr: number; weightDecay: number }>;
+        opt.multiTensor = multi;
+        const t = new ClassifierTrainer(gpu, model, opt, [13]);
+        for (let s = 0; s < 2; s++) await t.settleRead(t.queueRead(t.trainStep(randn(7 * 13, s), Int32Array.from({ length: 7 }, (_, i) => i % 5), 7)));
+        const [g] = (t as unknown as { trainGraphs: Map<number, { ex: { plan: { steps: Tensor[] } } }> }).trainGraphs.values();
+        multis.push(g.ex.plan.steps.filter((x) => x.op === 'optim_multi').length);
+      }
+      return { params: await Promise.all(model.parameters().map((p) => gpu.readVariable(p))), multis };
+    };
+    const all = await twice(true), one = await twice(false);
+    expect(all.multis).toEqual([1, 1]);
+    exact(all.params, one.params, 'parameter');
+  });
+
   it('a gradient that goes NaN stops training with the step it went bad at', async () => {
     for (const be of [new CpuBackend(), gpu] as Backend[]) {
       const model = mlp([4, 3], new Rng(1));

@@ -114,44 +114,42 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
   }
 
   /**
-   * The arenas holding `params` in order, made on first use: consecutive runs of at most ARENA_MAX floats. Undefined
-   * (the per-parameter path) when multiTensor is off, or a parameter is listed twice or already in another arena
-   * (a second list overlapping the first: each variable can live in one place only).
+   * The arenas holding `params` in order: consecutive runs of at most ARENA_MAX floats, made on first use. A model's
+   * parameters placed by an earlier optimizer (a second training run on the same model) keep their arena, and this
+   * optimizer's slots get arenas of its layout. Undefined (the per-parameter path) when multiTensor is off, or a
+   * parameter is listed twice, or the list cuts across arenas: each variable can live in one place only.
    */
   private chunks(params: readonly Variable[]): { params: Arena; slots: Arena[] }[] | undefined {
-    if (!this.multiTensor || params.length === 0) return undefined;
-    const start = this.arenas.findIndex((a) => a.params.vars[0] === params[0]);
-    if (start >= 0) {
-      const found: { params: Arena; slots: Arena[] }[] = [];
-      let k = 0;
-      for (let i = start; i < this.arenas.length && k < params.length; i++) {
-        const vs = this.arenas[i].params.vars;
-        if (!vs.every((v, j) => params[k + j] === v)) return undefined;
-        found.push(this.arenas[i]);
-        k += vs.length;
+    if (!this.multiTensor || params.length === 0 || new Set(params).size !== params.length) return undefined;
+    const attrs = { ...this.rule(), coefs: () => this.coefs() };
+    const place = (name: string, vs: Variable[], offsets: readonly number[], size: number): Arena => {
+      const a: Arena = { name, offsets, size, vars: vs };
+      vs.forEach((v, index) => { v.placement = { arena: a, index }; });
+      return a;
+    };
+    if (params.every((p) => !p.placement)) {
+      for (let i = 0; i < params.length;) {
+        let j = i, total = 0;
+        while (j < params.length && (j === i || total + params[j].size <= ARENA_MAX)) total += Math.ceil(Math.max(params[j++].size, 1) / 64) * 64;
+        const vars = params.slice(i, j), { offsets, size } = arenaLayout(vars.map((p) => p.size));
+        place(`${this.kind}.params${i}`, vars, offsets, size);
+        i = j;
       }
-      return k === params.length ? found : undefined;
     }
-    if (new Set(params).size !== params.length || params.some((p) => p.placement)) return undefined;
-    const attrs = this.rule();
-    const made: { params: Arena; slots: Arena[] }[] = [];
-    for (let i = 0; i < params.length;) {
-      let j = i, total = 0;
-      while (j < params.length && (j === i || total + params[j].size <= ARENA_MAX)) total += Math.ceil(Math.max(params[j++].size, 1) / 64) * 64;
-      const vars = params.slice(i, j), { offsets, size } = arenaLayout(vars.map((p) => p.size));
-      const place = (name: string, vs: Variable[]): Arena => {
-        const a: Arena = { name, offsets, size, vars: vs };
-        vs.forEach((v, index) => { v.placement = { arena: a, index }; });
-        return a;
-      };
-      const n = this.arenas.length + made.length;
-      made.push({
-        params: place(`${this.kind}.arena${n}.params`, vars),
-        slots: slotNames(attrs).map((slot, s) => place(`${this.kind}.arena${n}.${slot}`, vars.map((p) => this.slotsOf(p, { ...attrs, coefs: () => this.coefs() })[s]))),
-      });
-      i = j;
+    const out: { params: Arena; slots: Arena[] }[] = [];
+    for (let k = 0; k < params.length;) {
+      const a = params[k].placement?.arena;
+      if (!a || !a.vars.every((v, j) => params[k + j] === v)) return undefined;
+      let c = this.arenas.find((x) => x.params === a);
+      if (!c) {
+        const slots = a.vars.map((p) => this.slotsOf(p, attrs));
+        if (slots.some((s) => s.some((v) => v.placement))) return undefined;
+        c = { params: a, slots: slotNames(attrs).map((slot, i) => place(`${a.name}.${slot}`, slots.map((s) => s[i]), a.offsets, a.size)) };
+        this.arenas.push(c);
+      }
+      out.push(c);
+      k += a.vars.length;
     }
-    this.arenas.push(...made);
-    return made;
+    return out;
   }
 }
