@@ -1,7 +1,6 @@
 // The types of op attributes that are richer than numbers (a conv window, dropout's step counter, an optimizer
 // rule's coefficients), in a file of their own: the op table (tensor.ts, OpAttrs) names them, and the builders that
 // make those nodes (conv.ts, norm.ts, optim_ops.ts) use them, without either importing the other.
-import type { Variable } from './tensor.js';
 
 /** A sliding window over H and W: kernel, stride, padding (each side) and dilation. */
 export interface Window { kh: number; kw: number; sh: number; sw: number; ph: number; pw: number; dh: number; dw: number }
@@ -47,12 +46,6 @@ export interface OptimAttrs {
   skip?: boolean;
 }
 
-/**
- * Variables laid out in one shared buffer (a fused multi-tensor optimizer's parameters, or one of its state slots):
- * variable k starts at float `offsets[k]`, a multiple of ARENA_ALIGN (256 bytes, WebGPU's storage offset alignment), so
- * each is still bindable on its own. A backend that shares memory (WebGPU) places them so; the CPU ignores it.
- */
-export interface Arena { readonly name: string; readonly offsets: readonly number[]; readonly size: number; readonly vars: readonly Variable[] }
 
 /**
  * One update of K parameters with a rule of `optim_step` (optim_ops.ts, optimMulti). Inputs: the K parameters, their K

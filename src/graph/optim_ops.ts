@@ -14,7 +14,8 @@ import { node, needF32 } from './ops.js';
 import * as ops from './ops.js';
 import { isView } from './op_table.js';
 
-export type { OptimRule, SgdCoefs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs, OptimAttrs, OptimMultiAttrs, Arena } from './attrs.js';
+export type { OptimRule, SgdCoefs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs, OptimAttrs, OptimMultiAttrs } from './attrs.js';
+export type { Arena } from './tensor.js';
 import type { OptimAttrs, OptimMultiAttrs } from './attrs.js';
 
 /** The state slots each rule binds after the parameter and the gradient, in binding order. */

@@ -1,7 +1,6 @@
 // The WebGPU backend: compiles a plan into pipelines, bind groups and pooled buffers once, then replays it as one
 // command encoder and one queue.submit per run. Nothing is read back unless `read` is called.
-import { Tensor, Variable } from '../../graph/tensor.js';
-import type { Arena } from '../../graph/attrs.js';
+import { Tensor, Variable, Arena } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
 import { plan, checkFeeds, Feeds, Plan } from '../../schedule/plan.js';
 import { Backend, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median, trimmedMean } from '../backend.js';
