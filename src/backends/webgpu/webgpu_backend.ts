@@ -80,7 +80,7 @@ export class WebGpuBackend implements Backend {
    */
   private makeArena(a: Arena): GPUBuffer {
     const align = this.limits.minStorageBufferOffsetAlignment;
-    if (a.offsets.some((o) => (o * 4) % align)) throw new LimitError('minStorageBufferOffsetAlignment', align, 256, `the arena ${a.name}`);
+    if (a.offsets.some((o) => (o * 4) % align)) throw new Error(`webgpu: the arena ${a.name} aligns its variables at 256 bytes, and this device binds storage only at multiples of ${align} (minStorageBufferOffsetAlignment); set optimizer.multiTensor = false`);
     this.checkSize(`the arena ${a.name} (${a.vars.length} variables)`, [a.size], a.size * 4);
     const b = this.device.createBuffer({ label: a.name, size: Math.max(a.size, 4) * 4, usage: STORAGE(), mappedAtCreation: true });
     this.stats.variableBuffers++;
