@@ -32,11 +32,11 @@ function optimStep(n: Node<'optim_step'>): Launch {
 }
 
 /**
- * Each workgroup's chunk of the arena: [first vec4, end vec4, the parameter's end element, 0], chunks never crossing
- * a parameter. A chunk is a whole number of workgroups' width, grown so that there are at most about 4096 of them.
+ * Each workgroup's chunk of the arena: [first vec4, end vec4, the parameter's end element, 0], WG vec4s (one an
+ * invocation) or a parameter's last few, never crossing a parameter.
  */
-export function multiTable(ps: readonly Tensor[], offsets: readonly number[], size: number): Uint32Array {
-  const per = WG * Math.max(1, Math.ceil(size / 4 / (WG * 4096)));
+export function multiTable(ps: readonly Tensor[], offsets: readonly number[]): Uint32Array {
+  const per = WG;
   const rows: number[] = [];
   ps.forEach((p, k) => {
     const start = offsets[k] / 4, end = start + Math.ceil(p.size / 4);
@@ -50,7 +50,7 @@ function optimMulti(n: Node<'optim_multi'>): Launch {
   // n carries the step number, which the guard latches (shaders/optim.wgsl, MULTI).
   const bytes = () => packOptimHyper(a.rule, a.counter.step + 1, a.coefs() as unknown as Record<string, number>);
   const span = (ts: readonly Tensor[]) => ({ span: ts, offsets: a.offsets.map((o) => (o - a.offsets[0]) * 4), bytes: (a.size - a.offsets[0]) * 4 });
-  const table = multiTable(ps, a.offsets, a.size);
+  const table = multiTable(ps, a.offsets);
   return {
     shader: 'optim',
     defines: { ...rules(a), MULTI: true, SKIP: !!skip, GUARD: !!guard },
