@@ -13,6 +13,7 @@ import { FusedOptimizer } from '../src/optim/optimizer.js';
 import { ShapeError } from '../src/graph/shape.js';
 import { mlp } from '../src/nn/models.js';
 import { ClassifierTrainer, NonFiniteGradientError } from '../src/train/trainer.js';
+import { GanTrainer } from '../src/train/gan.js';
 import { Rng } from '../src/util/rng.js';
 import { assertClose, randn } from './helpers.js';
 
@@ -171,6 +172,20 @@ describe('the trainer on the arena', () => {
     const all = await twice(true), one = await twice(false);
     expect(all.multis).toEqual([1, 1]);
     exact(all.params, one.params, 'parameter');
+  });
+
+  it("GAN's two optimizers: two arenas, the generator's moved in after the discriminator's step bound its weights", async () => {
+    const gan = async (multi: boolean) => {
+      const G = mlp([4, 8, 6], new Rng(11)), D = mlp([6, 5, 1], new Rng(12));
+      const [optG, optD] = [makeOptimizer('adam', { lr: 0.01 }), makeOptimizer('sgd', { lr: 0.05, momentum: 0.9 })] as FusedOptimizer<{ lr: number; weightDecay: number }>[];
+      optG.multiTensor = optD.multiTensor = multi;
+      const t = new GanTrainer(gpu, G, D, optG, optD, 4);
+      for (let s = 0; s < 3; s++) t.trainStep(randn(5 * 6, s), 5, [6]);
+      await t.queueRead(5);
+      return Promise.all([...G.parameters(), ...D.parameters()].map((p) => gpu.readVariable(p)));
+    };
+    const all = await gan(true), one = await gan(false);
+    exact(all, one, 'parameter');
   });
 
   it('a gradient that goes NaN stops training with the step it went bad at', async () => {
