@@ -9,6 +9,14 @@
 // 2.5 to 4.5 GB/s (one element per invocation leaves the CPU's SIMD lanes mostly waiting on scalar loads). The
 // buffers are bound in whole vec4s (the backend rounds every buffer up to 16 bytes); in the last vec4 the lanes past
 // n are written back unchanged (`put`), so a parameter's padding stays as it was.
+//
+// MULTI: one dispatch updates every parameter of a step. The parameters, each state slot and the gradients are
+// arenas, one buffer each with one layout (src/graph/optim_ops.ts, arenaLayout), so one index i reaches the
+// parameter, its gradient and its state alike. `table` gives each workgroup its chunk: up to WG vec4s inside one
+// parameter, and that parameter's end, so the padding between parameters is never touched. Here `h.n` carries the
+// step number t instead of a length: GUARD latches it into `latch` where it is still 0 and a gradient of the chunk
+// holds a NaN or an infinity (the gradient guard of src/train/trainer.ts, folded into the update). SKIP: a nonzero
+// `skip` leaves everything as it was, latch included (dynamic loss scaling skips overflowed steps).
 
 // Each rule's uniform struct (SgdHyper, AdamHyper, ...) is generated from its field list in src/backends/webgpu/contracts.ts.
 #include optim_hyper
@@ -118,9 +126,54 @@ fn update(i: u32, live: vec4<bool>) {
 
 override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
+#if SKIP
+@group(0) @binding(6) var<storage, read> skip: array<f32>;
+#endif
+
+#if MULTI
+@group(0) @binding(7) var<storage, read> table: array<vec4<u32>>; // chunk's first vec4, its end, the parameter's end element
+#if GUARD
+@group(0) @binding(8) var<storage, read_write> latch: array<atomic<u32>>;
+#endif
+
+// Exponent all ones: NaN or an infinity, tested on the bits since a fast-math compiler may fold x != x away.
+fn nonfinite(x: vec4<f32>) -> vec4<bool> {
+  return (bitcast<vec4<u32>>(x) & vec4<u32>(0x7f800000u)) == vec4<u32>(0x7f800000u);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let w = wid.x + wid.y * nwg.x;
+  if (w >= arrayLength(&table)) { return; }
+#if SKIP
+  if (skip[0] != 0.0) { return; }
+#endif
+  let e = table[w];
+  let i = e.x + lid;
+  if (i >= e.y) { return; }
+  let live = 4u * i + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(e.z);
+#if GUARD
+  let bad = any(live & nonfinite(g[i]));
+#endif
+  update(i, live);
+#if GUARD
+  if (bad) {
+    let now = bitcast<u32>(f32(h.n));
+    loop {
+      let r = atomicCompareExchangeWeak(&latch[0], 0u, now);
+      if (r.exchanged || r.old_value != 0u) { break; }
+    }
+  }
+#endif
+}
+#else
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * WG; // the i-th vec4: elements 4i .. 4i+3
   if (4u * i >= h.n) { return; }
+#if SKIP
+  if (skip[0] != 0.0) { return; }
+#endif
   update(i, 4u * i + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(h.n));
 }
+#endif

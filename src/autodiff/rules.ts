@@ -17,7 +17,7 @@ export type { GradRule };
  * (second derivatives are not needed by anything in the engine).
  */
 export const NO_GRADIENT = [
-  'input', 'param', 'const', 'optim_step', 'running_update', 'dropout_advance', 'randn', // randn: a source, no inputs
+  'input', 'param', 'const', 'optim_step', 'optim_multi', 'running_update', 'dropout_advance', 'randn', // randn: a source, no inputs
   'softmax_xent_grad', 'maxout_grad', 'log_softmax_grad', 'maxpool_grad',
   'relu_grad', 'sigmoid_grad', 'tanh_grad', 'abs_grad', 'leaky_relu_grad', 'elu_grad', 'softplus_grad', 'gelu_grad', 'huber_grad',
   'prelu_gate', 'prelu_slope_grad', 'embedding_grad', 'label_count', 'topk',

@@ -42,4 +42,25 @@ export interface OptimAttrs {
   coefs: () => SgdCoefs | AdamCoefs | RmspropCoefs | AdagradCoefs | AdadeltaCoefs;
   /** The optimizer's step count, which the executor advances once per run after the update (Plan.counters). */
   counter?: { step: number };
+  /** A scalar input after the slots: nonzero leaves the parameter and its slots as they were (a skipped step). */
+  skip?: boolean;
+}
+
+
+/**
+ * One update of K parameters with a rule of `optim_step` (optim_ops.ts, optimMulti). Inputs: the K parameters, their K
+ * gradients, each state slot's K variables (slot by slot), then `skip` and the guard's latch when present. The
+ * parameters, each slot and the gradients share one layout, `offsets`/`size` in floats.
+ */
+export interface OptimMultiAttrs extends OptimAttrs {
+  count: number;
+  offsets: readonly number[];
+  size: number;
+  skip: boolean;
+  /**
+   * The gradient guard's latch (a [1] variable, the last input): where it holds 0 and a gradient of this update holds a
+   * NaN or an infinity, it becomes the step number t (counter.step + 1). A skipped step latches nothing.
+   */
+  guard: boolean;
+  counter: { step: number };
 }

@@ -113,19 +113,14 @@ export const LAYER_NORM: CompositeSpec = {
 /**
  * Effect: target ← (1 - momentum)·target + momentum·scale·value, in place, after the rest of the step. With
  * scale = n/(n-1) it turns a biased batch variance into the unbiased one PyTorch's running_var tracks. Momentum 1
- * assigns scale·value (a NaN or infinite target is overwritten, not multiplied by 0). With `when` (a one-element
- * tensor), the update happens only on steps where when is nonzero: a mixed-precision step restores a skipped update so.
+ * assigns scale·value (a NaN or infinite target is overwritten, not multiplied by 0).
  */
-export function runningUpdate(target: Tensor, value: Tensor, momentum: number, scale = 1, when?: Tensor): Tensor {
+export function runningUpdate(target: Tensor, value: Tensor, momentum: number, scale = 1): Tensor {
   if (target.op !== 'param') throw new ShapeError('runningUpdate', `target ${target} must be a Variable`);
   if (fmt(target.shape) !== fmt(value.shape)) throw new ShapeError('runningUpdate', `target ${fmt(target.shape)} and value ${fmt(value.shape)} differ (expected the same shape)`);
   needF32('runningUpdate', value);
   if (!(momentum >= 0 && momentum <= 1)) throw new ShapeError('runningUpdate', `momentum ${momentum} is out of range (expected 0 <= momentum <= 1)`);
-  if (when) {
-    needF32('runningUpdate', when);
-    if (when.size !== 1) throw new ShapeError('runningUpdate', `when ${fmt(when.shape)} must hold one value`);
-  }
-  return node('running_update', when ? [target, value, when] : [target, value], [], 'f32', { momentum, scale });
+  return node('running_update', [target, value], [], 'f32', { momentum, scale });
 }
 
 // ---- dropout ----

@@ -95,6 +95,7 @@ export const OP_FACTS = {
   randn: { k: 1, fuzz: true },
   running_update: { k: 1, effect: true, fuzz: EFFECT },
   optim_step: { k: 1, effect: true, fuzz: EFFECT },
+  optim_multi: { k: 1, effect: true, fuzz: EFFECT },
   embedding: {
     k: 1, fuzz: true,
     labels: {

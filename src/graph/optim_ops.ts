@@ -1,5 +1,5 @@
-// The fused optimizer update: one effect node per parameter, `optim_step`, that reads the gradient and rewrites the
-// parameter and its state slots in place, in one pass. Five update rules cover the seven optimizers in src/optim:
+// The fused optimizer update: an effect node that reads the gradient and rewrites the parameter and its state slots
+// in place, in one pass: `optim_step` for one parameter, `optim_multi` for all of a step's (laid out in arenas). Five update rules cover the seven optimizers in src/optim:
 //   sgd       SGD, with momentum, Nesterov and weight decay;
 //   adam      Adam, AdamW and NAdam (they differ only in host-side coefficients, see AdamCoefs);
 //   rmsprop   RMSprop, with its momentum buffer and centred average when those are on;
@@ -11,9 +11,12 @@
 import { Tensor } from './tensor.js';
 import { ShapeError, fmt } from './shape.js';
 import { node, needF32 } from './ops.js';
+import * as ops from './ops.js';
+import { isView } from './op_table.js';
 
-export type { OptimRule, SgdCoefs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs, OptimAttrs } from './attrs.js';
-import type { OptimAttrs } from './attrs.js';
+export type { OptimRule, SgdCoefs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs, OptimAttrs, OptimMultiAttrs } from './attrs.js';
+export type { Arena } from './tensor.js';
+import type { OptimAttrs, OptimMultiAttrs } from './attrs.js';
 
 /** The state slots each rule binds after the parameter and the gradient, in binding order. */
 export function slotNames(a: Pick<OptimAttrs, 'rule' | 'centered' | 'momentum'>): string[] {
@@ -28,8 +31,70 @@ export function slotNames(a: Pick<OptimAttrs, 'rule' | 'centered' | 'momentum'>)
 }
 
 /** In-place update of parameter `p` and its state slots from gradient `g`; an effect node with no value. */
-export function optimStep(p: Tensor, g: Tensor, slots: readonly Tensor[], attrs: OptimAttrs): Tensor {
+export function optimStep(p: Tensor, g: Tensor, slots: readonly Tensor[], attrs: OptimAttrs, skip?: Tensor): Tensor {
   const op = `optimStep(${attrs.rule})`;
+  checkStep(op, p, g, slots, attrs);
+  if (skip) checkSkip(op, skip);
+  return node('optim_step', [p, g, ...slots, ...(skip ? [skip] : [])], [], 'f32', { ...attrs, skip: !!skip });
+}
+
+function checkSkip(op: string, skip: Tensor): void {
+  needF32(op, skip);
+  if (skip.size !== 1) throw new ShapeError(op, `skip ${fmt(skip.shape)} must hold one value (a scalar: nonzero skips the step)`);
+}
+
+/** Arena offsets are multiples of this many floats: 256 bytes, WebGPU's minStorageBufferOffsetAlignment. */
+export const ARENA_ALIGN = 64;
+
+/** Offsets (floats) of variables of `sizes` laid out one after another at ARENA_ALIGN, and the arena's length. */
+export function arenaLayout(sizes: readonly number[]): { offsets: number[]; size: number } {
+  let at = 0;
+  const offsets = sizes.map((n) => { const o = at; at += Math.ceil(Math.max(n, 1) / ARENA_ALIGN) * ARENA_ALIGN; return o; });
+  return { offsets, size: at };
+}
+
+const LEAVES = new Set(['input', 'param', 'const']);
+
+/**
+ * One in-place update of every parameter of `ps` (the same rule and coefficients for all). The backward writes each
+ * gradient straight into its sub-range of the step's gradient arena (schedule/plan.ts), so a gradient must be a
+ * value computed in the step, and the only one of its buffer: a leaf (an unused parameter's zero gradient) or a
+ * second view of one buffer is copied once here.
+ */
+export function optimMulti(ps: readonly Tensor[], gs: readonly Tensor[], slots: readonly (readonly Tensor[])[], attrs: OptimAttrs & { counter: { step: number } },
+  o: { offsets: readonly number[]; size: number; skip?: Tensor; guard?: Tensor }): Tensor {
+  const op = `optimMulti(${attrs.rule})`;
+  if (ps.length === 0 || ps.length !== gs.length || ps.length !== slots.length || o.offsets.length !== ps.length) {
+    throw new ShapeError(op, `${ps.length} parameters, ${gs.length} gradients, ${slots.length} slot lists and ${o.offsets.length} offsets (expected as many of each, at least one)`);
+  }
+  ps.forEach((p, k) => checkStep(op, p, gs[k], slots[k], attrs));
+  if (o.skip) checkSkip(op, o.skip);
+  if (o.guard && (o.guard.op !== 'param' || o.guard.size !== 1)) throw new ShapeError(op, `the guard's latch ${fmt(o.guard.shape)} must be a Variable of one element`);
+  const root = (t: Tensor): Tensor => (isView(t) ? root(t.inputs[0]) : t);
+  const seen = new Set<Tensor>();
+  const placeable = gs.map((g) => {
+    const r = root(g);
+    if (LEAVES.has(r.op) || seen.has(r) || r.size !== g.size) return ops.add(g, 0);
+    seen.add(r);
+    return g;
+  });
+  const width = slotNames(attrs).length;
+  const inputs = [...ps, ...placeable, ...Array.from({ length: width }, (_, j) => slots.map((s) => s[j])).flat(), ...(o.skip ? [o.skip] : []), ...(o.guard ? [o.guard] : [])];
+  const a: OptimMultiAttrs = { ...attrs, count: ps.length, offsets: o.offsets, size: o.size, skip: !!o.skip, guard: !!o.guard };
+  return node('optim_multi', inputs, [], 'f32', a);
+}
+
+/** optim_multi's inputs by role (see OptimMultiAttrs). */
+export function multiInputs(n: { inputs: readonly Tensor[]; attrs: OptimMultiAttrs }): { ps: readonly Tensor[]; gs: readonly Tensor[]; slots: Tensor[][]; skip?: Tensor; guard?: Tensor } {
+  const K = n.attrs.count, xs = n.inputs, width = slotNames(n.attrs).length;
+  const slots = Array.from({ length: width }, (_, j) => xs.slice(2 * K + j * K, 2 * K + (j + 1) * K));
+  let at = 2 * K + width * K;
+  const skip = n.attrs.skip ? xs[at++] : undefined;
+  const guard = n.attrs.guard ? xs[at++] : undefined;
+  return { ps: xs.slice(0, K), gs: xs.slice(K, 2 * K), slots, skip, guard };
+}
+
+function checkStep(op: string, p: Tensor, g: Tensor, slots: readonly Tensor[], attrs: OptimAttrs): void {
   const names = slotNames(attrs);
   if (slots.length !== names.length) throw new ShapeError(op, `got ${slots.length} state slots, expected ${names.length} (${names.join(', ')})`);
   needF32(op, p, g, ...slots);
@@ -38,5 +103,4 @@ export function optimStep(p: Tensor, g: Tensor, slots: readonly Tensor[], attrs:
     if (fmt(t.shape) !== fmt(p.shape)) throw new ShapeError(op, `${name} ${fmt(t.shape)} does not match parameter ${fmt(p.shape)} (expected the same shape)`);
   }
   if (p.op !== 'param' || slots.some((s) => s.op !== 'param')) throw new ShapeError(op, 'the parameter and its state slots must be Variables (they are updated in place)');
-  return node('optim_step', [p, g, ...slots], [], 'f32', { ...attrs });
 }

@@ -1,7 +1,7 @@
 // A Tensor is a lazy node in a graph: building one computes nothing. Backends compile a set of tensors into a plan.
 import { Shape, ShapeError, sizeOf, checkShape, fmt } from './shape.js';
 import type { UNARY, BINARY } from './elementwise.js';
-import type { Window, ColLayout, DropoutCounter, OptimAttrs } from './attrs.js';
+import type { Window, ColLayout, DropoutCounter, OptimAttrs, OptimMultiAttrs } from './attrs.js';
 
 export type DType = 'f32' | 'i32';
 
@@ -43,6 +43,7 @@ export interface OpAttrs extends Record<UnaryOp | BinaryOp, Alpha> {
   randn: { seed: number; counter: DropoutCounter };
   running_update: { momentum: number; scale: number };
   optim_step: OptimAttrs;
+  optim_multi: OptimMultiAttrs;
   embedding: None;
   embedding_grad: None;
   softmax: { causal: boolean };
@@ -90,6 +91,8 @@ export function input(shape: Shape, dtype: DType = 'f32', name = 'input'): Tenso
  */
 export class Variable {
   readonly tensor: Tensor;
+  /** Where a backend that shares memory keeps it: element `arena.offsets[index]` of the arena's buffer (Arena, below). */
+  placement?: { arena: Arena; index: number };
   constructor(readonly init: Float32Array, shape: Shape, readonly name = 'var') {
     checkShape('variable', shape);
     if (init.length !== sizeOf(shape)) {
@@ -101,5 +104,12 @@ export class Variable {
   get size(): number { return this.tensor.size; }
   static zeros(shape: Shape, name?: string): Variable { return new Variable(new Float32Array(sizeOf(shape)), shape, name); }
 }
+
+/**
+ * Variables laid out in one shared buffer (a fused multi-tensor optimizer's parameters, or one of its state slots):
+ * variable k starts at float `offsets[k]`, a multiple of ARENA_ALIGN (256 bytes, WebGPU's storage offset alignment), so
+ * each is still bindable on its own. A backend that shares memory (WebGPU) places them so; the CPU ignores it.
+ */
+export interface Arena { readonly name: string; readonly offsets: readonly number[]; readonly size: number; readonly vars: readonly Variable[] }
 
 export const variableOf = (t: Tensor): Variable | undefined => (isOp(t, 'param') ? t.attrs.variable : undefined);

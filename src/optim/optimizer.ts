@@ -1,21 +1,16 @@
-// The contract every optimizer keeps. An optimizer is graph: `updates` returns one fused update node per parameter
-// (an effect op, planned into the same submission as forward and backward). Hyper-parameters live in a plain object
+// The contract every optimizer keeps. An optimizer is graph: `updates` returns update nodes (effect ops, planned into
+// the same submission as forward and backward): here one for all the parameters of a step (optim_multi), or one per
+// parameter (optim_step). Hyper-parameters live in a plain object
 // the kernels read at every run, so schedules and step counters change them without recompiling.
 import { Tensor, Variable } from '../graph/tensor.js';
-import { unary } from '../graph/ops.js';
-import { runningUpdate } from '../graph/norm.js';
-import { optimStep, slotNames, OptimAttrs } from '../graph/optim_ops.js';
+import { optimStep, optimMulti, slotNames, arenaLayout, OptimAttrs, Arena } from '../graph/optim_ops.js';
 import { UserError } from '../util/errors.js';
 
 export interface Optimizer {
   /** Learning rate the next step uses; schedules write it. */
   lr: number;
-  /**
-   * Update effects for each (parameter, gradient) pair; state variables are created on first use. With `skip` (a
-   * one-element tensor), a step where it is nonzero leaves the parameters and their state unchanged (a loss-scaled
-   * step whose gradients overflowed).
-   */
-  updates(params: readonly Variable[], grads: readonly Tensor[], o?: UpdateOptions): Tensor[];
+  /** Update effects for each (parameter, gradient) pair; state variables are created on first use. */
+  updates(params: readonly Variable[], grads: readonly Tensor[], options?: UpdateOptions): Tensor[];
   /** State variables (moments, accumulators) with stable names, in a stable order: what a checkpoint saves. */
   state(): Variable[];
   /**
@@ -28,13 +23,26 @@ export interface Optimizer {
 }
 
 export interface UpdateOptions {
-  /** A one-element tensor: where nonzero, the step's updates leave parameters and state as they were. */
+  /**
+   * A scalar tensor computed in the step: where it is nonzero the step leaves every parameter and state slot as it
+   * was (dynamic loss scaling skips a step whose scaled gradients overflowed). The step counter still advances.
+   */
   skip?: Tensor;
+  /**
+   * The gradient guard's latch, a [1] variable (src/train/trainer.ts): where it holds 0 and a gradient of this
+   * step holds a NaN or an infinity, the update writes the step number t into it. A skipped step latches nothing.
+   * Honoured only where `foldsGuard` says so.
+   */
+  guard?: Variable;
 }
 
+/** Floats per arena: 128 MiB, the storage binding every WebGPU adapter offers; more parameters make more arenas. */
+const ARENA_MAX = 32 * 1024 * 1024;
+
 /**
- * The base of every optimizer here: one fused `optim_step` node per parameter (src/graph/optim_ops.ts), its rule and
- * coefficients from the subclass, and state slots named `<parameter>.<slot>` created on first use.
+ * The base of every optimizer here: one fused `optim_multi` node for a step's parameters, or an `optim_step` node per
+ * parameter (src/graph/optim_ops.ts), its rule and coefficients from the subclass, and state slots named
+ * `<parameter>.<slot>` created on first use.
  */
 export function check(kind: string, ok: boolean, what: string): void {
   if (!ok) throw new UserError(`${kind}: ${what}`);
@@ -46,6 +54,13 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
   /** The 1-based number of the step about to run. */
   protected get t(): number { return this.counter.step + 1; }
   private slots = new Map<Variable, Variable[]>();
+  /**
+   * One update (optim_multi) for all the parameters of a step, their values, state and gradients in arenas, rather
+   * than one optim_step each; set before the first `updates` (the arenas are made then). Off: the per-parameter path.
+   */
+  multiTensor = true;
+  /** The arenas made so far, each for one list of parameters (a step's), and its slots' arenas. */
+  private arenas: { params: Arena; slots: Arena[] }[] = [];
 
   constructor(readonly kind: string, readonly hyper: H) {
     check(kind, Number.isFinite(hyper.lr) && hyper.lr >= 0, `lr must be a number >= 0, got ${hyper.lr}`);
@@ -72,25 +87,69 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
   /** A state slot's initial value. */
   protected initial(_slot: string): number { return 0; }
 
+  /** Whether `updates(params, ...)` takes the gradient guard into its update (UpdateOptions.guard). */
+  foldsGuard(params: readonly Variable[]): boolean { return this.chunks(params) !== undefined; }
+
   updates(params: readonly Variable[], grads: readonly Tensor[], o: UpdateOptions = {}): Tensor[] {
     check(this.kind, params.length === grads.length, `${params.length} parameters but ${grads.length} gradients`);
-    if (o.skip) check(this.kind, o.skip.size === 1, `skip must hold one value, got shape [${o.skip.shape.join(',')}]`);
-    const attrs: OptimAttrs = { ...this.rule(), coefs: () => this.coefs(), counter: this.counter };
-    const steps = params.map((p, i) => {
-      let s = this.slots.get(p);
-      if (!s) {
-        s = slotNames(attrs).map((slot) => new Variable(new Float32Array(p.size).fill(this.initial(slot)), p.shape, `${p.name}.${slot}`));
-        this.slots.set(p, s);
-      }
-      return optimStep(p.tensor, grads[i], s.map((v) => v.tensor), attrs);
+    const attrs = { ...this.rule(), coefs: () => this.coefs(), counter: this.counter };
+    const slots = params.map((p) => this.slotsOf(p, attrs));
+    const chunks = this.chunks(params);
+    if (!chunks) return params.map((p, i) => optimStep(p.tensor, grads[i], slots[i].map((v) => v.tensor), attrs, o.skip));
+    let at = 0;
+    return chunks.map((c) => {
+      const ks = c.params.vars.map(() => at++);
+      return optimMulti(ks.map((k) => params[k].tensor), ks.map((k) => grads[k]), ks.map((k) => slots[k].map((v) => v.tensor)), attrs,
+        { offsets: c.params.offsets, size: c.params.size, skip: o.skip, guard: o.guard?.tensor });
     });
-    if (!o.skip) return steps;
-    // The skip as a composite, without touching the update kernel: copies of every parameter and slot are taken
-    // before the effects run (effects run after every other node), and effects after the updates put them back on a
-    // skipped step. A grouped optimizer kernel can take the flag itself and drop these copies. The step counter
-    // (bias corrections) still advances on a skipped step.
-    const vars = params.flatMap((p) => [p, ...this.slots.get(p)!]);
-    const restores = vars.map((v) => runningUpdate(v.tensor, unary('identity', v.tensor), 1, 1, o.skip));
-    return [...steps, ...restores];
+  }
+
+  private slotsOf(p: Variable, attrs: OptimAttrs): Variable[] {
+    let s = this.slots.get(p);
+    if (!s) {
+      s = slotNames(attrs).map((slot) => new Variable(new Float32Array(p.size).fill(this.initial(slot)), p.shape, `${p.name}.${slot}`));
+      this.slots.set(p, s);
+    }
+    return s;
+  }
+
+  /**
+   * The arenas holding `params` in order: consecutive runs of at most ARENA_MAX floats, made on first use. A model's
+   * parameters placed by an earlier optimizer (a second training run on the same model) keep their arena, and this
+   * optimizer's slots get arenas of its layout. Undefined (the per-parameter path) when multiTensor is off, or a
+   * parameter is listed twice, or the list cuts across arenas: each variable can live in one place only.
+   */
+  private chunks(params: readonly Variable[]): { params: Arena; slots: Arena[] }[] | undefined {
+    if (!this.multiTensor || params.length === 0 || new Set(params).size !== params.length) return undefined;
+    const attrs = { ...this.rule(), coefs: () => this.coefs() };
+    const place = (name: string, vs: Variable[], offsets: readonly number[], size: number): Arena => {
+      const a: Arena = { name, offsets, size, vars: vs };
+      vs.forEach((v, index) => { v.placement = { arena: a, index }; });
+      return a;
+    };
+    if (params.every((p) => !p.placement)) {
+      for (let i = 0; i < params.length;) {
+        let j = i, total = 0;
+        while (j < params.length && (j === i || total + params[j].size <= ARENA_MAX)) total += Math.ceil(Math.max(params[j++].size, 1) / 64) * 64;
+        const vars = params.slice(i, j), { offsets, size } = arenaLayout(vars.map((p) => p.size));
+        place(`${this.kind}.params${i}`, vars, offsets, size);
+        i = j;
+      }
+    }
+    const out: { params: Arena; slots: Arena[] }[] = [];
+    for (let k = 0; k < params.length;) {
+      const a = params[k].placement?.arena;
+      if (!a || !a.vars.every((v, j) => params[k + j] === v)) return undefined;
+      let c = this.arenas.find((x) => x.params === a);
+      if (!c) {
+        const slots = a.vars.map((p) => this.slotsOf(p, attrs));
+        if (slots.some((s) => s.some((v) => v.placement))) return undefined;
+        c = { params: a, slots: slotNames(attrs).map((slot, i) => place(`${a.name}.${slot}`, slots.map((s) => s[i]), a.offsets, a.size)) };
+        this.arenas.push(c);
+      }
+      out.push(c);
+      k += a.vars.length;
+    }
+    return out;
   }
 }

@@ -10,6 +10,7 @@ import { fmt } from '../graph/shape.js';
 import { topoSort } from '../graph/topo.js';
 import { OP_FACTS, OpName, isOp, isView, isEffect, factsOf, Node, isUnary, isBinary } from '../graph/op_table.js';
 import { fuse, Fused, absorbedBy } from './fuse.js';
+import { multiInputs } from '../graph/optim_ops.js';
 import { UserError, OptionError } from '../util/errors.js';
 import type { Precision } from '../graph/f16.js';
 
@@ -17,10 +18,13 @@ import type { Precision } from '../graph/f16.js';
 export const EFFECT_OPS: ReadonlySet<OpName> = new Set((Object.keys(OP_FACTS) as OpName[]).filter((op) => 'effect' in OP_FACTS[op]));
 export { isView, isEffect };
 
-export type BufferKind = 'temp' | 'input' | 'variable' | 'const';
+export type BufferKind = 'temp' | 'input' | 'variable' | 'const' | 'arena' | 'slice';
 export interface PlannedBuffer {
   kind: BufferKind;
   bytes: number;
+  /** kind 'slice': `bytes` from byte `offset` of buffer `parent` (an 'arena': the gradients of one optim_multi). */
+  parent?: number;
+  offset?: number;
   variable?: Variable; // kind 'variable'
   value?: number; // kind 'const': every element holds it
   input?: Tensor; // kind 'input'
@@ -120,9 +124,22 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
     if (byVar.has(v)) bufferOf.set(n, byVar.get(v)!); else byVar.set(v, b);
   }
 
-  // Liveness: the last step that reads each value (through views). Outputs live to the end.
   const root = (t: Tensor): Tensor => (isView(t) ? root(t.inputs[0]) : t);
   const half = o.precision === 'f16' ? halfStored(steps, fused, outputs, root, o.halfOutputs) : new Set<Tensor>();
+  // A multi-tensor update's gradients are computed straight into their sub-ranges of one arena, laid out as its
+  // parameters are, so one kernel reaches them all with no copy (optimMulti made each the only value of its buffer).
+  const computed = new Set(steps.filter((s) => !isEffect(s)));
+  for (const e of effects) {
+    if (!isOp(e, 'optim_multi')) continue;
+    const arena = newBuffer({ kind: 'arena', bytes: e.attrs.size * 4 });
+    multiInputs(e).gs.forEach((g, k) => {
+      const r = root(g);
+      if (!computed.has(r) || bufferOf.has(r)) throw new Error(`plan: gradient ${g} of ${e} cannot be placed in its arena (its value is ${computed.has(r) ? 'placed already' : 'not computed by a step of its own'})`);
+      bufferOf.set(r, newBuffer({ kind: 'slice', bytes: r.size * 4, parent: arena, offset: e.attrs.offsets[k] * 4 }));
+    });
+  }
+
+  // Liveness: the last step that reads each value (through views). Outputs live to the end.
   const lastUse = new Map<Tensor, number>();
   steps.forEach((s, i) => stepInputs({ fused }, s).forEach((x) => lastUse.set(root(x), i)));
   for (const o of outputs) lastUse.set(root(o), Infinity);
@@ -132,7 +149,7 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   for (const [t, i] of lastUse) if (i !== Infinity && !bufferOf.has(t)) dying[i].push(t);
   let naive = 0;
   steps.forEach((s, i) => {
-    if (!isEffect(s)) {
+    if (!isEffect(s) && !bufferOf.has(s)) {
       const need = storedBytes(s, half.has(s));
       naive += need;
       // Best fit among free slots; grow the largest if none is big enough, else make a new one.
@@ -150,7 +167,7 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   for (const n of order) if (isView(n)) bufferOf.set(n, bufferOf.get(root(n))!);
 
   const tempBytes = buffers.filter((b) => b.kind === 'temp').reduce((a, b) => a + b.bytes, 0);
-  const counters = [...new Set(effects.flatMap((e) => (isOp(e, 'optim_step') && e.attrs.counter ? [e.attrs.counter] : [])))];
+  const counters = [...new Set(effects.flatMap((e) => ((isOp(e, 'optim_step') || isOp(e, 'optim_multi')) && e.attrs.counter ? [e.attrs.counter] : [])))];
   return { steps, fused, bufferOf, buffers, inputs, outputs: [...outputs], counters, half, stats: { kernels: steps.length, tempBytes, tempBytesWithoutReuse: naive } };
 }
 

@@ -11,7 +11,7 @@ import { Module, frozenParameters } from '../nn/module.js';
 import { namedVariables } from '../nn/state.js';
 import { OptionError } from '../util/errors.js';
 import { stateUpdates } from '../nn/norm.js';
-import { Optimizer } from '../optim/optimizer.js';
+import { Optimizer, FusedOptimizer } from '../optim/optimizer.js';
 import { Schedule } from '../optim/schedules.js';
 import { weightPenalty, Regularization } from '../optim/regularizers.js';
 import { lossGraph, hostLoss, LossName, LossGraph, predictionsPerRow, regressionMetrics, RegressionMetrics } from './losses.js';
@@ -104,8 +104,11 @@ export class ClassifierTrainer {
   lossScale: LossScaleOptions = {};
   /** precision 'f16': the dynamic loss scale, created with the first step (its variables are checkpointed). */
   lossScaler?: LossScaler;
-  /** The guard's state: steps run on the device, and the count at the first non-finite gradient (0: none yet). */
-  private guard?: { count: Variable; first: Variable };
+  /**
+   * The guard's state. Folded into the optimizer's multi-tensor update: `first` is the step number of the first
+   * non-finite gradient (0: none yet). Otherwise, as graph: steps run on the device, and the count at that step.
+   */
+  private guard?: { first: Variable; count?: Variable };
 
   constructor(readonly backend: Backend, readonly model: Module, readonly optimizer: Optimizer, readonly featureShape: number[]) {
     for (const p of frozenParameters(model)) this.frozen.add(p);
@@ -145,9 +148,14 @@ export class ClassifierTrainer {
       const unscaled = scaler ? scaler.unscale(raw) : raw;
       const grads = this.clipNorm === undefined ? unscaled : clipGradNorm(unscaled, this.clipNorm);
       const skip = scaler?.overflowed(raw);
-      const guard = scaler ? scaler.updates(skip!) : this.guardUpdates(raw);
+      // The guard rides in the optimizer's one update where it can (the check costs no kernel of its own there); under
+      // f16 the loss scaler takes its place, since overflow is expected and handled there.
+      const fold = !scaler && this.guardGradients && (this.guard ? !this.guard.count : this.optimizer instanceof FusedOptimizer && this.optimizer.foldsGuard(params));
+      if (fold) this.guard ??= { first: Variable.zeros([1], 'guard.first_nonfinite') };
+      const updates = this.optimizer.updates(params, grads, { skip, ...(fold ? { guard: this.guard!.first } : {}) });
+      const guard = scaler ? scaler.updates(skip!) : fold ? [] : this.guardUpdates(raw);
       // Besides the optimizer: running statistics (batch norm) and dropout's step counter move on every step.
-      const ex = this.backend.compile(correct ? [loss, correct] : [loss], [...this.optimizer.updates(params, grads, { skip }), ...stateUpdates(this.model), ...guard], { precision: this.precision });
+      const ex = this.backend.compile(correct ? [loss, correct] : [loss], [...updates, ...stateUpdates(this.model), ...guard], { precision: this.precision });
       this.trainGraphs.set(B, (g = { ex, x, y, loss, correct, predictions: B * predictionsPerRow(this.loss, out.size / B) }));
     }
     return g;
@@ -161,7 +169,7 @@ export class ClassifierTrainer {
    */
   private guardUpdates(grads: Tensor[]): Tensor[] {
     if (!this.guardGradients || grads.length === 0) return [];
-    const gd = (this.guard ??= { count: Variable.zeros([1], 'guard.steps'), first: Variable.zeros([1], 'guard.first_nonfinite') });
+    const gd = (this.guard ??= { count: Variable.zeros([1], 'guard.steps'), first: Variable.zeros([1], 'guard.first_nonfinite') }) as Required<NonNullable<ClassifierTrainer['guard']>>;
     // The gradients' sums gathered by concat (one copy kernel per seven) and summed once, rather than added pairwise:
     // one kernel per parameter was a tenth of a batch-32 MLP step on lavapipe (wgtrain profile), more for a transformer.
     const sums = grads.map((g) => ops.reshape(ops.sum(g), [1]));
@@ -209,7 +217,7 @@ export class ClassifierTrainer {
     const gd = this.guard;
     return {
       step: this.step, value: g.ex.read(g.loss), correct: g.correct && g.ex.read(g.correct), predictions: g.predictions,
-      guard: gd && Promise.all([this.backend.readVariable(gd.count), this.backend.readVariable(gd.first)]),
+      guard: gd && Promise.all(gd.count ? [this.backend.readVariable(gd.count), this.backend.readVariable(gd.first)] : [this.backend.readVariable(gd.first)]),
     };
   }
 
@@ -218,7 +226,7 @@ export class ClassifierTrainer {
     // All at once, so that when one read fails (a lost device) the others' failures are handled too.
     const [loss, guard, correct] = await Promise.all([p.value, p.guard, p.correct]);
     const v = loss[0];
-    const badStep = guard ? this.firstBadStep(p.step, guard[0][0], guard[1][0]) : 0;
+    const badStep = !guard ? 0 : guard.length === 1 ? guard[0][0] : this.firstBadStep(p.step, guard[0][0], guard[1][0]);
     if (badStep > 0) {
       this.backend.writeVariable(this.guard!.first, new Float32Array(1)); // re-arm, should training go on
       throw new NonFiniteGradientError(badStep, p.step, v);

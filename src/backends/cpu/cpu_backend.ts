@@ -64,13 +64,15 @@ class CpuExecutable implements Executable {
     // A slot's elements: its bytes hold half as many as an f16 value has, and here every value is float32.
     const elements = plan.buffers.map((b) => b.bytes / 4);
     for (const [t, i] of plan.bufferOf) elements[i] = Math.max(elements[i], t.size);
-    this.arrays = plan.buffers.map((b, i) => {
+    this.arrays = [];
+    plan.buffers.forEach((b, i) => this.arrays.push((() => {
       if (b.kind === 'variable') return backend.storage(b.variable!);
+      if (b.kind === 'slice') return (this.arrays[b.parent!] as Float32Array).subarray(b.offset! / 4, b.offset! / 4 + b.bytes / 4);
       if (b.kind === 'input' && b.input!.dtype === 'i32') return new Int32Array(b.bytes / 4);
       const a = new Float32Array(elements[i]);
       if (b.kind === 'const') a.fill(b.value!);
       return a;
-    });
+    })()));
   }
 
   private view(t: Tensor): Arr {

@@ -24,9 +24,8 @@ function randn(n: Node<'randn'>, _: Arr[], out: Float32Array): void {
 }
 
 /** target ← (1 - m)·target + m·scale·value, in place. */
-function runningUpdate(n: Node<'running_update'>, [target, value, when]: Arr[]): void {
+function runningUpdate(n: Node<'running_update'>, [target, value]: Arr[]): void {
   const { momentum: m, scale } = n.attrs;
-  if (when && when[0] === 0) return;
   for (let i = 0; i < target.length; i++) target[i] = m === 1 ? scale * value[i] : (1 - m) * target[i] + m * scale * value[i];
 }
 

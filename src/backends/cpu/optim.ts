@@ -1,7 +1,7 @@
 // Reference kernels of the fused optimizer updates (src/graph/optim_ops.ts), written the way PyTorch's single-tensor
 // implementations read. Each mutates the parameter and its state slots in place.
 import type { Node } from '../../graph/op_table.js';
-import { OptimAttrs, SgdCoefs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../../graph/optim_ops.js';
+import { slotNames, OptimAttrs, OptimRule, SgdCoefs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../../graph/optim_ops.js';
 import type { Arr, CpuKernels } from './loops.js';
 
 function sgd([p, g, v]: Arr[], c: SgdCoefs): void {
@@ -52,15 +52,33 @@ function adadelta([p, g, sq, acc]: Arr[], c: AdadeltaCoefs): void {
   }
 }
 
+/** Each rule's reference update of one parameter [p, g, ...slots]; a rule missing here fails typecheck. */
+const RULES: Record<OptimRule, (xs: Arr[], c: ReturnType<OptimAttrs['coefs']>, a: OptimAttrs) => void> = {
+  sgd: (xs, c) => sgd(xs, c as SgdCoefs),
+  adam: (xs, c) => adam(xs, c as AdamCoefs),
+  rmsprop: (xs, c, a) => rmsprop(xs, c as RmspropCoefs, a),
+  adagrad: (xs, c) => adagrad(xs, c as AdagradCoefs),
+  adadelta: (xs, c) => adadelta(xs, c as AdadeltaCoefs),
+};
+
 function optimStep(n: Node<'optim_step'>, xs: Arr[]): void {
-  const a = n.attrs, c = a.coefs();
-  switch (a.rule) {
-    case 'sgd': return sgd(xs, c as SgdCoefs);
-    case 'adam': return adam(xs, c as AdamCoefs);
-    case 'rmsprop': return rmsprop(xs, c as RmspropCoefs, a);
-    case 'adagrad': return adagrad(xs, c as AdagradCoefs);
-    case 'adadelta': return adadelta(xs, c as AdadeltaCoefs);
-  }
+  const a = n.attrs;
+  if (a.skip) { if (xs[xs.length - 1][0] !== 0) return; xs = xs.slice(0, -1); }
+  RULES[a.rule](xs, a.coefs(), a);
 }
 
-export const OPTIM_CPU_KERNELS = { optim_step: optimStep } satisfies CpuKernels;
+/**
+ * Every parameter of the node in turn, each exactly as optim_step updates it; first the skip flag and the guard. The
+ * node's inputs come as separate arrays here: the arena layout is for backends whose kernels share one buffer.
+ */
+function optimMulti(n: Node<'optim_multi'>, xs: Arr[]): void {
+  const a = n.attrs, K = a.count, width = slotNames(a).length;
+  let at = 2 * K + width * K;
+  const skip = a.skip ? xs[at++] : undefined, guard = a.guard ? xs[at++] : undefined;
+  if (skip && skip[0] !== 0) return;
+  if (guard && guard[0] === 0 && xs.slice(K, 2 * K).some((g) => g.some((x) => !Number.isFinite(x)))) guard[0] = a.counter.step + 1;
+  const c = a.coefs();
+  for (let k = 0; k < K; k++) RULES[a.rule]([xs[k], xs[K + k], ...Array.from({ length: width }, (_, j) => xs[2 * K + j * K + k])], c, a);
+}
+
+export const OPTIM_CPU_KERNELS = { optim_step: optimStep, optim_multi: optimMulti } satisfies CpuKernels;

@@ -14,9 +14,20 @@ export interface Scratch { scratch: number; bytes: number; texture?: boolean }
 /** Scratch textures are this many texels wide; with WebGPU's default 8192 rows that is 32M vec4s (512 MB) at most. */
 export const PANEL_TEXTURE_WIDTH = 4096;
 export const PANEL_TEXTURE_TEXELS = PANEL_TEXTURE_WIDTH * 8192;
-export type Binding = Tensor | Scratch;
-export const isScratch = (b: Binding): b is Scratch => !(b instanceof Tensor);
-export const bindingBytes = (b: Binding, vec4 = false, half = false): number =>
+/**
+ * Tensors the plan keeps in one buffer (an arena: schedule/plan.ts for gradients, a backend for variables), bound as
+ * one range of `bytes` from the first one's start; `offsets` (bytes from the first) is where each must be, which the
+ * backend checks.
+ */
+export interface Span { span: readonly Tensor[]; offsets: readonly number[]; bytes: number }
+/** Constant words the kernel reads (a work table), written once when the plan is compiled. */
+export interface Table { table: Uint32Array }
+/** null: a binding number the shader does not use in this variant (its switch is off). */
+export type Binding = Tensor | Scratch | Span | Table | null;
+export const isScratch = (b: Binding): b is Scratch => b !== null && 'scratch' in b;
+export const isSpan = (b: Binding): b is Span => b !== null && 'span' in b;
+export const isTable = (b: Binding): b is Table => b !== null && 'table' in b;
+export const bindingBytes = (b: Tensor | Scratch, vec4 = false, half = false): number =>
   (isScratch(b) ? b.bytes : vec4 ? Math.ceil(Math.max(b.size, 1) / 4) * 16 : half ? Math.ceil(Math.max(b.size, 1) / 2) * 4 : Math.max(b.size, 1) * 4);
 
 /** The shaders in shaders/ a launch may name (their sources: shaders.ts). */

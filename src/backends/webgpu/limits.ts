@@ -14,12 +14,13 @@ export class LimitError extends UserError {
 /** Throws a LimitError naming the first limit of `limits` that the launch of `code` exceeds. */
 export function checkKernelLimits(l: Launch, limits: GPUSupportedLimits, what: string): void {
   const [x, y = 1, z = 1] = l.workgroupSize;
+  const storage = l.bindings.filter((b) => b !== null).length;
   const needs: [keyof GPUSupportedLimits, number, string][] = [
     ['maxComputeInvocationsPerWorkgroup', x * y * z, `a ${x}x${y}x${z} workgroup`],
     ['maxComputeWorkgroupSizeX', x, 'its workgroup width'],
     ['maxComputeWorkgroupSizeY', y, 'its workgroup height'],
     ['maxComputeWorkgroupSizeZ', z, 'its workgroup depth'],
-    ['maxStorageBuffersPerShaderStage', l.bindings.length, `${l.bindings.length} storage buffers`],
+    ['maxStorageBuffersPerShaderStage', storage, `${storage} storage buffers`],
   ];
   for (const [limit, needed, why] of needs) {
     const available = limits[limit] as number;

@@ -56,7 +56,7 @@ function randn(n: Node<'randn'>): Launch {
 function runningUpdate(n: Node<'running_update'>): Launch {
   const [stat] = n.inputs;
   const { momentum, scale } = n.attrs;
-  return { shader: 'running_update', defines: { WHEN: n.inputs.length === 3 }, uniform: UNIFORMS.running_update_params.pack({ n: stat.size, momentum, scale }), bindings: [...n.inputs], ...spread(n.op, stat.size, 64) };
+  return { shader: 'running_update', uniform: UNIFORMS.running_update_params.pack({ n: stat.size, momentum, scale }), bindings: [...n.inputs], ...spread(n.op, stat.size, 64) };
 }
 
 export const NORM_WEBGPU_KERNELS = { dropout, dropout_advance: dropoutAdvance, randn, running_update: runningUpdate } satisfies WebGpuKernels;

@@ -2,21 +2,66 @@
 // in contracts.ts. The uniform is rebuilt from the node's coefficient function at every run (the executor rewrites
 // the buffer only when the bytes change).
 import type { Node } from '../../graph/op_table.js';
-import { Launch, WebGpuKernels, spread } from './launch.js';
+import type { Tensor } from '../../graph/tensor.js';
+import { multiInputs, OptimAttrs } from '../../graph/optim_ops.js';
+import { Binding, Launch, WebGpuKernels, grid, spread } from './launch.js';
 import { packOptimHyper } from './contracts.js';
+
+const WG = 256;
+/** Bindings 3..5 are the state slots; the switches' bindings sit after them (shaders/optim.wgsl). */
+const SLOT_BINDINGS = 3;
+
+const rules = (a: OptimAttrs) => ({ SGD: a.rule === 'sgd', ADAM: a.rule === 'adam', RMSPROP: a.rule === 'rmsprop', ADAGRAD: a.rule === 'adagrad', ADADELTA: a.rule === 'adadelta', CENTERED: !!a.centered, MOMENTUM: !!a.momentum });
+
+/** p, g and the slots, then nulls up to the skip flag's binding. */
+const withSlots = (pg: Binding[], slots: Binding[]): Binding[] => [...pg, ...slots, ...Array<null>(SLOT_BINDINGS - slots.length).fill(null)];
 
 function optimStep(n: Node<'optim_step'>): Launch {
   const a = n.attrs, [p] = n.inputs;
   const bytes = () => packOptimHyper(a.rule, p.size, a.coefs() as unknown as Record<string, number>);
+  const slots = n.inputs.slice(2, n.inputs.length - +!!a.skip);
   return {
     shader: 'optim',
-    defines: { SGD: a.rule === 'sgd', ADAM: a.rule === 'adam', RMSPROP: a.rule === 'rmsprop', ADAGRAD: a.rule === 'adagrad', ADADELTA: a.rule === 'adadelta', CENTERED: !!a.centered, MOMENTUM: !!a.momentum },
+    defines: { ...rules(a), MULTI: false, SKIP: !!a.skip, GUARD: false },
     uniform: bytes(),
     dynamicUniform: bytes,
-    bindings: n.inputs.slice(),
+    bindings: a.skip ? [...withSlots(n.inputs.slice(0, 2), slots), n.inputs[n.inputs.length - 1]] : n.inputs.slice(),
     vec4: true,
     ...spread('optim_step', Math.ceil(p.size / 4), 256),
   };
 }
 
-export const OPTIM_WEBGPU_KERNELS = { optim_step: optimStep } satisfies WebGpuKernels;
+/**
+ * Each workgroup's chunk of the arena: [first vec4, end vec4, the parameter's end element, 0], WG vec4s (one an
+ * invocation) or a parameter's last few, never crossing a parameter.
+ */
+export function multiTable(ps: readonly Tensor[], offsets: readonly number[]): Uint32Array {
+  const per = WG;
+  const rows: number[] = [];
+  ps.forEach((p, k) => {
+    const start = offsets[k] / 4, end = start + Math.ceil(p.size / 4);
+    for (let s = start; s < end; s += per) rows.push(s, Math.min(s + per, end), offsets[k] + p.size, 0);
+  });
+  return Uint32Array.from(rows);
+}
+
+function optimMulti(n: Node<'optim_multi'>): Launch {
+  const a = n.attrs, { ps, gs, slots, skip, guard } = multiInputs(n);
+  // n carries the step number, which the guard latches (shaders/optim.wgsl, MULTI).
+  const bytes = () => packOptimHyper(a.rule, a.counter.step + 1, a.coefs() as unknown as Record<string, number>);
+  const span = (ts: readonly Tensor[]) => ({ span: ts, offsets: a.offsets.map((o) => (o - a.offsets[0]) * 4), bytes: (a.size - a.offsets[0]) * 4 });
+  const table = multiTable(ps, a.offsets);
+  return {
+    shader: 'optim',
+    defines: { ...rules(a), MULTI: true, SKIP: !!skip, GUARD: !!guard },
+    uniform: bytes(),
+    dynamicUniform: bytes,
+    bindings: [...withSlots([span(ps), span(gs)], slots.map(span)), skip ?? null, { table }, guard ?? null],
+    vec4: true,
+    workgroupSize: [WG],
+    workgroups: grid('optim_multi', table.length / 4),
+    constants: { WG },
+  };
+}
+
+export const OPTIM_WEBGPU_KERNELS = { optim_step: optimStep, optim_multi: optimMulti } satisfies WebGpuKernels;

@@ -1,6 +1,6 @@
 // The WebGPU backend: compiles a plan into pipelines, bind groups and pooled buffers once, then replays it as one
 // command encoder and one queue.submit per run. Nothing is read back unless `read` is called.
-import { Tensor, Variable } from '../../graph/tensor.js';
+import { Tensor, Variable, Arena } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
 import { plan, checkFeeds, Feeds, Plan, isHalf } from '../../schedule/plan.js';
 import { UserError } from '../../util/errors.js';
@@ -9,7 +9,7 @@ import { Backend, CompileOptions, Executable, RunOptions, Lifecycle, checkBacken
 import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle, afterSubmit } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, fusedLaunch, Launch } from './kernels.js';
-import { isScratch, bindingBytes, PANEL_TEXTURE_WIDTH, Scratch, Binding } from './launch.js';
+import { isScratch, isSpan, isTable, bindingBytes, PANEL_TEXTURE_WIDTH, Scratch, Binding } from './launch.js';
 import { shaderSource, HALF_SHADERS, halfDefines } from './shaders.js';
 import { checkKernelLimits, LimitError } from './limits.js';
 
@@ -31,6 +31,11 @@ export class WebGpuBackend implements Backend {
   /** Every GPU buffer this backend has created: pooled ones and one per variable. Flat after warm-up. */
   get buffersCreated(): number { return this.pool.created + this.stats.variableBuffers; }
   private vars = new Map<Variable, GPUBuffer>();
+  private arenas = new Map<Arena, GPUBuffer>();
+  /** Buffers of variables moved into an arena, kept until dispose: work already submitted may still read them. */
+  private retired: GPUBuffer[] = [];
+  /** Bumped when a variable moves into an arena: executables bound to its old buffer bind again before they run. */
+  placements = 0;
   private pipelines = new Map<string, GPUComputePipeline>();
   disposed = false;
 
@@ -64,7 +69,42 @@ export class WebGpuBackend implements Backend {
     return p;
   }
 
+  /** Where variable `v` lives: its own buffer, or its sub-range of an arena (Variable.placement). */
+  variableSlot(v: Variable): Slot {
+    const pl = v.placement;
+    if (!pl) return { buffer: this.variableBuffer(v), offset: 0 };
+    return { buffer: this.arenas.get(pl.arena) ?? this.makeArena(pl.arena), offset: pl.arena.offsets[pl.index] * 4 };
+  }
+
+  /**
+   * One buffer for an arena's variables, each at its offset: from its initial value, or copied from the buffer it
+   * had until now (a weight written or trained before the optimizer that shares it was compiled).
+   */
+  private makeArena(a: Arena): GPUBuffer {
+    const align = this.limits.minStorageBufferOffsetAlignment;
+    if (a.offsets.some((o) => (o * 4) % align)) throw new Error(`webgpu: the arena ${a.name} aligns its variables at 256 bytes, and this device binds storage only at multiples of ${align} (minStorageBufferOffsetAlignment); set optimizer.multiTensor = false`);
+    this.checkSize(`the arena ${a.name} (${a.vars.length} variables)`, [a.size], a.size * 4);
+    const b = this.device.createBuffer({ label: a.name, size: Math.max(a.size, 4) * 4, usage: STORAGE(), mappedAtCreation: true });
+    this.stats.variableBuffers++;
+    const f = new Float32Array(b.getMappedRange()), moved: [GPUBuffer, number, Variable][] = [];
+    a.vars.forEach((v, k) => {
+      const old = this.vars.get(v);
+      if (old) moved.push([old, a.offsets[k] * 4, v]); else f.set(v.init, a.offsets[k]);
+    });
+    b.unmap();
+    if (moved.length) {
+      const enc = this.device.createCommandEncoder();
+      for (const [old, at, v] of moved) enc.copyBufferToBuffer(old, 0, b, at, Math.max(v.size, 1) * 4);
+      this.device.queue.submit([enc.finish()]);
+      for (const [old, , v] of moved) { this.vars.delete(v); this.retired.push(old); }
+      this.placements++;
+    }
+    this.arenas.set(a, b);
+    return b;
+  }
+
   variableBuffer(v: Variable): GPUBuffer {
+    if (v.placement) throw new Error(`webgpu: ${v.name} lives in the arena ${v.placement.arena.name} (use variableSlot)`);
     let b = this.vars.get(v);
     if (!b) {
       this.checkSize(`variable ${v.name}`, v.shape, v.size * 4);
@@ -88,19 +128,21 @@ export class WebGpuBackend implements Backend {
   writeVariable(v: Variable, data: Float32Array): void {
     this.checkHealth(`writing ${v.name}`);
     checkVariableData(v, data);
-    this.device.queue.writeBuffer(this.variableBuffer(v), 0, data);
+    const { buffer, offset } = this.variableSlot(v);
+    this.device.queue.writeBuffer(buffer, offset, data);
   }
 
   async readVariable(v: Variable): Promise<Float32Array> {
-    return (await this.readBuffer(this.variableBuffer(v), v.size * 4, 'f32', `reading ${v.name}`)) as Float32Array;
+    const { buffer, offset } = this.variableSlot(v);
+    return (await this.readBuffer(buffer, v.size * 4, 'f32', `reading ${v.name}`, offset)) as Float32Array;
   }
 
   /** Copy into a pooled staging buffer and map it: the one path by which data leaves the GPU. */
-  async readBuffer(src: GPUBuffer, bytes: number, dtype: 'f32' | 'i32', doing: string): Promise<Float32Array | Int32Array> {
+  async readBuffer(src: GPUBuffer, bytes: number, dtype: 'f32' | 'i32', doing: string, offset = 0): Promise<Float32Array | Int32Array> {
     this.checkHealth(doing);
     const staging = this.pool.acquire(bytes, STAGING());
     const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(src, 0, staging, 0, Math.ceil(bytes / 4) * 4);
+    enc.copyBufferToBuffer(src, offset, staging, 0, Math.ceil(bytes / 4) * 4);
     this.device.queue.submit([enc.finish()]);
     try {
       await this.unlessLost(staging.mapAsync(GPUMapMode.READ, 0, bytes), doing);
@@ -145,8 +187,10 @@ export class WebGpuBackend implements Backend {
 
   dispose(): void {
     this.disposed = true;
-    for (const b of this.vars.values()) b.destroy();
+    for (const b of [...this.vars.values(), ...this.arenas.values(), ...this.retired]) b.destroy();
     this.vars.clear();
+    this.arenas.clear();
+    this.retired = [];
     this.pool.destroy();
     this.device.destroy();
   }
@@ -163,10 +207,15 @@ export class NoShaderF16Error extends UserError {
 /** Timestamp pairs per query set (WebGPU allows 4096 queries in one). */
 const QUERY_PAIRS = 2048;
 
+/** A buffer, or a sub-range of one (an arena's) starting at byte `offset`. */
+interface Slot { buffer: GPUBuffer; offset: number }
+
 interface Dispatch { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; workgroups: [number, number, number]; uniform: GPUBuffer; launch: Launch; step: Tensor; lastUniform?: string }
 
 class WebGpuExecutable implements Executable {
-  private buffers: GPUBuffer[];
+  private buffers: Slot[];
+  private tables = new Map<Binding, GPUBuffer>();
+  private placements: number;
   private owned: GPUBuffer[] = [];
   private dispatches: Dispatch[];
   private scratch: (GPUBuffer | GPUTexture)[] = [];
@@ -176,14 +225,16 @@ class WebGpuExecutable implements Executable {
   constructor(private be: WebGpuBackend, readonly plan: Plan) {
     this.life = new Lifecycle(be);
     const { device, pool } = be;
-    this.buffers = plan.buffers.map((b, i) => {
-      if (b.kind === 'variable') return be.variableBuffer(b.variable!);
-      be.checkSize(b.kind === 'input' ? `input '${b.input!.name}'` : `intermediate buffer ${i}`, [b.bytes / 4], b.bytes);
+    this.buffers = [];
+    plan.buffers.forEach((b, i) => this.buffers.push((() => {
+      if (b.kind === 'variable') return be.variableSlot(b.variable!);
+      if (b.kind === 'slice') return { buffer: this.buffers[b.parent!].buffer, offset: b.offset! };
+      be.checkSize(b.kind === 'input' ? `input '${b.input!.name}'` : b.kind === 'arena' ? `gradient arena ${i}` : `intermediate buffer ${i}`, [b.bytes / 4], b.bytes);
       const buf = pool.acquire(b.bytes, STORAGE());
       this.owned.push(buf);
       if (b.kind === 'const') device.queue.writeBuffer(buf, 0, new Float32Array(b.bytes / 4).fill(b.value!));
-      return buf;
-    });
+      return { buffer: buf, offset: 0 };
+    })()));
     const launches = plan.steps.map((s) => {
       const group = plan.fused.get(s);
       return { step: s, launch: group ? fusedLaunch(s, group, be.ctx.gemm) : launchFor(s, be.ctx.gemm) };
@@ -191,7 +242,7 @@ class WebGpuExecutable implements Executable {
     // Scratch slots, each as large as the largest use: steps run in order, so one buffer per slot serves them all.
     // Half-capable shaders learn which of their tensors are stored as f16 (Plan.half).
     const withHalf = (l: Launch): Launch => (HALF_SHADERS.has(l.shader)
-      ? { ...l, defines: { ...l.defines, ...halfDefines(l.bindings.map((b) => !isScratch(b) && isHalf(plan, b))) } }
+      ? { ...l, defines: { ...l.defines, ...halfDefines(l.bindings.map((b) => b instanceof Tensor && isHalf(plan, b))) } }
       : l);
     const all = launches.flatMap(({ step, launch }) => [...(launch.before ?? []), launch].map((l) => ({ step, l: withHalf(l) })));
     const slots: Scratch[] = [];
@@ -218,31 +269,58 @@ class WebGpuExecutable implements Executable {
       this.owned.push(buf);
       return buf;
     });
+    for (const { l } of all) for (const b of l.bindings) {
+      if (!isTable(b)) continue;
+      const buf = pool.acquire(Math.max(b.table.byteLength, 16), STORAGE());
+      this.owned.push(buf);
+      device.queue.writeBuffer(buf, 0, b.table);
+      this.tables.set(b, buf);
+    }
     this.dispatches = all.map(({ step: s, l: launch }) => {
       const pipeline = be.pipeline(launch, `${s}`);
       const uniform = pool.acquire(launch.uniform.byteLength, UNIFORM());
       this.owned.push(uniform);
       device.queue.writeBuffer(uniform, 0, launch.uniform);
-      const bindGroup = device.createBindGroup({
-        label: `${s}`,
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: uniform, size: launch.uniform.byteLength } },
-          ...launch.bindings.map((t, k) => ({ binding: k + 1, resource: this.resourceOf(t, launch.vec4, !!launch.defines?.[`F16_${k + 1}`]) })),
-        ],
-      });
-      return { pipeline, bindGroup, workgroups: launch.workgroups, uniform, launch, step: s };
+      return { pipeline, bindGroup: this.bindGroup(pipeline, uniform, launch, s), workgroups: launch.workgroups, uniform, launch, step: s };
     });
+    this.placements = be.placements;
     be.checkHealth('compiling the plan');
   }
 
-  private resourceOf(b: Binding, vec4 = false, half = false): GPUBindingResource {
-    if (!isScratch(b)) return { buffer: this.bufferOf(b), size: bindingBytes(b, vec4, half) };
+  private bindGroup(pipeline: GPUComputePipeline, uniform: GPUBuffer, launch: Launch, s: Tensor): GPUBindGroup {
+    return this.be.device.createBindGroup({
+      label: `${s}`,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: uniform, size: launch.uniform.byteLength } },
+        ...launch.bindings.flatMap((t, k) => (t === null ? [] : [{ binding: k + 1, resource: this.resourceOf(t, launch.vec4, !!launch.defines?.[`F16_${k + 1}`]) }])),
+      ],
+    });
+  }
+
+  /** A variable of this plan moved into an arena since it was bound (makeArena): find the variables again, bind again. */
+  private rebind(): void {
+    this.plan.buffers.forEach((b, i) => { if (b.kind === 'variable') this.buffers[i] = this.be.variableSlot(b.variable!); });
+    for (const d of this.dispatches) d.bindGroup = this.bindGroup(d.pipeline, d.uniform, d.launch, d.step);
+    this.placements = this.be.placements;
+  }
+
+  private resourceOf(b: Exclude<Binding, null>, vec4 = false, half = false): GPUBindingResource {
+    if (isTable(b)) return { buffer: this.tables.get(b)!, size: b.table.byteLength };
+    if (isSpan(b)) {
+      const first = this.slotOf(b.span[0]);
+      b.span.forEach((t, k) => {
+        const s = this.slotOf(t);
+        if (s.buffer !== first.buffer || s.offset !== first.offset + b.offsets[k]) throw new Error(`webgpu: ${t} is not at byte ${b.offsets[k]} of the arena that ${b.span[0]} starts`);
+      });
+      return { buffer: first.buffer, offset: first.offset, size: b.bytes };
+    }
+    if (!isScratch(b)) { const s = this.slotOf(b); return { buffer: s.buffer, offset: s.offset, size: bindingBytes(b, vec4, half) }; }
     const s = this.scratch[b.scratch];
     return b.texture ? (s as GPUTexture).createView() : { buffer: s as GPUBuffer, size: bindingBytes(b) };
   }
 
-  private bufferOf(t: Tensor): GPUBuffer {
+  private slotOf(t: Tensor): Slot {
     const i = this.plan.bufferOf.get(t);
     if (i === undefined) throw new Error(`webgpu: ${t} has no buffer in this plan`);
     return this.buffers[i];
@@ -260,7 +338,8 @@ class WebGpuExecutable implements Executable {
     this.be.checkHealth('running a step');
     checkFeeds(this.plan, feeds, o);
     const { device } = this.be;
-    for (const t of this.plan.inputs) device.queue.writeBuffer(this.bufferOf(t), 0, feeds.get(t)!);
+    if (this.placements !== this.be.placements) this.rebind();
+    for (const t of this.plan.inputs) { const s = this.slotOf(t); device.queue.writeBuffer(s.buffer, s.offset, feeds.get(t)!); }
     for (const d of this.dispatches) {
       if (!d.launch.dynamicUniform) continue;
       const bytes = d.launch.dynamicUniform();
@@ -372,11 +451,12 @@ class WebGpuExecutable implements Executable {
 
   async read(t: Tensor): Promise<Float32Array | Int32Array> {
     this.life.checkRead(t, this.plan.outputs);
+    const s = this.slotOf(t);
     if (isHalf(this.plan, t)) {
-      const raw = await this.be.readBuffer(this.bufferOf(t), Math.ceil(t.size / 2) * 4, 'i32', `reading ${t}`);
+      const raw = await this.be.readBuffer(s.buffer, Math.ceil(t.size / 2) * 4, 'i32', `reading ${t}`, s.offset);
       return decodeF16(new Uint16Array(raw.buffer, raw.byteOffset, t.size));
     }
-    return this.be.readBuffer(this.bufferOf(t), t.size * 4, t.dtype, `reading ${t}`);
+    return this.be.readBuffer(s.buffer, t.size * 4, t.dtype, `reading ${t}`, s.offset);
   }
 
   dispose(): void {
