@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, BrowserContext, Page } from 'playwright-core';
 import { checkpointHash } from '../demos/browser/session.js';
+import { decodeCheckpoint } from '../src/index.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test/.artifacts';
@@ -249,8 +250,9 @@ describe('checkpoints in the browser', () => {
     const trained = await demoState(page);
     expect(trained.error).toBe('');
     expect(trained.step).toBe(steps);
-    // The page names the CLI command that continues its run; --backend cpu and --save are this test's additions.
-    expect(trained.cli).toBe('npx wgtrain train --resume run.safetensors --model mlp --limit 640 --batch-size 32 --lr 0.03 --schedule constant --seed 1 --epochs 3');
+    // The page names the CLI command that continues its run (the flags the CLI's defaults would not give);
+    // --backend cpu and --save are this test's additions.
+    expect(trained.cli).toBe('npx wgtrain train --resume run.safetensors --model mlp --limit 640 --schedule constant --epochs 3');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
     expect(download.suggestedFilename()).toBe('run.safetensors');
     await download.saveAs(join(work, 'run.safetensors'));
@@ -280,6 +282,51 @@ describe('checkpoints in the browser', () => {
     expect(pageErrors).toEqual([]);
     await page.close();
   }, 450_000);
+});
+
+describe('a CLI run continues in the page', () => {
+  it('a default CLI run (SGD, cosine) killed mid-run continues in the page, then in the CLI, and ends bit-equal to the uninterrupted run', async () => {
+    buildCli();
+    // 320 images in batches of 32: 10 steps an epoch, 20 in all. The CPU reference on both sides, so that equality is
+    // exact: SwiftShader's and lavapipe's float sums differ in their last bits, as any two GPUs may.
+    const bin = resolve('bin/wgtrain.js'), run = ['--limit', '320', '--epochs', '2', '--backend', 'cpu'];
+    execFileSync(process.execPath, [bin, 'train', ...run, '--save', 'whole.st'], { cwd: work, encoding: 'utf8' });
+    // The same run, killed in its second save (at step 14; WGTRAIN_TEST_PAUSE_SAVE holds it there): cli.st keeps step 7.
+    const child = spawn(process.execPath, [bin, 'train', ...run, '--save', 'cli.st', '--save-every', '7'], { cwd: work, env: { ...process.env, WGTRAIN_TEST_PAUSE_SAVE: '2' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise((done) => child.on('exit', done));
+    await new Promise<void>((done, fail) => {
+      let err = '';
+      child.stderr!.on('data', (d) => { err += d; if (err.includes('WGTRAIN_TEST_PAUSE_SAVE: paused')) done(); });
+      child.on('exit', () => fail(new Error(`the CLI run ended before its second save: ${err}`)));
+    });
+    child.kill('SIGKILL');
+    await exited;
+
+    // The page (the CPU backend, in the worker) takes the CLI's checkpoint and trains 6 more steps: to step 13, mid-epoch 2.
+    const { page, pageErrors } = await open('?backend=cpu&steps=6&log=2&eval=1000&save=1000&test=50', ['ready']);
+    await clearSaved(page);
+    await page.setInputFiles('#upload', join(work, 'cli.st'));
+    await waitPhase(page, ['done', 'error']);
+    const s = await demoState(page);
+    expect(s.error).toBe('');
+    expect(s.backend).toBe('cpu');
+    expect(s.resumed).toEqual({ step: 7, hash: checkpointHash(readFileSync(join(work, 'cli.st'))) });
+    expect(s.step).toBe(13);
+    expect(s.saves.at(-1)!.step).toBe(13);
+    // The command the page offers is the CLI run's own: its defaults, so only the model, the rows and the epochs.
+    expect(s.cli).toBe('npx wgtrain train --resume run.safetensors --model mlp --limit 320 --epochs 2');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    await download.saveAs(join(work, 'page.st'));
+
+    const out = execFileSync(process.execPath, [bin, 'train', ...s.cli.split(' ').slice(3).map((a) => (a === 'run.safetensors' ? 'page.st' : a)), '--backend', 'cpu', '--save', 'final.st'], { cwd: work, encoding: 'utf8' });
+    expect(out).toMatch(/resumed from page\.st \(epoch 2, 3 batches in, step 13\)/);
+    const final = readFileSync(join(work, 'final.st')), whole = readFileSync(join(work, 'whole.st'));
+    expect(decodeCheckpoint(final).meta.step).toBe(20);
+    // Every parameter and momentum buffer, bit for bit.
+    expect(checkpointHash(final)).toBe(checkpointHash(whole));
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  }, 280_000);
 });
 
 /** A grey 24-bit BMP (what every browser decodes; no encoder needed): `pixel(r, c)` in [0, 255]. */

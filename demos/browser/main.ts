@@ -4,15 +4,15 @@
 // in the Origin Private File System so a reload can resume the run. window.wgtrainDemo mirrors what the page shows,
 // for the end-to-end test (test/browser.e2e.test.ts).
 // The library's public, browser-safe entry (what `import … from 'wgtrain'` gives a bundler): no Node built-ins.
-import { MODEL_CONFIGS, type ModelConfig, buildModel, decodeCheckpoint, Rng, normalize, MNIST_MEAN, MNIST_STD, type DeviceOptions, type Dataset, type CheckpointMeta } from '../../src/index.js';
+import { MODEL_CONFIGS, type ModelConfig, buildModel, decodeCheckpoint, Rng, normalize, MNIST_MEAN, MNIST_STD, type DeviceOptions, type Dataset, type CheckpointMeta, runFlagsOf, cliArgs } from '../../src/index.js';
 import { drawChart } from './chart.js';
 import { DrawPad } from './pad.js';
 import type { FromTrainer, RunSpec, ToTrainer, TrainerPort, CheckRow } from './protocol.js';
 import { openTrainer } from './local.js';
 import { setupTextTab } from './text_tab.js';
-import { loadRun, forgetRun } from './opfs.js';
-import { checkpointHash, datasetTransfer } from './session.js';
-import { loadMnist, csvData, csvHeader, imageData, type PageData } from './data.js';
+import { loadRun, forgetRun, saveRun, DATA_FILE } from './opfs.js';
+import { checkpointHash, datasetTransfer, pageFlags } from './session.js';
+import { loadMnist, csvData, csvHeader, imageData, encodePageData, decodePageData, type PageData } from './data.js';
 
 const params = new URLSearchParams(location.search);
 const num = (k: string, d: number) => { const v = Number(params.get(k) ?? d); return Number.isFinite(v) && v > 0 ? v : d; };
@@ -280,8 +280,9 @@ function finish() {
 function showCli(step: number) {
   const s = lastStart?.type === 'start' ? lastStart.spec : undefined;
   if (!s || s.data.kind !== 'mnist') { state.cli = ''; ui.cli.textContent = s ? 'The CLI continues MNIST runs; this one trained on your data (its checkpoint still loads in predict with a CSV or images of its own).' : ''; return; }
-  const perEpoch = Math.ceil(data!.train.n / s.batchSize);
-  state.cli = `npx wgtrain train --resume run.safetensors --model ${s.model.name} --limit ${data!.train.n} --batch-size ${s.batchSize} --lr ${s.lr} --schedule constant --seed ${s.seed} --epochs ${Math.floor(step / perEpoch) + 2}`;
+  // A run on a constant (or other epoch-free) schedule goes on for an epoch past the one under way.
+  const f = s.flags, perEpoch = Math.ceil(f.limit * (1 - (f['val-split'] ?? 0)) / f['batch-size']);
+  state.cli = `npx wgtrain train --resume run.safetensors ${cliArgs(f, Math.floor(step / perEpoch) + 2).join(' ')}`;
   ui.cli.innerHTML = '';
   ui.cli.append('Continue it from the command line: ', Object.assign(document.createElement('code'), { textContent: state.cli }),
     ...(s.model.name === 'model.json' ? [' (with the model JSON above saved as model.json)'] : []));
@@ -304,17 +305,22 @@ async function start(resume?: { bytes: Uint8Array; spec: RunSpec }) {
   if (!data) return;
   const spec: RunSpec = resume?.spec ?? {
     model: model!, data: { kind: data.kind, name: data.name, classes: data.classes, regression: data.regression },
-    batchSize: Math.max(1, Math.floor(Number(ui.batch.value))), lr: Number(ui.lr.value), seed: dataParams.seed,
+    flags: pageFlags(model!.name, data.train.n, Math.max(1, Math.floor(Number(ui.batch.value))), Number(ui.lr.value), dataParams.seed, !!data.regression),
     untilStep: Math.max(1, Math.floor(Number(ui.steps.value))), logEvery: int('log', 10), evalEvery: int('eval', 100), saveEvery: int('save', 50), backend: backendChoice,
   };
   const sizes = (s: number[]) => s.reduce((a, b) => a * b, 1);
   if (sizes(spec.model.config.input) !== sizes(data.train.featureShape)) {
     return modelError(`model ${spec.model.name} takes examples of shape [${spec.model.config.input.join(', ')}], but the data's are [${data.train.featureShape.join(', ')}]; set "input" in the model JSON to match`);
   }
+  // A new run replaces the saved one; the user's own data is kept beside its checkpoint, so a reload needs no file.
+  if (!resume) {
+    await forgetRun();
+    if (data.kind !== 'mnist') await saveRun(encodePageData(data), DATA_FILE);
+  }
   Object.assign(state, { phase: 'training', losses: [], accuracies: [], error: '', check: undefined, prediction: undefined, resumed: undefined, weights: undefined, frames: { maxGapMs: 0, count: 0, long: [], longestTaskMs: 0 } });
   ui.start.disabled = true; ui.stop.disabled = false; ui.check.disabled = true; ui.resumeCard.hidden = true;
   redrawCharts();
-  status(`training ${spec.model.name} on ${data.name} to step ${spec.untilStep} in batches of ${spec.batchSize}`);
+  status(`training ${spec.model.name} on ${data.name} to step ${spec.untilStep} in batches of ${spec.flags['batch-size']}`);
   sendStart(spec, resume?.bytes, gpuParam === 'none' || gpuParam === 'main');
 }
 function sendStart(spec: RunSpec, resume: Uint8Array | undefined, hideGpu: boolean) {
@@ -330,16 +336,15 @@ interface PageMeta { data?: RunSpec['data']; untilStep?: number }
 /** The run a checkpoint describes, as this page would start it; a clear error when the page cannot continue it. */
 function specOf(meta: CheckpointMeta, source: string, extraSteps: number): RunSpec {
   const m = meta.model as { name?: string; config?: ModelConfig; page?: PageMeta };
-  const run = (meta.run ?? {}) as Record<string, unknown>;
   const fail = (why: string): never => { throw new Error(`${source}: ${why}`); };
   if (!m.config) fail(`it records no model config (a model named in code); save it from a run with --model mlp, cnn or a JSON file`);
-  if (meta.optimizer.kind !== 'sgd' || meta.optimizer.momentum !== 0.9) fail(`this page continues SGD runs with momentum 0.9; it was saved with ${JSON.stringify(meta.optimizer)}`);
-  if ((run.schedule ?? 'constant') !== 'constant') fail(`this page keeps the learning rate constant; the run used --schedule ${run.schedule} (train it in the CLI with --schedule constant)`);
-  if (m.page?.data && m.page.data.kind !== 'mnist' && (m.page.data.kind !== data?.kind || m.page.data.name !== data?.name)) fail(`it trained on ${m.page.data.kind} ${m.page.data.name}: open that data first`);
+  // The optimizer, schedule and the rest are the run's own flags, which the session builds as the CLI does.
+  const flags = runFlagsOf(meta, source);
+  if (flags.digits && !m.page?.data) fail(`it trained on MNIST's digits ${flags.digits} only (--digits); continue it with wgtrain train --resume`);
   if (!m.page?.data && (meta.model as { csv?: unknown }).csv) fail('it trained on a CSV table in the CLI; this page continues CLI runs on MNIST');
   return {
     model: { name: m.name ?? 'model.json', config: m.config! }, data: m.page?.data ?? { kind: 'mnist', name: 'mnist' },
-    batchSize: Number(run['batch-size'] ?? 32), lr: Number(run.lr ?? meta.lr), seed: Number(run.seed ?? meta.seed ?? 1),
+    flags,
     untilStep: m.page?.untilStep && m.page.untilStep > meta.step ? m.page.untilStep : meta.step + extraSteps,
     logEvery: int('log', 10), evalEvery: int('eval', 100), saveEvery: int('save', 50), backend: backendChoice,
   };
@@ -348,10 +353,17 @@ async function continueRun(bytes: Uint8Array, source: string, extraSteps: number
   try {
     const { meta } = decodeCheckpoint(bytes, source);
     const spec = specOf(meta, source, extraSteps);
-    const limit = Number((meta.run as Record<string, unknown> | undefined)?.limit);
+    const limit = spec.flags.limit;
     if (spec.data.kind === 'mnist' && (data?.kind !== 'mnist' || data.train.n !== limit)) {
       status(`loading the run's ${limit} MNIST images…`);
       setData(await loadMnist(limit, dataParams.testN));
+    }
+    if (spec.data.kind !== 'mnist' && !(data?.kind === spec.data.kind && data.name === spec.data.name && data.train.n === spec.flags.limit)) {
+      // The run's own rows, kept in OPFS when it started; else the user opens the same data again.
+      const kept = await loadRun(DATA_FILE), d = kept && decodePageData(kept, 'the saved run\'s data');
+      if (!d || d.kind !== spec.data.kind || d.name !== spec.data.name || d.train.n !== spec.flags.limit) throw new Error(`${source}: it trained on ${spec.data.kind === 'csv' ? 'the table' : 'the images in'} ${spec.data.name}, which this browser no longer keeps: open it first`);
+      imageFiles = csvText = undefined;
+      setData(d);
     }
     setModel(spec.model.name, spec.model.config);
     await start({ bytes, spec });

@@ -155,6 +155,11 @@ export interface Backend {
   /** A human-readable description of the device (adapter name on WebGPU). */
   readonly description: string;
   compile(outputs: readonly Tensor[], effects?: readonly Tensor[]): Executable;
+  /**
+   * compile(), with the device's slow work (WebGPU: pipeline compilation) done off the calling thread and awaited,
+   * so that in a browser it never holds a frame. Absent where compile() is already cheap (the CPU).
+   */
+  compileAsync?(outputs: readonly Tensor[], effects?: readonly Tensor[]): Promise<Executable>;
   writeVariable(v: Variable, data: Float32Array): void;
   readVariable(v: Variable): Promise<Float32Array>;
   /** Wait for all submitted work (a no-op on CPU). */

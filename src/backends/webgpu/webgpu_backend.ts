@@ -30,6 +30,7 @@ export class WebGpuBackend implements Backend {
   get buffersCreated(): number { return this.pool.created + this.stats.variableBuffers; }
   private vars = new Map<Variable, GPUBuffer>();
   private pipelines = new Map<string, GPUComputePipeline>();
+  private pendingPipelines = new Map<string, Promise<void>>();
   disposed = false;
 
   constructor(readonly ctx: GpuContext) { this.pool = new BufferPool(ctx.device); }
@@ -49,17 +50,39 @@ export class WebGpuBackend implements Backend {
 
   /** `what` names the node the launch is for, in the error when the kernel exceeds a device limit. */
   pipeline(l: Launch, what = `kernel ${l.shader}`): GPUComputePipeline {
-    const key = `${l.shader}|${JSON.stringify(l.defines ?? {})}|${JSON.stringify(l.constants ?? {})}`;
+    const key = pipelineKey(l);
     let p = this.pipelines.get(key);
     if (!p) {
-      const code = shaderSource(l.shader, l.defines);
-      checkKernelLimits(l, this.limits, what);
-      const module = this.device.createShaderModule({ label: l.shader, code });
-      p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main', constants: l.constants } });
+      p = this.device.createComputePipeline(this.pipelineDescriptor(l, key, what));
       this.pipelines.set(key, p);
       this.stats.pipelines++;
     }
     return p;
+  }
+
+  private pipelineDescriptor(l: Launch, key: string, what: string): GPUComputePipelineDescriptor {
+    checkKernelLimits(l, this.limits, what);
+    const module = this.device.createShaderModule({ label: l.shader, code: shaderSource(l.shader, l.defines) });
+    return { label: key, layout: 'auto', compute: { module, entryPoint: 'main', constants: l.constants } };
+  }
+
+  /**
+   * The pipelines of `l` made with createComputePipelineAsync into the cache that pipeline() reads. A browser then
+   * compiles them on a background thread: a synchronous createComputePipeline occupies the GPU process's main
+   * thread, and with a software GPU (SwiftShader) that holds the page's frames for seconds.
+   */
+  private pipelineAsync(l: Launch, what: string): Promise<void> {
+    const key = pipelineKey(l);
+    if (this.pipelines.has(key)) return Promise.resolve();
+    let pending = this.pendingPipelines.get(key);
+    if (!pending) {
+      const made = this.device.createComputePipelineAsync(this.pipelineDescriptor(l, key, what));
+      pending = this.unlessLost(made, 'compiling the plan').then((p) => {
+        if (!this.pipelines.has(key)) { this.pipelines.set(key, p); this.stats.pipelines++; }
+      }).finally(() => this.pendingPipelines.delete(key));
+      this.pendingPipelines.set(key, pending);
+    }
+    return pending;
   }
 
   variableBuffer(v: Variable): GPUBuffer {
@@ -136,6 +159,13 @@ export class WebGpuBackend implements Backend {
     return new WebGpuExecutable(this, plan(outputs, effects));
   }
 
+  async compileAsync(outputs: readonly Tensor[], effects: readonly Tensor[] = []): Promise<Executable> {
+    this.checkHealth('compiling the plan');
+    const p = plan(outputs, effects);
+    await Promise.all(planLaunches(p, this.ctx.gemm).map(({ step, l }) => this.pipelineAsync(l, `${step}`)));
+    return new WebGpuExecutable(this, p);
+  }
+
   dispose(): void {
     this.disposed = true;
     for (const b of this.vars.values()) b.destroy();
@@ -143,6 +173,17 @@ export class WebGpuBackend implements Backend {
     this.pool.destroy();
     this.device.destroy();
   }
+}
+
+const pipelineKey = (l: Launch) => `${l.shader}|${JSON.stringify(l.defines ?? {})}|${JSON.stringify(l.constants ?? {})}`;
+
+/** Every dispatch of a plan, in order: each step's launch after the launches it needs first (`before`). */
+function planLaunches(plan: Plan, gemm: GpuContext['gemm']): { step: Tensor; l: Launch }[] {
+  return plan.steps.flatMap((step) => {
+    const group = plan.fused.get(step);
+    const launch = group ? fusedLaunch(step, group, gemm) : launchFor(step, gemm);
+    return [...(launch.before ?? []), launch].map((l) => ({ step, l }));
+  });
 }
 
 /** Timestamp pairs per query set (WebGPU allows 4096 queries in one). */
@@ -169,12 +210,8 @@ class WebGpuExecutable implements Executable {
       if (b.kind === 'const') device.queue.writeBuffer(buf, 0, new Float32Array(b.bytes / 4).fill(b.value!));
       return buf;
     });
-    const launches = plan.steps.map((s) => {
-      const group = plan.fused.get(s);
-      return { step: s, launch: group ? fusedLaunch(s, group, be.ctx.gemm) : launchFor(s, be.ctx.gemm) };
-    });
     // Scratch slots, each as large as the largest use: steps run in order, so one buffer per slot serves them all.
-    const all = launches.flatMap(({ step, launch }) => [...(launch.before ?? []), launch].map((l) => ({ step, l })));
+    const all = planLaunches(plan, be.ctx.gemm);
     const slots: Scratch[] = [];
     for (const { l } of all) for (const b of l.bindings) {
       if (!isScratch(b)) continue;
