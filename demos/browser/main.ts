@@ -46,7 +46,7 @@ const state = {
   offer: undefined as undefined | { step: number; hash: string; source: string },
   resumed: undefined as undefined | { step: number; hash: string },
   /** The longest gap between animation frames from the first loss read to the run's end, the frame count, the gaps over 50 ms, and the page thread's longest task from the session's first answer. */
-  frames: { maxGapMs: 0, count: 0, long: [] as { at: number; gapMs: number; step: number }[], longestTaskMs: 0 },
+  frames: { maxGapMs: 0, count: 0, long: [] as { at: number; gapMs: number; step: number }[], longestTaskMs: 0, tasks: [] as { at: number; ms: number; step: number }[] },
   cli: '',
   prediction: undefined as undefined | { digit: number; probs: number[] },
   check: undefined as undefined | { ok: boolean; layers: CheckRow[]; summary: string },
@@ -188,7 +188,7 @@ function onMessage(m: FromTrainer) {
       const where = m.inWorker ? 'in a Web Worker' : "on the page's thread";
       ui.adapter.textContent = `Backend: ${m.backend === 'cpu' ? 'CPU' : 'WebGPU'} ${where}, ${m.adapter}.`;
       ui.backendName.textContent = `on ${m.backend === 'cpu' ? 'the CPU reference' : 'WebGPU'}, ${where}`;
-      frames.tasks = true;
+      watchTasks();
       return;
     }
     case 'no-webgpu':
@@ -271,7 +271,7 @@ function onMessage(m: FromTrainer) {
   }
 }
 function finish() {
-  frames.watch = frames.tasks = false;
+  frames.watch = false; frames.tasksUntil = performance.now();
   ui.stop.disabled = true;
   updateStart();
 }
@@ -317,7 +317,7 @@ async function start(resume?: { bytes: Uint8Array; spec: RunSpec }) {
     await forgetRun();
     if (data.kind !== 'mnist') await saveRun(encodePageData(data), DATA_FILE);
   }
-  Object.assign(state, { phase: 'training', losses: [], accuracies: [], error: '', check: undefined, prediction: undefined, resumed: undefined, weights: undefined, frames: { maxGapMs: 0, count: 0, long: [], longestTaskMs: 0 } });
+  Object.assign(state, { phase: 'training', losses: [], accuracies: [], error: '', check: undefined, prediction: undefined, resumed: undefined, weights: undefined, frames: { maxGapMs: 0, count: 0, long: [], longestTaskMs: 0, tasks: [] } });
   ui.start.disabled = true; ui.stop.disabled = false; ui.check.disabled = true; ui.resumeCard.hidden = true;
   redrawCharts();
   status(`training ${spec.model.name} on ${data.name} to step ${spec.untilStep} in batches of ${spec.flags['batch-size']}`);
@@ -327,7 +327,7 @@ function sendStart(spec: RunSpec, resume: Uint8Array | undefined, hideGpu: boole
   // The session gets its own copy of the data (transferred); this page keeps `data` for the next run.
   const train = copy(data!.train), test = copy(data!.test);
   lastStart = { type: 'start', spec, train, test, resume, hideGpu, device };
-  frames.tasks = true;
+  watchTasks();
   send(lastStart, datasetTransfer(train, test));
 }
 
@@ -426,7 +426,9 @@ function drawProbs(probs: number[]) {
 // ---- the page keeps drawing: a turning mark every frame, and the longest gap between frames while a run trains ----
 // Frame gaps count from the first loss read: before it, the GPU process compiles the step's pipelines, and with a
 // software GPU (SwiftShader) Chromium draws no frame for seconds then while the page's thread sits idle.
-const frames = { watch: false, tasks: false, last: 0 };
+const frames = { watch: false, last: 0, tasksFrom: Infinity, tasksUntil: Infinity };
+/** Count the page's long tasks from now until the run ends (finish), those that began before excluded. */
+function watchTasks() { if (!(frames.tasksUntil === Infinity && frames.tasksFrom < Infinity)) { frames.tasksFrom = performance.now(); frames.tasksUntil = Infinity; } }
 function frame(t: number) {
   if (frames.watch && frames.last) {
     state.frames.maxGapMs = Math.max(state.frames.maxGapMs, t - frames.last);
@@ -444,7 +446,13 @@ requestAnimationFrame(frame);
 // The page's own thread: its longest task (Long Tasks API, tasks over 50 ms) from the session's first answer on,
 // while the step compiles too.
 new PerformanceObserver((list) => {
-  if (frames.tasks) for (const e of list.getEntries()) state.frames.longestTaskMs = Math.max(state.frames.longestTaskMs, e.duration);
+  // Entries arrive after their task ends: the window is by each task's start, so the task that began the run (reading
+  // and copying the data before the start message) does not count.
+  for (const e of list.getEntries()) {
+    if (e.startTime < frames.tasksFrom || e.startTime > frames.tasksUntil) continue;
+    state.frames.longestTaskMs = Math.max(state.frames.longestTaskMs, e.duration);
+    state.frames.tasks.push({ at: Math.round(e.startTime), ms: Math.round(e.duration), step: state.step });
+  }
 }).observe({ type: 'longtask' });
 
 // ---- wiring ----
