@@ -461,6 +461,7 @@ describe('the minimal example page', () => {
 
 interface TextState {
   phase: string; thread: string; backend: string; error: string; corpus: { name: string; chars: number };
+  saves: { step: number; hash: string }[]; offer?: { step: number; hash: string }; resumed?: { step: number; hash: string };
   model?: { vocab: number; parameters: number; trainChars: number; heldOutChars: number; unigram: number };
   losses: Point[]; samples: { step: number; text: string }[]; valLoss: number;
 }
@@ -468,26 +469,56 @@ const textState = (page: Page) => page.evaluate(() => JSON.parse(JSON.stringify(
 const waitText = (page: Page, phases: string[]) => page.waitForFunction((ps) => ps.includes((globalThis as any).wgtrainText?.phase), phases, { timeout: 250_000 });
 
 describe('the text tab', () => {
-  it('trains a GPT on the default corpus in the worker, the loss falling and samples streaming; then on the user\'s text', async () => {
-    const steps = 60;
+  it('trains a GPT on the default corpus in the worker, the loss falling and samples streaming; a reload mid-run resumes it from OPFS; its checkpoint writes in `wgtrain generate`; then the user\'s text', async () => {
+    buildCli();
+    const steps = 60, shape = `chars=50000&context=32&dim=32&heads=2&layers=1&tsteps=${steps}&tbatch=8&tlr=0.01&sample=20&tsave=20&train=100&test=100`;
     const page = await context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (e) => pageErrors.push(e.message));
-    await page.goto(url + `?tab=text&tautostart=1&chars=50000&context=32&dim=32&heads=2&layers=1&tsteps=${steps}&tbatch=8&tlr=0.01&sample=20&train=100&test=100`);
+    await page.goto(url + `?tab=text&tautostart=1&${shape}`);
+    await page.waitForFunction(() => (globalThis as any).wgtrainText?.saves.length >= 1 || ['done', 'error'].includes((globalThis as any).wgtrainText?.phase), null, { timeout: 250_000 });
+    const before = await textState(page);
+    expect(before.error).toBe('');
+    expect(before).toMatchObject({ phase: 'training', thread: 'worker', backend: 'webgpu', corpus: { name: "Debian's fortunes", chars: 50_000 } });
+    expect(before.model!.trainChars + before.model!.heldOutChars).toBe(50_000);
+    expect(before.saves[0].step).toBe(20);
+
+    await page.goto(url + `?tab=text&${shape}`); // a reload: the worker dies with the page
+    await page.waitForFunction(() => (globalThis as any).wgtrainText?.offer, null, { timeout: 30_000 });
+    const saved = (await textState(page)).offer!;
+    expect(saved.step % 20).toBe(0);
+    expect(saved.step).toBeGreaterThanOrEqual(before.saves.at(-1)!.step);
+    const seen = before.saves.find((x) => x.step === saved.step);
+    if (seen) expect(saved.hash).toBe(seen.hash);
+    expect(await page.textContent('#text-resume-text')).toContain(`saved at step ${saved.step} of ${steps}`);
+    await page.click('#text-resume');
     await waitText(page, ['done', 'error']);
     const s = await textState(page);
     expect(s.error).toBe('');
-    expect(s).toMatchObject({ phase: 'done', thread: 'worker', backend: 'webgpu', corpus: { name: "Debian's fortunes", chars: 50_000 } });
-    expect(s.model!.trainChars + s.model!.heldOutChars).toBe(50_000);
-    expect(s.losses.map((p) => p.step)).toEqual([10, 20, 30, 40, 50, 60]);
-    expect(s.losses.at(-1)!.value).toBeLessThan(s.losses[0].value);
+    // Read back from the device after the restore: the weights and AdamW's moments are the file's, bit for bit.
+    expect(s.resumed).toEqual(saved);
+    expect(s).toMatchObject({ phase: 'done', thread: 'worker', backend: 'webgpu', corpus: { chars: 50_000 } });
+    const losses = [...before.losses.filter((p) => p.step <= saved.step), ...s.losses];
+    expect(losses.map((p) => p.step)).toEqual([10, 20, 30, 40, 50, 60]);
+    expect(losses.at(-1)!.value).toBeLessThan(losses[0].value);
     // Better than counting characters: the held-out loss is under the unigram model's.
     expect(s.valLoss).toBeLessThan(s.model!.unigram);
-    expect(s.samples.map((x) => x.step)).toEqual([20, 40, 60]);
+    expect(s.samples.map((x) => x.step)).toEqual([20, 40, 60].filter((k) => k > saved.step));
     for (const x of s.samples) { expect(x.text.startsWith('The ')).toBe(true); expect(x.text).toHaveLength(4 + 120); }
-    expect(await page.locator('#text-samples pre').count()).toBe(3);
+    expect(s.saves.at(-1)!.step).toBe(steps);
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'text-tab.png'), fullPage: true });
+
+    // The checkpoint as a file: `wgtrain generate` writes with it.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#text-download')]);
+    expect(download.suggestedFilename()).toBe('gpt.safetensors');
+    await download.saveAs(join(work, 'gpt.safetensors'));
+    expect(checkpointHash(readFileSync(join(work, 'gpt.safetensors')))).toBe(s.saves.at(-1)!.hash);
+    const generated = spawnSync(process.execPath, [resolve('bin/wgtrain.js'), 'generate', '--weights', 'gpt.safetensors', '--prompt', 'The ', '--tokens', '40', '--backend', 'cpu'], { cwd: work, encoding: 'utf8' });
+    expect(generated.status, generated.stderr).toBe(0);
+    expect(generated.stdout.startsWith('The ')).toBe(true);
+    expect(generated.stdout.trimEnd().length).toBeGreaterThanOrEqual(4 + 30); // 40 characters, the last few maybe spaces
+    expect(generated.stderr).toMatch(/^\(40 tokens in [\d.]+ s/m);
 
     // The user's own text: a short rhyme, repeated; its characters are the vocabulary.
     writeFileSync(join(work, 'rhyme.txt'), 'Twinkle, twinkle, little star, how I wonder what you are.\n'.repeat(200));

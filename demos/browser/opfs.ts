@@ -6,6 +6,7 @@
 const FILE = 'run.safetensors';
 export const DATA_FILE = 'run-data.safetensors';
 export const TEXT_FILE = 'text-run.safetensors';
+export const TEXT_DATA = 'text-run.txt';
 
 const root = () => navigator.storage.getDirectory();
 

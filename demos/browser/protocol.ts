@@ -29,6 +29,8 @@ export interface TextSpec {
   batchSize: number; steps: number; lr: number; warmup: number; seed: number;
   /** Steps between loss reads, and between samples (each `sampleTokens` long, after `prompt`). */
   logEvery: number; sampleEvery: number; sampleTokens: number; prompt: string;
+  /** Steps between checkpoints in OPFS (0: none); the run also saves where it ends. */
+  saveEvery: number;
   backend: 'webgpu' | 'cpu';
 }
 
@@ -37,7 +39,7 @@ export type ToTrainer =
   /** Build the model and train; `resume`: checkpoint bytes to continue from (its step, weights and optimizer state). */
   | { type: 'start'; spec: RunSpec; train: Dataset; test: Dataset; resume?: Uint8Array; hideGpu?: boolean; device?: DeviceOptions }
   /** Train a character-level GPT on `text` (its last tenth held out), with samples as it learns. */
-  | { type: 'start-text'; spec: TextSpec; text: string; hideGpu?: boolean; device?: DeviceOptions }
+  | { type: 'start-text'; spec: TextSpec; text: string; resume?: Uint8Array; hideGpu?: boolean; device?: DeviceOptions }
   /** Stop after the current step; the run saves where it stopped and answers 'done' with stopped: true. */
   | { type: 'stop' }
   /** The model's parameters as they are now, by name. */

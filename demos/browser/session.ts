@@ -6,10 +6,10 @@ import {
   input, Tensor, ops, grad, type Backend, CpuBackend, WebGpuBackend, NoAdapterError, type DeviceOptions, LimitError, makeOptimizer, buildModel, Rng,
   ClassifierTrainer, fit, type Callback, DataLoader, type Dataset, checkParity, encodeCheckpoint, decodeCheckpoint, restoreCheckpoint,
   namedVariables, softmaxRows, Gpt, GPT_DEFAULTS, Tokenizer, TextDataset, TextTrainer, Sampler, unigramLoss,
-  type RunFlags, runOptimizer, configureTrainer, runSplit, runSchedule, runAugment, EpochControl, flagRecord, scheduleRecord,
+  type RunFlags, type Trainable, runOptimizer, configureTrainer, runSplit, runSchedule, runAugment, EpochControl, flagRecord, scheduleRecord,
 } from '../../src/index.js';
 import type { FromTrainer, ToTrainer, RunSpec, CheckRow, TextSpec } from './protocol.js';
-import { saveRun, weightsHash } from './opfs.js';
+import { saveRun, weightsHash, TEXT_FILE } from './opfs.js';
 
 type Post = (m: FromTrainer, transfer?: Transferable[]) => void;
 
@@ -48,7 +48,7 @@ export class TrainingSession {
     const run = async () => {
       switch (m.type) {
         case 'start': return this.start(m);
-        case 'start-text': return this.startText(m.spec, m.text, !!m.hideGpu, m.device);
+        case 'start-text': return this.startText(m.spec, m.text, !!m.hideGpu, m.device, m.resume);
         case 'stop': this.stopRequested = true; return;
         case 'weights': return this.weights();
         case 'check': return this.check();
@@ -166,9 +166,11 @@ export class TrainingSession {
   /**
    * A character-level GPT on `text`, with TextTrainer's step (the GPT's loop, as `wgtrain train --model gpt` runs
    * it): AdamW, warm-up then cosine to a tenth; a loss read every logEvery steps and a sample (Sampler, with its KV
-   * cache) every sampleEvery; the held-out loss at the end.
+   * cache) every sampleEvery; the held-out loss at the end. A checkpoint goes to OPFS every saveEvery steps and where
+   * the run ends, in the format of `wgtrain train --model gpt --save` (so `wgtrain generate --weights` reads it), with
+   * the tab's spec beside: `resume` continues one at its step, bit for bit (batches and samples follow the step).
    */
-  private async startText(spec: TextSpec, text: string, hideGpu: boolean, device?: DeviceOptions): Promise<void> {
+  private async startText(spec: TextSpec, text: string, hideGpu: boolean, device?: DeviceOptions, resume?: Uint8Array): Promise<void> {
     if (!(await this.acquire(spec.backend, hideGpu, device))) return;
     this.trainer?.dispose(); this.trainer = undefined;
     this.stopRequested = false;
@@ -180,7 +182,19 @@ export class TrainingSession {
     this.post({ type: 'text-model', vocab: tokenizer.vocabSize, parameters: model.parameters().reduce((a, p) => a + p.size, 0), trainChars: ds.train.length, heldOutChars: ds.val.length, unigram: unigramLoss(ds.train, tokenizer.vocabSize) });
     const t = new TextTrainer(this.backend!, model, makeOptimizer('adamw', { lr: spec.lr, weightDecay: 0.01 }), spec.batchSize);
     try {
-      t.prepare();
+      await t.prepareAsync();
+      if (resume) {
+        restoreCheckpoint(resume, t, 'the saved text run');
+        this.post({ type: 'resumed', step: t.step, hash: await this.stateHash(t) });
+      }
+      let lastSaved = t.step;
+      const save = async () => {
+        const model = { name: 'gpt', gpt: config, tokenizer: tokenizer.spec, page: { spec, corpus: { chars: text.length } } };
+        const { bytes } = await encodeCheckpoint(t, { epoch: 0, batch: 0, seed: spec.seed, model }, 'the text run');
+        await saveRun(bytes, TEXT_FILE);
+        lastSaved = t.step;
+        this.post({ type: 'saved', step: t.step, hash: checkpointHash(bytes), bytes: bytes.length });
+      };
       const sampler = new Sampler(this.backend!, model, 40);
       const lrAt = (step: number) => (step < spec.warmup ? (spec.lr * (step + 1)) / spec.warmup : spec.lr * (0.1 + 0.45 * (1 + Math.cos((Math.PI * step) / spec.steps))));
       const sample = async () => {
@@ -196,10 +210,12 @@ export class TrainingSession {
           mark = { step: t.step, ms: now };
         }
         if (t.step % spec.sampleEvery === 0) { await sample(); mark.ms = performance.now(); }
+        if (spec.saveEvery && t.step % spec.saveEvery === 0) { await save(); mark.ms = performance.now(); }
         // On the page's thread, let it paint and take the stop button.
         if (!this.inWorker) await new Promise((done) => setTimeout(done));
       }
       if (t.step % spec.sampleEvery !== 0) await sample();
+      if (spec.saveEvery && t.step !== lastSaved) await save();
       this.post({ type: 'text-done', step: t.step, stopped: this.stopRequested, valLoss: await t.valLoss(ds, 64) });
     } finally {
       t.dispose();
@@ -207,8 +223,7 @@ export class TrainingSession {
   }
 
   /** Every value a checkpoint holds, read back from the device, hashed as checkpointHash hashes the file's. */
-  private async stateHash(): Promise<string> {
-    const t = this.trainer!;
+  private async stateHash(t: Trainable = this.trainer!): Promise<string> {
     const vars = new Map(namedVariables(t.model));
     for (const s of t.optimizer.state()) vars.set(s.name, s);
     return namedHash(await Promise.all([...vars].map(async ([k, v]) => [k, await t.backend.readVariable(v)] as [string, Float32Array])));
