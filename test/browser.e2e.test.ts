@@ -427,15 +427,29 @@ describe('your own data and model', () => {
       mkdirSync(join(root, kind), { recursive: true });
       for (let i = 0; i < 24; i++) writeFileSync(join(root, kind, `${i}.bmp`), bmp(12, 12, (r, c) => (((k ? c : r) + i) % 4 < 2 ? 230 : 20)));
     }
-    const { page, pageErrors } = await open('?steps=40&batch=8&log=5&eval=20&lr=0.05', ['ready']);
+    const query = '?steps=40&batch=8&log=5&eval=20&lr=0.05&save=10';
+    const { page, pageErrors } = await open(query, ['ready']);
     await page.fill('#model-json', JSON.stringify({ input: [1, 8, 8], layers: [{ type: 'flatten' }, { type: 'linear', out: 16, name: 'fc1' }, { type: 'relu' }, { type: 'linear', out: 2, name: 'fc2' }] }));
     await page.setInputFiles('#images', root);
     await page.waitForFunction(() => (globalThis as any).wgtrainDemo.data.kind === 'images');
     await page.click('#start');
+    await page.waitForFunction(() => (globalThis as any).wgtrainDemo.saves.length >= 1 || ['done', 'error'].includes((globalThis as any).wgtrainDemo.phase), null, { timeout: 200_000 });
+    const before = await demoState(page);
+    expect(before.error).toBe('');
+    expect(before.saves[0].step).toBe(10);
+    expect(before.data.description).toBe('stripes/: 48 images in 2 classes (horizontal, vertical), resized to 8x8 grey; 38 training, 10 held out');
+
+    // A reload, mid-run or just after: the run resumes on the images kept in OPFS, without the folder being opened again.
+    await page.goto(url + query);
+    await waitPhase(page, ['ready']);
+    const saved = (await demoState(page)).offer!;
+    expect(saved.step).toBeGreaterThanOrEqual(before.saves.at(-1)!.step);
+    await page.click('#resume');
     await waitPhase(page, ['done', 'error']);
     const s = await demoState(page);
     expect(s.error).toBe('');
-    expect(s.data.description).toBe('stripes/: 48 images in 2 classes (horizontal, vertical), resized to 8x8 grey; 38 training, 10 held out');
+    expect(s.resumed).toEqual({ step: saved.step, hash: saved.hash });
+    expect(s.data.description).toBe(before.data.description);
     expect(s.step).toBe(40);
     expect(s.accuracies.at(-1)!.value).toBeGreaterThanOrEqual(0.75); // chance is a half
     expect(pageErrors).toEqual([]);

@@ -312,14 +312,15 @@ async function start(resume?: { bytes: Uint8Array; spec: RunSpec }) {
   if (sizes(spec.model.config.input) !== sizes(data.train.featureShape)) {
     return modelError(`model ${spec.model.name} takes examples of shape [${spec.model.config.input.join(', ')}], but the data's are [${data.train.featureShape.join(', ')}]; set "input" in the model JSON to match`);
   }
-  // A new run replaces the saved one; the user's own data is kept beside its checkpoint, so a reload needs no file.
-  if (!resume) {
-    await forgetRun();
-    if (data.kind !== 'mnist') await saveRun(encodePageData(data), DATA_FILE);
-  }
   Object.assign(state, { phase: 'training', losses: [], accuracies: [], error: '', check: undefined, prediction: undefined, resumed: undefined, weights: undefined, frames: { maxGapMs: 0, count: 0, long: [], longestTaskMs: 0, tasks: [] } });
   ui.start.disabled = true; ui.stop.disabled = false; ui.check.disabled = true; ui.resumeCard.hidden = true;
   redrawCharts();
+  // A new run replaces the saved one; the user's own data is kept beside its checkpoint, so a reload needs no file.
+  if (!resume) {
+    const d = data;
+    await forgetRun();
+    if (d.kind !== 'mnist') await saveRun(encodePageData(d), DATA_FILE);
+  }
   status(`training ${spec.model.name} on ${data.name} to step ${spec.untilStep} in batches of ${spec.flags['batch-size']}`);
   sendStart(spec, resume?.bytes, gpuParam === 'none' || gpuParam === 'main');
 }
