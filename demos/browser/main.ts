@@ -210,7 +210,6 @@ function onMessage(m: FromTrainer) {
       return;
     case 'loss': {
       state.losses.push({ step: m.step, value: m.loss });
-      frames.watch = true;
       state.step = m.step; state.samplesPerSec = m.samplesPerSec;
       ui.lossValue.textContent = m.loss.toFixed(3); ui.step.textContent = String(m.step); ui.rate.textContent = m.samplesPerSec.toFixed(0);
       return redrawCharts();
@@ -329,6 +328,7 @@ function sendStart(spec: RunSpec, resume: Uint8Array | undefined, hideGpu: boole
   const train = copy(data!.train), test = copy(data!.test);
   lastStart = { type: 'start', spec, train, test, resume, hideGpu, device };
   watchTasks();
+  frames.watch = true; frames.last = 0;
   send(lastStart, datasetTransfer(train, test));
 }
 
@@ -425,8 +425,9 @@ function drawProbs(probs: number[]) {
 }
 
 // ---- the page keeps drawing: a turning mark every frame, and the longest gap between frames while a run trains ----
-// Frame gaps count from the first loss read: before it, the GPU process compiles the step's pipelines, and with a
-// software GPU (SwiftShader) Chromium draws no frame for seconds then while the page's thread sits idle.
+// Frame gaps count from the first frame after the start message, through the compilation of the run's pipelines:
+// fit compiles them with createComputePipelineAsync before its first step (trainer.prepareAsync), off the GPU
+// process's main thread, where a synchronous compilation on SwiftShader held Chromium's frames for seconds.
 const frames = { watch: false, last: 0, tasksFrom: Infinity, tasksUntil: Infinity };
 /** Count the page's long tasks from now until the run ends (finish), those that began before excluded. */
 function watchTasks() { if (!(frames.tasksUntil === Infinity && frames.tasksFrom < Infinity)) { frames.tasksFrom = performance.now(); frames.tasksUntil = Infinity; } }

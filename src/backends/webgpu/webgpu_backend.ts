@@ -162,7 +162,12 @@ export class WebGpuBackend implements Backend {
   async compileAsync(outputs: readonly Tensor[], effects: readonly Tensor[] = []): Promise<Executable> {
     this.checkHealth('compiling the plan');
     const p = plan(outputs, effects);
-    await Promise.all(planLaunches(p, this.ctx.gemm).map(({ step, l }) => this.pipelineAsync(l, `${step}`)));
+    // A few at a time, leaving a core free: a software GPU (SwiftShader) compiles on the CPU, and all of a plan's
+    // pipelines at once took every core from the threads that draw the page's frames.
+    const todo = planLaunches(p, this.ctx.gemm), lanes = Math.max(1, (globalThis.navigator?.hardwareConcurrency ?? 2) - 1);
+    await Promise.all(Array.from({ length: lanes }, async () => {
+      for (let next; (next = todo.shift());) await this.pipelineAsync(next.l, `${next.step}`);
+    }));
     return new WebGpuExecutable(this, p);
   }
 
