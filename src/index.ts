@@ -59,6 +59,8 @@ export type { GanRead } from './train/gan.js';
 export { kFold, gridSearch, randomSearch, sampleParams, Bagging, bootstrap, accuracyOf } from './train/selection.js';
 export type { KFoldResult, FoldResult, SearchOptions, SearchResult, Trial, Params, Distribution } from './train/selection.js';
 export { LOSSES } from './train/losses.js';
+export { runFlagsOf, flagRecord, flagDifferences, runOptimizer, runSchedule, configureTrainer, runAugment, runSplit, cliArgs, EpochControl, scheduleRecord } from './train/run_flags.js';
+export type { RunFlags, SavedControl } from './train/run_flags.js';
 export type { LossName } from './train/losses.js';
 
 // Checkpoints and weights, as bytes.

@@ -1,6 +1,6 @@
 // The page's data: MNIST's IDX files from the demo server, a CSV the user opens, or a folder of images with one
 // sub-folder per class (resized to the model's input). Each becomes a training and a held-out Dataset.
-import { type Dataset, mnistFromIdx, normalize, MNIST_MEAN, MNIST_STD, parseCsv, splitTable, splitValidation, UserError } from '../../src/index.js';
+import { type Dataset, mnistFromIdx, normalize, MNIST_MEAN, MNIST_STD, parseCsv, splitTable, splitValidation, UserError, encodeSafetensors, decodeSafetensors, type SafeTensor } from '../../src/index.js';
 
 export interface PageData { train: Dataset; test: Dataset; kind: 'mnist' | 'csv' | 'images'; name: string; classes?: string[]; description: string; regression?: boolean }
 
@@ -73,4 +73,31 @@ export async function imageData(files: File[], input: number[], seed: number): P
   const { train, val } = splitValidation(all, 0.2, seed);
   const root = (pics[0].webkitRelativePath || 'images').split('/')[0];
   return { train, test: val, kind: 'images', name: root, classes, description: `${root}/: ${pics.length} images in ${classes.length} classes (${classes.join(', ')}), resized to ${H}x${W}${C === 1 ? ' grey' : ' RGB'}; ${train.n} training, ${val.n} held out` };
+}
+
+/**
+ * A table's or an image folder's data as the run trains on it (split, scaled, resized), as bytes to keep in OPFS
+ * beside the run's checkpoint: a reload resumes the run without the user opening the file again, and on exactly
+ * the rows it trained on. Safetensors, with what the page shows of the data in the metadata.
+ */
+export function encodePageData(d: PageData): Uint8Array {
+  const tensors = new Map<string, SafeTensor>();
+  for (const [k, ds] of [['train', d.train], ['test', d.test]] as const) {
+    tensors.set(`${k}.x`, { dtype: 'F32', shape: [ds.n, ...ds.featureShape], data: ds.x });
+    tensors.set(`${k}.y`, ds.y instanceof Float32Array ? { dtype: 'F32', shape: [ds.n, ...(ds.targetShape ?? [1])], data: ds.y } : { dtype: 'I32', shape: [ds.n], data: ds.y });
+  }
+  const { kind, name, classes, description, regression } = d;
+  return encodeSafetensors(tensors, { page_data: JSON.stringify({ kind, name, classes, description, regression, featureShape: d.train.featureShape, numClasses: d.train.numClasses, targetShape: d.train.targetShape }) });
+}
+
+export function decodePageData(bytes: Uint8Array, source: string): PageData {
+  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const m = JSON.parse(metadata.page_data ?? 'null') as (Omit<PageData, 'train' | 'test'> & { featureShape: number[]; numClasses: number; targetShape?: number[] }) | null;
+  if (!m) throw new UserError(`${source}: not the data of a run saved by this page`);
+  const set = (k: string): Dataset => {
+    const x = tensors.get(`${k}.x`), y = tensors.get(`${k}.y`);
+    if (!x || !y) throw new UserError(`${source}: ${k}.x or ${k}.y is missing`);
+    return { x: x.array() as Float32Array, y: y.array() as Int32Array | Float32Array, n: x.shape[0], featureShape: m.featureShape, numClasses: m.numClasses, ...(m.targetShape && { targetShape: m.targetShape }) };
+  };
+  return { train: set('train'), test: set('test'), kind: m.kind, name: m.name, classes: m.classes, description: m.description, regression: m.regression };
 }

@@ -4,15 +4,15 @@
 // in the Origin Private File System so a reload can resume the run. window.wgtrainDemo mirrors what the page shows,
 // for the end-to-end test (test/browser.e2e.test.ts).
 // The library's public, browser-safe entry (what `import … from 'wgtrain'` gives a bundler): no Node built-ins.
-import { MODEL_CONFIGS, type ModelConfig, buildModel, decodeCheckpoint, Rng, normalize, MNIST_MEAN, MNIST_STD, type DeviceOptions, type Dataset, type CheckpointMeta } from '../../src/index.js';
+import { MODEL_CONFIGS, type ModelConfig, buildModel, decodeCheckpoint, Rng, normalize, MNIST_MEAN, MNIST_STD, type DeviceOptions, type Dataset, type CheckpointMeta, runFlagsOf, cliArgs } from '../../src/index.js';
 import { drawChart } from './chart.js';
 import { DrawPad } from './pad.js';
 import type { FromTrainer, RunSpec, ToTrainer, TrainerPort, CheckRow } from './protocol.js';
 import { openTrainer } from './local.js';
 import { setupTextTab } from './text_tab.js';
-import { loadRun, forgetRun } from './opfs.js';
-import { checkpointHash, datasetTransfer } from './session.js';
-import { loadMnist, csvData, csvHeader, imageData, type PageData } from './data.js';
+import { loadRun, forgetRun, saveRun, DATA_FILE } from './opfs.js';
+import { checkpointHash, datasetTransfer, pageFlags } from './session.js';
+import { loadMnist, csvData, csvHeader, imageData, encodePageData, decodePageData, type PageData } from './data.js';
 
 const params = new URLSearchParams(location.search);
 const num = (k: string, d: number) => { const v = Number(params.get(k) ?? d); return Number.isFinite(v) && v > 0 ? v : d; };
@@ -46,7 +46,7 @@ const state = {
   offer: undefined as undefined | { step: number; hash: string; source: string },
   resumed: undefined as undefined | { step: number; hash: string },
   /** The longest gap between animation frames from the first loss read to the run's end, the frame count, the gaps over 50 ms, and the page thread's longest task from the session's first answer. */
-  frames: { maxGapMs: 0, count: 0, long: [] as { at: number; gapMs: number; step: number }[], longestTaskMs: 0 },
+  frames: { maxGapMs: 0, count: 0, long: [] as { at: number; gapMs: number; step: number }[], longestTaskMs: 0, tasks: [] as { at: number; ms: number; step: number }[] },
   cli: '',
   prediction: undefined as undefined | { digit: number; probs: number[] },
   check: undefined as undefined | { ok: boolean; layers: CheckRow[]; summary: string },
@@ -188,7 +188,7 @@ function onMessage(m: FromTrainer) {
       const where = m.inWorker ? 'in a Web Worker' : "on the page's thread";
       ui.adapter.textContent = `Backend: ${m.backend === 'cpu' ? 'CPU' : 'WebGPU'} ${where}, ${m.adapter}.`;
       ui.backendName.textContent = `on ${m.backend === 'cpu' ? 'the CPU reference' : 'WebGPU'}, ${where}`;
-      frames.tasks = true;
+      watchTasks();
       return;
     }
     case 'no-webgpu':
@@ -210,7 +210,6 @@ function onMessage(m: FromTrainer) {
       return;
     case 'loss': {
       state.losses.push({ step: m.step, value: m.loss });
-      frames.watch = true;
       state.step = m.step; state.samplesPerSec = m.samplesPerSec;
       ui.lossValue.textContent = m.loss.toFixed(3); ui.step.textContent = String(m.step); ui.rate.textContent = m.samplesPerSec.toFixed(0);
       return redrawCharts();
@@ -271,7 +270,7 @@ function onMessage(m: FromTrainer) {
   }
 }
 function finish() {
-  frames.watch = frames.tasks = false;
+  frames.watch = false; frames.tasksUntil = performance.now();
   ui.stop.disabled = true;
   updateStart();
 }
@@ -280,8 +279,9 @@ function finish() {
 function showCli(step: number) {
   const s = lastStart?.type === 'start' ? lastStart.spec : undefined;
   if (!s || s.data.kind !== 'mnist') { state.cli = ''; ui.cli.textContent = s ? 'The CLI continues MNIST runs; this one trained on your data (its checkpoint still loads in predict with a CSV or images of its own).' : ''; return; }
-  const perEpoch = Math.ceil(data!.train.n / s.batchSize);
-  state.cli = `npx wgtrain train --resume run.safetensors --model ${s.model.name} --limit ${data!.train.n} --batch-size ${s.batchSize} --lr ${s.lr} --schedule constant --seed ${s.seed} --epochs ${Math.floor(step / perEpoch) + 2}`;
+  // A run on a constant (or other epoch-free) schedule goes on for an epoch past the one under way.
+  const f = s.flags, perEpoch = Math.ceil(f.limit * (1 - (f['val-split'] ?? 0)) / f['batch-size']);
+  state.cli = `npx wgtrain train --resume run.safetensors ${cliArgs(f, Math.floor(step / perEpoch) + 2).join(' ')}`;
   ui.cli.innerHTML = '';
   ui.cli.append('Continue it from the command line: ', Object.assign(document.createElement('code'), { textContent: state.cli }),
     ...(s.model.name === 'model.json' ? [' (with the model JSON above saved as model.json)'] : []));
@@ -304,24 +304,31 @@ async function start(resume?: { bytes: Uint8Array; spec: RunSpec }) {
   if (!data) return;
   const spec: RunSpec = resume?.spec ?? {
     model: model!, data: { kind: data.kind, name: data.name, classes: data.classes, regression: data.regression },
-    batchSize: Math.max(1, Math.floor(Number(ui.batch.value))), lr: Number(ui.lr.value), seed: dataParams.seed,
+    flags: pageFlags(model!.name, data.train.n, Math.max(1, Math.floor(Number(ui.batch.value))), Number(ui.lr.value), dataParams.seed, !!data.regression),
     untilStep: Math.max(1, Math.floor(Number(ui.steps.value))), logEvery: int('log', 10), evalEvery: int('eval', 100), saveEvery: int('save', 50), backend: backendChoice,
   };
   const sizes = (s: number[]) => s.reduce((a, b) => a * b, 1);
   if (sizes(spec.model.config.input) !== sizes(data.train.featureShape)) {
     return modelError(`model ${spec.model.name} takes examples of shape [${spec.model.config.input.join(', ')}], but the data's are [${data.train.featureShape.join(', ')}]; set "input" in the model JSON to match`);
   }
-  Object.assign(state, { phase: 'training', losses: [], accuracies: [], error: '', check: undefined, prediction: undefined, resumed: undefined, weights: undefined, frames: { maxGapMs: 0, count: 0, long: [], longestTaskMs: 0 } });
+  Object.assign(state, { phase: 'training', losses: [], accuracies: [], error: '', check: undefined, prediction: undefined, resumed: undefined, weights: undefined, frames: { maxGapMs: 0, count: 0, long: [], longestTaskMs: 0, tasks: [] } });
   ui.start.disabled = true; ui.stop.disabled = false; ui.check.disabled = true; ui.resumeCard.hidden = true;
   redrawCharts();
-  status(`training ${spec.model.name} on ${data.name} to step ${spec.untilStep} in batches of ${spec.batchSize}`);
+  // A new run replaces the saved one; the user's own data is kept beside its checkpoint, so a reload needs no file.
+  if (!resume) {
+    const d = data;
+    await forgetRun();
+    if (d.kind !== 'mnist') await saveRun(encodePageData(d), DATA_FILE);
+  }
+  status(`training ${spec.model.name} on ${data.name} to step ${spec.untilStep} in batches of ${spec.flags['batch-size']}`);
   sendStart(spec, resume?.bytes, gpuParam === 'none' || gpuParam === 'main');
 }
 function sendStart(spec: RunSpec, resume: Uint8Array | undefined, hideGpu: boolean) {
   // The session gets its own copy of the data (transferred); this page keeps `data` for the next run.
   const train = copy(data!.train), test = copy(data!.test);
   lastStart = { type: 'start', spec, train, test, resume, hideGpu, device };
-  frames.tasks = true;
+  watchTasks();
+  frames.watch = true; frames.last = 0;
   send(lastStart, datasetTransfer(train, test));
 }
 
@@ -330,16 +337,15 @@ interface PageMeta { data?: RunSpec['data']; untilStep?: number }
 /** The run a checkpoint describes, as this page would start it; a clear error when the page cannot continue it. */
 function specOf(meta: CheckpointMeta, source: string, extraSteps: number): RunSpec {
   const m = meta.model as { name?: string; config?: ModelConfig; page?: PageMeta };
-  const run = (meta.run ?? {}) as Record<string, unknown>;
   const fail = (why: string): never => { throw new Error(`${source}: ${why}`); };
   if (!m.config) fail(`it records no model config (a model named in code); save it from a run with --model mlp, cnn or a JSON file`);
-  if (meta.optimizer.kind !== 'sgd' || meta.optimizer.momentum !== 0.9) fail(`this page continues SGD runs with momentum 0.9; it was saved with ${JSON.stringify(meta.optimizer)}`);
-  if ((run.schedule ?? 'constant') !== 'constant') fail(`this page keeps the learning rate constant; the run used --schedule ${run.schedule} (train it in the CLI with --schedule constant)`);
-  if (m.page?.data && m.page.data.kind !== 'mnist' && (m.page.data.kind !== data?.kind || m.page.data.name !== data?.name)) fail(`it trained on ${m.page.data.kind} ${m.page.data.name}: open that data first`);
+  // The optimizer, schedule and the rest are the run's own flags, which the session builds as the CLI does.
+  const flags = runFlagsOf(meta, source);
+  if (flags.digits && !m.page?.data) fail(`it trained on MNIST's digits ${flags.digits} only (--digits); continue it with wgtrain train --resume`);
   if (!m.page?.data && (meta.model as { csv?: unknown }).csv) fail('it trained on a CSV table in the CLI; this page continues CLI runs on MNIST');
   return {
     model: { name: m.name ?? 'model.json', config: m.config! }, data: m.page?.data ?? { kind: 'mnist', name: 'mnist' },
-    batchSize: Number(run['batch-size'] ?? 32), lr: Number(run.lr ?? meta.lr), seed: Number(run.seed ?? meta.seed ?? 1),
+    flags,
     untilStep: m.page?.untilStep && m.page.untilStep > meta.step ? m.page.untilStep : meta.step + extraSteps,
     logEvery: int('log', 10), evalEvery: int('eval', 100), saveEvery: int('save', 50), backend: backendChoice,
   };
@@ -348,10 +354,17 @@ async function continueRun(bytes: Uint8Array, source: string, extraSteps: number
   try {
     const { meta } = decodeCheckpoint(bytes, source);
     const spec = specOf(meta, source, extraSteps);
-    const limit = Number((meta.run as Record<string, unknown> | undefined)?.limit);
+    const limit = spec.flags.limit;
     if (spec.data.kind === 'mnist' && (data?.kind !== 'mnist' || data.train.n !== limit)) {
       status(`loading the run's ${limit} MNIST images…`);
       setData(await loadMnist(limit, dataParams.testN));
+    }
+    if (spec.data.kind !== 'mnist' && !(data?.kind === spec.data.kind && data.name === spec.data.name && data.train.n === spec.flags.limit)) {
+      // The run's own rows, kept in OPFS when it started; else the user opens the same data again.
+      const kept = await loadRun(DATA_FILE), d = kept && decodePageData(kept, 'the saved run\'s data');
+      if (!d || d.kind !== spec.data.kind || d.name !== spec.data.name || d.train.n !== spec.flags.limit) throw new Error(`${source}: it trained on ${spec.data.kind === 'csv' ? 'the table' : 'the images in'} ${spec.data.name}, which this browser no longer keeps: open it first`);
+      imageFiles = csvText = undefined;
+      setData(d);
     }
     setModel(spec.model.name, spec.model.config);
     await start({ bytes, spec });
@@ -412,9 +425,12 @@ function drawProbs(probs: number[]) {
 }
 
 // ---- the page keeps drawing: a turning mark every frame, and the longest gap between frames while a run trains ----
-// Frame gaps count from the first loss read: before it, the GPU process compiles the step's pipelines, and with a
-// software GPU (SwiftShader) Chromium draws no frame for seconds then while the page's thread sits idle.
-const frames = { watch: false, tasks: false, last: 0 };
+// Frame gaps count from the first frame after the start message, through the compilation of the run's pipelines:
+// fit compiles them with createComputePipelineAsync before its first step (trainer.prepareAsync), off the GPU
+// process's main thread, where a synchronous compilation on SwiftShader held Chromium's frames for seconds.
+const frames = { watch: false, last: 0, tasksFrom: Infinity, tasksUntil: Infinity };
+/** Count the page's long tasks from now until the run ends (finish), those that began before excluded. */
+function watchTasks() { if (!(frames.tasksUntil === Infinity && frames.tasksFrom < Infinity)) { frames.tasksFrom = performance.now(); frames.tasksUntil = Infinity; } }
 function frame(t: number) {
   if (frames.watch && frames.last) {
     state.frames.maxGapMs = Math.max(state.frames.maxGapMs, t - frames.last);
@@ -432,7 +448,13 @@ requestAnimationFrame(frame);
 // The page's own thread: its longest task (Long Tasks API, tasks over 50 ms) from the session's first answer on,
 // while the step compiles too.
 new PerformanceObserver((list) => {
-  if (frames.tasks) for (const e of list.getEntries()) state.frames.longestTaskMs = Math.max(state.frames.longestTaskMs, e.duration);
+  // Entries arrive after their task ends: the window is by each task's start, so the task that began the run (reading
+  // and copying the data before the start message) does not count.
+  for (const e of list.getEntries()) {
+    if (e.startTime < frames.tasksFrom || e.startTime > frames.tasksUntil) continue;
+    state.frames.longestTaskMs = Math.max(state.frames.longestTaskMs, e.duration);
+    state.frames.tasks.push({ at: Math.round(e.startTime), ms: Math.round(e.duration), step: state.step });
+  }
 }).observe({ type: 'longtask' });
 
 // ---- wiring ----

@@ -1,7 +1,7 @@
 // The messages between the page and the training session (demos/browser/session.ts), which runs in a dedicated
 // worker (worker.ts) or, where workers get no WebGPU, on the page's own thread (local.ts) with the same messages.
 // Datasets travel as their typed arrays; checkpoints as safetensors bytes, the format `wgtrain train --save` writes.
-import type { Dataset, DeviceOptions, ModelConfig } from '../../src/index.js';
+import type { Dataset, DeviceOptions, ModelConfig, RunFlags } from '../../src/index.js';
 
 /** What a run is: the model, its data (described, not held), and the flags a CLI run of it would take. */
 export interface RunSpec {
@@ -9,9 +9,11 @@ export interface RunSpec {
   model: { name: string; config: ModelConfig };
   /** Where the examples came from: MNIST's first `n` training images from the server, or a file the user opened. */
   data: { kind: 'mnist' | 'csv' | 'images'; name: string; classes?: string[]; regression?: boolean };
-  batchSize: number;
-  lr: number;
-  seed: number;
+  /**
+   * The run's flags as `wgtrain train` records them in a checkpoint (src/train/run_flags.ts): optimizer, schedule,
+   * batch size, seed, augmentation, validation split... A run continued from a CLI checkpoint keeps that run's.
+   */
+  flags: RunFlags;
   /** Train until the trainer's step reaches this (a resumed run goes on to the same end). */
   untilStep: number;
   /** Steps between loss reads, held-out evaluations and checkpoints (0: no checkpoints). */
@@ -27,6 +29,8 @@ export interface TextSpec {
   batchSize: number; steps: number; lr: number; warmup: number; seed: number;
   /** Steps between loss reads, and between samples (each `sampleTokens` long, after `prompt`). */
   logEvery: number; sampleEvery: number; sampleTokens: number; prompt: string;
+  /** Steps between checkpoints in OPFS (0: none); the run also saves where it ends. */
+  saveEvery: number;
   backend: 'webgpu' | 'cpu';
 }
 
@@ -35,7 +39,7 @@ export type ToTrainer =
   /** Build the model and train; `resume`: checkpoint bytes to continue from (its step, weights and optimizer state). */
   | { type: 'start'; spec: RunSpec; train: Dataset; test: Dataset; resume?: Uint8Array; hideGpu?: boolean; device?: DeviceOptions }
   /** Train a character-level GPT on `text` (its last tenth held out), with samples as it learns. */
-  | { type: 'start-text'; spec: TextSpec; text: string; hideGpu?: boolean; device?: DeviceOptions }
+  | { type: 'start-text'; spec: TextSpec; text: string; resume?: Uint8Array; hideGpu?: boolean; device?: DeviceOptions }
   /** Stop after the current step; the run saves where it stopped and answers 'done' with stopped: true. */
   | { type: 'stop' }
   /** The model's parameters as they are now, by name. */

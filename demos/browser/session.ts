@@ -6,9 +6,10 @@ import {
   input, Tensor, ops, grad, type Backend, CpuBackend, WebGpuBackend, NoAdapterError, type DeviceOptions, LimitError, makeOptimizer, buildModel, Rng,
   ClassifierTrainer, fit, type Callback, DataLoader, type Dataset, checkParity, encodeCheckpoint, decodeCheckpoint, restoreCheckpoint,
   namedVariables, softmaxRows, Gpt, GPT_DEFAULTS, Tokenizer, TextDataset, TextTrainer, Sampler, unigramLoss,
+  type RunFlags, type Trainable, runOptimizer, configureTrainer, runSplit, runSchedule, runAugment, EpochControl, flagRecord, scheduleRecord,
 } from '../../src/index.js';
 import type { FromTrainer, ToTrainer, RunSpec, CheckRow, TextSpec } from './protocol.js';
-import { saveRun, weightsHash } from './opfs.js';
+import { saveRun, weightsHash, TEXT_FILE } from './opfs.js';
 
 type Post = (m: FromTrainer, transfer?: Transferable[]) => void;
 
@@ -23,12 +24,16 @@ export function checkpointHash(bytes: Uint8Array): string {
 }
 
 /**
- * The flags `wgtrain train` records in a checkpoint for the same run (src/cli/train.ts): a checkpoint made here
- * resumes in the CLI with these flags, and one made there carries them here.
+ * The flags of a run started in the page, as `wgtrain train` would record the same run (src/train/run_flags.ts):
+ * SGD with momentum 0.9 at a constant rate, MSE for a regression table. A checkpoint made here resumes in the CLI
+ * with these flags; one made there carries its own.
  */
-export function cliFlags(spec: RunSpec, n: number): Record<string, unknown> {
-  return { model: spec.model.name, optimizer: 'sgd', momentum: 0.9, 'batch-size': spec.batchSize, seed: spec.seed, limit: n, schedule: 'constant', lr: spec.lr, warmup: 0, 'step-epochs': 1 };
+export function pageFlags(model: string, n: number, batchSize: number, lr: number, seed: number, regression = false): RunFlags {
+  return { model, optimizer: 'sgd', momentum: 0.9, 'batch-size': batchSize, seed, limit: n, schedule: 'constant', lr, warmup: 0, 'step-epochs': 1, ...(regression && { loss: 'mse' as const }) };
 }
+
+/** The batch sizes of a pass over n rows: B, and the last, smaller one. */
+const batchSizes = (n: number, B: number) => (n === 0 ? [] : [Math.min(B, n), ...(n % B && n > B ? [n % B] : [])]);
 
 export class TrainingSession {
   private backend?: Backend;
@@ -43,7 +48,7 @@ export class TrainingSession {
     const run = async () => {
       switch (m.type) {
         case 'start': return this.start(m);
-        case 'start-text': return this.startText(m.spec, m.text, !!m.hideGpu, m.device);
+        case 'start-text': return this.startText(m.spec, m.text, !!m.hideGpu, m.device, m.resume);
         case 'stop': this.stopRequested = true; return;
         case 'weights': return this.weights();
         case 'check': return this.check();
@@ -83,64 +88,89 @@ export class TrainingSession {
   }
 
   private async start(m: Extract<ToTrainer, { type: 'start' }>): Promise<void> {
-    const { spec, train, test } = m;
+    const { spec, train, test } = m, f = spec.flags;
     if (!(await this.acquire(spec.backend, !!m.hideGpu, m.device))) return;
     this.trainer?.dispose();
     this.stopRequested = false;
     this.featureShape = train.featureShape;
-    const built = buildModel(spec.model.config, new Rng(spec.seed), spec.model.name);
-    const optimizer = makeOptimizer('sgd', { lr: spec.lr, momentum: 0.9 });
-    const t = (this.trainer = new ClassifierTrainer(this.backend!, built.model, optimizer, train.featureShape));
-    if (spec.data.regression) t.loss = 'mse';
-    const loader = new DataLoader(train, { batchSize: spec.batchSize, seed: spec.seed });
+    // Everything the flags decide comes from run_flags.ts, as in `wgtrain train`: the same flags give the same steps.
+    const built = buildModel(spec.model.config, new Rng(f.seed), spec.model.name);
+    const t = (this.trainer = new ClassifierTrainer(this.backend!, built.model, runOptimizer(f), train.featureShape));
+    configureTrainer(t, f);
+    const { train: fitSet, val } = runSplit(f, train);
+    const batchSize = f['batch-size'], stepsPerEpoch = Math.ceil(fitSet.n / batchSize), epochs = f.epochs ?? Infinity;
+    const { schedule, plateau } = runSchedule(f, epochs, stepsPerEpoch);
+    const control = new EpochControl(f, plateau, stepsPerEpoch);
+    // Every pipeline the run needs, compiled off the device's main thread before the first step (fit does the same
+    // for its own steps): the held-out evaluations below are this session's, so it names their sizes.
+    await t.prepareAsync({ train: batchSizes(fitSet.n, batchSize), evaluate: [...batchSizes(test.n, 250), ...(val ? batchSizes(val.n, 250) : [])] });
     let start = { epoch: 0, batch: 0 };
     if (m.resume) {
-      t.prepare(Math.min(spec.batchSize, train.n));
       const meta = restoreCheckpoint(m.resume, t, 'the saved run');
+      control.load(meta);
       start = { epoch: meta.epoch, batch: meta.batch };
       this.post({ type: 'resumed', step: t.step, hash: await this.stateHash() });
     }
-    const info = { model: { name: spec.model.name, description: spec.model.config.description ?? spec.model.name, config: spec.model.config, page: { data: spec.data, untilStep: spec.untilStep } }, seed: spec.seed, schedule: { name: 'constant', lr: spec.lr, warmup: 0, stepEpochs: 1 }, run: cliFlags(spec, train.n) };
+    const model = { name: spec.model.name, description: spec.model.config.description ?? spec.model.name, config: spec.model.config, ...(f.loss && { loss: f.loss }), page: { data: spec.data, untilStep: spec.untilStep } };
+    let lastSaved = t.step;
     const save = async (pos: { epoch: number; batch: number }) => {
-      const { bytes } = await encodeCheckpoint(t, { ...pos, ...info }, 'the run');
+      const { bytes } = await encodeCheckpoint(t, { ...pos, model, seed: f.seed, schedule: { ...scheduleRecord(f), ...control.state() }, run: flagRecord(f) }, 'the run');
       await saveRun(bytes);
+      lastSaved = t.step;
       this.post({ type: 'saved', step: t.step, hash: checkpointHash(bytes), bytes: bytes.length });
     };
-    let mark = { step: t.step, ms: performance.now() }, evaluated = false, rate = 0, position = start;
+    // As `wgtrain train --save` does with early stopping: a checkpoint only at the end of an epoch that is the best so far.
+    const stopper = control.earlyStopping, saveEvery = stopper ? 0 : spec.saveEvery;
+    let mark = { step: t.step, ms: performance.now() }, evaluated = false, rate = 0, position = start, saveAtEpochEnd = false;
     const page: Callback = {
       onBatchEnd: async (batch, _size, ctx) => {
         position = { epoch: ctx.epoch, batch };
-        ctx.stop = this.stopRequested;
+        ctx.stop ||= this.stopRequested;
         if (spec.evalEvery && (t.step % spec.evalEvery === 0 || t.step === spec.untilStep)) {
           const r = await t.evaluate(test);
           this.post(r.r2 === undefined ? { type: 'accuracy', step: t.step, accuracy: r.accuracy, metric: 'accuracy' } : { type: 'accuracy', step: t.step, accuracy: r.r2, metric: 'r2' });
           evaluated = true;
         }
-        if (spec.saveEvery && t.step % spec.saveEvery === 0) await save(position);
+        // A save due at an epoch's last batch waits for the epoch's end, where plateau and early stopping have acted.
+        if (saveEvery && t.step % saveEvery === 0) {
+          if (batch === stepsPerEpoch) saveAtEpochEnd = true;
+          else await save(position);
+        }
+      },
+      onEpochEnd: async (epoch) => {
+        if (t.step % stepsPerEpoch !== 0) return; // a run stopped mid-epoch: the epoch goes on when it resumes
+        position = { epoch: epoch + 1, batch: 0 };
+        if (saveAtEpochEnd || (stopper && stopper.bestEpoch === epoch)) await save(position);
+        saveAtEpochEnd = false;
       },
       onLoss: (r) => {
         const now = performance.now();
         // Samples/s over the latest logging interval that held no evaluation: loss reads come one interval after
         // their step, so an evaluation's wait also covers steps of the interval before, and cannot be told apart.
-        if (!evaluated) rate = ((r.step - mark.step) * spec.batchSize) / ((now - mark.ms) / 1000);
+        if (!evaluated) rate = ((r.step - mark.step) * batchSize) / ((now - mark.ms) / 1000);
         this.post({ type: 'loss', step: r.step, loss: r.loss, samplesPerSec: rate });
         mark = { step: r.step, ms: now }; evaluated = false;
         // On the page's thread, let it paint and take the stop button between loss reads.
         return this.inWorker ? undefined : new Promise<void>((done) => setTimeout(done));
       },
     };
-    await fit(t, train, { steps: Math.max(0, spec.untilStep - t.step), batchSize: spec.batchSize, seed: spec.seed, start, logEvery: spec.logEvery, callbacks: [page], schedule: { name: 'constant' } });
-    this.lastBatch = loader.batches(0).next().value;
-    if (spec.saveEvery && t.step % spec.saveEvery !== 0) await save(position);
+    await fit(t, fitSet, {
+      epochs, steps: Math.max(0, spec.untilStep - t.step), batchSize, seed: f.seed, start, logEvery: spec.logEvery, augment: runAugment(f, fitSet.featureShape),
+      schedule, validationData: val, callbacks: [control.callback, page],
+    });
+    this.lastBatch = new DataLoader(fitSet, { batchSize, seed: f.seed }).batches(0).next().value;
+    if (saveEvery && t.step !== lastSaved) await save(position);
     this.post({ type: 'done', step: t.step, stopped: this.stopRequested });
   }
 
   /**
    * A character-level GPT on `text`, with TextTrainer's step (the GPT's loop, as `wgtrain train --model gpt` runs
    * it): AdamW, warm-up then cosine to a tenth; a loss read every logEvery steps and a sample (Sampler, with its KV
-   * cache) every sampleEvery; the held-out loss at the end.
+   * cache) every sampleEvery; the held-out loss at the end. A checkpoint goes to OPFS every saveEvery steps and where
+   * the run ends, in the format of `wgtrain train --model gpt --save` (so `wgtrain generate --weights` reads it), with
+   * the tab's spec beside: `resume` continues one at its step, bit for bit (batches and samples follow the step).
    */
-  private async startText(spec: TextSpec, text: string, hideGpu: boolean, device?: DeviceOptions): Promise<void> {
+  private async startText(spec: TextSpec, text: string, hideGpu: boolean, device?: DeviceOptions, resume?: Uint8Array): Promise<void> {
     if (!(await this.acquire(spec.backend, hideGpu, device))) return;
     this.trainer?.dispose(); this.trainer = undefined;
     this.stopRequested = false;
@@ -152,7 +182,19 @@ export class TrainingSession {
     this.post({ type: 'text-model', vocab: tokenizer.vocabSize, parameters: model.parameters().reduce((a, p) => a + p.size, 0), trainChars: ds.train.length, heldOutChars: ds.val.length, unigram: unigramLoss(ds.train, tokenizer.vocabSize) });
     const t = new TextTrainer(this.backend!, model, makeOptimizer('adamw', { lr: spec.lr, weightDecay: 0.01 }), spec.batchSize);
     try {
-      t.prepare();
+      await t.prepareAsync();
+      if (resume) {
+        restoreCheckpoint(resume, t, 'the saved text run');
+        this.post({ type: 'resumed', step: t.step, hash: await this.stateHash(t) });
+      }
+      let lastSaved = t.step;
+      const save = async () => {
+        const model = { name: 'gpt', gpt: config, tokenizer: tokenizer.spec, page: { spec, corpus: { chars: text.length } } };
+        const { bytes } = await encodeCheckpoint(t, { epoch: 0, batch: 0, seed: spec.seed, model }, 'the text run');
+        await saveRun(bytes, TEXT_FILE);
+        lastSaved = t.step;
+        this.post({ type: 'saved', step: t.step, hash: checkpointHash(bytes), bytes: bytes.length });
+      };
       const sampler = new Sampler(this.backend!, model, 40);
       const lrAt = (step: number) => (step < spec.warmup ? (spec.lr * (step + 1)) / spec.warmup : spec.lr * (0.1 + 0.45 * (1 + Math.cos((Math.PI * step) / spec.steps))));
       const sample = async () => {
@@ -168,10 +210,12 @@ export class TrainingSession {
           mark = { step: t.step, ms: now };
         }
         if (t.step % spec.sampleEvery === 0) { await sample(); mark.ms = performance.now(); }
+        if (spec.saveEvery && t.step % spec.saveEvery === 0) { await save(); mark.ms = performance.now(); }
         // On the page's thread, let it paint and take the stop button.
         if (!this.inWorker) await new Promise((done) => setTimeout(done));
       }
       if (t.step % spec.sampleEvery !== 0) await sample();
+      if (spec.saveEvery && t.step !== lastSaved) await save();
       this.post({ type: 'text-done', step: t.step, stopped: this.stopRequested, valLoss: await t.valLoss(ds, 64) });
     } finally {
       t.dispose();
@@ -179,8 +223,7 @@ export class TrainingSession {
   }
 
   /** Every value a checkpoint holds, read back from the device, hashed as checkpointHash hashes the file's. */
-  private async stateHash(): Promise<string> {
-    const t = this.trainer!;
+  private async stateHash(t: Trainable = this.trainer!): Promise<string> {
     const vars = new Map(namedVariables(t.model));
     for (const s of t.optimizer.state()) vars.set(s.name, s);
     return namedHash(await Promise.all([...vars].map(async ([k, v]) => [k, await t.backend.readVariable(v)] as [string, Float32Array])));

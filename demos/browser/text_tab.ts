@@ -1,7 +1,11 @@
 // The text tab: a character-level GPT trained in a worker (the session's 'start-text') on the default corpus, a slice
 // of which the demo server hands out, or on a text file the user opens; the loss curve and samples stream in as it
-// learns. window.wgtrainText mirrors what the tab shows, for the end-to-end test.
-import type { DeviceOptions } from '../../src/index.js';
+// learns. The run saves a checkpoint in OPFS as it goes, with its text beside it, so a reload offers to resume it;
+// the checkpoint downloads as the `.safetensors` that `wgtrain generate --weights` reads. window.wgtrainText mirrors
+// what the tab shows, for the end-to-end test.
+import { decodeCheckpoint, type DeviceOptions } from '../../src/index.js';
+import { loadRun, saveRun, forgetRun, TEXT_FILE, TEXT_DATA } from './opfs.js';
+import { checkpointHash } from './session.js';
 import { drawChart } from './chart.js';
 import { openTrainer } from './local.js';
 import type { FromTrainer, TextSpec, TrainerPort } from './protocol.js';
@@ -18,6 +22,10 @@ export function setupTextTab(o: { params: URLSearchParams; device: DeviceOptions
     losses: [] as Point[],
     samples: [] as { step: number; text: string }[],
     valLoss: NaN,
+    /** Checkpoints written during this page's life, the one a reload found, and the step and hash a resumed run started from. */
+    saves: [] as { step: number; hash: string }[],
+    offer: undefined as undefined | { step: number; hash: string },
+    resumed: undefined as undefined | { step: number; hash: string },
     error: '',
   };
   (globalThis as unknown as { wgtrainText: typeof state }).wgtrainText = state;
@@ -27,6 +35,8 @@ export function setupTextTab(o: { params: URLSearchParams; device: DeviceOptions
     info: $('text-info'), chars: $<HTMLInputElement>('text-chars'), useDefault: $<HTMLButtonElement>('text-default'), file: $<HTMLInputElement>('text-file'),
     start: $<HTMLButtonElement>('text-start'), stop: $<HTMLButtonElement>('text-stop'), status: $('text-status'),
     loss: $('text-loss'), rate: $('text-rate'), chart: $<HTMLCanvasElement>('text-chart'), samples: $('text-samples'), prompt: $<HTMLInputElement>('text-prompt'),
+    saved: $('text-saved'), download: $<HTMLButtonElement>('text-download'),
+    resumeCard: $('text-resume-card'), resumeText: $('text-resume-text'), resume: $<HTMLButtonElement>('text-resume'), forget: $<HTMLButtonElement>('text-forget'),
   };
   const field = (id: string, key: string, d: number) => { const el = $<HTMLInputElement>(id); el.value = String(Number(o.params.get(key)) > 0 ? Number(o.params.get(key)) : d); return () => Number(el.value); };
   const context = field('text-context', 'context', 64), dim = field('text-dim', 'dim', 128), heads = field('text-heads', 'heads', 4), layers = field('text-layers', 'layers', 3);
@@ -34,6 +44,7 @@ export function setupTextTab(o: { params: URLSearchParams; device: DeviceOptions
   ui.chars.value = String(Number(o.params.get('chars')) > 0 ? Number(o.params.get('chars')) : 200_000);
   ui.prompt.value = o.params.get('prompt') ?? 'The ';
   const sampleEvery = Number(o.params.get('sample')) > 0 ? Number(o.params.get('sample')) : 100;
+  const saveEvery = Number(o.params.get('tsave')) > 0 ? Number(o.params.get('tsave')) : 100;
 
   const show = (tab: 'images' | 'text') => {
     ui.images.hidden = tab !== 'images'; ui.text.hidden = tab !== 'text';
@@ -71,7 +82,8 @@ export function setupTextTab(o: { params: URLSearchParams; device: DeviceOptions
     port.onmessage = (e) => onMessage(e.data);
     return port;
   };
-  const send = (spec: TextSpec, hideGpu: boolean) => { last = { spec, text }; port!.postMessage({ type: 'start-text', spec, text, hideGpu, device: o.device }); };
+  let resumeBytes: Uint8Array | undefined;
+  const send = (spec: TextSpec, hideGpu: boolean) => { last = { spec, text }; port!.postMessage({ type: 'start-text', spec, text, resume: resumeBytes, hideGpu, device: o.device }); };
   const redraw = () => drawChart(ui.chart, state.losses, { color: '#2f6fdf', yMin: 0, label: 'nats per character' });
 
   function onMessage(m: FromTrainer) {
@@ -105,23 +117,72 @@ export function setupTextTab(o: { params: URLSearchParams; device: DeviceOptions
         ui.status.textContent = `${state.phase} after ${m.step} steps; held-out loss ${m.valLoss.toFixed(3)} nats per character${state.model ? ` (unigram ${state.model.unigram.toFixed(3)})` : ''}`;
         ui.start.disabled = false; ui.stop.disabled = true;
         return;
+      case 'resumed':
+        state.resumed = { step: m.step, hash: m.hash };
+        ui.status.textContent = `resumed at step ${m.step}`;
+        return;
+      case 'saved':
+        state.saves.push({ step: m.step, hash: m.hash });
+        ui.saved.textContent = `step ${m.step} (${(m.bytes / 1024).toFixed(0)} KiB, kept in this browser)`;
+        ui.download.disabled = false;
+        return;
       case 'error': return fail(m.message);
       default: return;
     }
   }
 
-  ui.start.onclick = () => {
-    Object.assign(state, { phase: 'training', losses: [], samples: [], valLoss: NaN, error: '', model: undefined });
+  /** Train `spec` on the current text; `resume`: the saved run's checkpoint to continue from. */
+  async function run(spec: TextSpec, resume?: Uint8Array) {
+    Object.assign(state, { phase: 'training', losses: [], samples: [], valLoss: NaN, error: '', model: undefined, resumed: undefined });
     ui.samples.replaceChildren(); redraw();
-    ui.start.disabled = true; ui.stop.disabled = false;
+    ui.start.disabled = true; ui.stop.disabled = false; ui.resumeCard.hidden = true;
     ui.status.textContent = 'compiling the step…';
-    const spec: TextSpec = {
-      context: context(), dim: dim(), heads: heads(), layers: layers(), batchSize: batch(), steps: steps(), lr: lr(), warmup: Math.min(50, Math.floor(steps() / 10)), seed: 1,
-      logEvery: 10, sampleEvery, sampleTokens: 120, prompt: ui.prompt.value || 'The ', backend: 'webgpu',
-    };
+    // A new run replaces the saved one; its text goes beside its checkpoint, so a reload needs neither server nor file.
+    if (!resume) { await forgetRun(TEXT_FILE); await saveRun(new TextEncoder().encode(text), TEXT_DATA); }
+    resumeBytes = resume;
     open(o.useWorker);
     send(spec, o.hideGpu !== undefined);
+  }
+
+  ui.start.onclick = () => {
+    const spec: TextSpec = {
+      context: context(), dim: dim(), heads: heads(), layers: layers(), batchSize: batch(), steps: steps(), lr: lr(), warmup: Math.min(50, Math.floor(steps() / 10)), seed: 1,
+      logEvery: 10, sampleEvery, sampleTokens: 120, prompt: ui.prompt.value || 'The ', saveEvery, backend: 'webgpu',
+    };
+    void run(spec);
   };
+
+  /** A run saved before this page loaded: offer to resume it with its own spec and text. */
+  async function offerSaved() {
+    const bytes = await loadRun(TEXT_FILE), saved = await loadRun(TEXT_DATA);
+    if (!bytes) return;
+    ui.download.disabled = false;
+    try {
+      const { meta } = decodeCheckpoint(bytes, 'the saved text run');
+      const page = (meta.model as { page?: { spec: TextSpec; corpus: { chars: number } } }).page;
+      ui.saved.textContent = `step ${meta.step} (kept in this browser)`;
+      if (!page || !saved) return;
+      state.offer = { step: meta.step, hash: checkpointHash(bytes) };
+      ui.resumeText.textContent = `A GPT run on ${page.corpus.chars.toLocaleString('en')} characters was saved at step ${meta.step} of ${page.spec.steps}.`;
+      ui.resumeCard.hidden = false;
+      ui.resume.onclick = () => {
+        setText(new TextDecoder().decode(saved), 'the saved run\'s text');
+        void run(page.spec, bytes);
+      };
+    } catch (e) {
+      ui.resumeText.textContent = `The saved text run cannot be read: ${(e as Error).message}`;
+      ui.resumeCard.hidden = false;
+    }
+  }
+  ui.forget.onclick = async () => { await forgetRun(TEXT_FILE, TEXT_DATA); ui.resumeCard.hidden = true; state.offer = undefined; ui.download.disabled = true; ui.saved.textContent = 'none'; };
+  ui.download.onclick = async () => {
+    const bytes = await loadRun(TEXT_FILE);
+    if (!bytes) return;
+    const a = Object.assign(document.createElement('a'), { href: URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>])), download: 'gpt.safetensors' });
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  };
+  void offerSaved().catch((e) => fail((e as Error).message));
   ui.stop.onclick = () => port?.postMessage({ type: 'stop' });
   redraw();
   if (o.params.get('tab') === 'text') show('text');

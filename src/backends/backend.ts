@@ -168,6 +168,11 @@ export interface Backend {
   compile(outputs: readonly Tensor[], effects?: readonly Tensor[], o?: CompileOptions): Executable;
   /** Throws a UserError with one line when this backend cannot compile at precision `p` (WebGPU without 'shader-f16'). */
   checkPrecision?(p: Precision): void;
+  /**
+   * compile(), with the device's slow work (WebGPU: pipeline compilation) done off the calling thread and awaited,
+   * so that in a browser it never holds a frame. Absent where compile() is already cheap (the CPU).
+   */
+  compileAsync?(outputs: readonly Tensor[], effects?: readonly Tensor[], o?: CompileOptions): Promise<Executable>;
   writeVariable(v: Variable, data: Float32Array): void;
   readVariable(v: Variable): Promise<Float32Array>;
   /** Wait for all submitted work (a no-op on CPU). */

@@ -4,8 +4,8 @@
 import { ClassifierTrainer, NonFiniteLossError } from '../train/trainer.js';
 import { CheckpointMeta, RunPosition, NonFiniteCheckpointError } from '../train/checkpoint.js';
 import { saveCheckpoint, loadCheckpoint, readCheckpoint } from '../train/checkpoint_file.js';
-import type { Callback, FitContext, EarlyStopping, EarlyStoppingState } from '../train/fit.js';
-import type { ReduceOnPlateau } from '../optim/schedules.js';
+import type { Callback, FitContext } from '../train/fit.js';
+import { flagDifferences, type EpochControl } from '../train/run_flags.js';
 import { UsageError } from './args.js';
 
 export interface CheckpointOptions {
@@ -16,15 +16,11 @@ export interface CheckpointOptions {
   model: Record<string, unknown>;
   seed: number;
   schedule: Record<string, unknown>;
-  plateau?: ReduceOnPlateau;
-  /** With early stopping, FILE is saved only at the end of an epoch that improves on the best: it keeps the best one. */
-  earlyStopping?: EarlyStopping;
+  /** Plateau and early stopping, whose state a checkpoint carries; with early stopping, FILE is saved only at the end of an epoch that improves on the best: it keeps the best one. */
+  control: EpochControl;
 }
 
 const annotated = new WeakSet<Error>();
-
-/** Training state a checkpoint carries beside the schedule's parameters, so that a resumed run goes on the same way. */
-interface SavedControl { plateau?: ReturnType<ReduceOnPlateau['state']>; earlyStopping?: EarlyStoppingState }
 
 const where = (m: CheckpointMeta) => `${m.batch ? `epoch ${m.epoch + 1}, ${m.batch} batches in` : `after epoch ${m.epoch}`}, step ${m.step}`;
 
@@ -35,22 +31,18 @@ export class RunCheckpoints implements Callback {
   constructor(private trainer: ClassifierTrainer, private o: CheckpointOptions) {
     if (o.saveEvery !== undefined && !o.save) throw new UsageError('train: --save-every needs --save FILE');
     // A mid-epoch save is not a best epoch: resumed from it, the run could no longer restore the best weights.
-    if (o.saveEvery !== undefined && o.earlyStopping) throw new UsageError('train: --save-every does not combine with --early-stopping (with early stopping, --save keeps the best epoch\'s checkpoint)');
+    if (o.saveEvery !== undefined && o.control.earlyStopping) throw new UsageError('train: --save-every does not combine with --early-stopping (with early stopping, --save keeps the best epoch\'s checkpoint)');
   }
 
   /** Load `file` into the trainer; returns where to continue. The first batch's graph is compiled first, as a fresh run would. */
   async resume(file: string, firstBatchSize: number): Promise<RunPosition> {
     const { meta } = await readCheckpoint(file);
     const saved = (meta.run ?? {}) as Record<string, unknown>;
-    const differ = [...new Set([...Object.keys(this.o.flags), ...Object.keys(saved)])]
-      .filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(this.o.flags[k]))
-      .map((k) => `--${k} ${saved[k] ?? 'unset'} in the checkpoint but ${this.o.flags[k] ?? 'unset'} here`);
+    const differ = flagDifferences(saved, this.o.flags);
     if (differ.length) throw new UsageError(`train: --resume ${file}: the flags differ from the saved run's: ${differ.join(', ')}`);
     this.trainer.prepare(firstBatchSize);
     await loadCheckpoint(file, this.trainer);
-    const control = (meta.schedule ?? {}) as SavedControl;
-    if (this.o.plateau && control.plateau) this.o.plateau.load(control.plateau);
-    if (this.o.earlyStopping && control.earlyStopping) this.o.earlyStopping.load(control.earlyStopping);
+    this.o.control.load(meta);
     this.resumedFrom = { file, meta };
     console.log(`resumed from ${file} (${where(meta)})`);
     return { epoch: meta.epoch, batch: meta.batch };
@@ -58,8 +50,7 @@ export class RunCheckpoints implements Callback {
 
   async save(pos: RunPosition): Promise<void> {
     if (!this.o.save) return;
-    const control: SavedControl = { ...(this.o.plateau && { plateau: this.o.plateau.state() }), ...(this.o.earlyStopping && { earlyStopping: this.o.earlyStopping.state() }) };
-    const schedule = { ...this.o.schedule, ...control };
+    const schedule = { ...this.o.schedule, ...this.o.control.state() };
     try {
       this.last = await saveCheckpoint(this.o.save, this.trainer, { ...pos, model: this.o.model, seed: this.o.seed, schedule, run: this.o.flags });
     } catch (e) {
@@ -75,7 +66,8 @@ export class RunCheckpoints implements Callback {
 
   /** --save: at each epoch's end; with early stopping, only when the epoch is the best so far (it runs after EarlyStopping). */
   onEpochEnd(epoch: number): Promise<void> | undefined {
-    if (this.o.earlyStopping && this.o.earlyStopping.bestEpoch !== epoch) return undefined;
+    const stopper = this.o.control.earlyStopping;
+    if (stopper && stopper.bestEpoch !== epoch) return undefined;
     return this.save({ epoch: epoch + 1, batch: 0 });
   }
 

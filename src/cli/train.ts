@@ -10,12 +10,11 @@ import { initFrom, parametersNamed, InitReport } from '../train/transfer.js';
 import type { LossName } from '../train/losses.js';
 import type { CsvTask } from '../data/csv.js';
 import { Rng } from '../util/rng.js';
-import { makeOptimizer, defaultLr, OPTIMIZER_NAMES } from '../optim/index.js';
-import { makeSchedule, SCHEDULES } from '../optim/schedules.js';
-import { augmentation } from '../data/augment.js';
-import { MNIST_MEAN, MNIST_STD } from '../data/mnist.js';
+import { defaultLr, OPTIMIZER_NAMES } from '../optim/index.js';
+import { SCHEDULES } from '../optim/schedules.js';
 import { ClassifierTrainer } from '../train/trainer.js';
-import { fit, EarlyStopping, Callback } from '../train/fit.js';
+import { fit, Callback } from '../train/fit.js';
+import { RunFlags, runOptimizer, runSchedule, configureTrainer, runAugment, runSplit, EpochControl, flagRecord, scheduleRecord, defaultOptimizer } from '../train/run_flags.js';
 import { RunCheckpoints } from './resume.js';
 import { parse, intFlag, numFlag, choice, UsageError } from './args.js';
 import { resolveModel, checkModelFits, checkDeviceFits, tableModel, MODEL_FLAG_HELP } from './model_arg.js';
@@ -133,7 +132,7 @@ export async function train(argv: string[]): Promise<void> {
   const backendName = choice<BackendName>('train', 'backend', f.backend, ['webgpu', 'cpu']);
   const epochs = intFlag('train', 'epochs', f.epochs);
   const batchSize = intFlag('train', 'batch-size', f['batch-size']);
-  const optimizerName = choice('train', 'optimizer', f.optimizer ?? (typeof f.model === 'string' && Object.hasOwn(MODELS, f.model) ? MODELS[f.model].optimizer : undefined) ?? 'sgd', OPTIMIZER_NAMES);
+  const optimizerName = choice('train', 'optimizer', f.optimizer ?? (typeof f.model === 'string' ? defaultOptimizer(f.model) : 'sgd'), OPTIMIZER_NAMES);
   const lr = f.lr === undefined ? defaultLr(optimizerName) : numFlag('train', 'lr', f.lr);
   if (f.momentum !== undefined && optimizerName !== 'sgd' && optimizerName !== 'rmsprop') throw new UsageError(`train: --momentum applies to sgd and rmsprop, not ${optimizerName}`);
   const momentum = f.momentum === undefined ? (optimizerName === 'sgd' ? 0.9 : undefined) : atLeastZero('momentum', f.momentum);
@@ -145,8 +144,6 @@ export async function train(argv: string[]): Promise<void> {
   const l2 = f.l2 === undefined ? undefined : atLeastZero('l2', f.l2);
   const clipNorm = f['clip-norm'] === undefined ? undefined : numFlag('train', 'clip-norm', f['clip-norm']);
   const precision = choice<Precision>('train', 'precision', f.precision, PRECISIONS);
-  let optimizer;
-  try { optimizer = makeOptimizer(optimizerName, { lr, momentum, nesterov, weightDecay }); } catch (e) { throw new UsageError(`train: ${(e as Error).message}`); }
   const seed = intFlag('train', 'seed', f.seed, 0, 2 ** 32 - 1); // the RNG state is 32 bits: larger seeds would alias
   const scheduleName = choice('train', 'schedule', f.schedule, SCHEDULES);
   const warmupSteps = intFlag('train', 'warmup', f.warmup, 0);
@@ -168,6 +165,17 @@ export async function train(argv: string[]): Promise<void> {
   }
   const limit = f.limit === undefined ? undefined : intFlag('train', 'limit', f.limit);
   const saveEvery = f['save-every'] === undefined ? undefined : intFlag('train', 'save-every', f['save-every']);
+  // What the run is, as its checkpoints record it and src/train/run_flags.ts reads it (the browser demo too). The
+  // model's name and the row count are known once the data is read.
+  const flags: RunFlags = {
+    model: '', optimizer: optimizerName, momentum, 'weight-decay': weightDecay, 'clip-norm': clipNorm, 'batch-size': batchSize, seed, limit: NaN,
+    schedule: scheduleName, lr, warmup: warmupSteps, gamma, 'step-epochs': stepEpochs, epochs,
+    nesterov, l1, l2, 'val-split': valSplit, 'early-stopping': earlyStopping, patience, 'min-lr': minLr,
+    translate: translate || undefined, flip: f.flip ? true : undefined, jitter: jitter || undefined,
+    task, missing, digits: digits?.join(','), freeze: freeze?.join(','), precision: precision === 'f16' ? precision : undefined,
+  };
+  let optimizer;
+  try { optimizer = runOptimizer(flags); } catch (e) { throw new UsageError(`train: ${(e as Error).message}`); }
 
   const t0 = performance.now();
   const testSplit = numFlag('train', 'test-split', f['test-split']);
@@ -185,10 +193,11 @@ export async function train(argv: string[]): Promise<void> {
     ? tableModel(trainSet.featureShape[0], loss === 'bce' || regression ? 1 : trainSet.numClasses, new Rng(seed))
     : await resolveModel('train', modelName, new Rng(seed));
   checkModelFits('train', resolved, trainSet);
+  Object.assign(flags, { model: modelName, limit: trainSet.n, ...(loss !== 'softmax_xent' && { loss }) });
   const modelRecord = { name: modelName, description: resolved.description, config: resolved.config, ...(loss !== 'softmax_xent' && { loss }), ...(data.csv && { csv: data.csv }) };
   await checkTrainOutputs(f, modelRecord);
   // Split here rather than in fit, to measure the final weights on the validation rows for --json.
-  const { train: fitSet, val } = valSplit === undefined ? { train: trainSet, val: undefined } : splitValidation(trainSet, valSplit, seed);
+  const { train: fitSet, val } = runSplit(flags, trainSet);
   if (val && (!val.n || !fitSet.n)) throw new UsageError(`train: --val-split ${valSplit} of ${trainSet.n} training rows leaves ${val.n} for validation and ${fitSet.n} for training (both need at least 1)`);
   const backend = await createBackend(backendName);
   backend.checkPrecision?.(precision);
@@ -202,13 +211,8 @@ export async function train(argv: string[]): Promise<void> {
 
   const model = resolved.model;
   const trainer = new ClassifierTrainer(backend, model, optimizer, fitSet.featureShape);
-  trainer.loss = loss;
   if (data.csv?.targetMean) trainer.targetScale = { mean: data.csv.targetMean, std: data.csv.targetStd! };
-  if (freeze) {
-    let named;
-    try { named = parametersNamed(model, freeze); } catch (e) { throw new UsageError(`train: --freeze: ${(e as Error).message}`); }
-    for (const p of named) trainer.frozen.add(p);
-  }
+  try { configureTrainer(trainer, flags); } catch (e) { throw new UsageError(`train: --freeze: ${(e as Error).message}`); }
   if (trainer.frozen.size) {
     const n = [...trainer.frozen].reduce((a, p) => a + p.size, 0);
     console.log(`frozen: ${[...trainer.frozen].map((p) => p.name).join(', ')} (${n.toLocaleString('en')} parameters, not trained)`);
@@ -227,31 +231,16 @@ export async function train(argv: string[]): Promise<void> {
     if (other.length) console.log(`init-from: in the file but not in this model: ${other.join(', ')}`);
     if (state.length) console.log(`init-from: the file's optimizer state (${state.length} tensors) is not used; this run starts its own`);
   }
-  trainer.clipNorm = clipNorm;
-  trainer.precision = precision;
-  if (l1 || l2) trainer.regularization = { l1, l2 };
-  // Pixels uncovered by a shift take the value of black after normalisation.
-  const augment = translate > 0 || f.flip || jitter ? augmentation(fitSet.featureShape, { translate, flip: !!f.flip, jitter, fill: -MNIST_MEAN / MNIST_STD, seed }) : undefined;
+  const augment = runAugment(flags, fitSet.featureShape);
   const stepsPerEpoch = Math.ceil(fitSet.n / batchSize);
   let made;
-  // --patience N counts epochs without improvement, as --early-stopping does; ReduceOnPlateau's patience is PyTorch's
-  // (the rate drops on the bad epoch after `patience` of them), so N - 1.
-  try { made = makeSchedule(scheduleName, { lr, epochs, stepsPerEpoch, warmup: warmupSteps, gamma, stepEpochs, plateau: { patience: (patience ?? 2) - 1, minLr } }); } catch (e) { throw new UsageError(`train: ${(e as Error).message}`); }
-  const { schedule, plateau } = made;
-  const stopper = earlyStopping === undefined ? undefined : new EarlyStopping({ monitor: 'val_loss', patience: earlyStopping, restoreBestWeights: true });
-  // The flags a resumed run must share with the saved one; the length of the run matters only to cosine. Flags added
-  // since checkpoints were first written are recorded only when set, so that older checkpoints still resume.
+  try { made = runSchedule(flags, epochs, stepsPerEpoch); } catch (e) { throw new UsageError(`train: ${(e as Error).message}`); }
+  const { schedule } = made;
+  const control = new EpochControl(flags, made.plateau, stepsPerEpoch);
+  const { plateau, earlyStopping: stopper } = control;
+  // The flags a resumed run must share with the saved one (flagRecord: the length of the run matters only to cosine).
   const checkpoints = new RunCheckpoints(trainer, {
-    save: f.save as string | undefined, saveEvery, seed, model: modelRecord,
-    schedule: { name: scheduleName, lr, warmup: warmupSteps, gamma, stepEpochs }, plateau, earlyStopping: stopper,
-    flags: {
-      model: modelName, optimizer: optimizerName, momentum, 'weight-decay': weightDecay, 'clip-norm': clipNorm, 'batch-size': batchSize, seed, limit: trainSet.n,
-      schedule: scheduleName, lr, warmup: warmupSteps, gamma, 'step-epochs': stepEpochs, ...(scheduleName === 'cosine' ? { epochs } : {}),
-      nesterov, l1, l2, 'val-split': valSplit, 'early-stopping': earlyStopping, patience, 'min-lr': minLr,
-      translate: translate || undefined, flip: f.flip || undefined, jitter: jitter || undefined,
-      ...(loss !== 'softmax_xent' && { loss }), task, missing, digits: digits?.join(','), freeze: freeze?.join(','),
-      precision: precision === 'f16' ? precision : undefined,
-    },
+    save: f.save as string | undefined, saveEvery, seed, model: modelRecord, schedule: scheduleRecord(flags), control, flags: flagRecord(flags),
   });
   const start = typeof f.resume === 'string' ? await checkpoints.resume(f.resume, Math.min(batchSize, fitSet.n)) : undefined;
   const reporter = new TrainReporter({
@@ -261,9 +250,10 @@ export async function train(argv: string[]): Promise<void> {
   let plateauLr = plateau?.lr;
   const plateauNotice: Callback = { onEpochEnd: () => { if (plateau && plateau.lr !== plateauLr) console.log(`plateau: learning rate now ${(plateauLr = plateau.lr)}`); } };
   // Order matters: the checkpoint callback asks early stopping whether this epoch is the best.
-  const callbacks = [reporter, plateauNotice, ...(stopper ? [stopper] : []), checkpoints];
+  // EpochControl steps the plateau and runs early stopping at each epoch's end, before the others.
+  const callbacks = [control.callback, reporter, plateauNotice, checkpoints];
   const history = await fit(trainer, fitSet, {
-    epochs, batchSize, seed, augment, start, schedule, plateau, plateauMonitor: 'val_loss', callbacks,
+    epochs, batchSize, seed, augment, start, schedule, callbacks,
     validationData: val, testData: test, testEachEpoch: !!f['eval-each-epoch'],
     // Every 50 steps, or once per epoch when an epoch is shorter, so that every epoch reports a loss.
     logEvery: Math.min(50, stepsPerEpoch),

@@ -116,7 +116,19 @@ export interface FitOptions {
   /** Read the loss at every step that is a multiple of this [50, or the epoch's length when shorter]. */
   logEvery?: number;
   evalBatchSize?: number;
+  /**
+   * Compile every step and evaluation the run will take before its first step, with the backend's compileAsync
+   * (trainer.prepareAsync), rather than each at its first use [true in a browser, where a synchronous pipeline
+   * compilation holds the page's frames; false elsewhere].
+   */
+  compileAhead?: boolean;
 }
+
+/** A page or a worker: where synchronous compilation would hold frames. */
+const inBrowser = () => typeof (globalThis as { document?: unknown }).document !== 'undefined' || typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== 'undefined';
+
+/** The batch sizes of a pass over n rows in batches of B: B, and the last, smaller one. */
+const batchSizes = (n: number, B: number, dropLast = false) => (n === 0 ? [] : [Math.min(B, n), ...(n % B && n > B && !dropLast ? [n % B] : [])]);
 
 export async function readWeights(backend: Backend, vars: readonly Variable[]): Promise<Float32Array[]> {
   return Promise.all(vars.map((v) => backend.readVariable(v)));
@@ -159,6 +171,10 @@ export async function fit(trainer: ClassifierTrainer, data: Dataset, o: FitOptio
   const test = o.testData;
   let lastTest: { step: number; result: Evaluation } | undefined;
 
+  if (o.compileAhead ?? inBrowser()) {
+    const evalB = o.evalBatchSize ?? 250;
+    await trainer.prepareAsync({ train: batchSizes(train.n, loader.batchSize, o.dropLast), evaluate: [val, test].flatMap((d) => (d ? batchSizes(d.n, evalB) : [])) });
+  }
   for (const c of callbacks) await c.onTrainBegin?.(ctx);
   for (let epoch = start.epoch; epoch < epochs && !ctx.stop && trainer.step < stepLimit; epoch++) {
     ctx.epoch = epoch;

@@ -25,17 +25,30 @@ export class TextTrainer {
   /** Compile the step now: creates the optimizer state that a checkpoint loads into. */
   prepare(): StepGraph {
     if (!this.train) {
-      this.model.train();
-      const T = this.model.config.context, B = this.batchSize;
-      const ids = input([B, T], 'i32', 'ids'), targets = input([B, T], 'i32', 'targets');
-      const loss = sequenceCrossEntropy(this.model.forward(ids), targets);
-      const params = this.model.parameters();
-      const raw = grad(loss, params.map((p) => p.tensor));
-      const grads = this.clipNorm === undefined ? raw : clipGradNorm(raw, this.clipNorm);
-      const ex = this.backend.compile([loss], [...this.optimizer.updates(params, grads), ...stateUpdates(this.model)]);
-      this.train = { ex, ids, targets, loss };
+      const p = this.stepParts();
+      this.train = { ...p.graph, ex: this.backend.compile([p.graph.loss], p.effects) };
     }
     return this.train;
+  }
+
+  /** prepare(), with the backend's compileAsync where it has one: in a browser, no pipeline compilation holds a frame. */
+  async prepareAsync(): Promise<StepGraph> {
+    if (!this.train && this.backend.compileAsync) {
+      const p = this.stepParts(), ex = await this.backend.compileAsync([p.graph.loss], p.effects);
+      this.train ??= { ...p.graph, ex };
+    }
+    return this.prepare();
+  }
+
+  private stepParts(): { effects: Tensor[]; graph: Omit<StepGraph, 'ex'> } {
+    this.model.train();
+    const T = this.model.config.context, B = this.batchSize;
+    const ids = input([B, T], 'i32', 'ids'), targets = input([B, T], 'i32', 'targets');
+    const loss = sequenceCrossEntropy(this.model.forward(ids), targets);
+    const params = this.model.parameters();
+    const raw = grad(loss, params.map((p) => p.tensor));
+    const grads = this.clipNorm === undefined ? raw : clipGradNorm(raw, this.clipNorm);
+    return { effects: [...this.optimizer.updates(params, grads), ...stateUpdates(this.model)], graph: { ids, targets, loss } };
   }
 
   /** One update at learning rate `lr`; nothing is read back. */

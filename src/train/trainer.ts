@@ -58,6 +58,9 @@ export class NonFiniteGradientError extends NonFiniteLossError {
   }
 }
 
+/** A graph built and not yet compiled: what to compile, and the graph's other parts. */
+interface Unbuilt<G extends { ex: Executable }> { outputs: Tensor[]; effects: Tensor[]; graph: Omit<G, 'ex'> }
+
 export class ClassifierTrainer {
   private trainGraphs = new Map<number, TrainGraph>();
   private evalGraphs = new Map<number, EvalGraph>();
@@ -126,39 +129,67 @@ export class ClassifierTrainer {
    */
   prepare(B: number): void { this.trainGraph(B); }
 
+  /**
+   * prepare(), for the training steps of batch sizes `train` and the evaluations of batch sizes `evaluate`, with
+   * the backend's compileAsync: in a browser the device compiles the pipelines off its main thread, so that neither
+   * the page's frames nor the first steps wait on it. fit awaits this before its first step in a browser.
+   */
+  async prepareAsync(sizes: { train?: readonly number[]; evaluate?: readonly number[] }): Promise<void> {
+    const be = this.backend;
+    const compile = (g: Unbuilt<TrainGraph | EvalGraph>) => (be.compileAsync ? be.compileAsync(g.outputs, g.effects, { precision: this.precision }) : Promise.resolve(be.compile(g.outputs, g.effects, { precision: this.precision })));
+    for (const B of new Set(sizes.train)) {
+      if (this.trainGraphs.has(B)) continue;
+      const g = this.trainParts(B), ex = await compile(g);
+      this.trainGraphs.set(B, { ...g.graph, ex });
+    }
+    for (const B of new Set(sizes.evaluate)) {
+      if (this.evalGraphs.has(B)) continue;
+      const g = this.evalParts(B), ex = await compile(g);
+      this.evalGraphs.set(B, { ...g.graph, ex });
+    }
+  }
+
   private trainGraph(B: number): TrainGraph {
     let g = this.trainGraphs.get(B);
     if (!g) {
-      namedVariables(this.model); // two variables with one name fail here, not at the first save after hours of training
-      if (this.parameters.length === 0 && this.frozen.size) {
-        throw new OptionError(`ClassifierTrainer: every parameter of the model is frozen (${this.frozen.size} of them): nothing to train; unfreeze a layer (trainer.frozen, "trainable", --freeze)`);
-      }
-      if (this.parameters.length === 0) {
-        throw new OptionError(`ClassifierTrainer: the model (${this.model.constructor.name}) has no parameters to train; a custom Module's layers and Variables must be held in its properties (or listed by an overridden children()/parameters())`);
-      }
-      this.model.train();
-      const x = input([B, ...this.featureShape], 'f32', 'x');
-      const out = this.model.forward(x);
-      const { target: y, loss: dataLoss, correct } = this.objective ? { loss: this.objective(out, x) } as Partial<LossGraph> & { loss: Tensor } : lossGraph(this.loss, out);
-      const params = this.parameters;
-      const penalty = this.regularization && weightPenalty(params, this.regularization);
-      const loss = penalty ? ops.add(dataLoss, penalty) : dataLoss;
-      const scaler = this.precision === 'f16' ? (this.lossScaler ??= new LossScaler(this.lossScale)) : undefined;
-      const raw = grad(scaler ? scaler.scaled(loss) : loss, params.map((p) => p.tensor));
-      const unscaled = scaler ? scaler.unscale(raw) : raw;
-      const grads = this.clipNorm === undefined ? unscaled : clipGradNorm(unscaled, this.clipNorm);
-      const skip = scaler?.overflowed(raw);
-      // The guard rides in the optimizer's one update where it can (the check costs no kernel of its own there); under
-      // f16 the loss scaler takes its place, since overflow is expected and handled there.
-      const fold = !scaler && this.guardGradients && (this.guard ? !this.guard.count : this.optimizer instanceof FusedOptimizer && this.optimizer.foldsGuard(params));
-      if (fold) this.guard ??= { first: Variable.zeros([1], 'guard.first_nonfinite') };
-      const updates = this.optimizer.updates(params, grads, { skip, ...(fold ? { guard: this.guard!.first } : {}) });
-      const guard = scaler ? scaler.updates(skip!) : fold ? [] : this.guardUpdates(raw);
-      // Besides the optimizer: running statistics (batch norm) and dropout's step counter move on every step.
-      const ex = this.backend.compile(correct ? [loss, correct] : [loss], [...updates, ...stateUpdates(this.model), ...guard], { precision: this.precision });
-      this.trainGraphs.set(B, (g = { ex, x, y, loss, correct, predictions: B * predictionsPerRow(this.loss, out.size / B) }));
+      const p = this.trainParts(B);
+      this.trainGraphs.set(B, (g = { ...p.graph, ex: this.backend.compile(p.outputs, p.effects, { precision: this.precision }) }));
     }
     return g;
+  }
+
+  /** The training step's graph for batch size B, not yet compiled. */
+  private trainParts(B: number): Unbuilt<TrainGraph> {
+    namedVariables(this.model); // two variables with one name fail here, not at the first save after hours of training
+    if (this.parameters.length === 0 && this.frozen.size) {
+      throw new OptionError(`ClassifierTrainer: every parameter of the model is frozen (${this.frozen.size} of them): nothing to train; unfreeze a layer (trainer.frozen, "trainable", --freeze)`);
+    }
+    if (this.parameters.length === 0) {
+      throw new OptionError(`ClassifierTrainer: the model (${this.model.constructor.name}) has no parameters to train; a custom Module's layers and Variables must be held in its properties (or listed by an overridden children()/parameters())`);
+    }
+    this.model.train();
+    const x = input([B, ...this.featureShape], 'f32', 'x');
+    const out = this.model.forward(x);
+    const { target: y, loss: dataLoss, correct } = this.objective ? { loss: this.objective(out, x) } as Partial<LossGraph> & { loss: Tensor } : lossGraph(this.loss, out);
+    const params = this.parameters;
+    const penalty = this.regularization && weightPenalty(params, this.regularization);
+    const loss = penalty ? ops.add(dataLoss, penalty) : dataLoss;
+    const scaler = this.precision === 'f16' ? (this.lossScaler ??= new LossScaler(this.lossScale)) : undefined;
+    const raw = grad(scaler ? scaler.scaled(loss) : loss, params.map((p) => p.tensor));
+    const unscaled = scaler ? scaler.unscale(raw) : raw;
+    const grads = this.clipNorm === undefined ? unscaled : clipGradNorm(unscaled, this.clipNorm);
+    const skip = scaler?.overflowed(raw);
+    // The guard rides in the optimizer's one update where it can (the check costs no kernel of its own there); under
+    // f16 the loss scaler takes its place, since overflow is expected and handled there.
+    const fold = !scaler && this.guardGradients && (this.guard ? !this.guard.count : this.optimizer instanceof FusedOptimizer && this.optimizer.foldsGuard(params));
+    if (fold) this.guard ??= { first: Variable.zeros([1], 'guard.first_nonfinite') };
+    const updates = this.optimizer.updates(params, grads, { skip, ...(fold ? { guard: this.guard!.first } : {}) });
+    const guard = scaler ? scaler.updates(skip!) : fold ? [] : this.guardUpdates(raw);
+    // Besides the optimizer: running statistics (batch norm) and dropout's step counter move on every step.
+    return {
+      outputs: correct ? [loss, correct] : [loss], effects: [...updates, ...stateUpdates(this.model), ...guard],
+      graph: { x, y, loss, correct, predictions: B * predictionsPerRow(this.loss, out.size / B) },
+    };
   }
 
   /**
@@ -190,13 +221,18 @@ export class ClassifierTrainer {
   private evalGraph(B: number): EvalGraph {
     let g = this.evalGraphs.get(B);
     if (!g) {
-      this.model.eval();
-      const x = input([B, ...this.featureShape], 'f32', 'x');
-      const logits = this.model.forward(x);
-      this.evalGraphs.set(B, (g = { ex: this.backend.compile([logits], [], { precision: this.precision }), x, logits }));
-      this.model.train();
+      const p = this.evalParts(B);
+      this.evalGraphs.set(B, (g = { ...p.graph, ex: this.backend.compile(p.outputs, p.effects, { precision: this.precision }) }));
     }
     return g;
+  }
+
+  private evalParts(B: number): Unbuilt<EvalGraph> {
+    this.model.eval();
+    const x = input([B, ...this.featureShape], 'f32', 'x');
+    const logits = this.model.forward(x);
+    this.model.train();
+    return { outputs: [logits], effects: [], graph: { x, logits } };
   }
 
   /** One optimisation step; returns the loss tensor's executable so a caller may read it. Nothing waits here. */

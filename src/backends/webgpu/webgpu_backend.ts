@@ -37,6 +37,7 @@ export class WebGpuBackend implements Backend {
   /** Bumped when a variable moves into an arena: executables bound to its old buffer bind again before they run. */
   placements = 0;
   private pipelines = new Map<string, GPUComputePipeline>();
+  private pendingPipelines = new Map<string, Promise<void>>();
   disposed = false;
 
   constructor(readonly ctx: GpuContext) { this.pool = new BufferPool(ctx.device); }
@@ -56,13 +57,10 @@ export class WebGpuBackend implements Backend {
 
   /** `what` names the node the launch is for, in the error when the kernel exceeds a device limit. */
   pipeline(l: Launch, what = `kernel ${l.shader}`): GPUComputePipeline {
-    const key = `${l.shader}|${JSON.stringify(l.defines ?? {})}|${JSON.stringify(l.constants ?? {})}`;
+    const key = pipelineKey(l);
     let p = this.pipelines.get(key);
     if (!p) {
-      const code = shaderSource(l.shader, l.defines);
-      checkKernelLimits(l, this.limits, what);
-      const module = this.device.createShaderModule({ label: l.shader, code });
-      p = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main', constants: l.constants } });
+      p = this.device.createComputePipeline(this.pipelineDescriptor(l, key, what));
       this.pipelines.set(key, p);
       this.stats.pipelines++;
     }
@@ -101,6 +99,31 @@ export class WebGpuBackend implements Backend {
     }
     this.arenas.set(a, b);
     return b;
+  }
+
+  private pipelineDescriptor(l: Launch, key: string, what: string): GPUComputePipelineDescriptor {
+    checkKernelLimits(l, this.limits, what);
+    const module = this.device.createShaderModule({ label: l.shader, code: shaderSource(l.shader, l.defines) });
+    return { label: key, layout: 'auto', compute: { module, entryPoint: 'main', constants: l.constants } };
+  }
+
+  /**
+   * The pipelines of `l` made with createComputePipelineAsync into the cache that pipeline() reads. A browser then
+   * compiles them on a background thread: a synchronous createComputePipeline occupies the GPU process's main
+   * thread, and with a software GPU (SwiftShader) that holds the page's frames for seconds.
+   */
+  private pipelineAsync(l: Launch, what: string): Promise<void> {
+    const key = pipelineKey(l);
+    if (this.pipelines.has(key)) return Promise.resolve();
+    let pending = this.pendingPipelines.get(key);
+    if (!pending) {
+      const made = this.device.createComputePipelineAsync(this.pipelineDescriptor(l, key, what));
+      pending = this.unlessLost(made, 'compiling the plan').then((p) => {
+        if (!this.pipelines.has(key)) { this.pipelines.set(key, p); this.stats.pipelines++; }
+      }).finally(() => this.pendingPipelines.delete(key));
+      this.pendingPipelines.set(key, pending);
+    }
+    return pending;
   }
 
   variableBuffer(v: Variable): GPUBuffer {
@@ -185,6 +208,19 @@ export class WebGpuBackend implements Backend {
     return new WebGpuExecutable(this, plan(outputs, effects, { precision: o.precision, halfOutputs: o.halfOutputs }));
   }
 
+  async compileAsync(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: CompileOptions = {}): Promise<Executable> {
+    this.checkHealth('compiling the plan');
+    if (o.precision) this.checkPrecision(o.precision);
+    const p = plan(outputs, effects, { precision: o.precision, halfOutputs: o.halfOutputs });
+    // A few at a time, leaving a core free: a software GPU (SwiftShader) compiles on the CPU, and all of a plan's
+    // pipelines at once took every core from the threads that draw the page's frames.
+    const todo = planLaunches(p, this.ctx.gemm), lanes = Math.max(1, (globalThis.navigator?.hardwareConcurrency ?? 2) - 1);
+    await Promise.all(Array.from({ length: lanes }, async () => {
+      for (let next; (next = todo.shift());) await this.pipelineAsync(next.l, `${next.step}`);
+    }));
+    return new WebGpuExecutable(this, p);
+  }
+
   dispose(): void {
     this.disposed = true;
     for (const b of [...this.vars.values(), ...this.arenas.values(), ...this.retired]) b.destroy();
@@ -202,6 +238,21 @@ export class NoShaderF16Error extends UserError {
     super(`webgpu: precision f16 needs the adapter's 'shader-f16' feature, which ${adapter} lacks (use precision f32)`);
     this.name = 'NoShaderF16Error';
   }
+}
+
+const pipelineKey = (l: Launch) => `${l.shader}|${JSON.stringify(l.defines ?? {})}|${JSON.stringify(l.constants ?? {})}`;
+
+/** Every dispatch of a plan, in order: each step's launch after the launches it needs first (`before`). */
+function planLaunches(plan: Plan, gemm: GpuContext['gemm']): { step: Tensor; l: Launch }[] {
+  // Half-capable shaders learn which of their tensors are stored as f16 (Plan.half).
+  const withHalf = (l: Launch): Launch => (HALF_SHADERS.has(l.shader)
+    ? { ...l, defines: { ...l.defines, ...halfDefines(l.bindings.map((b) => b instanceof Tensor && isHalf(plan, b))) } }
+    : l);
+  return plan.steps.flatMap((step) => {
+    const group = plan.fused.get(step);
+    const launch = group ? fusedLaunch(step, group, gemm) : launchFor(step, gemm);
+    return [...(launch.before ?? []), launch].map((l) => ({ step, l: withHalf(l) }));
+  });
 }
 
 /** Timestamp pairs per query set (WebGPU allows 4096 queries in one). */
@@ -235,16 +286,8 @@ class WebGpuExecutable implements Executable {
       if (b.kind === 'const') device.queue.writeBuffer(buf, 0, new Float32Array(b.bytes / 4).fill(b.value!));
       return { buffer: buf, offset: 0 };
     })()));
-    const launches = plan.steps.map((s) => {
-      const group = plan.fused.get(s);
-      return { step: s, launch: group ? fusedLaunch(s, group, be.ctx.gemm) : launchFor(s, be.ctx.gemm) };
-    });
     // Scratch slots, each as large as the largest use: steps run in order, so one buffer per slot serves them all.
-    // Half-capable shaders learn which of their tensors are stored as f16 (Plan.half).
-    const withHalf = (l: Launch): Launch => (HALF_SHADERS.has(l.shader)
-      ? { ...l, defines: { ...l.defines, ...halfDefines(l.bindings.map((b) => b instanceof Tensor && isHalf(plan, b))) } }
-      : l);
-    const all = launches.flatMap(({ step, launch }) => [...(launch.before ?? []), launch].map((l) => ({ step, l: withHalf(l) })));
+    const all = planLaunches(plan, be.ctx.gemm);
     const slots: Scratch[] = [];
     for (const { l } of all) for (const b of l.bindings) {
       if (!isScratch(b)) continue;
