@@ -31,7 +31,7 @@ function script(): string {
 
 /** Why `--compare torch` cannot run here, or undefined if it can. */
 export function torchMissing(): string | undefined {
-  const fix = "install Debian's python3-torch and libopenblas0-pthread (npm run setup does, as root on Debian 12), or leave out --compare torch";
+  const fix = "install Debian's python3-torch and libopenblas0-pthread ('bash scripts/setup.sh torch' does, as root on Debian 12), or leave out --compare torch";
   if (!existsSync(TORCH_PYTHON)) return `bench --compare torch needs ${TORCH_PYTHON} with PyTorch; ${fix}`;
   const r = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (r.status !== 0) return `bench --compare torch: ${TORCH_PYTHON} cannot import torch (${(r.stderr.trim().split('\n').pop() ?? '').slice(0, 120)}); ${fix}`;

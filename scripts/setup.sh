@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up that the README's commands call: npm packages, then a WebGPU adapter; with the argument `text`, also
-# the default English corpus of `wgtrain train --model gpt` (Debian's fortunes package).
+# the default English corpus of `wgtrain train --model gpt` (Debian's fortunes package), which `test` installs too
+# (the browser end-to-end test trains the text tab on it).
 # On a Linux machine without a GPU, Dawn needs a Vulkan driver; Mesa's lavapipe from Debian bookworm-backports
 # (Mesa 25) is one. bookworm's own Mesa 22 is too old for Dawn, hence the backports suite.
 # Idempotent: each step is skipped when already done, so calling it before every command costs about a second.
@@ -62,19 +63,19 @@ debian_install() {
 }
 
 # 3. Chromium for the browser demo's end-to-end test (test/browser.e2e.test.ts drives Debian's /usr/bin/chromium
-#    through playwright-core; playwright's own browser downloads are never used).
-if [ ! -x /usr/bin/chromium ]; then debian_install 'the browser end-to-end test' chromium; fi
+#    through playwright-core; playwright's own browser downloads are never used). Only for `test`: training needs none.
+if [ "${1:-}" = test ] && [ ! -x /usr/bin/chromium ]; then debian_install 'the browser end-to-end test' chromium; fi
 
 # 4. PyTorch on the CPU (Debian's python3-torch, with OpenBLAS's threaded build): `bench --compare torch` measures
 #    it in the same run, and test/export_pytorch.test.ts runs what `wgtrain export --format pytorch` writes in it.
-#    Only installed when /usr/bin/python3 cannot import torch.
-if ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
+#    Only for `test` and `torch`, and when /usr/bin/python3 cannot import torch.
+if { [ "${1:-}" = test ] || [ "${1:-}" = torch ]; } && ! /usr/bin/python3 -c 'import torch' >/dev/null 2>&1; then
   debian_install "'bench --compare torch' and the PyTorch export tests" python3-torch libopenblas0-pthread
 fi
 
-# 4. Only with `scripts/setup.sh text`: the default corpus of the GPT model, Debian's `fortunes` (about 2.4 MB of
+# 5. Only with `scripts/setup.sh text` (or `test`, which `npm test` passes): the default corpus of the GPT model, Debian's `fortunes` (about 2.4 MB of
 #    English quotations, jokes and poems in /usr/share/games/fortunes). Installed here, never fetched at run time.
-if [ "${1:-}" = text ] && [ ! -f /usr/share/games/fortunes/cookie ]; then
+if { [ "${1:-}" = text ] || [ "${1:-}" = test ]; } && [ ! -f /usr/share/games/fortunes/cookie ]; then
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
     say "the GPT's default corpus is missing. As root on Debian: apt-get update && apt-get install -y fortunes (or pass --data FILE.txt)"
     exit 1
