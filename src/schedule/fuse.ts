@@ -47,7 +47,7 @@ export const FUSED_COMPOSITES: Record<string, {
     forward: 'attention',
     gradsWhen: (r) => r.attrs.recompute === 1,
     fits: (r) => r.inputs[0].shape[2] <= 64 && r.inputs[0].shape[2] % 4 === 0 && new Set(r.inputs).size === r.inputs.length,
-    grads: Object.fromEntries((['attention_dq', 'attention_dk', 'attention_dv'] as const).map((kernel, i) => [i, { kernel, inputs: (r: Region, dy: Tensor) => [...r.inputs.slice(0, 3), dy, ...r.inputs.slice(3)] }])),
+    grads: Object.fromEntries((['attention_dq', 'attention_dk', 'attention_dv'] as const).map((kernel, i) => [i, { kernel, inputs: (r: Region, dy: Tensor) => [...r.inputs.slice(0, 3), dy, r.output, ...r.inputs.slice(3)] }])),
   },
   // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row.
   layer_norm: { forward: 'layer_norm', grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } } },

@@ -66,15 +66,19 @@ function fusedAttention(n: Tensor, g: Fused): Launch {
   };
 }
 
+/** Rows per staged tile of the attention kernels: two tiles of TILE_V4 = 448 vec4s fit 16 KiB with their stats. */
+export const attentionTile = (dh: number) => Math.min(64, Math.floor(448 / (dh / 4)));
+
 /**
  * A gradient of fused attention (shaders/attention_grad.wgsl): the row statistics into scratch first, then dq (one
- * invocation per query), dk or dv (one per key). g.inputs: q, k, v, dy, and lengths if the region has them.
+ * invocation per query), dk or dv (one per key), 64 rows per workgroup. g.inputs: q, k, v, dy, the forward's output
+ * o, and lengths if the region has them.
  */
 function fusedAttentionGrad(mode: 1 | 2 | 3) {
   return (n: Tensor, g: Fused): Launch => {
-    const [q, k, v, dy, lengths] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1];
+    const [q, k, v, dy, o, lengths] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1];
     const stats: Scratch = { scratch: 4, bytes: 8 * N * Tq };
-    const uniform = attentionDims(g), constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal };
+    const uniform = attentionDims(g), constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal, WG: 64, TILE: attentionTile(dh) };
     const len = lengths ? [lengths] : [];
     const defines = (statsPass: boolean) => ({ STATS: statsPass, LENGTHS: !!lengths, STATS_LENGTHS: statsPass && !!lengths, GRAD_LENGTHS: !statsPass && !!lengths });
     return {
@@ -82,7 +86,7 @@ function fusedAttentionGrad(mode: 1 | 2 | 3) {
       bindings: [q, k, v, dy, stats, n, ...len], workgroups: [Math.ceil((mode === 1 ? Tq : Tk) / 64), N, 1],
       before: [{
         shader: 'attention_grad', defines: defines(true), constants: { ...constants, MODE: 1 }, uniform, workgroupSize: [64],
-        bindings: [q, k, v, dy, stats, ...len], workgroups: [Math.ceil(Tq / 64), N, 1],
+        bindings: [q, k, dy, o, stats, ...len], workgroups: [Math.ceil(Tq / 64), N, 1],
       }],
     };
   };
