@@ -273,7 +273,7 @@ const KERNELS = {
 export const WEBGPU_KERNELS = KERNELS as unknown as Readonly<Partial<Record<OpName, (n: Tensor) => Launch>>>;
 
 /** The fused kernels of composites (FUSED_COMPOSITES in src/schedule/fuse.ts), by kernel name. */
-const FUSED_LAUNCHES = { ...NORM_FUSED_LAUNCHES, ...ATTENTION_FUSED_LAUNCHES } satisfies Record<FusedKernel, (n: Tensor, g: Fused) => Launch>;
+const FUSED_LAUNCHES = { ...NORM_FUSED_LAUNCHES, ...ATTENTION_FUSED_LAUNCHES } satisfies Record<FusedKernel, (n: Tensor, g: Fused, gemm?: GemmKernel) => Launch>;
 
 /**
  * A fused group (src/schedule/fuse.ts) as one elementwise launch: its first elementwise op reads each input either
@@ -282,7 +282,7 @@ const FUSED_LAUNCHES = { ...NORM_FUSED_LAUNCHES, ...ATTENTION_FUSED_LAUNCHES } s
  */
 export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch {
   if (g.pattern) {
-    return FUSED_LAUNCHES[g.pattern.kernel](n, g);
+    return FUSED_LAUNCHES[g.pattern.kernel](n, g, gemm);
   }
   const head = g.nodes[0];
   if (isOp(head, 'matmul')) return matmulEpilogue(head, g, n, gemm);

@@ -22,7 +22,7 @@ export const bindingBytes = (b: Binding, vec4 = false): number => (isScratch(b) 
 export type ShaderName =
   | 'elementwise' | 'reduce' | 'matmul' | 'matmul_subgroup' | 'matmul_packed' | 'gemm_pack' | 'softmax_xent' | 'im2col'
   | 'col2im' | 'pool' | 'maxout' | 'log_softmax' | 'strided_copy' | 'dropout' | 'randn' | 'running_update' | 'layer_norm' | 'optim'
-  | 'embedding' | 'softmax' | 'topk' | 'label_count' | 'attention' | 'attention_grad';
+  | 'embedding' | 'softmax' | 'topk' | 'label_count' | 'attention' | 'attention_grad' | 'attention_subgroup';
 
 export interface Launch {
   shader: ShaderName;

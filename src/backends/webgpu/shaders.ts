@@ -32,10 +32,12 @@ import topk from '../../../shaders/topk.wgsl';
 import label_count from '../../../shaders/label_count.wgsl';
 import attention from '../../../shaders/attention.wgsl';
 import attention_grad from '../../../shaders/attention_grad.wgsl';
+import attention_subgroup from '../../../shaders/attention_subgroup.wgsl';
 
 export const SHADERS = {
   elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent, im2col, col2im, pool, maxout,
   log_softmax, strided_copy, dropout, randn, running_update, layer_norm, optim, embedding, softmax, topk, label_count, attention, attention_grad,
+  attention_subgroup,
 } satisfies Record<ShaderName, string>;
 
 /**
