@@ -4,9 +4,9 @@
 //
 // Why: llvmpipe runs the 8 lanes as one AVX2 vector and turns every load into a loop over the lanes (about ten
 // instructions per float), even where all lanes read the same address, so a kernel in which each lane reads every key
-// (or query) row spends most of its time loading. Here each lane owns one output row (a query for FWD, STATS and DQ;
-// a key for DK and DV) in registers and, per block of 8 rows of the other side, loads just one of them; the other 7
-// reach it by subgroupBroadcast with a constant lane, a register shuffle. Loads per multiply-add drop 8-fold. Loops
+// (or query) row spends most of its time loading. Here each lane owns R output rows (queries for FWD, STATS and DQ;
+// keys for DK and DV) in registers and, per block of 8 rows of the other side, loads just one of them; the other 7
+// reach it by subgroupBroadcast with a constant lane, a register shuffle. Loads per multiply-add drop 8·R-fold. Loops
 // over blocks stay rolled, so a pipeline compiles in seconds with a cold shader cache.
 enable subgroups;
 
@@ -16,6 +16,10 @@ override CAUSAL: u32 = 0u;
 override MODE: u32 = 1u; // without FWD or STATS: 1 DQ, 2 DK, 3 DV
 const DH4_MAX = 16u;
 const B = 8u; // the subgroup and workgroup size, and the rows per block of the other side
+// Output rows per lane: lane l owns rows r0 + l + B·u, u < R. Each row loaded is then used by B·R outputs; R rows
+// also raise the multiply-adds per float loaded R-fold.
+const R = 4u;
+const RB = 32u; // R · B, the rows of a workgroup
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 #if FWD
@@ -66,9 +70,9 @@ fn keyEnd(n: u32, i: u32) -> u32 {
   return end;
 }
 
-/** The keys some query of the block from query i0 may see (lengths aside: the bound must be the same in every lane). */
+/** The keys some query of the workgroup from query i0 may see (lengths aside: the bound must be the same in every lane). */
 fn blockEnd(i0: u32) -> u32 {
-  if (CAUSAL == 1u) { return min(dims.Tk, min(i0 + B, dims.Tq) + dims.Tk - dims.Tq); }
+  if (CAUSAL == 1u) { return min(dims.Tk, min(i0 + RB, dims.Tq) + dims.Tk - dims.Tq); }
   return dims.Tk;
 }
 
@@ -107,128 +111,162 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let n = wid.y;
   let Tq = dims.Tq;
   let Tk = dims.Tk;
-  let r0 = wid.x * B; // the block's first output row
+  let r0 = wid.x * RB; // the workgroup's first output row
+  var acc: array<vec4<f32>, R * DH4_MAX>;
+  for (var e = 0u; e < R * DH4; e++) { acc[e] = vec4<f32>(0.0); }
 #if FWD
-  let i = r0 + lid;
-  let ic = min(i, Tq - 1u);
-  let end = keyEnd(n, ic);
-  let qb = (n * Tq + ic) * DH4;
-  var qi: array<vec4<f32>, DH4_MAX>;
-  var acc: array<vec4<f32>, DH4_MAX>;
-  for (var d = 0u; d < DH4; d++) { qi[d] = q[qb + d] * dims.scale; acc[d] = vec4<f32>(0.0); }
+  var qi: array<vec4<f32>, R * DH4_MAX>;
+  var end: array<u32, R>;
+  for (var u = 0u; u < R; u++) {
+    let ic = min(r0 + lid + B * u, Tq - 1u);
+    end[u] = keyEnd(n, ic);
+    for (var d = 0u; d < DH4; d++) { qi[u * DH4 + d] = q[(n * Tq + ic) * DH4 + d] * dims.scale; }
+  }
   // The online softmax: per block of 8 keys, its scores and their max, then one exp per score.
-  var m = -3.0e38;
-  var l = 0.0;
+  var m: array<f32, R>;
+  var l: array<f32, R>;
+  for (var u = 0u; u < R; u++) { m[u] = -3.0e38; l[u] = 0.0; }
   for (var t0 = 0u; t0 < blockEnd(r0); t0 += B) {
     let kb = (n * Tk + min(t0 + lid, Tk - 1u)) * DH4;
     var kr: array<vec4<f32>, DH4_MAX>;
     var vr: array<vec4<f32>, DH4_MAX>;
     for (var d = 0u; d < DH4; d++) { kr[d] = k[kb + d]; vr[d] = v[kb + d]; }
-    var s: array<f32, B>;
+    var s: array<f32, RB>;
     var mt = m;
     for (var c = 0u; c < B; c++) {
-      var sv = vec4<f32>(0.0);
-      for (var d = 0u; d < DH4; d++) { sv += qi[d] * bc(kr[d], c); }
-      s[c] = select(-3.0e38, hsum(sv), t0 + c < end);
-      mt = max(mt, s[c]);
+      var kc: array<vec4<f32>, DH4_MAX>;
+      for (var d = 0u; d < DH4; d++) { kc[d] = bc(kr[d], c); }
+      for (var u = 0u; u < R; u++) {
+        var sv = vec4<f32>(0.0);
+        for (var d = 0u; d < DH4; d++) { sv += qi[u * DH4 + d] * kc[d]; }
+        s[u * B + c] = select(-3.0e38, hsum(sv), t0 + c < end[u]);
+        mt[u] = max(mt[u], s[u * B + c]);
+      }
     }
-    let corr = exp(m - mt);
-    l *= corr;
-    for (var d = 0u; d < DH4; d++) { acc[d] *= corr; }
+    for (var u = 0u; u < R; u++) {
+      let corr = exp(m[u] - mt[u]);
+      l[u] *= corr;
+      for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] *= corr; }
+      m[u] = mt[u];
+    }
     for (var c = 0u; c < B; c++) {
-      let p = select(0.0, exp(s[c] - mt), t0 + c < end);
-      l += p;
-      for (var d = 0u; d < DH4; d++) { acc[d] += p * bc(vr[d], c); }
+      var vc: array<vec4<f32>, DH4_MAX>;
+      for (var d = 0u; d < DH4; d++) { vc[d] = bc(vr[d], c); }
+      for (var u = 0u; u < R; u++) {
+        let p = select(0.0, exp(s[u * B + c] - m[u]), t0 + c < end[u]);
+        l[u] += p;
+        for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] += p * vc[d]; }
+      }
     }
-    m = mt;
   }
-  if (i < Tq) {
-    let inv = select(0.0, 1.0 / l, l > 0.0);
-    for (var d = 0u; d < DH4; d++) { out[qb + d] = acc[d] * inv; }
+  for (var u = 0u; u < R; u++) {
+    let i = r0 + lid + B * u;
+    if (i < Tq) {
+      let inv = select(0.0, 1.0 / l[u], l[u] > 0.0);
+      for (var d = 0u; d < DH4; d++) { out[(n * Tq + i) * DH4 + d] = acc[u * DH4 + d] * inv; }
+    }
   }
 #elif STATS
-  let i = r0 + lid;
-  let ic = min(i, Tq - 1u);
-  let end = keyEnd(n, ic);
-  let qb = (n * Tq + ic) * DH4;
-  var qi: array<vec4<f32>, DH4_MAX>;
-  for (var d = 0u; d < DH4; d++) { qi[d] = q[qb + d] * dims.scale; }
-  var m = -3.0e38;
-  var l = 0.0;
+  var qi: array<vec4<f32>, R * DH4_MAX>;
+  var end: array<u32, R>;
+  for (var u = 0u; u < R; u++) {
+    let ic = min(r0 + lid + B * u, Tq - 1u);
+    end[u] = keyEnd(n, ic);
+    for (var d = 0u; d < DH4; d++) { qi[u * DH4 + d] = q[(n * Tq + ic) * DH4 + d] * dims.scale; }
+  }
+  var m: array<f32, R>;
+  var l: array<f32, R>;
+  for (var u = 0u; u < R; u++) { m[u] = -3.0e38; l[u] = 0.0; }
   for (var t0 = 0u; t0 < blockEnd(r0); t0 += B) {
     let kb = (n * Tk + min(t0 + lid, Tk - 1u)) * DH4;
     var kr: array<vec4<f32>, DH4_MAX>;
     for (var d = 0u; d < DH4; d++) { kr[d] = k[kb + d]; }
-    var s: array<f32, B>;
+    var s: array<f32, RB>;
     var mt = m;
     for (var c = 0u; c < B; c++) {
-      var sv = vec4<f32>(0.0);
-      for (var d = 0u; d < DH4; d++) { sv += qi[d] * bc(kr[d], c); }
-      s[c] = select(-3.0e38, hsum(sv), t0 + c < end);
-      mt = max(mt, s[c]);
+      var kc: array<vec4<f32>, DH4_MAX>;
+      for (var d = 0u; d < DH4; d++) { kc[d] = bc(kr[d], c); }
+      for (var u = 0u; u < R; u++) {
+        var sv = vec4<f32>(0.0);
+        for (var d = 0u; d < DH4; d++) { sv += qi[u * DH4 + d] * kc[d]; }
+        s[u * B + c] = select(-3.0e38, hsum(sv), t0 + c < end[u]);
+        mt[u] = max(mt[u], s[u * B + c]);
+      }
     }
-    var lt = 0.0;
-    for (var c = 0u; c < B; c++) { lt += select(0.0, exp(s[c] - mt), t0 + c < end); }
-    l = l * exp(m - mt) + lt;
-    m = mt;
+    for (var u = 0u; u < R; u++) {
+      var lt = 0.0;
+      for (var c = 0u; c < B; c++) { lt += select(0.0, exp(s[u * B + c] - mt[u]), t0 + c < end[u]); }
+      l[u] = l[u] * exp(m[u] - mt[u]) + lt;
+      m[u] = mt[u];
+    }
   }
-  if (i < Tq) {
-    var D = vec4<f32>(0.0);
-    for (var d = 0u; d < DH4; d++) { D += dy[qb + d] * o[qb + d]; }
-    stats[(n * Tq + i) * 2u] = select(3.0e38, m + log(l), end > 0u);
-    stats[(n * Tq + i) * 2u + 1u] = hsum(D);
+  for (var u = 0u; u < R; u++) {
+    let i = r0 + lid + B * u;
+    if (i < Tq) {
+      let qb = (n * Tq + i) * DH4;
+      var D = vec4<f32>(0.0);
+      for (var d = 0u; d < DH4; d++) { D += dy[qb + d] * o[qb + d]; }
+      stats[(n * Tq + i) * 2u] = select(3.0e38, m[u] + log(l[u]), end[u] > 0u);
+      stats[(n * Tq + i) * 2u + 1u] = hsum(D);
+    }
   }
 #else
-  var acc: array<vec4<f32>, DH4_MAX>;
-  for (var d = 0u; d < DH4; d++) { acc[d] = vec4<f32>(0.0); }
   if (MODE == 1u) {
-    let i = r0 + lid;
-    let ic = min(i, Tq - 1u);
-    let end = keyEnd(n, ic);
-    let qb = (n * Tq + ic) * DH4;
-    var qi: array<vec4<f32>, DH4_MAX>;
-    var dyi: array<vec4<f32>, DH4_MAX>;
-    for (var d = 0u; d < DH4; d++) { qi[d] = q[qb + d] * dims.scale; dyi[d] = dy[qb + d]; }
-    let L = stats[(n * Tq + ic) * 2u];
-    let D = stats[(n * Tq + ic) * 2u + 1u];
+    var qi: array<vec4<f32>, R * DH4_MAX>;
+    var dyi: array<vec4<f32>, R * DH4_MAX>;
+    var end: array<u32, R>;
+    var L: array<f32, R>;
+    var D: array<f32, R>;
+    for (var u = 0u; u < R; u++) {
+      let ic = min(r0 + lid + B * u, Tq - 1u);
+      end[u] = keyEnd(n, ic);
+      L[u] = stats[(n * Tq + ic) * 2u];
+      D[u] = stats[(n * Tq + ic) * 2u + 1u];
+      for (var d = 0u; d < DH4; d++) {
+        qi[u * DH4 + d] = q[(n * Tq + ic) * DH4 + d] * dims.scale;
+        dyi[u * DH4 + d] = dy[(n * Tq + ic) * DH4 + d];
+      }
+    }
     for (var t0 = 0u; t0 < blockEnd(r0); t0 += B) {
       let kb = (n * Tk + min(t0 + lid, Tk - 1u)) * DH4;
       var kr: array<vec4<f32>, DH4_MAX>;
       var vr: array<vec4<f32>, DH4_MAX>;
       for (var d = 0u; d < DH4; d++) { kr[d] = k[kb + d]; vr[d] = v[kb + d]; }
       for (var c = 0u; c < B; c++) {
-        var sv = vec4<f32>(0.0);
-        var dpv = vec4<f32>(0.0);
         var kc: array<vec4<f32>, DH4_MAX>;
-        for (var d = 0u; d < DH4; d++) {
-          kc[d] = bc(kr[d], c);
-          sv += qi[d] * kc[d];
-          dpv += dyi[d] * bc(vr[d], c);
+        var vc: array<vec4<f32>, DH4_MAX>;
+        for (var d = 0u; d < DH4; d++) { kc[d] = bc(kr[d], c); vc[d] = bc(vr[d], c); }
+        for (var u = 0u; u < R; u++) {
+          var sv = vec4<f32>(0.0);
+          var dpv = vec4<f32>(0.0);
+          for (var d = 0u; d < DH4; d++) { sv += qi[u * DH4 + d] * kc[d]; dpv += dyi[u * DH4 + d] * vc[d]; }
+          let ds = select(0.0, exp(hsum(sv) - L[u]) * (hsum(dpv) - D[u]), t0 + c < end[u]);
+          for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] += ds * kc[d]; }
         }
-        let ds = select(0.0, exp(hsum(sv) - L) * (hsum(dpv) - D), t0 + c < end);
-        for (var d = 0u; d < DH4; d++) { acc[d] += ds * kc[d]; }
       }
     }
-    if (i < Tq) {
-      for (var d = 0u; d < DH4; d++) { out[qb + d] = acc[d] * dims.scale; }
+    for (var u = 0u; u < R; u++) {
+      let i = r0 + lid + B * u;
+      if (i < Tq) {
+        for (var d = 0u; d < DH4; d++) { out[(n * Tq + i) * DH4 + d] = acc[u * DH4 + d] * dims.scale; }
+      }
     }
     return;
   }
-  let r = r0 + lid; // this lane's key
-  let rc = min(r, Tk - 1u);
-  let kb = (n * Tk + rc) * DH4;
-  var kj: array<vec4<f32>, DH4_MAX>;
-  var vj: array<vec4<f32>, DH4_MAX>;
-  for (var d = 0u; d < DH4; d++) { kj[d] = k[kb + d] * dims.scale; vj[d] = v[kb + d]; }
+  var kj: array<vec4<f32>, R * DH4_MAX>;
+  var vj: array<vec4<f32>, R * DH4_MAX>;
   // The queries that see key r: from the first one a causal mask lets see it, none if r is past the row's length;
-  // the blocks start at the first query that sees the block's first key.
-  var first = 0u;
-  var blockFirst = 0u;
-  if (CAUSAL == 1u) {
-    if (rc + Tq > Tk) { first = rc + Tq - Tk; }
-    if (r0 + Tq > Tk) { blockFirst = min(r0 + Tq - Tk, Tq); }
+  // the blocks start at the first query that sees the workgroup's first key.
+  var first: array<u32, R>;
+  for (var u = 0u; u < R; u++) {
+    let rc = min(r0 + lid + B * u, Tk - 1u);
+    for (var d = 0u; d < DH4; d++) { kj[u * DH4 + d] = k[(n * Tk + rc) * DH4 + d] * dims.scale; vj[u * DH4 + d] = v[(n * Tk + rc) * DH4 + d]; }
+    first[u] = 0u;
+    if (CAUSAL == 1u && rc + Tq > Tk) { first[u] = rc + Tq - Tk; }
+    if (rc >= rowLength(n)) { first[u] = Tq; }
   }
-  if (rc >= rowLength(n)) { first = Tq; }
+  var blockFirst = 0u;
+  if (CAUSAL == 1u && r0 + Tq > Tk) { blockFirst = min(r0 + Tq - Tk, Tq); }
   for (var t0 = blockFirst; t0 < Tq; t0 += B) {
     let row = n * Tq + min(t0 + lid, Tq - 1u);
     var qr: array<vec4<f32>, DH4_MAX>;
@@ -237,24 +275,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let Lr = stats[row * 2u];
     let Dr = stats[row * 2u + 1u];
     for (var c = 0u; c < B; c++) {
-      let seen = t0 + c >= first && t0 + c < Tq;
-      var sv = vec4<f32>(0.0);
       var qc: array<vec4<f32>, DH4_MAX>;
-      for (var d = 0u; d < DH4; d++) { qc[d] = bc(qr[d], c); sv += qc[d] * kj[d]; }
-      let p = select(0.0, exp(hsum(sv) - bc1(Lr, c)), seen);
-      if (MODE == 3u) {
-        for (var d = 0u; d < DH4; d++) { acc[d] += p * bc(dyr[d], c); }
-      } else {
-        var dpv = vec4<f32>(0.0);
-        for (var d = 0u; d < DH4; d++) { dpv += bc(dyr[d], c) * vj[d]; }
-        let ds = p * (hsum(dpv) - bc1(Dr, c));
-        for (var d = 0u; d < DH4; d++) { acc[d] += ds * qc[d]; }
+      var dyc: array<vec4<f32>, DH4_MAX>;
+      for (var d = 0u; d < DH4; d++) { qc[d] = bc(qr[d], c); dyc[d] = bc(dyr[d], c); }
+      let Lc = bc1(Lr, c);
+      let Dc = bc1(Dr, c);
+      for (var u = 0u; u < R; u++) {
+        let seen = t0 + c >= first[u] && t0 + c < Tq;
+        var sv = vec4<f32>(0.0);
+        for (var d = 0u; d < DH4; d++) { sv += qc[d] * kj[u * DH4 + d]; }
+        let p = select(0.0, exp(hsum(sv) - Lc), seen);
+        if (MODE == 3u) {
+          for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] += p * dyc[d]; }
+        } else {
+          var dpv = vec4<f32>(0.0);
+          for (var d = 0u; d < DH4; d++) { dpv += dyc[d] * vj[u * DH4 + d]; }
+          let ds = p * (hsum(dpv) - Dc);
+          for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] += ds * qc[d]; }
+        }
       }
     }
   }
-  if (r < Tk) {
-    let scale = select(1.0, dims.scale, MODE == 2u);
-    for (var d = 0u; d < DH4; d++) { out[kb + d] = acc[d] * scale; }
+  let scale = select(1.0, dims.scale, MODE == 2u);
+  for (var u = 0u; u < R; u++) {
+    let r = r0 + lid + B * u;
+    if (r < Tk) {
+      for (var d = 0u; d < DH4; d++) { out[(n * Tk + r) * DH4 + d] = acc[u * DH4 + d] * scale; }
+    }
   }
 #endif
 }

@@ -108,9 +108,9 @@ export interface AttentionOptions extends SoftmaxMask {
   /** Applied to the attention weights (dropout on them), e.g. (p) => dropout(p, 0.1, seed, counter). */
   weights?: (p: Tensor) => Tensor;
   /**
-   * Train with the fused backward kernels, which recompute the weights instead of keeping the [Tq, Tk] matrix: less
-   * memory, more arithmetic (on lavapipe 3-10x slower than the composite's backward). Needs a head size that is a
-   * multiple of 4 up to 64.
+   * Train with the fused backward kernels, which recompute the weights instead of keeping the [Tq, Tk] matrix (the
+   * default, where the head size is a multiple of 4 up to 64): less memory, and on lavapipe faster than the
+   * composite's GEMMs (bench attention). false keeps the composite's backward, which reads the stored weights.
    */
   recompute?: boolean;
 }
@@ -132,7 +132,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions =
     const p = softmax(mul(matmul(q, k, { transB: true }), scale), o);
     return matmul(o.weights ? o.weights(p) : p, v);
   };
-  return o.weights ? body() : composite('attention', inputs, { scale, causal: +!!o.causal, recompute: +!!o.recompute }, body);
+  return o.weights ? body() : composite('attention', inputs, { scale, causal: +!!o.causal, recompute: +(o.recompute ?? true) }, body);
 }
 
 export const ATTENTION: CompositeSpec = {

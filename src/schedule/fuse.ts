@@ -41,8 +41,8 @@ export const FUSED_COMPOSITES: Record<string, {
 }> = {
   // Head sizes that are multiples of 4 up to 64 (the kernels' per-query vec4 arrays), and q, k, v distinct tensors (a
   // kernel gives the gradient through one of them; attention(x, x, x) sums three). The gradient kernels recompute the
-  // weights from q and k, so no [Tq, Tk] matrix is stored in training either; they are only used where attention() is
-  // asked to (`recompute`), because on lavapipe they run 3-10x slower than the composite's GEMMs (bench attention).
+  // weights from q and k, so no [Tq, Tk] matrix is stored in training either; attention(..., { recompute: false })
+  // keeps the composite's backward. They also read the forward's output o (D_i = dy_i·o_i).
   attention: {
     forward: 'attention',
     gradsWhen: (r) => r.attrs.recompute === 1,

@@ -60,9 +60,12 @@ const attentionDims = (g: Fused) => {
 
 /**
  * Whether the attention kernels take their subgroup versions (shaders/attention_subgroup.wgsl): where the GEMMs do,
- * on adapters with 8-lane subgroups (CPU drivers), which the device then enables.
+ * on adapters with 8-lane subgroups (CPU drivers), which the device then enables, and for head sizes up to 32: at 64
+ * the 4 rows per lane compile in minutes in lavapipe's LLVM (cold cache), so larger heads take the workgroup kernels.
  */
-const subgroups = (gemm: GemmKernel) => gemm !== 'tiled';
+const subgroups = (gemm: GemmKernel, dh: number) => gemm !== 'tiled' && dh <= 32;
+/** Output rows per workgroup of the subgroup kernels: 8 lanes of R = 4 rows (RB in the shader). */
+const SUBGROUP_ROWS = 32;
 
 /**
  * The fused attention forward: reads the region's q, k, v (and lengths); one workgroup per 64 queries of a row, or
@@ -71,10 +74,10 @@ const subgroups = (gemm: GemmKernel) => gemm !== 'tiled';
 function fusedAttention(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch {
   const [q] = g.inputs, [N, Tq, dh] = q.shape, lengths = g.inputs.length === 4;
   const constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal };
-  if (subgroups(gemm)) {
+  if (subgroups(gemm, dh)) {
     return {
       shader: 'attention_subgroup', defines: { ...SUBGROUP_PASS, FWD: true, FWD_LENGTHS: lengths, LENGTHS: lengths }, constants,
-      uniform: attentionDims(g), bindings: [...g.inputs, n], workgroupSize: [8], workgroups: [Math.ceil(Tq / 8), N, 1],
+      uniform: attentionDims(g), bindings: [...g.inputs, n], workgroupSize: [8], workgroups: [Math.ceil(Tq / SUBGROUP_ROWS), N, 1],
     };
   }
   return {
@@ -100,16 +103,16 @@ function fusedAttentionGrad(mode: 1 | 2 | 3) {
     const uniform = attentionDims(g), len = lengths ? [lengths] : [];
     const rows = (pass: 'stats' | 'grad') => (pass === 'stats' || mode === 1 ? Tq : Tk);
     const defines = (statsPass: boolean) => ({ STATS: statsPass, LENGTHS: !!lengths, STATS_LENGTHS: statsPass && !!lengths, GRAD_LENGTHS: !statsPass && !!lengths });
-    const sg = subgroups(gemm), WG = sg ? 8 : 64;
+    const sg = subgroups(gemm, dh), WG = sg ? 8 : 64, perGroup = sg ? SUBGROUP_ROWS : 64;
     const constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal, ...(sg ? {} : { WG, TILE: attentionTile(dh) }) };
     const shader = sg ? 'attention_subgroup' : 'attention_grad';
     const extra: Record<string, boolean> = sg ? { FWD: false, FWD_LENGTHS: false } : {};
     return {
       shader, defines: { ...extra, ...defines(false) }, constants: { ...constants, MODE: mode }, uniform, workgroupSize: [WG],
-      bindings: [q, k, v, dy, stats, n, ...len], workgroups: [Math.ceil(rows('grad') / WG), N, 1],
+      bindings: [q, k, v, dy, stats, n, ...len], workgroups: [Math.ceil(rows('grad') / perGroup), N, 1],
       before: [{
         shader, defines: { ...extra, ...defines(true) }, constants: { ...constants, MODE: 1 }, uniform, workgroupSize: [WG],
-        bindings: [q, k, dy, o, stats, ...len], workgroups: [Math.ceil(rows('stats') / WG), N, 1],
+        bindings: [q, k, dy, o, stats, ...len], workgroups: [Math.ceil(rows('stats') / perGroup), N, 1],
       }],
     };
   };
