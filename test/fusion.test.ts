@@ -227,8 +227,8 @@ describe('fused layer norm: WebGPU kernel vs the composite', () => {
 // workgroup nor the 32-key tile, head sizes 8, 16 and 64, causal and not; then with per-row lengths (what a generating
 // step uses, some rows seeing no key), fewer queries than keys, and shapes that stay composite.
 describe('fused attention: WebGPU kernels vs the composite', () => {
-  const check = async (name: string, [N, Tq, Tk, dh]: number[], o: { causal?: boolean; lengths?: boolean }, fused = true) => {
-    // `recompute` asks for the fused backward (slower than the composite's on lavapipe, so not the default).
+  const check = async (name: string, [N, Tq, Tk, dh]: number[], o: { causal?: boolean; lengths?: boolean }, fused = true, be: WebGpuBackend = gpu) => {
+    // `recompute` asks for the fused backward (the default; spelled out so the case stays one if that changes).
     const q = input([N, Tq, dh], 'f32', 'q'), k = input([N, Tk, dh], 'f32', 'k'), v = input([N, Tk, dh], 'f32', 'v'), R = input([N, Tq, dh], 'f32', 'R');
     const lengths = o.lengths ? input([N], 'i32', 'lengths') : undefined;
     const y = attention(q, k, v, { causal: o.causal, lengths, recompute: true });
@@ -239,7 +239,7 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
     const feeds: Feeds = new Map([[q, randn(q.size, 1, 1.5)], [k, randn(k.size, 2, 1.5)], [v, randn(v.size, 3)], [R, randn(R.size, 5)]]);
     if (lengths) feeds.set(lengths, randInt(N, Tk + 1, 4));
     const outs = [y, ...grads];
-    const { cpu: want, gpu: got } = await runBoth(outs, feeds, gpu, cpu);
+    const { cpu: want, gpu: got } = await runBoth(outs, feeds, be, cpu);
     // The output sums Tk weighted values (each weight from a dh-term dot product); a gradient sums over both the
     // queries and the keys.
     outs.forEach((_, i) => {
@@ -253,6 +253,17 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
   }
   it('with lengths, causal, Tq 33 < Tk 70', async () => { await check('lengths causal', [5, 33, 70, 16], { causal: true, lengths: true }); });
   it('one query against 129 cached keys with lengths (a generating step)', async () => { await check('generating step', [4, 1, 129, 32], { lengths: true }); });
+  // On an adapter with 8-lane subgroups (lavapipe) the cases above run shaders/attention_subgroup.wgsl; the GEMM
+  // kernel 'tiled' turns subgroups off, so these run the workgroup-memory kernels every other adapter gets.
+  it('without subgroups (gemm tiled): the workgroup-memory kernels, odd sizes, masks', async () => {
+    const tiled = await WebGpuBackend.create({ gemm: 'tiled' });
+    try {
+      await check('tiled T=33 dh=16 causal', [3, 33, 33, 16], { causal: true }, true, tiled);
+      await check('tiled T=129 dh=64', [2, 129, 129, 64], {}, true, tiled);
+      await check('tiled T=7 dh=8', [3, 7, 7, 8], {}, true, tiled);
+      await check('tiled lengths causal', [5, 33, 70, 16], { causal: true, lengths: true }, true, tiled);
+    } finally { tiled.dispose(); }
+  });
   it('head sizes over 64 or not a multiple of 4 stay composite', async () => {
     await check('dh 96', [2, 7, 7, 96], {}, false);
     await check('dh 6', [2, 7, 7, 6], { causal: true }, false);
@@ -263,9 +274,17 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
     const g = grad(ops.sum(ops.mul(y, R)), [x]);
     expect([...plan([y, ...g]).fused.values()].map((f) => f.pattern?.kernel).filter(Boolean)).toEqual([]);
   });
-  it('without recompute, training keeps the composite (the backward reads the stored weights); inference fuses', () => {
+  it('training fuses the backward by default from 128 keys on; below, or with recompute false, it keeps the composite (the backward reads the stored weights) and inference fuses', () => {
+    const kernelsOf = (T: number, recompute?: boolean) => {
+      const q = input([2, T, 8]), k = input([2, T, 8]), v = input([2, T, 8]), R = input([2, T, 8]);
+      const y = attention(q, k, v, { causal: true, recompute });
+      return [...plan([y, ...grad(ops.sum(ops.mul(y, R)), [q, k, v])]).fused.values()].map((f) => f.pattern?.kernel).filter(Boolean).sort();
+    };
+    expect(kernelsOf(128)).toEqual(['attention', 'attention_dk', 'attention_dq', 'attention_dv']);
+    expect(kernelsOf(127)).toEqual([]);
+    expect(kernelsOf(128, false)).toEqual([]);
     const q = input([2, 7, 8]), k = input([2, 7, 8]), v = input([2, 7, 8]), R = input([2, 7, 8]);
-    const y = attention(q, k, v, { causal: true });
+    const y = attention(q, k, v, { causal: true, recompute: false });
     const g = grad(ops.sum(ops.mul(y, R)), [q, k, v]);
     expect([...plan([y, ...g]).fused.values()].map((f) => f.pattern?.kernel).filter(Boolean)).toEqual([]);
     expect([...plan([y]).fused.values()].map((f) => f.pattern?.kernel)).toEqual(['attention']);

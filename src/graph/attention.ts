@@ -102,15 +102,20 @@ export const RMS_NORM: CompositeSpec = {
 
 // ---- attention ----
 
+/** The `recompute` attribute when the option is left out: fuse the backward from ATTENTION_FUSED_BACKWARD_KEYS keys on. */
+export const RECOMPUTE_AUTO = 2;
+export const ATTENTION_FUSED_BACKWARD_KEYS = 128;
+
 export interface AttentionOptions extends SoftmaxMask {
   /** Multiplies q·kᵀ; default 1/sqrt(head size). */
   scale?: number;
   /** Applied to the attention weights (dropout on them), e.g. (p) => dropout(p, 0.1, seed, counter). */
   weights?: (p: Tensor) => Tensor;
   /**
-   * Train with the fused backward kernels, which recompute the weights instead of keeping the [Tq, Tk] matrix: less
-   * memory, more arithmetic (on lavapipe 3-10x slower than the composite's backward). Needs a head size that is a
-   * multiple of 4 up to 64.
+   * Train with the fused backward kernels, which recompute the weights instead of keeping the [Tq, Tk] matrix (head
+   * sizes that are multiples of 4 up to 64): less memory. By default they are used from 128 keys on, where on lavapipe
+   * they beat the composite's GEMMs (bench attention; at 64 keys they are about 10% slower in GPT training); true
+   * always, false never (the composite's backward, which reads the stored weights).
    */
   recompute?: boolean;
 }
@@ -132,7 +137,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, o: AttentionOptions =
     const p = softmax(mul(matmul(q, k, { transB: true }), scale), o);
     return matmul(o.weights ? o.weights(p) : p, v);
   };
-  return o.weights ? body() : composite('attention', inputs, { scale, causal: +!!o.causal, recompute: +!!o.recompute }, body);
+  return o.weights ? body() : composite('attention', inputs, { scale, causal: +!!o.causal, recompute: o.recompute === undefined ? RECOMPUTE_AUTO : +o.recompute }, body);
 }
 
 export const ATTENTION: CompositeSpec = {

@@ -19,6 +19,7 @@ import { UNARY, BINARY } from '../graph/elementwise.js';
 import { Region, regionOf, gradRegionOf, regionNodes } from '../graph/composite.js';
 import { OP_FACTS, OpName, factsOf, isView } from '../graph/op_table.js';
 import { convAlgorithm, convFits, convShapeOf } from './conv_algorithm.js';
+import { RECOMPUTE_AUTO, ATTENTION_FUSED_BACKWARD_KEYS } from '../graph/attention.js';
 
 /**
  * A fused step: `nodes` (in order; the last is the step's own node) run as one kernel reading `inputs`. `pattern`
@@ -52,13 +53,13 @@ export const FUSED_COMPOSITES: Record<string, {
 }> = {
   // Head sizes that are multiples of 4 up to 64 (the kernels' per-query vec4 arrays), and q, k, v distinct tensors (a
   // kernel gives the gradient through one of them; attention(x, x, x) sums three). The gradient kernels recompute the
-  // weights from q and k, so no [Tq, Tk] matrix is stored in training either; they are only used where attention() is
-  // asked to (`recompute`), because on lavapipe they run 3-10x slower than the composite's GEMMs (bench attention).
+  // weights from q and k, so no [Tq, Tk] matrix is stored in training either; by default from 128 keys on (below, the
+  // composite's backward is faster on lavapipe), always with `recompute: true`, never with false. They also read the forward's output o (D_i = dy_i·o_i).
   attention: {
     forward: 'attention',
-    gradsWhen: (r) => r.attrs.recompute === 1,
+    gradsWhen: (r) => r.attrs.recompute === 1 || (r.attrs.recompute === RECOMPUTE_AUTO && r.inputs[1].shape[1] >= ATTENTION_FUSED_BACKWARD_KEYS),
     fits: (r) => r.inputs[0].shape[2] <= 64 && r.inputs[0].shape[2] % 4 === 0 && new Set(r.inputs).size === r.inputs.length,
-    grads: Object.fromEntries((['attention_dq', 'attention_dk', 'attention_dv'] as const).map((kernel, i) => [i, { kernel, inputs: (r: Region, dy: Tensor) => [...r.inputs.slice(0, 3), dy, ...r.inputs.slice(3)] }])),
+    grads: Object.fromEntries((['attention_dq', 'attention_dk', 'attention_dv'] as const).map((kernel, i) => [i, { kernel, inputs: (r: Region, dy: Tensor) => [...r.inputs.slice(0, 3), dy, r.output, ...r.inputs.slice(3)] }])),
   },
   // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row.
   layer_norm: { forward: 'layer_norm', grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } } },

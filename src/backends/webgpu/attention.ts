@@ -7,6 +7,7 @@ import type { Node } from '../../graph/op_table.js';
 import type { Fused, FusedKernel } from '../../schedule/fuse.js';
 import { Launch, Scratch, WebGpuKernels, spread } from './launch.js';
 import { UNIFORMS } from './contracts.js';
+import type { GemmKernel } from './device.js';
 
 const EMBEDDING = { COUNT: false, LIST: false, GATHER: false };
 
@@ -57,32 +58,61 @@ const attentionDims = (g: Fused) => {
   return UNIFORMS.attention_dims.pack({ N: q.shape[0], Tq: q.shape[1], Tk: k.shape[1], scale: g.pattern!.attrs.scale });
 };
 
-/** The fused attention forward: reads the region's q, k, v (and lengths); one workgroup per 64 queries of a row. */
-function fusedAttention(n: Tensor, g: Fused): Launch {
-  const [q] = g.inputs, [N, Tq, dh] = q.shape;
+/**
+ * Whether the attention kernels take their subgroup versions (shaders/attention_subgroup.wgsl): where the GEMMs do,
+ * on adapters with 8-lane subgroups (CPU drivers), which the device then enables, and for head sizes up to 32: at 64
+ * the 4 rows per lane compile in minutes in lavapipe's LLVM (cold cache), so larger heads take the workgroup kernels.
+ */
+const subgroups = (gemm: GemmKernel, dh: number) => gemm !== 'tiled' && dh <= 32;
+/** Output rows per workgroup of the subgroup kernels: 8 lanes of R = 4 rows (RB in the shader). */
+const SUBGROUP_ROWS = 32;
+
+/**
+ * The fused attention forward: reads the region's q, k, v (and lengths); one workgroup per 64 queries of a row, or
+ * with subgroups one 8-lane workgroup per 8 queries.
+ */
+function fusedAttention(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch {
+  const [q] = g.inputs, [N, Tq, dh] = q.shape, lengths = g.inputs.length === 4;
+  const constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal };
+  if (subgroups(gemm, dh)) {
+    return {
+      shader: 'attention_subgroup', defines: { ...SUBGROUP_PASS, FWD: true, FWD_LENGTHS: lengths, LENGTHS: lengths }, constants,
+      uniform: attentionDims(g), bindings: [...g.inputs, n], workgroupSize: [8], workgroups: [Math.ceil(Tq / SUBGROUP_ROWS), N, 1],
+    };
+  }
   return {
-    shader: 'attention', defines: { LENGTHS: g.inputs.length === 4 }, constants: { WG: 64, DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal },
+    shader: 'attention', defines: { LENGTHS: lengths }, constants: { WG: 64, ...constants },
     uniform: attentionDims(g), bindings: [...g.inputs, n], workgroupSize: [64], workgroups: [Math.ceil(Tq / 64), N, 1],
   };
 }
 
+const SUBGROUP_PASS = { FWD: false, FWD_LENGTHS: false, STATS: false, STATS_LENGTHS: false, GRAD_LENGTHS: false, LENGTHS: false };
+
+/** Rows per staged tile of the attention kernels: two tiles of TILE_V4 = 448 vec4s fit 16 KiB with their stats. */
+export const attentionTile = (dh: number) => Math.min(64, Math.floor(448 / (dh / 4)));
+
 /**
  * A gradient of fused attention (shaders/attention_grad.wgsl): the row statistics into scratch first, then dq (one
- * invocation per query), dk or dv (one per key). g.inputs: q, k, v, dy, and lengths if the region has them.
+ * invocation per query), dk or dv (one per key), 64 rows per workgroup. g.inputs: q, k, v, dy, the forward's output
+ * o, and lengths if the region has them.
  */
 function fusedAttentionGrad(mode: 1 | 2 | 3) {
-  return (n: Tensor, g: Fused): Launch => {
-    const [q, k, v, dy, lengths] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1];
+  return (n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch => {
+    const [q, k, v, dy, o, lengths] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1];
     const stats: Scratch = { scratch: 4, bytes: 8 * N * Tq };
-    const uniform = attentionDims(g), constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal };
-    const len = lengths ? [lengths] : [];
+    const uniform = attentionDims(g), len = lengths ? [lengths] : [];
+    const rows = (pass: 'stats' | 'grad') => (pass === 'stats' || mode === 1 ? Tq : Tk);
     const defines = (statsPass: boolean) => ({ STATS: statsPass, LENGTHS: !!lengths, STATS_LENGTHS: statsPass && !!lengths, GRAD_LENGTHS: !statsPass && !!lengths });
+    const sg = subgroups(gemm, dh), WG = sg ? 8 : 64, perGroup = sg ? SUBGROUP_ROWS : 64;
+    const constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal, ...(sg ? {} : { WG, TILE: attentionTile(dh) }) };
+    const shader = sg ? 'attention_subgroup' : 'attention_grad';
+    const extra: Record<string, boolean> = sg ? { FWD: false, FWD_LENGTHS: false } : {};
     return {
-      shader: 'attention_grad', defines: defines(false), constants: { ...constants, MODE: mode }, uniform, workgroupSize: [64],
-      bindings: [q, k, v, dy, stats, n, ...len], workgroups: [Math.ceil((mode === 1 ? Tq : Tk) / 64), N, 1],
+      shader, defines: { ...extra, ...defines(false) }, constants: { ...constants, MODE: mode }, uniform, workgroupSize: [WG],
+      bindings: [q, k, v, dy, stats, n, ...len], workgroups: [Math.ceil(rows('grad') / perGroup), N, 1],
       before: [{
-        shader: 'attention_grad', defines: defines(true), constants: { ...constants, MODE: 1 }, uniform, workgroupSize: [64],
-        bindings: [q, k, v, dy, stats, ...len], workgroups: [Math.ceil(Tq / 64), N, 1],
+        shader, defines: { ...extra, ...defines(true) }, constants: { ...constants, MODE: 1 }, uniform, workgroupSize: [WG],
+        bindings: [q, k, dy, o, stats, ...len], workgroups: [Math.ceil(rows('stats') / perGroup), N, 1],
       }],
     };
   };
@@ -90,4 +120,4 @@ function fusedAttentionGrad(mode: 1 | 2 | 3) {
 
 export const ATTENTION_FUSED_LAUNCHES = {
   attention: fusedAttention, attention_dq: fusedAttentionGrad(1), attention_dk: fusedAttentionGrad(2), attention_dv: fusedAttentionGrad(3),
-} satisfies Partial<Record<FusedKernel, (n: Tensor, g: Fused) => Launch>>;
+} satisfies Partial<Record<FusedKernel, (n: Tensor, g: Fused, gemm?: GemmKernel) => Launch>>;

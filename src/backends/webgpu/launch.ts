@@ -34,7 +34,7 @@ export const bindingBytes = (b: Tensor | Scratch, vec4 = false, half = false): n
 export type ShaderName =
   | 'elementwise' | 'reduce' | 'matmul' | 'matmul_subgroup' | 'matmul_packed' | 'gemm_pack' | 'softmax_xent' | 'im2col'
   | 'col2im' | 'pool' | 'maxout' | 'log_softmax' | 'strided_copy' | 'dropout' | 'randn' | 'running_update' | 'layer_norm' | 'optim'
-  | 'embedding' | 'softmax' | 'topk' | 'label_count' | 'attention' | 'attention_grad' | 'conv_gemm';
+  | 'embedding' | 'softmax' | 'topk' | 'label_count' | 'attention' | 'attention_grad' | 'attention_subgroup' | 'conv_gemm';
 
 export interface Launch {
   shader: ShaderName;

@@ -34,10 +34,12 @@ import attention from '../../../shaders/attention.wgsl';
 import attention_grad from '../../../shaders/attention_grad.wgsl';
 import half_types from '../../../shaders/half.wgsl';
 import conv_gemm from '../../../shaders/conv_gemm.wgsl';
+import attention_subgroup from '../../../shaders/attention_subgroup.wgsl';
 
 export const SHADERS = {
   elementwise, matmul, matmul_subgroup, matmul_packed, gemm_pack, reduce, softmax_xent, im2col, col2im, pool, maxout,
   log_softmax, strided_copy, dropout, randn, running_update, layer_norm, optim, embedding, softmax, topk, label_count, attention, attention_grad, conv_gemm,
+  attention_subgroup,
 } satisfies Record<ShaderName, string>;
 
 /**

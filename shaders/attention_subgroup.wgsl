@@ -1,0 +1,307 @@
+// Fused attention for adapters whose subgroups are 8 lanes wide, as CPU SIMD drivers such as lavapipe's are: the
+// same passes as shaders/attention.wgsl (FWD) and shaders/attention_grad.wgsl (STATS, and DQ, DK, DV by MODE), with the
+// same arithmetic and masks, for workgroups of one 8-lane subgroup.
+//
+// Why: llvmpipe runs the 8 lanes as one AVX2 vector and turns every load into a loop over the lanes (about ten
+// instructions per float), even where all lanes read the same address, so a kernel in which each lane reads every key
+// (or query) row spends most of its time loading. Here each lane owns R output rows (queries for FWD, STATS and DQ;
+// keys for DK and DV) in registers and, per block of 8 rows of the other side, loads just one of them; the other 7
+// reach it by subgroupBroadcast with a constant lane, a register shuffle. Loads per multiply-add drop 8·R-fold. Loops
+// over blocks stay rolled, so a pipeline compiles in seconds with a cold shader cache.
+enable subgroups;
+
+#include attention_dims
+override DH4: u32 = 4u; // head size / 4, at most DH4_MAX
+override CAUSAL: u32 = 0u;
+override MODE: u32 = 1u; // without FWD or STATS: 1 DQ, 2 DK, 3 DV
+const DH4_MAX = 16u;
+const B = 8u; // the subgroup and workgroup size, and the rows per block of the other side
+// Output rows per lane: lane l owns rows r0 + l + B·u, u < R. Each row loaded is then used by B·R outputs; R rows
+// also raise the multiply-adds per float loaded R-fold.
+const R = 4u;
+const RB = 32u; // R · B, the rows of a workgroup
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+#if FWD
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
+#elif STATS
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> dy: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> o: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> stats: array<f32>;
+#else
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> dy: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> stats: array<f32>;
+@group(0) @binding(6) var<storage, read_write> out: array<vec4<f32>>;
+#endif
+// lengths: after q, k, v in FWD (out then follows it), last in the other passes.
+#if FWD_LENGTHS
+@group(0) @binding(4) var<storage, read> lengths: array<i32>;
+@group(0) @binding(5) var<storage, read_write> out: array<vec4<f32>>;
+#elif FWD
+@group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
+#endif
+#if STATS_LENGTHS
+@group(0) @binding(6) var<storage, read> lengths: array<i32>;
+#endif
+#if GRAD_LENGTHS
+@group(0) @binding(7) var<storage, read> lengths: array<i32>;
+#endif
+
+/** How many keys row n has (its length, or all of them). */
+fn rowLength(n: u32) -> u32 {
+#if LENGTHS
+  return min(dims.Tk, u32(max(lengths[n], 0)));
+#else
+  return dims.Tk;
+#endif
+}
+
+/** The keys query i of row n sees: [0, keyEnd). */
+fn keyEnd(n: u32, i: u32) -> u32 {
+  var end = rowLength(n);
+  if (CAUSAL == 1u) { end = min(end, i + dims.Tk - dims.Tq + 1u); }
+  return end;
+}
+
+/** The keys some query of the workgroup from query i0 may see (lengths aside: the bound must be the same in every lane). */
+fn blockEnd(i0: u32) -> u32 {
+  if (CAUSAL == 1u) { return min(dims.Tk, min(i0 + RB, dims.Tq) + dims.Tk - dims.Tq); }
+  return dims.Tk;
+}
+
+// Lane c's x. The lane must be a constant; c is the same in every lane, so the switch is a uniform branch (or folds
+// away where the loop over c unrolls).
+fn bc(x: vec4<f32>, c: u32) -> vec4<f32> {
+  switch (c) {
+    case 0u: { return subgroupBroadcast(x, 0u); }
+    case 1u: { return subgroupBroadcast(x, 1u); }
+    case 2u: { return subgroupBroadcast(x, 2u); }
+    case 3u: { return subgroupBroadcast(x, 3u); }
+    case 4u: { return subgroupBroadcast(x, 4u); }
+    case 5u: { return subgroupBroadcast(x, 5u); }
+    case 6u: { return subgroupBroadcast(x, 6u); }
+    default: { return subgroupBroadcast(x, 7u); }
+  }
+}
+
+fn bc1(x: f32, c: u32) -> f32 {
+  switch (c) {
+    case 0u: { return subgroupBroadcast(x, 0u); }
+    case 1u: { return subgroupBroadcast(x, 1u); }
+    case 2u: { return subgroupBroadcast(x, 2u); }
+    case 3u: { return subgroupBroadcast(x, 3u); }
+    case 4u: { return subgroupBroadcast(x, 4u); }
+    case 5u: { return subgroupBroadcast(x, 5u); }
+    case 6u: { return subgroupBroadcast(x, 6u); }
+    default: { return subgroupBroadcast(x, 7u); }
+  }
+}
+
+fn hsum(x: vec4<f32>) -> f32 { return x.x + x.y + x.z + x.w; }
+
+@compute @workgroup_size(8)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let n = wid.y;
+  let Tq = dims.Tq;
+  let Tk = dims.Tk;
+  let r0 = wid.x * RB; // the workgroup's first output row
+  var acc: array<vec4<f32>, R * DH4_MAX>;
+  for (var e = 0u; e < R * DH4; e++) { acc[e] = vec4<f32>(0.0); }
+#if FWD
+  var qi: array<vec4<f32>, R * DH4_MAX>;
+  var end: array<u32, R>;
+  for (var u = 0u; u < R; u++) {
+    let ic = min(r0 + lid + B * u, Tq - 1u);
+    end[u] = keyEnd(n, ic);
+    for (var d = 0u; d < DH4; d++) { qi[u * DH4 + d] = q[(n * Tq + ic) * DH4 + d] * dims.scale; }
+  }
+  // The online softmax: per block of 8 keys, its scores and their max, then one exp per score.
+  var m: array<f32, R>;
+  var l: array<f32, R>;
+  for (var u = 0u; u < R; u++) { m[u] = -3.0e38; l[u] = 0.0; }
+  for (var t0 = 0u; t0 < blockEnd(r0); t0 += B) {
+    let kb = (n * Tk + min(t0 + lid, Tk - 1u)) * DH4;
+    var kr: array<vec4<f32>, DH4_MAX>;
+    var vr: array<vec4<f32>, DH4_MAX>;
+    for (var d = 0u; d < DH4; d++) { kr[d] = k[kb + d]; vr[d] = v[kb + d]; }
+    var s: array<f32, RB>;
+    var mt = m;
+    for (var c = 0u; c < B; c++) {
+      var kc: array<vec4<f32>, DH4_MAX>;
+      for (var d = 0u; d < DH4; d++) { kc[d] = bc(kr[d], c); }
+      for (var u = 0u; u < R; u++) {
+        var sv = vec4<f32>(0.0);
+        for (var d = 0u; d < DH4; d++) { sv += qi[u * DH4 + d] * kc[d]; }
+        s[u * B + c] = select(-3.0e38, hsum(sv), t0 + c < end[u]);
+        mt[u] = max(mt[u], s[u * B + c]);
+      }
+    }
+    for (var u = 0u; u < R; u++) {
+      let corr = exp(m[u] - mt[u]);
+      l[u] *= corr;
+      for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] *= corr; }
+      m[u] = mt[u];
+    }
+    for (var c = 0u; c < B; c++) {
+      var vc: array<vec4<f32>, DH4_MAX>;
+      for (var d = 0u; d < DH4; d++) { vc[d] = bc(vr[d], c); }
+      for (var u = 0u; u < R; u++) {
+        let p = select(0.0, exp(s[u * B + c] - m[u]), t0 + c < end[u]);
+        l[u] += p;
+        for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] += p * vc[d]; }
+      }
+    }
+  }
+  for (var u = 0u; u < R; u++) {
+    let i = r0 + lid + B * u;
+    if (i < Tq) {
+      let inv = select(0.0, 1.0 / l[u], l[u] > 0.0);
+      for (var d = 0u; d < DH4; d++) { out[(n * Tq + i) * DH4 + d] = acc[u * DH4 + d] * inv; }
+    }
+  }
+#elif STATS
+  var qi: array<vec4<f32>, R * DH4_MAX>;
+  var end: array<u32, R>;
+  for (var u = 0u; u < R; u++) {
+    let ic = min(r0 + lid + B * u, Tq - 1u);
+    end[u] = keyEnd(n, ic);
+    for (var d = 0u; d < DH4; d++) { qi[u * DH4 + d] = q[(n * Tq + ic) * DH4 + d] * dims.scale; }
+  }
+  var m: array<f32, R>;
+  var l: array<f32, R>;
+  for (var u = 0u; u < R; u++) { m[u] = -3.0e38; l[u] = 0.0; }
+  for (var t0 = 0u; t0 < blockEnd(r0); t0 += B) {
+    let kb = (n * Tk + min(t0 + lid, Tk - 1u)) * DH4;
+    var kr: array<vec4<f32>, DH4_MAX>;
+    for (var d = 0u; d < DH4; d++) { kr[d] = k[kb + d]; }
+    var s: array<f32, RB>;
+    var mt = m;
+    for (var c = 0u; c < B; c++) {
+      var kc: array<vec4<f32>, DH4_MAX>;
+      for (var d = 0u; d < DH4; d++) { kc[d] = bc(kr[d], c); }
+      for (var u = 0u; u < R; u++) {
+        var sv = vec4<f32>(0.0);
+        for (var d = 0u; d < DH4; d++) { sv += qi[u * DH4 + d] * kc[d]; }
+        s[u * B + c] = select(-3.0e38, hsum(sv), t0 + c < end[u]);
+        mt[u] = max(mt[u], s[u * B + c]);
+      }
+    }
+    for (var u = 0u; u < R; u++) {
+      var lt = 0.0;
+      for (var c = 0u; c < B; c++) { lt += select(0.0, exp(s[u * B + c] - mt[u]), t0 + c < end[u]); }
+      l[u] = l[u] * exp(m[u] - mt[u]) + lt;
+      m[u] = mt[u];
+    }
+  }
+  for (var u = 0u; u < R; u++) {
+    let i = r0 + lid + B * u;
+    if (i < Tq) {
+      let qb = (n * Tq + i) * DH4;
+      var D = vec4<f32>(0.0);
+      for (var d = 0u; d < DH4; d++) { D += dy[qb + d] * o[qb + d]; }
+      stats[(n * Tq + i) * 2u] = select(3.0e38, m[u] + log(l[u]), end[u] > 0u);
+      stats[(n * Tq + i) * 2u + 1u] = hsum(D);
+    }
+  }
+#else
+  if (MODE == 1u) {
+    var qi: array<vec4<f32>, R * DH4_MAX>;
+    var dyi: array<vec4<f32>, R * DH4_MAX>;
+    var end: array<u32, R>;
+    var L: array<f32, R>;
+    var D: array<f32, R>;
+    for (var u = 0u; u < R; u++) {
+      let ic = min(r0 + lid + B * u, Tq - 1u);
+      end[u] = keyEnd(n, ic);
+      L[u] = stats[(n * Tq + ic) * 2u];
+      D[u] = stats[(n * Tq + ic) * 2u + 1u];
+      for (var d = 0u; d < DH4; d++) {
+        qi[u * DH4 + d] = q[(n * Tq + ic) * DH4 + d] * dims.scale;
+        dyi[u * DH4 + d] = dy[(n * Tq + ic) * DH4 + d];
+      }
+    }
+    for (var t0 = 0u; t0 < blockEnd(r0); t0 += B) {
+      let kb = (n * Tk + min(t0 + lid, Tk - 1u)) * DH4;
+      var kr: array<vec4<f32>, DH4_MAX>;
+      var vr: array<vec4<f32>, DH4_MAX>;
+      for (var d = 0u; d < DH4; d++) { kr[d] = k[kb + d]; vr[d] = v[kb + d]; }
+      for (var c = 0u; c < B; c++) {
+        var kc: array<vec4<f32>, DH4_MAX>;
+        var vc: array<vec4<f32>, DH4_MAX>;
+        for (var d = 0u; d < DH4; d++) { kc[d] = bc(kr[d], c); vc[d] = bc(vr[d], c); }
+        for (var u = 0u; u < R; u++) {
+          var sv = vec4<f32>(0.0);
+          var dpv = vec4<f32>(0.0);
+          for (var d = 0u; d < DH4; d++) { sv += qi[u * DH4 + d] * kc[d]; dpv += dyi[u * DH4 + d] * vc[d]; }
+          let ds = select(0.0, exp(hsum(sv) - L[u]) * (hsum(dpv) - D[u]), t0 + c < end[u]);
+          for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] += ds * kc[d]; }
+        }
+      }
+    }
+    for (var u = 0u; u < R; u++) {
+      let i = r0 + lid + B * u;
+      if (i < Tq) {
+        for (var d = 0u; d < DH4; d++) { out[(n * Tq + i) * DH4 + d] = acc[u * DH4 + d] * dims.scale; }
+      }
+    }
+    return;
+  }
+  var kj: array<vec4<f32>, R * DH4_MAX>;
+  var vj: array<vec4<f32>, R * DH4_MAX>;
+  // The queries that see key r: from the first one a causal mask lets see it, none if r is past the row's length;
+  // the blocks start at the first query that sees the workgroup's first key.
+  var first: array<u32, R>;
+  for (var u = 0u; u < R; u++) {
+    let rc = min(r0 + lid + B * u, Tk - 1u);
+    for (var d = 0u; d < DH4; d++) { kj[u * DH4 + d] = k[(n * Tk + rc) * DH4 + d] * dims.scale; vj[u * DH4 + d] = v[(n * Tk + rc) * DH4 + d]; }
+    first[u] = 0u;
+    if (CAUSAL == 1u && rc + Tq > Tk) { first[u] = rc + Tq - Tk; }
+    if (rc >= rowLength(n)) { first[u] = Tq; }
+  }
+  var blockFirst = 0u;
+  if (CAUSAL == 1u && r0 + Tq > Tk) { blockFirst = min(r0 + Tq - Tk, Tq); }
+  for (var t0 = blockFirst; t0 < Tq; t0 += B) {
+    let row = n * Tq + min(t0 + lid, Tq - 1u);
+    var qr: array<vec4<f32>, DH4_MAX>;
+    var dyr: array<vec4<f32>, DH4_MAX>;
+    for (var d = 0u; d < DH4; d++) { qr[d] = q[row * DH4 + d]; dyr[d] = dy[row * DH4 + d]; }
+    let Lr = stats[row * 2u];
+    let Dr = stats[row * 2u + 1u];
+    for (var c = 0u; c < B; c++) {
+      var qc: array<vec4<f32>, DH4_MAX>;
+      var dyc: array<vec4<f32>, DH4_MAX>;
+      for (var d = 0u; d < DH4; d++) { qc[d] = bc(qr[d], c); dyc[d] = bc(dyr[d], c); }
+      let Lc = bc1(Lr, c);
+      let Dc = bc1(Dr, c);
+      for (var u = 0u; u < R; u++) {
+        let seen = t0 + c >= first[u] && t0 + c < Tq;
+        var sv = vec4<f32>(0.0);
+        for (var d = 0u; d < DH4; d++) { sv += qc[d] * kj[u * DH4 + d]; }
+        let p = select(0.0, exp(hsum(sv) - Lc), seen);
+        if (MODE == 3u) {
+          for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] += p * dyc[d]; }
+        } else {
+          var dpv = vec4<f32>(0.0);
+          for (var d = 0u; d < DH4; d++) { dpv += dyc[d] * vj[u * DH4 + d]; }
+          let ds = p * (hsum(dpv) - Dc);
+          for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] += ds * qc[d]; }
+        }
+      }
+    }
+  }
+  let scale = select(1.0, dims.scale, MODE == 2u);
+  for (var u = 0u; u < R; u++) {
+    let r = r0 + lid + B * u;
+    if (r < Tk) {
+      for (var d = 0u; d < DH4; d++) { out[(n * Tk + r) * DH4 + d] = acc[u * DH4 + d] * scale; }
+    }
+  }
+#endif
+}
