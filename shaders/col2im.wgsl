@@ -5,18 +5,7 @@
 // constants, so its divisions compile to multiplies (see im2col.wgsl). CHANNEL_MAJOR: the columns are laid out
 // [C·KH·KW, NB, OH·OW] rather than [NB, C·KH·KW, OH·OW].
 
-override H: u32;
-override W: u32;
-override OH: u32;
-override OW: u32;
-override KH: u32;
-override KW: u32;
-override SH: u32;
-override SW: u32;
-override PH: u32;
-override PW: u32;
-override DH: u32;
-override DW: u32;
+#include window_geometry
 override C: u32 = 1u;
 override NB: u32 = 1u;
 override CHANNEL_MAJOR: bool = false;

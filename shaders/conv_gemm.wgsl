@@ -21,20 +21,9 @@
 enable subgroups;
 #endif
 
+#include window_geometry
 override C: u32;
-override H: u32;
-override W: u32;
 override O: u32;
-override OH: u32;
-override OW: u32;
-override KH: u32;
-override KW: u32;
-override SH: u32;
-override SW: u32;
-override PH: u32;
-override PW: u32;
-override DH: u32;
-override DW: u32;
 // Columns per image of the output (FWD: OH·OW, DX: H·W, DW: N, so one "image").
 override PC: u32;
 

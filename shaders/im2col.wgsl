@@ -5,18 +5,7 @@
 // The geometry is made of override constants: the index arithmetic divides by them, and a division by a constant
 // compiles to a multiply and shift, where a division by a uniform is a real division (scalarised on CPU drivers).
 
-override H: u32;
-override W: u32;
-override OH: u32;
-override OW: u32;
-override KH: u32;
-override KW: u32;
-override SH: u32;
-override SW: u32;
-override PH: u32;
-override PW: u32;
-override DH: u32;
-override DW: u32;
+#include window_geometry
 override C: u32 = 1u;
 override NB: u32 = 1u; // batch size, for CHANNEL_MAJOR
 override CHANNEL_MAJOR: bool = false;

@@ -33,6 +33,7 @@ import label_count from '../../../shaders/label_count.wgsl';
 import attention from '../../../shaders/attention.wgsl';
 import attention_grad from '../../../shaders/attention_grad.wgsl';
 import half_types from '../../../shaders/half.wgsl';
+import window_geometry from '../../../shaders/window_geometry.wgsl';
 import conv_gemm from '../../../shaders/conv_gemm.wgsl';
 import attention_subgroup from '../../../shaders/attention_subgroup.wgsl';
 
@@ -48,7 +49,7 @@ export const SHADERS = {
  * TypeScript tables they must agree with (contracts.ts).
  */
 const INCLUDES: Record<string, string> = {
-  unary, gemm_store, gemm_subgroup, hash32, half_types,
+  unary, gemm_store, gemm_subgroup, hash32, half_types, window_geometry,
   op_codes: opCodesWgsl(),
   optim_hyper: optimHyperWgsl(),
   elementwise_params: ELEMENTWISE_PARAMS.wgsl(),
