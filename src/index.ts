@@ -17,6 +17,8 @@ export { ShapeError } from './graph/shape.js';
 export { grad } from './autodiff/grad.js';
 export { plan, FeedError, NonFiniteInputError } from './schedule/plan.js';
 export type { Plan, Feed, Feeds } from './schedule/plan.js';
+export { setAutotuneStore, clearAutotuneMemory, AUTOTUNE_VERSION } from './schedule/autotune.js';
+export type { AutotuneStore, AutotuneFile, TuneEntry, TuneResult } from './schedule/autotune.js';
 
 // Backends.
 export { createBackend, CpuBackend, WebGpuBackend } from './backends/index.js';

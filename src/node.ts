@@ -8,6 +8,7 @@ export { loadModelConfig } from './nn/config_file.js';
 export { saveCheckpoint, loadCheckpoint, readCheckpoint, saveWeightsFile, loadWeightsFile } from './train/checkpoint_file.js';
 export { readSafetensors, readSafetensorsBytes, writeSafetensors } from './store/safetensors_file.js';
 export { writeFileAtomic } from './store/atomic.js';
+export { diskAutotuneStore, autotuneCacheDir } from './schedule/autotune_file.js';
 // Moving to PyTorch and ONNX: a checkpoint as a PyTorch project or an ONNX model; a PyTorch state_dict back in. Here,
 // not in the browser entry: the exporter carries its Python as text files, which only this package's bundler (and
 // vitest) load; a page bundling the browser entry from source needs no extra loader.
