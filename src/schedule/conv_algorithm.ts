@@ -39,5 +39,17 @@ let rule: ConvRule = defaultConvRule;
 /** The algorithm of one pass of a conv layer of these sizes, as plans compiled from now on choose it. */
 export const convAlgorithm: ConvRule = (pass, s) => rule(pass, s);
 
-/** Replace the rule (an autotuner's measurements; a test forcing one path); without an argument, restore the default. */
+/** Replace the rule (a test forcing one path); without an argument, restore the default. */
 export function setConvRule(r?: ConvRule): void { rule = r ?? defaultConvRule; }
+
+export const CONV_ALGORITHMS: readonly ConvAlgorithm[] = ['implicit', 'im2col'];
+
+/**
+ * `f()` (a plan being made) with `choose` deciding each pass: an autotuner's measurements, given the rule in force
+ * to fall back on. Planning is synchronous, so nothing else plans while the rule is replaced.
+ */
+export function withConvChoices<T>(choose: (pass: ConvPass, s: ConvShape, rule: ConvRule) => ConvAlgorithm, f: () => T): T {
+  const base = rule;
+  rule = (pass, s) => choose(pass, s, base);
+  try { return f(); } finally { rule = base; }
+}

@@ -6,6 +6,7 @@ import { UNARY } from '../../graph/elementwise.js';
 import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, OpName, Node, each, isOp, isUnary, isBinary, codeOf } from '../../graph/op_table.js';
 import type { Fused, FusedKernel } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
+import type { GemmVariant } from './gemm_variants.js';
 import { Launch, ShaderName, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_GRID, grid, spread, f32bits, checkRank } from './launch.js';
 import { ELEMENTWISE_PARAMS, REDUCE_PARAMS, UNIFORMS } from './contracts.js';
 import { CONV_WEBGPU_KERNELS, CONV_FUSED_LAUNCHES, maxPoolReluGrad } from './conv.js';
@@ -122,9 +123,9 @@ export function gemmTile(M: number, N: number): { R: number; TSX: number; TSY: n
 }
 
 /** A 2-D matmul with its epilogue (src/schedule/fuse.ts): act(A·B + bias) stored into `out`, the group's last node. */
-function matmulEpilogue(m: Node<'matmul'>, g: Fused, out: Tensor, gemm: GemmKernel): Launch {
+function matmulEpilogue(m: Node<'matmul'>, g: Fused, out: Tensor, gemm: GemmKernel, variant?: GemmVariant): Launch {
   const act = g.nodes[2];
-  const launch = matmul(m, gemm);
+  const launch = matmul(m, gemm, variant);
   return {
     ...launch,
     defines: { ...launch.defines, EPILOGUE: true },
@@ -142,33 +143,50 @@ export function subgroupTile(M: number, N: number): { rows16: boolean; wide: boo
   return { rows16, wide, TM: rows16 ? 16 : 32, TN: wide ? 64 : 32 };
 }
 
-function matmul(n: Node<'matmul'>, gemm: GemmKernel): Launch {
+/**
+ * The hand-written rule for a product's kernel and tile on the backend's GEMM kernel family: what runs when autotuning
+ * is off or has not measured this shape class (src/backends/webgpu/autotune.ts).
+ */
+export function ruleGemmVariant(gemm: GemmKernel, M: number, N: number, K: number, batch: number, transB: boolean): GemmVariant {
+  if ((gemm === 'packed' || (gemm === 'subgroup' && packedGemm(M, N, K, transB))) && panelsFit(M, N, K, batch)) return { kernel: 'packed' };
+  if (gemm !== 'tiled') { const { rows16, wide } = subgroupTile(M, N); return { kernel: 'subgroup', rows16, wide }; }
+  return { kernel: 'tiled', ...gemmTile(M, N) };
+}
+
+/** The sizes of a matmul node: C [batch,] M x N with reduction K. */
+export function gemmDims(n: Node<'matmul'>): { M: number; N: number; K: number; batch: number; transA: boolean; transB: boolean } {
   const { transA, transB } = n.attrs;
-  const r = n.rank, batch = r === 3 ? n.shape[0] : 1;
-  const M = n.shape[r - 2], N = n.shape[r - 1];
-  const K = transA ? n.inputs[0].shape[r - 2] : n.inputs[0].shape[r - 1];
-  if ((gemm === 'packed' || (gemm === 'subgroup' && packedGemm(M, N, K, transB))) && panelsFit(M, N, K, batch)) return packedMatmul(n, M, N, K, batch, transA, transB);
-  if (gemm === 'packed') gemm = 'subgroup'; // panels over the scratch textures' capacity
-  // The tile (TM x TN outputs a workgroup) and the specialisation of the chosen kernel.
+  const r = n.rank;
+  return { M: n.shape[r - 2], N: n.shape[r - 1], K: transA ? n.inputs[0].shape[r - 2] : n.inputs[0].shape[r - 1], batch: r === 3 ? n.shape[0] : 1, transA, transB };
+}
+
+/** `variant`: a tuned choice (checked by the tuner to be valid for these sizes); the rule's otherwise. */
+function matmul(n: Node<'matmul'>, gemm: GemmKernel, variant?: GemmVariant): Launch {
+  const { M, N, K, batch, transA, transB } = gemmDims(n);
+  const v = variant ?? ruleGemmVariant(gemm, M, N, K, batch, transB);
+  if (v.kernel === 'packed' && panelsFit(M, N, K, batch)) return packedMatmul(n, M, N, K, batch, transA, transB);
+  // The tile (TM x TN outputs a workgroup) and the specialisation of the chosen kernel; packed panels over the
+  // scratch textures' capacity run on the subgroup kernel.
   let tile: { TM: number; TN: number }, shader: ShaderName, defines: Record<string, boolean>, constants: Record<string, number>;
-  if (gemm === 'subgroup') {
-    const { rows16, wide, TM, TN } = subgroupTile(M, N);
-    [tile, shader] = [{ TM, TN }, 'matmul_subgroup'];
+  const subgroup = v.kernel !== 'tiled';
+  if (v.kernel !== 'tiled') {
+    const { rows16, wide } = v.kernel === 'subgroup' ? v : subgroupTile(M, N);
+    [tile, shader] = [{ TM: rows16 ? 16 : 32, TN: wide ? 64 : 32 }, 'matmul_subgroup'];
     defines = { EPILOGUE: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0 };
     constants = { TRANS_A: +transA, TRANS_B: +transB };
   } else {
-    const { R, TSX, TSY, TK } = gemmTile(M, N);
+    const { R, TSX, TSY, TK } = v;
     [tile, shader] = [{ TM: R * TSY, TN: R * TSX }, 'matmul'];
     defines = { BLOCK8: R === 8, EPILOGUE: false };
     constants = { TRANS_A: +transA, TRANS_B: +transB, TSX, TSY, TK };
   }
   const wg: [number, number, number] = [Math.ceil(N / tile.TN), Math.ceil(M / tile.TM), batch];
   checkGrid(n, wg);
-  const groups = gemm === 'subgroup' ? (tile.TM / 8) * (tile.TN / 32) : 0; // matmul_subgroup's accumulator blocks
+  const groups = subgroup ? (tile.TM / 8) * (tile.TN / 32) : 0; // matmul_subgroup's accumulator blocks
   // The subgroup kernels run one 8-lane subgroup per workgroup (their @workgroup_size(8) is the algorithm's); the tiled
   // one runs TSX x TSY invocations, its tile constants.
-  const workgroupSize: [number, number] = gemm === 'subgroup' ? [8, 1] : [constants.TSX, constants.TSY];
-  return { shader, defines, constants, uniform: gemm === 'subgroup' ? UNIFORMS.matmul_subgroup_dims.pack({ M, N, K, batch, groups }) : UNIFORMS.matmul_dims.pack({ M, N, K, batch }), bindings: [n.inputs[0], n.inputs[1], n], workgroupSize, workgroups: wg };
+  const workgroupSize: [number, number] = subgroup ? [8, 1] : [constants.TSX, constants.TSY];
+  return { shader, defines, constants, uniform: subgroup ? UNIFORMS.matmul_subgroup_dims.pack({ M, N, K, batch, groups }) : UNIFORMS.matmul_dims.pack({ M, N, K, batch }), bindings: [n.inputs[0], n.inputs[1], n], workgroupSize, workgroups: wg };
 }
 
 function checkGrid(n: Tensor, wg: number[]) {
@@ -280,12 +298,12 @@ const FUSED_LAUNCHES = { ...NORM_FUSED_LAUNCHES, ...ATTENTION_FUSED_LAUNCHES, ..
  * through broadcast strides or, where a transpose was folded in, through the transpose's permuted strides; a second,
  * unary op (CHAIN) is applied before the store. `n` is the group's last node, whose buffer receives the result.
  */
-export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch {
+export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled', variant?: GemmVariant): Launch {
   if (g.pattern) {
     return FUSED_LAUNCHES[g.pattern.kernel](n, g, gemm);
   }
   const head = g.nodes[0];
-  if (isOp(head, 'matmul')) return matmulEpilogue(head, g, n, gemm);
+  if (isOp(head, 'matmul')) return matmulEpilogue(head, g, n, gemm, variant);
   if (isOp(head, 'maxpool_grad')) return maxPoolReluGrad(n, head);
   const [first, second] = g.nodes.filter((t) => isUnary(t) || isBinary(t)) as Node<UnaryOp | BinaryOp>[];
   const strides = first.inputs.map((x) => isOp(x, 'transpose') && g.nodes.includes(x)
@@ -296,9 +314,9 @@ export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): La
   return { ...launch, bindings: [...g.inputs, n] };
 }
 
-/** The launch for node `n`; matmuls run on the backend's GEMM kernel (`gemm`). */
-export function launchFor(n: Tensor, gemm: GemmKernel = 'tiled'): Launch {
-  if (isOp(n, 'matmul')) return matmul(n, gemm);
+/** The launch for node `n`; matmuls run on the backend's GEMM kernel (`gemm`), in `variant` where one was tuned. */
+export function launchFor(n: Tensor, gemm: GemmKernel = 'tiled', variant?: GemmVariant): Launch {
+  if (isOp(n, 'matmul')) return matmul(n, gemm, variant);
   const k = WEBGPU_KERNELS[n.op];
   if (!k) throw new Error(`webgpu backend: no kernel for op '${n.op}' (node ${n})`);
   return k(n);

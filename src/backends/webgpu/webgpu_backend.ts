@@ -2,13 +2,16 @@
 // command encoder and one queue.submit per run. Nothing is read back unless `read` is called.
 import { Tensor, Variable, Arena } from '../../graph/tensor.js';
 import { fmt } from '../../graph/shape.js';
-import { plan, checkFeeds, Feeds, Plan, isHalf } from '../../schedule/plan.js';
+import { checkFeeds, Feeds, Plan, isHalf } from '../../schedule/plan.js';
+import { Autotuner, autotuneDefault, type TuneResult } from '../../schedule/autotune.js';
 import { UserError } from '../../util/errors.js';
 import { decodeF16, Precision } from '../../graph/f16.js';
 import { Backend, CompileOptions, Executable, RunOptions, Lifecycle, checkBackendLive, checkVariableData, ProfileOptions, StepProfile, nodeProfile, stepWork, finishProfile, median, trimmedMean } from '../backend.js';
 import { GpuContext, DeviceOptions, acquireDevice, adapterName, DeviceLostError, settle, afterSubmit } from './device.js';
 import { BufferPool } from './pool.js';
 import { launchFor, fusedLaunch, Launch } from './kernels.js';
+import type { GemmVariant } from './gemm_variants.js';
+import { tunedPlan, gemmChoices, tuneGraph } from './autotune.js';
 import { isScratch, isSpan, isTable, bindingBytes, PANEL_TEXTURE_WIDTH, Scratch, Binding } from './launch.js';
 import { shaderSource, HALF_SHADERS, halfDefines } from './shaders.js';
 import { checkKernelLimits, LimitError } from './limits.js';
@@ -40,9 +43,18 @@ export class WebGpuBackend implements Backend {
   private pendingPipelines = new Map<string, Promise<void>>();
   disposed = false;
 
-  constructor(readonly ctx: GpuContext) { this.pool = new BufferPool(ctx.device); }
+  /** GEMM and conv choices: measured per shape class where enabled (DeviceOptions.autotune), recorded, or the rules. */
+  readonly tuner: Autotuner;
 
-  static async create(opts: DeviceOptions = {}): Promise<WebGpuBackend> { return new WebGpuBackend(await acquireDevice(opts)); }
+  /** `autotune`: measure GEMM and conv choices before compiling (compileAsync, tune) [WGTRAIN_AUTOTUNE, else off]. */
+  constructor(readonly ctx: GpuContext, autotune = autotuneDefault(false)) {
+    this.pool = new BufferPool(ctx.device);
+    this.tuner = new Autotuner(`${adapterName(ctx)} (gemm ${ctx.gemm})`, autotune);
+  }
+
+  static async create(opts: DeviceOptions & { autotune?: boolean } = {}): Promise<WebGpuBackend> { return new WebGpuBackend(await acquireDevice(opts), opts.autotune); }
+
+  get gemmFamily(): GpuContext['gemm'] { return this.ctx.gemm; }
 
   get device(): GPUDevice { return this.ctx.device; }
   get description(): string { return adapterName(this.ctx); }
@@ -205,20 +217,49 @@ export class WebGpuBackend implements Backend {
   compile(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: CompileOptions = {}): Executable {
     this.checkHealth('compiling the plan');
     if (o.precision) this.checkPrecision(o.precision);
-    return new WebGpuExecutable(this, plan(outputs, effects, { precision: o.precision, halfOutputs: o.halfOutputs }));
+    const p = tunedPlan(this, outputs, effects, o);
+    return new WebGpuExecutable(this, p, gemmChoices(this, p, o));
+  }
+
+  /**
+   * Measure the GEMM and conv choices of this graph that the cache lacks (nothing, with autotuning off) and report
+   * every one, measured or not: what compile() will choose for each pass and shape class.
+   */
+  tune(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: CompileOptions = {}): Promise<TuneResult[]> {
+    this.checkHealth('tuning the plan');
+    if (o.precision) this.checkPrecision(o.precision);
+    return tuneGraph(this, outputs, effects, o);
+  }
+
+  /** The best of `reps` runs of `p` (after one to warm up), in ms: GPU time with timestamps, else wall time to completion. */
+  async timePlan(p: Plan, variants: ReadonlyMap<Tensor, GemmVariant>, feeds: Feeds, reps: number): Promise<number> {
+    const { device } = this;
+    // A candidate the device rejects must fail here, not poison the backend's next run (ctx.error).
+    device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
+    let ex: WebGpuExecutable | undefined;
+    try {
+      ex = new WebGpuExecutable(this, p, variants);
+      return await ex.bestMs(feeds, reps);
+    } finally {
+      ex?.dispose();
+      const errors = [await device.popErrorScope(), await device.popErrorScope()].filter(Boolean);
+      if (errors.length) throw new Error(`webgpu: a tuning candidate failed: ${errors[0]!.message}`);
+    }
   }
 
   async compileAsync(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: CompileOptions = {}): Promise<Executable> {
     this.checkHealth('compiling the plan');
     if (o.precision) this.checkPrecision(o.precision);
-    const p = plan(outputs, effects, { precision: o.precision, halfOutputs: o.halfOutputs });
+    if (this.tuner.enabled) await this.tune(outputs, effects, o);
+    const p = tunedPlan(this, outputs, effects, o), variants = gemmChoices(this, p, o);
     // A few at a time, leaving a core free: a software GPU (SwiftShader) compiles on the CPU, and all of a plan's
     // pipelines at once took every core from the threads that draw the page's frames.
-    const todo = planLaunches(p, this.ctx.gemm), lanes = Math.max(1, (globalThis.navigator?.hardwareConcurrency ?? 2) - 1);
+    const todo = planLaunches(p, this.ctx.gemm, variants), lanes = Math.max(1, (globalThis.navigator?.hardwareConcurrency ?? 2) - 1);
     await Promise.all(Array.from({ length: lanes }, async () => {
       for (let next; (next = todo.shift());) await this.pipelineAsync(next.l, `${next.step}`);
     }));
-    return new WebGpuExecutable(this, p);
+    return new WebGpuExecutable(this, p, variants);
   }
 
   dispose(): void {
@@ -243,14 +284,14 @@ export class NoShaderF16Error extends UserError {
 const pipelineKey = (l: Launch) => `${l.shader}|${JSON.stringify(l.defines ?? {})}|${JSON.stringify(l.constants ?? {})}`;
 
 /** Every dispatch of a plan, in order: each step's launch after the launches it needs first (`before`). */
-function planLaunches(plan: Plan, gemm: GpuContext['gemm']): { step: Tensor; l: Launch }[] {
+function planLaunches(plan: Plan, gemm: GpuContext['gemm'], variants: ReadonlyMap<Tensor, GemmVariant>): { step: Tensor; l: Launch }[] {
   // Half-capable shaders learn which of their tensors are stored as f16 (Plan.half).
   const withHalf = (l: Launch): Launch => (HALF_SHADERS.has(l.shader)
     ? { ...l, defines: { ...l.defines, ...halfDefines(l.bindings.map((b) => b instanceof Tensor && isHalf(plan, b))) } }
     : l);
   return plan.steps.flatMap((step) => {
     const group = plan.fused.get(step);
-    const launch = group ? fusedLaunch(step, group, gemm) : launchFor(step, gemm);
+    const launch = group ? fusedLaunch(step, group, gemm, variants.get(step)) : launchFor(step, gemm, variants.get(step));
     return [...(launch.before ?? []), launch].map((l) => ({ step, l: withHalf(l) }));
   });
 }
@@ -273,7 +314,8 @@ class WebGpuExecutable implements Executable {
   private textures: GPUTexture[] = [];
   private life: Lifecycle;
 
-  constructor(private be: WebGpuBackend, readonly plan: Plan) {
+  /** `variants`: the GEMM steps that run a tuned variant (src/backends/webgpu/autotune.ts) rather than the rule's. */
+  constructor(private be: WebGpuBackend, readonly plan: Plan, variants: ReadonlyMap<Tensor, GemmVariant> = new Map()) {
     this.life = new Lifecycle(be);
     const { device, pool } = be;
     this.buffers = [];
@@ -287,7 +329,7 @@ class WebGpuExecutable implements Executable {
       return { buffer: buf, offset: 0 };
     })()));
     // Scratch slots, each as large as the largest use: steps run in order, so one buffer per slot serves them all.
-    const all = planLaunches(plan, be.ctx.gemm);
+    const all = planLaunches(plan, be.ctx.gemm, variants);
     const slots: Scratch[] = [];
     for (const { l } of all) for (const b of l.bindings) {
       if (!isScratch(b)) continue;
@@ -418,6 +460,41 @@ class WebGpuExecutable implements Executable {
     const submitMs = performance.now() - t1;
     afterSubmit();
     return { encodeMs: t1 - t0, submitMs };
+  }
+
+  /** The best of `reps` runs after a warm one: the sum of the dispatches' GPU times with timestamps, else the wall time of a run to completion. */
+  async bestMs(feeds: Feeds, reps: number): Promise<number> {
+    const { device } = this.be;
+    this.timedRun(feeds, {});
+    await this.be.sync();
+    let best = Infinity;
+    if (!this.be.ctx.timestamps) {
+      for (let r = 0; r < reps; r++) {
+        const t0 = performance.now();
+        this.timedRun(feeds, {});
+        await this.be.sync();
+        best = Math.min(best, performance.now() - t0);
+      }
+      return best;
+    }
+    const n = this.dispatches.length;
+    const sets = Array.from({ length: Math.ceil(n / QUERY_PAIRS) }, (_, k) => device.createQuerySet({ type: 'timestamp', count: 2 * Math.min(QUERY_PAIRS, n - k * QUERY_PAIRS) }));
+    const bytes = sets.length * QUERY_PAIRS * 16;
+    const resolve = device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+    try {
+      for (let r = 0; r < reps; r++) {
+        this.timedRun(feeds, {}, { sets, resolve });
+        const raw = await this.be.readBuffer(resolve, bytes, 'i32', 'reading timestamps');
+        const ts = new BigUint64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
+        let ms = 0;
+        for (let i = 0; i < n; i++) { const at = Math.floor(i / QUERY_PAIRS) * QUERY_PAIRS * 2 + (i % QUERY_PAIRS) * 2; ms += Number(ts[at + 1] - ts[at]) / 1e6; }
+        best = Math.min(best, ms);
+      }
+    } finally {
+      sets.forEach((s) => s.destroy());
+      resolve.destroy();
+    }
+    return best;
   }
 
   async profile(feeds: Feeds, o: ProfileOptions = {}): Promise<StepProfile> {
