@@ -13,6 +13,8 @@ export default defineConfig({
     pool: 'forks',
     fileParallelism: false,
     testTimeout: 120_000,
+    // Deterministic, fast runs that leave the user's cache alone: a test that exercises tuning turns it on itself.
+    env: { WGTRAIN_AUTOTUNE: '0' },
     hookTimeout: 120_000,
   },
 });

@@ -29,6 +29,7 @@ async function batches(batchSize: number, steps: number): Promise<Batch[]> {
 async function ours(be: Backend, model: string, batchSize: number, steps: number, data: Batch[], precision: Precision = 'f32'): Promise<TrainBench> {
   const trainer = new ClassifierTrainer(be, MODELS[model].build(new Rng(1)), new SGD({ lr: 0.01, momentum: 0.9 }), [28, 28]);
   trainer.precision = precision;
+  if (be.tuner?.enabled) await trainer.prepareAsync({ train: [batchSize] }); // tuned as fit compiles it, before the clock
   const warm = Math.min(5, data.length);
   for (let i = 0; i < warm; i++) trainer.trainStep(data[i].x, data[i].y, batchSize);
   await be.sync();
@@ -107,9 +108,9 @@ async function timeTfjs(model: string, backend: string, batchSize: number, steps
   return { model, backend: `tfjs-${backend}`, batchSize, steps, samplesPerSec: (steps * batchSize) / seconds };
 }
 
-export async function benchTrain(o: { model: string; batchSize: number; steps: number; compare?: boolean; torch?: boolean; cpu?: boolean; precision?: Precision }): Promise<TrainBench[]> {
+export async function benchTrain(o: { model: string; batchSize: number; steps: number; compare?: boolean; torch?: boolean; cpu?: boolean; precision?: Precision; autotune?: boolean }): Promise<TrainBench[]> {
   const data = await batches(o.batchSize, Math.min(o.steps, 100));
-  const gpu = await WebGpuBackend.create();
+  const gpu = await WebGpuBackend.create({ autotune: o.autotune });
   gpu.checkPrecision(o.precision ?? 'f32');
   const rows = [await ours(gpu, o.model, o.batchSize, o.steps, data)];
   if (o.precision === 'f16') {

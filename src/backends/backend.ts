@@ -1,5 +1,6 @@
 // The backend contract. A backend compiles a plan once and runs it many times; variables (weights, optimizer
 // state) live on the backend between runs. CPU and WebGPU implement the same contract, so any graph can run on both.
+import type { Autotuner, TuneResult } from '../schedule/autotune.js';
 import { Tensor, Variable } from '../graph/tensor.js';
 import { Plan, Feeds, FeedError } from '../schedule/plan.js';
 import { UserError } from '../util/errors.js';
@@ -173,6 +174,10 @@ export interface Backend {
    * so that in a browser it never holds a frame. Absent where compile() is already cheap (the CPU).
    */
   compileAsync?(outputs: readonly Tensor[], effects?: readonly Tensor[], o?: CompileOptions): Promise<Executable>;
+  /** Where kernel choices are autotuned (WebGPU): the choices, whether measuring is on, what compiles chose. */
+  readonly tuner?: Autotuner;
+  /** Measure the kernel choices of this graph that the cache lacks; one row per conv pass and GEMM shape class. */
+  tune?(outputs: readonly Tensor[], effects?: readonly Tensor[], o?: CompileOptions): Promise<TuneResult[]>;
   writeVariable(v: Variable, data: Float32Array): void;
   readVariable(v: Variable): Promise<Float32Array>;
   /** Wait for all submitted work (a no-op on CPU). */

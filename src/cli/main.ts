@@ -10,6 +10,7 @@ import { exportCommand, EXPORT_HELP } from './export.js';
 import { importCommand, IMPORT_HELP } from './import.js';
 import { profile, PROFILE_HELP } from './profile.js';
 import { generate, GENERATE_HELP } from './generate.js';
+import { tune, TUNE_HELP, useDiskCache } from './tune.js';
 import { UserError } from '../util/errors.js';
 import { setAdapterRequestHook, setSubmitHook } from '../backends/webgpu/device.js';
 import { periodicGc } from './native_gc.js';
@@ -24,6 +25,7 @@ commands:
   generate  text from a GPT checkpoint  (wgtrain generate --help)
   bench     kernel benchmarks, side by side with TF.js  (wgtrain bench --help)
   profile   where a training step's time goes, kernel by kernel; --trace writes a Chrome trace  (wgtrain profile --help)
+  tune      the GEMM and conv choices measured for a model on this adapter, per node  (wgtrain tune --help)
   check     one training step on WebGPU vs the CPU reference, node by node  (wgtrain check --help)
   fuzz      random small graphs, forward and backward, WebGPU vs the CPU reference  (wgtrain fuzz --help)
   export    a checkpoint as a PyTorch project that continues training (DDP), or as ONNX  (wgtrain export --help)
@@ -42,6 +44,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   export: { run: exportCommand, help: EXPORT_HELP },
   import: { run: importCommand, help: IMPORT_HELP },
   profile: { run: profile, help: PROFILE_HELP },
+  tune: { run: tune, help: TUNE_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -67,4 +70,5 @@ async function main(argv: string[]): Promise<number> {
 
 setAdapterRequestHook(withDawnWarningsFiltered);
 setSubmitHook(periodicGc());
+useDiskCache();
 main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -12,6 +12,7 @@ import { TextTrainer } from '../train/text_trainer.js';
 import { makeOptimizer } from '../optim/index.js';
 import { GPT_BENCH_VOCAB } from '../../bench/train_gpt.js';
 import type { Backend } from '../backends/backend.js';
+import { AUTOTUNE_FLAG, AUTOTUNE_HELP, autotuneWanted } from './tune.js';
 
 export const PROFILE_HELP = `usage: wgtrain profile --model NAME [options]
 
@@ -27,12 +28,13 @@ the output says which.
   --backend NAME      webgpu or cpu  [webgpu]
   --top N             rows printed  [25]
   --trace FILE        also write the step as Chrome trace-event JSON (open it in Perfetto or chrome://tracing)
-  --json FILE         also write the profile as JSON`;
+  --json FILE         also write the profile as JSON
+${AUTOTUNE_HELP}`;
 
 export async function profile(argv: string[]): Promise<void> {
   const f = parse('profile', argv, {
     model: { type: 'string' }, 'batch-size': { type: 'string', default: '32' }, runs: { type: 'string', default: '10' },
-    backend: { type: 'string', default: 'webgpu' }, top: { type: 'string', default: '25' }, trace: { type: 'string' }, json: { type: 'string' },
+    backend: { type: 'string', default: 'webgpu' }, top: { type: 'string', default: '25' }, trace: { type: 'string' }, json: { type: 'string' }, ...AUTOTUNE_FLAG,
   });
   if (f.model === undefined) throw new UsageError(`profile: --model is required (${MODEL_FLAG_HELP})`);
   const B = intFlag('profile', 'batch-size', f['batch-size']), runs = intFlag('profile', 'runs', f.runs), top = intFlag('profile', 'top', f.top);
@@ -40,7 +42,7 @@ export async function profile(argv: string[]): Promise<void> {
   // A bad model is reported before any device is opened.
   const m = f.model === 'gpt' ? undefined : await resolveModel('profile', String(f.model), new Rng(1));
   if (m && m.outputShape.length !== 1) throw new UsageError(`profile: model ${m.name} outputs [${m.outputShape.join(', ')}] per example; profile trains a classifier (one score per class) or gpt`);
-  const backend = await createBackend(backendName);
+  const backend = await createBackend(backendName, { autotune: autotuneWanted(f) });
   try {
     const { p, what } = m ? await profileClassifier(backend, m, B, runs) : await profileGpt(backend, B, runs);
     console.log(formatProfile(p, what, top));
@@ -56,6 +58,7 @@ async function profileClassifier(backend: Backend, m: ResolvedModel, B: number, 
   const rng = new Rng(2), per = m.inputShape.reduce((a, b) => a * b, 1), classes = m.outputShape[0];
   const x = Float32Array.from({ length: B * per }, () => rng.normal());
   const y = Int32Array.from({ length: B }, () => rng.int(classes));
+  if (backend.tuner?.enabled) await trainer.prepareAsync({ train: [B] }); // tuned, as a training run compiles it
   const g = trainer.trainStep(x, y, B);
   const p = await g.ex.profile(stepFeeds(g, x, y), { runs });
   trainer.dispose();

@@ -22,6 +22,14 @@ export interface CheckpointOptions {
 
 const annotated = new WeakSet<Error>();
 
+/** A checkpoint's record of GEMM and conv choices (autotune key -> variant), checked. */
+function recordedKernels(file: string, k: unknown): Record<string, string> {
+  if (typeof k !== 'object' || k === null || Array.isArray(k) || Object.values(k).some((v) => typeof v !== 'string')) {
+    throw new UsageError(`train: --resume ${file}: its recorded kernel choices (schedule.kernels) are not an object of strings`);
+  }
+  return k as Record<string, string>;
+}
+
 const where = (m: CheckpointMeta) => `${m.batch ? `epoch ${m.epoch + 1}, ${m.batch} batches in` : `after epoch ${m.epoch}`}, step ${m.step}`;
 
 export class RunCheckpoints implements Callback {
@@ -40,6 +48,9 @@ export class RunCheckpoints implements Callback {
     const saved = (meta.run ?? {}) as Record<string, unknown>;
     const differ = flagDifferences(saved, this.o.flags);
     if (differ.length) throw new UsageError(`train: --resume ${file}: the flags differ from the saved run's: ${differ.join(', ')}`);
+    // The kernel choices the run trained with (a variant may sum in another order), whatever is tuned or cached here.
+    const kernels = meta.schedule?.kernels;
+    if (kernels !== undefined) this.trainer.backend.tuner?.pin(recordedKernels(file, kernels));
     this.trainer.prepare(firstBatchSize);
     await loadCheckpoint(file, this.trainer);
     this.o.control.load(meta);
@@ -50,7 +61,8 @@ export class RunCheckpoints implements Callback {
 
   async save(pos: RunPosition): Promise<void> {
     if (!this.o.save) return;
-    const schedule = { ...this.o.schedule, ...this.o.control.state() };
+    const kernels = this.trainer.backend.tuner?.choices() ?? {};
+    const schedule = { ...this.o.schedule, ...this.o.control.state(), ...(Object.keys(kernels).length ? { kernels } : {}) };
     try {
       this.last = await saveCheckpoint(this.o.save, this.trainer, { ...pos, model: this.o.model, seed: this.o.seed, schedule, run: this.o.flags });
     } catch (e) {

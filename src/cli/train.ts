@@ -23,6 +23,7 @@ import { TrainReporter } from './progress.js';
 import { checkTrainOutputs } from './outputs.js';
 import { MODELS } from '../nn/models.js';
 import { trainText, TRAIN_TEXT_HELP } from './train_text.js';
+import { AUTOTUNE_FLAG, AUTOTUNE_HELP, autotuneWanted } from './tune.js';
 
 export const TRAIN_HELP = `usage: wgtrain train [options]
 
@@ -85,7 +86,9 @@ export const TRAIN_HELP = `usage: wgtrain train [options]
   --overwrite         let --save replace an existing file that is not a checkpoint of this model
   --save-every N      with --save, also save every N steps
   --resume FILE       continue the run saved in FILE with its remaining epochs; needs the flags it was saved with
-                      (--epochs may change unless the schedule is cosine)
+                      (--epochs may change unless the schedule is cosine); the GEMM and conv choices the run trained
+                      with are recorded in the checkpoint and reused, so it continues bit for bit
+${AUTOTUNE_HELP}
 
 A language model on text takes its own flags:
 
@@ -121,6 +124,7 @@ export async function train(argv: string[]): Promise<void> {
     data: { type: 'string' }, label: { type: 'string' }, 'test-split': { type: 'string', default: '0.2' }, metrics: { type: 'string' }, plot: { type: 'string' }, 'eval-each-epoch': { type: 'boolean' },
     save: { type: 'string' }, 'save-every': { type: 'string' }, resume: { type: 'string' }, overwrite: { type: 'boolean' },
     loss: { type: 'string' }, task: { type: 'string' }, precision: { type: 'string', default: 'f32' }, missing: { type: 'string' }, digits: { type: 'string' }, 'init-from': { type: 'string' }, freeze: { type: 'string' },
+    ...AUTOTUNE_FLAG,
   });
   const task = f.task === undefined ? undefined : choice<CsvTask>('train', 'task', f.task, ['classification', 'regression']);
   const lossFlag = f.loss === undefined ? undefined : choice('train', 'loss', f.loss, CLI_LOSSES);
@@ -199,7 +203,7 @@ export async function train(argv: string[]): Promise<void> {
   // Split here rather than in fit, to measure the final weights on the validation rows for --json.
   const { train: fitSet, val } = runSplit(flags, trainSet);
   if (val && (!val.n || !fitSet.n)) throw new UsageError(`train: --val-split ${valSplit} of ${trainSet.n} training rows leaves ${val.n} for validation and ${fitSet.n} for training (both need at least 1)`);
-  const backend = await createBackend(backendName);
+  const backend = await createBackend(backendName, { autotune: autotuneWanted(f) });
   backend.checkPrecision?.(precision);
   checkDeviceFits('train', resolved, Math.min(batchSize, trainSet.n), backend);
   console.log(`backend ${backend.name}: ${backend.description}`);

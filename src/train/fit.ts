@@ -174,6 +174,9 @@ export async function fit(trainer: ClassifierTrainer, data: Dataset, o: FitOptio
   if (o.compileAhead ?? inBrowser()) {
     const evalB = o.evalBatchSize ?? 250;
     await trainer.prepareAsync({ train: batchSizes(train.n, loader.batchSize, o.dropLast), evaluate: [val, test].flatMap((d) => (d ? batchSizes(d.n, evalB) : [])) });
+  } else if (trainer.backend.tuner?.enabled) {
+    // Tuning measures on the device, which a synchronous compile at the first step cannot wait for.
+    await trainer.prepareAsync({ train: batchSizes(train.n, loader.batchSize, o.dropLast) });
   }
   for (const c of callbacks) await c.onTrainBegin?.(ctx);
   for (let epoch = start.epoch; epoch < epochs && !ctx.stop && trainer.step < stepLimit; epoch++) {

@@ -25,7 +25,7 @@ const REPS = 3;
 export interface TuningBackend {
   readonly tuner: Autotuner;
   readonly gemmFamily: GemmKernel;
-  timePlan(p: Plan, variants: ReadonlyMap<Tensor, GemmVariant>, feeds: Feeds, reps: number): Promise<number>;
+  timePlans(plans: readonly { p: Plan; variants: ReadonlyMap<Tensor, GemmVariant>; feeds: Feeds }[], reps: number): Promise<(number | undefined)[]>;
 }
 
 const dtypeOf = (o: CompileOptions): TuneDtype => o.precision ?? 'f32';
@@ -80,24 +80,22 @@ function scratchData(n: number): Float32Array {
   return a;
 }
 
-/** Time each candidate, keeping the best; a candidate that fails to compile or run is left out. */
-async function race(candidates: readonly string[], time: (c: string) => Promise<number>): Promise<Record<string, number>> {
-  const ms: Record<string, number> = {};
-  for (const c of candidates) {
-    try { ms[c] = Math.round((await time(c)) * 1000) / 1000; } catch { /* an adapter limit: not a candidate here */ }
-  }
-  return ms;
+/** Each candidate's best time, by name, rounded to the microsecond; those the device rejected left out. */
+async function race(be: TuningBackend, candidates: readonly { name: string; p: Plan; variants?: ReadonlyMap<Tensor, GemmVariant>; feeds?: Feeds }[]): Promise<Record<string, number>> {
+  const times = await be.timePlans(candidates.map((c) => ({ p: c.p, variants: c.variants ?? new Map(), feeds: c.feeds ?? new Map() })), REPS);
+  return Object.fromEntries(candidates.flatMap((c, i) => (times[i] === undefined ? [] : [[c.name, Math.round(times[i]! * 1000) / 1000]])));
 }
+
 /**
- * The fastest candidate, unless the rule's is within TIE of it: a tie (lavapipe's timestamps tick in 65 us steps, so
- * small kernels often measure equal) keeps what the rule would run, and noise does not flip choices between runs.
+ * The fastest candidate, unless the rule's is within TIE of it or MIN_GAIN_MS (lavapipe's timestamps tick in 65 us
+ * steps, so small kernels often measure equal): a tie keeps what the rule would run, and noise flips fewer choices.
  */
 function winnerOf(ms: Record<string, number>, rule: string): string | undefined {
   const best = Object.entries(ms).sort((a, b) => a[1] - b[1])[0];
   if (!best) return undefined;
-  return ms[rule] !== undefined && ms[rule] <= best[1] * (1 + TIE) ? rule : best[0];
+  return ms[rule] !== undefined && ms[rule] - best[1] <= Math.max(best[1] * TIE, MIN_GAIN_MS) ? rule : best[0];
 }
-const TIE = 0.05;
+const TIE = 0.05, MIN_GAIN_MS = 0.1;
 
 /** The conv passes of a graph, each once per key. */
 function convPasses(outputs: readonly Tensor[], effects: readonly Tensor[], dtype: TuneDtype): { pass: ConvPass; r: Region; key: string; node: Tensor }[] {
@@ -148,7 +146,7 @@ export async function tuneGraph(be: TuningBackend, outputs: readonly Tensor[], e
     const rule = convAlgorithm(pass, convShapeOf(r)); // the rule in force (outside a plan, the one plans fall back on)
     if (be.tuner.wants(key)) {
       const { outputs: outs, feeds } = convPassGraph(pass, r);
-      const ms = await race(CONV_ALGORITHMS, (alg) => be.timePlan(withConvChoices(() => alg as ConvAlgorithm, () => plan(outs, [], { precision: o.precision })), new Map(), feeds, REPS));
+      const ms = await race(be, CONV_ALGORITHMS.map((alg) => ({ name: alg, p: withConvChoices(() => alg, () => plan(outs, [], { precision: o.precision })), feeds })));
       const winner = winnerOf(ms, rule);
       if (winner) { be.tuner.record(key, { winner, ms }); measured = true; }
     }
@@ -165,7 +163,7 @@ export async function tuneGraph(be: TuningBackend, outputs: readonly Tensor[], e
     if (be.tuner.wants(key)) {
       const cands = GEMM_CANDIDATES[be.gemmFamily].filter((c) => c.worth(d.M, d.N, d.K, d.batch) || gemmVariantName(c.variant) === rule).map((c) => c.variant);
       const mini = stepPlan(p, step);
-      const ms = await race(cands.map(gemmVariantName), (name) => be.timePlan(mini, new Map([[step, cands.find((v) => gemmVariantName(v) === name)!]]), new Map(), REPS));
+      const ms = await race(be, cands.map((v) => ({ name: gemmVariantName(v), p: mini, variants: new Map([[step, v]]) })));
       const winner = winnerOf(ms, rule);
       if (winner) { be.tuner.record(key, { winner, ms }); measured = true; }
     }

@@ -45,6 +45,8 @@ export class WebGpuBackend implements Backend {
 
   /** GEMM and conv choices: measured per shape class where enabled (DeviceOptions.autotune), recorded, or the rules. */
   readonly tuner: Autotuner;
+  /** Every conv pass and GEMM shape class tune() has seen (compileAsync tunes), by key: what `wgtrain tune` prints. */
+  readonly tuneReport = new Map<string, TuneResult>();
 
   /** `autotune`: measure GEMM and conv choices before compiling (compileAsync, tune) [WGTRAIN_AUTOTUNE, else off]. */
   constructor(readonly ctx: GpuContext, autotune = autotuneDefault(false)) {
@@ -228,30 +230,48 @@ export class WebGpuBackend implements Backend {
   tune(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: CompileOptions = {}): Promise<TuneResult[]> {
     this.checkHealth('tuning the plan');
     if (o.precision) this.checkPrecision(o.precision);
-    return tuneGraph(this, outputs, effects, o);
+    return tuneGraph(this, outputs, effects, o).then((rows) => {
+      for (const r of rows) this.tuneReport.set(r.key, r);
+      return rows;
+    });
   }
 
-  /** The best of `reps` runs of `p` (after one to warm up), in ms: GPU time with timestamps, else wall time to completion. */
-  async timePlan(p: Plan, variants: ReadonlyMap<Tensor, GemmVariant>, feeds: Feeds, reps: number): Promise<number> {
+  /**
+   * The best of `reps` runs of each of `plans` (after one to warm up), in ms: GPU time with timestamps, else wall time
+   * to completion. The runs alternate between the plans, so that a shared machine's changing load falls on all of
+   * them alike. A plan the device rejects (compile or first run) gets undefined and is left out.
+   */
+  async timePlans(plans: readonly { p: Plan; variants: ReadonlyMap<Tensor, GemmVariant>; feeds: Feeds }[], reps: number): Promise<(number | undefined)[]> {
     const { device } = this;
-    // A candidate the device rejects must fail here, not poison the backend's next run (ctx.error).
-    device.pushErrorScope('validation');
-    device.pushErrorScope('out-of-memory');
-    let ex: WebGpuExecutable | undefined;
+    const live: (WebGpuExecutable | undefined)[] = [];
     try {
-      ex = new WebGpuExecutable(this, p, variants);
-      return await ex.bestMs(feeds, reps);
+      for (const { p, variants, feeds } of plans) {
+        // A candidate the device rejects must fail here, not poison the backend's next run (ctx.error).
+        device.pushErrorScope('validation');
+        device.pushErrorScope('out-of-memory');
+        let ex: WebGpuExecutable | undefined;
+        try {
+          ex = new WebGpuExecutable(this, p, variants);
+          await ex.timeOnce(feeds);
+        } catch { ex?.dispose(); ex = undefined; }
+        const failed = (await device.popErrorScope()) || (await device.popErrorScope());
+        if (failed) { ex?.dispose(); ex = undefined; }
+        live.push(ex);
+      }
+      const best = live.map(() => Infinity);
+      for (let r = 0; r < reps; r++) {
+        for (let i = 0; i < live.length; i++) if (live[i]) best[i] = Math.min(best[i], await live[i]!.timeOnce(plans[i].feeds));
+      }
+      return best.map((b, i) => (live[i] ? b : undefined));
     } finally {
-      ex?.dispose();
-      const errors = [await device.popErrorScope(), await device.popErrorScope()].filter(Boolean);
-      if (errors.length) throw new Error(`webgpu: a tuning candidate failed: ${errors[0]!.message}`);
+      for (const ex of live) ex?.dispose();
     }
   }
 
   async compileAsync(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: CompileOptions = {}): Promise<Executable> {
     this.checkHealth('compiling the plan');
     if (o.precision) this.checkPrecision(o.precision);
-    if (this.tuner.enabled) await this.tune(outputs, effects, o);
+    await this.tune(outputs, effects, o); // with tuning off, no measuring: only the report of the choices
     const p = tunedPlan(this, outputs, effects, o), variants = gemmChoices(this, p, o);
     // A few at a time, leaving a core free: a software GPU (SwiftShader) compiles on the CPU, and all of a plan's
     // pipelines at once took every core from the threads that draw the page's frames.
@@ -462,39 +482,30 @@ class WebGpuExecutable implements Executable {
     return { encodeMs: t1 - t0, submitMs };
   }
 
-  /** The best of `reps` runs after a warm one: the sum of the dispatches' GPU times with timestamps, else the wall time of a run to completion. */
-  async bestMs(feeds: Feeds, reps: number): Promise<number> {
+  /** One run, timed: the sum of its dispatches' GPU times with timestamps, else its wall time to completion. */
+  async timeOnce(feeds: Feeds): Promise<number> {
     const { device } = this.be;
-    this.timedRun(feeds, {});
-    await this.be.sync();
-    let best = Infinity;
     if (!this.be.ctx.timestamps) {
-      for (let r = 0; r < reps; r++) {
-        const t0 = performance.now();
-        this.timedRun(feeds, {});
-        await this.be.sync();
-        best = Math.min(best, performance.now() - t0);
-      }
-      return best;
+      const t0 = performance.now();
+      this.timedRun(feeds, {});
+      await this.be.sync();
+      return performance.now() - t0;
     }
     const n = this.dispatches.length;
     const sets = Array.from({ length: Math.ceil(n / QUERY_PAIRS) }, (_, k) => device.createQuerySet({ type: 'timestamp', count: 2 * Math.min(QUERY_PAIRS, n - k * QUERY_PAIRS) }));
     const bytes = sets.length * QUERY_PAIRS * 16;
     const resolve = device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
     try {
-      for (let r = 0; r < reps; r++) {
-        this.timedRun(feeds, {}, { sets, resolve });
-        const raw = await this.be.readBuffer(resolve, bytes, 'i32', 'reading timestamps');
-        const ts = new BigUint64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
-        let ms = 0;
-        for (let i = 0; i < n; i++) { const at = Math.floor(i / QUERY_PAIRS) * QUERY_PAIRS * 2 + (i % QUERY_PAIRS) * 2; ms += Number(ts[at + 1] - ts[at]) / 1e6; }
-        best = Math.min(best, ms);
-      }
+      this.timedRun(feeds, {}, { sets, resolve });
+      const raw = await this.be.readBuffer(resolve, bytes, 'i32', 'reading timestamps');
+      const ts = new BigUint64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
+      let ms = 0;
+      for (let i = 0; i < n; i++) { const at = Math.floor(i / QUERY_PAIRS) * QUERY_PAIRS * 2 + (i % QUERY_PAIRS) * 2; ms += Number(ts[at + 1] - ts[at]) / 1e6; }
+      return ms;
     } finally {
       sets.forEach((s) => s.destroy());
       resolve.destroy();
     }
-    return best;
   }
 
   async profile(feeds: Feeds, o: ProfileOptions = {}): Promise<StepProfile> {
