@@ -297,6 +297,33 @@ describe('wgtrain train --save/--resume', () => {
     expect(readFileSync(join(dir, 'b.st')).equals(readFileSync(join(dir, 'a.st')))).toBe(true);
   });
 
+  it('records the GEMM and conv choices a tuned run trained with, and a resumed run reuses them whatever the cache says', async () => {
+    const tuned = (cache: string, args: string[]) => spawnSync(process.execPath, ['bin/wgtrain.js', 'train', ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, WGTRAIN_AUTOTUNE: '1', WGTRAIN_CACHE_DIR: cache } });
+    const c1 = tmp(), c2 = tmp();
+    const a = tuned(c1, [...base, '--epochs', '2', '--save', join(dir, 'ta.st')]);
+    expect(a.status, a.stderr).toBe(0);
+    const b1 = tuned(c1, [...base, '--epochs', '1', '--save', join(dir, 'tb.st')]);
+    expect(b1.status, b1.stderr).toBe(0);
+    const recorded = (await readCheckpoint(join(dir, 'tb.st'))).meta.schedule?.kernels as Record<string, string>;
+    expect(Object.keys(recorded).some((k) => k.startsWith('gemm'))).toBe(true);
+    // Another machine's cache (or this one's, measured again): every class a different winner.
+    const other = (c: string) => (c === 'subgroup 16x32' ? 'subgroup 32x64' : 'subgroup 16x32');
+    const file = JSON.parse(readFileSync(join(c1, 'autotune.json'), 'utf8'));
+    for (const entries of Object.values(file.adapters) as Record<string, { winner: string }>[]) for (const e of Object.values(entries)) e.winner = other(e.winner);
+    writeFileSync(join(c2, 'autotune.json'), JSON.stringify(file));
+    const b2 = tuned(c2, [...base, '--epochs', '2', '--resume', join(dir, 'tb.st'), '--save', join(dir, 'tb.st')]);
+    expect(b2.status, b2.stderr).toBe(0);
+    expect((await readCheckpoint(join(dir, 'tb.st'))).meta.schedule?.kernels).toEqual(recorded);
+    expect(readFileSync(join(dir, 'tb.st')).equals(readFileSync(join(dir, 'ta.st')))).toBe(true);
+    // Without the record, that cache's choices are what a run compiles.
+    const fresh = tuned(c2, [...base, '--epochs', '1', '--save', join(dir, 'tc.st')]);
+    expect(fresh.status, fresh.stderr).toBe(0);
+    const theirs = (await readCheckpoint(join(dir, 'tc.st'))).meta.schedule?.kernels as Record<string, string>;
+    const cached = new Set((Object.values(file.adapters) as Record<string, unknown>[]).flatMap((e) => Object.keys(e)));
+    expect(cached.size).toBeGreaterThan(0);
+    for (const [k, v] of Object.entries(recorded)) if (cached.has(k)) expect(theirs[k], k).toBe(other(v)); // the rest were never measured (evaluation graphs)
+  });
+
   it('refuses to resume with other flags, and a corrupt file, in one line with exit code 2', () => {
     writeFileSync(join(dir, 'junk.st'), 'not a checkpoint');
     const cases: [string[], RegExp][] = [

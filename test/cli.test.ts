@@ -118,3 +118,49 @@ describe('wgtrain command line', () => {
     expect(Math.abs(acc - testAcc)).toBeLessThan(6); // the first 500 test images, against all 10,000
   });
 });
+
+describe('wgtrain tune', () => {
+  beforeAll(() => { execFileSync(process.execPath, ['scripts/build.mjs']); });
+  const tune = (args: string[], env: Record<string, string>) => spawnSync(process.execPath, ['bin/wgtrain.js', 'tune', ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, ...env } });
+
+  it('measures each pass and GEMM class once, prints the table and --json, and --no-autotune measures nothing', () => {
+    const cache = mkdtempSync(join(tmpdir(), 'wgtrain-tune-cache-')), env = { WGTRAIN_AUTOTUNE: '1', WGTRAIN_CACHE_DIR: cache };
+    const json = join(cache, 'rows.json');
+    const a = tune(['--model', 'mlp', '--batch-size', '24', '--json', json], env);
+    expect(a.status, a.stderr).toBe(0);
+    expect(a.stdout).toMatch(/^autotune: mlp, batch 24, f32 on .*; (\d+) passes and GEMM shape classes, \1 with measurements/);
+    expect(a.stdout).toMatch(/\| node \| shape class \| candidates \(best ms\) \| winner \| rule \| from \|/);
+    expect(a.stdout).toMatch(/\| gemm NN 32x256x1024 f32 \| .*subgroup 32x64 \d+\.\d{3}.* \| measured \|/);
+    const rows = JSON.parse(readFileSync(json, 'utf8')) as { key: string; candidates: Record<string, number>; winner: string }[];
+    expect(rows.length).toBeGreaterThan(3);
+    for (const r of rows) expect(Object.keys(r.candidates)).toContain(r.winner);
+    // The disk cache answers the second run: nothing measured anew, the same winners.
+    expect(existsSync(join(cache, 'autotune.json'))).toBe(true);
+    const b = tune(['--model', 'mlp', '--batch-size', '24', '--json', json], env);
+    expect(b.status, b.stderr).toBe(0);
+    expect((JSON.parse(readFileSync(json, 'utf8')) as typeof rows).map((r) => [r.key, r.winner])).toEqual(rows.map((r) => [r.key, r.winner]));
+    // Off: the rules, nothing measured, nothing written.
+    const off = tune(['--model', 'mlp', '--batch-size', '24', '--no-autotune'], { WGTRAIN_AUTOTUNE: '1', WGTRAIN_CACHE_DIR: join(cache, 'none') });
+    expect(off.status, off.stderr).toBe(0);
+    expect(off.stdout).toMatch(/, 0 with measurements/);
+    expect(off.stdout).toMatch(/\| gemm NN 32x256x1024 f32 \| — \| subgroup 32x64 \| subgroup 32x64 \| rule \|/);
+    expect(existsSync(join(cache, 'none'))).toBe(false);
+  });
+
+  it('a corrupt cache: one warning line, then tuned as if empty', () => {
+    const cache = mkdtempSync(join(tmpdir(), 'wgtrain-tune-cache-'));
+    writeFileSync(join(cache, 'autotune.json'), '{"version": 1, "adapt');
+    const r = tune(['--model', 'mlp', '--batch-size', '8'], { WGTRAIN_AUTOTUNE: '1', WGTRAIN_CACHE_DIR: cache });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr.split('\n').filter((l) => l.includes('autotune cache'))).toEqual([`wgtrain: ignoring the autotune cache ${join(cache, 'autotune.json')}: not JSON`]);
+    expect(JSON.parse(readFileSync(join(cache, 'autotune.json'), 'utf8')).version).toBe(1);
+  });
+
+  it('bad input: one line, exit 2', () => {
+    expectUsageErrors(cli, [
+      [['tune'], /tune: --model is required/],
+      [['tune', '--model', 'mlp', '--batch-size', '0'], /tune: --batch-size must be an integer >= 1, got '0'/],
+      [['train', '--model', 'mlp', '--no-autotune=1'], /train: .*no-autotune/],
+    ]);
+  });
+});
