@@ -2,8 +2,7 @@
 // node of a model's training step runs, measured on this adapter once per shape class and cached on disk
 // (src/schedule/autotune_file.ts), or the hand-written rules with the flag.
 import { writeFile } from 'node:fs/promises';
-import { createBackend } from '../backends/index.js';
-import type { Backend } from '../backends/backend.js';
+import { WebGpuBackend } from '../backends/index.js';
 import { SGD } from '../optim/sgd.js';
 import { ClassifierTrainer } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
@@ -52,9 +51,9 @@ export async function tune(argv: string[]): Promise<void> {
   const B = intFlag('tune', 'batch-size', f['batch-size']), precision = choice<Precision>('tune', 'precision', f.precision, PRECISIONS);
   const m = await resolveModel('tune', String(f.model), new Rng(1));
   if (m.outputShape.length !== 1) throw new UsageError(`tune: model ${m.name} outputs [${m.outputShape.join(', ')}] per example; tune takes a classifier's training step`);
-  const backend = await createBackend('webgpu', { autotune: autotuneWanted(f, true) });
+  const backend = await WebGpuBackend.create({ autotune: autotuneWanted(f, true) });
   try {
-    backend.checkPrecision?.(precision);
+    backend.checkPrecision(precision);
     const t0 = performance.now();
     const rows = await tuneStep(backend, new ClassifierTrainer(backend, m.model, new SGD({ lr: 0.01, momentum: 0.9 }), m.inputShape), B, precision);
     const s = (performance.now() - t0) / 1000;
@@ -66,12 +65,12 @@ export async function tune(argv: string[]): Promise<void> {
 }
 
 /** Compile the trainer's step for batch B the way a run does (tuning first where on); the rows tune() reported. */
-async function tuneStep(backend: Backend, trainer: ClassifierTrainer, B: number, precision: Precision): Promise<TuneResult[]> {
+async function tuneStep(backend: WebGpuBackend, trainer: ClassifierTrainer, B: number, precision: Precision): Promise<TuneResult[]> {
   trainer.precision = precision;
+  backend.reportChoices = true;
   await trainer.prepareAsync({ train: [B] });
   trainer.dispose();
-  const report = (backend as { tuneReport?: Map<string, TuneResult> }).tuneReport;
-  return [...(report?.values() ?? [])];
+  return [...backend.tuneReport.values()];
 }
 
 export function formatTune(rows: readonly TuneResult[], what: string, device: string, seconds: number): string {

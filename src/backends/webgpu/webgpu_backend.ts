@@ -47,6 +47,8 @@ export class WebGpuBackend implements Backend {
   readonly tuner: Autotuner;
   /** Every conv pass and GEMM shape class tune() has seen (compileAsync tunes), by key: what `wgtrain tune` prints. */
   readonly tuneReport = new Map<string, TuneResult>();
+  /** With tuning off, compileAsync still fills tuneReport with the rules' choices (`wgtrain tune --no-autotune`). */
+  reportChoices = false;
 
   /** `autotune`: measure GEMM and conv choices before compiling (compileAsync, tune) [WGTRAIN_AUTOTUNE, else off]. */
   constructor(readonly ctx: GpuContext, autotune = autotuneDefault(false)) {
@@ -271,7 +273,7 @@ export class WebGpuBackend implements Backend {
   async compileAsync(outputs: readonly Tensor[], effects: readonly Tensor[] = [], o: CompileOptions = {}): Promise<Executable> {
     this.checkHealth('compiling the plan');
     if (o.precision) this.checkPrecision(o.precision);
-    await this.tune(outputs, effects, o); // with tuning off, no measuring: only the report of the choices
+    if (this.tuner.enabled || this.reportChoices) await this.tune(outputs, effects, o);
     const p = tunedPlan(this, outputs, effects, o), variants = gemmChoices(this, p, o);
     // A few at a time, leaving a core free: a software GPU (SwiftShader) compiles on the CPU, and all of a plan's
     // pipelines at once took every core from the threads that draw the page's frames.
