@@ -161,6 +161,7 @@ describe('wgtrain tune', () => {
       [['tune'], /tune: --model is required/],
       [['tune', '--model', 'mlp', '--batch-size', '0'], /tune: --batch-size must be an integer >= 1, got '0'/],
       [['train', '--model', 'mlp', '--no-autotune=1'], /train: .*no-autotune/],
+      [['profile', '--model', 'mlp', '--autotune', '--no-autotune'], /profile: --autotune and --no-autotune contradict each other: give one/],
     ]);
   });
 });

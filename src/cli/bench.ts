@@ -29,7 +29,7 @@ one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.js
                       PyTorch's (both may be given)
   --cpu               pass --cpu to each (not to the cnn training, which would take minutes a step)
   --dir DIR           [bench/results]
-  --no-autotune       pass --no-autotune to gemm and train
+  --autotune          pass --autotune to gemm and train (--no-autotune: pass that)
 
 wgtrain bench train: whole training steps on MNIST batches, or (--model gpt) of train's default GPT on its windows, in
 tokens/s, against the same model from TF.js primitives with --compare tfjs (try --batch-size 16 --steps 10)
@@ -139,14 +139,14 @@ async function all(argv: string[]): Promise<void> {
   await mkdir(dir, { recursive: true });
   const prefix = `${dir}/${new Date().toISOString().slice(0, 10)}-`, tag = await adapterTag();
   const tfjs = cmp.has('tfjs') ? ['--compare', 'tfjs'] : [], torch = cmp.has('torch') ? ['--compare', 'torch'] : [];
-  const cpu = f.cpu ? ['--cpu'] : [], untuned = f['no-autotune'] ? ['--no-autotune'] : [];
+  const cpu = f.cpu ? ['--cpu'] : [], tuning = autotuneWanted('bench all', f) ? ['--autotune'] : ['--no-autotune'];
   const runs: [string, (a: string[]) => Promise<void>, string[]][] = [
-    ['gemm', gemm, [...tfjs, ...torch, ...cpu, ...untuned]], ['conv', conv, [...tfjs, ...cpu]], ['softmax-xent', softmaxXent, [...tfjs, ...cpu]], ['optimizer', optimizer, [...tfjs, ...cpu]],
-    ['train-mlp', train, ['--model', 'mlp', ...tfjs, ...torch, ...cpu, ...untuned]],
-    ['train-cnn', train, ['--model', 'cnn', '--batch-size', '64', '--steps', '30', ...tfjs, ...torch, ...untuned]],
-    ['train-gpt', train, ['--model', 'gpt', '--batch-size', '16', '--steps', '20', ...tfjs, ...torch, ...untuned]],
+    ['gemm', gemm, [...tfjs, ...torch, ...cpu, ...tuning]], ['conv', conv, [...tfjs, ...cpu]], ['softmax-xent', softmaxXent, [...tfjs, ...cpu]], ['optimizer', optimizer, [...tfjs, ...cpu]],
+    ['train-mlp', train, ['--model', 'mlp', ...tfjs, ...torch, ...cpu, ...tuning]],
+    ['train-cnn', train, ['--model', 'cnn', '--batch-size', '64', '--steps', '30', ...tfjs, ...torch, ...tuning]],
+    ['train-gpt', train, ['--model', 'gpt', '--batch-size', '16', '--steps', '20', ...tfjs, ...torch, ...tuning]],
     // The default run's batch size: an epoch of MNIST's 60,000 images is 1875 steps, where per-step costs show.
-    ...(cmp.has('torch') ? [['train-mlp-epoch', train, ['--model', 'mlp', '--batch-size', '32', '--steps', '1875', ...torch, ...untuned]] as [string, (a: string[]) => Promise<void>, string[]]] : []),
+    ...(cmp.has('torch') ? [['train-mlp-epoch', train, ['--model', 'mlp', '--batch-size', '32', '--steps', '1875', ...torch, ...tuning]] as [string, (a: string[]) => Promise<void>, string[]]] : []),
   ];
   for (const [name, run, args] of runs) {
     console.log(`\n## bench ${name}\n`);
@@ -162,7 +162,7 @@ async function gemm(argv: string[]): Promise<void> {
   if (sizes.some((n) => !Number.isInteger(n) || n < 1)) throw new UsageError(`bench: --sizes must be positive integers, got '${f.sizes}'`);
   for (const n of sizes) fitsOneBinding('bench gemm', `--sizes ${n}: an ${n}x${n} matrix`, n * n);
   const cmp = compares('bench gemm', lists.compare, ['tfjs', 'torch']);
-  const rows = await benchGemm(sizes, { compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu, autotune: autotuneWanted(f) });
+  const rows = await benchGemm(sizes, { compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu, autotune: autotuneWanted('bench gemm', f) });
   console.log(`| n | impl | GFLOP/s | median ms | min | max |\n|---|---|---|---|---|---|`);
   for (const r of rows) console.log(`| ${r.n} | ${r.impl} | ${r.gflops.toFixed(2)} | ${r.ms.toFixed(2)} | ${r.min.toFixed(2)} | ${r.max.toFixed(2)} |`);
   printRatios(rows, ['tfjs-webgpu', 'tfjs-wasm', 'torch-cpu', 'wgtrain-cpu'], (r) => `${r.n}:`, (ours, o) => ours.gflops / o.gflops);
@@ -189,7 +189,7 @@ async function train(argv: string[]): Promise<void> {
     if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows.map((r) => ({ ...r, tokensPerSec: r.samplesPerSec })), null, 2) + '\n');
     return;
   }
-  const rows = await benchTrain({ model, batchSize, steps, compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu, precision, autotune: autotuneWanted(f) });
+  const rows = await benchTrain({ model, batchSize, steps, compare: cmp.has('tfjs'), torch: cmp.has('torch'), cpu: !!f.cpu, precision, autotune: autotuneWanted('bench train', f) });
   console.log('| model | backend | batch | steps | samples/s | submits/step | buffers created after warm-up | pool bytes |\n|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.model} | ${r.backend} | ${r.batchSize} | ${r.steps} | ${r.samplesPerSec.toFixed(0)} | ${r.submitsPerStep ?? '-'} | ${r.buffersCreatedAfterWarmup ?? '-'} | ${r.poolBytes ?? '-'} |`);
   for (const r of rows.slice(1)) console.log(`wgtrain-webgpu vs ${r.backend}: ${(rows[0].samplesPerSec / r.samplesPerSec).toFixed(2)}x`);

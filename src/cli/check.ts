@@ -1,6 +1,5 @@
 // `wgtrain check`: one full training step of a named model on a real MNIST batch, on WebGPU and on the CPU
 // reference, compared node by node. Exits 1 if any node or variable is outside its tolerance.
-import { AUTOTUNE_FLAG, AUTOTUNE_HELP, autotuneWanted } from './tune.js';
 import { writeFile } from 'node:fs/promises';
 import { input, Tensor } from '../graph/tensor.js';
 import * as ops from '../graph/ops.js';
@@ -20,6 +19,7 @@ import { loadText, GPT_FLAGS, GPT_FLAGS_HELP, gptConfig, tokenizerKind } from '.
 import { PRECISIONS, Precision } from '../graph/f16.js';
 import { LossScaler } from '../train/loss_scale.js';
 import { PARITY_F16_RTOL, PARITY_F16_ATOL_PER_SQRT_K } from '../check/parity.js';
+import { AUTOTUNE_FLAG, AUTOTUNE_HELP, autotuneWanted } from './tune.js';
 
 export const CHECK_HELP = `usage: wgtrain check [options]
 
@@ -97,7 +97,7 @@ export async function check(argv: string[]): Promise<void> {
 
   const step = modelName === 'gpt' ? await gptStep(f, B, seed) : await mnistStep(modelName, B, steps, seed, f['data-dir'] as string | undefined);
   const { model, loss, feeds } = step;
-  const gpu = await createBackend('webgpu', { autotune: autotuneWanted(f) });
+  const gpu = await createBackend('webgpu', { autotune: autotuneWanted('check', f) });
   try {
     gpu.checkPrecision?.(precision);
     const params = model.parameters();

@@ -42,7 +42,7 @@ export async function profile(argv: string[]): Promise<void> {
   // A bad model is reported before any device is opened.
   const m = f.model === 'gpt' ? undefined : await resolveModel('profile', String(f.model), new Rng(1));
   if (m && m.outputShape.length !== 1) throw new UsageError(`profile: model ${m.name} outputs [${m.outputShape.join(', ')}] per example; profile trains a classifier (one score per class) or gpt`);
-  const backend = await createBackend(backendName, { autotune: autotuneWanted(f) });
+  const backend = await createBackend(backendName, { autotune: autotuneWanted('profile', f) });
   try {
     const { p, what } = m ? await profileClassifier(backend, m, B, runs) : await profileGpt(backend, B, runs);
     console.log(formatProfile(p, what, top));

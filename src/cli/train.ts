@@ -203,7 +203,7 @@ export async function train(argv: string[]): Promise<void> {
   // Split here rather than in fit, to measure the final weights on the validation rows for --json.
   const { train: fitSet, val } = runSplit(flags, trainSet);
   if (val && (!val.n || !fitSet.n)) throw new UsageError(`train: --val-split ${valSplit} of ${trainSet.n} training rows leaves ${val.n} for validation and ${fitSet.n} for training (both need at least 1)`);
-  const backend = await createBackend(backendName, { autotune: autotuneWanted(f) });
+  const backend = await createBackend(backendName, { autotune: autotuneWanted('train', f) });
   backend.checkPrecision?.(precision);
   checkDeviceFits('train', resolved, Math.min(batchSize, trainSet.n), backend);
   console.log(`backend ${backend.name}: ${backend.description}`);

@@ -12,6 +12,7 @@ import { makeOptimizer } from '../optim/index.js';
 import { Rng } from '../util/rng.js';
 import { parse, intFlag, numFlag, choice, UsageError } from './args.js';
 import { loadText, GPT_FLAGS, GPT_FLAGS_HELP, gptConfig, tokenizerKind } from './text_arg.js';
+import { AUTOTUNE_FLAG, autotuneWanted } from './tune.js';
 
 export const TRAIN_TEXT_HELP = `usage: wgtrain train --model gpt [options]
 
@@ -40,6 +41,7 @@ export async function trainText(argv: string[]): Promise<void> {
     lr: { type: 'string', default: '0.003' }, 'weight-decay': { type: 'string', default: '0.01' }, warmup: { type: 'string', default: '50' },
     'clip-norm': { type: 'string' }, 'held-out': { type: 'string', default: '0.1' }, 'eval-windows': { type: 'string', default: '256' },
     'log-every': { type: 'string', default: '25' }, seed: { type: 'string', default: '1' }, save: { type: 'string' }, json: { type: 'string' },
+    ...AUTOTUNE_FLAG,
   });
   const backendName = choice<BackendName>('train', 'backend', f.backend, ['webgpu', 'cpu']);
   const B = intFlag('train', 'batch-size', f['batch-size']);
@@ -65,7 +67,7 @@ export async function trainText(argv: string[]): Promise<void> {
   let ds: TextDataset;
   try { ds = new TextDataset(tokenizer.encode(text), config.context, heldOut); } catch (e) { throw new UsageError(`train: ${(e as Error).message}`); }
   const unigram = unigramLoss(ds.train, tokenizer.vocabSize);
-  const backend = await createBackend(backendName);
+  const backend = await createBackend(backendName, { autotune: autotuneWanted('train', f) });
   const model = new Gpt(config, new Rng(seed));
   const params = model.parameters().reduce((a, p) => a + p.size, 0);
   const trainer = new TextTrainer(backend, model, makeOptimizer('adamw', { lr, weightDecay }), B, clip);
@@ -79,7 +81,7 @@ export async function trainText(argv: string[]): Promise<void> {
   // the same schedule over the minutes.
   const budget = minutes === undefined ? Infinity : minutes * 60_000;
   const lrAt = (step: number, frac: number) => (step < warmup ? (lr * (step + 1)) / warmup : lr * (0.1 + 0.45 * (1 + Math.cos(Math.PI * Math.min(1, frac)))));
-  trainer.prepare();
+  if (backend.tuner?.enabled) await trainer.prepareAsync(); else trainer.prepare(); // compileAsync tunes first
   const start = performance.now();
   let lastLog = start, lastLogStep = 0, trainLoss = NaN;
   for (let step = 0; step < steps; step++) {

@@ -13,19 +13,23 @@ import { parse, choice, intFlag, UsageError, type Flags } from './args.js';
 import { resolveModel, MODEL_FLAG_HELP } from './model_arg.js';
 
 /**
- * Whether the CLI's commands that train or time (train, bench, profile) tune unless told not to. On by default:
- * measured on lavapipe, a model's tuning costs one to three seconds once per shape class (then it is read from the
- * cache) and moves a step's time by the figures in README's performance section.
+ * Whether train, bench, profile and check tune when neither flag nor WGTRAIN_AUTOTUNE says. Off: on lavapipe, the one
+ * adapter measured, tuning chose the hand-written rules' kernels for every node of mlp and cnn (so the same steps, at
+ * a cost of 1.5-4 s per model), and on a loaded machine a close call between GEMM variants can be recorded the wrong
+ * way round (README, "Autotuning").
  */
-export const CLI_AUTOTUNE = true;
+export const CLI_AUTOTUNE = false;
 
-export const AUTOTUNE_FLAG = { 'no-autotune': { type: 'boolean' } } as const;
-export const AUTOTUNE_HELP = `  --no-autotune       the hand-written GEMM and conv rules, not the choices measured for this adapter (cached in
-                      $WGTRAIN_CACHE_DIR, else ~/.cache/wgtrain; WGTRAIN_AUTOTUNE=0 does the same)`;
+export const AUTOTUNE_FLAG = { autotune: { type: 'boolean' }, 'no-autotune': { type: 'boolean' } } as const;
+export const AUTOTUNE_HELP = `  --autotune          measure the GEMM variant and conv algorithm of each shape class on this adapter first, once
+                      (cached in $WGTRAIN_CACHE_DIR, else ~/.cache/wgtrain; see wgtrain tune); WGTRAIN_AUTOTUNE=1
+  --no-autotune       the hand-written rules (the default), also over WGTRAIN_AUTOTUNE=1`;
 
-/** Whether a command tunes: not with --no-autotune; else WGTRAIN_AUTOTUNE, else `fallback` (CLI_AUTOTUNE). */
-export function autotuneWanted(f: Flags, fallback = CLI_AUTOTUNE): boolean {
-  return f['no-autotune'] === true ? false : autotuneDefault(fallback);
+/** Whether a command tunes: --autotune / --no-autotune; else WGTRAIN_AUTOTUNE; else `fallback` (CLI_AUTOTUNE). */
+export function autotuneWanted(command: string, f: Flags, fallback = CLI_AUTOTUNE): boolean {
+  if (f.autotune === true && f['no-autotune'] === true) throw new UsageError(`${command}: --autotune and --no-autotune contradict each other: give one`);
+  if (f['no-autotune'] === true) return false;
+  return f.autotune === true || autotuneDefault(fallback);
 }
 
 /** The CLI's cache is the disk file. */
@@ -42,16 +46,16 @@ ${'$'}XDG_CACHE_HOME/wgtrain/ or ~/.cache/wgtrain/; delete it to measure again.
   --model NAME        ${MODEL_FLAG_HELP}
   --batch-size N      [32]
   --precision P       f32 or f16  [f32]
-  --no-autotune       measure nothing: print what the rules (or the cache's absence) choose
+  --no-autotune       measure nothing: print what the hand-written rules choose
   --json FILE         also write the rows as JSON`;
 
 export async function tune(argv: string[]): Promise<void> {
-  const f = parse('tune', argv, { model: { type: 'string' }, 'batch-size': { type: 'string', default: '32' }, precision: { type: 'string', default: 'f32' }, json: { type: 'string' }, ...AUTOTUNE_FLAG });
+  const f = parse('tune', argv, { model: { type: 'string' }, 'batch-size': { type: 'string', default: '32' }, precision: { type: 'string', default: 'f32' }, json: { type: 'string' }, 'no-autotune': { type: 'boolean' } });
   if (f.model === undefined) throw new UsageError(`tune: --model is required (${MODEL_FLAG_HELP})`);
   const B = intFlag('tune', 'batch-size', f['batch-size']), precision = choice<Precision>('tune', 'precision', f.precision, PRECISIONS);
   const m = await resolveModel('tune', String(f.model), new Rng(1));
   if (m.outputShape.length !== 1) throw new UsageError(`tune: model ${m.name} outputs [${m.outputShape.join(', ')}] per example; tune takes a classifier's training step`);
-  const backend = await WebGpuBackend.create({ autotune: autotuneWanted(f, true) });
+  const backend = await WebGpuBackend.create({ autotune: autotuneWanted('tune', f, true) });
   try {
     backend.checkPrecision(precision);
     const t0 = performance.now();
