@@ -8,7 +8,7 @@ import { writeFileAtomic } from '../store/atomic.js';
 import { AutotuneFile, AutotuneStore, checkAutotuneFile } from './autotune.js';
 
 /** The cache directory: WGTRAIN_CACHE_DIR, else XDG_CACHE_HOME/wgtrain, else ~/.cache/wgtrain. */
-export function autotuneCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function autotuneCacheDir(env: Record<string, string | undefined> = process.env): string {
   if (env.WGTRAIN_CACHE_DIR) return env.WGTRAIN_CACHE_DIR;
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'wgtrain');
 }

@@ -4,15 +4,9 @@
 // parity tests run each one on odd sizes, test/autotune_gpu.test.ts); `worth` only skips those that cannot win, to
 // bound the time tuning takes.
 import type { GemmKernel } from './device.js';
-import { panelsFit } from './kernels.js';
+import { panelsFit, type GemmVariant } from './kernels.js';
 
-export type GemmVariant =
-  /** Operands packed into panels, then shaders/matmul_packed.wgsl (64 or 128 x 64 tiles). */
-  | { kernel: 'packed' }
-  /** shaders/matmul_subgroup.wgsl: 16 or 32 rows (rows16), 32 or 64 columns (wide) a workgroup. */
-  | { kernel: 'subgroup'; rows16: boolean; wide: boolean }
-  /** shaders/matmul.wgsl: TSX x TSY invocations, R x R outputs each, K staged TK deep. */
-  | { kernel: 'tiled'; R: number; TSX: number; TSY: number; TK: number };
+export type { GemmVariant };
 
 export function gemmVariantName(v: GemmVariant): string {
   if (v.kernel === 'packed') return 'packed';

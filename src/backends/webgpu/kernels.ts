@@ -6,7 +6,6 @@ import { UNARY } from '../../graph/elementwise.js';
 import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, OpName, Node, each, isOp, isUnary, isBinary, codeOf } from '../../graph/op_table.js';
 import type { Fused, FusedKernel } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
-import type { GemmVariant } from './gemm_variants.js';
 import { Launch, ShaderName, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_GRID, grid, spread, f32bits, checkRank } from './launch.js';
 import { ELEMENTWISE_PARAMS, REDUCE_PARAMS, UNIFORMS } from './contracts.js';
 import { CONV_WEBGPU_KERNELS, CONV_FUSED_LAUNCHES, maxPoolReluGrad } from './conv.js';
@@ -142,6 +141,15 @@ export function subgroupTile(M: number, N: number): { rows16: boolean; wide: boo
   const rows16 = M <= 16, wide = N >= 64;
   return { rows16, wide, TM: rows16 ? 16 : 32, TN: wide ? 64 : 32 };
 }
+
+/** A product's kernel and tile: what the rule below or the autotuner (gemm_variants.ts, autotune.ts) chooses. */
+export type GemmVariant =
+  /** Operands packed into panels, then shaders/matmul_packed.wgsl (64 or 128 x 64 tiles). */
+  | { kernel: 'packed' }
+  /** shaders/matmul_subgroup.wgsl: 16 or 32 rows (rows16), 32 or 64 columns (wide) a workgroup. */
+  | { kernel: 'subgroup'; rows16: boolean; wide: boolean }
+  /** shaders/matmul.wgsl: TSX x TSY invocations, R x R outputs each, K staged TK deep. */
+  | { kernel: 'tiled'; R: number; TSX: number; TSY: number; TK: number };
 
 /**
  * The hand-written rule for a product's kernel and tile on the backend's GEMM kernel family: what runs when autotuning
