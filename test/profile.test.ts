@@ -115,8 +115,16 @@ describe('profile', () => {
       expect(r.stdout).toMatch(/\| matmul\w* \| /);
     });
 
+    it('profiles the mixed-precision step with --precision f16: the loss scaler\'s unscaling among its kernels', () => {
+      const r = cli(['profile', '--model', 'mlp', '--batch-size', '8', '--runs', '2', '--top', '400', '--precision', 'f16']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^profile of one training step: mlp, batch 8, precision f16, webgpu/);
+      // g / scale for each of the six parameters: the float32 step has no division.
+      expect(r.stdout.match(/\| elementwise \| div#/g)).toHaveLength(6);
+    });
+
     it('rejects a bad flag in one line, exit 2', () => {
-      for (const args of [['profile'], ['profile', '--model', 'mlp', '--batch-size', '0'], ['profile', '--model', 'nosuch']]) {
+      for (const args of [['profile'], ['profile', '--model', 'mlp', '--batch-size', '0'], ['profile', '--model', 'nosuch'], ['profile', '--model', 'mlp', '--precision', 'f8'], ['profile', '--model', 'gpt', '--precision', 'f16']]) {
         const r = cli(args);
         expect(r.status).toBe(2);
         expect(r.stderr.trim().split('\n')).toHaveLength(1);

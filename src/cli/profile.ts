@@ -12,6 +12,7 @@ import { TextTrainer } from '../train/text_trainer.js';
 import { makeOptimizer } from '../optim/index.js';
 import { GPT_BENCH_VOCAB } from '../../bench/train_gpt.js';
 import type { Backend } from '../backends/backend.js';
+import { PRECISIONS, Precision } from '../graph/f16.js';
 import { AUTOTUNE_FLAG, AUTOTUNE_HELP, autotuneWanted } from './tune.js';
 
 export const PROFILE_HELP = `usage: wgtrain profile --model NAME [options]
@@ -26,6 +27,8 @@ the output says which.
   --batch-size N      [32]
   --runs N            profiled steps; a kernel's time is their mean without the top and bottom fifth  [10]
   --backend NAME      webgpu or cpu  [webgpu]
+  --precision P       f32, or f16: the mixed-precision step of train --precision f16 (classifiers; needs the
+                      adapter's 'shader-f16')  [f32]
   --top N             rows printed  [25]
   --trace FILE        also write the step as Chrome trace-event JSON (open it in Perfetto or chrome://tracing)
   --json FILE         also write the profile as JSON
@@ -34,17 +37,21 @@ ${AUTOTUNE_HELP}`;
 export async function profile(argv: string[]): Promise<void> {
   const f = parse('profile', argv, {
     model: { type: 'string' }, 'batch-size': { type: 'string', default: '32' }, runs: { type: 'string', default: '10' },
-    backend: { type: 'string', default: 'webgpu' }, top: { type: 'string', default: '25' }, trace: { type: 'string' }, json: { type: 'string' }, ...AUTOTUNE_FLAG,
+    backend: { type: 'string', default: 'webgpu' }, top: { type: 'string', default: '25' }, trace: { type: 'string' }, json: { type: 'string' },
+    precision: { type: 'string', default: 'f32' }, ...AUTOTUNE_FLAG,
   });
   if (f.model === undefined) throw new UsageError(`profile: --model is required (${MODEL_FLAG_HELP})`);
   const B = intFlag('profile', 'batch-size', f['batch-size']), runs = intFlag('profile', 'runs', f.runs), top = intFlag('profile', 'top', f.top);
   const backendName = choice('profile', 'backend', f.backend, ['webgpu', 'cpu'] as const);
+  const precision = choice<Precision>('profile', 'precision', f.precision, PRECISIONS);
+  if (precision === 'f16' && f.model === 'gpt') throw new UsageError('profile: --precision f16 profiles a classifier\'s step; the gpt step runs in float32 only');
   // A bad model is reported before any device is opened.
   const m = f.model === 'gpt' ? undefined : await resolveModel('profile', String(f.model), new Rng(1));
   if (m && m.outputShape.length !== 1) throw new UsageError(`profile: model ${m.name} outputs [${m.outputShape.join(', ')}] per example; profile trains a classifier (one score per class) or gpt`);
   const backend = await createBackend(backendName, { autotune: autotuneWanted('profile', f) });
   try {
-    const { p, what } = m ? await profileClassifier(backend, m, B, runs) : await profileGpt(backend, B, runs);
+    backend.checkPrecision?.(precision);
+    const { p, what } = m ? await profileClassifier(backend, m, B, runs, precision) : await profileGpt(backend, B, runs);
     console.log(formatProfile(p, what, top));
     if (typeof f.trace === 'string') { await writeFile(f.trace, JSON.stringify(profileTrace(p)) + '\n'); console.log(`wrote ${f.trace}`); }
     if (typeof f.json === 'string') { await writeFile(f.json, JSON.stringify(p, null, 2) + '\n'); console.log(`wrote ${f.json}`); }
@@ -53,8 +60,9 @@ export async function profile(argv: string[]): Promise<void> {
   }
 }
 
-async function profileClassifier(backend: Backend, m: ResolvedModel, B: number, runs: number): Promise<{ p: StepProfile; what: string }> {
+async function profileClassifier(backend: Backend, m: ResolvedModel, B: number, runs: number, precision: Precision): Promise<{ p: StepProfile; what: string }> {
   const trainer = new ClassifierTrainer(backend, m.model, new SGD({ lr: 0.01, momentum: 0.9 }), m.inputShape);
+  trainer.precision = precision;
   const rng = new Rng(2), per = m.inputShape.reduce((a, b) => a * b, 1), classes = m.outputShape[0];
   const x = Float32Array.from({ length: B * per }, () => rng.normal());
   const y = Int32Array.from({ length: B }, () => rng.int(classes));
@@ -62,7 +70,7 @@ async function profileClassifier(backend: Backend, m: ResolvedModel, B: number, 
   const g = trainer.trainStep(x, y, B);
   const p = await g.ex.profile(stepFeeds(g, x, y), { runs });
   trainer.dispose();
-  return { p, what: `${m.name}, batch ${B}` };
+  return { p, what: `${m.name}, batch ${B}${precision === 'f16' ? ', precision f16' : ''}` };
 }
 
 /** The GPT that `train --model gpt` builds by default, as `bench train --model gpt` measures it. */

@@ -40,16 +40,8 @@ export class LossScaler {
   /** The loss to differentiate: loss · scale. */
   scaled(loss: Tensor): Tensor { return ops.mul(loss, ops.reshape(this.scale.tensor, loss.shape.map(() => 1))); }
 
-  /**
-   * 1 when any scaled gradient holds an infinity or a NaN, else 0. Σ sum(g · 0) is NaN exactly then, and
-   * relu_grad(t + 1, 1) maps it to a finite 0/1. Not Σ sum(g) · 0: a long sum runs in two kernels whose partial sums
-   * are stored in f16 too, and the partial sums of large finite scaled gradients overflow there.
-   */
-  overflowed(grads: readonly Tensor[]): Tensor {
-    const sums = grads.map((g) => ops.reshape(ops.sum(ops.mul(g, 0)), [1]));
-    const poison = ops.sum(sums.length > 1 ? concat(sums) : sums[0]);
-    return ops.sub(1, indicator(ops.add(poison, 1)));
-  }
+  /** 1 when any scaled gradient holds an infinity or a NaN, else 0 (anyNonFinite, f16-safe). */
+  overflowed(grads: readonly Tensor[]): Tensor { return anyNonFinite(grads, true); }
 
   /** The gradients of the unscaled loss, in float32: g / scale. */
   unscale(grads: readonly Tensor[]): Tensor[] { return grads.map((g) => ops.div(g, ops.reshape(this.scale.tensor, g.shape.map(() => 1)))); }
@@ -67,5 +59,20 @@ export class LossScaler {
   }
 }
 
-/** 1 where t > 0, else 0 (NaN too). */
-const indicator = (t: Tensor) => ops.binary('relu_grad', t, ops.constant(1));
+/** 1 where t > 0, else 0 (NaN too): finite whatever t holds. */
+export const indicator = (t: Tensor) => ops.binary('relu_grad', t, ops.constant(1));
+
+/**
+ * A [1] tensor: 1 when any of the tensors holds an infinity or a NaN, else 0; the one check behind the loss scaler's
+ * overflow flag and the trainer's gradient guard. (Σ sum(g))·0 is NaN exactly then (0·Inf is NaN; a finite float32 sum
+ * overflows only for gradients past 1e30, a run long diverged), and relu_grad(t + 1, 1) maps it to a finite 0/1. With
+ * `half`, Σ sum(g · 0) instead, at an elementwise kernel per tensor: a long sum runs in two kernels whose partial sums
+ * are stored in f16 under mixed precision, and the partial sums of large finite scaled gradients overflow there. The
+ * per-tensor sums are gathered by one concat and summed once rather than added pairwise (a kernel per parameter was a
+ * tenth of a batch-32 MLP step on lavapipe).
+ */
+export function anyNonFinite(ts: readonly Tensor[], half = false): Tensor {
+  const sums = ts.map((g) => ops.reshape(ops.sum(half ? ops.mul(g, 0) : g), [1]));
+  const total = ops.sum(sums.length > 1 ? concat(sums) : sums[0]);
+  return ops.sub(1, indicator(ops.add(half ? total : ops.mul(total, 0), 1)));
+}

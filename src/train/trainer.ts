@@ -4,7 +4,6 @@
 import { input, Tensor, Variable } from '../graph/tensor.js';
 import { runningUpdate } from '../graph/norm.js';
 import * as ops from '../graph/ops.js';
-import { concat } from '../graph/shape_ops.js';
 import { grad } from '../autodiff/grad.js';
 import { Backend, Executable } from '../backends/backend.js';
 import { Module, frozenParameters } from '../nn/module.js';
@@ -19,7 +18,7 @@ import { clipGradNorm } from '../optim/clip.js';
 import { Dataset, isRegression } from '../data/dataset.js';
 import type { ColumnStats } from '../data/standardize.js';
 import type { Precision } from '../graph/f16.js';
-import { LossScaler, LossScaleOptions } from './loss_scale.js';
+import { LossScaler, LossScaleOptions, anyNonFinite, indicator } from './loss_scale.js';
 
 // `correct` counts right predictions on the device, out of `predictions` per batch (classification losses).
 export interface TrainGraph { ex: Executable; x: Tensor; y?: Tensor; loss: Tensor; correct?: Tensor; predictions: number }
@@ -193,20 +192,13 @@ export class ClassifierTrainer {
   }
 
   /**
-   * The gradient guard as two effects. (Σ sum(g))·0 is 0 when every g is finite and NaN if any holds a NaN or an
-   * infinity (0·Inf is NaN; a finite sum overflows only for gradients past 1e30, a run long diverged), and
-   * relu_grad(t + 1, 1) = (t + 1 > 0 ? 1 : 0) turns that into a finite 1 or 0, so the latch itself never goes NaN.
-   * Costs one reduction per parameter, a concat per seven, and a dozen scalar kernels; no readback.
+   * The gradient guard as two effects: the step count, and the first step (1-based) whose gradients held an infinity or
+   * a NaN, latched. Costs one reduction per parameter, a concat per seven, and a dozen scalar kernels; no readback.
    */
   private guardUpdates(grads: Tensor[]): Tensor[] {
     if (!this.guardGradients || grads.length === 0) return [];
     const gd = (this.guard ??= { count: Variable.zeros([1], 'guard.steps'), first: Variable.zeros([1], 'guard.first_nonfinite') }) as Required<NonNullable<ClassifierTrainer['guard']>>;
-    // The gradients' sums gathered by concat (one copy kernel per seven) and summed once, rather than added pairwise:
-    // one kernel per parameter was a tenth of a batch-32 MLP step on lavapipe (wgtrain profile), more for a transformer.
-    const sums = grads.map((g) => ops.reshape(ops.sum(g), [1]));
-    const poison = ops.mul(ops.sum(concat(sums)), 0);
-    const indicator = (t: Tensor) => ops.binary('relu_grad', t, ops.constant(1)); // 1 where t > 0, else 0 (NaN too)
-    const bad = ops.sub(1, indicator(ops.add(poison, 1)));
+    const bad = anyNonFinite(grads);
     const now = ops.add(gd.count.tensor, 1);
     const first = gd.first.tensor;
     const latched = ops.add(first, ops.mul(ops.mul(ops.sub(1, indicator(first)), bad), now));
