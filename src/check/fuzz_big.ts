@@ -1,8 +1,8 @@
 // The large-kernel fuzz tier. The random graphs of fuzz.ts stay under ~17 per dimension, so they only ever run the
 // small GEMM tiles; the kernels a real model spends its time in are chosen by size (kernels.ts: packedGemm,
 // subgroupTile, gemmTile). Each case here draws a shape inside the region where the backend picks one particular
-// path (packed panels in textures with 128- or 64-row tiles, the subgroup kernel's 16-row, wide and vector-B
-// variants, the tiled kernel's 8x8, thin and 4x4 tiles, a matmul with its fused bias+activation epilogue, conv2d's
+// path (packed panels in textures with 128- or 64-row tiles, the subgroup kernel's 16-row, wide, vector-A and -B,
+// four-k and one-k variants, the tiled kernel's 8x8, thin and 4x4 tiles, a matmul with its fused bias+activation epilogue, conv2d's
 // implicit-GEMM kernels, a transposed convolution's im2col and col2im around a GEMM), builds y = op(A)·op(B) (or a conv layer) with its gradients, and checks it against
 // the CPU reference exactly as fuzz.ts does. gemmPaths reads, from the compiled plan, which path every GEMM and conv
 // kernel of the case actually took, so coverage is measured, not assumed.
@@ -82,6 +82,11 @@ export const BIG_TARGETS: Target[] = [
   { name: 'tiled, 8x8 blocks on 128x128 tiles', gemm: 'tiled', build: (r, x) => product(r, x, between(r, 64, 200), between(r, 64, 200), between(r, 64, 300), { transA: r.next() < 0.5, transB: r.next() < 0.5 }) },
   { name: 'tiled, thin tiles', gemm: 'tiled', build: (r, x) => product(r, x, between(r, 16, 40), between(r, 1024, 1100), between(r, 30, 90)) },
   { name: 'tiled, 4x4 blocks', gemm: 'tiled', build: (r, x) => product(r, x, between(r, 17, 63), between(r, 17, 200), between(r, 50, 400), { epilogue: r.next() < 0.5 }) },
+  // Appended after the rest, so that each earlier target keeps the seed, and so the shape, it had.
+  // subgroupK4: four k a step from K = 16, A read as vec4s where it is untransposed and K is a multiple of 4; a
+  // shorter K takes one k a step.
+  { name: 'subgroup, four k a step, vector loads of A', gemm: 'auto', build: (r, x) => product(r, x, between(r, 17, 150), between(r, 33, 150), 4 * between(r, 4, 90), { transB: r.next() < 0.5, epilogue: r.next() < 0.5 }) },
+  { name: 'subgroup, one k a step (K under 16)', gemm: 'auto', build: (r, x) => product(r, x, between(r, 17, 150), between(r, 17, 150), between(r, 1, 15), { transA: r.next() < 0.5, transB: r.next() < 0.5 }) },
 ];
 
 /** The case for `seed`: target seed mod BIG_TARGETS.length, its shape drawn from the seed. */
@@ -106,7 +111,7 @@ function pathOf(l: Launch): string | undefined {
   const epilogue = d.EPILOGUE ? ' + epilogue' : '';
   if (l.shader === 'matmul_packed') return `packed ${d.ROWS128 ? 128 : 64}-row tiles${epilogue}`;
   if (l.shader === 'gemm_pack') return `pack ${c.PACK_B ? 'B' : 'A'} panel`;
-  if (l.shader === 'matmul_subgroup') return `subgroup ${d.ROWS16 ? 16 : 32}x${d.WIDE ? 64 : 32}${d.VEC_B ? ' vec-B' : ''}${epilogue}`;
+  if (l.shader === 'matmul_subgroup') return `subgroup ${d.ROWS16 ? 16 : 32}x${d.WIDE ? 64 : 32}${d.VEC_B ? ' vec-B' : ''}${d.VEC_A ? ' vec-A' : ''}${d.K4 ? ' k4' : ''}${epilogue}`;
   if (l.shader === 'matmul') return `tiled ${d.BLOCK8 ? '8x8' : '4x4'} blocks ${(d.BLOCK8 ? 8 : 4) * (c.TSY as number)}x${(d.BLOCK8 ? 8 : 4) * (c.TSX as number)}${epilogue}`;
   if (l.shader === 'conv_gemm') return `implicit conv ${d.FWD ? 'forward' : d.DX ? 'dx' : 'dw'} ${d.ROWS16 ? 16 : 32}x${d.WIDE ? 64 : 32}${l.workgroups[2] > 1 ? ` split k ${l.workgroups[2]}` : ''}${d.EPILOGUE || d.BIAS ? ' + epilogue' : ''}`;
   if (l.shader === 'im2col' || l.shader === 'col2im') return `${l.shader} ${c.CHANNEL_MAJOR ? 'channel-major' : 'image-major'}`;
