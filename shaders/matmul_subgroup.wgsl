@@ -32,6 +32,10 @@ override TRANS_B: bool = false;
 // A untransposed with K a multiple of 4 (with K4 only): a row's four k are one aligned vec4, one lane-loop instead of
 // four.
 @group(0) @binding(1) var<storage, read> A: array<vec4<T1>>;
+#elif VEC_AT
+// A transposed with M a multiple of 4 (with K4, 32-row tiles): four adjacent rows at one k are one aligned vec4, so
+// lane j loads rows 4j .. 4j+3 of the tile, not j, j+8, j+16, j+24: four lane-loops per four k instead of sixteen.
+@group(0) @binding(1) var<storage, read> A: array<vec4<T1>>;
 #else
 @group(0) @binding(1) var<storage, read> A: array<T1>;
 #endif
@@ -45,6 +49,7 @@ override TRANS_B: bool = false;
 @group(0) @binding(3) var<storage, read_write> C: array<T3>;
 // Rows and columns past the edge are clamped to the last one: their sums are computed and never stored.
 #if VEC_A
+#elif VEC_AT
 #else
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
   if (TRANS_A) { return f32(A[base + k * dims.M + m]); }
@@ -102,10 +107,29 @@ fn rows8(a: f32, b: vec4<f32>, b2: vec4<f32>, acc: ptr<function, array<vec4<f32>
 fn loadA4(base: u32, m: u32, k: u32, k1: u32, k2: u32, k3: u32, live: vec4<f32>) -> vec4<f32> {
 #if VEC_A
   return vec4<f32>(A[(base + m * dims.K + k) / 4u]);
+#elif VEC_AT
+  return vec4<f32>(0.0); // unused: VEC_AT loads through loadAT4
 #else
   return vec4<f32>(loadA(base, m, k), loadA(base, m, k1), loadA(base, m, k2), loadA(base, m, k3)) * live;
 #endif
 }
+
+#if VEC_AT
+// Rows m4 .. m4+3 (m4 a multiple of 4) at k .. k+3, transposed: [c] holds row m4 + c's values at the four k.
+fn loadAT4(base: u32, m4: u32, k: u32, k1: u32, k2: u32, k3: u32, live: vec4<f32>) -> mat4x4<f32> {
+  let M = dims.M;
+  return transpose(mat4x4<f32>(vec4<f32>(A[(base + k * M + m4) / 4u]), vec4<f32>(A[(base + k1 * M + m4) / 4u]) * live.y,
+                               vec4<f32>(A[(base + k2 * M + m4) / 4u]) * live.z, vec4<f32>(A[(base + k3 * M + m4) / 4u]) * live.w));
+}
+
+// The accumulators of VEC_AT, whose x[c][l] holds row 4l + c, re-dealt as the store reads them: [q][i] row 8q + i.
+fn rowsBy8(x0: array<vec4<f32>, 8>, x1: array<vec4<f32>, 8>, x2: array<vec4<f32>, 8>, x3: array<vec4<f32>, 8>) -> array<array<vec4<f32>, 8>, 4> {
+  var x = array<array<vec4<f32>, 8>, 4>(x0, x1, x2, x3);
+  var o: array<array<vec4<f32>, 8>, 4>;
+  for (var q = 0u; q < 4u; q++) { for (var i = 0u; i < 8u; i++) { o[q][i] = x[i % 4u][2u * q + i / 4u]; } }
+  return o;
+}
+#endif
 
 // rows8 for four k: lane l's a holds its row's values at k .. k+3, b (b2) the lane's columns at each k.
 fn rows8k4(a: vec4<f32>, b: mat4x4<f32>, b2: mat4x4<f32>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
@@ -132,6 +156,8 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
   // This lane loads rows j, j+8, .. of the tile and columns col..col+CW-1, clamped to the matrix.
   let m0 = min(row0 + j, M - 1u); let m1 = min(row0 + j + 8u, M - 1u);
   let m2 = min(row0 + j + 16u, M - 1u); let m3 = min(row0 + j + 24u, M - 1u);
+  // VEC_AT: rows 4j .. 4j+3 (clamped to the last four, rows past M never stored).
+  let mt = min(row0 + 4u * j, M - 4u);
 #if VEC_B
   let last = N - 4u;
 #else
@@ -156,12 +182,17 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #else
     let b2 = b;
 #endif
+#if VEC_AT
+    let t = loadAT4(aBase, mt, k, k1, k2, k3, live);
+    rows8k4(t[0], b, b2, &c0, &d0); rows8k4(t[1], b, b2, &c1, &d1); rows8k4(t[2], b, b2, &c2, &d2); rows8k4(t[3], b, b2, &c3, &d3);
+#else
     let a0 = loadA4(aBase, m0, k, k1, k2, k3, live); let a1 = loadA4(aBase, m1, k, k1, k2, k3, live);
 #if ROWS16
     rows8k4(a0, b, b2, &c0, &d0); rows8k4(a1, b, b2, &c1, &d1);
 #else
     let a2 = loadA4(aBase, m2, k, k1, k2, k3, live); let a3 = loadA4(aBase, m3, k, k1, k2, k3, live);
     rows8k4(a0, b, b2, &c0, &d0); rows8k4(a1, b, b2, &c1, &d1); rows8k4(a2, b, b2, &c2, &d2); rows8k4(a3, b, b2, &c3, &d3);
+#endif
 #endif
   }
 #else
@@ -185,6 +216,9 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #endif
 #if ROWS16
   var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, d0, d1);
+#elif VEC_AT
+  let cs = rowsBy8(c0, c1, c2, c3); let ds = rowsBy8(d0, d1, d2, d3);
+  var out = array<array<vec4<f32>, 8>, BLOCKS>(cs[0], cs[1], cs[2], cs[3], ds[0], ds[1], ds[2], ds[3]);
 #else
   var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, c2, c3, d0, d1, d2, d3);
 #endif

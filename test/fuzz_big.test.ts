@@ -31,6 +31,7 @@ describe('large-kernel fuzz tier', () => {
         'subgroup, wide tiles, vector loads of B': /^subgroup 32x64 vec-B/, 'subgroup, narrow tiles': /^subgroup 32x32/,
         'subgroup, A·Bᵀ below the packing threshold': /^subgroup 32x64( vec-A)? k4$/, 'subgroup, batched': /^subgroup 32x64/,
         'subgroup, four k a step, vector loads of A': /^subgroup 32x(32|64)( vec-B)? vec-A k4/, 'subgroup, one k a step (K under 16)': /^subgroup 32x(32|64)( vec-B)?$/,
+        'subgroup, Aᵀ·B with vector loads of A along M': /^subgroup 32x(32|64)( vec-B)? vec-AT k4/,
         'conv2d: implicit GEMM, forward with epilogue, dx, split-k dw': /^implicit conv dw 32x64 split k/, 'conv2d: implicit GEMM, odd sizes': /^implicit conv forward/,
         'convTranspose2d: GEMM and col2im, backward im2col': /^col2im channel-major$/,
         'tiled, 8x8 blocks on 128x128 tiles': /^tiled 8x8 blocks 128x128/, 'tiled, thin tiles': /^tiled 8x8 blocks (16|32|64)x128$/, 'tiled, 4x4 blocks': /^tiled 4x4 blocks 32x32/,

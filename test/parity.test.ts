@@ -99,9 +99,10 @@ const cases: Case[] = [];
 // [13,25,100] is a small conv layer's shape (16 rows or fewer, 64 columns or more: the subgroup kernel's 16 x 64 tile).
 // N = 100, 68 and 36 are multiples of 4, whose untransposed B the subgroup kernel reads as vec4s (VEC_B); 68 leaves a
 // 64-column tile with 4 columns.
-// [37, 44, 68]: K a multiple of 4 past 16, whose untransposed A the subgroup kernel reads as vec4s, four k a step
-// (VEC_A, K4); K = 25, 29, 33 take K4 with a partial last step.
-for (const [M, K, N] of [[33, 257, 7], [1, 7, 1], [257, 33, 257], [7, 1, 33], [21, 37, 1030], [1030, 19, 45], [13, 25, 100], [37, 29, 68], [70, 33, 36], [37, 44, 68]]) {
+// The subgroup kernel takes four k a step from K = 16 (K4; K = 25, 29, 33, 45 end on a partial step) and reads A as
+// vec4s where K (untransposed, VEC_A) or M (transposed, VEC_AT) is a multiple of 4: [36, 45, 68] Aᵀ·B takes VEC_AT
+// with a partial last step and a second row tile of 4 rows, and its A·B's dA (K = 68) VEC_A.
+for (const [M, K, N] of [[33, 257, 7], [1, 7, 1], [257, 33, 257], [7, 1, 33], [21, 37, 1030], [1030, 19, 45], [13, 25, 100], [37, 29, 68], [70, 33, 36], [36, 45, 68]]) {
   for (const transA of [false, true]) for (const transB of [false, true]) {
     const a = transA ? [K, M] : [M, K], b = transB ? [N, K] : [K, N];
     const tag = `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}`;

@@ -83,9 +83,10 @@ export const BIG_TARGETS: Target[] = [
   { name: 'tiled, thin tiles', gemm: 'tiled', build: (r, x) => product(r, x, between(r, 16, 40), between(r, 1024, 1100), between(r, 30, 90)) },
   { name: 'tiled, 4x4 blocks', gemm: 'tiled', build: (r, x) => product(r, x, between(r, 17, 63), between(r, 17, 200), between(r, 50, 400), { epilogue: r.next() < 0.5 }) },
   // Appended after the rest, so that each earlier target keeps the seed, and so the shape, it had.
-  // subgroupK4: four k a step from K = 16, A read as vec4s where it is untransposed and K is a multiple of 4; a
-  // shorter K takes one k a step.
+  // subgroupK4: four k a step from K = 16, A read as vec4s where it is untransposed and K is a multiple of 4, or
+  // transposed and M is (vec4s along M); a shorter K takes one k a step.
   { name: 'subgroup, four k a step, vector loads of A', gemm: 'auto', build: (r, x) => product(r, x, between(r, 17, 150), between(r, 33, 150), 4 * between(r, 4, 90), { transB: r.next() < 0.5, epilogue: r.next() < 0.5 }) },
+  { name: 'subgroup, Aᵀ·B with vector loads of A along M', gemm: 'auto', build: (r, x) => product(r, x, 4 * between(r, 5, 50), between(r, 33, 150), between(r, 16, 300), { transA: true, transB: r.next() < 0.3 }) },
   { name: 'subgroup, one k a step (K under 16)', gemm: 'auto', build: (r, x) => product(r, x, between(r, 17, 150), between(r, 17, 150), between(r, 1, 15), { transA: r.next() < 0.5, transB: r.next() < 0.5 }) },
 ];
 
@@ -111,7 +112,7 @@ function pathOf(l: Launch): string | undefined {
   const epilogue = d.EPILOGUE ? ' + epilogue' : '';
   if (l.shader === 'matmul_packed') return `packed ${d.ROWS128 ? 128 : 64}-row tiles${epilogue}`;
   if (l.shader === 'gemm_pack') return `pack ${c.PACK_B ? 'B' : 'A'} panel`;
-  if (l.shader === 'matmul_subgroup') return `subgroup ${d.ROWS16 ? 16 : 32}x${d.WIDE ? 64 : 32}${d.VEC_B ? ' vec-B' : ''}${d.VEC_A ? ' vec-A' : ''}${d.K4 ? ' k4' : ''}${epilogue}`;
+  if (l.shader === 'matmul_subgroup') return `subgroup ${d.ROWS16 ? 16 : 32}x${d.WIDE ? 64 : 32}${d.VEC_B ? ' vec-B' : ''}${d.VEC_A ? ' vec-A' : ''}${d.VEC_AT ? ' vec-AT' : ''}${d.K4 ? ' k4' : ''}${epilogue}`;
   if (l.shader === 'matmul') return `tiled ${d.BLOCK8 ? '8x8' : '4x4'} blocks ${(d.BLOCK8 ? 8 : 4) * (c.TSY as number)}x${(d.BLOCK8 ? 8 : 4) * (c.TSX as number)}${epilogue}`;
   if (l.shader === 'conv_gemm') return `implicit conv ${d.FWD ? 'forward' : d.DX ? 'dx' : 'dw'} ${d.ROWS16 ? 16 : 32}x${d.WIDE ? 64 : 32}${l.workgroups[2] > 1 ? ` split k ${l.workgroups[2]}` : ''}${d.EPILOGUE || d.BIAS ? ' + epilogue' : ''}`;
   if (l.shader === 'im2col' || l.shader === 'col2im') return `${l.shader} ${c.CHANNEL_MAJOR ? 'channel-major' : 'image-major'}`;

@@ -147,7 +147,9 @@ export function subgroupTile(M: number, N: number): { rows16: boolean; wide: boo
  * as vec4s (VEC_A). Measured on lavapipe (2 cores, shared: GFLOP per CPU-second of the process, one process, best
  * of 8 rounds, the MLP's shapes at batch 128): 128x784x256 21.6 -> 28.8, its Aᵀ·B weight gradient 19.2 -> 22.2, its
  * A·Bᵀ 16.6 -> 22.6, 128x256x128 19.7 -> 24.8, 256^3 20.4 -> 26.6; VEC_A alone +3-9% of that. A 10-deep product
- * (the 10-class layer's input gradient) measured 5.0 -> 4.5, so short ones keep one k a step.
+ * (the 10-class layer's input gradient) measured 5.0 -> 4.5, so short ones keep one k a step. With A transposed and M
+ * a multiple of 4, A is read as vec4s along M (VEC_AT, 32-row tiles): the MLP's weight gradients 784x128x256
+ * 23.2 -> 24.4, 256x128x128 22.9 -> 23.8, 128x128x10 4.2 -> 4.7 (best of 14).
  */
 export const subgroupK4 = (K: number) => K >= 16;
 
@@ -164,7 +166,7 @@ function matmul(n: Node<'matmul'>, gemm: GemmKernel): Launch {
     const { rows16, wide, TM, TN } = subgroupTile(M, N);
     [tile, shader] = [{ TM, TN }, 'matmul_subgroup'];
     const k4 = subgroupK4(K);
-    defines = { EPILOGUE: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0, K4: k4, VEC_A: k4 && !transA && K % 4 === 0 };
+    defines = { EPILOGUE: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0, K4: k4, VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0 };
     constants = { TRANS_A: +transA, TRANS_B: +transB };
   } else {
     const { R, TSX, TSY, TK } = gemmTile(M, N);
