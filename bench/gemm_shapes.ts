@@ -27,6 +27,12 @@ const SHAPES: Shape[] = [
   { name: '1024³', M: 1024, K: 1024, N: 1024 },
   { name: '1024³ Aᵀ·B', M: 1024, K: 1024, N: 1024, transA: true },
   { name: '1024³ A·Bᵀ', M: 1024, K: 1024, N: 1024, transB: true },
+  // Where packedGemm took the packed kernel for A·Bᵀ below min(M, N) = 256: a conv layer's weight gradient shape
+  // (64 x 576, K 32768) and 128 x 1024 x 1024.
+  { name: 'thin A·Bᵀ, long K', M: 64, K: 32768, N: 576, transB: true },
+  { name: '128x1024x1024 A·Bᵀ', M: 128, K: 1024, N: 1024, transB: true },
+  { name: '384³', M: 384, K: 384, N: 384 },
+  { name: '256x8192x256', M: 256, K: 8192, N: 256 },
 ];
 
 const rounds = Number(process.argv[2] ?? 5);
