@@ -131,20 +131,6 @@ fn rowsBy8(x0: array<vec4<f32>, 8>, x1: array<vec4<f32>, 8>, x2: array<vec4<f32>
 }
 #endif
 
-#if LANES16
-// rows8k4 for the rows whose A values lanes 8..15 hold.
-fn rows8k4hi(a: vec4<f32>, b: mat4x4<f32>, b2: mat4x4<f32>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
-  let s0 = subgroupBroadcast(a, 8u); let s1 = subgroupBroadcast(a, 9u); let s2 = subgroupBroadcast(a, 10u); let s3 = subgroupBroadcast(a, 11u);
-  let s4 = subgroupBroadcast(a, 12u); let s5 = subgroupBroadcast(a, 13u); let s6 = subgroupBroadcast(a, 14u); let s7 = subgroupBroadcast(a, 15u);
-  (*acc)[0] = chain4(s0, b, (*acc)[0]); (*acc)[1] = chain4(s1, b, (*acc)[1]); (*acc)[2] = chain4(s2, b, (*acc)[2]); (*acc)[3] = chain4(s3, b, (*acc)[3]);
-  (*acc)[4] = chain4(s4, b, (*acc)[4]); (*acc)[5] = chain4(s5, b, (*acc)[5]); (*acc)[6] = chain4(s6, b, (*acc)[6]); (*acc)[7] = chain4(s7, b, (*acc)[7]);
-#if WIDE
-  (*acc2)[0] = chain4(s0, b2, (*acc2)[0]); (*acc2)[1] = chain4(s1, b2, (*acc2)[1]); (*acc2)[2] = chain4(s2, b2, (*acc2)[2]); (*acc2)[3] = chain4(s3, b2, (*acc2)[3]);
-  (*acc2)[4] = chain4(s4, b2, (*acc2)[4]); (*acc2)[5] = chain4(s5, b2, (*acc2)[5]); (*acc2)[6] = chain4(s6, b2, (*acc2)[6]); (*acc2)[7] = chain4(s7, b2, (*acc2)[7]);
-#endif
-}
-#endif
-
 // rows8 for four k: lane l's a holds its row's values at k .. k+3, b (b2) the lane's columns at each k.
 fn rows8k4(a: vec4<f32>, b: mat4x4<f32>, b2: mat4x4<f32>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
   let s0 = subgroupBroadcast(a, 0u); let s1 = subgroupBroadcast(a, 1u); let s2 = subgroupBroadcast(a, 2u); let s3 = subgroupBroadcast(a, 3u);
@@ -160,17 +146,11 @@ fn rows8k4(a: vec4<f32>, b: mat4x4<f32>, b2: mat4x4<f32>, acc: ptr<function, arr
 
 #include gemm_store
 
-#if LANES16
-const LANES = 16u;
-#else
-const LANES = 8u;
-#endif
-
-@compute @workgroup_size(LANES)
+@compute @workgroup_size(8)
 fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let M = dims.M; let N = dims.N; let K = dims.K;
   let row0 = wid.y * TM;
-  let col = wid.x * LANES * CW + CW * j;
+  let col = wid.x * 8u * CW + CW * j;
   let aBase = wid.z * M * K;
   let bBase = wid.z * K * N;
   // This lane loads rows j, j+8, .. of the tile and columns col..col+CW-1, clamped to the matrix.
@@ -202,11 +182,7 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #else
     let b2 = b;
 #endif
-#if LANES16
-    // Lane j holds rows j and j + 16 of the tile: lanes 0-7 and 8-15 of each broadcast feed two row groups.
-    let a0 = loadA4(aBase, m0, k, k1, k2, k3, live); let a1 = loadA4(aBase, m2, k, k1, k2, k3, live);
-    rows8k4(a0, b, b2, &c0, &d0); rows8k4hi(a0, b, b2, &c1, &d1); rows8k4(a1, b, b2, &c2, &d2); rows8k4hi(a1, b, b2, &c3, &d3);
-#elif VEC_AT
+#if VEC_AT
     let t = loadAT4(aBase, mt, k, k1, k2, k3, live);
     rows8k4(t[0], b, b2, &c0, &d0); rows8k4(t[1], b, b2, &c1, &d1); rows8k4(t[2], b, b2, &c2, &d2); rows8k4(t[3], b, b2, &c3, &d3);
 #else

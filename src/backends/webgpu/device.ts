@@ -125,7 +125,7 @@ export type GemmKernel = 'tiled' | 'subgroup' | 'packed';
 function gemmKernelFor(adapter: GPUAdapter, wanted: DeviceOptions['gemm'] = 'auto'): GemmKernel {
   const info = adapter.info as GPUAdapterInfo & { subgroupMinSize?: number; subgroupMaxSize?: number };
   const why = !adapter.features.has('subgroups') ? "the adapter lacks the 'subgroups' feature"
-    : (info?.subgroupMinSize !== 8 || info?.subgroupMaxSize !== 8) && !((globalThis as any).process?.env?.EXP_L16 === '1' && info?.subgroupMinSize === 16) ? `its subgroups are ${info?.subgroupMinSize}-${info?.subgroupMaxSize} lanes wide, not 8`
+    : info?.subgroupMinSize !== 8 || info?.subgroupMaxSize !== 8 ? `its subgroups are ${info?.subgroupMinSize}-${info?.subgroupMaxSize} lanes wide, not 8`
     : '';
   if ((wanted === 'subgroup' || wanted === 'packed') && why) throw new Error(`webgpu: gemm '${wanted}' was asked for, but ${why}; use gemm 'tiled' or 'auto'`);
   return wanted === 'tiled' || why ? 'tiled' : wanted === 'packed' ? 'packed' : 'subgroup';

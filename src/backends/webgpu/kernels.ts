@@ -158,7 +158,7 @@ function matmul(n: Node<'matmul'>, gemm: GemmKernel): Launch {
   const r = n.rank, batch = r === 3 ? n.shape[0] : 1;
   const M = n.shape[r - 2], N = n.shape[r - 1];
   const K = transA ? n.inputs[0].shape[r - 2] : n.inputs[0].shape[r - 1];
-  if ((globalThis as any).process?.env?.EXP_L16 !== '1' && (globalThis as any).process?.env?.EXP_NOPACK !== '1' && (gemm === 'packed' || (gemm === 'subgroup' && packedGemm(M, N, K, transB))) && panelsFit(M, N, K, batch)) return packedMatmul(n, M, N, K, batch, transA, transB);
+  if ((gemm === 'packed' || (gemm === 'subgroup' && packedGemm(M, N, K, transB))) && panelsFit(M, N, K, batch)) return packedMatmul(n, M, N, K, batch, transA, transB);
   if (gemm === 'packed') gemm = 'subgroup'; // panels over the scratch textures' capacity
   // The tile (TM x TN outputs a workgroup) and the specialisation of the chosen kernel.
   let tile: { TM: number; TN: number }, shader: ShaderName, defines: Record<string, boolean>, constants: Record<string, number>;
@@ -166,8 +166,7 @@ function matmul(n: Node<'matmul'>, gemm: GemmKernel): Launch {
     const { rows16, wide, TM, TN } = subgroupTile(M, N);
     [tile, shader] = [{ TM, TN }, 'matmul_subgroup'];
     const k4 = subgroupK4(K);
-    defines = { EPILOGUE: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0, K4: k4, VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0, LANES16: false };
-    if ((globalThis as any).process?.env?.EXP_L16 === '1') { defines = { ...defines, LANES16: true, ROWS16: false, VEC_AT: false, K4: true, VEC_A: !transA && K % 4 === 0, WIDE: (globalThis as any).process?.env?.EXP_L16W === '1' }; tile = { TM: 32, TN: 16 * (defines.WIDE ? 8 : 4) }; }
+    defines = { EPILOGUE: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0, K4: k4, VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0 };
     constants = { TRANS_A: +transA, TRANS_B: +transB };
   } else {
     const { R, TSX, TSY, TK } = gemmTile(M, N);
@@ -177,10 +176,10 @@ function matmul(n: Node<'matmul'>, gemm: GemmKernel): Launch {
   }
   const wg: [number, number, number] = [Math.ceil(N / tile.TN), Math.ceil(M / tile.TM), batch];
   checkGrid(n, wg);
-  const groups = gemm === 'subgroup' ? (tile.TM / 8) * (defines.WIDE ? 2 : 1) : 0; // matmul_subgroup's accumulator blocks
+  const groups = gemm === 'subgroup' ? (tile.TM / 8) * (tile.TN / 32) : 0; // matmul_subgroup's accumulator blocks
   // The subgroup kernels run one 8-lane subgroup per workgroup (their @workgroup_size(8) is the algorithm's); the tiled
   // one runs TSX x TSY invocations, its tile constants.
-  const workgroupSize: [number, number] = gemm === 'subgroup' ? [defines.LANES16 ? 16 : 8, 1] : [constants.TSX, constants.TSY];
+  const workgroupSize: [number, number] = gemm === 'subgroup' ? [8, 1] : [constants.TSX, constants.TSY];
   return { shader, defines, constants, uniform: gemm === 'subgroup' ? UNIFORMS.matmul_subgroup_dims.pack({ M, N, K, batch, groups }) : UNIFORMS.matmul_dims.pack({ M, N, K, batch }), bindings: [n.inputs[0], n.inputs[1], n], workgroupSize, workgroups: wg };
 }
 
