@@ -6,9 +6,9 @@ import { WebGpuBackend, CpuBackend } from '../src/backends/index.js';
 import { runFuzzCase } from '../src/check/fuzz.js';
 import { bigFuzzCase, gemmPaths, BIG_TARGETS } from '../src/check/fuzz_big.js';
 
-let auto: WebGpuBackend, tiled: WebGpuBackend;
-beforeAll(async () => { auto = await WebGpuBackend.create(); tiled = await WebGpuBackend.create({ gemm: 'tiled' }); });
-afterAll(() => { auto?.dispose(); tiled?.dispose(); });
+let auto: WebGpuBackend, tiled: WebGpuBackend, packed: WebGpuBackend;
+beforeAll(async () => { auto = await WebGpuBackend.create(); tiled = await WebGpuBackend.create({ gemm: 'tiled' }); packed = await WebGpuBackend.create({ gemm: 'packed' }); });
+afterAll(() => { auto?.dispose(); tiled?.dispose(); packed?.dispose(); });
 
 /** Case counts per path, for the record (printed once the tier has run). */
 const perPath = new Map<string, number>();
@@ -18,8 +18,8 @@ describe('large-kernel fuzz tier', () => {
   for (let seed = 1; seed <= BIG_TARGETS.length; seed++) {
     const c = bigFuzzCase(seed);
     it(`seed ${seed}: ${c.description}`, async () => {
-      const gpu = c.target.gemm === 'tiled' ? tiled : auto;
-      expect(gpu.ctx.gemm, 'lavapipe offers subgroups, so auto picks the subgroup family').toBe(c.target.gemm === 'tiled' ? 'tiled' : 'subgroup');
+      const gpu = { auto, tiled, packed }[c.target.gemm];
+      expect(gpu.ctx.gemm, 'lavapipe offers subgroups, so auto picks the subgroup family').toBe(c.target.gemm === 'auto' ? 'subgroup' : c.target.gemm);
       const paths = gemmPaths(gpu, c.outputs);
       for (const p of new Set(paths)) perPath.set(p, (perPath.get(p) ?? 0) + 1);
       const r = await runFuzzCase(seed, gpu, new CpuBackend(), bigFuzzCase);

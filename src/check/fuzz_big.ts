@@ -1,6 +1,6 @@
 // The large-kernel fuzz tier. The random graphs of fuzz.ts stay under ~17 per dimension, so they only ever run the
-// small GEMM tiles; the kernels a real model spends its time in are chosen by size (kernels.ts: packedGemm,
-// subgroupTile, gemmTile). Each case here draws a shape inside the region where the backend picks one particular
+// small GEMM tiles; the kernels a real model spends its time in are chosen by size (kernels.ts: subgroupTile,
+// subgroupK4, gemmTile; packedGemm, which packs nothing under 'subgroup', so the packed targets ask for 'packed'). Each case here draws a shape inside the region where the backend picks one particular
 // path (packed panels in textures with 128- or 64-row tiles, the subgroup kernel's 16-row, wide, vector-A and -B,
 // four-k and one-k variants, the tiled kernel's 8x8, thin and 4x4 tiles, a matmul with its fused bias+activation epilogue, conv2d's
 // implicit-GEMM kernels, a transposed convolution's im2col and col2im around a GEMM), builds y = op(A)·op(B) (or a conv layer) with its gradients, and checks it against
@@ -22,7 +22,7 @@ interface Target {
   /** The path the shape region selects, for the record (gemmPaths says what actually ran). */
   name: string;
   /** The GEMM kernel family the backend must be created with for this path. */
-  gemm: 'auto' | 'tiled';
+  gemm: 'auto' | 'tiled' | 'packed';
   build: (r: Rng, x: (shape: number[], fanIn: number) => Tensor) => { y: Tensor; what: string };
 }
 
@@ -40,11 +40,11 @@ function product(r: Rng, x: (shape: number[], fanIn: number) => Tensor, M: numbe
 }
 
 export const BIG_TARGETS: Target[] = [
-  // packedGemm: min(M, N) >= 256 and M·N·K >= 2^25; 128-row tiles from M = 256.
-  { name: 'packed panels, 128-row tiles', gemm: 'auto', build: (r, x) => product(r, x, between(r, 256, 300), between(r, 256, 300), between(r, 512, 560), { transA: r.next() < 0.5 }) },
-  // A·Bᵀ packs from M·N·K >= 2^27 with M under 256: 64-row tiles (its backward's dB has M = N: 128-row).
-  { name: 'packed panels, 64-row tiles (A·Bᵀ)', gemm: 'auto', build: (r, x) => { const M = between(r, 64, 80), N = between(r, 1024, 1060); return product(r, x, M, N, Math.ceil(2 ** 27 / (M * N)) + between(r, 0, 40), { transB: true }); } },
-  { name: 'packed panels with the bias+relu epilogue', gemm: 'auto', build: (r, x) => product(r, x, between(r, 256, 280), between(r, 256, 280), between(r, 512, 540), { epilogue: true }) },
+  // The packed kernel runs under gemm 'packed' only (packedGemm); 128-row tiles from M = 256.
+  { name: 'packed panels, 128-row tiles', gemm: 'packed', build: (r, x) => product(r, x, between(r, 256, 300), between(r, 256, 300), between(r, 512, 560), { transA: r.next() < 0.5 }) },
+  // M under 256: 64-row tiles (its backward's dB has M = N: 128-row).
+  { name: 'packed panels, 64-row tiles (A·Bᵀ)', gemm: 'packed', build: (r, x) => { const M = between(r, 64, 80), N = between(r, 1024, 1060); return product(r, x, M, N, Math.ceil(2 ** 27 / (M * N)) + between(r, 0, 40), { transB: true }); } },
+  { name: 'packed panels with the bias+relu epilogue', gemm: 'packed', build: (r, x) => product(r, x, between(r, 256, 280), between(r, 256, 280), between(r, 512, 540), { epilogue: true }) },
   { name: 'subgroup, 16-row tiles', gemm: 'auto', build: (r, x) => product(r, x, between(r, 3, 16), between(r, 64, 300), between(r, 64, 400), { transA: r.next() < 0.5 }) },
   { name: 'subgroup, wide tiles, vector loads of B', gemm: 'auto', build: (r, x) => product(r, x, between(r, 33, 200), 4 * between(r, 16, 80), between(r, 100, 500), { epilogue: r.next() < 0.5 }) },
   { name: 'subgroup, narrow tiles', gemm: 'auto', build: (r, x) => product(r, x, between(r, 40, 250), between(r, 10, 63), between(r, 200, 800)) },

@@ -189,21 +189,16 @@ function checkGrid(n: Tensor, wg: number[]) {
 
 /**
  * Whether a product runs on the packed kernel (shaders/matmul_packed.wgsl, 64 or 128 x 64 tiles) rather than
- * matmul_subgroup.wgsl. Measured on lavapipe (2 cores), same process, C = op(A)·op(B) with C [M, N], packing and
- * readback included:
- * - 1024^3: packed 20.0-20.9 GFLOP/s against the subgroup kernel's 14.6 (A·B), 13.7 (Aᵀ·B), 10.3 (A·Bᵀ); 512^3 17.0
- *   against 14.2; 384^3 +7%; 256 x 256 with K 8192 +9%; 256^3 even.
- * - Below that, and for an MLP's layers (128 x 784 x 256: -10%), the packing passes and the fewer, larger tiles cost
- *   more than they save.
- * - A thin output, such as a conv layer's [channels, batch·pixels]: packing B costs a pass over K x N for only M rows
- *   of work; 64 x 576 x 32768 packed -12%.
- * - A·Bᵀ, whose B the subgroup kernel reads a float at a time: packed from M·N·K = 2^27 on (+20% at 128 x 1024 x
- *   1024; a conv layer's weight gradient, 64 x 576 with K 32768, 5.5 -> 7.9 GFLOP/s for its backward), worse at an
- *   MLP's 128 x 256 x 784.
+ * matmul_subgroup.wgsl under 'subgroup': none does. Packing paid while the subgroup kernel took one k a step (1024^3
+ * 20.9 GFLOP/s against 14.6; a conv layer's 64 x 576 A·Bᵀ with K 32768 7.9 against 5.5); with four k a step
+ * (subgroupK4) the subgroup kernel is ahead on every product that rule packed. Measured on lavapipe (2 cores, shared),
+ * bench/gemm_shapes.ts, one process, the two paths interleaved, best of 5, GFLOP per CPU-second (packed -> subgroup):
+ * 1024^3 21.1 -> 27.0, Aᵀ·B 21.2 -> 27.0, A·Bᵀ 22.2 -> 23.9; 512^3 19.4 -> 27.1; 384^3 18.2 -> 27.6; 256 x 256 with
+ * K 8192 14.2 -> 26.1; 64 x 576 A·Bᵀ with K 32768 11.2 -> 21.7; 128 x 1024 x 1024 A·Bᵀ 16.1 -> 23.9. The packed
+ * kernel stays for gemm 'packed' (every product, to test and measure it) and for a tuner to choose.
  */
-export function packedGemm(M: number, N: number, K: number, transB: boolean): boolean {
-  if (M < 64 || N < 64 || K < 64) return false;
-  return (Math.min(M, N) >= 256 && M * N * K >= 2 ** 25) || (transB && M * N * K >= 2 ** 27);
+export function packedGemm(_M: number, _N: number, _K: number, _transB: boolean): boolean {
+  return false;
 }
 
 const packedTile = (M: number) => (M >= 256 ? 128 : 64);
