@@ -41,11 +41,6 @@ const VECS = TM / 4u; // vec4s of A per k
 
 #include gemm_store
 
-// c + s.x·b[0] + s.y·b[1] + s.z·b[2] + s.w·b[3], added in that order: one row's four k into four columns.
-fn chain4(s: vec4<f32>, b: mat4x4<f32>, c: vec4<f32>) -> vec4<f32> {
-  return fma(vec4<f32>(s.w), b[3], fma(vec4<f32>(s.z), b[2], fma(vec4<f32>(s.y), b[1], fma(vec4<f32>(s.x), b[0], c))));
-}
-
 // Eight rows' four k: lane l holds row l's A values at k .. k+3 (a), which reach every lane by subgroupBroadcast; each
 // lane multiplies them into its columns 8j .. 8j+3 (b, one column of the matrix per k) and 8j+4 .. 8j+7 (e).
 fn rows8k4(a: vec4<f32>, b: mat4x4<f32>, e: mat4x4<f32>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {

@@ -12,7 +12,13 @@
 // 256 multiply-adds per 12 floats loaded, against 64 per 16 for matmul.wgsl's 8x8 blocks, and no barriers. Measured
 // on lavapipe (2 cores), 1024^3: the 32 x 32 tile about 2x matmul.wgsl, 32 x 64 (WIDE) 2.5-4x; 16 x 64 about 3x. Lanes
 // only ever broadcast constant lane indices and index the accumulator arrays by constants, so the accumulators stay
-// out of indexed scratch memory; a k loop unrolled four deep measured no faster and compiled slower.
+// out of indexed scratch memory.
+//
+// K4: four k a step, each accumulator updated by a chain of four multiply-adds, as in matmul_packed.wgsl. The
+// accumulators (256 a lane) live on the stack, and llvmpipe compiles every multiply-add into a multiply, a load of
+// the accumulator, an add, a blend with the loop's lane mask and a store; four k a step pay the load, blend and store
+// once for four. (Unrolling the k loop alone measured no faster: each multiply-add still paid all five.) The chain
+// adds in k order, so the sums round as the one-k loop's do. Which products take it: subgroupK4 in kernels.ts.
 enable subgroups;
 
 override TRANS_A: bool = false;
@@ -22,7 +28,17 @@ override TRANS_B: bool = false;
 #include matmul_subgroup_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
 #include half_types
+#if VEC_A
+// A untransposed with K a multiple of 4 (with K4 only): a row's four k are one aligned vec4, one lane-loop instead of
+// four.
+@group(0) @binding(1) var<storage, read> A: array<vec4<T1>>;
+#elif VEC_AT
+// A transposed with M a multiple of 4 (with K4, 32-row tiles): four adjacent rows at one k are one aligned vec4, so
+// lane j loads rows 4j .. 4j+3 of the tile, not j, j+8, j+16, j+24: four lane-loops per four k instead of sixteen.
+@group(0) @binding(1) var<storage, read> A: array<vec4<T1>>;
+#else
 @group(0) @binding(1) var<storage, read> A: array<T1>;
+#endif
 #if VEC_B
 // B untransposed with N a multiple of 4: a lane's 4 columns are one aligned vec4, loaded with one lane-loop instead
 // of four (about 10% faster at 1024^3).
@@ -32,10 +48,14 @@ override TRANS_B: bool = false;
 #endif
 @group(0) @binding(3) var<storage, read_write> C: array<T3>;
 // Rows and columns past the edge are clamped to the last one: their sums are computed and never stored.
+#if VEC_A
+#elif VEC_AT
+#else
 fn loadA(base: u32, m: u32, k: u32) -> f32 {
   if (TRANS_A) { return f32(A[base + k * dims.M + m]); }
   return f32(A[base + m * dims.K + k]);
 }
+#endif
 
 // n holds the lane's 4 columns, clamped to the matrix (with VEC_B to N - 4, so n.x stays a multiple of 4).
 fn loadB(base: u32, k: u32, n: vec4<u32>) -> vec4<f32> {
@@ -82,6 +102,48 @@ fn rows8(a: f32, b: vec4<f32>, b2: vec4<f32>, acc: ptr<function, array<vec4<f32>
 #endif
 }
 
+#if K4
+// Row m's A values at k .. k+3 (k1 .. k3 clamped to K - 1), zero where live is.
+fn loadA4(base: u32, m: u32, k: u32, k1: u32, k2: u32, k3: u32, live: vec4<f32>) -> vec4<f32> {
+#if VEC_A
+  return vec4<f32>(A[(base + m * dims.K + k) / 4u]);
+#elif VEC_AT
+  return vec4<f32>(0.0); // unused: VEC_AT loads through loadAT4
+#else
+  return vec4<f32>(loadA(base, m, k), loadA(base, m, k1), loadA(base, m, k2), loadA(base, m, k3)) * live;
+#endif
+}
+
+#if VEC_AT
+// Rows m4 .. m4+3 (m4 a multiple of 4) at k .. k+3, transposed: [c] holds row m4 + c's values at the four k.
+fn loadAT4(base: u32, m4: u32, k: u32, k1: u32, k2: u32, k3: u32, live: vec4<f32>) -> mat4x4<f32> {
+  let M = dims.M;
+  return transpose(mat4x4<f32>(vec4<f32>(A[(base + k * M + m4) / 4u]), vec4<f32>(A[(base + k1 * M + m4) / 4u]) * live.y,
+                               vec4<f32>(A[(base + k2 * M + m4) / 4u]) * live.z, vec4<f32>(A[(base + k3 * M + m4) / 4u]) * live.w));
+}
+
+// The accumulators of VEC_AT, whose x[c][l] holds row 4l + c, re-dealt as the store reads them: [q][i] row 8q + i.
+fn rowsBy8(x0: array<vec4<f32>, 8>, x1: array<vec4<f32>, 8>, x2: array<vec4<f32>, 8>, x3: array<vec4<f32>, 8>) -> array<array<vec4<f32>, 8>, 4> {
+  var x = array<array<vec4<f32>, 8>, 4>(x0, x1, x2, x3);
+  var o: array<array<vec4<f32>, 8>, 4>;
+  for (var q = 0u; q < 4u; q++) { for (var i = 0u; i < 8u; i++) { o[q][i] = x[i % 4u][2u * q + i / 4u]; } }
+  return o;
+}
+#endif
+
+// rows8 for four k: lane l's a holds its row's values at k .. k+3, b (b2) the lane's columns at each k.
+fn rows8k4(a: vec4<f32>, b: mat4x4<f32>, b2: mat4x4<f32>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
+  let s0 = subgroupBroadcast(a, 0u); let s1 = subgroupBroadcast(a, 1u); let s2 = subgroupBroadcast(a, 2u); let s3 = subgroupBroadcast(a, 3u);
+  let s4 = subgroupBroadcast(a, 4u); let s5 = subgroupBroadcast(a, 5u); let s6 = subgroupBroadcast(a, 6u); let s7 = subgroupBroadcast(a, 7u);
+  (*acc)[0] = chain4(s0, b, (*acc)[0]); (*acc)[1] = chain4(s1, b, (*acc)[1]); (*acc)[2] = chain4(s2, b, (*acc)[2]); (*acc)[3] = chain4(s3, b, (*acc)[3]);
+  (*acc)[4] = chain4(s4, b, (*acc)[4]); (*acc)[5] = chain4(s5, b, (*acc)[5]); (*acc)[6] = chain4(s6, b, (*acc)[6]); (*acc)[7] = chain4(s7, b, (*acc)[7]);
+#if WIDE
+  (*acc2)[0] = chain4(s0, b2, (*acc2)[0]); (*acc2)[1] = chain4(s1, b2, (*acc2)[1]); (*acc2)[2] = chain4(s2, b2, (*acc2)[2]); (*acc2)[3] = chain4(s3, b2, (*acc2)[3]);
+  (*acc2)[4] = chain4(s4, b2, (*acc2)[4]); (*acc2)[5] = chain4(s5, b2, (*acc2)[5]); (*acc2)[6] = chain4(s6, b2, (*acc2)[6]); (*acc2)[7] = chain4(s7, b2, (*acc2)[7]);
+#endif
+}
+#endif
+
 #include gemm_store
 
 @compute @workgroup_size(8)
@@ -94,6 +156,8 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
   // This lane loads rows j, j+8, .. of the tile and columns col..col+CW-1, clamped to the matrix.
   let m0 = min(row0 + j, M - 1u); let m1 = min(row0 + j + 8u, M - 1u);
   let m2 = min(row0 + j + 16u, M - 1u); let m3 = min(row0 + j + 24u, M - 1u);
+  // VEC_AT: rows 4j .. 4j+3 (clamped to the last four, rows past M never stored).
+  let mt = min(row0 + 4u * j, M - 4u);
 #if VEC_B
   let last = N - 4u;
 #else
@@ -106,6 +170,32 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #else
   var c2: array<vec4<f32>, 8>; var c3: array<vec4<f32>, 8>; var d2: array<vec4<f32>, 8>; var d3: array<vec4<f32>, 8>;
 #endif
+#if K4
+  // Four k a step, each accumulator updated by a chain of four additions in k order (see K4 above). k past K reads
+  // the last k's values, zeroed, so the sums are those of the one-k loop.
+  for (var k = 0u; k < K; k += 4u) {
+    let k1 = min(k + 1u, K - 1u); let k2 = min(k + 2u, K - 1u); let k3 = min(k + 3u, K - 1u);
+    let live = vec4<f32>(1.0, select(0.0, 1.0, k + 1u < K), select(0.0, 1.0, k + 2u < K), select(0.0, 1.0, k + 3u < K));
+    let b = mat4x4<f32>(loadB(bBase, k, n), loadB(bBase, k1, n) * live.y, loadB(bBase, k2, n) * live.z, loadB(bBase, k3, n) * live.w);
+#if WIDE
+    let b2 = mat4x4<f32>(loadB(bBase, k, n2), loadB(bBase, k1, n2) * live.y, loadB(bBase, k2, n2) * live.z, loadB(bBase, k3, n2) * live.w);
+#else
+    let b2 = b;
+#endif
+#if VEC_AT
+    let t = loadAT4(aBase, mt, k, k1, k2, k3, live);
+    rows8k4(t[0], b, b2, &c0, &d0); rows8k4(t[1], b, b2, &c1, &d1); rows8k4(t[2], b, b2, &c2, &d2); rows8k4(t[3], b, b2, &c3, &d3);
+#else
+    let a0 = loadA4(aBase, m0, k, k1, k2, k3, live); let a1 = loadA4(aBase, m1, k, k1, k2, k3, live);
+#if ROWS16
+    rows8k4(a0, b, b2, &c0, &d0); rows8k4(a1, b, b2, &c1, &d1);
+#else
+    let a2 = loadA4(aBase, m2, k, k1, k2, k3, live); let a3 = loadA4(aBase, m3, k, k1, k2, k3, live);
+    rows8k4(a0, b, b2, &c0, &d0); rows8k4(a1, b, b2, &c1, &d1); rows8k4(a2, b, b2, &c2, &d2); rows8k4(a3, b, b2, &c3, &d3);
+#endif
+#endif
+  }
+#else
   for (var k = 0u; k < K; k++) {
     // Every load first: each is a branchy loop over the lanes in llvmpipe, and multiply-adds between them would
     // split the straight-line block the accumulators are scheduled in.
@@ -123,8 +213,12 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
     rows8(a0, b, b2, &c0, &d0); rows8(a1, b, b2, &c1, &d1); rows8(a2, b, b2, &c2, &d2); rows8(a3, b, b2, &c3, &d3);
 #endif
   }
+#endif
 #if ROWS16
   var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, d0, d1);
+#elif VEC_AT
+  let cs = rowsBy8(c0, c1, c2, c3); let ds = rowsBy8(d0, d1, d2, d3);
+  var out = array<array<vec4<f32>, 8>, BLOCKS>(cs[0], cs[1], cs[2], cs[3], ds[0], ds[1], ds[2], ds[3]);
 #else
   var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, c2, c3, d0, d1, d2, d3);
 #endif

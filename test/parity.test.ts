@@ -99,7 +99,10 @@ const cases: Case[] = [];
 // [13,25,100] is a small conv layer's shape (16 rows or fewer, 64 columns or more: the subgroup kernel's 16 x 64 tile).
 // N = 100, 68 and 36 are multiples of 4, whose untransposed B the subgroup kernel reads as vec4s (VEC_B); 68 leaves a
 // 64-column tile with 4 columns.
-for (const [M, K, N] of [[33, 257, 7], [1, 7, 1], [257, 33, 257], [7, 1, 33], [21, 37, 1030], [1030, 19, 45], [13, 25, 100], [37, 29, 68], [70, 33, 36]]) {
+// The subgroup kernel takes four k a step from K = 16 (K4; K = 25, 29, 33, 45 end on a partial step) and reads A as
+// vec4s where K (untransposed, VEC_A) or M (transposed, VEC_AT) is a multiple of 4: [36, 45, 68] Aᵀ·B takes VEC_AT
+// with a partial last step and a second row tile of 4 rows, and its A·B's dA (K = 68) VEC_A.
+for (const [M, K, N] of [[33, 257, 7], [1, 7, 1], [257, 33, 257], [7, 1, 33], [21, 37, 1030], [1030, 19, 45], [13, 25, 100], [37, 29, 68], [70, 33, 36], [36, 45, 68]]) {
   for (const transA of [false, true]) for (const transB of [false, true]) {
     const a = transA ? [K, M] : [M, K], b = transB ? [N, K] : [K, N];
     const tag = `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}`;
@@ -246,8 +249,7 @@ cases.push({
 });
 
 // The GEMM cases, the dense-layer epilogues and the MLP again on each GEMM kernel by name: the default backend runs
-// whichever its adapter takes (on lavapipe 'subgroup', which runs the packed kernel only for large products), and a
-// GPU or a browser without 8-lane subgroups runs 'tiled'; 'packed' runs every product, small and odd ones included,
+// whichever its adapter takes (on lavapipe 'subgroup', matmul_subgroup.wgsl for every product), and a GPU or a browser without 8-lane subgroups runs 'tiled'; 'packed' runs every product, small and odd ones included,
 // through the packing passes and the packed kernel (128-row tiles from M = 256: [257,33]x[33,257], [1030,19]x[19,45]
 // and the 259-row dense layer below; 64-row tiles under that).
 const PACKED_SHAPE = { M: 513, K: 67, N: 1025 };
@@ -256,18 +258,21 @@ gemmCases.push(
   { name: 'dense relu(x·W + b) [33,70]·[70,45] (epilogue)', args: [f([33, 70]), f([70, 45]), f([45])], f: (x, w, b) => ops.relu(ops.add(ops.matmul(x, w), b)), k: () => [70, 45, 33, 33] },
   { name: 'dense relu(x·Wᵀ + b) [259,37]·[70,37]ᵀ (epilogue)', args: [f([259, 37]), f([70, 37]), f([70])], f: (x, w, b) => ops.relu(ops.add(ops.matmul(x, w, { transB: true }), b)), k: () => [37, 70, 259, 259] },
   { name: 'dense sigmoid(b + x·Wᵀ) [7,9]·[5,9]ᵀ (epilogue)', args: [f([7, 9]), f([5, 9]), f([5])], f: (x, w, b) => ops.sigmoid(ops.add(b, ops.matmul(x, w, { transB: true }))), transcendental: true, k: () => [9, 5, 7, 7] },
-  // Large enough that 'subgroup' itself takes the packed kernel (packedGemm), with 513 x 1025 dividing no 64-tile.
-  { name: `matmul [${PACKED_SHAPE.M},${PACKED_SHAPE.K}]x[${PACKED_SHAPE.K},${PACKED_SHAPE.N}] (packed under 'subgroup')`, args: [f([PACKED_SHAPE.M, PACKED_SHAPE.K]), f([PACKED_SHAPE.K, PACKED_SHAPE.N])], f: (x, w) => ops.matmul(x, w), k: () => [PACKED_SHAPE.K, PACKED_SHAPE.N, PACKED_SHAPE.M] },
+  // Large, with 513 x 1025 dividing no 64-tile: 128-row packed tiles under 'packed', several row and column tiles of
+  // matmul_subgroup (four k a step, K ending on a partial step) under 'subgroup'.
+  { name: `matmul [${PACKED_SHAPE.M},${PACKED_SHAPE.K}]x[${PACKED_SHAPE.K},${PACKED_SHAPE.N}] (large)`, args: [f([PACKED_SHAPE.M, PACKED_SHAPE.K]), f([PACKED_SHAPE.K, PACKED_SHAPE.N])], f: (x, w) => ops.matmul(x, w), k: () => [PACKED_SHAPE.K, PACKED_SHAPE.N, PACKED_SHAPE.M] },
 );
-it(`'subgroup' runs the ${PACKED_SHAPE.M}x${PACKED_SHAPE.K}x${PACKED_SHAPE.N} product above on the packed kernel, and an MLP layer's on matmul_subgroup`, () => {
+// packedGemm in kernels.ts: with four k a step the subgroup kernel is ahead of packing on every product measured.
+it(`'subgroup' runs every product on matmul_subgroup, the ${PACKED_SHAPE.M}x${PACKED_SHAPE.K}x${PACKED_SHAPE.N} above and 1024³ included; 'packed' packs`, () => {
   const { M, K, N } = PACKED_SHAPE;
-  expect(packedGemm(M, N, K, false)).toBe(true);
-  const big = ops.matmul(input([M, K]), input([K, N]));
-  const l = launchFor(big, 'subgroup');
+  for (const [m, k, n, transB] of [[M, K, N, false], [1024, 1024, 1024, false], [64, 32768, 576, true], [128, 784, 256, false]] as const) {
+    expect(packedGemm(m, n, k, transB)).toBe(false);
+    expect(launchFor(ops.matmul(input([m, k]), input(transB ? [n, k] : [k, n]), { transB }), 'subgroup').shader).toBe('matmul_subgroup');
+  }
+  const l = launchFor(ops.matmul(input([M, K]), input([K, N])), 'packed');
   expect([...(l.before ?? []).map((b) => b.shader), l.shader]).toEqual(['gemm_pack', 'gemm_pack', 'matmul_packed']);
   expect(l.defines?.ROWS128).toBe(true);
   expect(launchFor(ops.matmul(input([255, K]), input([K, N])), 'packed').defines?.ROWS128).toBe(false);
-  expect(launchFor(ops.matmul(input([128, 784]), input([784, 256])), 'subgroup').shader).toBe('matmul_subgroup');
 });
 // The packed operands live in scratch textures of at most 32M vec4s (PANEL_TEXTURE_TEXELS); a product whose panels
 // would not fit runs on matmul_subgroup instead, even when 'packed' is asked for.

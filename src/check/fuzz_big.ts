@@ -1,8 +1,8 @@
 // The large-kernel fuzz tier. The random graphs of fuzz.ts stay under ~17 per dimension, so they only ever run the
-// small GEMM tiles; the kernels a real model spends its time in are chosen by size (kernels.ts: packedGemm,
-// subgroupTile, gemmTile). Each case here draws a shape inside the region where the backend picks one particular
-// path (packed panels in textures with 128- or 64-row tiles, the subgroup kernel's 16-row, wide and vector-B
-// variants, the tiled kernel's 8x8, thin and 4x4 tiles, a matmul with its fused bias+activation epilogue, conv2d's
+// small GEMM tiles; the kernels a real model spends its time in are chosen by size (kernels.ts: subgroupTile,
+// subgroupK4, gemmTile; packedGemm, which packs nothing under 'subgroup', so the packed targets ask for 'packed'). Each case here draws a shape inside the region where the backend picks one particular
+// path (packed panels in textures with 128- or 64-row tiles, the subgroup kernel's 16-row, wide, vector-A and -B,
+// four-k and one-k variants, the tiled kernel's 8x8, thin and 4x4 tiles, a matmul with its fused bias+activation epilogue, conv2d's
 // implicit-GEMM kernels, a transposed convolution's im2col and col2im around a GEMM), builds y = op(A)·op(B) (or a conv layer) with its gradients, and checks it against
 // the CPU reference exactly as fuzz.ts does. gemmPaths reads, from the compiled plan, which path every GEMM and conv
 // kernel of the case actually took, so coverage is measured, not assumed.
@@ -22,7 +22,7 @@ interface Target {
   /** The path the shape region selects, for the record (gemmPaths says what actually ran). */
   name: string;
   /** The GEMM kernel family the backend must be created with for this path. */
-  gemm: 'auto' | 'tiled';
+  gemm: 'auto' | 'tiled' | 'packed';
   build: (r: Rng, x: (shape: number[], fanIn: number) => Tensor) => { y: Tensor; what: string };
 }
 
@@ -40,11 +40,11 @@ function product(r: Rng, x: (shape: number[], fanIn: number) => Tensor, M: numbe
 }
 
 export const BIG_TARGETS: Target[] = [
-  // packedGemm: min(M, N) >= 256 and M·N·K >= 2^25; 128-row tiles from M = 256.
-  { name: 'packed panels, 128-row tiles', gemm: 'auto', build: (r, x) => product(r, x, between(r, 256, 300), between(r, 256, 300), between(r, 512, 560), { transA: r.next() < 0.5 }) },
-  // A·Bᵀ packs from M·N·K >= 2^27 with M under 256: 64-row tiles (its backward's dB has M = N: 128-row).
-  { name: 'packed panels, 64-row tiles (A·Bᵀ)', gemm: 'auto', build: (r, x) => { const M = between(r, 64, 80), N = between(r, 1024, 1060); return product(r, x, M, N, Math.ceil(2 ** 27 / (M * N)) + between(r, 0, 40), { transB: true }); } },
-  { name: 'packed panels with the bias+relu epilogue', gemm: 'auto', build: (r, x) => product(r, x, between(r, 256, 280), between(r, 256, 280), between(r, 512, 540), { epilogue: true }) },
+  // The packed kernel runs under gemm 'packed' only (packedGemm); 128-row tiles from M = 256.
+  { name: 'packed panels, 128-row tiles', gemm: 'packed', build: (r, x) => product(r, x, between(r, 256, 300), between(r, 256, 300), between(r, 512, 560), { transA: r.next() < 0.5 }) },
+  // M under 256: 64-row tiles (its backward's dB has M = N: 128-row).
+  { name: 'packed panels, 64-row tiles (A·Bᵀ)', gemm: 'packed', build: (r, x) => { const M = between(r, 64, 80), N = between(r, 1024, 1060); return product(r, x, M, N, Math.ceil(2 ** 27 / (M * N)) + between(r, 0, 40), { transB: true }); } },
+  { name: 'packed panels with the bias+relu epilogue', gemm: 'packed', build: (r, x) => product(r, x, between(r, 256, 280), between(r, 256, 280), between(r, 512, 540), { epilogue: true }) },
   { name: 'subgroup, 16-row tiles', gemm: 'auto', build: (r, x) => product(r, x, between(r, 3, 16), between(r, 64, 300), between(r, 64, 400), { transA: r.next() < 0.5 }) },
   { name: 'subgroup, wide tiles, vector loads of B', gemm: 'auto', build: (r, x) => product(r, x, between(r, 33, 200), 4 * between(r, 16, 80), between(r, 100, 500), { epilogue: r.next() < 0.5 }) },
   { name: 'subgroup, narrow tiles', gemm: 'auto', build: (r, x) => product(r, x, between(r, 40, 250), between(r, 10, 63), between(r, 200, 800)) },
@@ -82,6 +82,12 @@ export const BIG_TARGETS: Target[] = [
   { name: 'tiled, 8x8 blocks on 128x128 tiles', gemm: 'tiled', build: (r, x) => product(r, x, between(r, 64, 200), between(r, 64, 200), between(r, 64, 300), { transA: r.next() < 0.5, transB: r.next() < 0.5 }) },
   { name: 'tiled, thin tiles', gemm: 'tiled', build: (r, x) => product(r, x, between(r, 16, 40), between(r, 1024, 1100), between(r, 30, 90)) },
   { name: 'tiled, 4x4 blocks', gemm: 'tiled', build: (r, x) => product(r, x, between(r, 17, 63), between(r, 17, 200), between(r, 50, 400), { epilogue: r.next() < 0.5 }) },
+  // Appended after the rest, so that each earlier target keeps the seed, and so the shape, it had.
+  // subgroupK4: four k a step from K = 16, A read as vec4s where it is untransposed and K is a multiple of 4, or
+  // transposed and M is (vec4s along M); a shorter K takes one k a step.
+  { name: 'subgroup, four k a step, vector loads of A', gemm: 'auto', build: (r, x) => product(r, x, between(r, 17, 150), between(r, 33, 150), 4 * between(r, 4, 90), { transB: r.next() < 0.5, epilogue: r.next() < 0.5 }) },
+  { name: 'subgroup, Aᵀ·B with vector loads of A along M', gemm: 'auto', build: (r, x) => product(r, x, 4 * between(r, 5, 50), between(r, 33, 150), between(r, 16, 300), { transA: true, transB: r.next() < 0.3 }) },
+  { name: 'subgroup, one k a step (K under 16)', gemm: 'auto', build: (r, x) => product(r, x, between(r, 17, 150), between(r, 17, 150), between(r, 1, 15), { transA: r.next() < 0.5, transB: r.next() < 0.5 }) },
 ];
 
 /** The case for `seed`: target seed mod BIG_TARGETS.length, its shape drawn from the seed. */
@@ -106,7 +112,7 @@ function pathOf(l: Launch): string | undefined {
   const epilogue = d.EPILOGUE ? ' + epilogue' : '';
   if (l.shader === 'matmul_packed') return `packed ${d.ROWS128 ? 128 : 64}-row tiles${epilogue}`;
   if (l.shader === 'gemm_pack') return `pack ${c.PACK_B ? 'B' : 'A'} panel`;
-  if (l.shader === 'matmul_subgroup') return `subgroup ${d.ROWS16 ? 16 : 32}x${d.WIDE ? 64 : 32}${d.VEC_B ? ' vec-B' : ''}${epilogue}`;
+  if (l.shader === 'matmul_subgroup') return `subgroup ${d.ROWS16 ? 16 : 32}x${d.WIDE ? 64 : 32}${d.VEC_B ? ' vec-B' : ''}${d.VEC_A ? ' vec-A' : ''}${d.VEC_AT ? ' vec-AT' : ''}${d.K4 ? ' k4' : ''}${epilogue}`;
   if (l.shader === 'matmul') return `tiled ${d.BLOCK8 ? '8x8' : '4x4'} blocks ${(d.BLOCK8 ? 8 : 4) * (c.TSY as number)}x${(d.BLOCK8 ? 8 : 4) * (c.TSX as number)}${epilogue}`;
   if (l.shader === 'conv_gemm') return `implicit conv ${d.FWD ? 'forward' : d.DX ? 'dx' : 'dw'} ${d.ROWS16 ? 16 : 32}x${d.WIDE ? 64 : 32}${l.workgroups[2] > 1 ? ` split k ${l.workgroups[2]}` : ''}${d.EPILOGUE || d.BIAS ? ' + epilogue' : ''}`;
   if (l.shader === 'im2col' || l.shader === 'col2im') return `${l.shader} ${c.CHANNEL_MAJOR ? 'channel-major' : 'image-major'}`;

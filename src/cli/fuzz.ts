@@ -33,12 +33,14 @@ export async function fuzz(argv: string[]): Promise<void> {
   const gpu = await createBackend('webgpu'), cpu = new CpuBackend();
   // The big tier's tiled-kernel paths need a backend that uses the tiled GEMM (an adapter without subgroups does).
   const tiled = big ? await WebGpuBackend.create({ gemm: 'tiled' }) : undefined;
+  // And its packed-panel paths one that packs (gemm 'packed'; an adapter without 8-lane subgroups runs them unpacked).
+  const packed = big ? await WebGpuBackend.create({ gemm: 'packed' }).catch(() => undefined) : undefined;
   const t0 = performance.now();
   const failures: { seed: number; message: string }[] = [];
   let outputs = 0;
   try {
     for (let s = seed; s < seed + cases; s++) {
-      const c = big ? bigFuzzCase(s) : undefined, on = c?.target.gemm === 'tiled' ? tiled! : gpu;
+      const c = big ? bigFuzzCase(s) : undefined, on = c?.target.gemm === 'tiled' ? tiled! : c?.target.gemm === 'packed' ? packed ?? gpu : gpu;
       const r = await runFuzzCase(s, on, cpu, big ? bigFuzzCase : undefined);
       outputs += r.outputs;
       if (f.verbose) console.log(`seed ${s} ${r.ok ? 'ok  ' : 'FAIL'} ${r.description}${c ? ` [${[...new Set(gemmPaths(on as WebGpuBackend, c.outputs))].join('; ')}]` : ''}`);
@@ -47,6 +49,7 @@ export async function fuzz(argv: string[]): Promise<void> {
   } finally {
     gpu.dispose();
     tiled?.dispose();
+    packed?.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
   console.log(`fuzz: ${cases} cases (seeds ${seed}..${seed + cases - 1}), ${outputs} outputs compared, ${failures.length} failed, ${seconds.toFixed(1)} s`);

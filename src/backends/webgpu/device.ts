@@ -106,8 +106,8 @@ export interface DeviceOptions {
   limits?: 'adapter' | 'default';
   /**
    * The GEMM kernel: 'tiled' (shaders/matmul.wgsl, workgroup-memory tiles, every adapter); 'subgroup', for adapters
-   * whose subgroups are 8 lanes wide, as CPU SIMD drivers such as lavapipe's are: shaders/matmul_subgroup.wgsl, and
-   * for large products shaders/matmul_packed.wgsl on operands packed into panels; 'packed', the packed kernel for
+   * whose subgroups are 8 lanes wide, as CPU SIMD drivers such as lavapipe's are: shaders/matmul_subgroup.wgsl for
+   * every product (packedGemm in kernels.ts); 'packed', shaders/matmul_packed.wgsl on operands packed into panels for
    * every product (to test and measure it); or 'auto' (default): 'subgroup' where the adapter allows it, else 'tiled'.
    */
   gemm?: 'auto' | GemmKernel;

@@ -142,6 +142,17 @@ export function subgroupTile(M: number, N: number): { rows16: boolean; wide: boo
   return { rows16, wide, TM: rows16 ? 16 : 32, TN: wide ? 64 : 32 };
 }
 
+/**
+ * Whether matmul_subgroup.wgsl takes four k a step (K4), and so, with A untransposed and K a multiple of 4, reads A
+ * as vec4s (VEC_A). Measured on lavapipe (2 cores, shared: GFLOP per CPU-second of the process, one process, best
+ * of 8 rounds, the MLP's shapes at batch 128): 128x784x256 21.6 -> 28.8, its Aᵀ·B weight gradient 19.2 -> 22.2, its
+ * A·Bᵀ 16.6 -> 22.6, 128x256x128 19.7 -> 24.8, 256^3 20.4 -> 26.6; VEC_A alone +3-9% of that. A 10-deep product
+ * (the 10-class layer's input gradient) measured 5.0 -> 4.5, so short ones keep one k a step. With A transposed and M
+ * a multiple of 4, A is read as vec4s along M (VEC_AT, 32-row tiles): the MLP's weight gradients 784x128x256
+ * 23.2 -> 24.4, 256x128x128 22.9 -> 23.8, 128x128x10 4.2 -> 4.7 (best of 14).
+ */
+export const subgroupK4 = (K: number) => K >= 16;
+
 /** A product's kernel and tile: what the rule below or the autotuner (gemm_variants.ts, autotune.ts) chooses. */
 export type GemmVariant =
   /** Operands packed into panels, then shaders/matmul_packed.wgsl (64 or 128 x 64 tiles). */
@@ -180,7 +191,8 @@ function matmul(n: Node<'matmul'>, gemm: GemmKernel, variant?: GemmVariant): Lau
   if (v.kernel !== 'tiled') {
     const { rows16, wide } = v.kernel === 'subgroup' ? v : subgroupTile(M, N);
     [tile, shader] = [{ TM: rows16 ? 16 : 32, TN: wide ? 64 : 32 }, 'matmul_subgroup'];
-    defines = { EPILOGUE: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0 };
+    const k4 = subgroupK4(K);
+    defines = { EPILOGUE: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0, K4: k4, VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0 };
     constants = { TRANS_A: +transA, TRANS_B: +transB };
   } else {
     const { R, TSX, TSY, TK } = v;
@@ -203,21 +215,16 @@ function checkGrid(n: Tensor, wg: number[]) {
 
 /**
  * Whether a product runs on the packed kernel (shaders/matmul_packed.wgsl, 64 or 128 x 64 tiles) rather than
- * matmul_subgroup.wgsl. Measured on lavapipe (2 cores), same process, C = op(A)·op(B) with C [M, N], packing and
- * readback included:
- * - 1024^3: packed 20.0-20.9 GFLOP/s against the subgroup kernel's 14.6 (A·B), 13.7 (Aᵀ·B), 10.3 (A·Bᵀ); 512^3 17.0
- *   against 14.2; 384^3 +7%; 256 x 256 with K 8192 +9%; 256^3 even.
- * - Below that, and for an MLP's layers (128 x 784 x 256: -10%), the packing passes and the fewer, larger tiles cost
- *   more than they save.
- * - A thin output, such as a conv layer's [channels, batch·pixels]: packing B costs a pass over K x N for only M rows
- *   of work; 64 x 576 x 32768 packed -12%.
- * - A·Bᵀ, whose B the subgroup kernel reads a float at a time: packed from M·N·K = 2^27 on (+20% at 128 x 1024 x
- *   1024; a conv layer's weight gradient, 64 x 576 with K 32768, 5.5 -> 7.9 GFLOP/s for its backward), worse at an
- *   MLP's 128 x 256 x 784.
+ * matmul_subgroup.wgsl under 'subgroup': none does. Packing paid while the subgroup kernel took one k a step (1024^3
+ * 20.9 GFLOP/s against 14.6; a conv layer's 64 x 576 A·Bᵀ with K 32768 7.9 against 5.5); with four k a step
+ * (subgroupK4) the subgroup kernel is ahead on every product that rule packed. Measured on lavapipe (2 cores, shared),
+ * bench/gemm_shapes.ts, one process, the two paths interleaved, best of 5, GFLOP per CPU-second (packed -> subgroup):
+ * 1024^3 21.1 -> 27.0, Aᵀ·B 21.2 -> 27.0, A·Bᵀ 22.2 -> 23.9; 512^3 19.4 -> 27.1; 384^3 18.2 -> 27.6; 256 x 256 with
+ * K 8192 14.2 -> 26.1; 64 x 576 A·Bᵀ with K 32768 11.2 -> 21.7; 128 x 1024 x 1024 A·Bᵀ 16.1 -> 23.9. The packed
+ * kernel stays for gemm 'packed' (every product, to test and measure it) and for a tuner to choose.
  */
-export function packedGemm(M: number, N: number, K: number, transB: boolean): boolean {
-  if (M < 64 || N < 64 || K < 64) return false;
-  return (Math.min(M, N) >= 256 && M * N * K >= 2 ** 25) || (transB && M * N * K >= 2 ** 27);
+export function packedGemm(_M: number, _N: number, _K: number, _transB: boolean): boolean {
+  return false;
 }
 
 const packedTile = (M: number) => (M >= 256 ? 128 : 64);
