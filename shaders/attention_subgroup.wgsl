@@ -13,7 +13,7 @@ enable subgroups;
 #include attention_dims
 override DH4: u32 = 4u; // head size / 4, at most DH4_MAX
 override CAUSAL: u32 = 0u;
-override MODE: u32 = 1u; // without FWD or STATS: 1 DQ, 2 DK, 3 DV
+override MODE: u32 = 1u; // without FWD or STATS: 1 DQ, 2 DK, 3 DV, 4 DK and DV (DKV)
 const DH4_MAX = 16u;
 const B = 8u; // the subgroup and workgroup size, and the rows per block of the other side
 // Output rows per lane: lane l owns rows r0 + l + B·u, u < R. Each row loaded is then used by B·R outputs; R rows
@@ -50,7 +50,13 @@ const RB = 32u; // R · B, the rows of a workgroup
 #if STATS_LENGTHS
 @group(0) @binding(6) var<storage, read> lengths: array<i32>;
 #endif
-#if GRAD_LENGTHS
+// DKV (MODE 4): dk into out and dv into dv, one pass sharing the recomputed weights.
+#if DKV_LENGTHS
+@group(0) @binding(7) var<storage, read_write> dv: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> lengths: array<i32>;
+#elif DKV
+@group(0) @binding(7) var<storage, read_write> dv: array<vec4<f32>>;
+#elif GRAD_LENGTHS
 @group(0) @binding(7) var<storage, read> lengths: array<i32>;
 #endif
 
@@ -255,6 +261,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   var kj: array<vec4<f32>, R * DH4_MAX>;
   var vj: array<vec4<f32>, R * DH4_MAX>;
+  var accv: array<vec4<f32>, R * DH4_MAX>; // dv's, beside dk's in acc (MODE 4)
+  for (var e = 0u; e < R * DH4; e++) { accv[e] = vec4<f32>(0.0); }
   // The queries that see key r: from the first one a causal mask lets see it, none if r is past the row's length;
   // the blocks start at the first query that sees the workgroup's first key.
   var first: array<u32, R>;
@@ -288,6 +296,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if (MODE == 3u) {
           for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] += p * dyc[d]; }
         } else {
+          if (MODE == 4u) {
+            for (var d = 0u; d < DH4; d++) { accv[u * DH4 + d] += p * dyc[d]; }
+          }
           var dpv = vec4<f32>(0.0);
           for (var d = 0u; d < DH4; d++) { dpv += dyc[d] * vj[u * DH4 + d]; }
           let ds = p * (hsum(dpv) - Dc);
@@ -296,11 +307,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
     }
   }
-  let scale = select(1.0, dims.scale, MODE == 2u);
+  let scale = select(1.0, dims.scale, MODE != 3u);
   for (var u = 0u; u < R; u++) {
     let r = r0 + lid + B * u;
     if (r < Tk) {
       for (var d = 0u; d < DH4; d++) { out[(n * Tk + r) * DH4 + d] = acc[u * DH4 + d] * scale; }
+#if DKV
+      for (var d = 0u; d < DH4; d++) { dv[(n * Tk + r) * DH4 + d] = accv[u * DH4 + d]; }
+#endif
     }
   }
 #endif
