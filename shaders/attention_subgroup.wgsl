@@ -20,6 +20,7 @@ const B = 8u; // the subgroup and workgroup size, and the rows per block of the 
 // also raise the multiply-adds per float loaded R-fold.
 const R = 4u;
 const RB = 32u; // R · B, the rows of a workgroup
+const RD = 2u; // keys per lane of DKV
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 #if FWD
@@ -259,6 +260,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
     return;
   }
+  // DKV keeps two accumulators a row: with RD keys a lane, not R, they stay within what compiles to fast code.
+  let RK = select(R, RD, MODE == 4u);
+  let k0 = wid.x * B * RK; // the workgroup's first key
   var kj: array<vec4<f32>, R * DH4_MAX>;
   var vj: array<vec4<f32>, R * DH4_MAX>;
   var accv: array<vec4<f32>, R * DH4_MAX>; // dv's, beside dk's in acc (MODE 4)
@@ -266,15 +270,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   // The queries that see key r: from the first one a causal mask lets see it, none if r is past the row's length;
   // the blocks start at the first query that sees the workgroup's first key.
   var first: array<u32, R>;
-  for (var u = 0u; u < R; u++) {
-    let rc = min(r0 + lid + B * u, Tk - 1u);
+  for (var u = 0u; u < RK; u++) {
+    let rc = min(k0 + lid + B * u, Tk - 1u);
     for (var d = 0u; d < DH4; d++) { kj[u * DH4 + d] = k[(n * Tk + rc) * DH4 + d] * dims.scale; vj[u * DH4 + d] = v[(n * Tk + rc) * DH4 + d]; }
     first[u] = 0u;
     if (CAUSAL == 1u && rc + Tq > Tk) { first[u] = rc + Tq - Tk; }
     if (rc >= rowLength(n)) { first[u] = Tq; }
   }
   var blockFirst = 0u;
-  if (CAUSAL == 1u && r0 + Tq > Tk) { blockFirst = min(r0 + Tq - Tk, Tq); }
+  if (CAUSAL == 1u && k0 + Tq > Tk) { blockFirst = min(k0 + Tq - Tk, Tq); }
   for (var t0 = blockFirst; t0 < Tq; t0 += B) {
     let row = n * Tq + min(t0 + lid, Tq - 1u);
     var qr: array<vec4<f32>, DH4_MAX>;
@@ -288,7 +292,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var d = 0u; d < DH4; d++) { qc[d] = bc(qr[d], c); dyc[d] = bc(dyr[d], c); }
       let Lc = bc1(Lr, c);
       let Dc = bc1(Dr, c);
-      for (var u = 0u; u < R; u++) {
+      for (var u = 0u; u < RK; u++) {
         let seen = t0 + c >= first[u] && t0 + c < Tq;
         var sv = vec4<f32>(0.0);
         for (var d = 0u; d < DH4; d++) { sv += qc[d] * kj[u * DH4 + d]; }
@@ -308,8 +312,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
   let scale = select(1.0, dims.scale, MODE != 3u);
-  for (var u = 0u; u < R; u++) {
-    let r = r0 + lid + B * u;
+  for (var u = 0u; u < RK; u++) {
+    let r = k0 + lid + B * u;
     if (r < Tk) {
       for (var d = 0u; d < DH4; d++) { out[(n * Tk + r) * DH4 + d] = acc[u * DH4 + d] * scale; }
 #if DKV

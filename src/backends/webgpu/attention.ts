@@ -66,6 +66,8 @@ const attentionDims = (g: Fused) => {
 const subgroups = (gemm: GemmKernel, dh: number) => gemm !== 'tiled' && dh <= 32;
 /** Output rows per workgroup of the subgroup kernels: 8 lanes of R = 4 rows (RB in the shader). */
 const SUBGROUP_ROWS = 32;
+/** Keys per workgroup of the subgroup kernel's joint dk and dv pass: 8 lanes of RD = 2 keys. */
+const DKV_ROWS = 16;
 
 /**
  * The fused attention forward: reads the region's q, k, v (and lengths); one workgroup per 64 queries of a row, or
@@ -109,7 +111,7 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
   const pass = (mode: number, out: Tensor, dv?: Tensor): Launch => ({
     shader, defines: { ...extra, ...defines(false), ...(dv ? { DKV: true, DKV_LENGTHS: !!lengths, GRAD_LENGTHS: false } : {}) },
     constants: { ...constants, MODE: mode }, uniform, workgroupSize: [WG],
-    bindings: [q, k, v, dy, stats, out, ...(dv ? [dv] : []), ...len], workgroups: [Math.ceil((mode === 1 ? Tq : Tk) / perGroup), N, 1],
+    bindings: [q, k, v, dy, stats, out, ...(dv ? [dv] : []), ...len], workgroups: [Math.ceil((mode === 1 ? Tq : Tk) / (mode === 4 ? DKV_ROWS : perGroup)), N, 1],
   });
   const statsPass: Launch = {
     shader, defines: { ...extra, ...defines(true) }, constants: { ...constants, MODE: 1 }, uniform, workgroupSize: [WG],
