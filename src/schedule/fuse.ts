@@ -13,7 +13,8 @@
 // Composite ops with a fused kernel (FUSED_COMPOSITES) are a third kind of pattern: the region a composite built
 // (graph/composite.ts), or the gradient autodiff built for one of its inputs, becomes one step running that kernel.
 // A gradient kernel recomputes the forward statistics it needs from the region's inputs; the forward nodes it
-// recomputes stay steps of their own where something else reads them (`recomputes`).
+// recomputes stay steps of their own where something else reads them (`recomputes`). A composite's gradients can also
+// be one step writing each of them (`joint`), when they share work: attention's row statistics and weights.
 import { Tensor } from '../graph/tensor.js';
 import { UNARY, BINARY } from '../graph/elementwise.js';
 import { Region, regionOf, gradRegionOf, regionNodes } from '../graph/composite.js';
