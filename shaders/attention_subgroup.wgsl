@@ -52,6 +52,11 @@ const RQ = R;
 #elif FWD
 @group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
 #endif
+// FWD_STATS: the forward also writes each row's logsumexp L into stats (where the gradient step reads it), and the
+// gradient's STATS_D pass adds just D, with no pass over the keys.
+#if FWD_STATS
+@group(0) @binding(6) var<storage, read_write> stats: array<f32>;
+#endif
 #if STATS_LENGTHS
 @group(0) @binding(6) var<storage, read> lengths: array<i32>;
 #endif
@@ -175,6 +180,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (i < Tq) {
       let inv = select(0.0, 1.0 / l[u], l[u] > 0.0);
       for (var d = 0u; d < DH4; d++) { out[(n * Tq + i) * DH4 + d] = acc[u * DH4 + d] * inv; }
+#if FWD_STATS
+      stats[(n * Tq + i) * 2u] = select(3.0e38, m[u] + log(l[u]), end[u] > 0u);
+#endif
+    }
+  }
+#elif STATS_D
+  for (var u = 0u; u < R; u++) {
+    let i = r0 + lid + B * u;
+    if (i < Tq) {
+      let qb = (n * Tq + i) * DH4;
+      var D = vec4<f32>(0.0);
+      for (var d = 0u; d < DH4; d++) { D += dy[qb + d] * o[qb + d]; }
+      stats[(n * Tq + i) * 2u + 1u] = hsum(D);
     }
   }
 #elif STATS

@@ -236,6 +236,9 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
     const kernels = (outs: Tensor[]) => [...plan(outs).fused.values()].flatMap((g) => (g.pattern ? [g.pattern.kernel] : [])).sort();
     expect(kernels([y])).toEqual(fused ? ['attention'] : []);
     expect(kernels([y, ...grads])).toEqual(fused ? ['attention', 'attention_grad'] : []);
+    // The forward and the gradient step are linked (the forward hands the gradient its rows' logsumexp); alone, not.
+    const links = (outs: Tensor[]) => [...plan(outs).fused.values()].filter((g) => g.pattern).map((g) => g.link);
+    if (fused) { expect(links([y, ...grads])).toEqual([0, 0]); expect(links([y])).toEqual([undefined]); }
     const feeds: Feeds = new Map([[q, randn(q.size, 1, 1.5)], [k, randn(k.size, 2, 1.5)], [v, randn(v.size, 3)], [R, randn(R.size, 5)]]);
     if (lengths) feeds.set(lengths, randInt(N, Tk + 1, 4));
     const outs = [y, ...grads];

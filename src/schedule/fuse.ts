@@ -35,6 +35,12 @@ export interface Fused {
   pattern?: { kernel: FusedKernel; attrs: Record<string, number> };
   recomputes?: ReadonlySet<Tensor>;
   outputs?: (Tensor | undefined)[];
+  /**
+   * Shared by the forward step and the joint gradient step of one region, and unique in the plan: a backend may hand
+   * data from the one to the other through it (the attention forward's row logsumexps, which the gradient then does
+   * not recompute).
+   */
+  link?: number;
 }
 
 /** The fused kernels of composites; each backend that runs fused groups has a launch for every one. */
@@ -178,7 +184,7 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
 function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pinned: ReadonlySet<Tensor>): void {
   const users = new Map<Tensor, Tensor[]>();
   for (const n of order) for (const x of n.inputs) users.set(x, [...(users.get(x) ?? []), n]);
-  const forwards: { n: Tensor; g: Fused }[] = [], grads = new Map<Region, { n: Tensor; g: Fused; wrt: number }[]>();
+  const forwards: { n: Tensor; g: Fused; r: Region }[] = [], grads = new Map<Region, { n: Tensor; g: Fused; wrt: number }[]>();
   // A step must compute its node, and a view computes nothing (it shares its input's buffer): a region ending in
   // views (a conv's weight gradient, reshaped to the weights' shape) is keyed by the node under them.
   const under = (n: Tensor, nodes: Tensor[]) => {
@@ -191,7 +197,7 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
     const spec = FUSED_COMPOSITES[(r ?? gr?.region)?.op ?? ''];
     if (r && spec && (spec.fits?.(r) ?? true) && (spec.forwardWhen?.(r) ?? true)) {
       const all = regionNodes(n, r.inputs);
-      if (all) { const { n: k, nodes } = under(n, all); forwards.push({ n: k, g: { nodes, inputs: [...r.inputs], pattern: { kernel: spec.forward, attrs: r.attrs } } }); }
+      if (all) { const { n: k, nodes } = under(n, all); forwards.push({ n: k, r, g: { nodes, inputs: [...r.inputs], pattern: { kernel: spec.forward, attrs: r.attrs } } }); }
     } else if (gr && spec?.grads[gr.wrt] && (spec.fits?.(gr.region) ?? true) && (spec.gradsWhen?.(gr.region, gr.wrt) ?? true)) {
       const { kernel, inputs: inputsOf } = spec.grads[gr.wrt];
       const inputs = inputsOf(gr.region, gr.dy), all = regionNodes(n, inputs);
@@ -233,7 +239,8 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
     return { n: c.n, g: { ...c.g, recomputes: keep } };
   };
   const specOf = (g: Fused) => Object.values(FUSED_COMPOSITES).find((f) => f.forward === g.pattern!.kernel || Object.values(f.grads).some((x) => x.kernel === g.pattern!.kernel));
-  const recomputed = new Set<Tensor>();
+  const recomputed = new Set<Tensor>(), joints = new Map<Region, Fused>();
+  let links = 0;
   const position = new Map(order.map((t, i) => [t, i]));
   for (const [region, each] of grads) {
     let set: { n: Tensor; g: Fused }[] = each;
@@ -246,12 +253,15 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
     if (specOf(set[0].g)?.keepShared) set = set.map((c) => keepShared(c, inside));
     if (!set.every((c) => readOnlyIn(c.g, inside))) continue;
     set.forEach(accept);
+    if (FUSED_COMPOSITES[region.op].joint) joints.set(region, set[0].g);
     inside.forEach((t) => recomputed.add(t));
   }
   for (let c of forwards) {
     const inside = new Set([...c.g.nodes, ...recomputed]);
-    if (specOf(c.g)?.keepShared) c = keepShared(c, inside);
+    if (specOf(c.g)?.keepShared) c = { ...keepShared(c, inside), r: c.r };
     if (!readOnlyIn(c.g, inside)) continue;
+    const back = joints.get(c.r);
+    if (back) c.g.link = back.link = links++;
     accept(c);
     // An activation that is the only reader of the result becomes the kernel's epilogue (relu after a conv layer).
     const act = users.get(c.n)?.[0];
