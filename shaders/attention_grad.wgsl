@@ -6,6 +6,7 @@
 //   DQ     one invocation per query: dq_i = scale · Σ_j p_ij (dp_ij - D_i) k_j, over tiles of keys and values;
 //   DK     one invocation per key:   dk_j = scale · Σ_i p_ij (dp_ij - D_i) q_i, over tiles of queries, dy and stats;
 //   DV     one invocation per key:   dv_j = Σ_i p_ij dy_i.
+// One plan step runs STATS once and then the passes of the gradients asked for (src/backends/webgpu/attention.ts).
 // Each gradient is one sum per output row written by one invocation: no atomics, so the result is the same on every
 // run. Why this shape on lavapipe (a CPU driver running 8 invocations as one AVX2 vector): an invocation keeps its own
 // row (q_i, dy_i or k_j, v_j) in registers, and the rows of the other side come from workgroup memory at an index

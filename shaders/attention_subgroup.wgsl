@@ -1,11 +1,12 @@
 // Fused attention for adapters whose subgroups are 8 lanes wide, as CPU SIMD drivers such as lavapipe's are: the
 // same passes as shaders/attention.wgsl (FWD) and shaders/attention_grad.wgsl (STATS, and DQ, DK, DV by MODE), with the
-// same arithmetic and masks, for workgroups of one 8-lane subgroup.
+// same arithmetic and masks, for workgroups of one 8-lane subgroup; and MODE 4 (DKV), dk and dv in one pass over the
+// queries, which computes each weight p_ij and dp_ij once for both.
 //
 // Why: llvmpipe runs the 8 lanes as one AVX2 vector and turns every load into a loop over the lanes (about ten
 // instructions per float), even where all lanes read the same address, so a kernel in which each lane reads every key
 // (or query) row spends most of its time loading. Here each lane owns R output rows (queries for FWD, STATS and DQ;
-// keys for DK and DV) in registers and, per block of 8 rows of the other side, loads just one of them; the other 7
+// keys for DK, DV and DKV) in registers and, per block of 8 rows of the other side, loads just one of them; the other 7
 // reach it by subgroupBroadcast with a constant lane, a register shuffle. Loads per multiply-add drop 8·R-fold. Loops
 // over blocks stay rolled, so a pipeline compiles in seconds with a cold shader cache.
 enable subgroups;
@@ -13,13 +14,17 @@ enable subgroups;
 #include attention_dims
 override DH4: u32 = 4u; // head size / 4, at most DH4_MAX
 override CAUSAL: u32 = 0u;
-override MODE: u32 = 1u; // without FWD or STATS: 1 DQ, 2 DK, 3 DV
+override MODE: u32 = 1u; // without FWD or STATS: 1 DQ, 2 DK, 3 DV, 4 DK and DV (DKV)
 const DH4_MAX = 16u;
 const B = 8u; // the subgroup and workgroup size, and the rows per block of the other side
 // Output rows per lane: lane l owns rows r0 + l + B·u, u < R. Each row loaded is then used by B·R outputs; R rows
 // also raise the multiply-adds per float loaded R-fold.
 const R = 4u;
 const RB = 32u; // R · B, the rows of a workgroup
+// Keys a lane of DKV and queries a lane of DQ: at T = 256 DKV with 2 ran in 0.43 of its time with 4 and 0.58 of
+// its time with 1; DQ with 4 in 0.6 of its time with 2 (one process, best of 15).
+const RD = 2u;
+const RQ = R;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 #if FWD
@@ -47,10 +52,21 @@ const RB = 32u; // R · B, the rows of a workgroup
 #elif FWD
 @group(0) @binding(4) var<storage, read_write> out: array<vec4<f32>>;
 #endif
+// FWD_STATS: the forward also writes each row's logsumexp L into stats (where the gradient step reads it), and the
+// gradient's STATS_D pass adds just D, with no pass over the keys.
+#if FWD_STATS
+@group(0) @binding(6) var<storage, read_write> stats: array<f32>;
+#endif
 #if STATS_LENGTHS
 @group(0) @binding(6) var<storage, read> lengths: array<i32>;
 #endif
-#if GRAD_LENGTHS
+// DKV (MODE 4): dk into out and dv into dv, one pass sharing the recomputed weights.
+#if DKV_LENGTHS
+@group(0) @binding(7) var<storage, read_write> dv: array<vec4<f32>>;
+@group(0) @binding(8) var<storage, read> lengths: array<i32>;
+#elif DKV
+@group(0) @binding(7) var<storage, read_write> dv: array<vec4<f32>>;
+#elif GRAD_LENGTHS
 @group(0) @binding(7) var<storage, read> lengths: array<i32>;
 #endif
 
@@ -70,9 +86,9 @@ fn keyEnd(n: u32, i: u32) -> u32 {
   return end;
 }
 
-/** The keys some query of the workgroup from query i0 may see (lengths aside: the bound must be the same in every lane). */
-fn blockEnd(i0: u32) -> u32 {
-  if (CAUSAL == 1u) { return min(dims.Tk, min(i0 + RB, dims.Tq) + dims.Tk - dims.Tq); }
+/** The keys some query of the workgroup's `rows` from query i0 may see (lengths aside: the bound must be the same in every lane). */
+fn blockEnd(i0: u32, rows: u32) -> u32 {
+  if (CAUSAL == 1u) { return min(dims.Tk, min(i0 + rows, dims.Tq) + dims.Tk - dims.Tq); }
   return dims.Tk;
 }
 
@@ -126,7 +142,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var m: array<f32, R>;
   var l: array<f32, R>;
   for (var u = 0u; u < R; u++) { m[u] = -3.0e38; l[u] = 0.0; }
-  for (var t0 = 0u; t0 < blockEnd(r0); t0 += B) {
+  for (var t0 = 0u; t0 < blockEnd(r0, RB); t0 += B) {
     let kb = (n * Tk + min(t0 + lid, Tk - 1u)) * DH4;
     var kr: array<vec4<f32>, DH4_MAX>;
     var vr: array<vec4<f32>, DH4_MAX>;
@@ -164,6 +180,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (i < Tq) {
       let inv = select(0.0, 1.0 / l[u], l[u] > 0.0);
       for (var d = 0u; d < DH4; d++) { out[(n * Tq + i) * DH4 + d] = acc[u * DH4 + d] * inv; }
+#if FWD_STATS
+      stats[(n * Tq + i) * 2u] = select(3.0e38, m[u] + log(l[u]), end[u] > 0u);
+#endif
+    }
+  }
+#elif STATS_D
+  for (var u = 0u; u < R; u++) {
+    let i = r0 + lid + B * u;
+    if (i < Tq) {
+      let qb = (n * Tq + i) * DH4;
+      var D = vec4<f32>(0.0);
+      for (var d = 0u; d < DH4; d++) { D += dy[qb + d] * o[qb + d]; }
+      stats[(n * Tq + i) * 2u + 1u] = hsum(D);
     }
   }
 #elif STATS
@@ -177,7 +206,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var m: array<f32, R>;
   var l: array<f32, R>;
   for (var u = 0u; u < R; u++) { m[u] = -3.0e38; l[u] = 0.0; }
-  for (var t0 = 0u; t0 < blockEnd(r0); t0 += B) {
+  for (var t0 = 0u; t0 < blockEnd(r0, RB); t0 += B) {
     let kb = (n * Tk + min(t0 + lid, Tk - 1u)) * DH4;
     var kr: array<vec4<f32>, DH4_MAX>;
     for (var d = 0u; d < DH4; d++) { kr[d] = k[kb + d]; }
@@ -212,13 +241,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 #else
   if (MODE == 1u) {
+    let q0 = wid.x * B * RQ; // the workgroup's first query
     var qi: array<vec4<f32>, R * DH4_MAX>;
     var dyi: array<vec4<f32>, R * DH4_MAX>;
     var end: array<u32, R>;
     var L: array<f32, R>;
     var D: array<f32, R>;
-    for (var u = 0u; u < R; u++) {
-      let ic = min(r0 + lid + B * u, Tq - 1u);
+    for (var u = 0u; u < RQ; u++) {
+      let ic = min(q0 + lid + B * u, Tq - 1u);
       end[u] = keyEnd(n, ic);
       L[u] = stats[(n * Tq + ic) * 2u];
       D[u] = stats[(n * Tq + ic) * 2u + 1u];
@@ -227,7 +257,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         dyi[u * DH4 + d] = dy[(n * Tq + ic) * DH4 + d];
       }
     }
-    for (var t0 = 0u; t0 < blockEnd(r0); t0 += B) {
+    for (var t0 = 0u; t0 < blockEnd(q0, B * RQ); t0 += B) {
       let kb = (n * Tk + min(t0 + lid, Tk - 1u)) * DH4;
       var kr: array<vec4<f32>, DH4_MAX>;
       var vr: array<vec4<f32>, DH4_MAX>;
@@ -236,7 +266,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         var kc: array<vec4<f32>, DH4_MAX>;
         var vc: array<vec4<f32>, DH4_MAX>;
         for (var d = 0u; d < DH4; d++) { kc[d] = bc(kr[d], c); vc[d] = bc(vr[d], c); }
-        for (var u = 0u; u < R; u++) {
+        for (var u = 0u; u < RQ; u++) {
           var sv = vec4<f32>(0.0);
           var dpv = vec4<f32>(0.0);
           for (var d = 0u; d < DH4; d++) { sv += qi[u * DH4 + d] * kc[d]; dpv += dyi[u * DH4 + d] * vc[d]; }
@@ -245,28 +275,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
       }
     }
-    for (var u = 0u; u < R; u++) {
-      let i = r0 + lid + B * u;
+    for (var u = 0u; u < RQ; u++) {
+      let i = q0 + lid + B * u;
       if (i < Tq) {
         for (var d = 0u; d < DH4; d++) { out[(n * Tq + i) * DH4 + d] = acc[u * DH4 + d] * dims.scale; }
       }
     }
     return;
   }
+  // DKV keeps two accumulators a row: with RD keys a lane, not R, they stay within what compiles to fast code.
+  let RK = select(R, RD, MODE == 4u);
+  let k0 = wid.x * B * RK; // the workgroup's first key
   var kj: array<vec4<f32>, R * DH4_MAX>;
   var vj: array<vec4<f32>, R * DH4_MAX>;
+  var accv: array<vec4<f32>, R * DH4_MAX>; // dv's, beside dk's in acc (MODE 4)
+  for (var e = 0u; e < R * DH4; e++) { accv[e] = vec4<f32>(0.0); }
   // The queries that see key r: from the first one a causal mask lets see it, none if r is past the row's length;
   // the blocks start at the first query that sees the workgroup's first key.
   var first: array<u32, R>;
-  for (var u = 0u; u < R; u++) {
-    let rc = min(r0 + lid + B * u, Tk - 1u);
+  for (var u = 0u; u < RK; u++) {
+    let rc = min(k0 + lid + B * u, Tk - 1u);
     for (var d = 0u; d < DH4; d++) { kj[u * DH4 + d] = k[(n * Tk + rc) * DH4 + d] * dims.scale; vj[u * DH4 + d] = v[(n * Tk + rc) * DH4 + d]; }
     first[u] = 0u;
     if (CAUSAL == 1u && rc + Tq > Tk) { first[u] = rc + Tq - Tk; }
     if (rc >= rowLength(n)) { first[u] = Tq; }
   }
   var blockFirst = 0u;
-  if (CAUSAL == 1u && r0 + Tq > Tk) { blockFirst = min(r0 + Tq - Tk, Tq); }
+  if (CAUSAL == 1u && k0 + Tq > Tk) { blockFirst = min(k0 + Tq - Tk, Tq); }
   for (var t0 = blockFirst; t0 < Tq; t0 += B) {
     let row = n * Tq + min(t0 + lid, Tq - 1u);
     var qr: array<vec4<f32>, DH4_MAX>;
@@ -280,7 +315,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       for (var d = 0u; d < DH4; d++) { qc[d] = bc(qr[d], c); dyc[d] = bc(dyr[d], c); }
       let Lc = bc1(Lr, c);
       let Dc = bc1(Dr, c);
-      for (var u = 0u; u < R; u++) {
+      for (var u = 0u; u < RK; u++) {
         let seen = t0 + c >= first[u] && t0 + c < Tq;
         var sv = vec4<f32>(0.0);
         for (var d = 0u; d < DH4; d++) { sv += qc[d] * kj[u * DH4 + d]; }
@@ -288,6 +323,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if (MODE == 3u) {
           for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] += p * dyc[d]; }
         } else {
+          if (MODE == 4u) {
+            for (var d = 0u; d < DH4; d++) { accv[u * DH4 + d] += p * dyc[d]; }
+          }
           var dpv = vec4<f32>(0.0);
           for (var d = 0u; d < DH4; d++) { dpv += dyc[d] * vj[u * DH4 + d]; }
           let ds = p * (hsum(dpv) - Dc);
@@ -296,11 +334,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       }
     }
   }
-  let scale = select(1.0, dims.scale, MODE == 2u);
-  for (var u = 0u; u < R; u++) {
-    let r = r0 + lid + B * u;
+  let scale = select(1.0, dims.scale, MODE != 3u);
+  for (var u = 0u; u < RK; u++) {
+    let r = k0 + lid + B * u;
     if (r < Tk) {
       for (var d = 0u; d < DH4; d++) { out[(n * Tk + r) * DH4 + d] = acc[u * DH4 + d] * scale; }
+#if DKV
+      for (var d = 0u; d < DH4; d++) { dv[(n * Tk + r) * DH4 + d] = accv[u * DH4 + d]; }
+#endif
     }
   }
 #endif

@@ -235,7 +235,10 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
     const grads = grad(ops.sum(ops.mul(y, R)), [q, k, v]);
     const kernels = (outs: Tensor[]) => [...plan(outs).fused.values()].flatMap((g) => (g.pattern ? [g.pattern.kernel] : [])).sort();
     expect(kernels([y])).toEqual(fused ? ['attention'] : []);
-    expect(kernels([y, ...grads])).toEqual(fused ? ['attention', 'attention_dk', 'attention_dq', 'attention_dv'] : []);
+    expect(kernels([y, ...grads])).toEqual(fused ? ['attention', 'attention_grad'] : []);
+    // The forward and the gradient step are linked (the forward hands the gradient its rows' logsumexp); alone, not.
+    const links = (outs: Tensor[]) => [...plan(outs).fused.values()].filter((g) => g.pattern).map((g) => g.link);
+    if (fused) { expect(links([y, ...grads])).toEqual([0, 0]); expect(links([y])).toEqual([undefined]); }
     const feeds: Feeds = new Map([[q, randn(q.size, 1, 1.5)], [k, randn(k.size, 2, 1.5)], [v, randn(v.size, 3)], [R, randn(R.size, 5)]]);
     if (lengths) feeds.set(lengths, randInt(N, Tk + 1, 4));
     const outs = [y, ...grads];
@@ -264,6 +267,22 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
       await check('tiled lengths causal', [5, 33, 70, 16], { causal: true, lengths: true }, true, tiled);
     } finally { tiled.dispose(); }
   });
+  it('one step for the gradients asked for: dk alone, and dq with dv, each against the composite', async () => {
+    for (const wrt of [[1], [0, 2]]) {
+      const [N, T, dh] = [3, 37, 16];
+      const q = input([N, T, dh], 'f32', 'q'), k = input([N, T, dh], 'f32', 'k'), v = input([N, T, dh], 'f32', 'v'), R = input([N, T, dh], 'f32', 'R');
+      const y = attention(q, k, v, { causal: true, recompute: true });
+      const grads = grad(ops.sum(ops.mul(y, R)), wrt.map((i) => [q, k, v][i]));
+      // Without y among the outputs nothing computes the forward's output, which the step reads: it stays composite.
+      expect([...plan(grads).fused.values()].filter((g) => g.pattern?.kernel === 'attention_grad')).toEqual([]);
+      const outs = [y, ...grads];
+      const steps = [...plan(outs).fused.values()].filter((g) => g.pattern?.kernel === 'attention_grad');
+      expect(steps.map((g) => (g.outputs ?? []).map((t) => (t ? grads.indexOf(t) : -1)))).toEqual([wrt.length === 1 ? [-1, 0] : [0, -1, 1]]);
+      const feeds: Feeds = new Map([[q, randn(q.size, 1, 1.5)], [k, randn(k.size, 2, 1.5)], [v, randn(v.size, 3)], [R, randn(R.size, 5)]]);
+      const { cpu: want, gpu: got } = await runBoth(outs, feeds, gpu, cpu);
+      grads.forEach((_, i) => assertClose(got[i + 1], want[i + 1], { atol: 1e-6 + 1e-6 * Math.sqrt(T * T * dh) * maxAbs(want[i + 1]), rtol: 2e-5, what: `d${'qkv'[wrt[i]]} of [${wrt}]` }));
+    }
+  });
   it('head sizes over 64 or not a multiple of 4 stay composite', async () => {
     await check('dh 96', [2, 7, 7, 96], {}, false);
     await check('dh 6', [2, 7, 7, 6], { causal: true }, false);
@@ -280,7 +299,7 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
       const y = attention(q, k, v, { causal: true, recompute });
       return [...plan([y, ...grad(ops.sum(ops.mul(y, R)), [q, k, v])]).fused.values()].map((f) => f.pattern?.kernel).filter(Boolean).sort();
     };
-    expect(kernelsOf(128)).toEqual(['attention', 'attention_dk', 'attention_dq', 'attention_dv']);
+    expect(kernelsOf(128)).toEqual(['attention', 'attention_grad']);
     expect(kernelsOf(127)).toEqual([]);
     expect(kernelsOf(128, false)).toEqual([]);
     const q = input([2, 7, 8]), k = input([2, 7, 8]), v = input([2, 7, 8]), R = input([2, 7, 8]);

@@ -13,7 +13,8 @@
 // Composite ops with a fused kernel (FUSED_COMPOSITES) are a third kind of pattern: the region a composite built
 // (graph/composite.ts), or the gradient autodiff built for one of its inputs, becomes one step running that kernel.
 // A gradient kernel recomputes the forward statistics it needs from the region's inputs; the forward nodes it
-// recomputes stay steps of their own where something else reads them (`recomputes`).
+// recomputes stay steps of their own where something else reads them (`recomputes`). A composite's gradients can also
+// be one step writing each of them (`joint`), when they share work: attention's row statistics and weights.
 import { Tensor } from '../graph/tensor.js';
 import { UNARY, BINARY } from '../graph/elementwise.js';
 import { Region, regionOf, gradRegionOf, regionNodes } from '../graph/composite.js';
@@ -23,12 +24,27 @@ import { RECOMPUTE_AUTO, ATTENTION_FUSED_BACKWARD_KEYS } from '../graph/attentio
 
 /**
  * A fused step: `nodes` (in order; the last is the step's own node) run as one kernel reading `inputs`. `pattern`
- * names the fused kernel of a composite; the CPU reference runs `nodes` one by one either way.
+ * names the fused kernel of a composite; the CPU reference runs `nodes` one by one either way. A step that writes
+ * several values (a composite's `joint` gradients) lists them in `outputs`, by input index (undefined for an input
+ * whose gradient nobody asked for); the step's own node is the first of them in the plan's order, so each is
+ * written before anything reads it, and the planner gives each a buffer of its own.
  */
-export interface Fused { nodes: Tensor[]; inputs: Tensor[]; pattern?: { kernel: FusedKernel; attrs: Record<string, number> }; recomputes?: ReadonlySet<Tensor> }
+export interface Fused {
+  nodes: Tensor[];
+  inputs: Tensor[];
+  pattern?: { kernel: FusedKernel; attrs: Record<string, number> };
+  recomputes?: ReadonlySet<Tensor>;
+  outputs?: (Tensor | undefined)[];
+  /**
+   * Shared by the forward step and the joint gradient step of one region, and unique in the plan: a backend may hand
+   * data from the one to the other through it (the attention forward's row logsumexps, which the gradient then does
+   * not recompute).
+   */
+  link?: number;
+}
 
 /** The fused kernels of composites; each backend that runs fused groups has a launch for every one. */
-export type FusedKernel = 'layer_norm' | 'layer_norm_grad' | 'attention' | 'attention_dq' | 'attention_dk' | 'attention_dv' | 'conv2d' | 'conv2d_dx' | 'conv2d_dw';
+export type FusedKernel = 'layer_norm' | 'layer_norm_grad' | 'attention' | 'attention_grad' | 'conv2d' | 'conv2d_dx' | 'conv2d_dw';
 
 /**
  * Composites with a fused kernel: the kernel of the forward region, and of the gradient of some inputs (by index), each
@@ -49,17 +65,24 @@ export const FUSED_COMPOSITES: Record<string, {
    * reshaped weights and transposed dy a conv's im2col passes share with its implicit ones).
    */
   keepShared?: true;
+  /**
+   * The gradients of one region are one step (the kernel all of `grads` name), writing each of them: they share
+   * work a step of its own per input would repeat (attention's row statistics, and the weights dk and dv both need).
+   */
+  joint?: true;
   grads: Record<number, { kernel: FusedKernel; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
 }> = {
   // Head sizes that are multiples of 4 up to 64 (the kernels' per-query vec4 arrays), and q, k, v distinct tensors (a
   // kernel gives the gradient through one of them; attention(x, x, x) sums three). The gradient kernels recompute the
   // weights from q and k, so no [Tq, Tk] matrix is stored in training either; by default from 128 keys on (below, the
-  // composite's backward is faster on lavapipe), always with `recompute: true`, never with false. They also read the forward's output o (D_i = dy_i·o_i).
+  // composite's backward is faster on lavapipe), always with `recompute: true`, never with false. They also read the
+  // forward's output o (D_i = dy_i·o_i). One step computes the row statistics once and then dq, dk and dv.
   attention: {
     forward: 'attention',
+    joint: true,
     gradsWhen: (r) => r.attrs.recompute === 1 || (r.attrs.recompute === RECOMPUTE_AUTO && r.inputs[1].shape[1] >= ATTENTION_FUSED_BACKWARD_KEYS),
     fits: (r) => r.inputs[0].shape[2] <= 64 && r.inputs[0].shape[2] % 4 === 0 && new Set(r.inputs).size === r.inputs.length,
-    grads: Object.fromEntries((['attention_dq', 'attention_dk', 'attention_dv'] as const).map((kernel, i) => [i, { kernel, inputs: (r: Region, dy: Tensor) => [...r.inputs.slice(0, 3), dy, r.output, ...r.inputs.slice(3)] }])),
+    grads: Object.fromEntries([0, 1, 2].map((i) => [i, { kernel: 'attention_grad' as const, inputs: (r: Region, dy: Tensor) => [...r.inputs.slice(0, 3), dy, r.output, ...r.inputs.slice(3)] }])),
   },
   // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row.
   layer_norm: { forward: 'layer_norm', grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } } },
@@ -79,8 +102,14 @@ export const FUSED_COMPOSITES: Record<string, {
   },
 };
 
-/** Nodes of a fused group that no step computes on its own: all but the last and those it recomputes. */
-export const absorbedBy = (g: Fused): Tensor[] => g.nodes.slice(0, -1).filter((t) => !g.recomputes?.has(t));
+/** Nodes of a fused group that no step computes on its own: all but what it writes and those it recomputes. */
+export const absorbedBy = (g: Fused): Tensor[] => {
+  const own = g.outputs ?? [g.nodes[g.nodes.length - 1]];
+  return g.nodes.filter((t) => !own.includes(t) && !g.recomputes?.has(t));
+};
+
+/** The values a fused step writes: its own node, and with `outputs` each of those. */
+export const writtenBy = (n: Tensor, g: Fused | undefined): Tensor[] => (g?.outputs ? g.outputs.filter((t): t is Tensor => t !== undefined) : [n]);
 
 const isMap = (t: Tensor) => t.op in UNARY || t.op in BINARY;
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -155,7 +184,7 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
 function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pinned: ReadonlySet<Tensor>): void {
   const users = new Map<Tensor, Tensor[]>();
   for (const n of order) for (const x of n.inputs) users.set(x, [...(users.get(x) ?? []), n]);
-  const forwards: { n: Tensor; g: Fused }[] = [], grads = new Map<Region, { n: Tensor; g: Fused }[]>();
+  const forwards: { n: Tensor; g: Fused; r: Region }[] = [], grads = new Map<Region, { n: Tensor; g: Fused; wrt: number }[]>();
   // A step must compute its node, and a view computes nothing (it shares its input's buffer): a region ending in
   // views (a conv's weight gradient, reshaped to the weights' shape) is keyed by the node under them.
   const under = (n: Tensor, nodes: Tensor[]) => {
@@ -168,14 +197,14 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
     const spec = FUSED_COMPOSITES[(r ?? gr?.region)?.op ?? ''];
     if (r && spec && (spec.fits?.(r) ?? true) && (spec.forwardWhen?.(r) ?? true)) {
       const all = regionNodes(n, r.inputs);
-      if (all) { const { n: k, nodes } = under(n, all); forwards.push({ n: k, g: { nodes, inputs: [...r.inputs], pattern: { kernel: spec.forward, attrs: r.attrs } } }); }
+      if (all) { const { n: k, nodes } = under(n, all); forwards.push({ n: k, r, g: { nodes, inputs: [...r.inputs], pattern: { kernel: spec.forward, attrs: r.attrs } } }); }
     } else if (gr && spec?.grads[gr.wrt] && (spec.fits?.(gr.region) ?? true) && (spec.gradsWhen?.(gr.region, gr.wrt) ?? true)) {
       const { kernel, inputs: inputsOf } = spec.grads[gr.wrt];
       const inputs = inputsOf(gr.region, gr.dy), all = regionNodes(n, inputs);
       const forward = new Set(regionNodes(gr.region.output, gr.region.inputs) ?? []);
       if (all) {
         const { n: k, nodes } = under(n, all);
-        grads.set(gr.region, [...(grads.get(gr.region) ?? []), { n: k, g: { nodes, inputs, pattern: { kernel, attrs: gr.region.attrs }, recomputes: new Set(nodes.filter((t) => forward.has(t))) } }]);
+        grads.set(gr.region, [...(grads.get(gr.region) ?? []), { n: k, wrt: gr.wrt, g: { nodes, inputs, pattern: { kernel, attrs: gr.region.attrs }, recomputes: new Set(nodes.filter((t) => forward.has(t))) } }]);
       }
     }
   }
@@ -183,14 +212,15 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
   // would be lost.
   const readOnlyIn = (g: Fused, inside: ReadonlySet<Tensor>) => absorbedBy(g).every((t) => !pinned.has(t) && (users.get(t) ?? []).every((u) => inside.has(u)));
   const accept = ({ n, g }: { n: Tensor; g: Fused }) => {
-    const goneSet = new Set(absorbedBy(g));
+    const goneSet = new Set(absorbedBy(g)), mine = writtenBy(n, g);
     for (const [key, other] of groups) {
-      if (!(goneSet.has(key) || key === n || other.nodes.includes(n))) continue;
+      const out = mine.find((m) => key === m || other.nodes.includes(m));
+      if (!goneSet.has(key) && !out) continue;
       groups.delete(key);
       // An elementwise chain that had the kernel's output folded in as a transpose (a conv whose bias is added after
       // it) keeps the rest of its chain, reading the kernel's output.
-      const rest = other.nodes.filter((t) => t !== n && !goneSet.has(t)), first = rest.find(isMap);
-      if (!goneSet.has(key) && key !== n && first?.inputs.includes(n) && (rest.filter(isMap).length >= 2 || rest.some((t) => t.op === 'transpose'))) {
+      const rest = other.nodes.filter((t) => !mine.includes(t) && !goneSet.has(t)), first = rest.find(isMap);
+      if (!goneSet.has(key) && out && key !== out && first?.inputs.includes(out) && (rest.filter(isMap).length >= 2 || rest.some((t) => t.op === 'transpose'))) {
         groups.set(key, { nodes: rest, inputs: first.inputs.map((x) => (rest.includes(x) ? x.inputs[0] : x)) });
       }
     }
@@ -209,18 +239,29 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
     return { n: c.n, g: { ...c.g, recomputes: keep } };
   };
   const specOf = (g: Fused) => Object.values(FUSED_COMPOSITES).find((f) => f.forward === g.pattern!.kernel || Object.values(f.grads).some((x) => x.kernel === g.pattern!.kernel));
-  const recomputed = new Set<Tensor>();
-  for (let set of grads.values()) {
+  const recomputed = new Set<Tensor>(), joints = new Map<Region, Fused>();
+  let links = 0;
+  const position = new Map(order.map((t, i) => [t, i]));
+  for (const [region, each] of grads) {
+    let set: { n: Tensor; g: Fused }[] = each;
+    if (FUSED_COMPOSITES[region.op].joint) {
+      const one = joint(each, position);
+      if (!one) continue;
+      set = [one];
+    }
     const inside = new Set(set.flatMap((c) => c.g.nodes));
     if (specOf(set[0].g)?.keepShared) set = set.map((c) => keepShared(c, inside));
     if (!set.every((c) => readOnlyIn(c.g, inside))) continue;
     set.forEach(accept);
+    if (FUSED_COMPOSITES[region.op].joint) joints.set(region, set[0].g);
     inside.forEach((t) => recomputed.add(t));
   }
   for (let c of forwards) {
     const inside = new Set([...c.g.nodes, ...recomputed]);
-    if (specOf(c.g)?.keepShared) c = keepShared(c, inside);
+    if (specOf(c.g)?.keepShared) c = { ...keepShared(c, inside), r: c.r };
     if (!readOnlyIn(c.g, inside)) continue;
+    const back = joints.get(c.r);
+    if (back) c.g.link = back.link = links++;
     accept(c);
     // An activation that is the only reader of the result becomes the kernel's epilogue (relu after a conv layer).
     const act = users.get(c.n)?.[0];
@@ -229,6 +270,23 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
     groups.delete(c.n);
     groups.set(act, { ...c.g, nodes: [...c.g.nodes, act] });
   }
+}
+
+/**
+ * The gradient steps of one region as one step writing each gradient, keyed by the first of them in `position`'s
+ * order; none when an input the step reads comes later in that order, or not at all (nothing could run it there).
+ */
+function joint(set: readonly { n: Tensor; g: Fused; wrt: number }[], position: ReadonlyMap<Tensor, number>): { n: Tensor; g: Fused; wrt: number } | undefined {
+  const at = (t: Tensor) => position.get(t) ?? Infinity;
+  const first = set.reduce((a, c) => (at(c.n) < at(a.n) ? c : a));
+  const { inputs, pattern } = first.g;
+  // An input absent from the order (the forward's output where nothing else reads it) is never computed.
+  if (inputs.some((x) => at(x) >= at(first.n))) return undefined;
+  const nodes = new Set(set.flatMap((c) => c.g.nodes)), recomputes = new Set(set.flatMap((c) => [...(c.g.recomputes ?? [])]));
+  const outputs: (Tensor | undefined)[] = [];
+  for (const c of set) outputs[c.wrt] = c.n;
+  const ordered = [...nodes].sort((a, b) => at(a) - at(b));
+  return { n: first.n, wrt: first.wrt, g: { nodes: ordered, inputs, pattern, recomputes, outputs: Array.from(outputs) } };
 }
 
 /** Activations the GEMM epilogue applies (shaders/matmul.wgsl, ACT): OpFacts.epilogue. */

@@ -9,7 +9,7 @@ import { Tensor, Variable, variableOf } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
 import { topoSort } from '../graph/topo.js';
 import { OP_FACTS, OpName, isOp, isView, isEffect, factsOf, Node, isUnary, isBinary } from '../graph/op_table.js';
-import { fuse, Fused, absorbedBy } from './fuse.js';
+import { fuse, Fused, absorbedBy, writtenBy } from './fuse.js';
 import { multiInputs } from '../graph/optim_ops.js';
 import { UserError, OptionError } from '../util/errors.js';
 import type { Precision } from '../graph/f16.js';
@@ -104,7 +104,8 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   for (const e of effects) if (!isEffect(e)) throw new OptionError(`plan: ${e} is not an update op (expected one of ${[...EFFECT_OPS]})`);
   const order = topoSort([...outputs, ...effects]);
   const fused = o.fuse === false ? new Map<Tensor, Fused>() : fuse(order, outputs);
-  const absorbed = new Set([...fused.values()].flatMap(absorbedBy));
+  // What a fused step absorbs, and the values it writes beside its own node, are no steps of their own.
+  const absorbed = new Set([...fused].flatMap(([s, g]) => [...absorbedBy(g), ...writtenBy(s, g).filter((t) => t !== s)]));
   const steps = [...order.filter((n) => !isLeaf(n) && !isView(n) && !isEffect(n) && !absorbed.has(n)), ...order.filter((n) => isEffect(n))];
 
   const buffers: PlannedBuffer[] = [];
@@ -128,7 +129,7 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   const half = o.precision === 'f16' ? halfStored(steps, fused, outputs, root, o.halfOutputs) : new Set<Tensor>();
   // A multi-tensor update's gradients are computed straight into their sub-ranges of one arena, laid out as its
   // parameters are, so one kernel reaches them all with no copy (optimMulti made each the only value of its buffer).
-  const computed = new Set(steps.filter((s) => !isEffect(s)));
+  const computed = new Set(steps.filter((s) => !isEffect(s)).flatMap((s) => writtenBy(s, fused.get(s))));
   for (const e of effects) {
     if (!isOp(e, 'optim_multi')) continue;
     const arena = newBuffer({ kind: 'arena', bytes: e.attrs.size * 4 });
@@ -149,8 +150,11 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   for (const [t, i] of lastUse) if (i !== Infinity && !bufferOf.has(t)) dying[i].push(t);
   let naive = 0;
   steps.forEach((s, i) => {
-    if (!isEffect(s) && !bufferOf.has(s)) {
-      const need = storedBytes(s, half.has(s));
+    // A step writing several values (Fused.outputs) needs them all at once: none is given a slot another frees here.
+    const unread: number[] = [];
+    for (const t of isEffect(s) ? [] : writtenBy(s, fused.get(s))) {
+      if (bufferOf.has(t)) continue;
+      const need = storedBytes(t, half.has(t));
       naive += need;
       // Best fit among free slots; grow the largest if none is big enough, else make a new one.
       let pick = -1;
@@ -159,9 +163,10 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
         if (b >= need && (pick < 0 || b < buffers[free[pick]].bytes)) pick = k;
       }
       const slot = pick >= 0 ? free.splice(pick, 1)[0] : newBuffer({ kind: 'temp', bytes: need });
-      bufferOf.set(s, slot);
-      if (!lastUse.has(s)) free.push(slot); // computed but never read (e.g. a dead branch): reuse at once
+      bufferOf.set(t, slot);
+      if (!lastUse.has(t)) unread.push(slot); // computed but never read (e.g. a dead branch): reuse at once
     }
+    free.push(...unread);
     for (const t of dying[i]) free.push(bufferOf.get(t)!);
   });
   for (const n of order) if (isView(n)) bufferOf.set(n, bufferOf.get(root(n))!);

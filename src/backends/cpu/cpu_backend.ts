@@ -137,7 +137,7 @@ class CpuExecutable implements Executable {
     const scratch = new Map<Tensor, Arr>();
     for (const n of group.nodes) {
       if (isView(n)) { scratch.set(n, scratch.get(n.inputs[0]) ?? this.view(n.inputs[0])); continue; }
-      const dst = n === s ? out : new Float32Array(n.size);
+      const dst = n === s ? out : group.outputs?.includes(n) ? (this.view(n) as Float32Array) : new Float32Array(n.size);
       this.backend.kernelFor(n.op)(n, n.inputs.map((x) => scratch.get(x) ?? this.view(x)), dst);
       scratch.set(n, dst);
     }

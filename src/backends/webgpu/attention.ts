@@ -66,6 +66,8 @@ const attentionDims = (g: Fused) => {
 const subgroups = (gemm: GemmKernel, dh: number) => gemm !== 'tiled' && dh <= 32;
 /** Output rows per workgroup of the subgroup kernels: 8 lanes of R = 4 rows (RB in the shader). */
 const SUBGROUP_ROWS = 32;
+/** Keys per workgroup of the subgroup kernel's joint dk and dv pass: 8 lanes of RD = 2 keys. */
+const DKV_ROWS = 16;
 
 /**
  * The fused attention forward: reads the region's q, k, v (and lengths); one workgroup per 64 queries of a row, or
@@ -75,9 +77,11 @@ function fusedAttention(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch
   const [q] = g.inputs, [N, Tq, dh] = q.shape, lengths = g.inputs.length === 4;
   const constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal };
   if (subgroups(gemm, dh)) {
+    // Where the region's gradient step is fused too, the row logsumexps go to it (Fused.link) through scratch.
+    const stats = g.link === undefined ? [] : lengths ? [linkedStats(g)] : [null, linkedStats(g)]; // at binding 6
     return {
-      shader: 'attention_subgroup', defines: { ...SUBGROUP_PASS, FWD: true, FWD_LENGTHS: lengths, LENGTHS: lengths }, constants,
-      uniform: attentionDims(g), bindings: [...g.inputs, n], workgroupSize: [8], workgroups: [Math.ceil(Tq / SUBGROUP_ROWS), N, 1],
+      shader: 'attention_subgroup', defines: { ...SUBGROUP_PASS, FWD: true, FWD_LENGTHS: lengths, LENGTHS: lengths, FWD_STATS: g.link !== undefined }, constants,
+      uniform: attentionDims(g), bindings: [...g.inputs, n, ...stats], workgroupSize: [8], workgroups: [Math.ceil(Tq / SUBGROUP_ROWS), N, 1],
     };
   }
   return {
@@ -86,38 +90,51 @@ function fusedAttention(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch
   };
 }
 
-const SUBGROUP_PASS = { FWD: false, FWD_LENGTHS: false, STATS: false, STATS_LENGTHS: false, GRAD_LENGTHS: false, LENGTHS: false };
+const SUBGROUP_PASS = { FWD: false, FWD_LENGTHS: false, FWD_STATS: false, STATS: false, STATS_D: false, STATS_LENGTHS: false, GRAD_LENGTHS: false, DKV: false, DKV_LENGTHS: false, LENGTHS: false };
+
+/**
+ * The scratch through which a region's forward hands its rows' logsumexp to the gradient step (Fused.link): a slot of
+ * its own per region, since other regions' steps run in between. [N, Tq, 2]: L, then D, which the gradient adds.
+ */
+const LINKED_SCRATCH = 8;
+const linkedStats = (g: Fused): Scratch => ({ scratch: LINKED_SCRATCH + g.link!, bytes: 8 * g.inputs[0].shape[0] * g.inputs[0].shape[1] });
 
 /** Rows per staged tile of the attention kernels: two tiles of TILE_V4 = 448 vec4s fit 16 KiB with their stats. */
 export const attentionTile = (dh: number) => Math.min(64, Math.floor(448 / (dh / 4)));
 
 /**
- * A gradient of fused attention (shaders/attention_grad.wgsl): the row statistics into scratch first, then dq (one
- * invocation per query), dk or dv (one per key), 64 rows per workgroup. g.inputs: q, k, v, dy, the forward's output
- * o, and lengths if the region has them.
+ * The gradients of fused attention, one step (shaders/attention_grad.wgsl): the row statistics (logsumexp L and
+ * D = dy·o per query) into scratch once, then dq (one invocation per query), dk and dv (one per key), 64 rows per
+ * workgroup, each pass only for a gradient the plan asks for. g.inputs: q, k, v, dy, the forward's output o, and
+ * lengths if the region has them; g.outputs: dq, dk, dv.
  */
-function fusedAttentionGrad(mode: 1 | 2 | 3) {
-  return (n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch => {
-    const [q, k, v, dy, o, lengths] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1];
-    const stats: Scratch = { scratch: 4, bytes: 8 * N * Tq };
-    const uniform = attentionDims(g), len = lengths ? [lengths] : [];
-    const rows = (pass: 'stats' | 'grad') => (pass === 'stats' || mode === 1 ? Tq : Tk);
-    const defines = (statsPass: boolean) => ({ STATS: statsPass, LENGTHS: !!lengths, STATS_LENGTHS: statsPass && !!lengths, GRAD_LENGTHS: !statsPass && !!lengths });
-    const sg = subgroups(gemm, dh), WG = sg ? 8 : 64, perGroup = sg ? SUBGROUP_ROWS : 64;
-    const constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal, ...(sg ? {} : { WG, TILE: attentionTile(dh) }) };
-    const shader = sg ? 'attention_subgroup' : 'attention_grad';
-    const extra: Record<string, boolean> = sg ? { FWD: false, FWD_LENGTHS: false } : {};
-    return {
-      shader, defines: { ...extra, ...defines(false) }, constants: { ...constants, MODE: mode }, uniform, workgroupSize: [WG],
-      bindings: [q, k, v, dy, stats, n, ...len], workgroups: [Math.ceil(rows('grad') / perGroup), N, 1],
-      before: [{
-        shader, defines: { ...extra, ...defines(true) }, constants: { ...constants, MODE: 1 }, uniform, workgroupSize: [WG],
-        bindings: [q, k, dy, o, stats, ...len], workgroups: [Math.ceil(rows('stats') / perGroup), N, 1],
-      }],
-    };
+function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch {
+  const [q, k, v, dy, o, lengths] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1];
+  const sg = subgroups(gemm, dh), linked = sg && g.link !== undefined;
+  const stats: Scratch = linked ? linkedStats(g) : { scratch: 4, bytes: 8 * N * Tq };
+  const uniform = attentionDims(g), len = lengths ? [lengths] : [];
+  const defines = (statsPass: boolean) => ({ STATS: statsPass, LENGTHS: !!lengths, STATS_LENGTHS: statsPass && !!lengths, GRAD_LENGTHS: !statsPass && !!lengths });
+  const WG = sg ? 8 : 64, perGroup = sg ? SUBGROUP_ROWS : 64;
+  const constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal, ...(sg ? {} : { WG, TILE: attentionTile(dh) }) };
+  const shader = sg ? 'attention_subgroup' : 'attention_grad';
+  const extra: Record<string, boolean> = sg ? { FWD: false, FWD_LENGTHS: false, FWD_STATS: false, STATS_D: false, DKV: false, DKV_LENGTHS: false } : {};
+  const pass = (mode: number, out: Tensor, dv?: Tensor): Launch => ({
+    shader, defines: { ...extra, ...defines(false), ...(dv ? { DKV: true, DKV_LENGTHS: !!lengths, GRAD_LENGTHS: false } : {}) },
+    constants: { ...constants, MODE: mode }, uniform, workgroupSize: [WG],
+    bindings: [q, k, v, dy, stats, out, ...(dv ? [dv] : []), ...len], workgroups: [Math.ceil((mode === 1 ? Tq : Tk) / (mode === 4 ? DKV_ROWS : perGroup)), N, 1],
+  });
+  // Linked to the forward, which wrote L, the stats pass adds D alone (STATS_D), reading dy and o only.
+  const statsPass: Launch = {
+    shader, defines: { ...extra, ...defines(true), ...(linked ? { STATS_D: true, STATS_LENGTHS: false, LENGTHS: false } : {}) }, constants: { ...constants, MODE: 1 }, uniform, workgroupSize: [WG],
+    bindings: linked ? [null, null, dy, o, stats] : [q, k, dy, o, stats, ...len], workgroups: [Math.ceil(Tq / perGroup), N, 1],
   };
+  const [dq, dk, dv] = g.outputs ?? [];
+  // With subgroups dk and dv are one pass (MODE 4), which recomputes the weights once for both.
+  const passes = sg && dk && dv ? [...(dq ? [pass(1, dq)] : []), pass(4, dk, dv)] : (g.outputs ?? []).flatMap((t, i) => (t ? [pass(i + 1, t)] : []));
+  if (!passes.length) throw new Error(`webgpu: the attention gradient step of ${_n} writes no gradient`);
+  return { ...passes[passes.length - 1], before: [statsPass, ...passes.slice(0, -1)] };
 }
 
 export const ATTENTION_FUSED_LAUNCHES = {
-  attention: fusedAttention, attention_dq: fusedAttentionGrad(1), attention_dk: fusedAttentionGrad(2), attention_dv: fusedAttentionGrad(3),
+  attention: fusedAttention, attention_grad: fusedAttentionGrad,
 } satisfies Partial<Record<FusedKernel, (n: Tensor, g: Fused, gemm?: GemmKernel) => Launch>>;
