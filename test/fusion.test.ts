@@ -50,7 +50,7 @@ describe('what fuses', () => {
   it("a bias added after conv2d (outside the composite) still fuses with the ReLU after it, reading the conv kernel's NCHW output", () => {
     const x = input([3, 2, 9, 9]), w = input([4, 2, 3, 3]), b = input([4]);
     const y = ops.relu(conv2dBias(conv2d(x, w, { padding: 1 }), b));
-    expect(opsOf(plan([ops.sum(y)])).filter((o) => !o.includes('im2col'))).toEqual(['add>relu']);
+    expect(opsOf(plan([ops.sum(y)])).filter((o) => !o.includes('im2col'))).toEqual(['add>relu>sum']);
   });
 
   it("max pooling's backward applies the gradient of the ReLU before it, in one kernel", () => {
@@ -98,9 +98,33 @@ describe('what fuses', () => {
     expect([...plan([ops.relu(y)]).fused.values()].map((g) => g.pattern?.kernel ?? g.nodes.map((n) => n.op).join('>'))).toEqual(['layer_norm']);
   });
 
-  it('chains at most two elementwise ops per kernel', () => {
-    const x = input([4, 6]);
-    expect(opsOf(plan([ops.tanh(ops.relu(ops.neg(x)))]))).toEqual(['neg>relu']);
+  it("a mean's backward, 1 · (1/n) broadcast over the batch, is one constant: no kernel computes it", () => {
+    const x = input([5, 7]);
+    const [dx] = grad(ops.mean(ops.tanh(x)), [x]);
+    const p = plan([dx]);
+    expect(opsOf(p)).toEqual(['tanh>tanh_grad']); // the constant is the chain's operand, not a buffer it binds
+    const c = dx.inputs.find((t) => t.op === 'const')!;
+    expect([c.shape, c.attrs]).toEqual([[5, 7], { value: Math.fround(1 / 35) }]);
+  });
+
+  it('chains at most four elementwise ops per kernel, those after the first unary or with a constant operand', () => {
+    const x = input([4, 6]), y = input([4, 6]);
+    expect(opsOf(plan([ops.tanh(ops.relu(ops.neg(ops.exp(ops.sigmoid(x)))))]))).toEqual(['sigmoid>exp>neg>relu']);
+    expect(opsOf(plan([ops.binary('relu_grad', ops.sub(1e-5, ops.add(x, y)), 1)]))).toEqual(['add>sub>relu_grad']);
+    expect(opsOf(plan([ops.mul(ops.neg(x), y)]))).toEqual([]); // y is no constant: two kernels
+  });
+
+  it("a sum of a chain's every element, and a constant factor after it, run in the chain's kernel", () => {
+    const x = input([6, 5]), y = input([6, 5]);
+    // The training accuracy's count (src/train/losses.ts) and a mean.
+    expect(opsOf(plan([ops.sum(ops.binary('relu_grad', ops.sub(1e-5, ops.add(x, y)), 1))]))).toEqual(['add>sub>relu_grad>sum']);
+    expect(opsOf(plan([ops.mean(x)]))).toEqual(['sum>mul']);
+    expect(opsOf(plan([ops.mean(ops.tanh(x))]))).toEqual(['tanh>sum>mul']);
+    // Not fused: a sum along one axis, a sum with a second reader, a factor that is no constant.
+    expect(opsOf(plan([ops.sum(ops.tanh(x), 0)]))).toEqual([]);
+    const s = ops.sum(ops.tanh(x));
+    expect(opsOf(plan([ops.mul(s, 2), s]))).toEqual(['tanh>sum']);
+    expect(opsOf(plan([ops.mul(ops.sum(x), ops.sum(y))]))).toEqual([]);
   });
 });
 
@@ -138,6 +162,12 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
     { name: 'maxPool2d(relu(x)) 2x2, [3,4,9,7] (backward: relu_grad in the tiled pooling backward)', shapes: [[3, 4, 9, 7]], f: (x) => maxPool2d(ops.relu(x), 2) },
     { name: 'maxPool2d(relu(x)) 3x3 stride 2 pad 1, [2,3,8,9] (backward: relu_grad in the pooling backward)', shapes: [[2, 3, 8, 9]], f: (x) => maxPool2d(ops.relu(x), 3, { stride: 2, padding: 1 }) },
     { name: 'conv2d + bias + relu, [3,2,9,9] * [4,2,3,3]', shapes: [[3, 2, 9, 9], [4, 2, 3, 3], [4]], f: (x, w, b) => ops.relu(conv2dBias(conv2d(x, w, { padding: 1 }), b)) },
+    // Every case's loss L = sum(y · R) is itself a chain and its sum in one kernel; these add sums inside y.
+    { name: 'a count: sum(relu_grad(0.5 - (a + b), 1)), [37] (a chain with constants on either side, summed)', shapes: [[37], [37]], f: (a, b) => ops.sum(ops.binary('relu_grad', ops.sub(0.5, ops.add(a, b)), 1)), forwardOnly: true },
+    { name: 'mean(tanh(x)), [5,7,9] (the sum and its factor in the chain; the backward a constant)', shapes: [[5, 7, 9]], f: (x) => ops.mean(ops.tanh(x)) },
+    { name: 'mean(x), [1003] (a bare sum and its factor)', shapes: [[1003]], f: (x) => ops.mean(x) },
+    { name: 'relu(2 - exp(x · y)) · 3, [9,11] (four ops chained, the fifth on its own)', shapes: [[9, 11], [9, 11]], f: (x, y) => ops.mul(ops.relu(ops.sub(2, ops.exp(ops.mul(x, y)))), 3), forwardOnly: true },
+    { name: 'sum(relu(transpose(x) + b)), [4,3,25] (a strided chain summed)', shapes: [[4, 3, 25], [4, 1]], f: (x, b) => ops.sum(ops.relu(ops.add(ops.transpose(x, [1, 0, 2]), b))), forwardOnly: true },
   ];
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 500 + 11 * i); }));
 });

@@ -3,7 +3,7 @@
 import { Tensor } from '../../graph/tensor.js';
 import { Shape, ShapeError, fmt, sizeOf, stridesOf, broadcastStrides, permutedStrides } from '../../graph/shape.js';
 import { UNARY } from '../../graph/elementwise.js';
-import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, OpName, Node, each, isOp, isUnary, isBinary, codeOf } from '../../graph/op_table.js';
+import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, OpName, Node, each, isOp, isUnary, isBinary, isView, codeOf } from '../../graph/op_table.js';
 import type { Fused, FusedKernel } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
 import { Launch, ShaderName, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_GRID, grid, spread, f32bits, checkRank } from './launch.js';
@@ -30,24 +30,37 @@ function periodOf(shape: Shape, strides: number[]): number | undefined {
 
 const ROW_MIN = 8;
 
-/** `alpha`, `then.alpha`: the scalar parameters of the op and of the chained one (see elementwise.ts). */
-function elementwise(n: Tensor, strides: number[][], code: number, alpha: number, then?: { code: number; alpha: number }, inputs: readonly Tensor[] = n.inputs): Launch {
+/**
+ * An op a fused chain applies to the value before it (shaders/elementwise.wgsl): unary, or binary with a constant `c`
+ * on the right of the value (form 1) or on its left (form 2).
+ */
+export interface Link { code: number; form: 0 | 1 | 2; alpha: number; c: number }
+
+/**
+ * `alpha`: the op's scalar parameter (see elementwise.ts); `chain`: the ops applied after it; `sum`: the whole map
+ * summed into one value and multiplied by `scale` (n is then the map's first op, its elements the ones summed).
+ */
+function elementwise(n: Tensor, strides: number[][], code: number, alpha: number, chain: readonly Link[] = [], inputs: readonly Tensor[] = n.inputs, sum?: { scale: number }): Launch {
   checkRank(n.op, n.shape);
   const periods = strides.map((s) => periodOf(n.shape, s));
   const strided = periods.some((p) => p === undefined);
   const shape = n.shape.length ? n.shape : [1];
   const st = strides.map((s) => (s.length ? s : [0]));
   const uniform = ELEMENTWISE_PARAMS.pack({
-    n: n.size, rank: shape.length, alpha: f32bits(alpha), periodA: periods[0] ?? 1, shape, stridesA: st[0], stridesB: st[1] ?? [], periodB: periods[1] ?? 1, alpha2: f32bits(then?.alpha ?? 0),
+    n: n.size, rank: shape.length, alpha: f32bits(alpha), periodA: periods[0] ?? 1, shape, stridesA: st[0], stridesB: st[1] ?? [], periodB: periods[1] ?? 1,
+    alphas: chain.map((l) => f32bits(l.alpha)), consts: chain.map((l) => f32bits(l.c)), scale: f32bits(sum?.scale ?? 1),
   });
   // Strided, with rows of at least ROW_MIN along the last dim: one invocation per row (see the shader).
-  const rows = strided && shape[shape.length - 1] >= ROW_MIN;
+  const rows = !sum && strided && shape[shape.length - 1] >= ROW_MIN;
   const invocations = rows ? n.size / shape[shape.length - 1] : n.size;
+  const links = Object.fromEntries(chain.flatMap((l, k) => [[`OP${k + 2}`, l.code], [`FORM${k + 2}`, l.form]]));
+  // A sum is one workgroup of REDUCE_WG, the reduce kernel's, so that it adds in the same order.
+  const grid = sum ? { workgroupSize: [REDUCE_WG] as [number], workgroups: [1, 1, 1] as [number, number, number], constants: { WG: REDUCE_WG } } : spread(n.op, invocations, 256);
   return {
     shader: 'elementwise',
-    defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows, CHAIN: !!then },
-    ...spread(n.op, invocations, 256),
-    constants: then ? { OP: code, OP2: then.code, WG: 256 } : { OP: code, WG: 256 },
+    defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows, SUM: !!sum },
+    ...grid,
+    constants: { OP: code, ...(chain.length ? { CHAIN: chain.length, ...links } : {}), WG: grid.constants.WG },
     uniform,
     bindings: [...inputs, n],
   };
@@ -287,13 +300,36 @@ export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): La
   const head = g.nodes[0];
   if (isOp(head, 'matmul')) return matmulEpilogue(head, g, n, gemm);
   if (isOp(head, 'maxpool_grad')) return maxPoolReluGrad(n, head);
-  const [first, second] = g.nodes.filter((t) => isUnary(t) || isBinary(t)) as Node<UnaryOp | BinaryOp>[];
+  // A sum over the whole chain (and a constant factor after it, a mean's 1/n): the chain's last op is the value
+  // summed; a bare sum reads its input through the identity.
+  const s = g.nodes.find((t) => isOp(t, 'sum'));
+  const factor = s && n !== s ? n : undefined;
+  const [first, ...chain] = g.nodes.filter((t) => (isUnary(t) || isBinary(t)) && t !== factor) as Node<UnaryOp | BinaryOp>[];
+  const sum = s && { scale: factor ? constValue(factor.inputs.find((x) => x !== s)!) : 1 };
+  const linkOf = (t: Node<UnaryOp | BinaryOp>, prev: Tensor): Link => {
+    const alpha = t.attrs.alpha ?? 0;
+    if (isUnary(t)) return { code: codeOf(t), form: 0, alpha, c: 0 };
+    const form = t.inputs[0] === prev ? 1 : 2;
+    return { code: codeOf(t), form, alpha, c: constValue(t.inputs[form === 1 ? 1 : 0]) };
+  };
+  const links = chain.map((t, k) => linkOf(t, k ? chain[k - 1] : first));
+  if (!first) {
+    const x = s!.inputs[0];
+    const launch = elementwise(x, [stridesOf(x.shape)], UNARY.identity.code, 0, [], [x], sum);
+    return { ...launch, bindings: [x, n] };
+  }
   const strides = first.inputs.map((x) => isOp(x, 'transpose') && g.nodes.includes(x)
     ? permutedStrides(x.inputs[0].shape, x.attrs.perm)
     : broadcastStrides(x.shape, first.shape));
-  const then = second && { code: codeOf(second), alpha: second.attrs.alpha ?? 0 };
-  const launch = elementwise(first, strides, codeOf(first), first.attrs.alpha ?? 0, then, g.inputs);
+  const launch = elementwise(first, strides, codeOf(first), first.attrs.alpha ?? 0, links, g.inputs, sum);
   return { ...launch, bindings: [...g.inputs, n] };
+}
+
+/** The value of a constant a fused chain reads (a const node, or a view of one). */
+function constValue(t: Tensor): number {
+  while (isView(t)) t = t.inputs[0];
+  if (!isOp(t, 'const')) throw new Error(`webgpu: a fused chain reads ${t} as a constant`);
+  return t.attrs.value;
 }
 
 /** The launch for node `n`; matmuls run on the backend's GEMM kernel (`gemm`). */
