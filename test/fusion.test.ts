@@ -53,6 +53,20 @@ describe('what fuses', () => {
     expect(opsOf(plan([ops.sum(y)])).filter((o) => !o.includes('im2col'))).toEqual(['add>relu>sum']);
   });
 
+  it("a dense layer's backward applies the activation's gradient in the GEMM's epilogue: dH = (dY·Wᵀ) ∘ act'(H)", () => {
+    const x = input([5, 7]), w1 = input([7, 6]), w2 = input([6, 3]);
+    for (const [f, g] of [[ops.relu, 'relu_grad'], [ops.sigmoid, 'sigmoid_grad'], [ops.tanh, 'tanh_grad']] as const) {
+      const h = f(ops.matmul(x, w1));
+      const [dw1] = grad(ops.sum(ops.matmul(h, w2)), [w1]);
+      expect(opsOf(plan([dw1]))).toContain(`matmul>${g}`);
+    }
+    // Not: a gradient whose other operand is the product itself, or a leaky ReLU's (not in the epilogue).
+    const m = ops.matmul(x, w1);
+    expect(opsOf(plan([ops.binary('relu_grad', m, m)]))).toEqual([]);
+    const [dx] = grad(ops.sum(ops.matmul(act.leakyRelu(ops.matmul(x, w1)), w2)), [x]);
+    expect(opsOf(plan([dx])).some((o) => o.startsWith('matmul>leaky'))).toBe(false);
+  });
+
   it("max pooling's backward applies the gradient of the ReLU before it, in one kernel", () => {
     const x = input([2, 3, 8, 8]), R = input([2, 3, 4, 4]);
     const [dx] = grad(ops.sum(ops.mul(maxPool2d(ops.relu(x), 2), R)), [x]);
@@ -130,7 +144,7 @@ describe('what fuses', () => {
 
 interface Case { name: string; shapes: number[][]; f: (...xs: Tensor[]) => Tensor; forwardOnly?: boolean }
 
-async function parity(c: Case, seed: number): Promise<void> {
+async function parity(c: Case, seed: number, be: WebGpuBackend = gpu): Promise<void> {
   const xs = c.shapes.map((s, i) => input(s, 'f32', `x${i}`));
   const y = c.f(...xs);
   const R = input(y.shape, 'f32', 'R');
@@ -139,7 +153,7 @@ async function parity(c: Case, seed: number): Promise<void> {
   const outputs = c.forwardOnly ? [L] : [L, ...grad(L, xs)];
   expect(plan(outputs).fused.size).toBeGreaterThan(0);
   const feeds: Feeds = new Map([...xs.map((x, i) => [x, randn(x.size, seed + i)] as const), [R, randn(R.size, seed + 99)]]);
-  const { cpu: want, gpu: got } = await runBoth(outputs, feeds, gpu, cpu);
+  const { cpu: want, gpu: got } = await runBoth(outputs, feeds, be, cpu);
   outputs.forEach((t, i) => {
     const K = i === 0 ? y.size : 64; // L sums every element; a gradient sums at most a broadcast dim
     assertClose(got[i], want[i], { atol: 1e-6 + 1e-5 * Math.sqrt(K) * maxAbs(want[i]), rtol: 1e-5, what: `${c.name}: ${i ? `dL/dx${i - 1}` : 'L'}` });
@@ -158,6 +172,10 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
     { name: 'dense relu(x·W + b), [33,70]·[70,45] + [45] (GEMM epilogue)', shapes: [[33, 70], [70, 45], [45]], f: (x, w, b) => ops.relu(ops.add(ops.matmul(x, w), b)) },
     { name: 'dense tanh(b + x·Wᵀ), [7,9]·[5,9]ᵀ + [1,5] (GEMM epilogue)', shapes: [[7, 9], [5, 9], [1, 5]], f: (x, w, b) => ops.tanh(ops.add(b, ops.matmul(x, w, { transB: true }))) },
     { name: 'dense sigmoid(x·W + b), [130,66]·[66,70] + [70] (8x8 blocks, GEMM epilogue)', shapes: [[130, 66], [66, 70], [70]], f: (x, w, b) => ops.sigmoid(ops.add(ops.matmul(x, w), b)) },
+    // The backward's dH = (dY·Wᵀ) ∘ act'(H) in the second product's epilogue; the first layer's bias keeps dH's readers apart.
+    { name: 'dense relu(x·W1)·W2, [33,70]·[70,45]·[45,9] (relu_grad in the GEMM epilogue)', shapes: [[33, 70], [70, 45], [45, 9]], f: (x, w1, w2) => ops.matmul(ops.relu(ops.matmul(x, w1)), w2) },
+    { name: 'dense tanh(x·W1)·W2, [130,66]·[66,70]·[70,67] (tanh_grad in the GEMM epilogue)', shapes: [[130, 66], [66, 70], [70, 67]], f: (x, w1, w2) => ops.matmul(ops.tanh(ops.matmul(x, w1)), w2) },
+    { name: 'dense sigmoid(x·W1)·W2, [3,5]·[5,2]·[2,7] (sigmoid_grad in the GEMM epilogue)', shapes: [[3, 5], [5, 2], [2, 7]], f: (x, w1, w2) => ops.matmul(ops.sigmoid(ops.matmul(x, w1)), w2) },
     { name: 'dense x·W + b, [3,5]·[5,2] + [2] (GEMM epilogue, no activation)', shapes: [[3, 5], [5, 2], [2]], f: (x, w, b) => ops.add(ops.matmul(x, w), b) },
     { name: 'maxPool2d(relu(x)) 2x2, [3,4,9,7] (backward: relu_grad in the tiled pooling backward)', shapes: [[3, 4, 9, 7]], f: (x) => maxPool2d(ops.relu(x), 2) },
     { name: 'maxPool2d(relu(x)) 3x3 stride 2 pad 1, [2,3,8,9] (backward: relu_grad in the pooling backward)', shapes: [[2, 3, 8, 9]], f: (x) => maxPool2d(ops.relu(x), 3, { stride: 2, padding: 1 }) },
@@ -170,6 +188,16 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
     { name: 'sum(relu(transpose(x) + b)), [4,3,25] (a strided chain summed)', shapes: [[4, 3, 25], [4, 1]], f: (x, b) => ops.sum(ops.relu(ops.add(ops.transpose(x, [1, 0, 2]), b))), forwardOnly: true },
   ];
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 500 + 11 * i); }));
+
+  // The epilogues live in the store the three GEMM kernels share (shaders/gemm_store.wgsl): each kernel runs them.
+  for (const gemm of ['tiled', 'packed'] as const) {
+    it(`the GEMM epilogues on the ${gemm} kernel: relu(x·W1 + b)·W2, [67,70]·[70,66]·[66,65]`, async () => {
+      const be = await WebGpuBackend.create({ gemm });
+      try {
+        await parity({ name: gemm, shapes: [[67, 70], [70, 66], [66], [66, 65]], f: (x, w1, b, w2) => ops.matmul(ops.relu(ops.add(ops.matmul(x, w1), b)), w2) }, 900, be);
+      } finally { be.dispose(); }
+    });
+  }
 });
 
 // The implicit-GEMM conv kernels (shaders/conv_gemm.wgsl) against the composite they replace (im2col, GEMM, col2im,
@@ -223,7 +251,7 @@ describe('implicit-GEMM conv2d: WebGPU kernels vs the composite', () => {
     expect([...p.fused.values()].flatMap((g) => (g.pattern ? [g.pattern.kernel] : [])).sort()).toEqual(['conv2d', 'conv2d_dw']);
     expect(p.steps.filter((s) => !p.fused.has(s)).map((s) => s.op)).toEqual(expect.arrayContaining(['matmul', 'col2im']));
     const feeds: Feeds = new Map([[x, randn(x.size, 1)], [w, randn(w.size, 2, 0.2)], [R, randn(R.size, 3)]]);
-    const { cpu: want, gpu: got } = await runBoth(outputs, feeds, gpu, cpu);
+    const { cpu: want, gpu: got } = await runBoth(outputs, feeds, be, cpu);
     const K = [27, 45, 40];
     outputs.forEach((_, i) => assertClose(got[i], want[i], { atol: 1e-6 + 1e-5 * Math.sqrt(K[i]) * maxAbs(want[i]), rtol: 2e-5, what: `default rule: ${['y', 'dx', 'dw'][i]}` }));
   });
@@ -241,7 +269,7 @@ describe('fused layer norm: WebGPU kernel vs the composite', () => {
       const feeds: Feeds = new Map([[x, randn(x.size, 1, 2).map((v, i) => v + (i % C) * 0.1)], [w, randn(C, 2)], [b, randn(C, 3)], [R, randn(x.size, 4)]]);
       for (const [outputs, kernel] of [[[y], 'layer_norm'], [grads, 'layer_norm_grad']] as const) {
         expect([...plan(outputs).fused.values()].map((g) => g.pattern?.kernel)).toContain(kernel);
-        const { cpu: want, gpu: got } = await runBoth(outputs, feeds, gpu, cpu);
+        const { cpu: want, gpu: got } = await runBoth(outputs, feeds, be, cpu);
         // Each output sums at most C terms per row (dweight and dbias sum over rows: their reduce kernels, as before).
         outputs.forEach((t, i) => {
           const K = i === 0 ? C : x.size / C;

@@ -9,6 +9,7 @@
 //  - a bias add on the only use of a 2-D matmul, and a ReLU, sigmoid or tanh after it, become the GEMM's epilogue
 //    (act(A·B + b) as it is stored).
 //  - relu_grad(y, maxpool_grad(y, dy)): the ReLU's gradient applied by the pooling backward as it stores.
+//  - relu_grad(h, dY·Wᵀ) (sigmoid's and tanh's gradients too), a dense layer's backward: the GEMM's epilogue.
 // So a dense layer is one GEMM (a conv layer is one implicit-GEMM kernel, a composite pattern below).
 // Values that are outputs of the plan, or read by more than one node, are never fused away: they must exist.
 //
@@ -146,6 +147,14 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
     if (!sameShape(n.shape, m.shape) || !(sameShape(b.shape, [N]) || sameShape(b.shape, [1, N]))) continue;
     groups.set(key, { nodes: [m, n, ...after], inputs: [...m.inputs, b] });
   }
+  // An activation's gradient on the only use of a 2-D matmul (a dense layer's backward: dH = (dY·Wᵀ) ∘ act'(H)) is
+  // the GEMM's epilogue too, reading H as it stores.
+  for (const n of order) {
+    const m = n.inputs[1];
+    if (!EPILOGUE_GRADS.has(n.op) || m?.op !== 'matmul' || m.rank !== 2 || !private1(m) || n.inputs[0] === m || !sameShape(n.inputs[0].shape, m.shape)) continue;
+    if ([...groups.values()].some((g) => g.nodes.includes(n) || g.nodes.includes(m))) continue;
+    groups.set(n, { nodes: [m, n], inputs: [...m.inputs, n.inputs[0]] });
+  }
   // Max pooling's backward under a ReLU's: relu_grad(y, maxpool_grad(y, dy)) with y the ReLU's output and the pool's
   // input (a conv layer's relu and pool) is one pass over y.
   for (const n of order) {
@@ -268,6 +277,9 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
     groups.set(act, { ...c.g, nodes: [...c.g.nodes, act] });
   }
 }
+
+/** Activation gradients the GEMM epilogue applies (shaders/gemm_store.wgsl, ACT_GRAD): those of EPILOGUE_ACTS. */
+export const EPILOGUE_GRADS: ReadonlySet<string> = new Set(['relu_grad', 'sigmoid_grad', 'tanh_grad']);
 
 /** Activations the GEMM epilogue applies (shaders/matmul.wgsl, ACT): OpFacts.epilogue. */
 export const EPILOGUE_ACTS: ReadonlySet<OpName> = new Set((Object.keys(OP_FACTS) as OpName[]).filter((op) => factsOf({ op }).epilogue));

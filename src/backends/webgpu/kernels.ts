@@ -134,10 +134,16 @@ export function gemmTile(M: number, N: number): { R: number; TSX: number; TSY: n
   return { R: 4, TSX: small.TS, TSY: small.TS, TK: small.TK };
 }
 
-/** A 2-D matmul with its epilogue (src/schedule/fuse.ts): act(A·B + bias) stored into `out`, the group's last node. */
+/**
+ * A 2-D matmul with its epilogue (src/schedule/fuse.ts): act(A·B + bias), or an activation's gradient act'(H) ∘ (A·B),
+ * stored into `out`, the group's last node.
+ */
 function matmulEpilogue(m: Node<'matmul'>, g: Fused, out: Tensor, gemm: GemmKernel): Launch {
   const act = g.nodes[2];
   const launch = matmul(m, gemm);
+  if (isOp(out, 'relu_grad') || isOp(out, 'sigmoid_grad') || isOp(out, 'tanh_grad')) {
+    return { ...launch, defines: { ...launch.defines, EPILOGUE_GRAD: true }, constants: { ...launch.constants, ACT_GRAD: codeOf(out) }, bindings: [launch.bindings[0], launch.bindings[1], out, g.inputs[2]] };
+  }
   return {
     ...launch,
     defines: { ...launch.defines, EPILOGUE: true },
@@ -167,12 +173,12 @@ function matmul(n: Node<'matmul'>, gemm: GemmKernel): Launch {
   if (gemm === 'subgroup') {
     const { rows16, wide, TM, TN } = subgroupTile(M, N);
     [tile, shader] = [{ TM, TN }, 'matmul_subgroup'];
-    defines = { EPILOGUE: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0 };
+    defines = { EPILOGUE: false, EPILOGUE_GRAD: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0 };
     constants = { TRANS_A: +transA, TRANS_B: +transB };
   } else {
     const { R, TSX, TSY, TK } = gemmTile(M, N);
     [tile, shader] = [{ TM: R * TSY, TN: R * TSX }, 'matmul'];
-    defines = { BLOCK8: R === 8, EPILOGUE: false };
+    defines = { BLOCK8: R === 8, EPILOGUE: false, EPILOGUE_GRAD: false };
     constants = { TRANS_A: +transA, TRANS_B: +transB, TSX, TSY, TK };
   }
   const wg: [number, number, number] = [Math.ceil(N / tile.TN), Math.ceil(M / tile.TM), batch];
@@ -241,7 +247,7 @@ function packedMatmul(n: Tensor, M: number, N: number, K: number, batch: number,
   checkGrid(n, wg);
   return {
     shader: 'matmul_packed',
-    defines: { EPILOGUE: false, ROWS128: TM === 128 },
+    defines: { EPILOGUE: false, EPILOGUE_GRAD: false, ROWS128: TM === 128 },
     constants: { TEXW: PANEL_TEXTURE_WIDTH },
     uniform: UNIFORMS.matmul_packed_dims.pack({ M, N, K: KP, batch, MT, NT, groups: TM / 4 }),
     bindings: [a, b, n],
