@@ -269,7 +269,7 @@ describe('fused layer norm: WebGPU kernel vs the composite', () => {
       const feeds: Feeds = new Map([[x, randn(x.size, 1, 2).map((v, i) => v + (i % C) * 0.1)], [w, randn(C, 2)], [b, randn(C, 3)], [R, randn(x.size, 4)]]);
       for (const [outputs, kernel] of [[[y], 'layer_norm'], [grads, 'layer_norm_grad']] as const) {
         expect([...plan(outputs).fused.values()].map((g) => g.pattern?.kernel)).toContain(kernel);
-        const { cpu: want, gpu: got } = await runBoth(outputs, feeds, be, cpu);
+        const { cpu: want, gpu: got } = await runBoth(outputs, feeds, gpu, cpu);
         // Each output sums at most C terms per row (dweight and dbias sum over rows: their reduce kernels, as before).
         outputs.forEach((t, i) => {
           const K = i === 0 ? C : x.size / C;
