@@ -251,7 +251,7 @@ describe('implicit-GEMM conv2d: WebGPU kernels vs the composite', () => {
     expect([...p.fused.values()].flatMap((g) => (g.pattern ? [g.pattern.kernel] : [])).sort()).toEqual(['conv2d', 'conv2d_dw']);
     expect(p.steps.filter((s) => !p.fused.has(s)).map((s) => s.op)).toEqual(expect.arrayContaining(['matmul', 'col2im']));
     const feeds: Feeds = new Map([[x, randn(x.size, 1)], [w, randn(w.size, 2, 0.2)], [R, randn(R.size, 3)]]);
-    const { cpu: want, gpu: got } = await runBoth(outputs, feeds, be, cpu);
+    const { cpu: want, gpu: got } = await runBoth(outputs, feeds, gpu, cpu);
     const K = [27, 45, 40];
     outputs.forEach((_, i) => assertClose(got[i], want[i], { atol: 1e-6 + 1e-5 * Math.sqrt(K[i]) * maxAbs(want[i]), rtol: 2e-5, what: `default rule: ${['y', 'dx', 'dw'][i]}` }));
   });
