@@ -106,15 +106,15 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
     workgroups: [Math.ceil(N / TN), Math.ceil(M / TM), splits],
   };
   if (splits === 1) return main;
-  const MN = M * N, serial = MN >= 64;
+  const MN = M * N, serial = MN >= 64, vec4 = serial && MN % 4 === 0; // four outputs an invocation (reduce.wgsl)
   return {
     shader: 'reduce',
-    defines: { SERIAL: serial },
+    defines: { SERIAL: serial, VEC4: vec4 },
     uniform: REDUCE_PARAMS.pack({ outCount: MN, redCount: splits, keptRank: 1, redRank: 1, keptShape: [MN], keptStrides: [1], redShape: [splits], redStrides: [MN] }),
     bindings: [partial, out],
     workgroupSize: [64],
     constants: { WG: 64 },
-    workgroups: grid('conv2d', serial ? Math.ceil(MN / 64) : MN),
+    workgroups: grid('conv2d', serial ? Math.ceil(MN / (vec4 ? 4 : 1) / 64) : MN),
     before: [main],
   };
 }

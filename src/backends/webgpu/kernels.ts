@@ -95,16 +95,19 @@ function reduce(n: Node<'sum'>): Launch {
     outCount: n.size, redCount: sizeOf(redShape), keptRank: keptShape.length, redRank: redShape.length, keptShape, keptStrides, redShape, redStrides,
   });
   // Many outputs: one invocation per output, summing serially, with no barriers (on CPU drivers each barrier is a
-  // context switch). Few outputs, long reductions: one workgroup per output, reducing in workgroup memory.
+  // context switch); four adjacent ones per invocation where the innermost kept dim is contiguous and holds a
+  // multiple of 4 (then so do the reduced dims' strides). Few outputs, long reductions: one workgroup per output,
+  // reducing in workgroup memory.
   const serial = n.size >= 64;
+  const k = keptShape.length - 1, vec4 = serial && keptStrides[k] === 1 && keptShape[k] % 4 === 0;
   return {
     shader: 'reduce',
-    defines: { SERIAL: serial },
+    defines: { SERIAL: serial, VEC4: vec4 },
     uniform,
     bindings: [x, n],
     workgroupSize: [REDUCE_WG],
     constants: { WG: REDUCE_WG },
-    workgroups: grid('sum', serial ? Math.ceil(n.size / REDUCE_WG) : n.size),
+    workgroups: grid('sum', serial ? Math.ceil(n.size / (vec4 ? 4 : 1) / REDUCE_WG) : n.size),
   };
 }
 
