@@ -67,6 +67,14 @@ describe('what fuses', () => {
     expect(opsOf(plan([dx])).some((o) => o.startsWith('matmul>leaky'))).toBe(false);
   });
 
+  it("each row's largest log-probability, maxout(logSoftmax(x), C), is one log-softmax kernel storing one value a row", () => {
+    const x = input([6, 10]);
+    expect(opsOf(plan([act.maxout(act.logSoftmax(x), 10)]))).toEqual(['log_softmax>maxout']);
+    expect(opsOf(plan([act.maxout(act.logSoftmax(x), 5)]))).toEqual([]); // two values a row
+    const l = act.logSoftmax(x);
+    expect(opsOf(plan([act.maxout(l, 10), l]))).toEqual([]);
+  });
+
   it("max pooling's backward applies the gradient of the ReLU before it, in one kernel", () => {
     const x = input([2, 3, 8, 8]), R = input([2, 3, 4, 4]);
     const [dx] = grad(ops.sum(ops.mul(maxPool2d(ops.relu(x), 2), R)), [x]);
@@ -184,6 +192,8 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
     // Every case's loss L = sum(y · R) is itself a chain and its sum in one kernel; these add sums inside y.
     { name: 'a count: sum(relu_grad(0.5 - (a + b), 1)), [37] (a chain with constants on either side, summed)', shapes: [[37], [37]], f: (a, b) => ops.sum(ops.binary('relu_grad', ops.sub(0.5, ops.add(a, b)), 1)), forwardOnly: true },
     { name: 'mean(tanh(x)), [5,7,9] (the sum and its factor in the chain; the backward a constant)', shapes: [[5, 7, 9]], f: (x) => ops.mean(ops.tanh(x)) },
+    { name: 'maxout(logSoftmax(x), 37), [9,37] (the log-softmax kernel storing each row\'s max)', shapes: [[9, 37]], f: (x) => act.maxout(act.logSoftmax(x), 37), forwardOnly: true },
+    { name: 'maxout(logSoftmax(x), 5), [5] (one row)', shapes: [[5]], f: (x) => act.maxout(act.logSoftmax(x), 5), forwardOnly: true },
     { name: 'mean(x), [1003] (a bare sum and its factor)', shapes: [[1003]], f: (x) => ops.mean(x) },
     { name: 'relu(2 - exp(x · y)) · 3, [9,11] (four ops chained, the fifth on its own)', shapes: [[9, 11], [9, 11]], f: (x, y) => ops.mul(ops.relu(ops.sub(2, ops.exp(ops.mul(x, y)))), 3), forwardOnly: true },
     { name: 'sum(relu(transpose(x) + b)), [4,3,25] (a strided chain summed)', shapes: [[4, 3, 25], [4, 1]], f: (x, b) => ops.sum(ops.relu(ops.add(ops.transpose(x, [1, 0, 2]), b))), forwardOnly: true },

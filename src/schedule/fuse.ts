@@ -10,6 +10,7 @@
 //    (act(A·B + b) as it is stored).
 //  - relu_grad(y, maxpool_grad(y, dy)): the ReLU's gradient applied by the pooling backward as it stores.
 //  - relu_grad(h, dY·Wᵀ) (sigmoid's and tanh's gradients too), a dense layer's backward: the GEMM's epilogue.
+//  - maxout(log_softmax(x)) over whole rows: the log-softmax kernel stores each row's largest value alone.
 // So a dense layer is one GEMM (a conv layer is one implicit-GEMM kernel, a composite pattern below).
 // Values that are outputs of the plan, or read by more than one node, are never fused away: they must exist.
 //
@@ -154,6 +155,14 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
     if (!EPILOGUE_GRADS.has(n.op) || m?.op !== 'matmul' || m.rank !== 2 || !private1(m) || n.inputs[0] === m || !sameShape(n.inputs[0].shape, m.shape)) continue;
     if ([...groups.values()].some((g) => g.nodes.includes(n) || g.nodes.includes(m))) continue;
     groups.set(n, { nodes: [m, n], inputs: [...m.inputs, n.inputs[0]] });
+  }
+  // The largest log-probability of each row, maxout(log_softmax(x), C) (the training accuracy's, src/train/losses.ts):
+  // the log-softmax kernel's row statistics give it with no [rows, C] output.
+  for (const n of order) {
+    const l = n.inputs[0];
+    if (n.op !== 'maxout' || l?.op !== 'log_softmax' || !private1(l) || n.shape[n.rank - 1] !== 1) continue;
+    if ([...groups.values()].some((g) => g.nodes.includes(n) || g.nodes.includes(l))) continue;
+    groups.set(n, { nodes: [l, n], inputs: [...l.inputs] });
   }
   // Max pooling's backward under a ReLU's: relu_grad(y, maxpool_grad(y, dy)) with y the ReLU's output and the pool's
   // input (a conv layer's relu and pool) is one pass over y.

@@ -9,7 +9,7 @@ import type { GemmKernel } from './device.js';
 import { Launch, ShaderName, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_GRID, grid, spread, f32bits, checkRank } from './launch.js';
 import { ELEMENTWISE_PARAMS, REDUCE_PARAMS, UNIFORMS } from './contracts.js';
 import { CONV_WEBGPU_KERNELS, CONV_FUSED_LAUNCHES, maxPoolReluGrad } from './conv.js';
-import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
+import { ACTIVATION_WEBGPU_KERNELS, logSoftmaxRowMax } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
 import { NORM_WEBGPU_KERNELS, NORM_FUSED_LAUNCHES } from './norm.js';
 import { OPTIM_WEBGPU_KERNELS } from './optim.js';
@@ -309,6 +309,7 @@ export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): La
   const head = g.nodes[0];
   if (isOp(head, 'matmul')) return matmulEpilogue(head, g, n, gemm);
   if (isOp(head, 'maxpool_grad')) return maxPoolReluGrad(n, head);
+  if (isOp(head, 'log_softmax')) return logSoftmaxRowMax(n, head);
   // A sum over the whole chain (and a constant factor after it, a mean's 1/n): the chain's last op is the value
   // summed; a bare sum reads its input through the identity.
   const s = g.nodes.find((t) => isOp(t, 'sum'));
