@@ -1,6 +1,8 @@
 // Log-softmax over the last axis, one invocation per row (like softmax_xent.wgsl).
 // Forward: y = x - max - log(sum of exp(x - max)); the max is subtracted first, so no exp overflows.
 // With GRAD, x holds the saved output y, and dx = dy - exp(y) * (sum of dy over the row).
+// With ROW_MAX, only the row's largest log-probability, max - lse (maxout(log_softmax(x), C) fused, schedule/fuse.ts;
+// the largest x - lse is the max's, as x - lse rounds monotonically): one value per row.
 
 #include log_softmax_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
@@ -30,6 +32,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var s = 0.0;
   for (var c = 0u; c < C; c++) { s += exp(x[row + c] - mx); }
   let lse = mx + log(s);
+#if ROW_MAX
+  out[r] = mx - lse;
+#else
   for (var c = 0u; c < C; c++) { out[row + c] = x[row + c] - lse; }
+#endif
 #endif
 }

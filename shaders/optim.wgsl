@@ -12,8 +12,9 @@
 //
 // MULTI: one dispatch updates every parameter of a step. The parameters, each state slot and the gradients are
 // arenas, one buffer each with one layout (src/graph/optim_ops.ts, arenaLayout), so one index i reaches the
-// parameter, its gradient and its state alike. `table` gives each workgroup its chunk: up to WG vec4s inside one
-// parameter, and that parameter's end, so the padding between parameters is never touched. Here `h.n` carries the
+// parameter, its gradient and its state alike. `table` gives each workgroup its chunk: vec4s inside one parameter,
+// which its invocations stride through WG apart (several each: lavapipe runs few, long invocations faster than many
+// short ones), and that parameter's end, so the padding between parameters is never touched. Here `h.n` carries the
 // step number t instead of a length: GUARD latches it into `latch` where it is still 0 and a gradient of the chunk
 // holds a NaN or an infinity (the gradient guard of src/train/trainer.ts, folded into the update). SKIP: a nonzero
 // `skip` leaves everything as it was, latch included (dynamic loss scaling skips overflowed steps).
@@ -149,13 +150,16 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   if (skip[0] != 0.0) { return; }
 #endif
   let e = table[w];
-  let i = e.x + lid;
-  if (i >= e.y) { return; }
-  let live = 4u * i + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(e.z);
 #if GUARD
-  let bad = any(live & nonfinite(g[i]));
+  var bad = false;
 #endif
-  update(i, live);
+  for (var i = e.x + lid; i < e.y; i += WG) {
+    let live = 4u * i + vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(e.z);
+#if GUARD
+    bad = bad | any(live & nonfinite(g[i]));
+#endif
+    update(i, live);
+  }
 #if GUARD
   if (bad) {
     let now = bitcast<u32>(f32(h.n));

@@ -25,8 +25,22 @@ override PW: u32;
 override COUNT_PAD: bool = true;
 override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
+// PAIR (max pooling, forward and backward, 2x2 windows with stride 2 and no padding on an image of even H and W: a
+// CNN's usual pooling): one invocation per row of windows, reading both image rows as vec2s, one per window, with no
+// index arithmetic per window. Fewer, longer invocations and half the loads: lavapipe runs each lane's load as a
+// scalar loop, and pays for every invocation's index arithmetic lane by lane.
+
 #include window_total
 @group(0) @binding(0) var<uniform> total: Total; // n: the number of invocations (outputs, or pixels for GRAD)
+#if PAIR
+@group(0) @binding(1) var<storage, read> x: array<vec2<f32>>;
+#if GRAD
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec2<f32>>;
+#else
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+#endif
+#else
 #if GRAD
 #if MAX
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -40,6 +54,7 @@ override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts,
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 #endif
+#endif
 
 // The window's rows [r.x, r.y) and columns [r.z, r.w), clipped to the image.
 fn window(oh: u32, ow: u32) -> vec4<i32> {
@@ -48,6 +63,37 @@ fn window(oh: u32, ow: u32) -> vec4<i32> {
   return vec4<i32>(max(h0, 0), min(h0 + i32(KH), i32(H)), max(w0, 0), min(w0 + i32(KW), i32(W)));
 }
 
+#if PAIR
+// The window's first maximum in row-major order (strict >, as argmax below): its index 0 .. 3 and value.
+fn pairMax(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
+  var best = vec2<f32>(0.0, a.x);
+  if (a.y > best.y) { best = vec2<f32>(1.0, a.y); }
+  if (b.x > best.y) { best = vec2<f32>(2.0, b.x); }
+  if (b.y > best.y) { best = vec2<f32>(3.0, b.y); }
+  return best;
+}
+
+// Windows row r: image rows 2·oh and 2·oh + 1 of plane nc, as vec2 indices from `top` and `top + W / 2`.
+fn pairRow(r: u32) {
+  let oh = r % OH;
+  let top = ((r / OH) * H + 2u * oh) * (W / 2u);
+  let bot = top + W / 2u;
+  for (var ow = 0u; ow < OW; ow++) {
+    let best = pairMax(x[top + ow], x[bot + ow]);
+#if GRAD
+    var g = dy[r * OW + ow];
+#if RELU_GRAD
+    if (!(best.y > 0.0)) { g = 0.0; }
+#endif
+    let k = u32(best.x);
+    out[top + ow] = vec2<f32>(select(0.0, g, k == 0u), select(0.0, g, k == 1u));
+    out[bot + ow] = vec2<f32>(select(0.0, g, k == 2u), select(0.0, g, k == 3u));
+#else
+    out[r * OW + ow] = best.y;
+#endif
+  }
+}
+#else
 #if MAX
 // Offset within the plane of the window's first maximum in row-major order (strict >, as in the CPU reference).
 fn argmax(plane: u32, r: vec4<i32>) -> u32 {
@@ -91,11 +137,15 @@ fn tiledMaxGrad(idx: u32) {
   }
 }
 #endif
+#endif
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
   if (idx >= total.n) { return; }
+#if PAIR
+  pairRow(idx);
+#else
 #if TILED
   tiledMaxGrad(idx);
 #else
@@ -138,6 +188,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var w = r.z; w < r.w; w++) { s += x[plane + u32(h) * W + u32(w)]; }
   }
   out[idx] = s / count(r);
+#endif
 #endif
 #endif
 #endif

@@ -94,6 +94,7 @@ describe('conv and pooling: gradients vs central finite differences (CPU)', () =
     { name: 'im2col [2,2,5,5] 3x3 stride 2 pad 1, channel-major columns', args: [{ shape: [2, 2, 5, 5] }], f: (x) => conv.im2colWin(x, win(3, 2, 1, 1), 'channel') },
     { name: 'col2im [18,2,9] -> [2,2,5,5] 3x3 stride 2 pad 1, channel-major columns', args: [{ shape: [18, 2, 9] }], f: (c) => conv.col2im(c, [2, 2, 5, 5], win(3, 2, 1, 1), 'channel') },
     { name: 'maxPool2d [2,2,6,7] 2x2', args: [{ shape: [2, 2, 6, 7], gen: spread }], f: (x) => conv.maxPool2d(x, 2) },
+    { name: 'maxPool2d [2,2,6,10] 2x2 (even sides: a row of windows an invocation on WebGPU)', args: [{ shape: [2, 2, 6, 10], gen: spread }], f: (x) => conv.maxPool2d(x, 2) },
     { name: 'maxPool2d [1,2,7,7] 3x3 stride 2 pad 1 (overlapping)', args: [{ shape: [1, 2, 7, 7], gen: spread }], f: (x) => conv.maxPool2d(x, 3, { stride: 2, padding: 1 }) },
     { name: 'maxPool2d [1,1,5,6] 3x2 stride 1', args: [{ shape: [1, 1, 5, 6], gen: spread }], f: (x) => conv.maxPool2d(x, [3, 2], { stride: 1 }) },
     { name: 'avgPool2d [2,2,7,7] 3x3 stride 2 pad 1 (padding counted)', args: [{ shape: [2, 2, 7, 7] }], f: (x) => conv.avgPool2d(x, 3, { stride: 2, padding: 1 }) },
@@ -211,6 +212,8 @@ describe('conv and pooling: WebGPU vs CPU reference, forward and backward', () =
       });
     }
   }
+  // 2x2 on even sides: one invocation per row of windows, both image rows read as vec2s (PAIR in shaders/pool.wgsl).
+  cases.push({ name: 'maxPool2d [3,7,34,30] 2 {}', args: [{ shape: [3, 7, 34, 30] }], f: (x) => conv.maxPool2d(x, 2), k: () => [1, 1] });
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 9000 + 17 * i); }));
 });
 

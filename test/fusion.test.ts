@@ -50,7 +50,29 @@ describe('what fuses', () => {
   it("a bias added after conv2d (outside the composite) still fuses with the ReLU after it, reading the conv kernel's NCHW output", () => {
     const x = input([3, 2, 9, 9]), w = input([4, 2, 3, 3]), b = input([4]);
     const y = ops.relu(conv2dBias(conv2d(x, w, { padding: 1 }), b));
-    expect(opsOf(plan([ops.sum(y)])).filter((o) => !o.includes('im2col'))).toEqual(['add>relu']);
+    expect(opsOf(plan([ops.sum(y)])).filter((o) => !o.includes('im2col'))).toEqual(['add>relu>sum']);
+  });
+
+  it("a dense layer's backward applies the activation's gradient in the GEMM's epilogue: dH = (dY·Wᵀ) ∘ act'(H)", () => {
+    const x = input([5, 7]), w1 = input([7, 6]), w2 = input([6, 3]);
+    for (const [f, g] of [[ops.relu, 'relu_grad'], [ops.sigmoid, 'sigmoid_grad'], [ops.tanh, 'tanh_grad']] as const) {
+      const h = f(ops.matmul(x, w1));
+      const [dw1] = grad(ops.sum(ops.matmul(h, w2)), [w1]);
+      expect(opsOf(plan([dw1]))).toContain(`matmul>${g}`);
+    }
+    // Not: a gradient whose other operand is the product itself, or a leaky ReLU's (not in the epilogue).
+    const m = ops.matmul(x, w1);
+    expect(opsOf(plan([ops.binary('relu_grad', m, m)]))).toEqual([]);
+    const [dx] = grad(ops.sum(ops.matmul(act.leakyRelu(ops.matmul(x, w1)), w2)), [x]);
+    expect(opsOf(plan([dx])).some((o) => o.startsWith('matmul>leaky'))).toBe(false);
+  });
+
+  it("each row's largest log-probability, maxout(logSoftmax(x), C), is one log-softmax kernel storing one value a row", () => {
+    const x = input([6, 10]);
+    expect(opsOf(plan([act.maxout(act.logSoftmax(x), 10)]))).toEqual(['log_softmax>maxout']);
+    expect(opsOf(plan([act.maxout(act.logSoftmax(x), 5)]))).toEqual([]); // two values a row
+    const l = act.logSoftmax(x);
+    expect(opsOf(plan([act.maxout(l, 10), l]))).toEqual([]);
   });
 
   it("max pooling's backward applies the gradient of the ReLU before it, in one kernel", () => {
@@ -98,15 +120,39 @@ describe('what fuses', () => {
     expect([...plan([ops.relu(y)]).fused.values()].map((g) => g.pattern?.kernel ?? g.nodes.map((n) => n.op).join('>'))).toEqual(['layer_norm']);
   });
 
-  it('chains at most two elementwise ops per kernel', () => {
-    const x = input([4, 6]);
-    expect(opsOf(plan([ops.tanh(ops.relu(ops.neg(x)))]))).toEqual(['neg>relu']);
+  it("a mean's backward, 1 · (1/n) broadcast over the batch, is one constant: no kernel computes it", () => {
+    const x = input([5, 7]);
+    const [dx] = grad(ops.mean(ops.tanh(x)), [x]);
+    const p = plan([dx]);
+    expect(opsOf(p)).toEqual(['tanh>tanh_grad']); // the constant is the chain's operand, not a buffer it binds
+    const c = dx.inputs.find((t) => t.op === 'const')!;
+    expect([c.shape, c.attrs]).toEqual([[5, 7], { value: Math.fround(1 / 35) }]);
+  });
+
+  it('chains at most four elementwise ops per kernel, those after the first unary or with a constant operand', () => {
+    const x = input([4, 6]), y = input([4, 6]);
+    expect(opsOf(plan([ops.tanh(ops.relu(ops.neg(ops.exp(ops.sigmoid(x)))))]))).toEqual(['sigmoid>exp>neg>relu']);
+    expect(opsOf(plan([ops.binary('relu_grad', ops.sub(1e-5, ops.add(x, y)), 1)]))).toEqual(['add>sub>relu_grad']);
+    expect(opsOf(plan([ops.mul(ops.neg(x), y)]))).toEqual([]); // y is no constant: two kernels
+  });
+
+  it("a sum of a chain's every element, and a constant factor after it, run in the chain's kernel", () => {
+    const x = input([6, 5]), y = input([6, 5]);
+    // The training accuracy's count (src/train/losses.ts) and a mean.
+    expect(opsOf(plan([ops.sum(ops.binary('relu_grad', ops.sub(1e-5, ops.add(x, y)), 1))]))).toEqual(['add>sub>relu_grad>sum']);
+    expect(opsOf(plan([ops.mean(x)]))).toEqual(['sum>mul']);
+    expect(opsOf(plan([ops.mean(ops.tanh(x))]))).toEqual(['tanh>sum>mul']);
+    // Not fused: a sum along one axis, a sum with a second reader, a factor that is no constant.
+    expect(opsOf(plan([ops.sum(ops.tanh(x), 0)]))).toEqual([]);
+    const s = ops.sum(ops.tanh(x));
+    expect(opsOf(plan([ops.mul(s, 2), s]))).toEqual(['tanh>sum']);
+    expect(opsOf(plan([ops.mul(ops.sum(x), ops.sum(y))]))).toEqual([]);
   });
 });
 
 interface Case { name: string; shapes: number[][]; f: (...xs: Tensor[]) => Tensor; forwardOnly?: boolean }
 
-async function parity(c: Case, seed: number): Promise<void> {
+async function parity(c: Case, seed: number, be: WebGpuBackend = gpu): Promise<void> {
   const xs = c.shapes.map((s, i) => input(s, 'f32', `x${i}`));
   const y = c.f(...xs);
   const R = input(y.shape, 'f32', 'R');
@@ -115,7 +161,7 @@ async function parity(c: Case, seed: number): Promise<void> {
   const outputs = c.forwardOnly ? [L] : [L, ...grad(L, xs)];
   expect(plan(outputs).fused.size).toBeGreaterThan(0);
   const feeds: Feeds = new Map([...xs.map((x, i) => [x, randn(x.size, seed + i)] as const), [R, randn(R.size, seed + 99)]]);
-  const { cpu: want, gpu: got } = await runBoth(outputs, feeds, gpu, cpu);
+  const { cpu: want, gpu: got } = await runBoth(outputs, feeds, be, cpu);
   outputs.forEach((t, i) => {
     const K = i === 0 ? y.size : 64; // L sums every element; a gradient sums at most a broadcast dim
     assertClose(got[i], want[i], { atol: 1e-6 + 1e-5 * Math.sqrt(K) * maxAbs(want[i]), rtol: 1e-5, what: `${c.name}: ${i ? `dL/dx${i - 1}` : 'L'}` });
@@ -134,12 +180,35 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
     { name: 'dense relu(x·W + b), [33,70]·[70,45] + [45] (GEMM epilogue)', shapes: [[33, 70], [70, 45], [45]], f: (x, w, b) => ops.relu(ops.add(ops.matmul(x, w), b)) },
     { name: 'dense tanh(b + x·Wᵀ), [7,9]·[5,9]ᵀ + [1,5] (GEMM epilogue)', shapes: [[7, 9], [5, 9], [1, 5]], f: (x, w, b) => ops.tanh(ops.add(b, ops.matmul(x, w, { transB: true }))) },
     { name: 'dense sigmoid(x·W + b), [130,66]·[66,70] + [70] (8x8 blocks, GEMM epilogue)', shapes: [[130, 66], [66, 70], [70]], f: (x, w, b) => ops.sigmoid(ops.add(ops.matmul(x, w), b)) },
+    // The backward's dH = (dY·Wᵀ) ∘ act'(H) in the second product's epilogue; the first layer's bias keeps dH's readers apart.
+    { name: 'dense relu(x·W1)·W2, [33,70]·[70,45]·[45,9] (relu_grad in the GEMM epilogue)', shapes: [[33, 70], [70, 45], [45, 9]], f: (x, w1, w2) => ops.matmul(ops.relu(ops.matmul(x, w1)), w2) },
+    { name: 'dense tanh(x·W1)·W2, [130,66]·[66,70]·[70,67] (tanh_grad in the GEMM epilogue)', shapes: [[130, 66], [66, 70], [70, 67]], f: (x, w1, w2) => ops.matmul(ops.tanh(ops.matmul(x, w1)), w2) },
+    { name: 'dense sigmoid(x·W1)·W2, [3,5]·[5,2]·[2,7] (sigmoid_grad in the GEMM epilogue)', shapes: [[3, 5], [5, 2], [2, 7]], f: (x, w1, w2) => ops.matmul(ops.sigmoid(ops.matmul(x, w1)), w2) },
     { name: 'dense x·W + b, [3,5]·[5,2] + [2] (GEMM epilogue, no activation)', shapes: [[3, 5], [5, 2], [2]], f: (x, w, b) => ops.add(ops.matmul(x, w), b) },
     { name: 'maxPool2d(relu(x)) 2x2, [3,4,9,7] (backward: relu_grad in the tiled pooling backward)', shapes: [[3, 4, 9, 7]], f: (x) => maxPool2d(ops.relu(x), 2) },
+    { name: 'maxPool2d(relu(x)) 2x2, [2,3,8,6] (backward: relu_grad in the pooling backward by rows of windows)', shapes: [[2, 3, 8, 6]], f: (x) => maxPool2d(ops.relu(x), 2) },
     { name: 'maxPool2d(relu(x)) 3x3 stride 2 pad 1, [2,3,8,9] (backward: relu_grad in the pooling backward)', shapes: [[2, 3, 8, 9]], f: (x) => maxPool2d(ops.relu(x), 3, { stride: 2, padding: 1 }) },
     { name: 'conv2d + bias + relu, [3,2,9,9] * [4,2,3,3]', shapes: [[3, 2, 9, 9], [4, 2, 3, 3], [4]], f: (x, w, b) => ops.relu(conv2dBias(conv2d(x, w, { padding: 1 }), b)) },
+    // Every case's loss L = sum(y · R) is itself a chain and its sum in one kernel; these add sums inside y.
+    { name: 'a count: sum(relu_grad(0.5 - (a + b), 1)), [37] (a chain with constants on either side, summed)', shapes: [[37], [37]], f: (a, b) => ops.sum(ops.binary('relu_grad', ops.sub(0.5, ops.add(a, b)), 1)), forwardOnly: true },
+    { name: 'mean(tanh(x)), [5,7,9] (the sum and its factor in the chain; the backward a constant)', shapes: [[5, 7, 9]], f: (x) => ops.mean(ops.tanh(x)) },
+    { name: 'maxout(logSoftmax(x), 37), [9,37] (the log-softmax kernel storing each row\'s max)', shapes: [[9, 37]], f: (x) => act.maxout(act.logSoftmax(x), 37), forwardOnly: true },
+    { name: 'maxout(logSoftmax(x), 5), [5] (one row)', shapes: [[5]], f: (x) => act.maxout(act.logSoftmax(x), 5), forwardOnly: true },
+    { name: 'mean(x), [1003] (a bare sum and its factor)', shapes: [[1003]], f: (x) => ops.mean(x) },
+    { name: 'relu(2 - exp(x · y)) · 3, [9,11] (four ops chained, the fifth on its own)', shapes: [[9, 11], [9, 11]], f: (x, y) => ops.mul(ops.relu(ops.sub(2, ops.exp(ops.mul(x, y)))), 3), forwardOnly: true },
+    { name: 'sum(relu(transpose(x) + b)), [4,3,25] (a strided chain summed)', shapes: [[4, 3, 25], [4, 1]], f: (x, b) => ops.sum(ops.relu(ops.add(ops.transpose(x, [1, 0, 2]), b))), forwardOnly: true },
   ];
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 500 + 11 * i); }));
+
+  // The epilogues live in the store the three GEMM kernels share (shaders/gemm_store.wgsl): each kernel runs them.
+  for (const gemm of ['tiled', 'packed'] as const) {
+    it(`the GEMM epilogues on the ${gemm} kernel: relu(x·W1 + b)·W2, [67,70]·[70,66]·[66,65]`, async () => {
+      const be = await WebGpuBackend.create({ gemm });
+      try {
+        await parity({ name: gemm, shapes: [[67, 70], [70, 66], [66], [66, 65]], f: (x, w1, b, w2) => ops.matmul(ops.relu(ops.add(ops.matmul(x, w1), b)), w2) }, 900, be);
+      } finally { be.dispose(); }
+    });
+  }
 });
 
 // The implicit-GEMM conv kernels (shaders/conv_gemm.wgsl) against the composite they replace (im2col, GEMM, col2im,

@@ -156,6 +156,9 @@ cases.push(
     [[7, 33, 257], 1], [[7, 33, 257], [0, 2]], [[7, 33, 257], 2], [[7, 33, 257], [1, 2]], [[7, 33, 257], 0],
     [[1, 7], 0], [[1, 7], 1], [[257], 0], [[1], undefined],
     [[129, 7, 37], undefined], // over 32k elements to one value: rows first, then their sums (ops.sum)
+    // Innermost kept dims contiguous, a multiple of 4: four outputs an invocation (reduce.wgsl VEC4), as a dense
+    // layer's bias gradient and a conv layer's sum over the batch; the last two keep a strided outer dim.
+    [[33, 68], 0], [[9, 4, 7, 4], 0], [[7, 5, 12], 1], [[5, 9, 2, 8], [0, 2]],
   ];
   for (const [name, op] of [['sum', ops.sum], ['mean', ops.mean]] as const) {
     for (const [shape, axes] of reductions) for (const keepDims of [false, true]) {

@@ -16,7 +16,7 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
   for (const n of order) if (n.inputs.some((i) => wanted.has(i))) wanted.add(n);
 
   const grads = new Map<Tensor, Tensor>([[loss, ops.constant(1, loss.shape)]]);
-  const accumulate = (into: Map<Tensor, Tensor>, x: Tensor, g: Tensor) => { const prev = into.get(x); into.set(x, prev ? ops.add(prev, g) : g); };
+  const accumulate = (into: Map<Tensor, Tensor>, x: Tensor, g: Tensor) => { const prev = into.get(x); into.set(x, prev ? foldConstant(ops.add(prev, g)) : g); };
   for (let i = order.length - 1; i >= 0; i--) {
     const n = order[i];
     const dy = grads.get(n);
@@ -48,9 +48,34 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
       if (!rule) throw new Error(`grad: no gradient rule for op '${n.op}' (node ${n})`);
       rule(n, g).forEach((gx, k) => {
         const x = n.inputs[k];
-        if (gx && want(x)) accumulate(nodes.includes(x) ? local : into, x, gx);
+        if (gx && want(x)) accumulate(nodes.includes(x) ? local : into, x, foldConstant(gx));
       });
     }
     return into;
   }
+}
+
+/**
+ * A gradient computed from constants alone becomes one constant: a mean's backward is 1 · (1/n), reshaped and broadcast
+ * over the batch, which would otherwise be two kernels of a step whose value never changes. Only arithmetic that is
+ * exact in float32 from float32 operands folds (+, -, ·, /, negation: one rounding each, the same in float64 rounded
+ * to float32), so both backends see the values they would have computed.
+ */
+function foldConstant(t: Tensor): Tensor {
+  const v = constantValue(t);
+  return v === undefined || t.op === 'const' ? t : ops.constant(v, t.shape);
+}
+
+const FOLDS: Record<string, (a: number, b: number) => number> = { add: (a, b) => a + b, sub: (a, b) => a - b, mul: (a, b) => a * b, div: (a, b) => a / b };
+
+function constantValue(t: Tensor): number | undefined {
+  if (t.op === 'const') return Math.fround((t.attrs as { value: number }).value);
+  if (t.op === 'reshape' || t.op === 'identity' || t.op === 'neg') {
+    const v = constantValue(t.inputs[0]);
+    return v === undefined ? undefined : t.op === 'neg' ? -v : v;
+  }
+  const f = FOLDS[t.op];
+  if (!f || (t.attrs as { alpha?: number }).alpha) return undefined;
+  const a = constantValue(t.inputs[0]), b = constantValue(t.inputs[1]);
+  return a === undefined || b === undefined ? undefined : Math.fround(f(a, b));
 }

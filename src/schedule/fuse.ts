@@ -2,11 +2,15 @@
 // a round trip through memory and never recompute anything:
 //  - a transpose read by a single elementwise op is not materialised: that op reads its input through permuted
 //    strides (a conv layer's [O, N, P] -> [N, O, P] transpose folds into its bias add);
-//  - a unary op applied to the only use of another elementwise op's result is applied in the same kernel
-//    (relu(x + b), tanh(x · s)).
+//  - a unary op (or one with a constant operand) applied to the only use of another elementwise op's result is
+//    applied in the same kernel, up to MAX_CHAIN of them (relu(x + b), tanh(x · s), step(1e-5 - (a + b)));
+//  - a sum of every element of such a chain, or of a value, and a constant factor after it, is that chain's kernel
+//    too (a loss's mean, a count over a batch): fuseSums.
 //  - a bias add on the only use of a 2-D matmul, and a ReLU, sigmoid or tanh after it, become the GEMM's epilogue
 //    (act(A·B + b) as it is stored).
 //  - relu_grad(y, maxpool_grad(y, dy)): the ReLU's gradient applied by the pooling backward as it stores.
+//  - relu_grad(h, dY·Wᵀ) (sigmoid's and tanh's gradients too), a dense layer's backward: the GEMM's epilogue.
+//  - maxout(log_softmax(x)) over whole rows: the log-softmax kernel stores each row's largest value alone.
 // So a dense layer is one GEMM (a conv layer is one implicit-GEMM kernel, a composite pattern below).
 // Values that are outputs of the plan, or read by more than one node, are never fused away: they must exist.
 //
@@ -112,6 +116,13 @@ export const absorbedBy = (g: Fused): Tensor[] => {
 export const writtenBy = (n: Tensor, g: Fused | undefined): Tensor[] => (g?.outputs ? g.outputs.filter((t): t is Tensor => t !== undefined) : [n]);
 
 const isMap = (t: Tensor) => t.op in UNARY || t.op in BINARY;
+/** A constant, or a view of one: every element holds its value, which a fused chain reads from its uniform. */
+const isConstant = (t: Tensor): boolean => (isView(t) ? isConstant(t.inputs[0]) : t.op === 'const');
+
+/** Ops a fused elementwise chain applies after its first (shaders/elementwise.wgsl, CHAIN). */
+export const MAX_CHAIN = 3;
+/** The elementwise kernel's largest rank (src/backends/webgpu/launch.ts, MAX_RANK). */
+const MAX_RANK = 6;
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** The fused groups among `order` (a topological order of the whole step), keyed by their last node. */
@@ -126,9 +137,12 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
     if (!isMap(n)) continue;
     // Stage 2: a unary op on the only use of an elementwise op that is not itself a chain of two. Same shape: a
     // broadcast is an identity node of a larger shape, and the chain runs over the first op's elements.
-    const p = n.inputs[0];
-    const prev = groups.get(p);
-    if (n.op in UNARY && isMap(p) && private1(p) && sameShape(p.shape, n.shape) && (!prev || prev.nodes.filter(isMap).length === 1)) {
+    // A binary op with a constant operand (x - 1e-5, relu_grad(x, 1)) chains as a unary one would: the kernel takes
+    // the constant's value, not its buffer.
+    const p = n.op in UNARY ? n.inputs[0] : n.inputs.find((x) => !isConstant(x));
+    const prev = p && groups.get(p);
+    const linkable = n.op in UNARY || (n.inputs.length === 2 && n.inputs.some(isConstant) && !n.inputs.every(isConstant));
+    if (p && linkable && isMap(p) && private1(p) && sameShape(p.shape, n.shape) && (prev ? prev.nodes.filter(isMap).length : 1) <= MAX_CHAIN) {
       groups.delete(p);
       groups.set(n, prev ? { nodes: [...prev.nodes, n], inputs: prev.inputs } : { nodes: [p, n], inputs: [...p.inputs] });
       continue;
@@ -156,12 +170,28 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
     const key = chainOf.get(n) ?? (member.has(n) ? undefined : n);
     if (!key) continue;
     const after = key === n ? [] : [key];
-    if (after.length && !EPILOGUE_ACTS.has(key.op)) continue;
+    if (after.length && (!EPILOGUE_ACTS.has(key.op) || groups.get(key)!.nodes.filter(isMap).length !== 2)) continue;
     const mi = n.inputs.findIndex((x) => x.op === 'matmul' && x.rank === 2 && private1(x));
     if (mi < 0) continue;
     const m = n.inputs[mi], b = n.inputs[1 - mi], N = m.shape[1];
     if (!sameShape(n.shape, m.shape) || !(sameShape(b.shape, [N]) || sameShape(b.shape, [1, N]))) continue;
     groups.set(key, { nodes: [m, n, ...after], inputs: [...m.inputs, b] });
+  }
+  // An activation's gradient on the only use of a 2-D matmul (a dense layer's backward: dH = (dY·Wᵀ) ∘ act'(H)) is
+  // the GEMM's epilogue too, reading H as it stores.
+  for (const n of order) {
+    const m = n.inputs[1];
+    if (!EPILOGUE_GRADS.has(n.op) || m?.op !== 'matmul' || m.rank !== 2 || !private1(m) || n.inputs[0] === m || !sameShape(n.inputs[0].shape, m.shape)) continue;
+    if ([...groups.values()].some((g) => g.nodes.includes(n) || g.nodes.includes(m))) continue;
+    groups.set(n, { nodes: [m, n], inputs: [...m.inputs, n.inputs[0]] });
+  }
+  // The largest log-probability of each row, maxout(log_softmax(x), C) (the training accuracy's, src/train/losses.ts):
+  // the log-softmax kernel's row statistics give it with no [rows, C] output.
+  for (const n of order) {
+    const l = n.inputs[0];
+    if (n.op !== 'maxout' || l?.op !== 'log_softmax' || !private1(l) || n.shape[n.rank - 1] !== 1) continue;
+    if ([...groups.values()].some((g) => g.nodes.includes(n) || g.nodes.includes(l))) continue;
+    groups.set(n, { nodes: [l, n], inputs: [...l.inputs] });
   }
   // Max pooling's backward under a ReLU's: relu_grad(y, maxpool_grad(y, dy)) with y the ReLU's output and the pool's
   // input (a conv layer's relu and pool) is one pass over y.
@@ -172,7 +202,33 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
     groups.set(n, { nodes: [m, n], inputs: [...m.inputs] });
   }
   fuseComposites(order, groups, pinned);
+  fuseSums(order, groups, private1);
   return groups;
+}
+
+/**
+ * A sum over every element of an elementwise chain's only use, and a constant factor on the sum's only use (a mean's
+ * 1/n), run in the chain's kernel: a loss's mean, or a count of correct predictions over a batch, is then one launch
+ * instead of a chain, a reduction and a scalar product (src/train/losses.ts). A bare sum joins its factor the same way.
+ */
+function fuseSums(order: readonly Tensor[], groups: Map<Tensor, Fused>, private1: (t: Tensor) => boolean): void {
+  const member = new Set([...groups.values()].flatMap((g) => g.nodes));
+  const users = new Map<Tensor, Tensor[]>();
+  for (const n of order) for (const x of n.inputs) users.set(x, [...(users.get(x) ?? []), n]);
+  for (const s of order) {
+    if (s.op !== 'sum' || s.size !== 1 || member.has(s)) continue;
+    const x = s.inputs[0], g = groups.get(x);
+    const chain = g ? (!g.pattern && g.nodes.every((t) => isMap(t) || t.op === 'transpose') ? g : undefined)
+      : isMap(x) && !member.has(x) ? { nodes: [x], inputs: [...x.inputs] } : undefined;
+    const usable = chain && private1(x) && x.rank <= MAX_RANK;
+    const f = users.get(s)?.[0];
+    const factor = private1(s) && f?.op === 'mul' && !member.has(f) && f.inputs.some((t) => t !== s && isConstant(t) && t.size === 1) ? f : undefined;
+    if (!usable && !factor) continue;
+    const nodes = [...(usable ? chain.nodes : []), s, ...(factor ? [factor] : [])];
+    if (usable) groups.delete(x);
+    groups.set(factor ?? s, { nodes, inputs: usable ? chain.inputs : [x] });
+    nodes.forEach((t) => member.add(t));
+  }
 }
 
 /**
@@ -288,6 +344,9 @@ function joint(set: readonly { n: Tensor; g: Fused; wrt: number }[], position: R
   const ordered = [...nodes].sort((a, b) => at(a) - at(b));
   return { n: first.n, wrt: first.wrt, g: { nodes: ordered, inputs, pattern, recomputes, outputs: Array.from(outputs) } };
 }
+
+/** Activation gradients the GEMM epilogue applies (shaders/gemm_store.wgsl, ACT_GRAD): those of EPILOGUE_ACTS. */
+export const EPILOGUE_GRADS: ReadonlySet<string> = new Set(['relu_grad', 'sigmoid_grad', 'tanh_grad']);
 
 /** Activations the GEMM epilogue applies (shaders/matmul.wgsl, ACT): OpFacts.epilogue. */
 export const EPILOGUE_ACTS: ReadonlySet<OpName> = new Set((Object.keys(OP_FACTS) as OpName[]).filter((op) => factsOf({ op }).epilogue));

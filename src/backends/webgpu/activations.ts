@@ -22,11 +22,17 @@ function logSoftmaxLaunch(n: Tensor, grad: boolean): Launch {
   const [rows, C] = rowsOf(n.shape);
   return {
     shader: 'log_softmax',
-    defines: { GRAD: grad },
+    defines: { GRAD: grad, ROW_MAX: false },
     uniform: UNIFORMS.log_softmax_dims.pack({ rows, C }),
     bindings: [...n.inputs, n],
     ...spread(n.op, rows, 64),
   };
+}
+
+/** maxout(log_softmax(x), C), one fused group (schedule/fuse.ts): each row's largest log-probability into `n`. */
+export function logSoftmaxRowMax(n: Tensor, ls: Tensor): Launch {
+  const l = logSoftmaxLaunch(ls, false);
+  return { ...l, defines: { ...l.defines, ROW_MAX: true }, bindings: [ls.inputs[0], n] };
 }
 
 export const ACTIVATION_WEBGPU_KERNELS = {

@@ -9,6 +9,7 @@ import { UNARY, BINARY } from '../../graph/elementwise.js';
 import type { OptimRule } from '../../graph/optim_ops.js';
 import { MAX_CONCAT_INPUTS } from '../../graph/shape_ops.js';
 import { MAX_RANK } from './launch.js';
+import { MAX_CHAIN } from '../../schedule/fuse.js';
 
 const constName = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
 
@@ -101,9 +102,12 @@ export class WordLayout<F extends string> {
   }
 }
 
-/** shaders/elementwise.wgsl: alpha and alpha2 (the chained op's) are f32 bit patterns. */
+/**
+ * shaders/elementwise.wgsl: alpha, the chained ops' alphas and constants, and scale (a fused sum's factor) are f32 bit
+ * patterns.
+ */
 export const ELEMENTWISE_PARAMS = new WordLayout('EW', {
-  n: 1, rank: 1, alpha: 1, periodA: 1, shape: MAX_RANK, stridesA: MAX_RANK, stridesB: MAX_RANK, periodB: 1, alpha2: 1,
+  n: 1, rank: 1, alpha: 1, periodA: 1, shape: MAX_RANK, stridesA: MAX_RANK, stridesB: MAX_RANK, periodB: 1, alphas: MAX_CHAIN, consts: MAX_CHAIN, scale: 1,
 });
 
 /** shaders/reduce.wgsl: the kept and the reduced dims, each with its strides into the input. */

@@ -41,8 +41,10 @@ function poolLaunch(n: Node<'maxpool' | 'maxpool_grad' | 'avgpool' | 'avgpool_gr
   const constants = 'countIncludePad' in n.attrs ? { ...sizes(g), COUNT_PAD: +n.attrs.countIncludePad } : sizes(g);
   // Windows that tile the image: one invocation per cell of KH x KW pixels (see TILED in shaders/pool.wgsl).
   const tiled = max && backward && g.sh === g.kh && g.sw === g.kw && g.ph === 0 && g.pw === 0;
-  const invocations = tiled ? g.N * g.C * Math.ceil(g.H / g.kh) * Math.ceil(g.W / g.kw) : n.size;
-  return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled, RELU_GRAD: reluGrad }), uniform: UNIFORMS.window_total.pack({ n: invocations }) };
+  // 2x2 windows tiling an image of even sides: one invocation per row of windows (PAIR in shaders/pool.wgsl).
+  const pair = max && g.kh === 2 && g.kw === 2 && g.sh === 2 && g.sw === 2 && g.ph === 0 && g.pw === 0 && g.H % 2 === 0 && g.W % 2 === 0;
+  const invocations = pair ? g.N * g.C * g.OH : tiled ? g.N * g.C * Math.ceil(g.H / g.kh) * Math.ceil(g.W / g.kw) : n.size;
+  return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled, RELU_GRAD: reluGrad, PAIR: pair }), uniform: UNIFORMS.window_total.pack({ n: invocations }) };
 }
 
 export const CONV_WEBGPU_KERNELS = {
@@ -106,15 +108,15 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
     workgroups: [Math.ceil(N / TN), Math.ceil(M / TM), splits],
   };
   if (splits === 1) return main;
-  const MN = M * N, serial = MN >= 64;
+  const MN = M * N, serial = MN >= 64, vec4 = serial && MN % 4 === 0; // four outputs an invocation (reduce.wgsl)
   return {
     shader: 'reduce',
-    defines: { SERIAL: serial },
+    defines: { SERIAL: serial, VEC4: vec4 },
     uniform: REDUCE_PARAMS.pack({ outCount: MN, redCount: splits, keptRank: 1, redRank: 1, keptShape: [MN], keptStrides: [1], redShape: [splits], redStrides: [MN] }),
     bindings: [partial, out],
     workgroupSize: [64],
     constants: { WG: 64 },
-    workgroups: grid('conv2d', serial ? Math.ceil(MN / 64) : MN),
+    workgroups: grid('conv2d', serial ? Math.ceil(MN / (vec4 ? 4 : 1) / 64) : MN),
     before: [main],
   };
 }

@@ -3,13 +3,13 @@
 import { Tensor } from '../../graph/tensor.js';
 import { Shape, ShapeError, fmt, sizeOf, stridesOf, broadcastStrides, permutedStrides } from '../../graph/shape.js';
 import { UNARY } from '../../graph/elementwise.js';
-import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, OpName, Node, each, isOp, isUnary, isBinary, codeOf } from '../../graph/op_table.js';
+import { UNARY_OPS, BINARY_OPS, UnaryOp, BinaryOp, KernelOp, OpName, Node, each, isOp, isUnary, isBinary, isView, codeOf } from '../../graph/op_table.js';
 import type { Fused, FusedKernel } from '../../schedule/fuse.js';
 import type { GemmKernel } from './device.js';
 import { Launch, ShaderName, WebGpuKernel, Scratch, PANEL_TEXTURE_WIDTH, PANEL_TEXTURE_TEXELS, MAX_GRID, grid, spread, f32bits, checkRank } from './launch.js';
 import { ELEMENTWISE_PARAMS, REDUCE_PARAMS, UNIFORMS } from './contracts.js';
 import { CONV_WEBGPU_KERNELS, CONV_FUSED_LAUNCHES, maxPoolReluGrad } from './conv.js';
-import { ACTIVATION_WEBGPU_KERNELS } from './activations.js';
+import { ACTIVATION_WEBGPU_KERNELS, logSoftmaxRowMax } from './activations.js';
 import { SHAPE_OPS_WEBGPU_KERNELS } from './shape_ops.js';
 import { NORM_WEBGPU_KERNELS, NORM_FUSED_LAUNCHES } from './norm.js';
 import { OPTIM_WEBGPU_KERNELS } from './optim.js';
@@ -30,24 +30,37 @@ function periodOf(shape: Shape, strides: number[]): number | undefined {
 
 const ROW_MIN = 8;
 
-/** `alpha`, `then.alpha`: the scalar parameters of the op and of the chained one (see elementwise.ts). */
-function elementwise(n: Tensor, strides: number[][], code: number, alpha: number, then?: { code: number; alpha: number }, inputs: readonly Tensor[] = n.inputs): Launch {
+/**
+ * An op a fused chain applies to the value before it (shaders/elementwise.wgsl): unary, or binary with a constant `c`
+ * on the right of the value (form 1) or on its left (form 2).
+ */
+export interface Link { code: number; form: 0 | 1 | 2; alpha: number; c: number }
+
+/**
+ * `alpha`: the op's scalar parameter (see elementwise.ts); `chain`: the ops applied after it; `sum`: the whole map
+ * summed into one value and multiplied by `scale` (n is then the map's first op, its elements the ones summed).
+ */
+function elementwise(n: Tensor, strides: number[][], code: number, alpha: number, chain: readonly Link[] = [], inputs: readonly Tensor[] = n.inputs, sum?: { scale: number }): Launch {
   checkRank(n.op, n.shape);
   const periods = strides.map((s) => periodOf(n.shape, s));
   const strided = periods.some((p) => p === undefined);
   const shape = n.shape.length ? n.shape : [1];
   const st = strides.map((s) => (s.length ? s : [0]));
   const uniform = ELEMENTWISE_PARAMS.pack({
-    n: n.size, rank: shape.length, alpha: f32bits(alpha), periodA: periods[0] ?? 1, shape, stridesA: st[0], stridesB: st[1] ?? [], periodB: periods[1] ?? 1, alpha2: f32bits(then?.alpha ?? 0),
+    n: n.size, rank: shape.length, alpha: f32bits(alpha), periodA: periods[0] ?? 1, shape, stridesA: st[0], stridesB: st[1] ?? [], periodB: periods[1] ?? 1,
+    alphas: chain.map((l) => f32bits(l.alpha)), consts: chain.map((l) => f32bits(l.c)), scale: f32bits(sum?.scale ?? 1),
   });
   // Strided, with rows of at least ROW_MIN along the last dim: one invocation per row (see the shader).
-  const rows = strided && shape[shape.length - 1] >= ROW_MIN;
+  const rows = !sum && strided && shape[shape.length - 1] >= ROW_MIN;
   const invocations = rows ? n.size / shape[shape.length - 1] : n.size;
+  const links = Object.fromEntries(chain.flatMap((l, k) => [[`OP${k + 2}`, l.code], [`FORM${k + 2}`, l.form]]));
+  // A sum is one workgroup of REDUCE_WG, the reduce kernel's, so that it adds in the same order.
+  const grid = sum ? { workgroupSize: [REDUCE_WG] as [number], workgroups: [1, 1, 1] as [number, number, number], constants: { WG: REDUCE_WG } } : spread(n.op, invocations, 256);
   return {
     shader: 'elementwise',
-    defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows, CHAIN: !!then },
-    ...spread(n.op, invocations, 256),
-    constants: then ? { OP: code, OP2: then.code, WG: 256 } : { OP: code, WG: 256 },
+    defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows, SUM: !!sum },
+    ...grid,
+    constants: { OP: code, ...(chain.length ? { CHAIN: chain.length, ...links } : {}), WG: grid.constants.WG },
     uniform,
     bindings: [...inputs, n],
   };
@@ -82,16 +95,19 @@ function reduce(n: Node<'sum'>): Launch {
     outCount: n.size, redCount: sizeOf(redShape), keptRank: keptShape.length, redRank: redShape.length, keptShape, keptStrides, redShape, redStrides,
   });
   // Many outputs: one invocation per output, summing serially, with no barriers (on CPU drivers each barrier is a
-  // context switch). Few outputs, long reductions: one workgroup per output, reducing in workgroup memory.
+  // context switch); four adjacent ones per invocation where the innermost kept dim is contiguous and holds a
+  // multiple of 4 (then so do the reduced dims' strides). Few outputs, long reductions: one workgroup per output,
+  // reducing in workgroup memory.
   const serial = n.size >= 64;
+  const k = keptShape.length - 1, vec4 = serial && keptStrides[k] === 1 && keptShape[k] % 4 === 0;
   return {
     shader: 'reduce',
-    defines: { SERIAL: serial },
+    defines: { SERIAL: serial, VEC4: vec4 },
     uniform,
     bindings: [x, n],
     workgroupSize: [REDUCE_WG],
     constants: { WG: REDUCE_WG },
-    workgroups: grid('sum', serial ? Math.ceil(n.size / REDUCE_WG) : n.size),
+    workgroups: grid('sum', serial ? Math.ceil(n.size / (vec4 ? 4 : 1) / REDUCE_WG) : n.size),
   };
 }
 
@@ -121,10 +137,16 @@ export function gemmTile(M: number, N: number): { R: number; TSX: number; TSY: n
   return { R: 4, TSX: small.TS, TSY: small.TS, TK: small.TK };
 }
 
-/** A 2-D matmul with its epilogue (src/schedule/fuse.ts): act(A·B + bias) stored into `out`, the group's last node. */
+/**
+ * A 2-D matmul with its epilogue (src/schedule/fuse.ts): act(A·B + bias), or an activation's gradient act'(H) ∘ (A·B),
+ * stored into `out`, the group's last node.
+ */
 function matmulEpilogue(m: Node<'matmul'>, g: Fused, out: Tensor, gemm: GemmKernel, variant?: GemmVariant): Launch {
   const act = g.nodes[2];
   const launch = matmul(m, gemm, variant);
+  if (isOp(out, 'relu_grad') || isOp(out, 'sigmoid_grad') || isOp(out, 'tanh_grad')) {
+    return { ...launch, defines: { ...launch.defines, EPILOGUE_GRAD: true }, constants: { ...launch.constants, ACT_GRAD: codeOf(out) }, bindings: [launch.bindings[0], launch.bindings[1], out, g.inputs[2]] };
+  }
   return {
     ...launch,
     defines: { ...launch.defines, EPILOGUE: true },
@@ -192,12 +214,12 @@ function matmul(n: Node<'matmul'>, gemm: GemmKernel, variant?: GemmVariant): Lau
     const { rows16, wide } = v.kernel === 'subgroup' ? v : subgroupTile(M, N);
     [tile, shader] = [{ TM: rows16 ? 16 : 32, TN: wide ? 64 : 32 }, 'matmul_subgroup'];
     const k4 = subgroupK4(K);
-    defines = { EPILOGUE: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0, K4: k4, VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0 };
+    defines = { EPILOGUE: false, EPILOGUE_GRAD: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0, K4: k4, VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0 };
     constants = { TRANS_A: +transA, TRANS_B: +transB };
   } else {
     const { R, TSX, TSY, TK } = v;
     [tile, shader] = [{ TM: R * TSY, TN: R * TSX }, 'matmul'];
-    defines = { BLOCK8: R === 8, EPILOGUE: false };
+    defines = { BLOCK8: R === 8, EPILOGUE: false, EPILOGUE_GRAD: false };
     constants = { TRANS_A: +transA, TRANS_B: +transB, TSX, TSY, TK };
   }
   const wg: [number, number, number] = [Math.ceil(N / tile.TN), Math.ceil(M / tile.TM), batch];
@@ -261,7 +283,7 @@ function packedMatmul(n: Tensor, M: number, N: number, K: number, batch: number,
   checkGrid(n, wg);
   return {
     shader: 'matmul_packed',
-    defines: { EPILOGUE: false, ROWS128: TM === 128 },
+    defines: { EPILOGUE: false, EPILOGUE_GRAD: false, ROWS128: TM === 128 },
     constants: { TEXW: PANEL_TEXTURE_WIDTH },
     uniform: UNIFORMS.matmul_packed_dims.pack({ M, N, K: KP, batch, MT, NT, groups: TM / 4 }),
     bindings: [a, b, n],
@@ -320,13 +342,37 @@ export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled', var
   const head = g.nodes[0];
   if (isOp(head, 'matmul')) return matmulEpilogue(head, g, n, gemm, variant);
   if (isOp(head, 'maxpool_grad')) return maxPoolReluGrad(n, head);
-  const [first, second] = g.nodes.filter((t) => isUnary(t) || isBinary(t)) as Node<UnaryOp | BinaryOp>[];
+  if (isOp(head, 'log_softmax')) return logSoftmaxRowMax(n, head);
+  // A sum over the whole chain (and a constant factor after it, a mean's 1/n): the chain's last op is the value
+  // summed; a bare sum reads its input through the identity.
+  const s = g.nodes.find((t) => isOp(t, 'sum'));
+  const factor = s && n !== s ? n : undefined;
+  const [first, ...chain] = g.nodes.filter((t) => (isUnary(t) || isBinary(t)) && t !== factor) as Node<UnaryOp | BinaryOp>[];
+  const sum = s && { scale: factor ? constValue(factor.inputs.find((x) => x !== s)!) : 1 };
+  const linkOf = (t: Node<UnaryOp | BinaryOp>, prev: Tensor): Link => {
+    const alpha = t.attrs.alpha ?? 0;
+    if (isUnary(t)) return { code: codeOf(t), form: 0, alpha, c: 0 };
+    const form = t.inputs[0] === prev ? 1 : 2;
+    return { code: codeOf(t), form, alpha, c: constValue(t.inputs[form === 1 ? 1 : 0]) };
+  };
+  const links = chain.map((t, k) => linkOf(t, k ? chain[k - 1] : first));
+  if (!first) {
+    const x = s!.inputs[0];
+    const launch = elementwise(x, [stridesOf(x.shape)], UNARY.identity.code, 0, [], [x], sum);
+    return { ...launch, bindings: [x, n] };
+  }
   const strides = first.inputs.map((x) => isOp(x, 'transpose') && g.nodes.includes(x)
     ? permutedStrides(x.inputs[0].shape, x.attrs.perm)
     : broadcastStrides(x.shape, first.shape));
-  const then = second && { code: codeOf(second), alpha: second.attrs.alpha ?? 0 };
-  const launch = elementwise(first, strides, codeOf(first), first.attrs.alpha ?? 0, then, g.inputs);
+  const launch = elementwise(first, strides, codeOf(first), first.attrs.alpha ?? 0, links, g.inputs, sum);
   return { ...launch, bindings: [...g.inputs, n] };
+}
+
+/** The value of a constant a fused chain reads (a const node, or a view of one). */
+function constValue(t: Tensor): number {
+  while (isView(t)) t = t.inputs[0];
+  if (!isOp(t, 'const')) throw new Error(`webgpu: a fused chain reads ${t} as a constant`);
+  return t.attrs.value;
 }
 
 /** The launch for node `n`; matmuls run on the backend's GEMM kernel (`gemm`), in `variant` where one was tuned. */
