@@ -146,6 +146,79 @@ fn rows8k4(a: vec4<f32>, b: mat4x4<f32>, b2: mat4x4<f32>, acc: ptr<function, arr
 
 #include gemm_store
 
+#if CAUSAL
+// The products of a causal attention backward (src/backends/webgpu/attention.ts), whose [queries, keys] matrices are
+// zero past the diagonal, query i seeing keys j <= i + DIAG (DIAG = Tk - Tq). The skipped work is work on zeros: a
+// tile of C wholly past the diagonal (CAUSAL_MODE 1: C is [queries, keys]) runs no k and stores zeros; a product
+// reducing over keys (2: A is [queries, keys]) stops at the last key the tile's last query sees; one reducing over
+// queries (3: A transposed, [queries, keys] read as [keys, queries]) starts at the first query that sees the tile's
+// first key, rounded down to a multiple of 4 so that the four-k chains group as the full loop's. With A zero past
+// the diagonal, the result is the plain kernel's (the sums skip only exact zeros).
+override CAUSAL_MODE: u32 = 1u;
+override DIAG: u32 = 0u;
+// [first k, end k) of the tile from row row0 and column col0 (the same in every lane).
+fn causalK(row0: u32, col0: u32) -> vec2<u32> {
+  let last = min(row0 + TM, dims.M) - 1u;
+  if (CAUSAL_MODE == 1u) { return vec2<u32>(0u, select(dims.K, 0u, col0 > last + DIAG)); }
+  if (CAUSAL_MODE == 2u) { return vec2<u32>(0u, min(dims.K, last + DIAG + 1u)); }
+  return vec2<u32>(select(0u, (row0 - DIAG) & ~3u, row0 > DIAG), dims.K);
+}
+#endif
+
+#if ATTN
+// The attention backward's weights and their gradient as the epilogue of C = [queries, keys] products, batch b one
+// attention row (src/backends/webgpu/attention.ts): with S = q·kᵀ, P = exp(S·ATTN_SCALE − L) (L the row's
+// logsumexp); with ATTN_DS and dP = dy·vᵀ, dS = P∘(dP − D)·ATTN_SCALE (D = Σ P∘dP, P read back from binding 5).
+// Masked entries (past the diagonal with CAUSAL, past the row's length with ATTN_LENGTHS) are 0, so the products
+// that reduce over them add zeros.
+@group(0) @binding(4) var<storage, read> stats: array<f32>; // [batch, M, 2]: L, D
+#if ATTN_DS
+@group(0) @binding(5) var<storage, read> P: array<f32>;
+#endif
+#if ATTN_LENGTHS
+@group(0) @binding(6) var<storage, read> lengths: array<i32>;
+#endif
+override ATTN_SCALE: f32 = 1.0;
+
+fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, array<array<vec4<f32>, 8>, BLOCKS>>) {
+  let M = dims.M; let N = dims.N;
+#if ATTN_LENGTHS
+  let len = min(N, u32(max(lengths[b], 0)));
+#else
+  let len = N;
+#endif
+  for (var q = 0u; q < dims.groups; q++) {
+    let c = col + 4u * (q / rowGroups);
+    for (var i = 0u; i < 8u; i++) {
+      let r = min(row0 + 8u * (q % rowGroups) + i, M - 1u);
+      let live = row0 + 8u * (q % rowGroups) + i < M;
+#if CAUSAL
+      let end = min(len, r + DIAG + 1u);
+#else
+      let end = len;
+#endif
+      let row = b * M + r;
+#if ATTN_DS
+      let D = stats[2u * row + 1u];
+#else
+      let L = stats[2u * row];
+#endif
+      let v = (*out)[q][i];
+      for (var e = 0u; e < 4u; e++) {
+        let idx = row * N + c + e;
+        if (live && c + e < N) {
+#if ATTN_DS
+          C[idx] = to_T3(select(0.0, P[idx] * (v[e] - D) * ATTN_SCALE, c + e < end));
+#else
+          C[idx] = to_T3(select(0.0, exp(v[e] * ATTN_SCALE - L), c + e < end));
+#endif
+        }
+      }
+    }
+  }
+}
+#endif
+
 @compute @workgroup_size(8)
 fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec3<u32>) {
   let M = dims.M; let N = dims.N; let K = dims.K;
@@ -170,10 +243,17 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #else
   var c2: array<vec4<f32>, 8>; var c3: array<vec4<f32>, 8>; var d2: array<vec4<f32>, 8>; var d3: array<vec4<f32>, 8>;
 #endif
+#if CAUSAL
+  let kr = causalK(row0, wid.x * 8u * CW);
+#endif
 #if K4
   // Four k a step, each accumulator updated by a chain of four additions in k order (see K4 above). k past K reads
   // the last k's values, zeroed, so the sums are those of the one-k loop.
+#if CAUSAL
+  for (var k = kr.x; k < kr.y; k += 4u) {
+#else
   for (var k = 0u; k < K; k += 4u) {
+#endif
     let k1 = min(k + 1u, K - 1u); let k2 = min(k + 2u, K - 1u); let k3 = min(k + 3u, K - 1u);
     let live = vec4<f32>(1.0, select(0.0, 1.0, k + 1u < K), select(0.0, 1.0, k + 2u < K), select(0.0, 1.0, k + 3u < K));
     let b = mat4x4<f32>(loadB(bBase, k, n), loadB(bBase, k1, n) * live.y, loadB(bBase, k2, n) * live.z, loadB(bBase, k3, n) * live.w);
@@ -196,7 +276,11 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #endif
   }
 #else
+#if CAUSAL
+  for (var k = kr.x; k < kr.y; k++) {
+#else
   for (var k = 0u; k < K; k++) {
+#endif
     // Every load first: each is a branchy loop over the lanes in llvmpipe, and multiply-adds between them would
     // split the straight-line block the accumulators are scheduled in.
     let b = loadB(bBase, k, n);
@@ -222,5 +306,9 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #else
   var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, c2, c3, d0, d1, d2, d3);
 #endif
+#if ATTN
+  storeAttn(wid.z, row0, col, TM / 8u, &out);
+#else
   storeBlocks(wid.z * M * N, row0, col, TM / 8u, &out);
+#endif
 }

@@ -8,6 +8,7 @@ import type { Fused, FusedKernel } from '../../schedule/fuse.js';
 import { Launch, Scratch, WebGpuKernels, spread } from './launch.js';
 import { UNIFORMS } from './contracts.js';
 import type { GemmKernel } from './device.js';
+import { SUBGROUP_PLAIN, subgroupK4, subgroupTile } from './gemm_tile.js';
 
 const EMBEDDING = { COUNT: false, LIST: false, GATHER: false };
 
@@ -129,10 +130,75 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
     bindings: linked ? [null, null, dy, o, stats] : [q, k, dy, o, stats, ...len], workgroups: [Math.ceil(Tq / perGroup), N, 1],
   };
   const [dq, dk, dv] = g.outputs ?? [];
+  if (gemmBackward(gemm, N, Tq, Tk)) {
+    const products = gemmBackwardProducts(g, stats, dq, dk, dv);
+    return { ...products[products.length - 1], before: [statsPass, ...products.slice(0, -1)] };
+  }
   // With subgroups dk and dv are one pass (MODE 4), which recomputes the weights once for both.
   const passes = sg && dk && dv ? [...(dq ? [pass(1, dq)] : []), pass(4, dk, dv)] : (g.outputs ?? []).flatMap((t, i) => (t ? [pass(i + 1, t)] : []));
   if (!passes.length) throw new Error(`webgpu: the attention gradient step of ${_n} writes no gradient`);
   return { ...passes[passes.length - 1], before: [statsPass, ...passes.slice(0, -1)] };
+}
+
+/**
+ * The most scratch the GEMM backward's [N, Tq, Tk] matrices (P and dS, two of them) may take; longer rows take the
+ * fused gradient kernels, whose memory is O(T).
+ */
+export const ATTENTION_GEMM_BACKWARD_BYTES = 64 * 2 ** 20;
+/** The scratch slots of P and dS (the GEMM backward). */
+const P_SCRATCH = 5, DS_SCRATCH = 6;
+
+/**
+ * Whether the gradient step recomputes the weights through the subgroup GEMM (gemmBackwardProducts) rather than the
+ * fused gradient kernels: where that GEMM runs and P and dS fit ATTENTION_GEMM_BACKWARD_BYTES.
+ */
+export const gemmBackward = (gemm: GemmKernel, N: number, Tq: number, Tk: number) => gemm !== 'tiled' && 2 * 4 * N * Tq * Tk <= ATTENTION_GEMM_BACKWARD_BYTES;
+
+/**
+ * One batched product of the GEMM backward on matmul_subgroup.wgsl, C[b] = op(A[b])·op(B[b]) (M x Nc, reduction K),
+ * skipping the masked triangle with `causal` (that shader's CAUSAL_MODE: 1 C is [queries, keys], 2 A is, 3 A
+ * transposed is), and with `attn` storing P (or dS) through the epilogue that reads the row statistics.
+ */
+function attentionProduct(
+  A: Tensor | Scratch, B: Tensor, C: Tensor | Scratch, [M, Nc, K, batch]: number[], transA: boolean, transB: boolean,
+  o: { causal: 0 | 1 | 2 | 3; diag: number; attn?: { stats: Scratch; scale: number; p?: Scratch; lengths?: Tensor } },
+): Launch {
+  const { rows16, wide, TM, TN } = subgroupTile(M, Nc), k4 = subgroupK4(K);
+  const defines = {
+    ...SUBGROUP_PLAIN, EPILOGUE: false, EPILOGUE_GRAD: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && Nc % 4 === 0, K4: k4,
+    VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0,
+    CAUSAL: o.causal > 0, ATTN: !!o.attn, ATTN_DS: !!o.attn?.p, ATTN_LENGTHS: !!o.attn?.lengths,
+  };
+  const constants: Record<string, number> = { TRANS_A: +transA, TRANS_B: +transB };
+  if (o.causal) Object.assign(constants, { CAUSAL_MODE: o.causal, DIAG: o.diag });
+  if (o.attn) constants.ATTN_SCALE = o.attn.scale;
+  const a = o.attn, epilogue = a ? [a.stats, a.p ?? null, ...(a.lengths ? [a.lengths] : [])] : [];
+  return {
+    shader: 'matmul_subgroup', defines, constants, uniform: UNIFORMS.matmul_subgroup_dims.pack({ M, N: Nc, K, batch, groups: (TM / 8) * (TN / 32) }),
+    bindings: [A, B, C, ...epilogue], workgroupSize: [8], workgroups: [Math.ceil(Nc / TN), Math.ceil(M / TM), batch],
+  };
+}
+
+/**
+ * The gradients of attention as five batched products, after the stats pass (L and D per query in `stats`): P =
+ * exp(q·kᵀ·scale − L) into scratch, dS = P∘(dy·vᵀ − D)·scale into scratch (both through the GEMM's epilogue, masked),
+ * then dv = Pᵀ·dy, dq = dS·k, dk = dSᵀ·q. Causal, each product skips the tiles and k the mask zeroes. Where the
+ * fused kernels recompute each weight in a lane-private loop over the other side, these are tiles of the GEMM that
+ * every product of the engine runs (on lavapipe 2.5x the fused kernels' rate at T = 256).
+ */
+function gemmBackwardProducts(g: Fused, stats: Scratch, dq?: Tensor, dk?: Tensor, dv?: Tensor): Launch[] {
+  const [q, k, v, dy, , lengths] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1];
+  const { scale, causal } = g.pattern!.attrs, diag = Tk - Tq, c = causal ? 1 : 0;
+  const bytes = 4 * N * Tq * Tk, P: Scratch = { scratch: P_SCRATCH, bytes }, dS: Scratch = { scratch: DS_SCRATCH, bytes };
+  const scores = [Tq, Tk, dh, N], byKeys = [Tq, dh, Tk, N], byQueries = [Tk, dh, Tq, N];
+  const out: Launch[] = [
+    attentionProduct(q, k, P, scores, false, true, { causal: c as 0 | 1, diag, attn: { stats, scale, lengths } }),
+    attentionProduct(dy, v, dS, scores, false, true, { causal: c as 0 | 1, diag, attn: { stats, scale, p: P, lengths } }),
+  ];
+  if (dv) out.push(attentionProduct(P, dy, dv, byQueries, true, false, { causal: causal ? 3 : 0, diag }));
+  if (dq) out.push(attentionProduct(dS, k, dq, byKeys, false, false, { causal: causal ? 2 : 0, diag }));
+  if (dk) out.push(attentionProduct(dS, q, dk, byQueries, true, false, { causal: causal ? 3 : 0, diag }));
+  return out;
 }
 
 export const ATTENTION_FUSED_LAUNCHES = {
