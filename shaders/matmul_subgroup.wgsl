@@ -47,6 +47,11 @@ override TRANS_B: bool = false;
 @group(0) @binding(2) var<storage, read> B: array<T2>;
 #endif
 @group(0) @binding(3) var<storage, read_write> C: array<T3>;
+#if ATTN_V4
+// The attention epilogue's C with N a multiple of 4: a lane's four columns are one vec4, stored (and P loaded) with
+// one lane-loop instead of four. The plain store, which would read C, is not called under ATTN.
+@group(0) @binding(3) var<storage, read_write> C4: array<vec4<f32>>;
+#endif
 // Rows and columns past the edge are clamped to the last one: their sums are computed and never stored.
 #if VEC_A
 #elif VEC_AT
@@ -172,7 +177,11 @@ fn causalK(row0: u32, col0: u32) -> vec2<u32> {
 // Masked entries (past the diagonal with CAUSAL, past the row's length with ATTN_LENGTHS) are 0, so the products
 // that reduce over them add zeros.
 @group(0) @binding(4) var<storage, read> stats: array<f32>; // [batch, M, 2]: L, D
+#if ATTN_V4
 #if ATTN_DS
+@group(0) @binding(5) var<storage, read> P4: array<vec4<f32>>;
+#endif
+#elif ATTN_DS
 @group(0) @binding(5) var<storage, read> P: array<f32>;
 #endif
 #if ATTN_LENGTHS
@@ -204,6 +213,17 @@ fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, arr
       let L = stats[2u * row];
 #endif
       let v = (*out)[q][i];
+#if ATTN_V4
+      let cs = vec4<u32>(c) + vec4<u32>(0u, 1u, 2u, 3u);
+      let seen = cs < vec4<u32>(end);
+      if (live && c < N) {
+#if ATTN_DS
+        C4[(row * N + c) / 4u] = select(vec4<f32>(0.0), P4[(row * N + c) / 4u] * (v - D) * ATTN_SCALE, seen);
+#else
+        C4[(row * N + c) / 4u] = select(vec4<f32>(0.0), exp(v * ATTN_SCALE - L), seen);
+#endif
+      }
+#else
       for (var e = 0u; e < 4u; e++) {
         let idx = row * N + c + e;
         if (live && c + e < N) {
@@ -214,6 +234,7 @@ fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, arr
 #endif
         }
       }
+#endif
     }
   }
 }

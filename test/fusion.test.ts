@@ -17,7 +17,9 @@ import { grad } from '../src/autodiff/grad.js';
 import { plan } from '../src/schedule/plan.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
-import { assertClose, maxAbs, randn, randInt, runBoth } from './helpers.js';
+import { fusedLaunch } from '../src/backends/webgpu/kernels.js';
+import { ATTENTION_GEMM_BACKWARD } from '../src/backends/webgpu/attention.js';
+import { assertClose, maxAbs, randn, randInt, runBoth, runOn } from './helpers.js';
 
 const cpu = new CpuBackend();
 let gpu: WebGpuBackend;
@@ -351,6 +353,59 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
       const { cpu: want, gpu: got } = await runBoth(outs, feeds, gpu, cpu);
       grads.forEach((_, i) => assertClose(got[i + 1], want[i + 1], { atol: 1e-6 + 1e-6 * Math.sqrt(T * T * dh) * maxAbs(want[i + 1]), rtol: 2e-5, what: `d${'qkv'[wrt[i]]} of [${wrt}]` }));
     }
+  });
+  // The two strategies of the gradient step: the GEMM backward (five batched products on the subgroup GEMM, P and dS
+  // in scratch) where P and dS fit ATTENTION_GEMM_BACKWARD.maxBytes, else the fused gradient kernels. Both against
+  // the composite and against each other, on odd sizes, sizes whose key count is a multiple of 4 (the epilogue's
+  // vec4 stores), masks and lengths; with the cap at 0 the same plan takes the fused kernels.
+  describe('gradient strategies: GEMM backward vs fused gradient kernels', () => {
+    const strategies = async (name: string, [N, Tq, Tk, dh]: number[], o: { causal?: boolean; lengths?: boolean }) => {
+      const q = input([N, Tq, dh], 'f32', 'q'), k = input([N, Tk, dh], 'f32', 'k'), v = input([N, Tk, dh], 'f32', 'v'), R = input([N, Tq, dh], 'f32', 'R');
+      const lengths = o.lengths ? input([N], 'i32', 'lengths') : undefined;
+      const y = attention(q, k, v, { causal: o.causal, lengths, recompute: true });
+      const outs = [y, ...grad(ops.sum(ops.mul(y, R)), [q, k, v])];
+      const feeds: Feeds = new Map([[q, randn(q.size, 11, 1.5)], [k, randn(k.size, 12, 1.5)], [v, randn(v.size, 13)], [R, randn(R.size, 15)]]);
+      if (lengths) feeds.set(lengths, randInt(N, Tk + 1, 14));
+      const step = [...plan(outs).fused].find(([, g]) => g.pattern?.kernel === 'attention_grad')!;
+      const shaders = () => { const l = fusedLaunch(step[0], step[1], gpu.ctx.gemm); return [...(l.before ?? []), l].map((x) => x.shader); };
+      const cap = ATTENTION_GEMM_BACKWARD.maxBytes;
+      const want = await runOn(cpu, outs, feeds);
+      expect(shaders().filter((s) => s === 'matmul_subgroup')).toHaveLength(5);
+      const viaGemm = await runOn(gpu, outs, feeds);
+      let viaKernels: (Float32Array | Int32Array)[];
+      ATTENTION_GEMM_BACKWARD.maxBytes = 0;
+      try {
+        expect(shaders()).not.toContain('matmul_subgroup');
+        viaKernels = await runOn(gpu, outs, feeds);
+      } finally { ATTENTION_GEMM_BACKWARD.maxBytes = cap; }
+      outs.forEach((_, i) => {
+        const K = i === 0 ? Tk * dh : Tq * Tk * dh, what = `${name}: ${['y', 'dq', 'dk', 'dv'][i]}`;
+        const tol = (ref: ArrayLike<number>) => ({ atol: 1e-6 + 1e-6 * Math.sqrt(K) * maxAbs(ref), rtol: 2e-5 });
+        assertClose(viaGemm[i], want[i], { ...tol(want[i]), what: `${what}, GEMM backward vs composite` });
+        assertClose(viaGemm[i], viaKernels[i], { ...tol(want[i]), what: `${what}, GEMM backward vs fused gradient kernels` });
+      });
+    };
+    for (const T of [1, 7, 33, 64, 129]) for (const causal of [false, true]) {
+      it(`N=3 T=${T} dh=16${causal ? ' causal' : ''}`, async () => { await strategies(`T=${T}`, [3, T, T, 16], { causal }); });
+    }
+    it('dh 8 and 32, causal', async () => {
+      await strategies('dh 8', [2, 37, 37, 8], { causal: true });
+      await strategies('dh 32', [2, 40, 40, 32], { causal: true });
+    });
+    it('lengths, causal, Tq < Tk (a multiple of 4 and not)', async () => {
+      await strategies('lengths 33x70', [5, 33, 70, 16], { causal: true, lengths: true });
+      await strategies('lengths 20x68', [5, 20, 68, 16], { causal: true, lengths: true });
+      await strategies('lengths 1x129', [4, 1, 129, 32], { lengths: true });
+    });
+    it('P and dS over the cap take the fused gradient kernels (O(T) memory)', () => {
+      const T = 64, N = Math.ceil(ATTENTION_GEMM_BACKWARD.maxBytes / (8 * T * T)) + 1;
+      const q = input([N, T, 16]), k = input([N, T, 16]), v = input([N, T, 16]), R = input([N, T, 16]);
+      const y = attention(q, k, v, { causal: true, recompute: true });
+      const outs = [y, ...grad(ops.sum(ops.mul(y, R)), [q, k, v])];
+      const [n, g] = [...plan(outs).fused].find(([, f]) => f.pattern?.kernel === 'attention_grad')!;
+      const l = fusedLaunch(n, g, gpu.ctx.gemm);
+      expect([...(l.before ?? []), l].map((x) => x.shader)).not.toContain('matmul_subgroup');
+    });
   });
   it('head sizes over 64 or not a multiple of 4 stay composite', async () => {
     await check('dh 96', [2, 7, 7, 96], {}, false);

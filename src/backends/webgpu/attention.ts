@@ -142,17 +142,18 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
 
 /**
  * The most scratch the GEMM backward's [N, Tq, Tk] matrices (P and dS, two of them) may take; longer rows take the
- * fused gradient kernels, whose memory is O(T).
+ * fused gradient kernels, whose memory is O(T). A plan reads it when it is compiled: tests and benchmarks set it to 0
+ * to compare the two strategies on one backend.
  */
-export const ATTENTION_GEMM_BACKWARD_BYTES = 64 * 2 ** 20;
+export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20 };
 /** The scratch slots of P and dS (the GEMM backward). */
 const P_SCRATCH = 5, DS_SCRATCH = 6;
 
 /**
  * Whether the gradient step recomputes the weights through the subgroup GEMM (gemmBackwardProducts) rather than the
- * fused gradient kernels: where that GEMM runs and P and dS fit ATTENTION_GEMM_BACKWARD_BYTES.
+ * fused gradient kernels: where that GEMM runs and P and dS fit ATTENTION_GEMM_BACKWARD.maxBytes.
  */
-export const gemmBackward = (gemm: GemmKernel, N: number, Tq: number, Tk: number) => gemm !== 'tiled' && 2 * 4 * N * Tq * Tk <= ATTENTION_GEMM_BACKWARD_BYTES;
+export const gemmBackward = (gemm: GemmKernel, N: number, Tq: number, Tk: number) => gemm !== 'tiled' && 2 * 4 * N * Tq * Tk <= ATTENTION_GEMM_BACKWARD.maxBytes;
 
 /**
  * One batched product of the GEMM backward on matmul_subgroup.wgsl, C[b] = op(A[b])·op(B[b]) (M x Nc, reduction K),
@@ -167,7 +168,7 @@ function attentionProduct(
   const defines = {
     ...SUBGROUP_PLAIN, EPILOGUE: false, EPILOGUE_GRAD: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && Nc % 4 === 0, K4: k4,
     VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0,
-    CAUSAL: o.causal > 0, ATTN: !!o.attn, ATTN_DS: !!o.attn?.p, ATTN_LENGTHS: !!o.attn?.lengths,
+    CAUSAL: o.causal > 0, ATTN: !!o.attn, ATTN_DS: !!o.attn?.p, ATTN_LENGTHS: !!o.attn?.lengths, ATTN_V4: !!o.attn && Nc % 4 === 0,
   };
   const constants: Record<string, number> = { TRANS_A: +transA, TRANS_B: +transB };
   if (o.causal) Object.assign(constants, { CAUSAL_MODE: o.causal, DIAG: o.diag });
