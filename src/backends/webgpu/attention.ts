@@ -142,7 +142,7 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
 
 /**
  * The most scratch the GEMM backward's [N, Tq, Tk] matrices (P and dS, two of them) may take; longer rows take the
- * fused gradient kernels, whose memory is O(T). A plan reads it when it is compiled: tests and benchmarks set it to 0
+ * fused gradient kernels, whose memory is O(T). Read as a plan is compiled: tests and benchmarks set it to 0
  * to compare the two strategies on one backend.
  */
 export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20 };
@@ -185,7 +185,7 @@ function attentionProduct(
  * exp(q·kᵀ·scale − L) into scratch, dS = P∘(dy·vᵀ − D)·scale into scratch (both through the GEMM's epilogue, masked),
  * then dv = Pᵀ·dy, dq = dS·k, dk = dSᵀ·q. Causal, each product skips the tiles and k the mask zeroes. Where the
  * fused kernels recompute each weight in a lane-private loop over the other side, these are tiles of the GEMM that
- * every product of the engine runs (on lavapipe 2.5x the fused kernels' rate at T = 256).
+ * every product of the engine runs: on lavapipe at T = 256, causal, about half the fused kernels' time (bench/results/2026-12-06-attention-lavapipe.json).
  */
 function gemmBackwardProducts(g: Fused, stats: Scratch, dq?: Tensor, dk?: Tensor, dv?: Tensor): Launch[] {
   const [q, k, v, dy, , lengths] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1];
