@@ -71,6 +71,19 @@ export function maxPoolReluGrad(n: Tensor, pool: Node<'maxpool_grad'>): Launch {
   return { ...poolLaunch(pool, pool, true, true, true), bindings: [...pool.inputs, n] };
 }
 
+/**
+ * Whether the implicit kernels with subgroups take four k a step (K4 in shaders/conv_gemm.wgsl): the sums are added
+ * in the same order, so the results are bit-identical to one k a step (test/conv.test.ts compares the two). Measured
+ * on lavapipe (2 cores, shared with another process, load average 1.1-1.9), cnn at batch 64, `wgtrain profile`, one k
+ * -> four k a step back to back: conv2 forward 32.0 -> 39.5 GFLOP/s, weight gradient 30.2 -> 35.0, input gradient
+ * 27.5 -> 29.3, conv1 weight gradient 16.0 -> 18.3 (forward 13.7 -> 13.2, within noise); `bench train` best of three
+ * alternating 811 -> 877 samples/s.
+ */
+let k4 = true;
+
+/** Four k a step on (the default) or off, for plans compiled from now on: to compare the two. */
+export function setConvK4(on = true): void { k4 = on; }
+
 /** Split-k partials of the implicit weight gradient: a buffer slot (attention's stats share it; steps never overlap). */
 const CONV_SCRATCH = 4;
 
@@ -96,7 +109,7 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   const bias = epilogue?.bias;
   const main: Launch = {
     shader: 'conv_gemm',
-    defines: { SUBGROUP: gemm !== 'tiled', FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
     constants: {
       C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC,
       ...(pass === 'DW' ? { DWI: dwi } : {}),
