@@ -35,7 +35,13 @@ override PC: u32;
 
 #include conv_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
+#if VEC_A
+// With K4, where a row's four k are adjacent and aligned in A (FWD: K a multiple of 4; DW: also each chunk and an
+// image's pixels): one vec4, one lane-loop instead of four.
+@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
+#else
 @group(0) @binding(1) var<storage, read> A: array<f32>; // FWD, DX: w; DW: dy
+#endif
 @group(0) @binding(2) var<storage, read> B: array<f32>; // FWD, DW: x; DX: dy
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 #if BIAS
@@ -212,7 +218,11 @@ fn rows8k4(a: vec4<f32>, b: mat4x4<f32>, b2: mat4x4<f32>, acc: ptr<function, arr
 }
 
 fn aAt(i: u32, at: vec4<u32>, live: vec4<bool>) -> vec4<f32> {
+#if VEC_A
+  return A[(i + at.x) / 4u];
+#else
   return select(vec4<f32>(0.0), vec4<f32>(A[i + at.x], A[i + at.y], A[i + at.z], A[i + at.w]), live);
+#endif
 }
 #endif
 

@@ -221,15 +221,17 @@ describe('conv and pooling: WebGPU vs CPU reference, forward and backward', () =
 
 describe('implicit-GEMM convolution: four k a step', () => {
   // K4 walks k in the one-k loop's order, so the two must agree to the bit: forward, dx and dw (split k included), on
-  // C = 1 (K = 25 for the forward, a tail of one k), 1x1, dilation, odd channels and 32-row, 64-wide tiles.
+  // C = 1 (K = 25 for the forward, a tail of one k), 1x1, dilation, odd channels and 32-row, 64-wide tiles; A read
+  // as vec4s (K a multiple of 4) by the last layer's forward and by the dw of the first and last.
   const shapes: [number[], number[], conv.ConvOpts][] = [
     [[3, 1, 28, 27], [16, 1, 5, 5], { padding: 2 }],
     [[3, 7, 33, 33], [5, 7, 3, 3], { padding: 1 }],
     [[5, 33, 15, 13], [40, 33, 3, 3], { padding: 1, dilation: 2 }],
     [[4, 9, 11, 11], [70, 9, 1, 1], {}],
-    [[8, 16, 14, 14], [32, 16, 5, 5], { padding: 2 }],
+    [[12, 16, 14, 14], [32, 16, 5, 5], { padding: 2 }],
   ];
   afterAll(() => setConvK4());
+  const seen = new Set<string>();
   it.each(shapes)('conv2d x%j w%j %j: bit-identical to one k a step', async (xs, ws, o) => {
     const x = input(xs), w = input(ws);
     const y = ops.tanh(conv.conv2d(x, w, o)), R = input(y.shape);
@@ -239,11 +241,17 @@ describe('implicit-GEMM convolution: four k a step', () => {
       setConvK4(on);
       const paths = gemmPaths(gpu, outputs).filter((p) => p.startsWith('implicit conv'));
       expect(paths.map((p) => p.split(' ')[2]).sort(), 'forward, dx and dw all implicit').toEqual(['dw', 'dx', 'forward']);
-      expect(paths.every((p) => p.endsWith(' k4') === on), paths.join('; ')).toBe(true);
+      expect(paths.every((p) => p.includes(' k4') === on), paths.join('; ')).toBe(true);
+      for (const p of paths) seen.add(p);
       return runOn(gpu, outputs, feeds);
     };
     const one = await run(false), four = await run(true);
     four.forEach((v, i) => expect(Array.from(v), `output ${i}`).toEqual(Array.from(one[i])));
+  });
+  it('the cases took the vec4 loads of A in the forward and in dw (split k)', () => {
+    for (const want of [/^implicit conv forward .* k4 vec-A$/, /^implicit conv dw .*split k .* k4 vec-A$/]) {
+      expect([...seen].some((p) => want.test(p)), `${want} (taken: ${[...seen].join('; ')})`).toBe(true);
+    }
   });
 });
 
