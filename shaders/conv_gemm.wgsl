@@ -43,7 +43,13 @@ override PC: u32;
 @group(0) @binding(1) var<storage, read> A: array<f32>; // FWD, DX: w; DW: dy
 #endif
 @group(0) @binding(2) var<storage, read> B: array<f32>; // FWD, DW: x; DX: dy
+#if VEC_Y
+// Where an image's outputs (PC) and so N are whole fours: a lane's 4 columns of one row are one aligned vec4 of Y,
+// one lane-loop and one bias load for four outputs.
+@group(0) @binding(3) var<storage, read_write> Y: array<vec4<f32>>;
+#else
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+#endif
 #if BIAS
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 #endif
@@ -230,6 +236,19 @@ fn aAt(i: u32, at: vec4<u32>, live: vec4<bool>) -> vec4<f32> {
 // split k writes partial z at z·M·N.
 fn store(base: u32, m: u32, c: u32, v: vec4<f32>) {
   if (m >= dims.M) { return; }
+#if VEC_Y
+  // c is a multiple of 4, and so is N: the 4 columns are all inside, in one image.
+  if (c >= dims.N) { return; }
+#if BIAS
+  var r = v + vec4<f32>(bias[m]);
+#else
+  var r = v;
+#endif
+#if EPILOGUE
+  r = vec4<f32>(unary_by(ACT, r.x, 0.0), unary_by(ACT, r.y, 0.0), unary_by(ACT, r.z, 0.0), unary_by(ACT, r.w, 0.0));
+#endif
+  Y[(base + (c / PC) * dims.M * PC + m * PC + c % PC) / 4u] = r;
+#else
   for (var e = 0u; e < 4u; e++) {
     let cc = c + e;
     if (cc < dims.N) {
@@ -244,6 +263,7 @@ fn store(base: u32, m: u32, c: u32, v: vec4<f32>) {
       Y[base + (cc / PC) * dims.M * PC + m * PC + cc % PC] = r;
     }
   }
+#endif
 }
 
 @compute @workgroup_size(8)

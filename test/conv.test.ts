@@ -216,6 +216,12 @@ describe('conv and pooling: WebGPU vs CPU reference, forward and backward', () =
   }
   // 2x2 on even sides: one invocation per row of windows, both image rows read as vec2s (PAIR in shaders/pool.wgsl).
   cases.push({ name: 'maxPool2d [3,7,34,30] 2 {}', args: [{ shape: [3, 7, 34, 30] }], f: (x) => conv.maxPool2d(x, 2), k: () => [1, 1] });
+  // An image of whole fours of outputs (28 x 27): the implicit forward stores vec4s (VEC_Y), with the bias.
+  {
+    const c = convCase([3, 7, 28, 27], [5, 7, 3, 3], { padding: 1 }, true);
+    c.k = (y) => { const nohw = y.size / y.shape[1]; return [7 * 9, 5 * 9, nohw, nohw]; };
+    cases.push(c);
+  }
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 9000 + 17 * i); }));
 });
 
@@ -248,8 +254,8 @@ describe('implicit-GEMM convolution: four k a step', () => {
     const one = await run(false), four = await run(true);
     four.forEach((v, i) => expect(Array.from(v), `output ${i}`).toEqual(Array.from(one[i])));
   });
-  it('the cases took the vec4 loads of A in the forward and in dw (split k)', () => {
-    for (const want of [/^implicit conv forward .* k4 vec-A$/, /^implicit conv dw .*split k .* k4 vec-A$/]) {
+  it('the cases took the vec4 loads of A in the forward and in dw (split k), and the vec4 stores of the forward', () => {
+    for (const want of [/^implicit conv forward .* k4 vec-A vec-Y$/, /^implicit conv forward .* k4 vec-Y$/, /^implicit conv dw .*split k .* k4 vec-A$/]) {
       expect([...seen].some((p) => want.test(p)), `${want} (taken: ${[...seen].join('; ')})`).toBe(true);
     }
   });

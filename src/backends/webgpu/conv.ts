@@ -117,9 +117,14 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   // Measured on lavapipe (load average 2.4-3.2, shared), cnn's layers at batch 64, one process, the variants
   // interleaved, best of 15, ms: conv2 forward 8.13 -> 7.80-7.93, conv2 dw 8.78 -> 8.13, conv1 dw 1.97 -> 1.84.
   const vecA = gemm !== 'tiled' && k4 && K % 4 === 0 && (pass === 'FWD' || (pass === 'DW' && kc % 4 === 0 && (s.OH * s.OW) % 4 === 0));
+  // The output stored as vec4s (VEC_Y) where an image's outputs are whole fours, in the forward only. Measured on
+  // lavapipe (load average 3.3-3.8, shared), one process, interleaved, best of 15-25, ms: conv1 forward (K = 25, so
+  // the store is a large share) 2.49 -> 2.16, conv2 forward 7.34-7.73 -> 7.21-7.60; but conv2 dx 9.77 -> 10.36-10.49
+  // and dw 7.41-7.60 -> 8.13-8.32 in both orders, so not there.
+  const vecY = pass === 'FWD' && PC % 4 === 0;
   const main: Launch = {
     shader: 'conv_gemm',
-    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, VEC_A: vecA, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, VEC_A: vecA, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, VEC_Y: vecY, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
     constants: {
       C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC,
       ...(pass === 'DW' ? { DWI: dwi } : {}),
