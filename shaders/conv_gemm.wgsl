@@ -17,6 +17,12 @@
 // DW's reduction runs over the whole batch (50k long for a 28x28 layer at batch 64) with only ceil(M/TM)·ceil(N/8CW)
 // tiles: the launch splits K into dims.splits chunks (grid z), each writing a partial [M, N] to scratch, summed by a
 // reduce launch after. The output store writes NCHW directly (y and dx), with FWD's bias and activation applied.
+//
+// K4 (with SUBGROUP): four k a step, each accumulator updated by one chain of four multiply-adds (chain4 in
+// gemm_subgroup.wgsl), for matmul_subgroup.wgsl's reason: llvmpipe loads, masks and stores an accumulator on every
+// update, and the chain pays that once per four k. A row of k (INNER steps) rarely holds a multiple of four, so the
+// k walk crosses rows inside a step, rebuilding the row's geometry where one ends; the k order, and so every sum, is
+// the one-k loop's.
 #if SUBGROUP
 enable subgroups;
 #endif
@@ -29,9 +35,21 @@ override PC: u32;
 
 #include conv_dims
 @group(0) @binding(0) var<uniform> dims: Dims;
+#if VEC_A
+// With K4, where a row's four k are adjacent and aligned in A (FWD: K a multiple of 4; DW: also each chunk and an
+// image's pixels): one vec4, one lane-loop instead of four.
+@group(0) @binding(1) var<storage, read> A: array<vec4<f32>>;
+#else
 @group(0) @binding(1) var<storage, read> A: array<f32>; // FWD, DX: w; DW: dy
+#endif
 @group(0) @binding(2) var<storage, read> B: array<f32>; // FWD, DW: x; DX: dy
+#if VEC_Y
+// Where an image's outputs (PC) and so N are whole fours: a lane's 4 columns of one row are one aligned vec4 of Y,
+// one lane-loop and one bias load for four outputs.
+@group(0) @binding(3) var<storage, read_write> Y: array<vec4<f32>>;
+#else
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+#endif
 #if BIAS
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 #endif
@@ -176,10 +194,61 @@ fn rows8(a: f32, r0: u32, at: u32, b: vec4<f32>, b2: vec4<f32>, acc: ptr<functio
 
 const BLOCKS = TM / 4u;
 
+#if K4
+#include gemm_subgroup
+
+// Where the k walk stands: the row of k (ko), the step in it (ki), and what rowOf and aRow give for that row.
+struct Walk { ko: u32, ki: u32, row: Row, row2: Row, ar: u32 }
+
+fn walkAt(cols: Cols, cols2: Cols, ko: u32) -> Walk {
+  return Walk(ko, 0u, rowOf(cols, ko), rowOf(cols2, ko), aRow(ko));
+}
+
+// One k further: the row's geometry is rebuilt only where a row of INNER steps ends (k is the same in every lane,
+// so the branch is uniform).
+fn advance(w: ptr<function, Walk>, cols: Cols, cols2: Cols) {
+  (*w).ki += 1u;
+  if ((*w).ki == INNER) { *w = walkAt(cols, cols2, (*w).ko + 1u); }
+}
+
+// rows8 for four k: lane l's a holds its row's values at the four k, b (b2) the lane's columns at each k.
+fn rows8k4(a: vec4<f32>, b: mat4x4<f32>, b2: mat4x4<f32>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
+  let s0 = subgroupBroadcast(a, 0u); let s1 = subgroupBroadcast(a, 1u); let s2 = subgroupBroadcast(a, 2u); let s3 = subgroupBroadcast(a, 3u);
+  let s4 = subgroupBroadcast(a, 4u); let s5 = subgroupBroadcast(a, 5u); let s6 = subgroupBroadcast(a, 6u); let s7 = subgroupBroadcast(a, 7u);
+  (*acc)[0] = chain4(s0, b, (*acc)[0]); (*acc)[1] = chain4(s1, b, (*acc)[1]); (*acc)[2] = chain4(s2, b, (*acc)[2]); (*acc)[3] = chain4(s3, b, (*acc)[3]);
+  (*acc)[4] = chain4(s4, b, (*acc)[4]); (*acc)[5] = chain4(s5, b, (*acc)[5]); (*acc)[6] = chain4(s6, b, (*acc)[6]); (*acc)[7] = chain4(s7, b, (*acc)[7]);
+#if WIDE
+  (*acc2)[0] = chain4(s0, b2, (*acc2)[0]); (*acc2)[1] = chain4(s1, b2, (*acc2)[1]); (*acc2)[2] = chain4(s2, b2, (*acc2)[2]); (*acc2)[3] = chain4(s3, b2, (*acc2)[3]);
+  (*acc2)[4] = chain4(s4, b2, (*acc2)[4]); (*acc2)[5] = chain4(s5, b2, (*acc2)[5]); (*acc2)[6] = chain4(s6, b2, (*acc2)[6]); (*acc2)[7] = chain4(s7, b2, (*acc2)[7]);
+#endif
+}
+
+fn aAt(i: u32, at: vec4<u32>, live: vec4<bool>) -> vec4<f32> {
+#if VEC_A
+  return A[(i + at.x) / 4u];
+#else
+  return select(vec4<f32>(0.0), vec4<f32>(A[i + at.x], A[i + at.y], A[i + at.z], A[i + at.w]), live);
+#endif
+}
+#endif
+
 // Output (m, column c) lives at (c / PC)·M·PC + m·PC + c % PC: NCHW for FWD and DX, row-major [M, N] for DW, whose
 // split k writes partial z at z·M·N.
 fn store(base: u32, m: u32, c: u32, v: vec4<f32>) {
   if (m >= dims.M) { return; }
+#if VEC_Y
+  // c is a multiple of 4, and so is N: the 4 columns are all inside, in one image.
+  if (c >= dims.N) { return; }
+#if BIAS
+  var r = v + vec4<f32>(bias[m]);
+#else
+  var r = v;
+#endif
+#if EPILOGUE
+  r = vec4<f32>(unary_by(ACT, r.x, 0.0), unary_by(ACT, r.y, 0.0), unary_by(ACT, r.z, 0.0), unary_by(ACT, r.w, 0.0));
+#endif
+  Y[(base + (c / PC) * dims.M * PC + m * PC + c % PC) / 4u] = r;
+#else
   for (var e = 0u; e < 4u; e++) {
     let cc = c + e;
     if (cc < dims.N) {
@@ -194,6 +263,7 @@ fn store(base: u32, m: u32, c: u32, v: vec4<f32>) {
       Y[base + (cc / PC) * dims.M * PC + m * PC + cc % PC] = r;
     }
   }
+#endif
 }
 
 @compute @workgroup_size(8)
@@ -219,6 +289,50 @@ fn main(@builtin(local_invocation_index) j: u32, @builtin(workgroup_id) wid: vec
   let st = aStride();
   let a0i = m0 * st; let a1i = m1 * st; let a2i = m2 * st; let a3i = m3 * st;
   // The launch makes kc a multiple of INNER, so a chunk is whole rows of k.
+#if K4
+  // Four k a step, each accumulator updated by a chain of four multiply-adds in k order (K4 in matmul_subgroup.wgsl:
+  // llvmpipe loads, masks and stores an accumulator once per update, so once per four k). The k walk crosses rows
+  // as the one-k loop's does, so the sums are added in the same order; k past the chunk's end is zero in A and B
+  // (its loads, from wherever the walk points, are never used).
+  var wk = walkAt(cols, cols2, k0 / INNER);
+  for (var k = k0; k < k1; k += 4u) {
+    let live = vec4<bool>(true, k + 1u < k1, k + 2u < k1, k + 3u < k1);
+    let t0 = wk.ar + wk.ki; let b0 = loadB(cols, wk.row, wk.ki);
+#if WIDE
+    let e0 = loadB(cols2, wk.row2, wk.ki);
+#endif
+    advance(&wk, cols, cols2);
+    let t1 = wk.ar + wk.ki; let b1 = select(vec4<f32>(0.0), loadB(cols, wk.row, wk.ki), live.y);
+#if WIDE
+    let e1 = select(vec4<f32>(0.0), loadB(cols2, wk.row2, wk.ki), live.y);
+#endif
+    advance(&wk, cols, cols2);
+    let t2 = wk.ar + wk.ki; let b2 = select(vec4<f32>(0.0), loadB(cols, wk.row, wk.ki), live.z);
+#if WIDE
+    let e2 = select(vec4<f32>(0.0), loadB(cols2, wk.row2, wk.ki), live.z);
+#endif
+    advance(&wk, cols, cols2);
+    let t3 = wk.ar + wk.ki; let b3 = select(vec4<f32>(0.0), loadB(cols, wk.row, wk.ki), live.w);
+#if WIDE
+    let e3 = select(vec4<f32>(0.0), loadB(cols2, wk.row2, wk.ki), live.w);
+#endif
+    advance(&wk, cols, cols2);
+    let at = vec4<u32>(t0, t1, t2, t3);
+    let bm = mat4x4<f32>(b0, b1, b2, b3);
+#if WIDE
+    let em = mat4x4<f32>(e0, e1, e2, e3);
+#else
+    let em = bm;
+#endif
+    let a0 = aAt(a0i, at, live); let a1 = aAt(a1i, at, live);
+#if ROWS16
+    rows8k4(a0, bm, em, &c0, &d0); rows8k4(a1, bm, em, &c1, &d1);
+#else
+    let a2 = aAt(a2i, at, live); let a3 = aAt(a3i, at, live);
+    rows8k4(a0, bm, em, &c0, &d0); rows8k4(a1, bm, em, &c1, &d1); rows8k4(a2, bm, em, &c2, &d2); rows8k4(a3, bm, em, &c3, &d3);
+#endif
+  }
+#else
   for (var ko = k0 / INNER; ko < k1 / INNER; ko++) {
     let row = rowOf(cols, ko);
     let row2 = rowOf(cols2, ko);
@@ -249,6 +363,7 @@ fn main(@builtin(local_invocation_index) j: u32, @builtin(workgroup_id) wid: vec
 #endif
     }
   }
+#endif
 #if ROWS16
   var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, d0, d1);
 #else

@@ -20,6 +20,8 @@ import { MODELS } from '../src/nn/models.js';
 import { SGD } from '../src/optim/sgd.js';
 import { ClassifierTrainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
+import { setConvK4 } from '../src/backends/webgpu/conv.js';
+import { gemmPaths } from '../src/check/fuzz_big.js';
 import { assertClose, maxAbs, mulberry32, randn, runOn, finiteDifferenceCheck, weightedSum, type Gen } from './helpers.js';
 
 interface Case { name: string; args: { shape: number[]; gen?: Gen }[]; f: (...xs: Tensor[]) => Tensor; k?: (y: Tensor, xs: Tensor[]) => number[] }
@@ -214,7 +216,49 @@ describe('conv and pooling: WebGPU vs CPU reference, forward and backward', () =
   }
   // 2x2 on even sides: one invocation per row of windows, both image rows read as vec2s (PAIR in shaders/pool.wgsl).
   cases.push({ name: 'maxPool2d [3,7,34,30] 2 {}', args: [{ shape: [3, 7, 34, 30] }], f: (x) => conv.maxPool2d(x, 2), k: () => [1, 1] });
+  // An image of whole fours of outputs (28 x 27): the implicit forward stores vec4s (VEC_Y), with the bias.
+  {
+    const c = convCase([3, 7, 28, 27], [5, 7, 3, 3], { padding: 1 }, true);
+    c.k = (y) => { const nohw = y.size / y.shape[1]; return [7 * 9, 5 * 9, nohw, nohw]; };
+    cases.push(c);
+  }
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 9000 + 17 * i); }));
+});
+
+describe('implicit-GEMM convolution: four k a step', () => {
+  // K4 walks k in the one-k loop's order, so the two must agree to the bit: forward, dx and dw (split k included), on
+  // C = 1 (K = 25 for the forward, a tail of one k), 1x1, dilation, odd channels and 32-row, 64-wide tiles; A read
+  // as vec4s (K a multiple of 4) by the last layer's forward and by the dw of the first and last.
+  const shapes: [number[], number[], conv.ConvOpts][] = [
+    [[3, 1, 28, 27], [16, 1, 5, 5], { padding: 2 }],
+    [[3, 7, 33, 33], [5, 7, 3, 3], { padding: 1 }],
+    [[5, 33, 15, 13], [40, 33, 3, 3], { padding: 1, dilation: 2 }],
+    [[4, 9, 11, 11], [70, 9, 1, 1], {}],
+    [[12, 16, 14, 14], [32, 16, 5, 5], { padding: 2 }],
+  ];
+  afterAll(() => setConvK4());
+  const seen = new Set<string>();
+  it.each(shapes)('conv2d x%j w%j %j: bit-identical to one k a step', async (xs, ws, o) => {
+    const x = input(xs), w = input(ws);
+    const y = ops.tanh(conv.conv2d(x, w, o)), R = input(y.shape);
+    const outputs = [y, ...grad(ops.sum(ops.mul(y, R)), [x, w])];
+    const feeds: Feeds = new Map([[x, randn(x.size, 1)], [w, randn(w.size, 2, 1 / Math.sqrt(ws[1] * ws[2] * ws[3]))], [R, randn(y.size, 3)]]);
+    const run = async (on: boolean) => {
+      setConvK4(on);
+      const paths = gemmPaths(gpu, outputs).filter((p) => p.startsWith('implicit conv'));
+      expect(paths.map((p) => p.split(' ')[2]).sort(), 'forward, dx and dw all implicit').toEqual(['dw', 'dx', 'forward']);
+      expect(paths.every((p) => p.includes(' k4') === on), paths.join('; ')).toBe(true);
+      for (const p of paths) seen.add(p);
+      return runOn(gpu, outputs, feeds);
+    };
+    const one = await run(false), four = await run(true);
+    four.forEach((v, i) => expect(Array.from(v), `output ${i}`).toEqual(Array.from(one[i])));
+  });
+  it('the cases took the vec4 loads of A in the forward and in dw (split k), and the vec4 stores of the forward', () => {
+    for (const want of [/^implicit conv forward .* k4 vec-A vec-Y$/, /^implicit conv forward .* k4 vec-Y$/, /^implicit conv dw .*split k .* k4 vec-A$/]) {
+      expect([...seen].some((p) => want.test(p)), `${want} (taken: ${[...seen].join('; ')})`).toBe(true);
+    }
+  });
 });
 
 // ---- training ----

@@ -7,7 +7,12 @@
 // input gradient GEMM 14.7 + col2im 8.6 ms -> 10.3 ms; conv2 weight gradient GEMM 10.7 ms -> 9.7 ms (split k); the
 // step 82.8 -> 47.7 ms, its buffer pool 76 -> 16 MB (no column matrices). Under heavy load (15-18) the same kernels
 // measured 2-3x apart in either direction, so only same-run ratios mean anything. A strided input gradient stays
-// GEMM + col2im: the implicit one visits every tap of which only 1/(SH·SW) land (reasoned, not measured).
+// GEMM + col2im: the implicit one visits every tap of which only 1/(SH·SW) land. Measured with four k a step (load
+// average 2.6-3.3, one process, interleaved, best of 8), 3x3 stride 2 pad 1 at batch 64: [16,28,28] -> 32 channels,
+// implicit dx 21.0 ms against GEMM 6.4 + col2im 5.0 + a transpose of dy 2.0 ms; [32,14,14] -> 64, 20.8 against
+// 5.8 + 3.9 + 4.7. Unstrided, the cnn's layers stay implicit in every pass, conv1 (C = 1, K = 25) included: conv1
+// forward 3.0 ms against im2col 1.8 + GEMM 2.3, its dw 2.2 against a GEMM of 3.4; conv2 dx 10.8 against GEMM 16.1 +
+// col2im 9.8, forward 8.1-8.8 against im2col 7.1 + GEMM 9.8.
 //
 // The window geometry is passed as pipeline override constants, not as a uniform: every kernel rebuilds its indices
 // with divisions and remainders by these sizes, and a division by a constant compiles to a multiply and a shift
@@ -71,6 +76,19 @@ export function maxPoolReluGrad(n: Tensor, pool: Node<'maxpool_grad'>): Launch {
   return { ...poolLaunch(pool, pool, true, true, true), bindings: [...pool.inputs, n] };
 }
 
+/**
+ * Whether the implicit kernels with subgroups take four k a step (K4 in shaders/conv_gemm.wgsl): the sums are added
+ * in the same order, so the results are bit-identical to one k a step (test/conv.test.ts compares the two). Measured
+ * on lavapipe (2 cores, shared with another process, load average 1.1-1.9), cnn at batch 64, `wgtrain profile`, one k
+ * -> four k a step back to back: conv2 forward 32.0 -> 39.5 GFLOP/s, weight gradient 30.2 -> 35.0, input gradient
+ * 27.5 -> 29.3, conv1 weight gradient 16.0 -> 18.3 (forward 13.7 -> 13.2, within noise); `bench train` best of three
+ * alternating 811 -> 877 samples/s.
+ */
+let k4 = true;
+
+/** Four k a step on (the default) or off, for plans compiled from now on: to compare the two. */
+export function setConvK4(on = true): void { k4 = on; }
+
 /** Split-k partials of the implicit weight gradient: a buffer slot (attention's stats share it; steps never overlap). */
 const CONV_SCRATCH = 4;
 
@@ -94,9 +112,19 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   const kc = Math.ceil(K / want / inner) * inner, splits = Math.ceil(K / kc);
   const partial: Scratch = { scratch: CONV_SCRATCH, bytes: splits * M * N * 4 };
   const bias = epilogue?.bias;
+  // A read as vec4s (VEC_A): four k of a row of A are adjacent and aligned where K, each chunk and (DW: k runs over
+  // dy's pixels image by image) an image's pixels are whole fours. kc stays as above, so the sums stay the same.
+  // Measured on lavapipe (load average 2.4-3.2, shared), cnn's layers at batch 64, one process, the variants
+  // interleaved, best of 15, ms: conv2 forward 8.13 -> 7.80-7.93, conv2 dw 8.78 -> 8.13, conv1 dw 1.97 -> 1.84.
+  const vecA = gemm !== 'tiled' && k4 && K % 4 === 0 && (pass === 'FWD' || (pass === 'DW' && kc % 4 === 0 && (s.OH * s.OW) % 4 === 0));
+  // The output stored as vec4s (VEC_Y) where an image's outputs are whole fours, in the forward only. Measured on
+  // lavapipe (load average 3.3-3.8, shared), one process, interleaved, best of 15-25, ms: conv1 forward (K = 25, so
+  // the store is a large share) 2.49 -> 2.16, conv2 forward 7.34-7.73 -> 7.21-7.60; but conv2 dx 9.77 -> 10.36-10.49
+  // and dw 7.41-7.60 -> 8.13-8.32 in both orders, so not there.
+  const vecY = pass === 'FWD' && PC % 4 === 0;
   const main: Launch = {
     shader: 'conv_gemm',
-    defines: { SUBGROUP: gemm !== 'tiled', FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, VEC_A: vecA, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, VEC_Y: vecY, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
     constants: {
       C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC,
       ...(pass === 'DW' ? { DWI: dwi } : {}),
