@@ -122,6 +122,67 @@ fn bc1(x: f32, c: u32) -> f32 {
 
 fn hsum(x: vec4<f32>) -> f32 { return x.x + x.y + x.z + x.w; }
 
+#if FWD
+// The forward's per-row arrays and their loops (see main): each loop runs over d only.
+alias Row = array<vec4<f32>, DH4_MAX>;
+/** The block's 8 rows of K or V, row c's d-th vec4 at d·B + c. */
+alias Block = array<vec4<f32>, B * DH4_MAX>;
+
+fn loadQuery(r: ptr<function, Row>, n: u32, i: u32) {
+  for (var d = 0u; d < DH4; d++) { (*r)[d] = q[(n * dims.Tq + i) * DH4 + d] * dims.scale; }
+}
+
+fn zeroRow(r: ptr<function, Row>) {
+  for (var d = 0u; d < DH4; d++) { (*r)[d] = vec4<f32>(0.0); }
+}
+
+fn broadcastRow(b: ptr<function, Block>, d: u32, x: vec4<f32>) {
+  (*b)[d * B] = subgroupBroadcast(x, 0u);
+  (*b)[d * B + 1u] = subgroupBroadcast(x, 1u);
+  (*b)[d * B + 2u] = subgroupBroadcast(x, 2u);
+  (*b)[d * B + 3u] = subgroupBroadcast(x, 3u);
+  (*b)[d * B + 4u] = subgroupBroadcast(x, 4u);
+  (*b)[d * B + 5u] = subgroupBroadcast(x, 5u);
+  (*b)[d * B + 6u] = subgroupBroadcast(x, 6u);
+  (*b)[d * B + 7u] = subgroupBroadcast(x, 7u);
+}
+
+/** Query r's scores against the block's rows c0..c0+3. */
+fn scores4(r: ptr<function, Row>, b: ptr<function, Block>, c0: u32) -> vec4<f32> {
+  var s = vec4<f32>(0.0);
+  for (var d = 0u; d < DH4; d++) {
+    let x = (*r)[d];
+    s += vec4<f32>(dot(x, (*b)[d * B + c0]), dot(x, (*b)[d * B + c0 + 1u]), dot(x, (*b)[d * B + c0 + 2u]), dot(x, (*b)[d * B + c0 + 3u]));
+  }
+  return s;
+}
+
+/** a = a·corr + the block's rows weighted by pl (rows 0..3) and ph (4..7). */
+fn accumulate(a: ptr<function, Row>, b: ptr<function, Block>, pl: vec4<f32>, ph: vec4<f32>, corr: f32) {
+  for (var d = 0u; d < DH4; d++) {
+    var x = (*a)[d] * corr;
+    x = fma(vec4<f32>(pl.x), (*b)[d * B], x);
+    x = fma(vec4<f32>(pl.y), (*b)[d * B + 1u], x);
+    x = fma(vec4<f32>(pl.z), (*b)[d * B + 2u], x);
+    x = fma(vec4<f32>(pl.w), (*b)[d * B + 3u], x);
+    x = fma(vec4<f32>(ph.x), (*b)[d * B + 4u], x);
+    x = fma(vec4<f32>(ph.y), (*b)[d * B + 5u], x);
+    x = fma(vec4<f32>(ph.z), (*b)[d * B + 6u], x);
+    (*a)[d] = fma(vec4<f32>(ph.w), (*b)[d * B + 7u], x);
+  }
+}
+
+fn storeRow(a: ptr<function, Row>, n: u32, i: u32, l: f32, m: f32, end: u32) {
+  if (i < dims.Tq) {
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    for (var d = 0u; d < DH4; d++) { out[(n * dims.Tq + i) * DH4 + d] = (*a)[d] * inv; }
+#if FWD_STATS
+    stats[(n * dims.Tq + i) * 2u] = select(3.0e38, m + log(l), end > 0u);
+#endif
+  }
+}
+#endif
+
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let n = wid.y;
@@ -131,60 +192,75 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var acc: array<vec4<f32>, R * DH4_MAX>;
   for (var e = 0u; e < R * DH4; e++) { acc[e] = vec4<f32>(0.0); }
 #if FWD
-  var qi: array<vec4<f32>, R * DH4_MAX>;
+  // One array per row for its scaled query and its accumulator, written out for R = 4 rows: each is indexed by d
+  // alone, in loops short enough that the compiler unrolls them, so every index is a constant and the arrays stay in
+  // registers. lavapipe keeps an array with any variable index in memory and loads, masks and stores it lane by
+  // lane on every access, which cost more than the arithmetic (as chain4's comment in shaders/gemm_subgroup.wgsl).
+  var q0: Row;
+  var q1: Row;
+  var q2: Row;
+  var q3: Row;
+  var a0: Row;
+  var a1: Row;
+  var a2: Row;
+  var a3: Row;
   var end: array<u32, R>;
-  for (var u = 0u; u < R; u++) {
-    let ic = min(r0 + lid + B * u, Tq - 1u);
-    end[u] = keyEnd(n, ic);
-    for (var d = 0u; d < DH4; d++) { qi[u * DH4 + d] = q[(n * Tq + ic) * DH4 + d] * dims.scale; }
-  }
-  // The online softmax: per block of 8 keys, its scores and their max, then one exp per score.
+  for (var u = 0u; u < R; u++) { end[u] = keyEnd(n, min(r0 + lid + B * u, Tq - 1u)); }
+  loadQuery(&q0, n, min(r0 + lid, Tq - 1u));
+  loadQuery(&q1, n, min(r0 + lid + B, Tq - 1u));
+  loadQuery(&q2, n, min(r0 + lid + 2u * B, Tq - 1u));
+  loadQuery(&q3, n, min(r0 + lid + 3u * B, Tq - 1u));
+  zeroRow(&a0);
+  zeroRow(&a1);
+  zeroRow(&a2);
+  zeroRow(&a3);
+  // The online softmax: per block of 8 keys, its scores and their max, then one exp per score. The block's 8 key
+  // (then value) rows reach every lane by broadcast, into bk; row u's 8 scores are two vec4s, sc[2u] for keys
+  // t0..t0+3 and sc[2u + 1] for the next 4, then its weights; each accumulator takes one update per d and block.
   var m: array<f32, R>;
   var l: array<f32, R>;
   for (var u = 0u; u < R; u++) { m[u] = -3.0e38; l[u] = 0.0; }
+  let lane4 = vec4<u32>(0u, 1u, 2u, 3u);
   for (var t0 = 0u; t0 < blockEnd(r0, RB); t0 += B) {
     let kb = (n * Tk + min(t0 + lid, Tk - 1u)) * DH4;
-    var kr: array<vec4<f32>, DH4_MAX>;
-    var vr: array<vec4<f32>, DH4_MAX>;
-    for (var d = 0u; d < DH4; d++) { kr[d] = k[kb + d]; vr[d] = v[kb + d]; }
-    var s: array<f32, RB>;
-    var mt = m;
-    for (var c = 0u; c < B; c++) {
-      var kc: array<vec4<f32>, DH4_MAX>;
-      for (var d = 0u; d < DH4; d++) { kc[d] = bc(kr[d], c); }
-      for (var u = 0u; u < R; u++) {
-        var sv = vec4<f32>(0.0);
-        for (var d = 0u; d < DH4; d++) { sv += qi[u * DH4 + d] * kc[d]; }
-        s[u * B + c] = select(-3.0e38, hsum(sv), t0 + c < end[u]);
-        mt[u] = max(mt[u], s[u * B + c]);
-      }
-    }
+    var bk: Block;
+    for (var d = 0u; d < DH4; d++) { broadcastRow(&bk, d, k[kb + d]); }
+    var sc: array<vec4<f32>, 2u * R>;
+    sc[0] = scores4(&q0, &bk, 0u);
+    sc[1] = scores4(&q0, &bk, 4u);
+    sc[2] = scores4(&q1, &bk, 0u);
+    sc[3] = scores4(&q1, &bk, 4u);
+    sc[4] = scores4(&q2, &bk, 0u);
+    sc[5] = scores4(&q2, &bk, 4u);
+    sc[6] = scores4(&q3, &bk, 0u);
+    sc[7] = scores4(&q3, &bk, 4u);
+    var corr: array<f32, R>;
     for (var u = 0u; u < R; u++) {
-      let corr = exp(m[u] - mt[u]);
-      l[u] *= corr;
-      for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] *= corr; }
-      m[u] = mt[u];
+      let e = vec4<u32>(end[u]);
+      let inLo = lane4 + t0 < e;
+      let inHi = lane4 + (t0 + 4u) < e;
+      let lo = select(vec4<f32>(-3.0e38), sc[2u * u], inLo);
+      let hi = select(vec4<f32>(-3.0e38), sc[2u * u + 1u], inHi);
+      let mb = max(lo, hi);
+      let mt = max(m[u], max(max(mb.x, mb.y), max(mb.z, mb.w)));
+      corr[u] = exp(m[u] - mt);
+      m[u] = mt;
+      let pl = select(vec4<f32>(0.0), exp(lo - mt), inLo);
+      let ph = select(vec4<f32>(0.0), exp(hi - mt), inHi);
+      sc[2u * u] = pl;
+      sc[2u * u + 1u] = ph;
+      l[u] = l[u] * corr[u] + hsum(pl + ph);
     }
-    for (var c = 0u; c < B; c++) {
-      var vc: array<vec4<f32>, DH4_MAX>;
-      for (var d = 0u; d < DH4; d++) { vc[d] = bc(vr[d], c); }
-      for (var u = 0u; u < R; u++) {
-        let p = select(0.0, exp(s[u * B + c] - m[u]), t0 + c < end[u]);
-        l[u] += p;
-        for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] += p * vc[d]; }
-      }
-    }
+    for (var d = 0u; d < DH4; d++) { broadcastRow(&bk, d, v[kb + d]); }
+    accumulate(&a0, &bk, sc[0], sc[1], corr[0]);
+    accumulate(&a1, &bk, sc[2], sc[3], corr[1]);
+    accumulate(&a2, &bk, sc[4], sc[5], corr[2]);
+    accumulate(&a3, &bk, sc[6], sc[7], corr[3]);
   }
-  for (var u = 0u; u < R; u++) {
-    let i = r0 + lid + B * u;
-    if (i < Tq) {
-      let inv = select(0.0, 1.0 / l[u], l[u] > 0.0);
-      for (var d = 0u; d < DH4; d++) { out[(n * Tq + i) * DH4 + d] = acc[u * DH4 + d] * inv; }
-#if FWD_STATS
-      stats[(n * Tq + i) * 2u] = select(3.0e38, m[u] + log(l[u]), end[u] > 0u);
-#endif
-    }
-  }
+  storeRow(&a0, n, r0 + lid, l[0], m[0], end[0]);
+  storeRow(&a1, n, r0 + lid + B, l[1], m[1], end[1]);
+  storeRow(&a2, n, r0 + lid + 2u * B, l[2], m[2], end[2]);
+  storeRow(&a3, n, r0 + lid + 3u * B, l[3], m[3], end[3]);
 #elif STATS_D
   for (var u = 0u; u < R; u++) {
     let i = r0 + lid + B * u;
