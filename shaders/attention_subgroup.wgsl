@@ -21,6 +21,10 @@ const B = 8u; // the subgroup and workgroup size, and the rows per block of the 
 // also raise the multiply-adds per float loaded R-fold.
 const R = 4u;
 const RB = 32u; // R · B, the rows of a workgroup
+// Query rows a lane of FWD, written out in main as rows q0..q5: at T = 256, dh = 32 the forward took 0.87 of its time
+// with 4 and 0.80 with 8 (one process, best of 20, load 3), and its pipeline 3.7, 6.4 and 10.9 s to compile with an
+// empty shader cache (4, 6 and 8); the forward's workgroup is RF · B = 48 rows (SUBGROUP_FORWARD_ROWS).
+const RF = 6u;
 // Keys a lane of DKV and queries a lane of DQ: at T = 256 DKV with 2 ran in 0.43 of its time with 4 and 0.58 of
 // its time with 1; DQ with 4 in 0.6 of its time with 2 (one process, best of 15).
 const RD = 2u;
@@ -192,7 +196,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var acc: array<vec4<f32>, R * DH4_MAX>;
   for (var e = 0u; e < R * DH4; e++) { acc[e] = vec4<f32>(0.0); }
 #if FWD
-  // One array per row for its scaled query and its accumulator, written out for R = 4 rows: each is indexed by d
+  // One array per row for its scaled query and its accumulator, written out for RF = 6 rows: each is indexed by d
   // alone, in loops short enough that the compiler unrolls them, so every index is a constant and the arrays stay in
   // registers. lavapipe keeps an array with any variable index in memory and loads, masks and stores it lane by
   // lane on every access, which cost more than the arithmetic (as chain4's comment in shaders/gemm_subgroup.wgsl).
@@ -200,32 +204,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var q1: Row;
   var q2: Row;
   var q3: Row;
+  var q4: Row;
+  var q5: Row;
   var a0: Row;
   var a1: Row;
   var a2: Row;
   var a3: Row;
-  var end: array<u32, R>;
-  for (var u = 0u; u < R; u++) { end[u] = keyEnd(n, min(r0 + lid + B * u, Tq - 1u)); }
-  loadQuery(&q0, n, min(r0 + lid, Tq - 1u));
-  loadQuery(&q1, n, min(r0 + lid + B, Tq - 1u));
-  loadQuery(&q2, n, min(r0 + lid + 2u * B, Tq - 1u));
-  loadQuery(&q3, n, min(r0 + lid + 3u * B, Tq - 1u));
+  var a4: Row;
+  var a5: Row;
+  let rf0 = wid.x * RF * B;
+  var end: array<u32, RF>;
+  for (var u = 0u; u < RF; u++) { end[u] = keyEnd(n, min(rf0 + lid + B * u, Tq - 1u)); }
+  loadQuery(&q0, n, min(rf0 + lid + 0u * B, Tq - 1u));
+  loadQuery(&q1, n, min(rf0 + lid + 1u * B, Tq - 1u));
+  loadQuery(&q2, n, min(rf0 + lid + 2u * B, Tq - 1u));
+  loadQuery(&q3, n, min(rf0 + lid + 3u * B, Tq - 1u));
+  loadQuery(&q4, n, min(rf0 + lid + 4u * B, Tq - 1u));
+  loadQuery(&q5, n, min(rf0 + lid + 5u * B, Tq - 1u));
   zeroRow(&a0);
   zeroRow(&a1);
   zeroRow(&a2);
   zeroRow(&a3);
+  zeroRow(&a4);
+  zeroRow(&a5);
   // The online softmax: per block of 8 keys, its scores and their max, then one exp per score. The block's 8 key
   // (then value) rows reach every lane by broadcast, into bk; row u's 8 scores are two vec4s, sc[2u] for keys
   // t0..t0+3 and sc[2u + 1] for the next 4, then its weights; each accumulator takes one update per d and block.
-  var m: array<f32, R>;
-  var l: array<f32, R>;
-  for (var u = 0u; u < R; u++) { m[u] = -3.0e38; l[u] = 0.0; }
+  var m: array<f32, RF>;
+  var l: array<f32, RF>;
+  for (var u = 0u; u < RF; u++) { m[u] = -3.0e38; l[u] = 0.0; }
   let lane4 = vec4<u32>(0u, 1u, 2u, 3u);
-  for (var t0 = 0u; t0 < blockEnd(r0, RB); t0 += B) {
+  for (var t0 = 0u; t0 < blockEnd(rf0, RF * B); t0 += B) {
     let kb = (n * Tk + min(t0 + lid, Tk - 1u)) * DH4;
     var bk: Block;
     for (var d = 0u; d < DH4; d++) { broadcastRow(&bk, d, k[kb + d]); }
-    var sc: array<vec4<f32>, 2u * R>;
+    var sc: array<vec4<f32>, 2u * RF>;
     sc[0] = scores4(&q0, &bk, 0u);
     sc[1] = scores4(&q0, &bk, 4u);
     sc[2] = scores4(&q1, &bk, 0u);
@@ -234,8 +247,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     sc[5] = scores4(&q2, &bk, 4u);
     sc[6] = scores4(&q3, &bk, 0u);
     sc[7] = scores4(&q3, &bk, 4u);
-    var corr: array<f32, R>;
-    for (var u = 0u; u < R; u++) {
+    sc[8] = scores4(&q4, &bk, 0u);
+    sc[9] = scores4(&q4, &bk, 4u);
+    sc[10] = scores4(&q5, &bk, 0u);
+    sc[11] = scores4(&q5, &bk, 4u);
+    var corr: array<f32, RF>;
+    for (var u = 0u; u < RF; u++) {
       let e = vec4<u32>(end[u]);
       let inLo = lane4 + t0 < e;
       let inHi = lane4 + (t0 + 4u) < e;
@@ -256,11 +273,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     accumulate(&a1, &bk, sc[2], sc[3], corr[1]);
     accumulate(&a2, &bk, sc[4], sc[5], corr[2]);
     accumulate(&a3, &bk, sc[6], sc[7], corr[3]);
+    accumulate(&a4, &bk, sc[8], sc[9], corr[4]);
+    accumulate(&a5, &bk, sc[10], sc[11], corr[5]);
   }
-  storeRow(&a0, n, r0 + lid, l[0], m[0], end[0]);
-  storeRow(&a1, n, r0 + lid + B, l[1], m[1], end[1]);
-  storeRow(&a2, n, r0 + lid + 2u * B, l[2], m[2], end[2]);
-  storeRow(&a3, n, r0 + lid + 3u * B, l[3], m[3], end[3]);
+  storeRow(&a0, n, rf0 + lid + 0u * B, l[0], m[0], end[0]);
+  storeRow(&a1, n, rf0 + lid + 1u * B, l[1], m[1], end[1]);
+  storeRow(&a2, n, rf0 + lid + 2u * B, l[2], m[2], end[2]);
+  storeRow(&a3, n, rf0 + lid + 3u * B, l[3], m[3], end[3]);
+  storeRow(&a4, n, rf0 + lid + 4u * B, l[4], m[4], end[4]);
+  storeRow(&a5, n, rf0 + lid + 5u * B, l[5], m[5], end[5]);
 #elif STATS_D
   for (var u = 0u; u < R; u++) {
     let i = r0 + lid + B * u;
