@@ -5,8 +5,8 @@
 //
 // Why: llvmpipe runs the 8 lanes as one AVX2 vector and turns every load into a loop over the lanes (about ten
 // instructions per float), even where all lanes read the same address, so a kernel in which each lane reads every key
-// (or query) row spends most of its time loading. Here each lane owns R output rows (queries for FWD, STATS and DQ;
-// keys for DK, DV and DKV) in registers and, per block of 8 rows of the other side, loads just one of them; the other 7
+// (or query) row spends most of its time loading. Here each lane owns R output rows (RF in FWD; queries for FWD, STATS
+// and DQ; keys for DK, DV and DKV) in registers and, per block of 8 rows of the other side, loads just one of them; the other 7
 // reach it by subgroupBroadcast with a constant lane, a register shuffle. Loads per multiply-add drop 8·R-fold. Loops
 // over blocks stay rolled, so a pipeline compiles in seconds with a cold shader cache.
 enable subgroups;
