@@ -5,8 +5,8 @@
 //
 // Why: llvmpipe runs the 8 lanes as one AVX2 vector and turns every load into a loop over the lanes (about ten
 // instructions per float), even where all lanes read the same address, so a kernel in which each lane reads every key
-// (or query) row spends most of its time loading. Here each lane owns R output rows (queries for FWD, STATS and DQ;
-// keys for DK, DV and DKV) in registers and, per block of 8 rows of the other side, loads just one of them; the other 7
+// (or query) row spends most of its time loading. Here each lane owns R output rows (RF in FWD; queries for FWD, STATS
+// and DQ; keys for DK, DV and DKV) in registers and, per block of 8 rows of the other side, loads just one of them; the other 7
 // reach it by subgroupBroadcast with a constant lane, a register shuffle. Loads per multiply-add drop 8·R-fold. Loops
 // over blocks stay rolled, so a pipeline compiles in seconds with a cold shader cache.
 enable subgroups;
@@ -21,6 +21,10 @@ const B = 8u; // the subgroup and workgroup size, and the rows per block of the 
 // also raise the multiply-adds per float loaded R-fold.
 const R = 4u;
 const RB = 32u; // R · B, the rows of a workgroup
+// Query rows a lane of FWD, written out in main as rows q0..q5: at T = 256, dh = 32 the forward took 0.87 of its time
+// with 4 and 0.80 with 8 (one process, best of 20, load 3), and its pipeline 3.7, 6.4 and 10.9 s to compile with an
+// empty shader cache (4, 6 and 8); the forward's workgroup is RF · B = 48 rows (SUBGROUP_FORWARD_ROWS).
+const RF = 6u;
 // Keys a lane of DKV and queries a lane of DQ: at T = 256 DKV with 2 ran in 0.43 of its time with 4 and 0.58 of
 // its time with 1; DQ with 4 in 0.6 of its time with 2 (one process, best of 15).
 const RD = 2u;
@@ -122,6 +126,67 @@ fn bc1(x: f32, c: u32) -> f32 {
 
 fn hsum(x: vec4<f32>) -> f32 { return x.x + x.y + x.z + x.w; }
 
+#if FWD
+// The forward's per-row arrays and their loops (see main): each loop runs over d only.
+alias Row = array<vec4<f32>, DH4_MAX>;
+/** The block's 8 rows of K or V, row c's d-th vec4 at d·B + c. */
+alias Block = array<vec4<f32>, B * DH4_MAX>;
+
+fn loadQuery(r: ptr<function, Row>, n: u32, i: u32) {
+  for (var d = 0u; d < DH4; d++) { (*r)[d] = q[(n * dims.Tq + i) * DH4 + d] * dims.scale; }
+}
+
+fn zeroRow(r: ptr<function, Row>) {
+  for (var d = 0u; d < DH4; d++) { (*r)[d] = vec4<f32>(0.0); }
+}
+
+fn broadcastRow(b: ptr<function, Block>, d: u32, x: vec4<f32>) {
+  (*b)[d * B] = subgroupBroadcast(x, 0u);
+  (*b)[d * B + 1u] = subgroupBroadcast(x, 1u);
+  (*b)[d * B + 2u] = subgroupBroadcast(x, 2u);
+  (*b)[d * B + 3u] = subgroupBroadcast(x, 3u);
+  (*b)[d * B + 4u] = subgroupBroadcast(x, 4u);
+  (*b)[d * B + 5u] = subgroupBroadcast(x, 5u);
+  (*b)[d * B + 6u] = subgroupBroadcast(x, 6u);
+  (*b)[d * B + 7u] = subgroupBroadcast(x, 7u);
+}
+
+/** Query r's scores against the block's rows c0..c0+3. */
+fn scores4(r: ptr<function, Row>, b: ptr<function, Block>, c0: u32) -> vec4<f32> {
+  var s = vec4<f32>(0.0);
+  for (var d = 0u; d < DH4; d++) {
+    let x = (*r)[d];
+    s += vec4<f32>(dot(x, (*b)[d * B + c0]), dot(x, (*b)[d * B + c0 + 1u]), dot(x, (*b)[d * B + c0 + 2u]), dot(x, (*b)[d * B + c0 + 3u]));
+  }
+  return s;
+}
+
+/** a = a·corr + the block's rows weighted by pl (rows 0..3) and ph (4..7). */
+fn accumulate(a: ptr<function, Row>, b: ptr<function, Block>, pl: vec4<f32>, ph: vec4<f32>, corr: f32) {
+  for (var d = 0u; d < DH4; d++) {
+    var x = (*a)[d] * corr;
+    x = fma(vec4<f32>(pl.x), (*b)[d * B], x);
+    x = fma(vec4<f32>(pl.y), (*b)[d * B + 1u], x);
+    x = fma(vec4<f32>(pl.z), (*b)[d * B + 2u], x);
+    x = fma(vec4<f32>(pl.w), (*b)[d * B + 3u], x);
+    x = fma(vec4<f32>(ph.x), (*b)[d * B + 4u], x);
+    x = fma(vec4<f32>(ph.y), (*b)[d * B + 5u], x);
+    x = fma(vec4<f32>(ph.z), (*b)[d * B + 6u], x);
+    (*a)[d] = fma(vec4<f32>(ph.w), (*b)[d * B + 7u], x);
+  }
+}
+
+fn storeRow(a: ptr<function, Row>, n: u32, i: u32, l: f32, m: f32, end: u32) {
+  if (i < dims.Tq) {
+    let inv = select(0.0, 1.0 / l, l > 0.0);
+    for (var d = 0u; d < DH4; d++) { out[(n * dims.Tq + i) * DH4 + d] = (*a)[d] * inv; }
+#if FWD_STATS
+    stats[(n * dims.Tq + i) * 2u] = select(3.0e38, m + log(l), end > 0u);
+#endif
+  }
+}
+#endif
+
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let n = wid.y;
@@ -131,60 +196,92 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var acc: array<vec4<f32>, R * DH4_MAX>;
   for (var e = 0u; e < R * DH4; e++) { acc[e] = vec4<f32>(0.0); }
 #if FWD
-  var qi: array<vec4<f32>, R * DH4_MAX>;
-  var end: array<u32, R>;
-  for (var u = 0u; u < R; u++) {
-    let ic = min(r0 + lid + B * u, Tq - 1u);
-    end[u] = keyEnd(n, ic);
-    for (var d = 0u; d < DH4; d++) { qi[u * DH4 + d] = q[(n * Tq + ic) * DH4 + d] * dims.scale; }
-  }
-  // The online softmax: per block of 8 keys, its scores and their max, then one exp per score.
-  var m: array<f32, R>;
-  var l: array<f32, R>;
-  for (var u = 0u; u < R; u++) { m[u] = -3.0e38; l[u] = 0.0; }
-  for (var t0 = 0u; t0 < blockEnd(r0, RB); t0 += B) {
+  // One array per row for its scaled query and its accumulator, written out for RF = 6 rows: each is indexed by d
+  // alone, in loops short enough that the compiler unrolls them, so every index is a constant and the arrays stay in
+  // registers. lavapipe keeps an array with any variable index in memory and loads, masks and stores it lane by
+  // lane on every access, which cost more than the arithmetic (as chain4's comment in shaders/gemm_subgroup.wgsl).
+  var q0: Row;
+  var q1: Row;
+  var q2: Row;
+  var q3: Row;
+  var q4: Row;
+  var q5: Row;
+  var a0: Row;
+  var a1: Row;
+  var a2: Row;
+  var a3: Row;
+  var a4: Row;
+  var a5: Row;
+  let rf0 = wid.x * RF * B;
+  var end: array<u32, RF>;
+  for (var u = 0u; u < RF; u++) { end[u] = keyEnd(n, min(rf0 + lid + B * u, Tq - 1u)); }
+  loadQuery(&q0, n, min(rf0 + lid + 0u * B, Tq - 1u));
+  loadQuery(&q1, n, min(rf0 + lid + 1u * B, Tq - 1u));
+  loadQuery(&q2, n, min(rf0 + lid + 2u * B, Tq - 1u));
+  loadQuery(&q3, n, min(rf0 + lid + 3u * B, Tq - 1u));
+  loadQuery(&q4, n, min(rf0 + lid + 4u * B, Tq - 1u));
+  loadQuery(&q5, n, min(rf0 + lid + 5u * B, Tq - 1u));
+  zeroRow(&a0);
+  zeroRow(&a1);
+  zeroRow(&a2);
+  zeroRow(&a3);
+  zeroRow(&a4);
+  zeroRow(&a5);
+  // The online softmax: per block of 8 keys, its scores and their max, then one exp per score. The block's 8 key
+  // (then value) rows reach every lane by broadcast, into bk; row u's 8 scores are two vec4s, sc[2u] for keys
+  // t0..t0+3 and sc[2u + 1] for the next 4, then its weights; each accumulator takes one update per d and block.
+  var m: array<f32, RF>;
+  var l: array<f32, RF>;
+  for (var u = 0u; u < RF; u++) { m[u] = -3.0e38; l[u] = 0.0; }
+  let lane4 = vec4<u32>(0u, 1u, 2u, 3u);
+  for (var t0 = 0u; t0 < blockEnd(rf0, RF * B); t0 += B) {
     let kb = (n * Tk + min(t0 + lid, Tk - 1u)) * DH4;
-    var kr: array<vec4<f32>, DH4_MAX>;
-    var vr: array<vec4<f32>, DH4_MAX>;
-    for (var d = 0u; d < DH4; d++) { kr[d] = k[kb + d]; vr[d] = v[kb + d]; }
-    var s: array<f32, RB>;
-    var mt = m;
-    for (var c = 0u; c < B; c++) {
-      var kc: array<vec4<f32>, DH4_MAX>;
-      for (var d = 0u; d < DH4; d++) { kc[d] = bc(kr[d], c); }
-      for (var u = 0u; u < R; u++) {
-        var sv = vec4<f32>(0.0);
-        for (var d = 0u; d < DH4; d++) { sv += qi[u * DH4 + d] * kc[d]; }
-        s[u * B + c] = select(-3.0e38, hsum(sv), t0 + c < end[u]);
-        mt[u] = max(mt[u], s[u * B + c]);
-      }
+    var bk: Block;
+    for (var d = 0u; d < DH4; d++) { broadcastRow(&bk, d, k[kb + d]); }
+    var sc: array<vec4<f32>, 2u * RF>;
+    sc[0] = scores4(&q0, &bk, 0u);
+    sc[1] = scores4(&q0, &bk, 4u);
+    sc[2] = scores4(&q1, &bk, 0u);
+    sc[3] = scores4(&q1, &bk, 4u);
+    sc[4] = scores4(&q2, &bk, 0u);
+    sc[5] = scores4(&q2, &bk, 4u);
+    sc[6] = scores4(&q3, &bk, 0u);
+    sc[7] = scores4(&q3, &bk, 4u);
+    sc[8] = scores4(&q4, &bk, 0u);
+    sc[9] = scores4(&q4, &bk, 4u);
+    sc[10] = scores4(&q5, &bk, 0u);
+    sc[11] = scores4(&q5, &bk, 4u);
+    var corr: array<f32, RF>;
+    for (var u = 0u; u < RF; u++) {
+      let e = vec4<u32>(end[u]);
+      let inLo = lane4 + t0 < e;
+      let inHi = lane4 + (t0 + 4u) < e;
+      let lo = select(vec4<f32>(-3.0e38), sc[2u * u], inLo);
+      let hi = select(vec4<f32>(-3.0e38), sc[2u * u + 1u], inHi);
+      let mb = max(lo, hi);
+      let mt = max(m[u], max(max(mb.x, mb.y), max(mb.z, mb.w)));
+      corr[u] = exp(m[u] - mt);
+      m[u] = mt;
+      let pl = select(vec4<f32>(0.0), exp(lo - mt), inLo);
+      let ph = select(vec4<f32>(0.0), exp(hi - mt), inHi);
+      sc[2u * u] = pl;
+      sc[2u * u + 1u] = ph;
+      l[u] = l[u] * corr[u] + hsum(pl + ph);
     }
-    for (var u = 0u; u < R; u++) {
-      let corr = exp(m[u] - mt[u]);
-      l[u] *= corr;
-      for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] *= corr; }
-      m[u] = mt[u];
-    }
-    for (var c = 0u; c < B; c++) {
-      var vc: array<vec4<f32>, DH4_MAX>;
-      for (var d = 0u; d < DH4; d++) { vc[d] = bc(vr[d], c); }
-      for (var u = 0u; u < R; u++) {
-        let p = select(0.0, exp(s[u * B + c] - m[u]), t0 + c < end[u]);
-        l[u] += p;
-        for (var d = 0u; d < DH4; d++) { acc[u * DH4 + d] += p * vc[d]; }
-      }
-    }
+    for (var d = 0u; d < DH4; d++) { broadcastRow(&bk, d, v[kb + d]); }
+    accumulate(&a0, &bk, sc[0], sc[1], corr[0]);
+    accumulate(&a1, &bk, sc[2], sc[3], corr[1]);
+    accumulate(&a2, &bk, sc[4], sc[5], corr[2]);
+    accumulate(&a3, &bk, sc[6], sc[7], corr[3]);
+    accumulate(&a4, &bk, sc[8], sc[9], corr[4]);
+    accumulate(&a5, &bk, sc[10], sc[11], corr[5]);
   }
-  for (var u = 0u; u < R; u++) {
-    let i = r0 + lid + B * u;
-    if (i < Tq) {
-      let inv = select(0.0, 1.0 / l[u], l[u] > 0.0);
-      for (var d = 0u; d < DH4; d++) { out[(n * Tq + i) * DH4 + d] = acc[u * DH4 + d] * inv; }
-#if FWD_STATS
-      stats[(n * Tq + i) * 2u] = select(3.0e38, m[u] + log(l[u]), end[u] > 0u);
-#endif
-    }
-  }
+  storeRow(&a0, n, rf0 + lid + 0u * B, l[0], m[0], end[0]);
+  storeRow(&a1, n, rf0 + lid + 1u * B, l[1], m[1], end[1]);
+  storeRow(&a2, n, rf0 + lid + 2u * B, l[2], m[2], end[2]);
+  storeRow(&a3, n, rf0 + lid + 3u * B, l[3], m[3], end[3]);
+  storeRow(&a4, n, rf0 + lid + 4u * B, l[4], m[4], end[4]);
+  storeRow(&a5, n, rf0 + lid + 5u * B, l[5], m[5], end[5]);
 #elif STATS_D
   for (var u = 0u; u < R; u++) {
     let i = r0 + lid + B * u;

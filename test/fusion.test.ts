@@ -325,6 +325,8 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
     const name = `attention N=3 T=${T} dh=${dh}${causal ? ' causal' : ''}`;
     it(name, async () => { await check(name, [3, T, T, dh], { causal }); });
   }
+  // dh = 32, the widest head the subgroup kernels take (8 vec4s a row), with a partial last block of rows.
+  it('attention N=2 T=129 dh=32 causal', async () => { await check('T=129 dh=32 causal', [2, 129, 129, 32], { causal: true }); });
   it('with lengths, causal, Tq 33 < Tk 70', async () => { await check('lengths causal', [5, 33, 70, 16], { causal: true, lengths: true }); });
   it('one query against 129 cached keys with lengths (a generating step)', async () => { await check('generating step', [4, 1, 129, 32], { lengths: true }); });
   // On an adapter with 8-lane subgroups (lavapipe) the cases above run shaders/attention_subgroup.wgsl; the GEMM

@@ -65,14 +65,16 @@ const attentionDims = (g: Fused) => {
  * the 4 rows per lane compile in minutes in lavapipe's LLVM (cold cache), so larger heads take the workgroup kernels.
  */
 const subgroups = (gemm: GemmKernel, dh: number) => gemm !== 'tiled' && dh <= 32;
-/** Output rows per workgroup of the subgroup kernels: 8 lanes of R = 4 rows (RB in the shader). */
+/** Output rows per workgroup of the subgroup gradient passes: 8 lanes of R = 4 rows (RB in the shader). */
 const SUBGROUP_ROWS = 32;
+/** Query rows per workgroup of the subgroup forward: 8 lanes of RF = 6 rows (RF · B in the shader). */
+const SUBGROUP_FORWARD_ROWS = 48;
 /** Keys per workgroup of the subgroup kernel's joint dk and dv pass: 8 lanes of RD = 2 keys. */
 const DKV_ROWS = 16;
 
 /**
  * The fused attention forward: reads the region's q, k, v (and lengths); one workgroup per 64 queries of a row, or
- * with subgroups one 8-lane workgroup per 8 queries.
+ * with subgroups one 8-lane workgroup per 48 queries.
  */
 function fusedAttention(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch {
   const [q] = g.inputs, [N, Tq, dh] = q.shape, lengths = g.inputs.length === 4;
@@ -82,7 +84,7 @@ function fusedAttention(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch
     const stats = g.link === undefined ? [] : lengths ? [linkedStats(g)] : [null, linkedStats(g)]; // at binding 6
     return {
       shader: 'attention_subgroup', defines: { ...SUBGROUP_PASS, FWD: true, FWD_LENGTHS: lengths, LENGTHS: lengths, FWD_STATS: g.link !== undefined }, constants,
-      uniform: attentionDims(g), bindings: [...g.inputs, n, ...stats], workgroupSize: [8], workgroups: [Math.ceil(Tq / SUBGROUP_ROWS), N, 1],
+      uniform: attentionDims(g), bindings: [...g.inputs, n, ...stats], workgroupSize: [8], workgroups: [Math.ceil(Tq / SUBGROUP_FORWARD_ROWS), N, 1],
     };
   }
   return {
