@@ -177,7 +177,39 @@ fn causalK(row0: u32, col0: u32) -> vec2<u32> {
 // Masked entries (past the diagonal with CAUSAL, past the row's length with ATTN_LENGTHS) are 0, so the products
 // that reduce over them add zeros.
 @group(0) @binding(4) var<storage, read> stats: array<f32>; // [batch, M, 2]: L, D
+#if ATTN_SP
+// S and dP in one pass (ATTN_SP, 32-column tiles): A·Bᵀ = q·kᵀ into the c accumulators and A2·B2ᵀ = dy·vᵀ into the
+// d ones, which the 32-column tile leaves free; the epilogue stores P into binding 5, for dv = Pᵀ·dy, and dS into C.
+// One launch instead of two, and P is not read back. A2 is shaped as A, B2 as B (both [rows, K]).
 #if ATTN_V4
+@group(0) @binding(5) var<storage, read_write> P4: array<vec4<f32>>;
+#else
+@group(0) @binding(5) var<storage, read_write> P: array<f32>;
+#endif
+#if VEC_A
+@group(0) @binding(7) var<storage, read> A2: array<vec4<f32>>;
+#else
+@group(0) @binding(7) var<storage, read> A2: array<f32>;
+#endif
+@group(0) @binding(8) var<storage, read> B2: array<f32>;
+fn loadA2(base: u32, m: u32, k: u32) -> f32 {
+#if VEC_A
+  return A2[(base + m * dims.K + k) / 4u][k % 4u];
+#else
+  return A2[base + m * dims.K + k];
+#endif
+}
+fn loadA24(base: u32, m: u32, k: u32, k1: u32, k2: u32, k3: u32, live: vec4<f32>) -> vec4<f32> {
+#if VEC_A
+  return A2[(base + m * dims.K + k) / 4u];
+#else
+  return vec4<f32>(loadA2(base, m, k), loadA2(base, m, k1), loadA2(base, m, k2), loadA2(base, m, k3)) * live;
+#endif
+}
+fn loadB2(base: u32, k: u32, n: vec4<u32>) -> vec4<f32> {
+  return vec4<f32>(B2[base + n.x * dims.K + k], B2[base + n.y * dims.K + k], B2[base + n.z * dims.K + k], B2[base + n.w * dims.K + k]);
+}
+#elif ATTN_V4
 #if ATTN_DS
 @group(0) @binding(5) var<storage, read> P4: array<vec4<f32>>;
 #endif
@@ -207,7 +239,11 @@ fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, arr
       let end = len;
 #endif
       let row = b * M + r;
-#if ATTN_DS
+#if ATTN_SP
+      let D = stats[2u * row + 1u];
+      let L = stats[2u * row];
+      let dp = (*out)[q + rowGroups][i];
+#elif ATTN_DS
       let D = stats[2u * row + 1u];
 #else
       let L = stats[2u * row];
@@ -217,7 +253,11 @@ fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, arr
       let cs = vec4<u32>(c) + vec4<u32>(0u, 1u, 2u, 3u);
       let seen = cs < vec4<u32>(end);
       if (live && c < N) {
-#if ATTN_DS
+#if ATTN_SP
+        let p = select(vec4<f32>(0.0), exp(v * ATTN_SCALE - L), seen);
+        P4[(row * N + c) / 4u] = p;
+        C4[(row * N + c) / 4u] = select(vec4<f32>(0.0), p * (dp - D) * ATTN_SCALE, seen);
+#elif ATTN_DS
         C4[(row * N + c) / 4u] = select(vec4<f32>(0.0), P4[(row * N + c) / 4u] * (v - D) * ATTN_SCALE, seen);
 #else
         C4[(row * N + c) / 4u] = select(vec4<f32>(0.0), exp(v * ATTN_SCALE - L), seen);
@@ -227,7 +267,11 @@ fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, arr
       for (var e = 0u; e < 4u; e++) {
         let idx = row * N + c + e;
         if (live && c + e < N) {
-#if ATTN_DS
+#if ATTN_SP
+          let p = select(0.0, exp(v[e] * ATTN_SCALE - L), c + e < end);
+          P[idx] = p;
+          C[idx] = to_T3(select(0.0, p * (dp[e] - D) * ATTN_SCALE, c + e < end));
+#elif ATTN_DS
           C[idx] = to_T3(select(0.0, P[idx] * (v[e] - D) * ATTN_SCALE, c + e < end));
 #else
           C[idx] = to_T3(select(0.0, exp(v[e] * ATTN_SCALE - L), c + e < end));
@@ -288,7 +332,20 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
     rows8k4(t[0], b, b2, &c0, &d0); rows8k4(t[1], b, b2, &c1, &d1); rows8k4(t[2], b, b2, &c2, &d2); rows8k4(t[3], b, b2, &c3, &d3);
 #else
     let a0 = loadA4(aBase, m0, k, k1, k2, k3, live); let a1 = loadA4(aBase, m1, k, k1, k2, k3, live);
+#if ATTN_SP
+    // Not WIDE: acc2 is never written, so the second product's calls hand the c set there.
+    let e = mat4x4<f32>(loadB2(bBase, k, n), loadB2(bBase, k1, n) * live.y, loadB2(bBase, k2, n) * live.z, loadB2(bBase, k3, n) * live.w);
+    let g0 = loadA24(aBase, m0, k, k1, k2, k3, live); let g1 = loadA24(aBase, m1, k, k1, k2, k3, live);
 #if ROWS16
+    rows8k4(a0, b, b2, &c0, &d0); rows8k4(a1, b, b2, &c1, &d1);
+    rows8k4(g0, e, e, &d0, &c0); rows8k4(g1, e, e, &d1, &c1);
+#else
+    let a2 = loadA4(aBase, m2, k, k1, k2, k3, live); let a3 = loadA4(aBase, m3, k, k1, k2, k3, live);
+    let g2 = loadA24(aBase, m2, k, k1, k2, k3, live); let g3 = loadA24(aBase, m3, k, k1, k2, k3, live);
+    rows8k4(a0, b, b2, &c0, &d0); rows8k4(a1, b, b2, &c1, &d1); rows8k4(a2, b, b2, &c2, &d2); rows8k4(a3, b, b2, &c3, &d3);
+    rows8k4(g0, e, e, &d0, &c0); rows8k4(g1, e, e, &d1, &c1); rows8k4(g2, e, e, &d2, &c2); rows8k4(g3, e, e, &d3, &c3);
+#endif
+#elif ROWS16
     rows8k4(a0, b, b2, &c0, &d0); rows8k4(a1, b, b2, &c1, &d1);
 #else
     let a2 = loadA4(aBase, m2, k, k1, k2, k3, live); let a3 = loadA4(aBase, m3, k, k1, k2, k3, live);
@@ -311,7 +368,19 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
     let b2 = b;
 #endif
     let a0 = loadA(aBase, m0, k); let a1 = loadA(aBase, m1, k);
+#if ATTN_SP
+    let e = loadB2(bBase, k, n);
+    let g0 = loadA2(aBase, m0, k); let g1 = loadA2(aBase, m1, k);
 #if ROWS16
+    rows8(a0, b, b2, &c0, &d0); rows8(a1, b, b2, &c1, &d1);
+    rows8(g0, e, e, &d0, &c0); rows8(g1, e, e, &d1, &c1);
+#else
+    let a2 = loadA(aBase, m2, k); let a3 = loadA(aBase, m3, k);
+    let g2 = loadA2(aBase, m2, k); let g3 = loadA2(aBase, m3, k);
+    rows8(a0, b, b2, &c0, &d0); rows8(a1, b, b2, &c1, &d1); rows8(a2, b, b2, &c2, &d2); rows8(a3, b, b2, &c3, &d3);
+    rows8(g0, e, e, &d0, &c0); rows8(g1, e, e, &d1, &c1); rows8(g2, e, e, &d2, &c2); rows8(g3, e, e, &d3, &c3);
+#endif
+#elif ROWS16
     rows8(a0, b, b2, &c0, &d0); rows8(a1, b, b2, &c1, &d1);
 #else
     let a2 = loadA(aBase, m2, k); let a3 = loadA(aBase, m3, k);

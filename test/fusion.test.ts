@@ -361,7 +361,8 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
   // the composite and against each other, on odd sizes, sizes whose key count is a multiple of 4 (the epilogue's
   // vec4 stores), masks and lengths; with the cap at 0 the same plan takes the fused kernels.
   describe('gradient strategies: GEMM backward vs fused gradient kernels', () => {
-    const strategies = async (name: string, [N, Tq, Tk, dh]: number[], o: { causal?: boolean; lengths?: boolean }) => {
+    // joint: S and dP in one product (ATTENTION_GEMM_BACKWARD.joint), four products in all; else five.
+    const strategies = async (name: string, [N, Tq, Tk, dh]: number[], o: { causal?: boolean; lengths?: boolean; joint?: boolean }) => {
       const q = input([N, Tq, dh], 'f32', 'q'), k = input([N, Tk, dh], 'f32', 'k'), v = input([N, Tk, dh], 'f32', 'v'), R = input([N, Tq, dh], 'f32', 'R');
       const lengths = o.lengths ? input([N], 'i32', 'lengths') : undefined;
       const y = attention(q, k, v, { causal: o.causal, lengths, recompute: true });
@@ -370,10 +371,14 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
       if (lengths) feeds.set(lengths, randInt(N, Tk + 1, 14));
       const step = [...plan(outs).fused].find(([, g]) => g.pattern?.kernel === 'attention_grad')!;
       const shaders = () => { const l = fusedLaunch(step[0], step[1], gpu.ctx.gemm); return [...(l.before ?? []), l].map((x) => x.shader); };
-      const cap = ATTENTION_GEMM_BACKWARD.maxBytes;
+      const cap = ATTENTION_GEMM_BACKWARD.maxBytes, joint = o.joint ?? true;
       const want = await runOn(cpu, outs, feeds);
-      expect(shaders().filter((s) => s === 'matmul_subgroup')).toHaveLength(5);
-      const viaGemm = await runOn(gpu, outs, feeds);
+      let viaGemm: (Float32Array | Int32Array)[];
+      ATTENTION_GEMM_BACKWARD.joint = joint;
+      try {
+        expect(shaders().filter((s) => s === 'matmul_subgroup')).toHaveLength(joint ? 4 : 5);
+        viaGemm = await runOn(gpu, outs, feeds);
+      } finally { ATTENTION_GEMM_BACKWARD.joint = true; }
       let viaKernels: (Float32Array | Int32Array)[];
       ATTENTION_GEMM_BACKWARD.maxBytes = 0;
       try {
@@ -398,6 +403,12 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
       await strategies('lengths 33x70', [5, 33, 70, 16], { causal: true, lengths: true });
       await strategies('lengths 20x68', [5, 20, 68, 16], { causal: true, lengths: true });
       await strategies('lengths 1x129', [4, 1, 129, 32], { lengths: true });
+    });
+    it('S and dP as two products (joint off) agree too: causal and not, dh 8 and 32, lengths', async () => {
+      await strategies('two products T=33', [3, 33, 33, 16], { joint: false });
+      await strategies('two products T=129 causal', [2, 129, 129, 32], { causal: true, joint: false });
+      await strategies('two products dh 8', [2, 37, 37, 8], { causal: true, joint: false });
+      await strategies('two products lengths 33x70', [5, 33, 70, 16], { causal: true, lengths: true, joint: false });
     });
     it('P and dS over the cap take the fused gradient kernels (O(T) memory)', () => {
       const T = 64, N = Math.ceil(ATTENTION_GEMM_BACKWARD.maxBytes / (8 * T * T)) + 1;
