@@ -43,6 +43,10 @@ override TRANS_B: bool = false;
 // B untransposed with N a multiple of 4: a lane's 4 columns are one aligned vec4, loaded with one lane-loop instead
 // of four (about 10% faster at 1024^3).
 @group(0) @binding(2) var<storage, read> B: array<vec4<T2>>;
+#elif VEC_BT
+// B transposed with K a multiple of 4 (with K4): a column's four k are one aligned vec4, so a lane's 4 columns at
+// four k are four lane-loops instead of sixteen (the attention backward's q·kᵀ and dy·vᵀ).
+@group(0) @binding(2) var<storage, read> B: array<vec4<T2>>;
 #else
 @group(0) @binding(2) var<storage, read> B: array<T2>;
 #endif
@@ -63,9 +67,19 @@ fn loadA(base: u32, m: u32, k: u32) -> f32 {
 #endif
 
 // n holds the lane's 4 columns, clamped to the matrix (with VEC_B to N - 4, so n.x stays a multiple of 4).
+#if VEC_BT
+// The lane's 4 columns at k .. k+3 (k a multiple of 4): [i] holds k + i.
+fn loadBT4(base: u32, k: u32, n: vec4<u32>) -> mat4x4<f32> {
+  let K = dims.K;
+  return transpose(mat4x4<f32>(vec4<f32>(B[(base + n.x * K + k) / 4u]), vec4<f32>(B[(base + n.y * K + k) / 4u]),
+                               vec4<f32>(B[(base + n.z * K + k) / 4u]), vec4<f32>(B[(base + n.w * K + k) / 4u])));
+}
+#endif
 fn loadB(base: u32, k: u32, n: vec4<u32>) -> vec4<f32> {
 #if VEC_B
   return vec4<f32>(B[(base + k * dims.N + n.x) / 4u]);
+#elif VEC_BT
+  return vec4<f32>(0.0); // unused: VEC_BT loads through loadBT4
 #else
   if (TRANS_B) { return vec4<f32>(f32(B[base + n.x * dims.K + k]), f32(B[base + n.y * dims.K + k]), f32(B[base + n.z * dims.K + k]), f32(B[base + n.w * dims.K + k])); }
   let r = base + k * dims.N;
@@ -191,7 +205,15 @@ fn causalK(row0: u32, col0: u32) -> vec2<u32> {
 #else
 @group(0) @binding(7) var<storage, read> A2: array<f32>;
 #endif
+#if VEC_BT
+@group(0) @binding(8) var<storage, read> B2: array<vec4<f32>>;
+fn loadB2T4(base: u32, k: u32, n: vec4<u32>) -> mat4x4<f32> {
+  let K = dims.K;
+  return transpose(mat4x4<f32>(B2[(base + n.x * K + k) / 4u], B2[(base + n.y * K + k) / 4u], B2[(base + n.z * K + k) / 4u], B2[(base + n.w * K + k) / 4u]));
+}
+#else
 @group(0) @binding(8) var<storage, read> B2: array<f32>;
+#endif
 fn loadA2(base: u32, m: u32, k: u32) -> f32 {
 #if VEC_A
   return A2[(base + m * dims.K + k) / 4u][k % 4u];
@@ -207,7 +229,11 @@ fn loadA24(base: u32, m: u32, k: u32, k1: u32, k2: u32, k3: u32, live: vec4<f32>
 #endif
 }
 fn loadB2(base: u32, k: u32, n: vec4<u32>) -> vec4<f32> {
+#if VEC_BT
+  return vec4<f32>(0.0); // unused: VEC_BT loads through loadB2T4
+#else
   return vec4<f32>(B2[base + n.x * dims.K + k], B2[base + n.y * dims.K + k], B2[base + n.z * dims.K + k], B2[base + n.w * dims.K + k]);
+#endif
 }
 #elif ATTN_V4
 #if ATTN_DS
@@ -321,9 +347,17 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #endif
     let k1 = min(k + 1u, K - 1u); let k2 = min(k + 2u, K - 1u); let k3 = min(k + 3u, K - 1u);
     let live = vec4<f32>(1.0, select(0.0, 1.0, k + 1u < K), select(0.0, 1.0, k + 2u < K), select(0.0, 1.0, k + 3u < K));
+#if VEC_BT
+    let b = loadBT4(bBase, k, n);
+#else
     let b = mat4x4<f32>(loadB(bBase, k, n), loadB(bBase, k1, n) * live.y, loadB(bBase, k2, n) * live.z, loadB(bBase, k3, n) * live.w);
+#endif
 #if WIDE
+#if VEC_BT
+    let b2 = loadBT4(bBase, k, n2);
+#else
     let b2 = mat4x4<f32>(loadB(bBase, k, n2), loadB(bBase, k1, n2) * live.y, loadB(bBase, k2, n2) * live.z, loadB(bBase, k3, n2) * live.w);
+#endif
 #else
     let b2 = b;
 #endif
@@ -334,7 +368,11 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
     let a0 = loadA4(aBase, m0, k, k1, k2, k3, live); let a1 = loadA4(aBase, m1, k, k1, k2, k3, live);
 #if ATTN_SP
     // Not WIDE: acc2 is never written, so the second product's calls hand the c set there.
+#if VEC_BT
+    let e = loadB2T4(bBase, k, n);
+#else
     let e = mat4x4<f32>(loadB2(bBase, k, n), loadB2(bBase, k1, n) * live.y, loadB2(bBase, k2, n) * live.z, loadB2(bBase, k3, n) * live.w);
+#endif
     let g0 = loadA24(aBase, m0, k, k1, k2, k3, live); let g1 = loadA24(aBase, m1, k, k1, k2, k3, live);
 #if ROWS16
     rows8k4(a0, b, b2, &c0, &d0); rows8k4(a1, b, b2, &c1, &d1);

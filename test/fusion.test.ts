@@ -362,7 +362,7 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
   // vec4 stores), masks and lengths; with the cap at 0 the same plan takes the fused kernels.
   describe('gradient strategies: GEMM backward vs fused gradient kernels', () => {
     // joint: S and dP in one product (ATTENTION_GEMM_BACKWARD.joint), four products in all; else five.
-    const strategies = async (name: string, [N, Tq, Tk, dh]: number[], o: { causal?: boolean; lengths?: boolean; joint?: boolean }) => {
+    const strategies = async (name: string, [N, Tq, Tk, dh]: number[], o: { causal?: boolean; lengths?: boolean; joint?: boolean; vecBT?: boolean }) => {
       const q = input([N, Tq, dh], 'f32', 'q'), k = input([N, Tk, dh], 'f32', 'k'), v = input([N, Tk, dh], 'f32', 'v'), R = input([N, Tq, dh], 'f32', 'R');
       const lengths = o.lengths ? input([N], 'i32', 'lengths') : undefined;
       const y = attention(q, k, v, { causal: o.causal, lengths, recompute: true });
@@ -374,11 +374,11 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
       const cap = ATTENTION_GEMM_BACKWARD.maxBytes, joint = o.joint ?? true;
       const want = await runOn(cpu, outs, feeds);
       let viaGemm: (Float32Array | Int32Array)[];
-      ATTENTION_GEMM_BACKWARD.joint = joint;
+      Object.assign(ATTENTION_GEMM_BACKWARD, { joint, vecBT: o.vecBT ?? true });
       try {
         expect(shaders().filter((s) => s === 'matmul_subgroup')).toHaveLength(joint ? 4 : 5);
         viaGemm = await runOn(gpu, outs, feeds);
-      } finally { ATTENTION_GEMM_BACKWARD.joint = true; }
+      } finally { Object.assign(ATTENTION_GEMM_BACKWARD, { joint: true, vecBT: true }); }
       let viaKernels: (Float32Array | Int32Array)[];
       ATTENTION_GEMM_BACKWARD.maxBytes = 0;
       try {
@@ -409,6 +409,10 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
       await strategies('two products T=129 causal', [2, 129, 129, 32], { causal: true, joint: false });
       await strategies('two products dh 8', [2, 37, 37, 8], { causal: true, joint: false });
       await strategies('two products lengths 33x70', [5, 33, 70, 16], { causal: true, lengths: true, joint: false });
+    });
+    it('kᵀ and vᵀ read a scalar at a time (vecBT off) agree too', async () => {
+      await strategies('vecBT off T=64 causal', [2, 64, 64, 32], { causal: true, vecBT: false });
+      await strategies('vecBT off, two products, lengths 33x70', [5, 33, 70, 16], { causal: true, lengths: true, joint: false, vecBT: false });
     });
     it('P and dS over the cap take the fused gradient kernels (O(T) memory)', () => {
       const T = 64, N = Math.ceil(ATTENTION_GEMM_BACKWARD.maxBytes / (8 * T * T)) + 1;

@@ -146,10 +146,12 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
  * maxBytes: the most scratch the GEMM backward's [N, Tq, Tk] matrices (P and dS, two of them) may take; longer rows
  * take the fused gradient kernels, whose memory is O(T). joint: S = q·kᵀ and dP = dy·vᵀ in one product whose epilogue
  * stores both P and dS (matmul_subgroup.wgsl's ATTN_SP), rather than P first and dS from it: on lavapipe, causal
- * [32, 256, 32], forward + backward 58.5 -> 55.4 ms (best of 6 alternated pairs, load 2.5-2.9, each pair won).
+ * [32, 256, 32], forward + backward 58.5 -> 55.4 ms (best of 6 alternated pairs, load 2.5-2.9, each pair won). vecBT:
+ * those products read kᵀ and vᵀ (B transposed, K a multiple of 4) as vec4s along K (VEC_BT): 54.9 -> 52.0 ms (load
+ * 2.7-2.9, each of 6 pairs won; an earlier 6 gave 53.2 -> 51.5, 4 of 6 won).
  * Read as a plan is compiled: tests and benchmarks set them to compare the strategies on one backend.
  */
-export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20, joint: true };
+export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20, joint: true, vecBT: true };
 /** The scratch slots of P and dS (the GEMM backward). */
 const P_SCRATCH = 5, DS_SCRATCH = 6;
 
@@ -173,6 +175,7 @@ function attentionProduct(
   const { rows16, wide, TM, TN } = joint ? { ...tile, wide: false, TN: 32 } : tile;
   const defines = {
     ...SUBGROUP_PLAIN, EPILOGUE: false, EPILOGUE_GRAD: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && Nc % 4 === 0, K4: k4,
+    VEC_BT: ATTENTION_GEMM_BACKWARD.vecBT && k4 && transB && K % 4 === 0,
     VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0,
     CAUSAL: o.causal > 0, ATTN: !!o.attn, ATTN_DS: !!o.attn?.p && !joint, ATTN_SP: !!joint, ATTN_LENGTHS: !!o.attn?.lengths, ATTN_V4: !!o.attn && Nc % 4 === 0,
   };
