@@ -246,6 +246,7 @@ fn loadB2(base: u32, k: u32, n: vec4<u32>) -> vec4<f32> {
 @group(0) @binding(6) var<storage, read> lengths: array<i32>;
 #endif
 override ATTN_SCALE: f32 = 1.0;
+override SKIP_MASKED: bool = true;
 
 fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, array<array<vec4<f32>, 8>, BLOCKS>>) {
   let M = dims.M; let N = dims.N;
@@ -336,6 +337,11 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #endif
 #if CAUSAL
   let kr = causalK(row0, wid.x * 8u * CW);
+#if ATTN_SP
+  // A tile wholly past the diagonal stores nothing: the products that read P and dS (CAUSAL_MODE 2 and 3) never
+  // reach it, their k ranges ending (starting) within the last (first) tile a row sees, rounded by 4 inside it.
+  if (SKIP_MASKED && kr.y == 0u) { return; }
+#endif
 #endif
 #if K4
   // Four k a step, each accumulator updated by a chain of four additions in k order (see K4 above). k past K reads
