@@ -43,6 +43,10 @@ override TRANS_B: bool = false;
 // B untransposed with N a multiple of 4: a lane's 4 columns are one aligned vec4, loaded with one lane-loop instead
 // of four (about 10% faster at 1024^3).
 @group(0) @binding(2) var<storage, read> B: array<vec4<T2>>;
+#elif VEC_BT
+// B transposed with K a multiple of 4 (with K4): a column's four k are one aligned vec4, so a lane's 4 columns at
+// four k are four lane-loops instead of sixteen (the attention backward's q·kᵀ and dy·vᵀ).
+@group(0) @binding(2) var<storage, read> B: array<vec4<T2>>;
 #else
 @group(0) @binding(2) var<storage, read> B: array<T2>;
 #endif
@@ -63,9 +67,19 @@ fn loadA(base: u32, m: u32, k: u32) -> f32 {
 #endif
 
 // n holds the lane's 4 columns, clamped to the matrix (with VEC_B to N - 4, so n.x stays a multiple of 4).
+#if VEC_BT
+// The lane's 4 columns at k .. k+3 (k a multiple of 4): [i] holds k + i.
+fn loadBT4(base: u32, k: u32, n: vec4<u32>) -> mat4x4<f32> {
+  let K = dims.K;
+  return transpose(mat4x4<f32>(vec4<f32>(B[(base + n.x * K + k) / 4u]), vec4<f32>(B[(base + n.y * K + k) / 4u]),
+                               vec4<f32>(B[(base + n.z * K + k) / 4u]), vec4<f32>(B[(base + n.w * K + k) / 4u])));
+}
+#endif
 fn loadB(base: u32, k: u32, n: vec4<u32>) -> vec4<f32> {
 #if VEC_B
   return vec4<f32>(B[(base + k * dims.N + n.x) / 4u]);
+#elif VEC_BT
+  return vec4<f32>(0.0); // unused: VEC_BT loads through loadBT4
 #else
   if (TRANS_B) { return vec4<f32>(f32(B[base + n.x * dims.K + k]), f32(B[base + n.y * dims.K + k]), f32(B[base + n.z * dims.K + k]), f32(B[base + n.w * dims.K + k])); }
   let r = base + k * dims.N;
@@ -177,7 +191,51 @@ fn causalK(row0: u32, col0: u32) -> vec2<u32> {
 // Masked entries (past the diagonal with CAUSAL, past the row's length with ATTN_LENGTHS) are 0, so the products
 // that reduce over them add zeros.
 @group(0) @binding(4) var<storage, read> stats: array<f32>; // [batch, M, 2]: L, D
+#if ATTN_SP
+// S and dP in one pass (ATTN_SP, 32-column tiles): A·Bᵀ = q·kᵀ into the c accumulators and A2·B2ᵀ = dy·vᵀ into the
+// d ones, which the 32-column tile leaves free; the epilogue stores P into binding 5, for dv = Pᵀ·dy, and dS into C.
+// One launch instead of two, and P is not read back. A2 is shaped as A, B2 as B (both [rows, K]).
 #if ATTN_V4
+@group(0) @binding(5) var<storage, read_write> P4: array<vec4<f32>>;
+#else
+@group(0) @binding(5) var<storage, read_write> P: array<f32>;
+#endif
+#if VEC_A
+@group(0) @binding(7) var<storage, read> A2: array<vec4<f32>>;
+#else
+@group(0) @binding(7) var<storage, read> A2: array<f32>;
+#endif
+#if VEC_BT
+@group(0) @binding(8) var<storage, read> B2: array<vec4<f32>>;
+fn loadB2T4(base: u32, k: u32, n: vec4<u32>) -> mat4x4<f32> {
+  let K = dims.K;
+  return transpose(mat4x4<f32>(B2[(base + n.x * K + k) / 4u], B2[(base + n.y * K + k) / 4u], B2[(base + n.z * K + k) / 4u], B2[(base + n.w * K + k) / 4u]));
+}
+#else
+@group(0) @binding(8) var<storage, read> B2: array<f32>;
+#endif
+fn loadA2(base: u32, m: u32, k: u32) -> f32 {
+#if VEC_A
+  return A2[(base + m * dims.K + k) / 4u][k % 4u];
+#else
+  return A2[base + m * dims.K + k];
+#endif
+}
+fn loadA24(base: u32, m: u32, k: u32, k1: u32, k2: u32, k3: u32, live: vec4<f32>) -> vec4<f32> {
+#if VEC_A
+  return A2[(base + m * dims.K + k) / 4u];
+#else
+  return vec4<f32>(loadA2(base, m, k), loadA2(base, m, k1), loadA2(base, m, k2), loadA2(base, m, k3)) * live;
+#endif
+}
+fn loadB2(base: u32, k: u32, n: vec4<u32>) -> vec4<f32> {
+#if VEC_BT
+  return vec4<f32>(0.0); // unused: VEC_BT loads through loadB2T4
+#else
+  return vec4<f32>(B2[base + n.x * dims.K + k], B2[base + n.y * dims.K + k], B2[base + n.z * dims.K + k], B2[base + n.w * dims.K + k]);
+#endif
+}
+#elif ATTN_V4
 #if ATTN_DS
 @group(0) @binding(5) var<storage, read> P4: array<vec4<f32>>;
 #endif
@@ -188,6 +246,7 @@ fn causalK(row0: u32, col0: u32) -> vec2<u32> {
 @group(0) @binding(6) var<storage, read> lengths: array<i32>;
 #endif
 override ATTN_SCALE: f32 = 1.0;
+override SKIP_MASKED: bool = true;
 
 fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, array<array<vec4<f32>, 8>, BLOCKS>>) {
   let M = dims.M; let N = dims.N;
@@ -207,7 +266,11 @@ fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, arr
       let end = len;
 #endif
       let row = b * M + r;
-#if ATTN_DS
+#if ATTN_SP
+      let D = stats[2u * row + 1u];
+      let L = stats[2u * row];
+      let dp = (*out)[q + rowGroups][i];
+#elif ATTN_DS
       let D = stats[2u * row + 1u];
 #else
       let L = stats[2u * row];
@@ -217,7 +280,11 @@ fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, arr
       let cs = vec4<u32>(c) + vec4<u32>(0u, 1u, 2u, 3u);
       let seen = cs < vec4<u32>(end);
       if (live && c < N) {
-#if ATTN_DS
+#if ATTN_SP
+        let p = select(vec4<f32>(0.0), exp(v * ATTN_SCALE - L), seen);
+        P4[(row * N + c) / 4u] = p;
+        C4[(row * N + c) / 4u] = select(vec4<f32>(0.0), p * (dp - D) * ATTN_SCALE, seen);
+#elif ATTN_DS
         C4[(row * N + c) / 4u] = select(vec4<f32>(0.0), P4[(row * N + c) / 4u] * (v - D) * ATTN_SCALE, seen);
 #else
         C4[(row * N + c) / 4u] = select(vec4<f32>(0.0), exp(v * ATTN_SCALE - L), seen);
@@ -227,7 +294,11 @@ fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, arr
       for (var e = 0u; e < 4u; e++) {
         let idx = row * N + c + e;
         if (live && c + e < N) {
-#if ATTN_DS
+#if ATTN_SP
+          let p = select(0.0, exp(v[e] * ATTN_SCALE - L), c + e < end);
+          P[idx] = p;
+          C[idx] = to_T3(select(0.0, p * (dp[e] - D) * ATTN_SCALE, c + e < end));
+#elif ATTN_DS
           C[idx] = to_T3(select(0.0, P[idx] * (v[e] - D) * ATTN_SCALE, c + e < end));
 #else
           C[idx] = to_T3(select(0.0, exp(v[e] * ATTN_SCALE - L), c + e < end));
@@ -266,6 +337,11 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #endif
 #if CAUSAL
   let kr = causalK(row0, wid.x * 8u * CW);
+#if ATTN_SP
+  // A tile wholly past the diagonal stores nothing: the products that read P and dS (CAUSAL_MODE 2 and 3) never
+  // reach it, their k ranges ending (starting) within the last (first) tile a row sees, rounded by 4 inside it.
+  if (SKIP_MASKED && kr.y == 0u) { return; }
+#endif
 #endif
 #if K4
   // Four k a step, each accumulator updated by a chain of four additions in k order (see K4 above). k past K reads
@@ -277,9 +353,17 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #endif
     let k1 = min(k + 1u, K - 1u); let k2 = min(k + 2u, K - 1u); let k3 = min(k + 3u, K - 1u);
     let live = vec4<f32>(1.0, select(0.0, 1.0, k + 1u < K), select(0.0, 1.0, k + 2u < K), select(0.0, 1.0, k + 3u < K));
+#if VEC_BT
+    let b = loadBT4(bBase, k, n);
+#else
     let b = mat4x4<f32>(loadB(bBase, k, n), loadB(bBase, k1, n) * live.y, loadB(bBase, k2, n) * live.z, loadB(bBase, k3, n) * live.w);
+#endif
 #if WIDE
+#if VEC_BT
+    let b2 = loadBT4(bBase, k, n2);
+#else
     let b2 = mat4x4<f32>(loadB(bBase, k, n2), loadB(bBase, k1, n2) * live.y, loadB(bBase, k2, n2) * live.z, loadB(bBase, k3, n2) * live.w);
+#endif
 #else
     let b2 = b;
 #endif
@@ -288,7 +372,24 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
     rows8k4(t[0], b, b2, &c0, &d0); rows8k4(t[1], b, b2, &c1, &d1); rows8k4(t[2], b, b2, &c2, &d2); rows8k4(t[3], b, b2, &c3, &d3);
 #else
     let a0 = loadA4(aBase, m0, k, k1, k2, k3, live); let a1 = loadA4(aBase, m1, k, k1, k2, k3, live);
+#if ATTN_SP
+    // Not WIDE: acc2 is never written, so the second product's calls hand the c set there.
+#if VEC_BT
+    let e = loadB2T4(bBase, k, n);
+#else
+    let e = mat4x4<f32>(loadB2(bBase, k, n), loadB2(bBase, k1, n) * live.y, loadB2(bBase, k2, n) * live.z, loadB2(bBase, k3, n) * live.w);
+#endif
+    let g0 = loadA24(aBase, m0, k, k1, k2, k3, live); let g1 = loadA24(aBase, m1, k, k1, k2, k3, live);
 #if ROWS16
+    rows8k4(a0, b, b2, &c0, &d0); rows8k4(a1, b, b2, &c1, &d1);
+    rows8k4(g0, e, e, &d0, &c0); rows8k4(g1, e, e, &d1, &c1);
+#else
+    let a2 = loadA4(aBase, m2, k, k1, k2, k3, live); let a3 = loadA4(aBase, m3, k, k1, k2, k3, live);
+    let g2 = loadA24(aBase, m2, k, k1, k2, k3, live); let g3 = loadA24(aBase, m3, k, k1, k2, k3, live);
+    rows8k4(a0, b, b2, &c0, &d0); rows8k4(a1, b, b2, &c1, &d1); rows8k4(a2, b, b2, &c2, &d2); rows8k4(a3, b, b2, &c3, &d3);
+    rows8k4(g0, e, e, &d0, &c0); rows8k4(g1, e, e, &d1, &c1); rows8k4(g2, e, e, &d2, &c2); rows8k4(g3, e, e, &d3, &c3);
+#endif
+#elif ROWS16
     rows8k4(a0, b, b2, &c0, &d0); rows8k4(a1, b, b2, &c1, &d1);
 #else
     let a2 = loadA4(aBase, m2, k, k1, k2, k3, live); let a3 = loadA4(aBase, m3, k, k1, k2, k3, live);
@@ -311,7 +412,19 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
     let b2 = b;
 #endif
     let a0 = loadA(aBase, m0, k); let a1 = loadA(aBase, m1, k);
+#if ATTN_SP
+    let e = loadB2(bBase, k, n);
+    let g0 = loadA2(aBase, m0, k); let g1 = loadA2(aBase, m1, k);
 #if ROWS16
+    rows8(a0, b, b2, &c0, &d0); rows8(a1, b, b2, &c1, &d1);
+    rows8(g0, e, e, &d0, &c0); rows8(g1, e, e, &d1, &c1);
+#else
+    let a2 = loadA(aBase, m2, k); let a3 = loadA(aBase, m3, k);
+    let g2 = loadA2(aBase, m2, k); let g3 = loadA2(aBase, m3, k);
+    rows8(a0, b, b2, &c0, &d0); rows8(a1, b, b2, &c1, &d1); rows8(a2, b, b2, &c2, &d2); rows8(a3, b, b2, &c3, &d3);
+    rows8(g0, e, e, &d0, &c0); rows8(g1, e, e, &d1, &c1); rows8(g2, e, e, &d2, &c2); rows8(g3, e, e, &d3, &c3);
+#endif
+#elif ROWS16
     rows8(a0, b, b2, &c0, &d0); rows8(a1, b, b2, &c1, &d1);
 #else
     let a2 = loadA(aBase, m2, k); let a3 = loadA(aBase, m3, k);

@@ -361,7 +361,8 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
   // the composite and against each other, on odd sizes, sizes whose key count is a multiple of 4 (the epilogue's
   // vec4 stores), masks and lengths; with the cap at 0 the same plan takes the fused kernels.
   describe('gradient strategies: GEMM backward vs fused gradient kernels', () => {
-    const strategies = async (name: string, [N, Tq, Tk, dh]: number[], o: { causal?: boolean; lengths?: boolean }) => {
+    // joint: S and dP in one product (ATTENTION_GEMM_BACKWARD.joint), four products in all; else five.
+    const strategies = async (name: string, [N, Tq, Tk, dh]: number[], o: { causal?: boolean; lengths?: boolean; joint?: boolean; vecBT?: boolean; skipMasked?: boolean }) => {
       const q = input([N, Tq, dh], 'f32', 'q'), k = input([N, Tk, dh], 'f32', 'k'), v = input([N, Tk, dh], 'f32', 'v'), R = input([N, Tq, dh], 'f32', 'R');
       const lengths = o.lengths ? input([N], 'i32', 'lengths') : undefined;
       const y = attention(q, k, v, { causal: o.causal, lengths, recompute: true });
@@ -370,10 +371,14 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
       if (lengths) feeds.set(lengths, randInt(N, Tk + 1, 14));
       const step = [...plan(outs).fused].find(([, g]) => g.pattern?.kernel === 'attention_grad')!;
       const shaders = () => { const l = fusedLaunch(step[0], step[1], gpu.ctx.gemm); return [...(l.before ?? []), l].map((x) => x.shader); };
-      const cap = ATTENTION_GEMM_BACKWARD.maxBytes;
+      const cap = ATTENTION_GEMM_BACKWARD.maxBytes, joint = o.joint ?? true;
       const want = await runOn(cpu, outs, feeds);
-      expect(shaders().filter((s) => s === 'matmul_subgroup')).toHaveLength(5);
-      const viaGemm = await runOn(gpu, outs, feeds);
+      let viaGemm: (Float32Array | Int32Array)[];
+      Object.assign(ATTENTION_GEMM_BACKWARD, { joint, vecBT: o.vecBT ?? true, skipMasked: o.skipMasked ?? true });
+      try {
+        expect(shaders().filter((s) => s === 'matmul_subgroup')).toHaveLength(joint ? 4 : 5);
+        viaGemm = await runOn(gpu, outs, feeds);
+      } finally { Object.assign(ATTENTION_GEMM_BACKWARD, { joint: true, vecBT: true, skipMasked: true }); }
       let viaKernels: (Float32Array | Int32Array)[];
       ATTENTION_GEMM_BACKWARD.maxBytes = 0;
       try {
@@ -398,6 +403,29 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
       await strategies('lengths 33x70', [5, 33, 70, 16], { causal: true, lengths: true });
       await strategies('lengths 20x68', [5, 20, 68, 16], { causal: true, lengths: true });
       await strategies('lengths 1x129', [4, 1, 129, 32], { lengths: true });
+    });
+    it('S and dP as two products (joint off) agree too: causal and not, dh 8 and 32, lengths', async () => {
+      await strategies('two products T=33', [3, 33, 33, 16], { joint: false });
+      await strategies('two products T=129 causal', [2, 129, 129, 32], { causal: true, joint: false });
+      await strategies('two products dh 8', [2, 37, 37, 8], { causal: true, joint: false });
+      await strategies('two products lengths 33x70', [5, 33, 70, 16], { causal: true, lengths: true, joint: false });
+    });
+    it('causal P and dS tiles wholly past the diagonal are never read: a causal region after a full one in one step (the full one leaves its values in the shared scratch)', async () => {
+      const [N, T, dh] = [2, 70, 16];
+      const q = input([N, T, dh], 'f32', 'q'), k = input([N, T, dh], 'f32', 'k'), v = input([N, T, dh], 'f32', 'v'), R = input([N, T, dh], 'f32', 'R');
+      // The backward runs the outer (full) region's gradient step before the inner (causal) one's.
+      const y = attention(attention(q, k, v, { causal: true, recompute: true }), k, v, { recompute: true });
+      const outs = [y, ...grad(ops.sum(ops.mul(y, R)), [q, k, v])];
+      const feeds: Feeds = new Map([[q, randn(q.size, 21, 1.5)], [k, randn(k.size, 22, 1.5)], [v, randn(v.size, 23)], [R, randn(R.size, 25)]]);
+      const steps = [...plan(outs).fused].filter(([, g]) => g.pattern?.kernel === 'attention_grad');
+      expect(steps.map(([n, g]) => [!!g.pattern!.attrs.causal, fusedLaunch(n, g, gpu.ctx.gemm).shader])).toEqual(expect.arrayContaining([[true, 'matmul_subgroup'], [false, 'matmul_subgroup']]));
+      const want = await runOn(cpu, outs, feeds), got = await runOn(gpu, outs, feeds);
+      outs.forEach((_, i) => assertClose(got[i], want[i], { atol: 1e-6 + 1e-6 * Math.sqrt(T * T * dh) * maxAbs(want[i]) * 4, rtol: 1e-4, what: ['y', 'dq', 'dk', 'dv'][i] }));
+    });
+    it('kᵀ and vᵀ read a scalar at a time (vecBT off) agree too', async () => {
+      await strategies('vecBT off T=64 causal', [2, 64, 64, 32], { causal: true, vecBT: false });
+      await strategies('masked tiles stored T=64 causal', [2, 64, 64, 32], { causal: true, skipMasked: false });
+      await strategies('vecBT off, two products, lengths 33x70', [5, 33, 70, 16], { causal: true, lengths: true, joint: false, vecBT: false });
     });
     it('P and dS over the cap take the fused gradient kernels (O(T) memory)', () => {
       const T = 64, N = Math.ceil(ATTENTION_GEMM_BACKWARD.maxBytes / (8 * T * T)) + 1;

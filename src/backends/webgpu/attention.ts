@@ -143,11 +143,17 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
 }
 
 /**
- * The most scratch the GEMM backward's [N, Tq, Tk] matrices (P and dS, two of them) may take; longer rows take the
- * fused gradient kernels, whose memory is O(T). Read as a plan is compiled: tests and benchmarks set it to 0
- * to compare the two strategies on one backend.
+ * maxBytes: the most scratch the GEMM backward's [N, Tq, Tk] matrices (P and dS, two of them) may take; longer rows
+ * take the fused gradient kernels, whose memory is O(T). joint: S = q·kᵀ and dP = dy·vᵀ in one product whose epilogue
+ * stores both P and dS (matmul_subgroup.wgsl's ATTN_SP), rather than P first and dS from it: on lavapipe, causal
+ * [32, 256, 32], forward + backward 58.5 -> 55.4 ms (best of 6 alternated pairs, load 2.5-2.9, each pair won). vecBT:
+ * those products read kᵀ and vᵀ (B transposed, K a multiple of 4) as vec4s along K (VEC_BT): 54.9 -> 52.0 ms (load
+ * 2.7-2.9, each of 6 pairs won; an earlier 6 gave 53.2 -> 51.5, 4 of 6 won). skipMasked: the joint product stores
+ * nothing in a tile wholly past the causal diagonal, which no later product reads: 27.2 -> 24.2 ms (load 2.4-2.8,
+ * each of 6 pairs won).
+ * Read as a plan is compiled: tests and benchmarks set them to compare the strategies on one backend.
  */
-export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20 };
+export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20, joint: true, vecBT: true, skipMasked: true };
 /** The scratch slots of P and dS (the GEMM backward). */
 const P_SCRATCH = 5, DS_SCRATCH = 6;
 
@@ -164,18 +170,22 @@ export const gemmBackward = (gemm: GemmKernel, N: number, Tq: number, Tk: number
  */
 function attentionProduct(
   A: Tensor | Scratch, B: Tensor, C: Tensor | Scratch, [M, Nc, K, batch]: number[], transA: boolean, transB: boolean,
-  o: { causal: 0 | 1 | 2 | 3; diag: number; attn?: { stats: Scratch; scale: number; p?: Scratch; lengths?: Tensor } },
+  o: { causal: 0 | 1 | 2 | 3; diag: number; attn?: { stats: Scratch; scale: number; p?: Scratch; lengths?: Tensor; joint?: [Tensor, Tensor] } },
 ): Launch {
-  const { rows16, wide, TM, TN } = subgroupTile(M, Nc), k4 = subgroupK4(K);
+  // The joint S and dP pass keeps its second accumulator set where WIDE's second column half would be: 32 columns.
+  const joint = o.attn?.joint, tile = subgroupTile(M, Nc), k4 = subgroupK4(K);
+  const { rows16, wide, TM, TN } = joint ? { ...tile, wide: false, TN: 32 } : tile;
   const defines = {
     ...SUBGROUP_PLAIN, EPILOGUE: false, EPILOGUE_GRAD: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && Nc % 4 === 0, K4: k4,
+    VEC_BT: ATTENTION_GEMM_BACKWARD.vecBT && k4 && transB && K % 4 === 0,
     VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0,
-    CAUSAL: o.causal > 0, ATTN: !!o.attn, ATTN_DS: !!o.attn?.p, ATTN_LENGTHS: !!o.attn?.lengths, ATTN_V4: !!o.attn && Nc % 4 === 0,
+    CAUSAL: o.causal > 0, ATTN: !!o.attn, ATTN_DS: !!o.attn?.p && !joint, ATTN_SP: !!joint, ATTN_LENGTHS: !!o.attn?.lengths, ATTN_V4: !!o.attn && Nc % 4 === 0,
   };
   const constants: Record<string, number> = { TRANS_A: +transA, TRANS_B: +transB };
   if (o.causal) Object.assign(constants, { CAUSAL_MODE: o.causal, DIAG: o.diag });
   if (o.attn) constants.ATTN_SCALE = o.attn.scale;
-  const a = o.attn, epilogue = a ? [a.stats, a.p ?? null, ...(a.lengths ? [a.lengths] : [])] : [];
+  if (joint) constants.SKIP_MASKED = +ATTENTION_GEMM_BACKWARD.skipMasked;
+  const a = o.attn, epilogue = a ? [a.stats, a.p ?? null, ...(a.lengths || joint ? [a.lengths ?? null] : []), ...(joint ?? [])] : [];
   return {
     shader: 'matmul_subgroup', defines, constants, uniform: UNIFORMS.matmul_subgroup_dims.pack({ M, N: Nc, K, batch, groups: (TM / 8) * (TN / 32) }),
     bindings: [A, B, C, ...epilogue], workgroupSize: [8], workgroups: [Math.ceil(Nc / TN), Math.ceil(M / TM), batch],
@@ -183,8 +193,9 @@ function attentionProduct(
 }
 
 /**
- * The gradients of attention as five batched products, after the stats pass (L and D per query in `stats`): P =
- * exp(q·kᵀ·scale − L) into scratch, dS = P∘(dy·vᵀ − D)·scale into scratch (both through the GEMM's epilogue, masked),
+ * The gradients of attention as batched products, after the stats pass (L and D per query in `stats`): P =
+ * exp(q·kᵀ·scale − L) into scratch, dS = P∘(dy·vᵀ − D)·scale into scratch (both through the GEMM's epilogue, masked;
+ * one product computing q·kᵀ and dy·vᵀ together with ATTENTION_GEMM_BACKWARD.joint, else two),
  * then dv = Pᵀ·dy, dq = dS·k, dk = dSᵀ·q. Causal, each product skips the tiles and k the mask zeroes. Where the
  * fused kernels recompute each weight in a lane-private loop over the other side, these are tiles of the GEMM that
  * every product of the engine runs: on lavapipe at T = 256, causal, about half the fused kernels' time (bench/results/2026-12-06-attention-lavapipe.json).
@@ -194,7 +205,9 @@ function gemmBackwardProducts(g: Fused, stats: Scratch, dq?: Tensor, dk?: Tensor
   const { scale, causal } = g.pattern!.attrs, diag = Tk - Tq, c = causal ? 1 : 0;
   const bytes = 4 * N * Tq * Tk, P: Scratch = { scratch: P_SCRATCH, bytes }, dS: Scratch = { scratch: DS_SCRATCH, bytes };
   const scores = [Tq, Tk, dh, N], byKeys = [Tq, dh, Tk, N], byQueries = [Tk, dh, Tq, N];
-  const out: Launch[] = [
+  const out: Launch[] = ATTENTION_GEMM_BACKWARD.joint ? [
+    attentionProduct(q, k, dS, scores, false, true, { causal: c as 0 | 1, diag, attn: { stats, scale, p: P, lengths, joint: [dy, v] } }),
+  ] : [
     attentionProduct(q, k, P, scores, false, true, { causal: c as 0 | 1, diag, attn: { stats, scale, lengths } }),
     attentionProduct(dy, v, dS, scores, false, true, { causal: c as 0 | 1, diag, attn: { stats, scale, p: P, lengths } }),
   ];
