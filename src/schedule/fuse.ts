@@ -1,5 +1,5 @@
-// Fusion: elementwise work that would be several kernels becomes one. Two patterns, both of which only ever remove
-// a round trip through memory and never recompute anything:
+// Fusion: elementwise work that would be several kernels becomes one. These patterns only ever remove a round trip
+// through memory and never recompute anything:
 //  - a transpose read by a single elementwise op is not materialised: that op reads its input through permuted
 //    strides (a conv layer's [O, N, P] -> [N, O, P] transpose folds into its bias add);
 //  - a unary op (or one with a constant operand) applied to the only use of another elementwise op's result is
