@@ -4,7 +4,7 @@
 // COUNT_PAD (PyTorch's count_include_pad). Forward: one invocation per output. Backward: one invocation per input
 // pixel, gathering from every window that covers it, so no atomics are needed. Max pooling saves nothing for the
 // backward: it recomputes each covering window's first maximum and takes that window's dy if it is this pixel.
-// The geometry is made of override constants, so its divisions compile to multiplies (see im2col.wgsl).
+// The geometry is override constants (window_geometry.wgsl; DH and DW unused), so its divisions compile to multiplies.
 // TILED (max backward, when stride = kernel and there is no padding, as in the usual 2x2 pooling): the windows tile
 // the image, so one invocation per window finds its maximum once and writes the whole window (dy at the maximum, 0
 // elsewhere), instead of every pixel re-finding its window's maximum: each x is read once instead of KH·KW times.
@@ -12,16 +12,7 @@
 // RELU_GRAD (max backward): the gradient of the ReLU whose output x is, applied as it is stored (relu_grad(x, ·):
 // zero where x <= 0), so a conv layer's ReLU and pooling backward are one pass over x (schedule/fuse.ts).
 
-override H: u32;
-override W: u32;
-override OH: u32;
-override OW: u32;
-override KH: u32;
-override KW: u32;
-override SH: u32;
-override SW: u32;
-override PH: u32;
-override PW: u32;
+#include window_geometry
 override COUNT_PAD: bool = true;
 override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 

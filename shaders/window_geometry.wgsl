@@ -1,6 +1,7 @@
 // A convolution window's geometry as override constants (input H x W, output OH x OW, kernel KH x KW, stride,
-// padding, dilation), shared by im2col, col2im and the implicit-GEMM convolution. Constants, not uniforms: the index
-// arithmetic divides by them, and a division by a constant compiles to a multiply and shift.
+// padding, dilation), shared by im2col, col2im, the implicit-GEMM convolution and pooling (which has no dilation).
+// Constants, not uniforms: the index arithmetic divides by them, and a division by a constant compiles to a multiply
+// and shift.
 override H: u32;
 override W: u32;
 override OH: u32;
