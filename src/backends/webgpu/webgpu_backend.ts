@@ -486,26 +486,39 @@ class WebGpuExecutable implements Executable {
 
   /** One run, timed: the sum of its dispatches' GPU times with timestamps, else its wall time to completion. */
   async timeOnce(feeds: Feeds): Promise<number> {
-    const { device } = this.be;
     if (!this.be.ctx.timestamps) {
       const t0 = performance.now();
       this.timedRun(feeds, {});
       await this.be.sync();
       return performance.now() - t0;
     }
-    const n = this.dispatches.length;
+    return this.withQueries(async (queries, read) => {
+      this.timedRun(feeds, {}, queries);
+      const span = await read();
+      let ms = 0;
+      for (let i = 0; i < this.dispatches.length; i++) { const [start, end] = span(i); ms += Number(end - start) / 1e6; }
+      return ms;
+    });
+  }
+
+  /**
+   * Timestamp queries for every dispatch of the step (QUERY_PAIRS start/end pairs a set, all resolved into one
+   * buffer), lent to `use` and destroyed after; `read` gives each dispatch's start and end of the last timed run.
+   */
+  private async withQueries<T>(use: (queries: { sets: GPUQuerySet[]; resolve: GPUBuffer }, read: () => Promise<(i: number) => [bigint, bigint]>) => Promise<T>): Promise<T> {
+    const { device } = this.be, n = this.dispatches.length;
     const sets = Array.from({ length: Math.ceil(n / QUERY_PAIRS) }, (_, k) => device.createQuerySet({ type: 'timestamp', count: 2 * Math.min(QUERY_PAIRS, n - k * QUERY_PAIRS) }));
     const bytes = sets.length * QUERY_PAIRS * 16;
     const resolve = device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    try {
-      this.timedRun(feeds, {}, { sets, resolve });
+    const read = async () => {
       const raw = await this.be.readBuffer(resolve, bytes, 'i32', 'reading timestamps');
       const ts = new BigUint64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
-      let ms = 0;
-      for (let i = 0; i < n; i++) { const at = Math.floor(i / QUERY_PAIRS) * QUERY_PAIRS * 2 + (i % QUERY_PAIRS) * 2; ms += Number(ts[at + 1] - ts[at]) / 1e6; }
-      return ms;
+      return (i: number): [bigint, bigint] => { const at = Math.floor(i / QUERY_PAIRS) * QUERY_PAIRS * 2 + (i % QUERY_PAIRS) * 2; return [ts[at], ts[at + 1]]; };
+    };
+    try {
+      return await use({ sets, resolve }, read);
     } finally {
-      sets.forEach((s) => s.destroy());
+      sets.forEach((q) => q.destroy());
       resolve.destroy();
     }
   }
@@ -529,27 +542,20 @@ class WebGpuExecutable implements Executable {
     const n = this.dispatches.length;
     const per: number[][] = this.dispatches.map(() => []), starts: number[][] = this.dispatches.map(() => []);
     if (this.be.ctx.timestamps) {
-      const sets = Array.from({ length: Math.ceil(n / QUERY_PAIRS) }, (_, k) => device.createQuerySet({ type: 'timestamp', count: 2 * Math.min(QUERY_PAIRS, n - k * QUERY_PAIRS) }));
-      const bytes = sets.length * QUERY_PAIRS * 16;
-      const resolve = device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-      try {
+      await this.withQueries(async (queries, read) => {
         for (let r = 0; r < runs; r++) {
           await plain();
-          this.timedRun(feeds, o, { sets, resolve });
-          const raw = await this.be.readBuffer(resolve, bytes, 'i32', 'reading timestamps');
-          const ts = new BigUint64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8);
-          const at = (i: number) => Math.floor(i / QUERY_PAIRS) * QUERY_PAIRS * 2 + (i % QUERY_PAIRS) * 2;
-          const origin = ts[at(0)];
+          this.timedRun(feeds, o, queries);
+          const span = await read();
+          const origin = span(0)[0];
           for (let i = 0; i < n; i++) {
-            per[i].push(Number(ts[at(i) + 1] - ts[at(i)]) / 1e6);
-            starts[i].push(Number(ts[at(i)] - origin) / 1e6);
+            const [start, end] = span(i);
+            per[i].push(Number(end - start) / 1e6);
+            starts[i].push(Number(start - origin) / 1e6);
           }
-          spans.push(Number(ts[at(n - 1) + 1] - origin) / 1e6);
+          spans.push(Number(span(n - 1)[1] - origin) / 1e6);
         }
-      } finally {
-        sets.forEach((s) => s.destroy());
-        resolve.destroy();
-      }
+      });
     } else {
       // No timestamps: each dispatch submitted alone and waited for, timed by the host clock (submit latency included).
       for (let r = 0; r < runs; r++) {
