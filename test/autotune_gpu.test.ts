@@ -9,6 +9,7 @@ import { WebGpuBackend, CpuBackend } from '../src/backends/index.js';
 import { GEMM_CANDIDATES, gemmVariantName } from '../src/backends/webgpu/gemm_variants.js';
 import { Autotuner, clearAutotuneMemory, convKey, gemmKey } from '../src/schedule/autotune.js';
 import { convShapeOf, CONV_ALGORITHMS } from '../src/schedule/conv_algorithm.js';
+import { formatTune } from '../src/cli/tune.js';
 import { regionOf } from '../src/graph/composite.js';
 import type { Feeds } from '../src/schedule/plan.js';
 import { randn, runOn, assertClose } from './helpers.js';
@@ -96,6 +97,8 @@ describe('autotune (webgpu)', () => {
       }
       const again = await tuned.tune(outputs); // cached: same winners, nothing measured anew
       expect(again.map((r) => [r.key, r.winner])).toEqual(rows.map((r) => [r.key, r.winner]));
+      for (const r of again) expect(r).toMatchObject({ source: 'tuned', now: false });
+      expect(formatTune(again, 'x', 'y', 0)).toMatch(/\| cache \|$/m);
       const got = await runOn(tuned, outputs, feeds);
       for (const r of rows) expect(tuned.tuner.used.get(r.key)).toEqual({ choice: r.winner, source: 'tuned' });
       const rules = await runOn(be, outputs, feeds);

@@ -83,6 +83,6 @@ export function formatTune(rows: readonly TuneResult[], what: string, device: st
   return [
     `autotune: ${what} on ${device}; ${rows.length} passes and GEMM shape classes, ${measured} with measurements (${seconds.toFixed(1)} s)`,
     '', '| node | shape class | candidates (best ms) | winner | rule | from |', '|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.node} | ${r.key} | ${ms(r)} | ${r.winner} | ${r.rule} | ${r.source === 'tuned' ? 'measured' : r.source} |`),
+    ...rows.map((r) => `| ${r.node} | ${r.key} | ${ms(r)} | ${r.winner} | ${r.rule} | ${r.source === 'tuned' ? (r.now ? 'measured' : 'cache') : r.source} |`),
   ].join('\n');
 }

@@ -144,5 +144,8 @@ export class Autotuner {
   }
 }
 
-/** A measured key, as tune() reports it: the node it came from and the candidates' times. */
-export interface TuneResult { key: string; node: string; candidates: Record<string, number>; winner: string; rule: string; source: ChoiceSource }
+/**
+ * A measured key, as tune() reports it: the node it came from and the candidates' times; `now` when this call
+ * measured them, false when they came from the cache (a 'tuned' source either way).
+ */
+export interface TuneResult { key: string; node: string; candidates: Record<string, number>; winner: string; rule: string; source: ChoiceSource; now: boolean }

@@ -148,16 +148,16 @@ function stepPlan(p: Plan, step: Tensor): Plan {
 export async function tuneGraph(be: TuningBackend, outputs: readonly Tensor[], effects: readonly Tensor[], o: CompileOptions): Promise<TuneResult[]> {
   const dtype = dtypeOf(o), rows: TuneResult[] = [];
   await be.tuner.load();
-  let measured = false;
+  const now = new Set<string>();
   for (const { pass, r, key, node } of convPasses(outputs, effects, dtype)) {
     const rule = convAlgorithm(pass, convShapeOf(r)); // the rule in force (outside a plan, the one plans fall back on)
     if (be.tuner.wants(key)) {
       const { outputs: outs, feeds } = convPassGraph(pass, r);
       const ms = await race(be, CONV_ALGORITHMS.map((alg) => ({ name: alg, p: withConvChoices(() => alg, () => plan(outs, [], { precision: o.precision })), feeds })));
       const winner = winnerOf(ms, rule);
-      if (winner) { be.tuner.record(key, { winner, ms }); measured = true; }
+      if (winner) { be.tuner.record(key, { winner, ms }); now.add(key); }
     }
-    rows.push(row(be, key, `${node}`, rule));
+    rows.push(row(be, key, `${node}`, rule, now.has(key)));
   }
   const p = tunedPlan(be, outputs, effects, o), seen = new Set<string>();
   if (be.gemmFamily !== 'packed') for (const step of p.steps) {
@@ -172,15 +172,15 @@ export async function tuneGraph(be: TuningBackend, outputs: readonly Tensor[], e
       const mini = stepPlan(p, step);
       const ms = await race(be, cands.map((v) => ({ name: gemmVariantName(v), p: mini, variants: new Map([[step, v]]) })));
       const winner = winnerOf(ms, rule);
-      if (winner) { be.tuner.record(key, { winner, ms }); measured = true; }
+      if (winner) { be.tuner.record(key, { winner, ms }); now.add(key); }
     }
-    rows.push(row(be, key, `${step}`, rule));
+    rows.push(row(be, key, `${step}`, rule, now.has(key)));
   }
-  if (measured) await be.tuner.save();
+  if (now.size) await be.tuner.save();
   return rows;
 }
 
-function row(be: TuningBackend, key: string, node: string, rule: string): TuneResult {
+function row(be: TuningBackend, key: string, node: string, rule: string, now: boolean): TuneResult {
   const c = be.tuner.lookup(key), e = be.tuner.entry(key);
-  return { key, node, candidates: e?.ms ?? {}, winner: c?.choice ?? rule, rule, source: c?.source ?? 'rule' };
+  return { key, node, candidates: e?.ms ?? {}, winner: c?.choice ?? rule, rule, source: c?.source ?? 'rule', now };
 }
