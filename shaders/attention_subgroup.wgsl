@@ -61,6 +61,13 @@ const RQ = R;
 #if FWD_STATS
 @group(0) @binding(6) var<storage, read_write> stats: array<f32>;
 #endif
+// FWD_SCORES (with FWD_STATS, Tk a multiple of 4): the forward also stores each scaled score S·scale it computes,
+// [N, Tq, Tk] row-major, for the GEMM backward's first product, which then computes only dP = dy·vᵀ and turns the
+// scores into P in place (src/backends/webgpu/attention.ts, savedScores). Masked entries hold their unmasked score or
+// nothing; the backward masks them again.
+#if FWD_SCORES
+@group(0) @binding(7) var<storage, read_write> scores: array<vec4<f32>>;
+#endif
 #if STATS_LENGTHS
 @group(0) @binding(6) var<storage, read> lengths: array<i32>;
 #endif
@@ -253,6 +260,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     sc[11] = scores4(&q5, &bk, 4u);
     var corr: array<f32, RF>;
     for (var u = 0u; u < RF; u++) {
+#if FWD_SCORES
+      let i = rf0 + lid + B * u;
+      if (i < Tq) {
+        let at = ((n * Tq + i) * Tk + t0) / 4u;
+        scores[at] = sc[2u * u];
+        if (t0 + 4u < Tk) { scores[at + 1u] = sc[2u * u + 1u]; }
+      }
+#endif
       let e = vec4<u32>(end[u]);
       let inLo = lane4 + t0 < e;
       let inHi = lane4 + (t0 + 4u) < e;
