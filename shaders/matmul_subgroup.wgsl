@@ -238,7 +238,7 @@ fn loadB2(base: u32, k: u32, n: vec4<u32>) -> vec4<f32> {
 #elif ATTN_S
 // ATTN_S (with ATTN_DS: C = dP = dy·vᵀ): binding 5 holds the scaled scores S·ATTN_SCALE that the forward saved
 // (attention_subgroup.wgsl's FWD_SCORES), which the epilogue turns into P in place, for dv = Pᵀ·dy: the q·kᵀ product
-// is not computed again, and the tile may be WIDE, having no second accumulator set.
+// is not computed again, and the tile may be WIDE, having no second accumulator set (not causal: attention.ts).
 #if ATTN_V4
 @group(0) @binding(5) var<storage, read_write> P4: array<vec4<f32>>;
 #else

@@ -189,8 +189,12 @@ function attentionProduct(
   o: { causal: 0 | 1 | 2 | 3; diag: number; attn?: { stats: Scratch; scale: number; p?: Scratch; lengths?: Tensor; joint?: [Tensor, Tensor]; fromScores?: boolean } },
 ): Launch {
   // The joint S and dP pass keeps its second accumulator set where WIDE's second column half would be: 32 columns.
+  // dP from saved scores, causal, takes 32 columns too: its epilogue's loads and stores outweigh its products, and
+  // 32 x 32 tiles along the diagonal store 56% of [queries, keys] rather than 62.5% (causal [32, 256, 32],
+  // fwd+bwd: 42.2 -> 40.0 ms, each of 12 alternations won, load 1.5-1.7 with another process on one core; 16-row
+  // tiles 41.9 -> 44.5, none won; not causal, WIDE stays: 59.9 against 60.7, 8 of 10 won).
   const joint = o.attn?.joint, tile = subgroupTile(M, Nc), k4 = subgroupK4(K);
-  const { rows16, wide, TM, TN } = joint ? { ...tile, wide: false, TN: 32 } : tile;
+  const { rows16, wide, TM, TN } = joint || (o.attn?.fromScores && o.causal) ? { ...tile, wide: false, TN: 32 } : tile;
   const defines = {
     ...SUBGROUP_PLAIN, EPILOGUE: false, EPILOGUE_GRAD: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && Nc % 4 === 0, K4: k4,
     VEC_BT: ATTENTION_GEMM_BACKWARD.vecBT && k4 && transB && K % 4 === 0,
