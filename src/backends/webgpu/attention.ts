@@ -152,7 +152,9 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
  * 2.7-2.9, each of 6 pairs won; an earlier 6 gave 53.2 -> 51.5, 4 of 6 won). skipMasked: the joint product stores
  * nothing in a tile wholly past the causal diagonal, which no later product reads: 27.2 -> 24.2 ms (load 2.4-2.8,
  * each of 6 pairs won). saveScores: the forward saves the scores and the first product computes dP alone
- * (savedScores): 25.5 -> 25.1 ms (median of 10 alternations of best-of-3, load 0.9, 9 of 10 won).
+ * (savedScores): 25.5 -> 25.1 ms (median of 10 alternations of best-of-3, load 0.9, 9 of 10 won); with the
+ * forward's stores branch-free and 32-column dP tiles, 42.9 -> 40.0 ms (16 of 16 won, load 2.3: another process
+ * on one of the two cores).
  * Read as a plan is compiled: tests and benchmarks set them to compare the strategies on one backend.
  */
 export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20, joint: true, vecBT: true, skipMasked: true, saveScores: true, maxSavedBytes: 16 * 2 ** 20 };
@@ -176,7 +178,7 @@ function savedScores(g: Fused, gemm: GemmKernel): Scratch | undefined {
   const [q, k] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1], bytes = 4 * N * Tq * Tk;
   const { saveScores, maxSavedBytes } = ATTENTION_GEMM_BACKWARD;
   if (!saveScores || g.link === undefined || !subgroups(gemm, dh) || !gemmBackward(gemm, N, Tq, Tk) || Tk % 4 !== 0 || bytes > maxSavedBytes) return undefined;
-  return { scratch: LINKED_SCRATCH + 2 * g.link + 1, bytes };
+  return { scratch: LINKED_SCRATCH + 2 * g.link + 1, bytes: bytes + 4 * Tk }; // and a spare row (FWD_SCORES)
 }
 
 /**
