@@ -154,7 +154,9 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
  * each of 6 pairs won). saveScores: the forward saves the scores and the first product computes dP alone
  * (savedScores): 25.5 -> 25.1 ms (median of 10 alternations of best-of-3, load 0.9, 9 of 10 won); with the
  * forward's stores branch-free and 32-column dP tiles, 42.9 -> 40.0 ms (16 of 16 won, load 2.3: another process
- * on one of the two cores).
+ * on one of the two cores); with the forward's dead rows moved first, 46.8 -> 43.0 ms (16 of 16 won, load 2.5-3.0).
+ * In GPU time (timestamps, load 1.2) the forward pays about 0.6 ms for the stores and the first product saves
+ * about 2 (q·kᵀ no longer computed).
  * Read as a plan is compiled: tests and benchmarks set them to compare the strategies on one backend.
  */
 export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20, joint: true, vecBT: true, skipMasked: true, saveScores: true, maxSavedBytes: 16 * 2 ** 20 };
@@ -217,7 +219,8 @@ function attentionProduct(
 /**
  * The gradients of attention as batched products, after the stats pass (L and D per query in `stats`): P =
  * exp(q·kᵀ·scale − L) into scratch, dS = P∘(dy·vᵀ − D)·scale into scratch (both through the GEMM's epilogue, masked;
- * one product computing q·kᵀ and dy·vᵀ together with ATTENTION_GEMM_BACKWARD.joint, else two),
+ * where the forward saved the scores (`saved`, savedScores), one product computing dy·vᵀ alone and P from them in
+ * place; else one computing q·kᵀ and dy·vᵀ together with ATTENTION_GEMM_BACKWARD.joint, or two),
  * then dv = Pᵀ·dy, dq = dS·k, dk = dSᵀ·q. Causal, each product skips the tiles and k the mask zeroes. Where the
  * fused kernels recompute each weight in a lane-private loop over the other side, these are tiles of the GEMM that
  * every product of the engine runs: on lavapipe at T = 256, causal, about half the fused kernels' time (bench/results/2026-12-06-attention-lavapipe.json).
