@@ -265,9 +265,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var corr: array<f32, RF>;
     for (var u = 0u; u < RF; u++) {
 #if FWD_SCORES
-      // Without a branch: a row past Tq writes to the spare row N·Tq, which nothing reads, and where Tk is 4 past a
-      // multiple of 8 the last block writes its first vec4 twice. (With branches here the forward took 1.8 ms longer
-      // against 0.4 for the stores themselves, GPU time at T = 256, load 2.)
+      // Without a branch: a row past Tq (or before the first query) writes to the spare row N·Tq, which nothing
+      // reads, and where Tk is 4 past a multiple of 8 the last block writes its first vec4 twice. (T = 256, GPU time,
+      // load 2: the stores cost the forward 2.6 ms behind `if`s, 1.1 without.)
       let i = rf0 + lid + B * u;
       let at = (select(n * Tq + i, dims.N * Tq, i >= Tq) * Tk + t0) / 4u;
       let full = t0 + 4u < Tk;

@@ -99,6 +99,7 @@ const SUBGROUP_PASS = { FWD: false, FWD_LENGTHS: false, FWD_STATS: false, FWD_SC
 /**
  * The scratch through which a region's forward hands its rows' logsumexp to the gradient step (Fused.link): a slot of
  * its own per region, since other regions' steps run in between. [N, Tq, 2]: L, then D, which the gradient adds.
+ * Slots LINKED_SCRATCH + 2·link; the next one holds the region's saved scores (savedScores).
  */
 const LINKED_SCRATCH = 8;
 const linkedStats = (g: Fused): Scratch => ({ scratch: LINKED_SCRATCH + 2 * g.link!, bytes: 8 * g.inputs[0].shape[0] * g.inputs[0].shape[1] });
