@@ -176,6 +176,8 @@ export const gemmBackward = (gemm: GemmKernel, N: number, Tq: number, Tk: number
  * place, instead of computing q·kᵀ again beside dP. A slot per region, after its stats' (other regions' forwards run
  * in between), so each linked region holds N·Tq·Tk floats from its forward to its gradient step: only up to
  * maxSavedBytes a region, and with Tk a multiple of 4 (vec4 rows). Undefined where the region does not save them.
+ * (At T = 512, causal [32, 512, 32], 32 MB a region, saving measured 138 -> 128 ms fwd+bwd, 7 of 8 alternations won,
+ * load 2.6; the cap stays at 16 MB since a model holds one such buffer per attention layer.)
  */
 function savedScores(g: Fused, gemm: GemmKernel): Scratch | undefined {
   const [q, k] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1], bytes = 4 * N * Tq * Tk;
