@@ -61,6 +61,13 @@ const RQ = R;
 #if FWD_STATS
 @group(0) @binding(6) var<storage, read_write> stats: array<f32>;
 #endif
+// FWD_SCORES (with FWD_STATS, Tk a multiple of 4): the forward also stores each scaled score S·scale it computes,
+// [N, Tq, Tk] row-major, for the GEMM backward's first product, which then computes only dP = dy·vᵀ and turns the
+// scores into P in place (src/backends/webgpu/attention.ts, savedScores). Masked entries hold their unmasked score or
+// nothing; the backward masks them again.
+#if FWD_SCORES
+@group(0) @binding(7) var<storage, read_write> scores: array<vec4<f32>>;
+#endif
 #if STATS_LENGTHS
 @group(0) @binding(6) var<storage, read> lengths: array<i32>;
 #endif
@@ -212,7 +219,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var a3: Row;
   var a4: Row;
   var a5: Row;
-  let rf0 = wid.x * RF * B;
+  // The rows past the last query that the last workgroup would hold (288 rows for 256 queries) go before the first
+  // one instead: rf0 wraps below zero there, those rows compare as past Tq (u32) and are computed but never stored,
+  // and causal, the first workgroup sees the fewest keys, so they cost least there (T = 256: 122 -> 102 blocks a row).
+  let pad = ((Tq + RF * B - 1u) / (RF * B)) * RF * B - Tq;
+  let rf0 = wid.x * RF * B - pad;
   var end: array<u32, RF>;
   for (var u = 0u; u < RF; u++) { end[u] = keyEnd(n, min(rf0 + lid + B * u, Tq - 1u)); }
   loadQuery(&q0, n, min(rf0 + lid + 0u * B, Tq - 1u));
@@ -253,6 +264,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     sc[11] = scores4(&q5, &bk, 4u);
     var corr: array<f32, RF>;
     for (var u = 0u; u < RF; u++) {
+#if FWD_SCORES
+      // Without a branch: a row past Tq (or before the first query) writes to the spare row N·Tq, which nothing
+      // reads, and where Tk is 4 past a multiple of 8 the last block writes its first vec4 twice. (T = 256, GPU time,
+      // load 2: the stores cost the forward 2.6 ms behind `if`s, 1.1 without.)
+      let i = rf0 + lid + B * u;
+      let at = (select(n * Tq + i, dims.N * Tq, i >= Tq) * Tk + t0) / 4u;
+      let full = t0 + 4u < Tk;
+      scores[at] = sc[2u * u];
+      scores[at + select(0u, 1u, full)] = select(sc[2u * u], sc[2u * u + 1u], full);
+#endif
       let e = vec4<u32>(end[u]);
       let inLo = lane4 + t0 < e;
       let inHi = lane4 + (t0 + 4u) < e;

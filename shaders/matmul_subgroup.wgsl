@@ -235,6 +235,15 @@ fn loadB2(base: u32, k: u32, n: vec4<u32>) -> vec4<f32> {
   return vec4<f32>(B2[base + n.x * dims.K + k], B2[base + n.y * dims.K + k], B2[base + n.z * dims.K + k], B2[base + n.w * dims.K + k]);
 #endif
 }
+#elif ATTN_S
+// ATTN_S (with ATTN_DS: C = dP = dy·vᵀ): binding 5 holds the scaled scores S·ATTN_SCALE that the forward saved
+// (attention_subgroup.wgsl's FWD_SCORES), which the epilogue turns into P in place, for dv = Pᵀ·dy: the q·kᵀ product
+// is not computed again, and the tile may be WIDE, having no second accumulator set (not causal: attention.ts).
+#if ATTN_V4
+@group(0) @binding(5) var<storage, read_write> P4: array<vec4<f32>>;
+#else
+@group(0) @binding(5) var<storage, read_write> P: array<f32>;
+#endif
 #elif ATTN_V4
 #if ATTN_DS
 @group(0) @binding(5) var<storage, read> P4: array<vec4<f32>>;
@@ -270,6 +279,9 @@ fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, arr
       let D = stats[2u * row + 1u];
       let L = stats[2u * row];
       let dp = (*out)[q + rowGroups][i];
+#elif ATTN_S
+      let D = stats[2u * row + 1u];
+      let L = stats[2u * row];
 #elif ATTN_DS
       let D = stats[2u * row + 1u];
 #else
@@ -284,6 +296,10 @@ fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, arr
         let p = select(vec4<f32>(0.0), exp(v * ATTN_SCALE - L), seen);
         P4[(row * N + c) / 4u] = p;
         C4[(row * N + c) / 4u] = select(vec4<f32>(0.0), p * (dp - D) * ATTN_SCALE, seen);
+#elif ATTN_S
+        let p = select(vec4<f32>(0.0), exp(P4[(row * N + c) / 4u] - L), seen);
+        P4[(row * N + c) / 4u] = p;
+        C4[(row * N + c) / 4u] = select(vec4<f32>(0.0), p * (v - D) * ATTN_SCALE, seen);
 #elif ATTN_DS
         C4[(row * N + c) / 4u] = select(vec4<f32>(0.0), P4[(row * N + c) / 4u] * (v - D) * ATTN_SCALE, seen);
 #else
@@ -298,6 +314,10 @@ fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, arr
           let p = select(0.0, exp(v[e] * ATTN_SCALE - L), c + e < end);
           P[idx] = p;
           C[idx] = to_T3(select(0.0, p * (dp[e] - D) * ATTN_SCALE, c + e < end));
+#elif ATTN_S
+          let p = select(0.0, exp(P[idx] - L), c + e < end);
+          P[idx] = p;
+          C[idx] = to_T3(select(0.0, p * (v[e] - D) * ATTN_SCALE, c + e < end));
 #elif ATTN_DS
           C[idx] = to_T3(select(0.0, P[idx] * (v[e] - D) * ATTN_SCALE, c + e < end));
 #else
@@ -337,9 +357,10 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #endif
 #if CAUSAL
   let kr = causalK(row0, wid.x * 8u * CW);
-#if ATTN_SP
+#if ATTN
   // A tile wholly past the diagonal stores nothing: the products that read P and dS (CAUSAL_MODE 2 and 3) never
   // reach it, their k ranges ending (starting) within the last (first) tile a row sees, rounded by 4 inside it.
+  // (SKIP_MASKED is on only where P and dS are stored by one product: ATTN_SP, or ATTN_S.)
   if (SKIP_MASKED && kr.y == 0u) { return; }
 #endif
 #endif

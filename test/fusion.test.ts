@@ -361,8 +361,9 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
   // the composite and against each other, on odd sizes, sizes whose key count is a multiple of 4 (the epilogue's
   // vec4 stores), masks and lengths; with the cap at 0 the same plan takes the fused kernels.
   describe('gradient strategies: GEMM backward vs fused gradient kernels', () => {
-    // joint: S and dP in one product (ATTENTION_GEMM_BACKWARD.joint), four products in all; else five.
-    const strategies = async (name: string, [N, Tq, Tk, dh]: number[], o: { causal?: boolean; lengths?: boolean; joint?: boolean; vecBT?: boolean; skipMasked?: boolean }) => {
+    // joint: S and dP in one product (ATTENTION_GEMM_BACKWARD.joint), four products in all; else five. saveScores: the
+    // forward saves S where it can (dh <= 32, Tk a multiple of 4), and the first product computes dP alone.
+    const strategies = async (name: string, [N, Tq, Tk, dh]: number[], o: { causal?: boolean; lengths?: boolean; joint?: boolean; vecBT?: boolean; skipMasked?: boolean; saveScores?: boolean }) => {
       const q = input([N, Tq, dh], 'f32', 'q'), k = input([N, Tk, dh], 'f32', 'k'), v = input([N, Tk, dh], 'f32', 'v'), R = input([N, Tq, dh], 'f32', 'R');
       const lengths = o.lengths ? input([N], 'i32', 'lengths') : undefined;
       const y = attention(q, k, v, { causal: o.causal, lengths, recompute: true });
@@ -370,15 +371,22 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
       const feeds: Feeds = new Map([[q, randn(q.size, 11, 1.5)], [k, randn(k.size, 12, 1.5)], [v, randn(v.size, 13)], [R, randn(R.size, 15)]]);
       if (lengths) feeds.set(lengths, randInt(N, Tk + 1, 14));
       const step = [...plan(outs).fused].find(([, g]) => g.pattern?.kernel === 'attention_grad')!;
-      const shaders = () => { const l = fusedLaunch(step[0], step[1], gpu.ctx.gemm); return [...(l.before ?? []), l].map((x) => x.shader); };
-      const cap = ATTENTION_GEMM_BACKWARD.maxBytes, joint = o.joint ?? true;
+      const forward = [...plan(outs).fused].find(([, g]) => g.pattern?.kernel === 'attention')!;
+      const launches = () => { const l = fusedLaunch(step[0], step[1], gpu.ctx.gemm); return [...(l.before ?? []), l]; };
+      const shaders = () => launches().map((x) => x.shader);
+      const cap = ATTENTION_GEMM_BACKWARD.maxBytes, joint = o.joint ?? true, save = o.saveScores ?? true;
+      const saves = save && dh <= 32 && Tk % 4 === 0;
       const want = await runOn(cpu, outs, feeds);
       let viaGemm: (Float32Array | Int32Array)[];
-      Object.assign(ATTENTION_GEMM_BACKWARD, { joint, vecBT: o.vecBT ?? true, skipMasked: o.skipMasked ?? true });
+      Object.assign(ATTENTION_GEMM_BACKWARD, { joint, vecBT: o.vecBT ?? true, skipMasked: o.skipMasked ?? true, saveScores: save });
       try {
-        expect(shaders().filter((s) => s === 'matmul_subgroup')).toHaveLength(joint ? 4 : 5);
+        expect(shaders().filter((s) => s === 'matmul_subgroup')).toHaveLength(joint || saves ? 4 : 5);
+        // Saving, the forward writes the scores and the first product reads them (ATTN_S), computing dP alone.
+        expect(fusedLaunch(forward[0], forward[1], gpu.ctx.gemm).defines?.FWD_SCORES).toBe(saves);
+        const fromScores = launches().map((l) => !!l.defines?.ATTN_S);
+        expect([fromScores[1], fromScores.filter(Boolean).length]).toEqual([saves, saves ? 1 : 0]);
         viaGemm = await runOn(gpu, outs, feeds);
-      } finally { Object.assign(ATTENTION_GEMM_BACKWARD, { joint: true, vecBT: true, skipMasked: true }); }
+      } finally { Object.assign(ATTENTION_GEMM_BACKWARD, { joint: true, vecBT: true, skipMasked: true, saveScores: true }); }
       let viaKernels: (Float32Array | Int32Array)[];
       ATTENTION_GEMM_BACKWARD.maxBytes = 0;
       try {
@@ -409,6 +417,16 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
       await strategies('two products T=129 causal', [2, 129, 129, 32], { causal: true, joint: false });
       await strategies('two products dh 8', [2, 37, 37, 8], { causal: true, joint: false });
       await strategies('two products lengths 33x70', [5, 33, 70, 16], { causal: true, lengths: true, joint: false });
+      await strategies('two products T=64 causal, no saved scores', [3, 64, 64, 16], { causal: true, joint: false, saveScores: false });
+    });
+    it('scores saved by the forward (saveScores) and recomputed (joint S and dP) agree: causal and not, dh 8 and 32, lengths, Tq < Tk', async () => {
+      for (const saveScores of [true, false]) {
+        await strategies(`T=36 ${saveScores}`, [3, 36, 36, 16], { saveScores });
+        await strategies(`T=132 causal ${saveScores}`, [2, 132, 132, 32], { causal: true, saveScores });
+        await strategies(`dh 8 T=44 causal ${saveScores}`, [2, 44, 44, 8], { causal: true, saveScores });
+        await strategies(`lengths 20x68 ${saveScores}`, [5, 20, 68, 16], { causal: true, lengths: true, saveScores });
+        await strategies(`masked tiles stored, T=100 causal ${saveScores}`, [2, 100, 100, 32], { causal: true, skipMasked: false, saveScores });
+      }
     });
     it('causal P and dS tiles wholly past the diagonal are never read: a causal region after a full one in one step (the full one leaves its values in the shared scratch)', async () => {
       const [N, T, dh] = [2, 70, 16];

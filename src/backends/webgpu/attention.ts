@@ -81,9 +81,10 @@ function fusedAttention(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch
   const constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal };
   if (subgroups(gemm, dh)) {
     // Where the region's gradient step is fused too, the row logsumexps go to it (Fused.link) through scratch.
-    const stats = g.link === undefined ? [] : lengths ? [linkedStats(g)] : [null, linkedStats(g)]; // at binding 6
+    // And where that step runs the GEMM backward, the scores too (savedScores), at binding 7.
+    const saved = savedScores(g, gemm), stats = g.link === undefined ? [] : [...(lengths ? [] : [null]), linkedStats(g), ...(saved ? [saved] : [])]; // at binding 6
     return {
-      shader: 'attention_subgroup', defines: { ...SUBGROUP_PASS, FWD: true, FWD_LENGTHS: lengths, LENGTHS: lengths, FWD_STATS: g.link !== undefined }, constants,
+      shader: 'attention_subgroup', defines: { ...SUBGROUP_PASS, FWD: true, FWD_LENGTHS: lengths, LENGTHS: lengths, FWD_STATS: g.link !== undefined, FWD_SCORES: !!saved }, constants,
       uniform: attentionDims(g), bindings: [...g.inputs, n, ...stats], workgroupSize: [8], workgroups: [Math.ceil(Tq / SUBGROUP_FORWARD_ROWS), N, 1],
     };
   }
@@ -93,14 +94,15 @@ function fusedAttention(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): Launch
   };
 }
 
-const SUBGROUP_PASS = { FWD: false, FWD_LENGTHS: false, FWD_STATS: false, STATS: false, STATS_D: false, STATS_LENGTHS: false, GRAD_LENGTHS: false, DKV: false, DKV_LENGTHS: false, LENGTHS: false };
+const SUBGROUP_PASS = { FWD: false, FWD_LENGTHS: false, FWD_STATS: false, FWD_SCORES: false, STATS: false, STATS_D: false, STATS_LENGTHS: false, GRAD_LENGTHS: false, DKV: false, DKV_LENGTHS: false, LENGTHS: false };
 
 /**
  * The scratch through which a region's forward hands its rows' logsumexp to the gradient step (Fused.link): a slot of
  * its own per region, since other regions' steps run in between. [N, Tq, 2]: L, then D, which the gradient adds.
+ * Slots LINKED_SCRATCH + 2·link; the next one holds the region's saved scores (savedScores).
  */
 const LINKED_SCRATCH = 8;
-const linkedStats = (g: Fused): Scratch => ({ scratch: LINKED_SCRATCH + g.link!, bytes: 8 * g.inputs[0].shape[0] * g.inputs[0].shape[1] });
+const linkedStats = (g: Fused): Scratch => ({ scratch: LINKED_SCRATCH + 2 * g.link!, bytes: 8 * g.inputs[0].shape[0] * g.inputs[0].shape[1] });
 
 /** Rows per staged tile of the attention kernels: two tiles of TILE_V4 = 448 vec4s fit 16 KiB with their stats. */
 export const attentionTile = (dh: number) => Math.min(64, Math.floor(448 / (dh / 4)));
@@ -120,7 +122,7 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
   const WG = sg ? 8 : 64, perGroup = sg ? SUBGROUP_ROWS : 64;
   const constants = { DH4: dh / 4, CAUSAL: g.pattern!.attrs.causal, ...(sg ? {} : { WG, TILE: attentionTile(dh) }) };
   const shader = sg ? 'attention_subgroup' : 'attention_grad';
-  const extra: Record<string, boolean> = sg ? { FWD: false, FWD_LENGTHS: false, FWD_STATS: false, STATS_D: false, DKV: false, DKV_LENGTHS: false } : {};
+  const extra: Record<string, boolean> = sg ? { FWD: false, FWD_LENGTHS: false, FWD_STATS: false, FWD_SCORES: false, STATS_D: false, DKV: false, DKV_LENGTHS: false } : {};
   const pass = (mode: number, out: Tensor, dv?: Tensor): Launch => ({
     shader, defines: { ...extra, ...defines(false), ...(dv ? { DKV: true, DKV_LENGTHS: !!lengths, GRAD_LENGTHS: false } : {}) },
     constants: { ...constants, MODE: mode }, uniform, workgroupSize: [WG],
@@ -133,7 +135,7 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
   };
   const [dq, dk, dv] = g.outputs ?? [];
   if (gemmBackward(gemm, N, Tq, Tk)) {
-    const products = gemmBackwardProducts(g, stats, dq, dk, dv);
+    const products = gemmBackwardProducts(g, stats, savedScores(g, gemm), dq, dk, dv);
     return { ...products[products.length - 1], before: [statsPass, ...products.slice(0, -1)] };
   }
   // With subgroups dk and dv are one pass (MODE 4), which recomputes the weights once for both.
@@ -150,10 +152,15 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
  * those products read kᵀ and vᵀ (B transposed, K a multiple of 4) as vec4s along K (VEC_BT): 54.9 -> 52.0 ms (load
  * 2.7-2.9, each of 6 pairs won; an earlier 6 gave 53.2 -> 51.5, 4 of 6 won). skipMasked: the joint product stores
  * nothing in a tile wholly past the causal diagonal, which no later product reads: 27.2 -> 24.2 ms (load 2.4-2.8,
- * each of 6 pairs won).
+ * each of 6 pairs won). saveScores: the forward saves the scores and the first product computes dP alone
+ * (savedScores): 25.5 -> 25.1 ms (median of 10 alternations of best-of-3, load 0.9, 9 of 10 won); with the
+ * forward's stores branch-free and 32-column dP tiles, 42.9 -> 40.0 ms (16 of 16 won, load 2.3: another process
+ * on one of the two cores); with the forward's dead rows moved first, 46.8 -> 43.0 ms (16 of 16 won, load 2.5-3.0).
+ * In GPU time (timestamps, load 1.2) the forward pays about 0.6 ms for the stores and the first product saves
+ * about 2 (q·kᵀ no longer computed).
  * Read as a plan is compiled: tests and benchmarks set them to compare the strategies on one backend.
  */
-export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20, joint: true, vecBT: true, skipMasked: true };
+export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20, joint: true, vecBT: true, skipMasked: true, saveScores: true, maxSavedBytes: 16 * 2 ** 20 };
 /** The scratch slots of P and dS (the GEMM backward). */
 const P_SCRATCH = 5, DS_SCRATCH = 6;
 
@@ -164,27 +171,47 @@ const P_SCRATCH = 5, DS_SCRATCH = 6;
 export const gemmBackward = (gemm: GemmKernel, N: number, Tq: number, Tk: number) => gemm !== 'tiled' && 2 * 4 * N * Tq * Tk <= ATTENTION_GEMM_BACKWARD.maxBytes;
 
 /**
+ * The scratch in which a linked region's forward saves its scaled scores S·scale, [N, Tq, Tk], for the GEMM backward
+ * (ATTENTION_GEMM_BACKWARD.saveScores): its first product then computes dP = dy·vᵀ alone and turns S into P in
+ * place, instead of computing q·kᵀ again beside dP. A slot per region, after its stats' (other regions' forwards run
+ * in between), so each linked region holds N·Tq·Tk floats from its forward to its gradient step: only up to
+ * maxSavedBytes a region, and with Tk a multiple of 4 (vec4 rows). Undefined where the region does not save them.
+ * (At T = 512, causal [32, 512, 32], 32 MB a region, saving measured 138 -> 128 ms fwd+bwd, 7 of 8 alternations won,
+ * load 2.6; the cap stays at 16 MB since a model holds one such buffer per attention layer.)
+ */
+function savedScores(g: Fused, gemm: GemmKernel): Scratch | undefined {
+  const [q, k] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1], bytes = 4 * N * Tq * Tk;
+  const { saveScores, maxSavedBytes } = ATTENTION_GEMM_BACKWARD;
+  if (!saveScores || g.link === undefined || !subgroups(gemm, dh) || !gemmBackward(gemm, N, Tq, Tk) || Tk % 4 !== 0 || bytes > maxSavedBytes) return undefined;
+  return { scratch: LINKED_SCRATCH + 2 * g.link + 1, bytes: bytes + 4 * Tk }; // and a spare row (FWD_SCORES)
+}
+
+/**
  * One batched product of the GEMM backward on matmul_subgroup.wgsl, C[b] = op(A[b])·op(B[b]) (M x Nc, reduction K),
  * skipping the masked triangle with `causal` (that shader's CAUSAL_MODE: 1 C is [queries, keys], 2 A is, 3 A
  * transposed is), and with `attn` storing P (or dS) through the epilogue that reads the row statistics.
  */
 function attentionProduct(
   A: Tensor | Scratch, B: Tensor, C: Tensor | Scratch, [M, Nc, K, batch]: number[], transA: boolean, transB: boolean,
-  o: { causal: 0 | 1 | 2 | 3; diag: number; attn?: { stats: Scratch; scale: number; p?: Scratch; lengths?: Tensor; joint?: [Tensor, Tensor] } },
+  o: { causal: 0 | 1 | 2 | 3; diag: number; attn?: { stats: Scratch; scale: number; p?: Scratch; lengths?: Tensor; joint?: [Tensor, Tensor]; fromScores?: boolean } },
 ): Launch {
   // The joint S and dP pass keeps its second accumulator set where WIDE's second column half would be: 32 columns.
+  // dP from saved scores, causal, takes 32 columns too: its epilogue's loads and stores outweigh its products, and
+  // 32 x 32 tiles along the diagonal store 56% of [queries, keys] rather than 62.5% (causal [32, 256, 32],
+  // fwd+bwd: 42.2 -> 40.0 ms, each of 12 alternations won, load 1.5-1.7 with another process on one core; 16-row
+  // tiles 41.9 -> 44.5, none won; not causal, WIDE stays: 59.9 against 60.7, 8 of 10 won).
   const joint = o.attn?.joint, tile = subgroupTile(M, Nc), k4 = subgroupK4(K);
-  const { rows16, wide, TM, TN } = joint ? { ...tile, wide: false, TN: 32 } : tile;
+  const { rows16, wide, TM, TN } = joint || (o.attn?.fromScores && o.causal) ? { ...tile, wide: false, TN: 32 } : tile;
   const defines = {
     ...SUBGROUP_PLAIN, EPILOGUE: false, EPILOGUE_GRAD: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && Nc % 4 === 0, K4: k4,
     VEC_BT: ATTENTION_GEMM_BACKWARD.vecBT && k4 && transB && K % 4 === 0,
     VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0,
-    CAUSAL: o.causal > 0, ATTN: !!o.attn, ATTN_DS: !!o.attn?.p && !joint, ATTN_SP: !!joint, ATTN_LENGTHS: !!o.attn?.lengths, ATTN_V4: !!o.attn && Nc % 4 === 0,
+    CAUSAL: o.causal > 0, ATTN: !!o.attn, ATTN_DS: !!o.attn?.p && !joint, ATTN_SP: !!joint, ATTN_S: !!o.attn?.fromScores, ATTN_LENGTHS: !!o.attn?.lengths, ATTN_V4: !!o.attn && Nc % 4 === 0,
   };
   const constants: Record<string, number> = { TRANS_A: +transA, TRANS_B: +transB };
   if (o.causal) Object.assign(constants, { CAUSAL_MODE: o.causal, DIAG: o.diag });
   if (o.attn) constants.ATTN_SCALE = o.attn.scale;
-  if (joint) constants.SKIP_MASKED = +ATTENTION_GEMM_BACKWARD.skipMasked;
+  if (o.attn && o.causal) constants.SKIP_MASKED = +(ATTENTION_GEMM_BACKWARD.skipMasked && (!!joint || !!o.attn.fromScores));
   const a = o.attn, epilogue = a ? [a.stats, a.p ?? null, ...(a.lengths || joint ? [a.lengths ?? null] : []), ...(joint ?? [])] : [];
   return {
     shader: 'matmul_subgroup', defines, constants, uniform: UNIFORMS.matmul_subgroup_dims.pack({ M, N: Nc, K, batch, groups: (TM / 8) * (TN / 32) }),
@@ -195,17 +222,20 @@ function attentionProduct(
 /**
  * The gradients of attention as batched products, after the stats pass (L and D per query in `stats`): P =
  * exp(q·kᵀ·scale − L) into scratch, dS = P∘(dy·vᵀ − D)·scale into scratch (both through the GEMM's epilogue, masked;
- * one product computing q·kᵀ and dy·vᵀ together with ATTENTION_GEMM_BACKWARD.joint, else two),
+ * where the forward saved the scores (`saved`, savedScores), one product computing dy·vᵀ alone and P from them in
+ * place; else one computing q·kᵀ and dy·vᵀ together with ATTENTION_GEMM_BACKWARD.joint, or two),
  * then dv = Pᵀ·dy, dq = dS·k, dk = dSᵀ·q. Causal, each product skips the tiles and k the mask zeroes. Where the
  * fused kernels recompute each weight in a lane-private loop over the other side, these are tiles of the GEMM that
  * every product of the engine runs: on lavapipe at T = 256, causal, about half the fused kernels' time (bench/results/2026-12-06-attention-lavapipe.json).
  */
-function gemmBackwardProducts(g: Fused, stats: Scratch, dq?: Tensor, dk?: Tensor, dv?: Tensor): Launch[] {
+function gemmBackwardProducts(g: Fused, stats: Scratch, saved: Scratch | undefined, dq?: Tensor, dk?: Tensor, dv?: Tensor): Launch[] {
   const [q, k, v, dy, , lengths] = g.inputs, [N, Tq, dh] = q.shape, Tk = k.shape[1];
   const { scale, causal } = g.pattern!.attrs, diag = Tk - Tq, c = causal ? 1 : 0;
-  const bytes = 4 * N * Tq * Tk, P: Scratch = { scratch: P_SCRATCH, bytes }, dS: Scratch = { scratch: DS_SCRATCH, bytes };
+  const bytes = 4 * N * Tq * Tk, P: Scratch = saved ?? { scratch: P_SCRATCH, bytes }, dS: Scratch = { scratch: DS_SCRATCH, bytes };
   const scores = [Tq, Tk, dh, N], byKeys = [Tq, dh, Tk, N], byQueries = [Tk, dh, Tq, N];
-  const out: Launch[] = ATTENTION_GEMM_BACKWARD.joint ? [
+  const out: Launch[] = saved ? [
+    attentionProduct(dy, v, dS, scores, false, true, { causal: c as 0 | 1, diag, attn: { stats, scale, p: saved, lengths, fromScores: true } }),
+  ] : ATTENTION_GEMM_BACKWARD.joint ? [
     attentionProduct(q, k, dS, scores, false, true, { causal: c as 0 | 1, diag, attn: { stats, scale, p: P, lengths, joint: [dy, v] } }),
   ] : [
     attentionProduct(q, k, P, scores, false, true, { causal: c as 0 | 1, diag, attn: { stats, scale, lengths } }),
