@@ -77,13 +77,24 @@ export function sum(x: Tensor, axes?: number | number[], keepDims = false): Tens
   // A long reduction to one value is split in two: the rows first (one invocation per row, in parallel), then their
   // sums. One output would otherwise be one workgroup, one CPU thread on drivers such as lavapipe: a [784,256]
   // gradient's sum took 12 ms there, as long as the GEMM that made it.
-  if (ax.length === x.rank && x.rank >= 2 && x.size >= 1 << 15 && x.shape[0] >= 64 && x.size / x.shape[0] >= 64) {
-    const total = sum(sum(x, x.shape.slice(1).map((_, i) => i + 1)), 0);
-    return keepDims ? reshape(total, x.shape.map(() => 1)) : total;
+  // A short leading dim ([32, 256, 32]) or a single one: the same split over a 2-D view of the elements.
+  if (ax.length === x.rank && x.size >= 1 << 15) {
+    const r = x.rank >= 2 && x.shape[0] >= 64 && x.size / x.shape[0] >= 64 ? x.shape[0] : splitRows(x.size);
+    const rows = r === x.shape[0] ? x : r > 1 ? reshape(x, [r, x.size / r]) : undefined;
+    if (rows) {
+      const total = sum(sum(rows, rows.shape.slice(1).map((_, i) => i + 1)), 0);
+      return keepDims ? reshape(total, x.shape.map(() => 1)) : total;
+    }
   }
   const kept = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
   const shape = keepDims ? kept : x.shape.filter((_, i) => !ax.includes(i));
   return node('sum', [x], shape, 'f32', { axes: ax, keepDims });
+}
+
+/** Rows of the 2-D view a long sum splits into: the largest divisor of n up to its square root, 1 below 64 rows. */
+function splitRows(n: number): number {
+  for (let r = Math.floor(Math.sqrt(n)); r >= 64; r--) if (n % r === 0) return r;
+  return 1;
 }
 
 export function mean(x: Tensor, axes?: number | number[], keepDims = false): Tensor {
