@@ -150,6 +150,20 @@ describe('what fuses', () => {
     expect([c.shape, c.attrs]).toEqual([[5, 7], { value: Math.fround(1 / 35) }]);
   });
 
+  it("a product's gradient seeded with ones is the other factor itself, on both backends: x · 1 is x", async () => {
+    const x = input([6, 9]), r = input([6, 9]), w = input([9]);
+    const [dx, dr] = grad(ops.sum(ops.mul(x, r)), [x, r]);
+    expect([dx, dr]).toEqual([r, x]); // no kernel multiplies by the broadcast ones
+    const [dw] = grad(ops.sum(ops.mul(x, w)), [w]); // broadcast: still summed down to w's shape
+    const feeds = new Map([[x, randn(54, 1)], [r, randn(54, 2)], [w, randn(9, 3)]]);
+    const { cpu: c, gpu: g } = await runBoth([dx, dr, dw], feeds, gpu, cpu);
+    expect(Array.from(c[0])).toEqual(Array.from(feeds.get(r)!));
+    expect(Array.from(g[1])).toEqual(Array.from(feeds.get(x)!));
+    const a = feeds.get(x)!, colSums = Array.from({ length: 9 }, (_, j) => [0, 1, 2, 3, 4, 5].reduce((s, i) => s + a[i * 9 + j], 0));
+    assertClose(g[2], colSums, { rtol: 1e-5, atol: 1e-5 });
+    assertClose(c[2], colSums, { rtol: 1e-5, atol: 1e-5 });
+  });
+
   it('chains at most four elementwise ops per kernel, those after the first unary or with a constant operand', () => {
     const x = input([4, 6]), y = input([4, 6]);
     expect(opsOf(plan([ops.tanh(ops.relu(ops.neg(ops.exp(ops.sigmoid(x)))))]))).toEqual(['sigmoid>exp>neg>relu']);

@@ -63,7 +63,12 @@ export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
  */
 function foldConstant(t: Tensor): Tensor {
   const v = constantValue(t);
-  return v === undefined || t.op === 'const' ? t : ops.constant(v, t.shape);
+  if (v !== undefined) return t.op === 'const' ? t : ops.constant(v, t.shape);
+  // x · 1 is x, exactly: a sum's backward seeds ones, and the product's gradient dy · b would be a kernel of its own.
+  if (t.op === 'mul') for (const [x, one] of [t.inputs, [...t.inputs].reverse()]) {
+    if (constantValue(one) === 1 && fmt(x.shape) === fmt(t.shape) && x.dtype === t.dtype) return x;
+  }
+  return t;
 }
 
 const FOLDS: Record<string, (a: number, b: number) => number> = { add: (a, b) => a + b, sub: (a, b) => a - b, mul: (a, b) => a * b, div: (a, b) => a / b };
