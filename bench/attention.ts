@@ -2,26 +2,45 @@
 // composite they replace (two batched GEMMs around the masked softmax), causal, on q, k, v [N, T, dh]: the forward
 // alone (inference) and the forward + backward (training). The composite runs unfused by building it with an identity
 // `weights` function, which attention() does not record as a fusable region.
-import { input, Tensor } from '../src/graph/tensor.js';
+//
+// q, k, v and the upstream gradient live on the device (Variables), as they do in a model, where the projections
+// before attention make them: a run times the kernels, not a host upload. `fed` uploads all four at every run
+// instead (4 MB at T = 256, about 4 ms on lavapipe for either implementation; this benchmark's method before
+// 2026-12-07). Each row also gives the device's own time for a step (GPU timestamps, first kernel's start to last
+// one's end), which a busy host does not inflate.
+import { input, Tensor, Variable } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import { attention } from '../src/graph/attention.js';
 import { grad } from '../src/autodiff/grad.js';
 import type { WebGpuBackend } from '../src/backends/webgpu/webgpu_backend.js';
 import { timeIt, seededUniform } from './timing.js';
 
-export interface AttentionRow { T: number; N: number; dh: number; pass: 'forward' | 'forward+backward'; impl: 'fused' | 'composite'; ms: number; min: number; max: number }
+export interface AttentionRow {
+  T: number; N: number; dh: number; pass: 'forward' | 'forward+backward'; impl: 'fused' | 'composite';
+  /** Where q, k, v and the upstream gradient come from: device-resident Variables, or uploaded at every run. */
+  inputs: 'resident' | 'fed';
+  ms: number; min: number; max: number;
+  /** The device's time for one run (StepProfile.profiledStepMs): GPU timestamps where the adapter has them. */
+  deviceMs: number;
+}
 
 export const ATTENTION_LENGTHS = [128, 256, 512];
 
-export async function benchAttention(gpu: WebGpuBackend, lengths: number[], o: { N?: number; dh?: number } = {}): Promise<AttentionRow[]> {
-  const N = o.N ?? 32, dh = o.dh ?? 32, rows: AttentionRow[] = [];
+export async function benchAttention(gpu: WebGpuBackend, lengths: number[], o: { N?: number; dh?: number; fed?: boolean } = {}): Promise<AttentionRow[]> {
+  const N = o.N ?? 32, dh = o.dh ?? 32, rows: AttentionRow[] = [], inputs = o.fed ? 'fed' : 'resident';
   for (const T of lengths) {
-    const q = input([N, T, dh], 'f32', 'q'), k = input([N, T, dh], 'f32', 'k'), v = input([N, T, dh], 'f32', 'v');
-    const feeds = new Map<Tensor, Float32Array>([[q, seededUniform(q.size, 1, 2)], [k, seededUniform(k.size, 2, 2)], [v, seededUniform(v.size, 3, 2)]]);
+    const feeds = new Map<Tensor, Float32Array>();
+    const operand = (name: string, seed: number, scale: number): Tensor => {
+      const values = seededUniform(N * T * dh, seed, scale);
+      if (!o.fed) return new Variable(values, [N, T, dh], name).tensor;
+      const t = input([N, T, dh], 'f32', name);
+      feeds.set(t, values);
+      return t;
+    };
+    const [q, k, v, R] = [operand('q', 1, 2), operand('k', 2, 2), operand('v', 3, 2), operand('R', 4, 1)];
     const fused = attention(q, k, v, { causal: true, recompute: true });
     const composite = attention(q, k, v, { causal: true, weights: (p) => p });
-    const R = input([N, T, dh], 'f32', 'R');
-    feeds.set(R, seededUniform(R.size, 4));
+    // R is the upstream gradient: d(sum(out · R))/d out = R.
     const L = ops.sum(ops.mul(composite, R)), Lf = ops.sum(ops.mul(fused, R));
     const cases: [AttentionRow['pass'], AttentionRow['impl'], Tensor[]][] = [
       ['forward', 'fused', [fused]], ['forward', 'composite', [composite]],
@@ -30,8 +49,9 @@ export async function benchAttention(gpu: WebGpuBackend, lengths: number[], o: {
     for (const [pass, impl, outputs] of cases) {
       const ex = gpu.compile(outputs);
       const t = await timeIt(async () => { ex.run(feeds); await gpu.sync(); }, { minIterations: 5, minMs: 1500 });
+      const prof = await ex.profile(feeds, { runs: 10 });
       ex.dispose();
-      rows.push({ T, N, dh, pass, impl, ms: t.ms, min: t.min, max: t.max });
+      rows.push({ T, N, dh, pass, impl, inputs, ms: t.ms, min: t.min, max: t.max, deviceMs: prof.profiledStepMs });
     }
   }
   return rows;

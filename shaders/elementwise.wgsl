@@ -115,8 +115,21 @@ fn offsets_of(i: u32) -> vec2<u32> {
 #if STRIDED
   return strided_offsets(i, m(EW_RANK), 0u);
 #else
-  return vec2<u32>(i % m(EW_PERIOD_A), i % m(EW_PERIOD_B));
+  return vec2<u32>(periodic(i, PERIOD_A, m(EW_PERIOD_A)), periodic(i, PERIOD_B, m(EW_PERIOD_B)));
 #endif
+}
+
+// How an input repeats, known when the pipeline is made: PERIOD_ALL, one element per output element (same shape);
+// PERIOD_ONE, one element for all (a scalar); else every `period` elements, at a modulo by the uniform, which CPU
+// drivers such as lavapipe compute lane by lane: most of a same-shape kernel's time there.
+override PERIOD_A: u32 = 0u;
+override PERIOD_B: u32 = 0u;
+const PERIOD_ALL = 1u;
+const PERIOD_ONE = 2u;
+fn periodic(i: u32, kind: u32, period: u32) -> u32 {
+  if (kind == PERIOD_ALL) { return i; }
+  if (kind == PERIOD_ONE) { return 0u; }
+  return i % period;
 }
 
 #if SUM

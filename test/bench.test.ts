@@ -68,6 +68,18 @@ describe('wgtrain bench conv and softmax-xent', () => {
     expect(rows.map((x) => `${x.shape} ${x.impl}`).sort()).toEqual(['32x10 wgtrain-cpu', '32x10 wgtrain-webgpu', '8x5 wgtrain-cpu', '8x5 wgtrain-webgpu']);
   });
 
+  it('attention: fused and composite rows in wall and device time, inputs resident unless --fed', () => {
+    for (const fed of [false, true]) {
+      const json = join(out, `attention-${fed}.json`);
+      const r = cli(['bench', 'attention', '--lengths', '8', ...(fed ? ['--fed'] : []), '--json', json]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(fed ? 'uploaded at every run' : 'resident on the device');
+      expect(r.stdout).toMatch(/T=8: fused [\d.]+x the composite's speed forward, [\d.]+x forward \+ backward \(device time: [\d.]+x, [\d.]+x\)/);
+      const rows = expectRows(json, ['T', 'pass', 'impl', 'inputs', 'ms', 'min', 'max', 'deviceMs'], ['ms', 'min', 'max', 'deviceMs']);
+      expect(rows.map((x) => `${x.pass} ${x.impl} ${x.inputs}`)).toEqual(['forward', 'forward+backward'].flatMap((p) => ['fused', 'composite'].map((i) => `${p} ${i} ${fed ? 'fed' : 'resident'}`)));
+    }
+  });
+
   // PyTorch is Debian's python3-torch (scripts/setup.sh installs it); small sizes keep this quick.
   it('--compare torch: GEMM and training rows from PyTorch on the CPU, in the same run', () => {
     const gemm = join(out, 'gemm-torch.json');

@@ -73,9 +73,11 @@ in GB/s of the minimum traffic (logits read, gradient written, labels read: 8·B
   --json FILE         write the rows as JSON: [{"shape","impl","gbps","ms","min","max"}]
 
 wgtrain bench attention: causal attention on q, k, v [32, T, 32] (batch x heads 32, head size 32): the fused kernels
-against the composite (batched GEMMs around the masked softmax), forward, and forward + backward
+against the composite (batched GEMMs around the masked softmax), forward, and forward + backward, in wall time and
+in the device's own time; q, k, v and the upstream gradient stay on the device, as in a model
   --lengths LIST      sequence lengths T  [${ATTENTION_LENGTHS.join(',')}]
-  --json FILE         write the rows as JSON: [{"T","N","dh","pass","impl","ms","min","max"}]
+  --fed               upload q, k, v and the upstream gradient at every run instead
+  --json FILE         write the rows as JSON: [{"T","N","dh","pass","impl","inputs","ms","min","max","deviceMs"}]
 
 wgtrain bench optimizer: one fused update of a parameter, in GB/s of the minimum traffic (every array read once,
 every updated one written once)
@@ -240,17 +242,18 @@ async function conv(argv: string[]): Promise<void> {
 }
 
 async function attentionBench(argv: string[]): Promise<void> {
-  const f = parse('bench attention', argv, { lengths: { type: 'string', default: ATTENTION_LENGTHS.join(',') }, json: { type: 'string' } });
+  const f = parse('bench attention', argv, { lengths: { type: 'string', default: ATTENTION_LENGTHS.join(',') }, fed: { type: 'boolean' }, json: { type: 'string' } });
   const lengths = String(f.lengths).split(',').map((s) => intFlag('bench attention', 'lengths', s));
   const gpu = await WebGpuBackend.create();
   try {
-    const rows = await benchAttention(gpu, lengths);
-    console.log(`adapter: ${gpu.description}`);
-    console.log('| T | pass | impl | median ms | min | max |\n|---|---|---|---|---|---|');
-    for (const r of rows) console.log(`| ${r.T} | ${r.pass} | ${r.impl} | ${r.ms.toFixed(2)} | ${r.min.toFixed(2)} | ${r.max.toFixed(2)} |`);
+    const rows = await benchAttention(gpu, lengths, { fed: !!f.fed });
+    console.log(`adapter: ${gpu.description}; q, k, v and the upstream gradient ${f.fed ? 'uploaded at every run' : 'resident on the device'}`);
+    console.log('| T | pass | impl | median ms | min | max | device ms |\n|---|---|---|---|---|---|---|');
+    for (const r of rows) console.log(`| ${r.T} | ${r.pass} | ${r.impl} | ${r.ms.toFixed(2)} | ${r.min.toFixed(2)} | ${r.max.toFixed(2)} | ${r.deviceMs.toFixed(2)} |`);
     for (const T of lengths) {
-      const at = (pass: string, impl: string) => rows.find((r) => r.T === T && r.pass === pass && r.impl === impl)!.ms;
-      console.log(`T=${T}: fused ${(at('forward', 'composite') / at('forward', 'fused')).toFixed(2)}x the composite's speed forward, ${(at('forward+backward', 'composite') / at('forward+backward', 'fused')).toFixed(2)}x forward + backward`);
+      const at = (pass: string, impl: string, key: 'ms' | 'deviceMs') => rows.find((r) => r.T === T && r.pass === pass && r.impl === impl)![key];
+      const ratio = (pass: string, key: 'ms' | 'deviceMs') => (at(pass, 'composite', key) / at(pass, 'fused', key)).toFixed(2);
+      console.log(`T=${T}: fused ${ratio('forward', 'ms')}x the composite's speed forward, ${ratio('forward+backward', 'ms')}x forward + backward (device time: ${ratio('forward', 'deviceMs')}x, ${ratio('forward+backward', 'deviceMs')}x)`);
     }
     if (typeof f.json === 'string') await writeFile(f.json, JSON.stringify(rows, null, 2) + '\n');
   } finally {

@@ -63,11 +63,14 @@ function elementwise(n: Tensor, strides: number[][], code: number, alpha: number
     shader: 'elementwise',
     defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows, SUM: !!sum },
     ...grid,
-    constants: { OP: code, ...(chain.length ? { CHAIN: chain.length, ...links } : {}), WG: grid.constants.WG },
+    constants: { OP: code, ...(chain.length ? { CHAIN: chain.length, ...links } : {}), WG: grid.constants.WG, ...(strided ? {} : { PERIOD_A: periodKind(periods[0]!, n.size), PERIOD_B: periods[1] === undefined ? 0 : periodKind(periods[1], n.size) }) },
     uniform,
     bindings: [...inputs, n],
   };
 }
+
+/** An input's PERIOD_A/B in shaders/elementwise.wgsl: 1 one element per output element, 2 one for all, 0 any other period. */
+const periodKind = (period: number, n: number) => (period === n ? 1 : period === 1 ? 2 : 0);
 
 /**
  * Dims of `shape` (with strides `st`) listed in `dims`, as [sizes, strides], with neighbours that are contiguous in
