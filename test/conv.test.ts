@@ -20,7 +20,8 @@ import { MODELS } from '../src/nn/models.js';
 import { SGD } from '../src/optim/sgd.js';
 import { ClassifierTrainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
-import { setConvK4 } from '../src/backends/webgpu/conv.js';
+import { setConvK4, setConvSlide } from '../src/backends/webgpu/conv.js';
+import { setConvRule } from '../src/schedule/conv_algorithm.js';
 import { gemmPaths } from '../src/check/fuzz_big.js';
 import { assertClose, maxAbs, mulberry32, randn, runOn, finiteDifferenceCheck, weightedSum, type Gen } from './helpers.js';
 
@@ -236,7 +237,9 @@ describe('implicit-GEMM convolution: four k a step', () => {
     [[4, 9, 11, 11], [70, 9, 1, 1], {}],
     [[12, 16, 14, 14], [32, 16, 5, 5], { padding: 2 }],
   ];
-  afterAll(() => setConvK4());
+  // The sliding window (SLIDE) adds in another order; these compare the K4 walk itself.
+  beforeAll(() => setConvSlide(false));
+  afterAll(() => { setConvK4(); setConvSlide(); });
   const seen = new Set<string>();
   it.each(shapes)('conv2d x%j w%j %j: bit-identical to one k a step', async (xs, ws, o) => {
     const x = input(xs), w = input(ws);
@@ -258,6 +261,37 @@ describe('implicit-GEMM convolution: four k a step', () => {
     for (const want of [/^implicit conv forward .* k4 vec-A vec-Y$/, /^implicit conv forward .* k4 vec-Y$/, /^implicit conv dw .*split k .* k4 vec-A$/]) {
       expect([...seen].some((p) => want.test(p)), `${want} (taken: ${[...seen].join('; ')})`).toBe(true);
     }
+  });
+});
+
+describe('implicit-GEMM convolution: a window sliding along each row of k (SLIDE)', () => {
+  // The forward and the input gradient with unit column stride and dilation and at least 16 rows of k, against the
+  // CPU reference: rows that are not whole blocks of 8 (13, 19) or 4 (narrow tiles, N < 64) pixels, odd M in either
+  // pass, KW of 1, 7 and 9, row stride and dilation (the input gradient forced implicit: the rule would take im2col for
+  // a stride), a last step of k with unused rows, bias and an activation on the store.
+  const shapes: [number[], number[], conv.ConvOpts, boolean][] = [
+    [[3, 16, 14, 13], [32, 16, 5, 5], { padding: 2 }, true],
+    [[2, 9, 11, 19], [7, 9, 3, 7], { padding: [1, 3] }, false],
+    [[2, 8, 15, 12], [6, 8, 3, 3], { stride: [2, 1], padding: 1, dilation: [2, 1] }, true],
+    [[4, 20, 5, 6], [3, 20, 1, 1], {}, false],
+    [[1, 2, 12, 10], [4, 2, 9, 9], { padding: 4 }, true],
+    [[1, 16, 5, 6], [16, 16, 3, 3], { padding: 1 }, false],
+  ];
+  beforeAll(() => setConvRule(() => 'implicit'));
+  afterAll(() => setConvRule());
+  shapes.forEach(([x, w, o, bias], i) => {
+    const c = convCase(x, w, o, bias), f = c.f;
+    c.f = (...xs) => ops.tanh(f(...xs));
+    c.k = (y, xs) => { const nohw = y.size / y.shape[1]; return [w[1] * w[2] * w[3], w[0] * w[2] * w[3], nohw, ...(xs.length > 2 ? [nohw] : [])]; };
+    it(`${c.name}, tanh`, async () => {
+      const { y, grads } = build(c, 1);
+      const paths = gemmPaths(gpu, [y, ...grads]).filter((p) => p.startsWith('implicit conv'));
+      const rows = (p: 'forward' | 'dx') => (p === 'forward' ? w[1] : w[0]) * w[2] >= 16;
+      for (const p of ['forward', 'dx'] as const) {
+        expect(paths.some((q) => q.startsWith(`implicit conv ${p} `) && q.endsWith(' slide')), `${p}: ${paths.join('; ')}`).toBe(rows(p));
+      }
+      await parity(c, 7000 + 13 * i);
+    });
   });
 });
 

@@ -89,6 +89,15 @@ let k4 = true;
 /** Four k a step on (the default) or off, for plans compiled from now on: to compare the two. */
 export function setConvK4(on = true): void { k4 = on; }
 
+/**
+ * Whether the forward and the input gradient slide a window along each row of k (SLIDE in shaders/conv_gemm.wgsl)
+ * where the layer allows it: on by default; off, they take the K4 walk (bit-identical to one k a step).
+ */
+let slideOn = true;
+
+/** SLIDE on (the default) or off, for plans compiled from now on: to compare the two. */
+export function setConvSlide(on = true): void { slideOn = on; }
+
 /** Split-k partials of the implicit weight gradient: a buffer slot (attention's stats share it; steps never overlap). */
 const CONV_SCRATCH = 4;
 
@@ -122,9 +131,30 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   // the store is a large share) 2.49 -> 2.16, conv2 forward 7.34-7.73 -> 7.21-7.60; but conv2 dx 9.77 -> 10.36-10.49
   // and dw 7.41-7.60 -> 8.13-8.32 in both orders, so not there.
   const vecY = pass === 'FWD' && PC % 4 === 0;
+  // SLIDE: a lane's columns are adjacent pixels of a row, so the taps of a row of k share their loads of B (see the
+  // shader). Unit column stride and dilation; four rows of k a step, so only where there are enough rows (C·KH or
+  // O·KH) that the last step's unused ones are a small share: conv1 (C = 1, five rows) measured slower.
+  // Each row of pixels is padded to whole blocks of a lane's 8 (WIDE) or 4 columns, so the grid can outgrow convFits'.
+  const [RH, RW] = pass === 'FWD' ? [s.OH, s.OW] : [s.H, s.W];
+  const RB = Math.ceil(RW / (wide ? 8 : 4)), blocks = s.N * RH * RB;
+  const slide = slideOn && gemm !== 'tiled' && k4 && pass !== 'DW' && s.sw === 1 && s.dw === 1 && K / s.kw >= 16 && Math.ceil(blocks / 8) <= 65535;
+  if (slide) {
+    return {
+      shader: 'conv_gemm',
+      defines: { SUBGROUP: true, K4: true, SLIDE: true, VEC_A: false, VEC_Y: false, DW: false, FWD: pass === 'FWD', DX: pass === 'DX', ROWS16: rows16, WIDE: wide, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+      constants: {
+        C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC, RH, RW, RB,
+        ...(epilogue?.act ? { ACT: epilogue.act } : {}),
+      },
+      uniform: UNIFORMS.conv_dims.pack({ M, N: blocks, K, kc: K, groups: (TM / 8) * (TN / 32) }),
+      bindings: [a, b, out, ...(bias ? [bias] : [])],
+      workgroupSize: [8],
+      workgroups: [Math.ceil(blocks / 8), Math.ceil(M / TM), 1],
+    };
+  }
   const main: Launch = {
     shader: 'conv_gemm',
-    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, VEC_A: vecA, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, VEC_Y: vecY, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, SLIDE: false, VEC_A: vecA, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, VEC_Y: vecY, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
     constants: {
       C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC,
       ...(pass === 'DW' ? { DWI: dwi } : {}),
