@@ -53,6 +53,11 @@ override PC: u32;
 #if BIAS
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 #endif
+#if ONES
+// DW with the layer's bias gradient (db[o] = Σ dy[n,o,p]): one more column of B, PC, holding ones, whose outputs
+// (split z's at z·M) go here. It lands in the last tile's unused columns wherever C·KH·KW is not a multiple of it.
+@group(0) @binding(4) var<storage, read_write> DB: array<f32>;
+#endif
 #if EPILOGUE
 override ACT: u32 = 0u;
 #include unary
@@ -73,18 +78,25 @@ const CW = 4u;
 
 // What a lane knows of its 4 columns, decoded once. FWD: base = n·C·H·W, (ha, wa) = (oh·SH - PH, ow·SW - PW).
 // DX: base = n·O·OH·OW, (ha, wa) = (h + PH, w + PW). DW: base = c·H·W, (ha, wa) = (i·DH - PH, j·DW - PW).
-struct Cols { base: vec4<u32>, ha: vec4<i32>, wa: vec4<i32> }
+// one: ONES's column of ones (1 there, else 0; its ha puts every load of it out of bounds).
+struct Cols { base: vec4<u32>, ha: vec4<i32>, wa: vec4<i32>, one: vec4<f32> }
 
 fn decode(n: vec4<u32>) -> Cols {
 #if FWD
   let img = n / PC; let p = n % PC;
-  return Cols(img * (C * H * W), vec4<i32>((p / OW) * SH) - i32(PH), vec4<i32>((p % OW) * SW) - i32(PW));
+  return Cols(img * (C * H * W), vec4<i32>((p / OW) * SH) - i32(PH), vec4<i32>((p % OW) * SW) - i32(PW), vec4<f32>(0.0));
 #elif DX
   let img = n / PC; let p = n % PC;
-  return Cols(img * (O * OH * OW), vec4<i32>(p / W + PH), vec4<i32>(p % W + PW));
+  return Cols(img * (O * OH * OW), vec4<i32>(p / W + PH), vec4<i32>(p % W + PW), vec4<f32>(0.0));
 #else
   let c = n / KHW; let r = n % KHW;
-  return Cols(c * (H * W), vec4<i32>((r / KW) * DH) - i32(PH), vec4<i32>((r % KW) * DW) - i32(PW));
+#if ONES
+  let one = n == vec4<u32>(PC);
+  let ha = select(vec4<i32>((r / KW) * DH) - i32(PH), vec4<i32>(-i32(H * SH * OH) - 1), one);
+  return Cols(c * (H * W), ha, vec4<i32>((r % KW) * DW) - i32(PW), select(vec4<f32>(0.0), vec4<f32>(1.0), one));
+#else
+  return Cols(c * (H * W), vec4<i32>((r / KW) * DH) - i32(PH), vec4<i32>((r % KW) * DW) - i32(PW), vec4<f32>(0.0));
+#endif
 #endif
 }
 
@@ -154,7 +166,11 @@ fn loadB(cols: Cols, row: Row, ki: u32) -> vec4<f32> {
   let ok = row.ok & (w >= vec4<i32>(0)) & (w < vec4<i32>(i32(W)));
   let at = select(vec4<u32>(0u), row.at + vec4<u32>(w), ok);
 #endif
+#if ONES
+  return select(vec4<f32>(0.0), vec4<f32>(B[at.x], B[at.y], B[at.z], B[at.w]), ok) + cols.one;
+#else
   return select(vec4<f32>(0.0), vec4<f32>(B[at.x], B[at.y], B[at.z], B[at.w]), ok);
+#endif
 }
 
 fn aStride() -> u32 {
@@ -251,6 +267,10 @@ fn store(base: u32, m: u32, c: u32, v: vec4<f32>) {
 #else
   for (var e = 0u; e < 4u; e++) {
     let cc = c + e;
+#if ONES
+    // base is z·M·PC here: the bias gradient's partial z at z·M.
+    if (cc == PC) { DB[base / PC + m] = v[e]; continue; }
+#endif
     if (cc < dims.N) {
 #if BIAS
       var r = v[e] + bias[m];
@@ -531,7 +551,11 @@ fn main(@builtin(local_invocation_index) j: u32, @builtin(workgroup_id) wid: vec
 #endif
   // Blocks as in gemm_subgroup.wgsl: block q holds 8 rows from row0 + 8·(q % rowGroups), 4 columns from col + 4·(q / rowGroups).
   let rowGroups = TM / 8u;
+#if ONES
+  let base = wid.z * M * PC;
+#else
   let base = wid.z * M * N;
+#endif
   for (var q = 0u; q < dims.groups; q++) {
     let r = row0 + 8u * (q % rowGroups);
     let c = col + 4u * (q / rowGroups);

@@ -224,6 +224,16 @@ describe('conv and pooling: WebGPU vs CPU reference, forward and backward', () =
     cases.push(c);
   }
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 9000 + 17 * i); }));
+  // The bias gradient rides on the implicit weight gradient (a column of ones, ONES in shaders/conv_gemm.wgsl): with
+  // split k ([3,7,33,33], 3267 pixels) and without ([2,3,6,7] at stride 2), each checked against the CPU above.
+  it.each([[[3, 7, 33, 33], [5, 7, 3, 3], { padding: 1 }], [[2, 3, 6, 7], [4, 3, 3, 3], { stride: 2, padding: 1 }]] as const)('conv2d x%j w%j %j + bias: db from the weight gradient\'s step', async (x, w, o) => {
+    // The bias inside the composite, as the layers pass it (convCase adds it after).
+    const c = { ...convCase([...x], [...w], o, true), f: (a: Tensor, b: Tensor, bias: Tensor) => conv.conv2d(a, b, o, bias) }, { y, grads } = build(c, 1);
+    const paths = gemmPaths(gpu, [y, ...grads]).filter((p) => p.startsWith('implicit conv dw'));
+    expect(paths, paths.join('; ')).toHaveLength(1);
+    expect(paths[0]).toMatch(x[0] === 3 ? / split k \d+ .*\+ db$/ : /^implicit conv dw \d+x\d+ k4.* \+ db$/);
+    await parity({ ...c, k: (yy) => { const nohw = yy.size / yy.shape[1]; return [w[1] * w[2] * w[3], w[0] * w[2] * w[3], nohw, nohw]; } }, 4242);
+  });
 });
 
 describe('implicit-GEMM convolution: four k a step', () => {
@@ -280,8 +290,9 @@ describe('implicit-GEMM convolution: a window sliding along each row of k (SLIDE
   beforeAll(() => setConvRule(() => 'implicit'));
   afterAll(() => setConvRule());
   shapes.forEach(([x, w, o, bias], i) => {
-    const c = convCase(x, w, o, bias), f = c.f;
-    c.f = (...xs) => ops.tanh(f(...xs));
+    // The bias inside the composite, as the layers pass it: the forward's store adds it, and tanh, its epilogue.
+    const c = convCase(x, w, o, bias);
+    c.f = (a, b, bb) => ops.tanh(conv.conv2d(a, b, o, bias ? bb : undefined));
     c.k = (y, xs) => { const nohw = y.size / y.shape[1]; return [w[1] * w[2] * w[3], w[0] * w[2] * w[3], nohw, ...(xs.length > 2 ? [nohw] : [])]; };
     it(`${c.name}, tanh`, async () => {
       const { y, grads } = build(c, 1);

@@ -100,16 +100,34 @@ export function setConvSlide(on = true): void { slideOn = on; }
 
 /** Split-k partials of the implicit weight gradient: a buffer slot (attention's stats share it; steps never overlap). */
 const CONV_SCRATCH = 4;
+/** Split-k partials of the bias gradient that rides on the weight gradient (attention's P shares the slot). */
+const CONV_BIAS_SCRATCH = 5;
+
+/** The launch summing `splits` partial products of `count` values each (`partial`, split z at z·count) into `out`. */
+function sumSplits(partial: Scratch, out: Tensor, count: number, splits: number, before: Launch[]): Launch {
+  const serial = count >= 64, vec4 = serial && count % 4 === 0; // four outputs an invocation (reduce.wgsl)
+  return {
+    shader: 'reduce',
+    defines: { SERIAL: serial, VEC4: vec4 },
+    uniform: REDUCE_PARAMS.pack({ outCount: count, redCount: splits, keptRank: 1, redRank: 1, keptShape: [count], keptStrides: [1], redShape: [splits], redStrides: [count] }),
+    bindings: [partial, out],
+    workgroupSize: [64],
+    constants: { WG: 64 },
+    workgroups: grid('conv2d', serial ? Math.ceil(count / (vec4 ? 4 : 1) / 64) : count),
+    before,
+  };
+}
 
 /**
  * An implicit-GEMM conv pass (shaders/conv_gemm.wgsl) computing an M x N product with reduction K into `out`, A and
  * B bound as the shader's mode reads them; `splits` > 1 (the weight gradient) writes partial products to scratch and
  * a reduce launch sums them into `out`.
  */
-function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tensor, b: Tensor, gemm: GemmKernel, epilogue?: { bias?: Tensor; act: number }): Launch {
+function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tensor, b: Tensor, gemm: GemmKernel, epilogue?: { bias?: Tensor; act: number }, db?: Tensor): Launch {
+  // DW with db: one more column of B, of ones (ONES in the shader).
   const [M, N, K, PC] = pass === 'FWD' ? [s.O, s.N * s.OH * s.OW, s.C * s.kh * s.kw, s.OH * s.OW]
     : pass === 'DX' ? [s.C, s.N * s.H * s.W, s.O * s.kh * s.kw, s.H * s.W]
-    : [s.O, s.C * s.kh * s.kw, s.N * s.OH * s.OW, s.C * s.kh * s.kw];
+    : [s.O, s.C * s.kh * s.kw + (db ? 1 : 0), s.N * s.OH * s.OW, s.C * s.kh * s.kw];
   const rows16 = M <= 16, wide = N >= 64;
   const TM = rows16 ? 16 : 32, TN = wide ? 64 : 32;
   const tiles = Math.ceil(M / TM) * Math.ceil(N / TN);
@@ -119,7 +137,7 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   const dwi = [8, 7, 6, 5, 4, 3, 2, 1].find((d) => s.OW % d === 0)!;
   const inner = pass === 'DW' ? dwi : s.kw;
   const kc = Math.ceil(K / want / inner) * inner, splits = Math.ceil(K / kc);
-  const partial: Scratch = { scratch: CONV_SCRATCH, bytes: splits * M * N * 4 };
+  const partial: Scratch = { scratch: CONV_SCRATCH, bytes: splits * M * PC * 4 }, dbPartial: Scratch = { scratch: CONV_BIAS_SCRATCH, bytes: splits * M * 4 };
   const bias = epilogue?.bias;
   // A read as vec4s (VEC_A): four k of a row of A are adjacent and aligned where K, each chunk and (DW: k runs over
   // dy's pixels image by image) an image's pixels are whole fours. kc stays as above, so the sums stay the same.
@@ -141,7 +159,7 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   if (slide) {
     return {
       shader: 'conv_gemm',
-      defines: { SUBGROUP: true, K4: true, SLIDE: true, VEC_A: false, VEC_Y: false, DW: false, FWD: pass === 'FWD', DX: pass === 'DX', ROWS16: rows16, WIDE: wide, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+      defines: { SUBGROUP: true, K4: true, SLIDE: true, ONES: false, VEC_A: false, VEC_Y: false, DW: false, FWD: pass === 'FWD', DX: pass === 'DX', ROWS16: rows16, WIDE: wide, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
       constants: {
         C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC, RH, RW, RB,
         ...(epilogue?.act ? { ACT: epilogue.act } : {}),
@@ -154,29 +172,20 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   }
   const main: Launch = {
     shader: 'conv_gemm',
-    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, SLIDE: false, VEC_A: vecA, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, VEC_Y: vecY, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, SLIDE: false, ONES: !!db, VEC_A: vecA, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, VEC_Y: vecY, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
     constants: {
       C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC,
       ...(pass === 'DW' ? { DWI: dwi } : {}),
       ...(epilogue?.act ? { ACT: epilogue.act } : {}),
     },
     uniform: UNIFORMS.conv_dims.pack({ M, N, K, kc, groups: (TM / 8) * (TN / 32) }),
-    bindings: [a, b, splits > 1 ? partial : out, ...(bias ? [bias] : [])],
+    bindings: [a, b, splits > 1 ? partial : out, ...(bias ? [bias] : db ? [splits > 1 ? dbPartial : db] : [])],
     workgroupSize: [8],
     workgroups: [Math.ceil(N / TN), Math.ceil(M / TM), splits],
   };
   if (splits === 1) return main;
-  const MN = M * N, serial = MN >= 64, vec4 = serial && MN % 4 === 0; // four outputs an invocation (reduce.wgsl)
-  return {
-    shader: 'reduce',
-    defines: { SERIAL: serial, VEC4: vec4 },
-    uniform: REDUCE_PARAMS.pack({ outCount: MN, redCount: splits, keptRank: 1, redRank: 1, keptShape: [MN], keptStrides: [1], redShape: [splits], redStrides: [MN] }),
-    bindings: [partial, out],
-    workgroupSize: [64],
-    constants: { WG: 64 },
-    workgroups: grid('conv2d', serial ? Math.ceil(MN / (vec4 ? 4 : 1) / 64) : MN),
-    before: [main],
-  };
+  if (db) return sumSplits(dbPartial, db, M, splits, [main, sumSplits(partial, out, M * PC, splits, [])]);
+  return sumSplits(partial, out, M * PC, splits, [main]);
 }
 
 /**
@@ -195,8 +204,9 @@ export const CONV_FUSED_LAUNCHES = {
     return convGemm('DX', { ...geometry('conv2d', n.shape, winOf(g)), O: w.shape[0] }, n, w, g.inputs[1], gemm);
   },
   conv2d_dw: (n, g, gemm) => {
-    const [dy, x] = g.inputs;
-    return convGemm('DW', { ...geometry('conv2d', x.shape, winOf(g)), O: n.shape[0] }, n, dy, x, gemm);
+    // With outputs (schedule/fuse.ts): [, dw, db], the bias gradient riding on the weight gradient's GEMM.
+    const [dy, x] = g.inputs, dw = g.outputs?.[1] ?? n, db = g.outputs?.[2];
+    return convGemm('DW', { ...geometry('conv2d', x.shape, winOf(g)), O: dw.shape[0] }, dw, dy, x, gemm, undefined, db);
   },
 } satisfies Partial<Record<FusedKernel, (n: Tensor, g: Fused, gemm: GemmKernel) => Launch>>;
 
