@@ -286,7 +286,19 @@ fn store(base: u32, m: u32, c: u32, v: vec4<f32>) {
 #endif
 }
 
-#if SLIDE
+#if PERMUTE_A
+// SLIDE's four k of a step are four rows of k at one tap; with A permuted to [M][KW][rows of k] (rows a multiple of
+// 4), they are one aligned vec4 (VEC_A), one lane-loop instead of four. This pass writes that copy of the weights
+// (12.8k values for the cnn's conv2) before the conv pass that reads it: one invocation per value.
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= dims.M * dims.K) { return; }
+  let R = dims.K / KW;
+  let m = i / dims.K; let r = i % dims.K;
+  Y[i] = A[m * aStride() + aRow(r % R) + r / R];
+}
+#elif SLIDE
 // SLIDE (FWD and DX with unit column stride and dilation, K4): a lane's CW columns are CW adjacent pixels of one
 // output row (a block; the launch pads each row to whole blocks), and for one row of k (c or o, i) the KW taps of its
 // CW columns read only CW + KW - 1 distinct values of B, since column e at tap j reads what column e + 1 read at tap
@@ -403,7 +415,11 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #else
   var c2: array<vec4<f32>, 8>; var c3: array<vec4<f32>, 8>; var d2: array<vec4<f32>, 8>; var d3: array<vec4<f32>, 8>;
 #endif
+#if VEC_A
+  let st = dims.K; // A permuted by PERMUTE_A
+#else
   let st = aStride();
+#endif
   let a0i = m0 * st; let a1i = m1 * st; let a2i = m2 * st; let a3i = m3 * st;
   let R = dims.K / KW; // rows of k
   for (var ko = 0u; ko < R; ko += 4u) {
@@ -420,7 +436,11 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #else
       let em = bm;
 #endif
+#if VEC_A
+      let at = vec4<u32>(tj * R + ko);
+#else
       let at = ar + vec4<u32>(tj);
+#endif
       let a0 = aAt(a0i, at, live); let a1 = aAt(a1i, at, live);
 #if ROWS16
       rows8k4(a0, bm, em, &c0, &d0); rows8k4(a1, bm, em, &c1, &d1);

@@ -289,6 +289,7 @@ describe('implicit-GEMM convolution: a window sliding along each row of k (SLIDE
   ];
   beforeAll(() => setConvRule(() => 'implicit'));
   afterAll(() => setConvRule());
+  const seen = new Set<string>();
   shapes.forEach(([x, w, o, bias], i) => {
     // The bias inside the composite, as the layers pass it: the forward's store adds it, and tanh, its epilogue.
     const c = convCase(x, w, o, bias);
@@ -299,10 +300,19 @@ describe('implicit-GEMM convolution: a window sliding along each row of k (SLIDE
       const paths = gemmPaths(gpu, [y, ...grads]).filter((p) => p.startsWith('implicit conv'));
       const rows = (p: 'forward' | 'dx') => (p === 'forward' ? w[1] : w[0]) * w[2] >= 16;
       for (const p of ['forward', 'dx'] as const) {
-        expect(paths.some((q) => q.startsWith(`implicit conv ${p} `) && q.endsWith(' slide')), `${p}: ${paths.join('; ')}`).toBe(rows(p));
+        expect(paths.some((q) => q.startsWith(`implicit conv ${p} `) && q.includes(' slide')), `${p}: ${paths.join('; ')}`).toBe(rows(p));
       }
+      paths.forEach((p) => seen.add(p));
       await parity(c, 7000 + 13 * i);
     });
+  });
+  it('the cases took the permuted weights read as vec4s (rows of k whole fours) and the plain ones, in both passes', () => {
+    for (const p of ['forward', 'dx']) {
+      for (const vec of [true, false]) {
+        const want = [...seen].some((q) => q.startsWith(`implicit conv ${p} `) && q.includes(' k4 vec-A') === vec && q.includes(' slide'));
+        expect(want, `${p} slide ${vec ? 'with' : 'without'} vec-A (taken: ${[...seen].join('; ')})`).toBe(true);
+      }
+    }
   });
 });
 

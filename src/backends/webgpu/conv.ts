@@ -102,6 +102,8 @@ export function setConvSlide(on = true): void { slideOn = on; }
 const CONV_SCRATCH = 4;
 /** Split-k partials of the bias gradient that rides on the weight gradient (attention's P shares the slot). */
 const CONV_BIAS_SCRATCH = 5;
+/** SLIDE's permuted copy of the weights (PERMUTE_A): a slot no other kernel uses. */
+const CONV_A_SCRATCH = 7;
 
 /** The launch summing `splits` partial products of `count` values each (`partial`, split z at z·count) into `out`. */
 function sumSplits(partial: Scratch, out: Tensor, count: number, splits: number, before: Launch[]): Launch {
@@ -157,22 +159,30 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   const RB = Math.ceil(RW / (wide ? 8 : 4)), blocks = s.N * RH * RB;
   const slide = slideOn && gemm !== 'tiled' && k4 && pass !== 'DW' && s.sw === 1 && s.dw === 1 && K / s.kw >= 16 && Math.ceil(blocks / 8) <= 65535;
   if (slide) {
+    const geo = { C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC };
+    const off = { SUBGROUP: false, K4: false, SLIDE: false, PERMUTE_A: false, ONES: false, VEC_A: false, VEC_Y: false, DW: false, FWD: pass === 'FWD', DX: pass === 'DX', ROWS16: rows16, WIDE: wide, BIAS: false, EPILOGUE: false };
+    // The weights permuted so that a step's four rows of k at one tap are one aligned vec4 (PERMUTE_A in the shader),
+    // where the rows of k are whole fours.
+    const permuted: Scratch = { scratch: CONV_A_SCRATCH, bytes: M * K * 4 }, vec = (K / s.kw) % 4 === 0;
+    const permute: Launch = {
+      shader: 'conv_gemm', defines: { ...off, PERMUTE_A: true }, constants: geo,
+      uniform: UNIFORMS.conv_dims.pack({ M, N: 0, K, kc: K, groups: 0 }),
+      bindings: [a, null, permuted], workgroupSize: [64], workgroups: grid('conv2d', Math.ceil(M * K / 64)),
+    };
     return {
       shader: 'conv_gemm',
-      defines: { SUBGROUP: true, K4: true, SLIDE: true, ONES: false, VEC_A: false, VEC_Y: false, DW: false, FWD: pass === 'FWD', DX: pass === 'DX', ROWS16: rows16, WIDE: wide, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
-      constants: {
-        C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC, RH, RW, RB,
-        ...(epilogue?.act ? { ACT: epilogue.act } : {}),
-      },
+      defines: { ...off, SUBGROUP: true, K4: true, SLIDE: true, VEC_A: vec, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+      constants: { ...geo, RH, RW, RB, ...(epilogue?.act ? { ACT: epilogue.act } : {}) },
       uniform: UNIFORMS.conv_dims.pack({ M, N: blocks, K, kc: K, groups: (TM / 8) * (TN / 32) }),
-      bindings: [a, b, out, ...(bias ? [bias] : [])],
+      bindings: [vec ? permuted : a, b, out, ...(bias ? [bias] : [])],
       workgroupSize: [8],
       workgroups: [Math.ceil(blocks / 8), Math.ceil(M / TM), 1],
+      ...(vec ? { before: [permute] } : {}),
     };
   }
   const main: Launch = {
     shader: 'conv_gemm',
-    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, SLIDE: false, ONES: !!db, VEC_A: vecA, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, VEC_Y: vecY, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, SLIDE: false, PERMUTE_A: false, ONES: !!db, VEC_A: vecA, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, VEC_Y: vecY, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
     constants: {
       C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC,
       ...(pass === 'DW' ? { DWI: dwi } : {}),
