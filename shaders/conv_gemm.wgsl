@@ -70,7 +70,9 @@ const TM = 16u;
 #else
 const TM = 32u;
 #endif
-#if WIDE
+#if X16
+const CW = 16u; // SLIDE with 16-row tiles: 16 columns a lane (X16, with WIDE)
+#elif WIDE
 const CW = 8u;
 #else
 const CW = 4u;
@@ -208,7 +210,11 @@ fn rows8(a: f32, r0: u32, at: u32, b: vec4<f32>, b2: vec4<f32>, acc: ptr<functio
 #endif
 }
 
+#if X16
+const BLOCKS = 8u;
+#else
 const BLOCKS = TM / 4u;
+#endif
 
 #if K4
 #include gemm_subgroup
@@ -343,7 +349,8 @@ fn val(l: Lane, r: SRow, t: u32) -> f32 {
 fn vals(l: Lane, r: SRow, t: u32) -> vec4<f32> { return vec4<f32>(val(l, r, t), val(l, r, t + 1u), val(l, r, t + 2u), val(l, r, t + 3u)); }
 
 // A row's window: its first four columns' values at the current tap, and (WIDE) the next four.
-struct Win { b: vec4<f32>, e: vec4<f32> }
+// X16: and the four after those, and the four after them.
+struct Win { b: vec4<f32>, e: vec4<f32>, f: vec4<f32>, g: vec4<f32> }
 
 // The window at the first tap (FWD: values 0 .., DX: KW - 1 ..).
 fn winAt(l: Lane, r: SRow) -> Win {
@@ -352,10 +359,12 @@ fn winAt(l: Lane, r: SRow) -> Win {
 #else
   let t = KW - 1u;
 #endif
-#if WIDE
-  return Win(vals(l, r, t), vals(l, r, t + 4u));
+#if X16
+  return Win(vals(l, r, t), vals(l, r, t + 4u), vals(l, r, t + 8u), vals(l, r, t + 12u));
+#elif WIDE
+  return Win(vals(l, r, t), vals(l, r, t + 4u), vec4<f32>(0.0), vec4<f32>(0.0));
 #else
-  return Win(vals(l, r, t), vec4<f32>(0.0));
+  return Win(vals(l, r, t), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
 #endif
 }
 
@@ -363,16 +372,20 @@ fn winAt(l: Lane, r: SRow) -> Win {
 // value KW - 1 - tj on the left.
 fn shift(l: Lane, r: SRow, v: Win, tj: u32) -> Win {
 #if FWD
-#if WIDE
-  return Win(vec4<f32>(v.b.yzw, v.e.x), vec4<f32>(v.e.yzw, val(l, r, tj + 7u)));
+#if X16
+  return Win(vec4<f32>(v.b.yzw, v.e.x), vec4<f32>(v.e.yzw, v.f.x), vec4<f32>(v.f.yzw, v.g.x), vec4<f32>(v.g.yzw, val(l, r, tj + 15u)));
+#elif WIDE
+  return Win(vec4<f32>(v.b.yzw, v.e.x), vec4<f32>(v.e.yzw, val(l, r, tj + 7u)), v.f, v.g);
 #else
-  return Win(vec4<f32>(v.b.yzw, val(l, r, tj + 3u)), v.e);
+  return Win(vec4<f32>(v.b.yzw, val(l, r, tj + 3u)), v.e, v.f, v.g);
 #endif
 #else
-#if WIDE
-  return Win(vec4<f32>(val(l, r, KW - 1u - tj), v.b.xyz), vec4<f32>(v.b.w, v.e.xyz));
+#if X16
+  return Win(vec4<f32>(val(l, r, KW - 1u - tj), v.b.xyz), vec4<f32>(v.b.w, v.e.xyz), vec4<f32>(v.e.w, v.f.xyz), vec4<f32>(v.f.w, v.g.xyz));
+#elif WIDE
+  return Win(vec4<f32>(val(l, r, KW - 1u - tj), v.b.xyz), vec4<f32>(v.b.w, v.e.xyz), v.f, v.g);
 #else
-  return Win(vec4<f32>(val(l, r, KW - 1u - tj), v.b.xyz), v.e);
+  return Win(vec4<f32>(val(l, r, KW - 1u - tj), v.b.xyz), v.e, v.f, v.g);
 #endif
 #endif
 }
@@ -411,6 +424,9 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
   let m0 = min(row0 + j, M - 1u); let m1 = min(row0 + j + 8u, M - 1u);
   let m2 = min(row0 + j + 16u, M - 1u); let m3 = min(row0 + j + 24u, M - 1u);
   var c0: array<vec4<f32>, 8>; var c1: array<vec4<f32>, 8>; var d0: array<vec4<f32>, 8>; var d1: array<vec4<f32>, 8>;
+#if X16
+  var f0: array<vec4<f32>, 8>; var f1: array<vec4<f32>, 8>; var g0: array<vec4<f32>, 8>; var g1: array<vec4<f32>, 8>;
+#endif
 #if ROWS16
 #else
   var c2: array<vec4<f32>, 8>; var c3: array<vec4<f32>, 8>; var d2: array<vec4<f32>, 8>; var d3: array<vec4<f32>, 8>;
@@ -444,13 +460,19 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
       let a0 = aAt(a0i, at, live); let a1 = aAt(a1i, at, live);
 #if ROWS16
       rows8k4(a0, bm, em, &c0, &d0); rows8k4(a1, bm, em, &c1, &d1);
+#if X16
+      let fm = mat4x4<f32>(v0.f, v1.f, v2.f, v3.f); let gm = mat4x4<f32>(v0.g, v1.g, v2.g, v3.g);
+      rows8k4(a0, fm, gm, &f0, &g0); rows8k4(a1, fm, gm, &f1, &g1);
+#endif
 #else
       let a2 = aAt(a2i, at, live); let a3 = aAt(a3i, at, live);
       rows8k4(a0, bm, em, &c0, &d0); rows8k4(a1, bm, em, &c1, &d1); rows8k4(a2, bm, em, &c2, &d2); rows8k4(a3, bm, em, &c3, &d3);
 #endif
     }
   }
-#if ROWS16
+#if X16
+  var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, d0, d1, f0, f1, g0, g1);
+#elif ROWS16
   var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, d0, d1);
 #else
   var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, c2, c3, d0, d1, d2, d3);

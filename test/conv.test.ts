@@ -276,11 +276,12 @@ describe('implicit-GEMM convolution: four k a step', () => {
 
 describe('implicit-GEMM convolution: a window sliding along each row of k (SLIDE)', () => {
   // The forward and the input gradient with unit column stride and dilation and at least 16 rows of k, against the
-  // CPU reference: rows that are not whole blocks of 8 (13, 19) or 4 (narrow tiles, N < 64) pixels, odd M in either
-  // pass, KW of 1, 7 and 9, row stride and dilation (the input gradient forced implicit: the rule would take im2col for
-  // a stride), a last step of k with unused rows, bias and an activation on the store.
+  // CPU reference: rows that are not whole blocks of 16 (16-row tiles: 13, 19, 33), 8 or 4 (narrow, N < 64) pixels,
+  // odd M in either pass, KW of 1, 7 and 9, row stride and dilation (the input gradient forced implicit: the rule
+  // would take im2col for a stride), a last step of k with unused rows, bias and an activation on the store.
   const shapes: [number[], number[], conv.ConvOpts, boolean][] = [
     [[3, 16, 14, 13], [32, 16, 5, 5], { padding: 2 }, true],
+    [[2, 16, 9, 33], [12, 16, 5, 5], { padding: 2 }, true],
     [[2, 9, 11, 19], [7, 9, 3, 7], { padding: [1, 3] }, false],
     [[2, 8, 15, 12], [6, 8, 3, 3], { stride: [2, 1], padding: 1, dilation: [2, 1] }, true],
     [[4, 20, 5, 6], [3, 20, 1, 1], {}, false],
@@ -306,8 +307,9 @@ describe('implicit-GEMM convolution: a window sliding along each row of k (SLIDE
       await parity(c, 7000 + 13 * i);
     });
   });
-  it('the cases took the permuted weights read as vec4s (rows of k whole fours) and the plain ones, in both passes', () => {
+  it('the cases took the permuted weights read as vec4s (rows of k whole fours) and the plain ones, and 16 x 128 tiles, in both passes', () => {
     for (const p of ['forward', 'dx']) {
+      expect([...seen].some((q) => q.startsWith(`implicit conv ${p} 16x128 `) && q.includes(' slide')), `${p} 16x128 (taken: ${[...seen].join('; ')})`).toBe(true);
       for (const vec of [true, false]) {
         const want = [...seen].some((q) => q.startsWith(`implicit conv ${p} `) && q.includes(' k4 vec-A') === vec && q.includes(' slide'));
         expect(want, `${p} slide ${vec ? 'with' : 'without'} vec-A (taken: ${[...seen].join('; ')})`).toBe(true);

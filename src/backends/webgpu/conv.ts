@@ -156,11 +156,13 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   // O·KH) that the last step's unused ones are a small share: conv1 (C = 1, five rows) measured slower.
   // Each row of pixels is padded to whole blocks of a lane's 8 (WIDE) or 4 columns, so the grid can outgrow convFits'.
   const [RH, RW] = pass === 'FWD' ? [s.OH, s.OW] : [s.H, s.W];
-  const RB = Math.ceil(RW / (wide ? 8 : 4)), blocks = s.N * RH * RB;
+  // 16-row tiles (M <= 16: conv2's input gradient) take 16 columns a lane (X16), as many accumulators as a 32 x 64
+  // tile's, each window load and each A broadcast then feeding twice the columns.
+  const x16 = rows16 && wide, RB = Math.ceil(RW / (x16 ? 16 : wide ? 8 : 4)), blocks = s.N * RH * RB;
   const slide = slideOn && gemm !== 'tiled' && k4 && pass !== 'DW' && s.sw === 1 && s.dw === 1 && K / s.kw >= 16 && Math.ceil(blocks / 8) <= 65535;
   if (slide) {
     const geo = { C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC };
-    const off = { SUBGROUP: false, K4: false, SLIDE: false, PERMUTE_A: false, ONES: false, VEC_A: false, VEC_Y: false, DW: false, FWD: pass === 'FWD', DX: pass === 'DX', ROWS16: rows16, WIDE: wide, BIAS: false, EPILOGUE: false };
+    const off = { SUBGROUP: false, K4: false, X16: false, SLIDE: false, PERMUTE_A: false, ONES: false, VEC_A: false, VEC_Y: false, DW: false, FWD: pass === 'FWD', DX: pass === 'DX', ROWS16: rows16, WIDE: wide, BIAS: false, EPILOGUE: false };
     // The weights permuted so that a step's four rows of k at one tap are one aligned vec4 (PERMUTE_A in the shader),
     // where the rows of k are whole fours.
     const permuted: Scratch = { scratch: CONV_A_SCRATCH, bytes: M * K * 4 }, vec = (K / s.kw) % 4 === 0;
@@ -171,9 +173,9 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
     };
     return {
       shader: 'conv_gemm',
-      defines: { ...off, SUBGROUP: true, K4: true, SLIDE: true, VEC_A: vec, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+      defines: { ...off, SUBGROUP: true, K4: true, X16: x16, SLIDE: true, VEC_A: vec, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
       constants: { ...geo, RH, RW, RB, ...(epilogue?.act ? { ACT: epilogue.act } : {}) },
-      uniform: UNIFORMS.conv_dims.pack({ M, N: blocks, K, kc: K, groups: (TM / 8) * (TN / 32) }),
+      uniform: UNIFORMS.conv_dims.pack({ M, N: blocks, K, kc: K, groups: (TM / 8) * ((x16 ? 128 : TN) / 32) }),
       bindings: [vec ? permuted : a, b, out, ...(bias ? [bias] : [])],
       workgroupSize: [8],
       workgroups: [Math.ceil(blocks / 8), Math.ceil(M / TM), 1],
@@ -182,7 +184,7 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   }
   const main: Launch = {
     shader: 'conv_gemm',
-    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, SLIDE: false, PERMUTE_A: false, ONES: !!db, VEC_A: vecA, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, VEC_Y: vecY, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, X16: false, SLIDE: false, PERMUTE_A: false, ONES: !!db, VEC_A: vecA, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, VEC_Y: vecY, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
     constants: {
       C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC,
       ...(pass === 'DW' ? { DWI: dwi } : {}),
