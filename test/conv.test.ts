@@ -217,6 +217,8 @@ describe('conv and pooling: WebGPU vs CPU reference, forward and backward', () =
   }
   // 2x2 on even sides: one invocation per row of windows, both image rows read as vec2s (PAIR in shaders/pool.wgsl).
   cases.push({ name: 'maxPool2d [3,7,34,30] 2 {}', args: [{ shape: [3, 7, 34, 30] }], f: (x) => conv.maxPool2d(x, 2), k: () => [1, 1] });
+  // Width a multiple of 4: two windows a load (QUAD).
+  cases.push({ name: 'maxPool2d [3,7,34,28] 2 {}', args: [{ shape: [3, 7, 34, 28] }], f: (x) => conv.maxPool2d(x, 2), k: () => [1, 1] });
   // An image of whole fours of outputs (28 x 27): the implicit forward stores vec4s (VEC_Y), with the bias.
   {
     const c = convCase([3, 7, 28, 27], [5, 7, 3, 3], { padding: 1 }, true);
