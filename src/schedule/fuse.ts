@@ -19,6 +19,8 @@
 // A gradient kernel recomputes the forward statistics it needs from the region's inputs; the forward nodes it
 // recomputes stay steps of their own where something else reads them (`recomputes`). A composite's gradients can also
 // be one step writing each of them (`joint`), when they share work: attention's row statistics and weights.
+// A gradient can also ride on another input's gradient step (`rides`): a conv's bias gradient, the sum of the dy that
+// the weight gradient's GEMM reads anyway, is one more column of that GEMM instead of two reductions of dy.
 import { Tensor } from '../graph/tensor.js';
 import { UNARY, BINARY } from '../graph/elementwise.js';
 import { Region, regionOf, gradRegionOf, regionNodes } from '../graph/composite.js';
