@@ -227,14 +227,22 @@ describe('conv and pooling: WebGPU vs CPU reference, forward and backward', () =
   }
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 9000 + 17 * i); }));
   // The bias gradient rides on the implicit weight gradient (a column of ones, ONES in shaders/conv_gemm.wgsl): with
-  // split k ([3,7,33,33], 3267 pixels) and without ([2,3,6,7] at stride 2), each checked against the CPU above.
-  it.each([[[3, 7, 33, 33], [5, 7, 3, 3], { padding: 1 }], [[2, 3, 6, 7], [4, 3, 3, 3], { stride: 2, padding: 1 }]] as const)('conv2d x%j w%j %j + bias: db from the weight gradient\'s step', async (x, w, o) => {
+  // split k ([3,7,33,33], 3267 pixels) and without ([2,3,6,7] at stride 2), four k a step and one, each checked
+  // against the CPU above.
+  const dbCases = [[[3, 7, 33, 33], [5, 7, 3, 3], { padding: 1 }], [[2, 3, 6, 7], [4, 3, 3, 3], { stride: 2, padding: 1 }]] as const;
+  it.each(dbCases.flatMap((c) => [[...c, true], [...c, false]] as const))('conv2d x%j w%j %j + bias, k4 %j: db from the weight gradient\'s step', async (x, w, o, four) => {
     // The bias inside the composite, as the layers pass it (convCase adds it after).
     const c = { ...convCase([...x], [...w], o, true), f: (a: Tensor, b: Tensor, bias: Tensor) => conv.conv2d(a, b, o, bias) }, { y, grads } = build(c, 1);
-    const paths = gemmPaths(gpu, [y, ...grads]).filter((p) => p.startsWith('implicit conv dw'));
-    expect(paths, paths.join('; ')).toHaveLength(1);
-    expect(paths[0]).toMatch(x[0] === 3 ? / split k \d+ .*\+ db$/ : /^implicit conv dw \d+x\d+ k4.* \+ db$/);
-    await parity({ ...c, k: (yy) => { const nohw = yy.size / yy.shape[1]; return [w[1] * w[2] * w[3], w[0] * w[2] * w[3], nohw, nohw]; } }, 4242);
+    setConvK4(four);
+    try {
+      const paths = gemmPaths(gpu, [y, ...grads]).filter((p) => p.startsWith('implicit conv dw'));
+      expect(paths, paths.join('; ')).toHaveLength(1);
+      expect(paths[0]).toMatch(x[0] === 3 ? / split k \d+ .*\+ db$/ : /^implicit conv dw \d+x\d+.* \+ db$/);
+      expect(paths[0].includes(' k4')).toBe(four);
+      await parity({ ...c, k: (yy) => { const nohw = yy.size / yy.shape[1]; return [w[1] * w[2] * w[3], w[0] * w[2] * w[3], nohw, nohw]; } }, 4242);
+    } finally {
+      setConvK4();
+    }
   });
 });
 

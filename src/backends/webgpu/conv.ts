@@ -173,7 +173,8 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   // SLIDE: a lane's columns are adjacent pixels of a row, so the taps of a row of k share their loads of B (see the
   // shader). Unit column stride and dilation; four rows of k a step, so only where there are enough rows (C·KH or
   // O·KH) that the last step's unused ones are a small share: conv1 (C = 1, five rows) measured slower.
-  // Each row of pixels is padded to whole blocks of a lane's 8 (WIDE) or 4 columns, so the grid can outgrow convFits'.
+  // Each row of pixels is padded to whole blocks of a lane's 16 (X16), 8 (WIDE) or 4 columns, so the grid can outgrow
+  // convFits'.
   const [RH, RW] = pass === 'FWD' ? [s.OH, s.OW] : [s.H, s.W];
   // 16-row tiles (M <= 16: conv2's input gradient) take 16 columns a lane (X16), as many accumulators as a 32 x 64
   // tile's, each window load and each A broadcast then feeding twice the columns.
