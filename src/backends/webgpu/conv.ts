@@ -24,8 +24,9 @@
 // 40-42 -> 31-33 ms. Tried and slower: the sliding window as a private array indexed by the tap (dx 10.9 -> 12.0),
 // eight rows of k a step (dx 7.96 -> 9.76, forward 7.55 -> 10.96), SLIDE on conv1 (five rows of k: 2.4 -> 3.2),
 // narrow SLIDE tiles (dx 7.86 -> 9.06), 16 x 128 tiles for conv2's forward (M = 32: 12.9 -> 15.0 under load), a
-// sliding dw (a lane's columns the taps of a window row, KW = 5 of 8 used: conv2 dw 9.14 -> 9.90, conv1 2.15 -> 2.38)
-// and 32-wide dw tiles (8.03 -> 8.49).
+// sliding dw (a lane's columns the taps of a window row, KW = 5 of 8 used: conv2 dw 9.14 -> 9.90, conv1 2.15 -> 2.38),
+// 32-wide dw tiles (8.03 -> 8.49), 32 x 128 SLIDE tiles for conv2's forward (6.67 -> 7.41) and SLIDE's stores as
+// vec2s (dx 7.21 -> 7.44, forward 6.78 -> 7.00).
 //
 // The window geometry is passed as pipeline override constants, not as a uniform: every kernel rebuilds its indices
 // with divisions and remainders by these sizes, and a division by a constant compiles to a multiply and a shift
