@@ -15,18 +15,19 @@
 // col2im 9.8, forward 8.1-8.8 against im2col 7.1 + GEMM 9.8.
 //
 // Issue 23 (cnn step at batch 64 against PyTorch on the CPU), measured on lavapipe (2 cores shared with another
-// helper's runs, load average 1.5-2.9), one process, the variants interleaved, median of 5-8 profiled steps, ms.
-// SLIDE (a lane's columns adjacent pixels, one load of B per tap and row of k): conv2 dx 11.37 -> 7.80, forward
-// 8.39 -> 7.24; its weights permuted for vec4 loads (PERMUTE_A) dx 8.39 -> 8.06, forward 8.09 -> 7.54; 16 columns a
-// lane in 16-row tiles (X16) dx 8.21 -> 6.82. The bias gradients riding on the weight gradients (ONES) remove four
-// reductions of 0.15-0.97 ms each for 0.2-0.3 ms more in the two dw kernels; dw split for 16 workgroups, not 64,
-// conv2 dw 9.19 -> 8.78; QUAD pooling, conv1's pool backward 2.28 -> 1.82. Whole step (`wgtrain profile`) about
-// 40-42 -> 31-33 ms. Tried and slower: the sliding window as a private array indexed by the tap (dx 10.9 -> 12.0),
-// eight rows of k a step (dx 7.96 -> 9.76, forward 7.55 -> 10.96), SLIDE on conv1 (five rows of k: 2.4 -> 3.2),
-// narrow SLIDE tiles (dx 7.86 -> 9.06), 16 x 128 tiles for conv2's forward (M = 32: 12.9 -> 15.0 under load), a
-// sliding dw (a lane's columns the taps of a window row, KW = 5 of 8 used: conv2 dw 9.14 -> 9.90, conv1 2.15 -> 2.38),
-// 32-wide dw tiles (8.03 -> 8.49), 32 x 128 SLIDE tiles for conv2's forward (6.67 -> 7.41) and SLIDE's stores as
-// vec2s (dx 7.21 -> 7.44, forward 6.78 -> 7.00).
+// helper's runs, load average 1.5-2.9), one process, the variants interleaved, median of 5-8 profiled steps, ms. SLIDE
+// (a lane's columns adjacent pixels, one load of B per tap and row of k): conv2 dx 11.37 -> 7.80, forward 8.39 -> 7.24;
+// its weights permuted for vec4 loads (PERMUTE_A) dx 8.39 -> 8.06, forward 8.09 -> 7.54; 16 columns a lane in 16-row
+// tiles (X16) dx 8.21 -> 6.82. The bias gradients riding on the weight gradients (ONES) remove four reductions of
+// 0.15-0.97 ms each for 0.2-0.3 ms more in the two dw kernels; dw split for 16 workgroups, not 64, conv2 dw 9.19 ->
+// 8.78; QUAD pooling, conv1's pool backward 2.28 -> 1.82. Whole step (`wgtrain profile`, main d422c96 and this, one
+// after the other) 40.6 -> 32.8 ms at load average 1.6, 33.3 -> 29.3 at 1.4; `bench train` medians 1561 -> 1840 and
+// 1802 -> 2097 samples/s (bench/results/2026-12-07-train-cnn-lavapipe.json). Tried and slower: the sliding window as a
+// private array indexed by the tap (dx 10.9 -> 12.0), eight rows of k a step (dx 7.96 -> 9.76, forward 7.55 -> 10.96),
+// SLIDE on conv1 (five rows of k: 2.4 -> 3.2), narrow SLIDE tiles (dx 7.86 -> 9.06), 16 x 128 tiles for conv2's forward
+// (M = 32: 12.9 -> 15.0 under load), a sliding dw (a lane's columns the taps of a window row, KW = 5 of 8 used: conv2
+// dw 9.14 -> 9.90, conv1 2.15 -> 2.38), 32-wide dw tiles (8.03 -> 8.49), 32 x 128 SLIDE tiles for conv2's forward (6.67
+// -> 7.41) and SLIDE's stores as vec2s (dx 7.21 -> 7.44, forward 6.78 -> 7.00).
 //
 // The window geometry is passed as pipeline override constants, not as a uniform: every kernel rebuilds its indices
 // with divisions and remainders by these sizes, and a division by a constant compiles to a multiply and a shift
