@@ -141,7 +141,8 @@ function sumSplits(partial: Scratch, out: Tensor, count: number, splits: number,
 /**
  * An implicit-GEMM conv pass (shaders/conv_gemm.wgsl) computing an M x N product with reduction K into `out`, A and
  * B bound as the shader's mode reads them; `splits` > 1 (the weight gradient) writes partial products to scratch and
- * a reduce launch sums them into `out`.
+ * a reduce launch sums them into `out`. With `db` (DW only), a column of ones gives the bias gradient too, summed the
+ * same way. The forward and the input gradient take SLIDE where the layer allows (below).
  */
 function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tensor, b: Tensor, gemm: GemmKernel, epilogue?: { bias?: Tensor; act: number }, db?: Tensor): Launch {
   // DW with db: one more column of B, of ones (ONES in the shader).
