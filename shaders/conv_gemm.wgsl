@@ -53,6 +53,11 @@ override PC: u32;
 #if BIAS
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
 #endif
+#if ONES
+// DW with the layer's bias gradient (db[o] = Σ dy[n,o,p]): one more column of B, PC, holding ones, whose outputs
+// (split z's at z·M) go here. It lands in the last tile's unused columns wherever C·KH·KW is not a multiple of it.
+@group(0) @binding(4) var<storage, read_write> DB: array<f32>;
+#endif
 #if EPILOGUE
 override ACT: u32 = 0u;
 #include unary
@@ -65,7 +70,9 @@ const TM = 16u;
 #else
 const TM = 32u;
 #endif
-#if WIDE
+#if X16
+const CW = 16u; // SLIDE with 16-row tiles: 16 columns a lane (X16, with WIDE)
+#elif WIDE
 const CW = 8u;
 #else
 const CW = 4u;
@@ -73,18 +80,25 @@ const CW = 4u;
 
 // What a lane knows of its 4 columns, decoded once. FWD: base = n·C·H·W, (ha, wa) = (oh·SH - PH, ow·SW - PW).
 // DX: base = n·O·OH·OW, (ha, wa) = (h + PH, w + PW). DW: base = c·H·W, (ha, wa) = (i·DH - PH, j·DW - PW).
-struct Cols { base: vec4<u32>, ha: vec4<i32>, wa: vec4<i32> }
+// one: ONES's column of ones (1 there, else 0; its ha puts every load of it out of bounds).
+struct Cols { base: vec4<u32>, ha: vec4<i32>, wa: vec4<i32>, one: vec4<f32> }
 
 fn decode(n: vec4<u32>) -> Cols {
 #if FWD
   let img = n / PC; let p = n % PC;
-  return Cols(img * (C * H * W), vec4<i32>((p / OW) * SH) - i32(PH), vec4<i32>((p % OW) * SW) - i32(PW));
+  return Cols(img * (C * H * W), vec4<i32>((p / OW) * SH) - i32(PH), vec4<i32>((p % OW) * SW) - i32(PW), vec4<f32>(0.0));
 #elif DX
   let img = n / PC; let p = n % PC;
-  return Cols(img * (O * OH * OW), vec4<i32>(p / W + PH), vec4<i32>(p % W + PW));
+  return Cols(img * (O * OH * OW), vec4<i32>(p / W + PH), vec4<i32>(p % W + PW), vec4<f32>(0.0));
 #else
   let c = n / KHW; let r = n % KHW;
-  return Cols(c * (H * W), vec4<i32>((r / KW) * DH) - i32(PH), vec4<i32>((r % KW) * DW) - i32(PW));
+#if ONES
+  let one = n == vec4<u32>(PC);
+  let ha = select(vec4<i32>((r / KW) * DH) - i32(PH), vec4<i32>(-i32(H * SH * OH) - 1), one);
+  return Cols(c * (H * W), ha, vec4<i32>((r % KW) * DW) - i32(PW), select(vec4<f32>(0.0), vec4<f32>(1.0), one));
+#else
+  return Cols(c * (H * W), vec4<i32>((r / KW) * DH) - i32(PH), vec4<i32>((r % KW) * DW) - i32(PW), vec4<f32>(0.0));
+#endif
 #endif
 }
 
@@ -154,7 +168,11 @@ fn loadB(cols: Cols, row: Row, ki: u32) -> vec4<f32> {
   let ok = row.ok & (w >= vec4<i32>(0)) & (w < vec4<i32>(i32(W)));
   let at = select(vec4<u32>(0u), row.at + vec4<u32>(w), ok);
 #endif
+#if ONES
+  return select(vec4<f32>(0.0), vec4<f32>(B[at.x], B[at.y], B[at.z], B[at.w]), ok) + cols.one;
+#else
   return select(vec4<f32>(0.0), vec4<f32>(B[at.x], B[at.y], B[at.z], B[at.w]), ok);
+#endif
 }
 
 fn aStride() -> u32 {
@@ -192,7 +210,11 @@ fn rows8(a: f32, r0: u32, at: u32, b: vec4<f32>, b2: vec4<f32>, acc: ptr<functio
 #endif
 }
 
+#if X16
+const BLOCKS = 8u;
+#else
 const BLOCKS = TM / 4u;
+#endif
 
 #if K4
 #include gemm_subgroup
@@ -251,6 +273,10 @@ fn store(base: u32, m: u32, c: u32, v: vec4<f32>) {
 #else
   for (var e = 0u; e < 4u; e++) {
     let cc = c + e;
+#if ONES
+    // base is z·M·PC here: the bias gradient's partial z at z·M.
+    if (cc == PC) { DB[base / PC + m] = v[e]; continue; }
+#endif
     if (cc < dims.N) {
 #if BIAS
       var r = v[e] + bias[m];
@@ -266,6 +292,202 @@ fn store(base: u32, m: u32, c: u32, v: vec4<f32>) {
 #endif
 }
 
+#if PERMUTE_A
+// SLIDE's four k of a step are four rows of k at one tap; with A permuted to [M][KW][rows of k] (rows a multiple of
+// 4), they are one aligned vec4 (VEC_A), one lane-loop instead of four. This pass writes that copy of the weights
+// (12.8k values for the cnn's conv2) before the conv pass that reads it: one invocation per value.
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= dims.M * dims.K) { return; }
+  let R = dims.K / KW;
+  let m = i / dims.K; let r = i % dims.K;
+  Y[i] = A[m * aStride() + aRow(r % R) + r / R];
+}
+#elif SLIDE
+// SLIDE (FWD and DX with unit column stride and dilation, K4): a lane's CW columns are CW adjacent pixels of one
+// output row (a block; the launch pads each row to whole blocks), and for one row of k (c or o, i) the KW taps of its
+// CW columns read only CW + KW - 1 distinct values of B, since column e at tap j reads what column e + 1 read at tap
+// j - 1 (FWD; DX the other way round). So the lane loads a row's first CW values and then one more per tap, shifting
+// its window along, not CW loads per tap: on llvmpipe a per-lane load is a scalar loop over the lanes, and it was
+// most of the time where TM is 16. The four k of a step are four rows of k at one tap. The window is shifted in
+// registers rather than indexed in a private array: indexed by the tap loop's counter, that array would live in
+// memory and every access would be a per-lane loop too.
+override RW: u32; // pixels per row of the output: FWD OW, DX W
+override RB: u32; // blocks of CW pixels per row
+override RH: u32; // rows per image: FWD OH, DX H
+
+// The lane's image base in B, its first row coordinate and its window's first column (FWD: x's oh·SH - PH and
+// w0 - PW; DX: dy's h + PH and w0 + PW - (KW - 1)).
+struct Lane { base: u32, ha: i32, ws: i32 }
+// Where a row of k starts in B, and whether it is inside (FWD: not padding; DX: an output row lands; and below K).
+struct SRow { at: u32, ok: bool }
+
+fn slideRow(l: Lane, ko: u32, live: bool) -> SRow {
+#if FWD
+  let h = l.ha + i32((ko % KH) * DH);
+  return SRow(l.base + (ko / KH) * H * W + u32(max(h, 0)) * W, live && h >= 0 && h < i32(H));
+#else
+  let th = l.ha - i32((ko % KH) * DH);
+  let oh = th / i32(SH);
+  return SRow(l.base + (ko / KH) * OH * OW + u32(max(oh, 0)) * OW, live && th >= 0 && oh * i32(SH) == th && oh < i32(OH));
+#endif
+}
+
+// Value t of the lane's window on row r, zero outside the row.
+fn val(l: Lane, r: SRow, t: u32) -> f32 {
+#if FWD
+  let lim = i32(W);
+#else
+  let lim = i32(OW);
+#endif
+  let w = l.ws + i32(t);
+  let ok = r.ok && w >= 0 && w < lim;
+  return select(0.0, B[select(0u, r.at + u32(w), ok)], ok);
+}
+
+fn vals(l: Lane, r: SRow, t: u32) -> vec4<f32> { return vec4<f32>(val(l, r, t), val(l, r, t + 1u), val(l, r, t + 2u), val(l, r, t + 3u)); }
+
+// A row's window: its first four columns' values at the current tap, and (WIDE) the next four.
+// X16: and the four after those, and the four after them.
+struct Win { b: vec4<f32>, e: vec4<f32>, f: vec4<f32>, g: vec4<f32> }
+
+// The window at the first tap (FWD: values 0 .., DX: KW - 1 ..).
+fn winAt(l: Lane, r: SRow) -> Win {
+#if FWD
+  let t = 0u;
+#else
+  let t = KW - 1u;
+#endif
+#if X16
+  return Win(vals(l, r, t), vals(l, r, t + 4u), vals(l, r, t + 8u), vals(l, r, t + 12u));
+#elif WIDE
+  return Win(vals(l, r, t), vals(l, r, t + 4u), vec4<f32>(0.0), vec4<f32>(0.0));
+#else
+  return Win(vals(l, r, t), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+#endif
+}
+
+// The window one tap on (tap tj, tj >= 1): one value enters at one end. FWD: value tj + CW - 1 on the right; DX:
+// value KW - 1 - tj on the left.
+fn shift(l: Lane, r: SRow, v: Win, tj: u32) -> Win {
+#if FWD
+#if X16
+  return Win(vec4<f32>(v.b.yzw, v.e.x), vec4<f32>(v.e.yzw, v.f.x), vec4<f32>(v.f.yzw, v.g.x), vec4<f32>(v.g.yzw, val(l, r, tj + 15u)));
+#elif WIDE
+  return Win(vec4<f32>(v.b.yzw, v.e.x), vec4<f32>(v.e.yzw, val(l, r, tj + 7u)), v.f, v.g);
+#else
+  return Win(vec4<f32>(v.b.yzw, val(l, r, tj + 3u)), v.e, v.f, v.g);
+#endif
+#else
+#if X16
+  return Win(vec4<f32>(val(l, r, KW - 1u - tj), v.b.xyz), vec4<f32>(v.b.w, v.e.xyz), vec4<f32>(v.e.w, v.f.xyz), vec4<f32>(v.f.w, v.g.xyz));
+#elif WIDE
+  return Win(vec4<f32>(val(l, r, KW - 1u - tj), v.b.xyz), vec4<f32>(v.b.w, v.e.xyz), v.f, v.g);
+#else
+  return Win(vec4<f32>(val(l, r, KW - 1u - tj), v.b.xyz), v.e, v.f, v.g);
+#endif
+#endif
+}
+
+// Stores the `valid` first of four adjacent outputs of row m from y0 (the column's offset for m = 0).
+fn storeRow(m: u32, y0: u32, valid: u32, v: vec4<f32>) {
+  if (m >= dims.M) { return; }
+  for (var e = 0u; e < 4u; e++) {
+    if (e < valid) {
+#if BIAS
+      var r = v[e] + bias[m];
+#else
+      var r = v[e];
+#endif
+#if EPILOGUE
+      r = unary_by(ACT, r, 0.0);
+#endif
+      Y[y0 + m * PC + e] = r;
+    }
+  }
+}
+
+@compute @workgroup_size(8)
+fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let M = dims.M;
+  let row0 = wid.y * TM;
+  // dims.N counts blocks here.
+  let bi = wid.x * 8u + j;
+  let b = min(bi, dims.N - 1u);
+  let img = b / (RH * RB); let rem = b % (RH * RB); let r = rem / RB; let w0 = (rem % RB) * CW;
+#if FWD
+  let lane = Lane(img * C * H * W, i32(r * SH) - i32(PH), i32(w0) - i32(PW));
+#else
+  let lane = Lane(img * O * OH * OW, i32(r + PH), i32(w0 + PW) - i32(KW - 1u));
+#endif
+  let m0 = min(row0 + j, M - 1u); let m1 = min(row0 + j + 8u, M - 1u);
+  let m2 = min(row0 + j + 16u, M - 1u); let m3 = min(row0 + j + 24u, M - 1u);
+  var c0: array<vec4<f32>, 8>; var c1: array<vec4<f32>, 8>; var d0: array<vec4<f32>, 8>; var d1: array<vec4<f32>, 8>;
+#if X16
+  var f0: array<vec4<f32>, 8>; var f1: array<vec4<f32>, 8>; var g0: array<vec4<f32>, 8>; var g1: array<vec4<f32>, 8>;
+#endif
+#if ROWS16
+#else
+  var c2: array<vec4<f32>, 8>; var c3: array<vec4<f32>, 8>; var d2: array<vec4<f32>, 8>; var d3: array<vec4<f32>, 8>;
+#endif
+#if VEC_A
+  let st = dims.K; // A permuted by PERMUTE_A
+#else
+  let st = aStride();
+#endif
+  let a0i = m0 * st; let a1i = m1 * st; let a2i = m2 * st; let a3i = m3 * st;
+  let R = dims.K / KW; // rows of k
+  for (var ko = 0u; ko < R; ko += 4u) {
+    let live = vec4<bool>(true, ko + 1u < R, ko + 2u < R, ko + 3u < R);
+    let r0 = slideRow(lane, ko, true); let r1 = slideRow(lane, ko + 1u, live.y);
+    let r2 = slideRow(lane, ko + 2u, live.z); let r3 = slideRow(lane, ko + 3u, live.w);
+    var v0 = winAt(lane, r0); var v1 = winAt(lane, r1); var v2 = winAt(lane, r2); var v3 = winAt(lane, r3);
+    let ar = vec4<u32>(aRow(ko), aRow(ko + 1u), aRow(ko + 2u), aRow(ko + 3u));
+    for (var tj = 0u; tj < KW; tj++) {
+      if (tj > 0u) { v0 = shift(lane, r0, v0, tj); v1 = shift(lane, r1, v1, tj); v2 = shift(lane, r2, v2, tj); v3 = shift(lane, r3, v3, tj); }
+      let bm = mat4x4<f32>(v0.b, v1.b, v2.b, v3.b);
+#if WIDE
+      let em = mat4x4<f32>(v0.e, v1.e, v2.e, v3.e);
+#else
+      let em = bm;
+#endif
+#if VEC_A
+      let at = vec4<u32>(tj * R + ko);
+#else
+      let at = ar + vec4<u32>(tj);
+#endif
+      let a0 = aAt(a0i, at, live); let a1 = aAt(a1i, at, live);
+#if ROWS16
+      rows8k4(a0, bm, em, &c0, &d0); rows8k4(a1, bm, em, &c1, &d1);
+#if X16
+      let fm = mat4x4<f32>(v0.f, v1.f, v2.f, v3.f); let gm = mat4x4<f32>(v0.g, v1.g, v2.g, v3.g);
+      rows8k4(a0, fm, gm, &f0, &g0); rows8k4(a1, fm, gm, &f1, &g1);
+#endif
+#else
+      let a2 = aAt(a2i, at, live); let a3 = aAt(a3i, at, live);
+      rows8k4(a0, bm, em, &c0, &d0); rows8k4(a1, bm, em, &c1, &d1); rows8k4(a2, bm, em, &c2, &d2); rows8k4(a3, bm, em, &c3, &d3);
+#endif
+    }
+  }
+#if X16
+  var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, d0, d1, f0, f1, g0, g1);
+#elif ROWS16
+  var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, d0, d1);
+#else
+  var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, c2, c3, d0, d1, d2, d3);
+#endif
+  let rowGroups = TM / 8u;
+  let y0 = img * M * PC + r * RW + w0;
+  for (var q = 0u; q < dims.groups; q++) {
+    let rr = row0 + 8u * (q % rowGroups);
+    let cl = 4u * (q / rowGroups);
+    // Pixels past the row's end (its last block's padding) and lanes past the last block store nothing.
+    let valid = select(0u, min(4u, RW - min(RW, w0 + cl)), bi < dims.N);
+    for (var i = 0u; i < 8u; i++) { storeRow(rr + i, y0 + cl, valid, out[q][i]); }
+  }
+}
+#else
 @compute @workgroup_size(8)
 #if SUBGROUP
 fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -371,10 +593,15 @@ fn main(@builtin(local_invocation_index) j: u32, @builtin(workgroup_id) wid: vec
 #endif
   // Blocks as in gemm_subgroup.wgsl: block q holds 8 rows from row0 + 8·(q % rowGroups), 4 columns from col + 4·(q / rowGroups).
   let rowGroups = TM / 8u;
+#if ONES
+  let base = wid.z * M * PC;
+#else
   let base = wid.z * M * N;
+#endif
   for (var q = 0u; q < dims.groups; q++) {
     let r = row0 + 8u * (q % rowGroups);
     let c = col + 4u * (q / rowGroups);
     for (var i = 0u; i < 8u; i++) { store(base, r + i, c, out[q][i]); }
   }
 }
+#endif

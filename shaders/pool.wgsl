@@ -20,10 +20,21 @@ override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts,
 // CNN's usual pooling): one invocation per row of windows, reading both image rows as vec2s, one per window, with no
 // index arithmetic per window. Fewer, longer invocations and half the loads: lavapipe runs each lane's load as a
 // scalar loop, and pays for every invocation's index arithmetic lane by lane.
+// QUAD (PAIR where W is a multiple of 4): two windows a load, below.
 
 #include window_total
 @group(0) @binding(0) var<uniform> total: Total; // n: the number of invocations (outputs, or pixels for GRAD)
-#if PAIR
+#if QUAD
+// PAIR on an image whose width is a multiple of 4: two windows a load (vec4s of two windows' row halves, dy and the
+// forward's output as vec2s), half PAIR's loads and stores again.
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+#if GRAD
+@group(0) @binding(2) var<storage, read> dy: array<vec2<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+#else
+@group(0) @binding(2) var<storage, read_write> out: array<vec2<f32>>;
+#endif
+#elif PAIR
 @group(0) @binding(1) var<storage, read> x: array<vec2<f32>>;
 #if GRAD
 @group(0) @binding(2) var<storage, read> dy: array<f32>;
@@ -64,6 +75,29 @@ fn pairMax(a: vec2<f32>, b: vec2<f32>) -> vec2<f32> {
   return best;
 }
 
+#if QUAD
+// Windows row r, two windows at a time: image rows 2·oh and 2·oh + 1 as vec4 indices from `top` and `top + W / 4`.
+fn quadRow(r: u32) {
+  let oh = r % OH;
+  let top = ((r / OH) * H + 2u * oh) * (W / 4u);
+  let bot = top + W / 4u;
+  for (var p = 0u; p < OW / 2u; p++) {
+    let t = x[top + p]; let b = x[bot + p];
+    let b0 = pairMax(t.xy, b.xy); let b1 = pairMax(t.zw, b.zw);
+#if GRAD
+    var g = dy[r * (OW / 2u) + p];
+#if RELU_GRAD
+    g = select(vec2<f32>(0.0), g, vec2<f32>(b0.y, b1.y) > vec2<f32>(0.0));
+#endif
+    let k0 = u32(b0.x); let k1 = u32(b1.x);
+    out[top + p] = vec4<f32>(select(0.0, g.x, k0 == 0u), select(0.0, g.x, k0 == 1u), select(0.0, g.y, k1 == 0u), select(0.0, g.y, k1 == 1u));
+    out[bot + p] = vec4<f32>(select(0.0, g.x, k0 == 2u), select(0.0, g.x, k0 == 3u), select(0.0, g.y, k1 == 2u), select(0.0, g.y, k1 == 3u));
+#else
+    out[r * (OW / 2u) + p] = vec2<f32>(b0.y, b1.y);
+#endif
+  }
+}
+#else
 // Windows row r: image rows 2·oh and 2·oh + 1 of plane nc, as vec2 indices from `top` and `top + W / 2`.
 fn pairRow(r: u32) {
   let oh = r % OH;
@@ -84,6 +118,7 @@ fn pairRow(r: u32) {
 #endif
   }
 }
+#endif
 #else
 #if MAX
 // Offset within the plane of the window's first maximum in row-major order (strict >, as in the CPU reference).
@@ -134,7 +169,9 @@ fn tiledMaxGrad(idx: u32) {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
   if (idx >= total.n) { return; }
-#if PAIR
+#if QUAD
+  quadRow(idx);
+#elif PAIR
   pairRow(idx);
 #else
 #if TILED

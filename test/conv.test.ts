@@ -20,7 +20,8 @@ import { MODELS } from '../src/nn/models.js';
 import { SGD } from '../src/optim/sgd.js';
 import { ClassifierTrainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
-import { setConvK4 } from '../src/backends/webgpu/conv.js';
+import { setConvK4, setConvSlide } from '../src/backends/webgpu/conv.js';
+import { setConvRule } from '../src/schedule/conv_algorithm.js';
 import { gemmPaths } from '../src/check/fuzz_big.js';
 import { assertClose, maxAbs, mulberry32, randn, runOn, finiteDifferenceCheck, weightedSum, type Gen } from './helpers.js';
 
@@ -216,6 +217,8 @@ describe('conv and pooling: WebGPU vs CPU reference, forward and backward', () =
   }
   // 2x2 on even sides: one invocation per row of windows, both image rows read as vec2s (PAIR in shaders/pool.wgsl).
   cases.push({ name: 'maxPool2d [3,7,34,30] 2 {}', args: [{ shape: [3, 7, 34, 30] }], f: (x) => conv.maxPool2d(x, 2), k: () => [1, 1] });
+  // Width a multiple of 4: two windows a load (QUAD).
+  cases.push({ name: 'maxPool2d [3,7,34,28] 2 {}', args: [{ shape: [3, 7, 34, 28] }], f: (x) => conv.maxPool2d(x, 2), k: () => [1, 1] });
   // An image of whole fours of outputs (28 x 27): the implicit forward stores vec4s (VEC_Y), with the bias.
   {
     const c = convCase([3, 7, 28, 27], [5, 7, 3, 3], { padding: 1 }, true);
@@ -223,6 +226,24 @@ describe('conv and pooling: WebGPU vs CPU reference, forward and backward', () =
     cases.push(c);
   }
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 9000 + 17 * i); }));
+  // The bias gradient rides on the implicit weight gradient (a column of ones, ONES in shaders/conv_gemm.wgsl): with
+  // split k ([3,7,33,33], 3267 pixels) and without ([2,3,6,7] at stride 2), four k a step and one, each checked
+  // against the CPU above.
+  const dbCases = [[[3, 7, 33, 33], [5, 7, 3, 3], { padding: 1 }], [[2, 3, 6, 7], [4, 3, 3, 3], { stride: 2, padding: 1 }]] as const;
+  it.each(dbCases.flatMap((c) => [[...c, true], [...c, false]] as const))('conv2d x%j w%j %j + bias, k4 %j: db from the weight gradient\'s step', async (x, w, o, four) => {
+    // The bias inside the composite, as the layers pass it (convCase adds it after).
+    const c = { ...convCase([...x], [...w], o, true), f: (a: Tensor, b: Tensor, bias: Tensor) => conv.conv2d(a, b, o, bias) }, { y, grads } = build(c, 1);
+    setConvK4(four);
+    try {
+      const paths = gemmPaths(gpu, [y, ...grads]).filter((p) => p.startsWith('implicit conv dw'));
+      expect(paths, paths.join('; ')).toHaveLength(1);
+      expect(paths[0]).toMatch(x[0] === 3 ? / split k \d+ .*\+ db$/ : /^implicit conv dw \d+x\d+.* \+ db$/);
+      expect(paths[0].includes(' k4')).toBe(four);
+      await parity({ ...c, k: (yy) => { const nohw = yy.size / yy.shape[1]; return [w[1] * w[2] * w[3], w[0] * w[2] * w[3], nohw, nohw]; } }, 4242);
+    } finally {
+      setConvK4();
+    }
+  });
 });
 
 describe('implicit-GEMM convolution: four k a step', () => {
@@ -236,7 +257,9 @@ describe('implicit-GEMM convolution: four k a step', () => {
     [[4, 9, 11, 11], [70, 9, 1, 1], {}],
     [[12, 16, 14, 14], [32, 16, 5, 5], { padding: 2 }],
   ];
-  afterAll(() => setConvK4());
+  // The sliding window (SLIDE) adds in another order; these compare the K4 walk itself.
+  beforeAll(() => setConvSlide(false));
+  afterAll(() => { setConvK4(); setConvSlide(); });
   const seen = new Set<string>();
   it.each(shapes)('conv2d x%j w%j %j: bit-identical to one k a step', async (xs, ws, o) => {
     const x = input(xs), w = input(ws);
@@ -257,6 +280,50 @@ describe('implicit-GEMM convolution: four k a step', () => {
   it('the cases took the vec4 loads of A in the forward and in dw (split k), and the vec4 stores of the forward', () => {
     for (const want of [/^implicit conv forward .* k4 vec-A vec-Y$/, /^implicit conv forward .* k4 vec-Y$/, /^implicit conv dw .*split k .* k4 vec-A$/]) {
       expect([...seen].some((p) => want.test(p)), `${want} (taken: ${[...seen].join('; ')})`).toBe(true);
+    }
+  });
+});
+
+describe('implicit-GEMM convolution: a window sliding along each row of k (SLIDE)', () => {
+  // The forward and the input gradient with unit column stride and dilation and at least 16 rows of k, against the
+  // CPU reference: rows that are not whole blocks of 16 (16-row tiles: 13, 19, 33), 8 or 4 (narrow, N < 64) pixels,
+  // odd M in either pass, KW of 1, 7 and 9, row stride and dilation (the input gradient forced implicit: the rule
+  // would take im2col for a stride), a last step of k with unused rows, bias and an activation on the store.
+  const shapes: [number[], number[], conv.ConvOpts, boolean][] = [
+    [[3, 16, 14, 13], [32, 16, 5, 5], { padding: 2 }, true],
+    [[2, 16, 9, 33], [12, 16, 5, 5], { padding: 2 }, true],
+    [[2, 9, 11, 19], [7, 9, 3, 7], { padding: [1, 3] }, false],
+    [[2, 8, 15, 12], [6, 8, 3, 3], { stride: [2, 1], padding: 1, dilation: [2, 1] }, true],
+    [[4, 20, 5, 6], [3, 20, 1, 1], {}, false],
+    [[1, 2, 12, 10], [4, 2, 9, 9], { padding: 4 }, true],
+    [[1, 16, 5, 6], [16, 16, 3, 3], { padding: 1 }, false],
+  ];
+  beforeAll(() => setConvRule(() => 'implicit'));
+  afterAll(() => setConvRule());
+  const seen = new Set<string>();
+  shapes.forEach(([x, w, o, bias], i) => {
+    // The bias inside the composite, as the layers pass it: the forward's store adds it, and tanh, its epilogue.
+    const c = convCase(x, w, o, bias);
+    c.f = (a, b, bb) => ops.tanh(conv.conv2d(a, b, o, bias ? bb : undefined));
+    c.k = (y, xs) => { const nohw = y.size / y.shape[1]; return [w[1] * w[2] * w[3], w[0] * w[2] * w[3], nohw, ...(xs.length > 2 ? [nohw] : [])]; };
+    it(`${c.name}, tanh`, async () => {
+      const { y, grads } = build(c, 1);
+      const paths = gemmPaths(gpu, [y, ...grads]).filter((p) => p.startsWith('implicit conv'));
+      const rows = (p: 'forward' | 'dx') => (p === 'forward' ? w[1] : w[0]) * w[2] >= 16;
+      for (const p of ['forward', 'dx'] as const) {
+        expect(paths.some((q) => q.startsWith(`implicit conv ${p} `) && q.includes(' slide')), `${p}: ${paths.join('; ')}`).toBe(rows(p));
+      }
+      paths.forEach((p) => seen.add(p));
+      await parity(c, 7000 + 13 * i);
+    });
+  });
+  it('the cases took the permuted weights read as vec4s (rows of k whole fours) and the plain ones, and 16 x 128 tiles, in both passes', () => {
+    for (const p of ['forward', 'dx']) {
+      expect([...seen].some((q) => q.startsWith(`implicit conv ${p} 16x128 `) && q.includes(' slide')), `${p} 16x128 (taken: ${[...seen].join('; ')})`).toBe(true);
+      for (const vec of [true, false]) {
+        const want = [...seen].some((q) => q.startsWith(`implicit conv ${p} `) && q.includes(' k4 vec-A') === vec && q.includes(' slide'));
+        expect(want, `${p} slide ${vec ? 'with' : 'without'} vec-A (taken: ${[...seen].join('; ')})`).toBe(true);
+      }
     }
   });
 });

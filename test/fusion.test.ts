@@ -222,6 +222,7 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
     { name: 'dense x·W + b, [3,5]·[5,2] + [2] (GEMM epilogue, no activation)', shapes: [[3, 5], [5, 2], [2]], f: (x, w, b) => ops.add(ops.matmul(x, w), b) },
     { name: 'maxPool2d(relu(x)) 2x2, [3,4,9,7] (backward: relu_grad in the tiled pooling backward)', shapes: [[3, 4, 9, 7]], f: (x) => maxPool2d(ops.relu(x), 2) },
     { name: 'maxPool2d(relu(x)) 2x2, [2,3,8,6] (backward: relu_grad in the pooling backward by rows of windows)', shapes: [[2, 3, 8, 6]], f: (x) => maxPool2d(ops.relu(x), 2) },
+    { name: 'maxPool2d(relu(x)) 2x2, [2,3,8,12] (backward: relu_grad in the pooling backward by rows of windows, two windows a load)', shapes: [[2, 3, 8, 12]], f: (x) => maxPool2d(ops.relu(x), 2) },
     { name: 'maxPool2d(relu(x)) 3x3 stride 2 pad 1, [2,3,8,9] (backward: relu_grad in the pooling backward)', shapes: [[2, 3, 8, 9]], f: (x) => maxPool2d(ops.relu(x), 3, { stride: 2, padding: 1 }) },
     { name: 'conv2d + bias + relu, [3,2,9,9] * [4,2,3,3]', shapes: [[3, 2, 9, 9], [4, 2, 3, 3], [4]], f: (x, w, b) => ops.relu(conv2dBias(conv2d(x, w, { padding: 1 }), b)) },
     // Every case's loss L = sum(y · R) is itself a chain and its sum in one kernel; these add sums inside y.

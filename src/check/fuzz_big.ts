@@ -114,7 +114,7 @@ function pathOf(l: Launch): string | undefined {
   if (l.shader === 'gemm_pack') return `pack ${c.PACK_B ? 'B' : 'A'} panel`;
   if (l.shader === 'matmul_subgroup') return `subgroup ${d.ROWS16 ? 16 : 32}x${d.WIDE ? 64 : 32}${d.VEC_B ? ' vec-B' : ''}${d.VEC_A ? ' vec-A' : ''}${d.VEC_AT ? ' vec-AT' : ''}${d.K4 ? ' k4' : ''}${epilogue}`;
   if (l.shader === 'matmul') return `tiled ${d.BLOCK8 ? '8x8' : '4x4'} blocks ${(d.BLOCK8 ? 8 : 4) * (c.TSY as number)}x${(d.BLOCK8 ? 8 : 4) * (c.TSX as number)}${epilogue}`;
-  if (l.shader === 'conv_gemm') return `implicit conv ${d.FWD ? 'forward' : d.DX ? 'dx' : 'dw'} ${d.ROWS16 ? 16 : 32}x${d.WIDE ? 64 : 32}${l.workgroups[2] > 1 ? ` split k ${l.workgroups[2]}` : ''}${d.EPILOGUE || d.BIAS ? ' + epilogue' : ''}${d.K4 ? ' k4' : ''}${d.VEC_A ? ' vec-A' : ''}${d.VEC_Y ? ' vec-Y' : ''}`;
+  if (l.shader === 'conv_gemm') return `implicit conv ${d.FWD ? 'forward' : d.DX ? 'dx' : 'dw'} ${d.ROWS16 ? 16 : 32}x${d.X16 ? 128 : d.WIDE ? 64 : 32}${l.workgroups[2] > 1 ? ` split k ${l.workgroups[2]}` : ''}${d.EPILOGUE || d.BIAS ? ' + epilogue' : ''}${d.K4 ? ' k4' : ''}${d.VEC_A ? ' vec-A' : ''}${d.VEC_Y ? ' vec-Y' : ''}${d.SLIDE ? ' slide' : ''}${d.ONES ? ' + db' : ''}`;
   if (l.shader === 'im2col' || l.shader === 'col2im') return `${l.shader} ${c.CHANNEL_MAJOR ? 'channel-major' : 'image-major'}`;
   return undefined;
 }

@@ -19,6 +19,8 @@
 // A gradient kernel recomputes the forward statistics it needs from the region's inputs; the forward nodes it
 // recomputes stay steps of their own where something else reads them (`recomputes`). A composite's gradients can also
 // be one step writing each of them (`joint`), when they share work: attention's row statistics and weights.
+// A gradient can also ride on another input's gradient step (`rides`): a conv's bias gradient, the sum of the dy that
+// the weight gradient's GEMM reads anyway, is one more column of that GEMM instead of two reductions of dy.
 import { Tensor } from '../graph/tensor.js';
 import { UNARY, BINARY } from '../graph/elementwise.js';
 import { Region, regionOf, gradRegionOf, regionNodes } from '../graph/composite.js';
@@ -74,6 +76,12 @@ export const FUSED_COMPOSITES: Record<string, {
    * work a step of its own per input would repeat (attention's row statistics, and the weights dk and dv both need).
    */
   joint?: true;
+  /**
+   * Gradients that ride on another input's gradient step (input -> host input): one step writes both, through the
+   * host's kernel (a conv's bias gradient, a column of ones in the weight gradient's GEMM). Without the host's step, the
+   * rider is left to the composite's backward.
+   */
+  rides?: Record<number, number>;
   grads: Record<number, { kernel: FusedKernel; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
 }> = {
   // Head sizes that are multiples of 4 up to 64 (the kernels' per-query vec4 arrays), and q, k, v distinct tensors (a
@@ -91,17 +99,20 @@ export const FUSED_COMPOSITES: Record<string, {
   // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row.
   layer_norm: { forward: 'layer_norm', grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } } },
   // Implicit GEMM (shaders/conv_gemm.wgsl) where convAlgorithm says so, else im2col and the GEMM kernels. The
-  // weight gradient reads x again and gathers its windows; nothing keeps the columns.
+  // weight gradient reads x again and gathers its windows; nothing keeps the columns. The bias gradient (a sum of dy
+  // over all but the channel) rides on the implicit weight gradient: dy is its A operand already.
   conv2d: {
     forward: 'conv2d',
     epilogue: true,
     keepShared: true,
     fits: (r) => convFits(convShapeOf(r)),
     forwardWhen: (r) => convAlgorithm('forward', convShapeOf(r)) === 'implicit',
-    gradsWhen: (r, wrt) => wrt === 2 || convAlgorithm(wrt === 0 ? 'dx' : 'dw', convShapeOf(r)) === 'implicit',
+    gradsWhen: (r, wrt) => convAlgorithm(wrt === 0 ? 'dx' : 'dw', convShapeOf(r)) === 'implicit',
+    rides: { 2: 1 },
     grads: {
       0: { kernel: 'conv2d_dx', inputs: (r, dy) => [r.inputs[1], dy] },
       1: { kernel: 'conv2d_dw', inputs: (r, dy) => [dy, r.inputs[0]] },
+      2: { kernel: 'conv2d_dw', inputs: (r, dy) => [dy, r.inputs[0]] },
     },
   },
 };
@@ -300,10 +311,19 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
   const position = new Map(order.map((t, i) => [t, i]));
   for (const [region, each] of grads) {
     let set: { n: Tensor; g: Fused }[] = each;
+    const rides = FUSED_COMPOSITES[region.op].rides;
     if (FUSED_COMPOSITES[region.op].joint) {
       const one = joint(each, position);
       if (!one) continue;
       set = [one];
+    } else if (rides) {
+      const own = each.filter((c) => rides[c.wrt] === undefined);
+      for (const c of each) {
+        const at = own.findIndex((h) => h.wrt === rides[c.wrt]), one = at >= 0 ? joint([own[at], c], position) : undefined;
+        if (one) own[at] = one;
+      }
+      if (!own.length) continue;
+      set = own;
     }
     const inside = new Set(set.flatMap((c) => c.g.nodes));
     if (specOf(set[0].g)?.keepShared) set = set.map((c) => keepShared(c, inside));

@@ -14,6 +14,21 @@
 // forward 3.0 ms against im2col 1.8 + GEMM 2.3, its dw 2.2 against a GEMM of 3.4; conv2 dx 10.8 against GEMM 16.1 +
 // col2im 9.8, forward 8.1-8.8 against im2col 7.1 + GEMM 9.8.
 //
+// Issue 23 (cnn step at batch 64 against PyTorch on the CPU), measured on lavapipe (2 cores shared with another
+// helper's runs, load average 1.5-2.9), one process, the variants interleaved, median of 5-8 profiled steps, ms. SLIDE
+// (a lane's columns adjacent pixels, one load of B per tap and row of k): conv2 dx 11.37 -> 7.80, forward 8.39 -> 7.24;
+// its weights permuted for vec4 loads (PERMUTE_A) dx 8.39 -> 8.06, forward 8.09 -> 7.54; 16 columns a lane in 16-row
+// tiles (X16) dx 8.21 -> 6.82. The bias gradients riding on the weight gradients (ONES) remove four reductions of
+// 0.15-0.97 ms each for 0.2-0.3 ms more in the two dw kernels; dw split for 16 workgroups, not 64, conv2 dw 9.19 ->
+// 8.78; QUAD pooling, conv1's pool backward 2.28 -> 1.82. Whole step (`wgtrain profile`, main d422c96 and this, one
+// after the other) 40.6 -> 32.8 ms at load average 1.6, 33.3 -> 29.3 at 1.4; `bench train` medians 1561 -> 1840 and
+// 1802 -> 2097 samples/s (bench/results/2026-12-07-train-cnn-lavapipe.json). Tried and slower: the sliding window as a
+// private array indexed by the tap (dx 10.9 -> 12.0), eight rows of k a step (dx 7.96 -> 9.76, forward 7.55 -> 10.96),
+// SLIDE on conv1 (five rows of k: 2.4 -> 3.2), narrow SLIDE tiles (dx 7.86 -> 9.06), 16 x 128 tiles for conv2's forward
+// (M = 32: 12.9 -> 15.0 under load), a sliding dw (a lane's columns the taps of a window row, KW = 5 of 8 used: conv2
+// dw 9.14 -> 9.90, conv1 2.15 -> 2.38), 32-wide dw tiles (8.03 -> 8.49), 32 x 128 SLIDE tiles for conv2's forward (6.67
+// -> 7.41) and SLIDE's stores as vec2s (dx 7.21 -> 7.44, forward 6.78 -> 7.00).
+//
 // The window geometry is passed as pipeline override constants, not as a uniform: every kernel rebuilds its indices
 // with divisions and remainders by these sizes, and a division by a constant compiles to a multiply and a shift
 // where a division by a uniform stays a division (scalarised, lane by lane, on CPU drivers such as lavapipe). The
@@ -49,7 +64,10 @@ function poolLaunch(n: Node<'maxpool' | 'maxpool_grad' | 'avgpool' | 'avgpool_gr
   // 2x2 windows tiling an image of even sides: one invocation per row of windows (PAIR in shaders/pool.wgsl).
   const pair = max && g.kh === 2 && g.kw === 2 && g.sh === 2 && g.sw === 2 && g.ph === 0 && g.pw === 0 && g.H % 2 === 0 && g.W % 2 === 0;
   const invocations = pair ? g.N * g.C * g.OH : tiled ? g.N * g.C * Math.ceil(g.H / g.kh) * Math.ceil(g.W / g.kw) : n.size;
-  return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled, RELU_GRAD: reluGrad, PAIR: pair }), uniform: UNIFORMS.window_total.pack({ n: invocations }) };
+  // Widths of whole fours: two windows a load (QUAD). Measured on lavapipe (load average 2.6-2.9, shared), cnn at
+  // batch 64, one process, interleaved, median of 6, ms: conv1's pooling backward 2.28 -> 1.82, forward 0.97 -> 0.88.
+  const quad = pair && g.W % 4 === 0;
+  return { ...launch(n, 'pool', invocations, constants, { MAX: max, GRAD: backward, TILED: tiled, RELU_GRAD: reluGrad, PAIR: pair, QUAD: quad }), uniform: UNIFORMS.window_total.pack({ n: invocations }) };
 }
 
 export const CONV_WEBGPU_KERNELS = {
@@ -89,28 +107,61 @@ let k4 = true;
 /** Four k a step on (the default) or off, for plans compiled from now on: to compare the two. */
 export function setConvK4(on = true): void { k4 = on; }
 
+/**
+ * Whether the forward and the input gradient slide a window along each row of k (SLIDE in shaders/conv_gemm.wgsl)
+ * where the layer allows it: on by default; off, they take the K4 walk (bit-identical to one k a step).
+ */
+let slideOn = true;
+
+/** SLIDE on (the default) or off, for plans compiled from now on: to compare the two. */
+export function setConvSlide(on = true): void { slideOn = on; }
+
 /** Split-k partials of the implicit weight gradient: a buffer slot (attention's stats share it; steps never overlap). */
 const CONV_SCRATCH = 4;
+/** Split-k partials of the bias gradient that rides on the weight gradient (attention's P shares the slot). */
+const CONV_BIAS_SCRATCH = 5;
+/** SLIDE's permuted copy of the weights (PERMUTE_A): a slot no other kernel uses. */
+const CONV_A_SCRATCH = 7;
+
+/** The launch summing `splits` partial products of `count` values each (`partial`, split z at z·count) into `out`. */
+function sumSplits(partial: Scratch, out: Tensor, count: number, splits: number, before: Launch[]): Launch {
+  const serial = count >= 64, vec4 = serial && count % 4 === 0; // four outputs an invocation (reduce.wgsl)
+  return {
+    shader: 'reduce',
+    defines: { SERIAL: serial, VEC4: vec4 },
+    uniform: REDUCE_PARAMS.pack({ outCount: count, redCount: splits, keptRank: 1, redRank: 1, keptShape: [count], keptStrides: [1], redShape: [splits], redStrides: [count] }),
+    bindings: [partial, out],
+    workgroupSize: [64],
+    constants: { WG: 64 },
+    workgroups: grid('conv2d', serial ? Math.ceil(count / (vec4 ? 4 : 1) / 64) : count),
+    before,
+  };
+}
 
 /**
  * An implicit-GEMM conv pass (shaders/conv_gemm.wgsl) computing an M x N product with reduction K into `out`, A and
  * B bound as the shader's mode reads them; `splits` > 1 (the weight gradient) writes partial products to scratch and
- * a reduce launch sums them into `out`.
+ * a reduce launch sums them into `out`. With `db` (DW only), a column of ones gives the bias gradient too, summed the
+ * same way. The forward and the input gradient take SLIDE where the layer allows (below).
  */
-function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tensor, b: Tensor, gemm: GemmKernel, epilogue?: { bias?: Tensor; act: number }): Launch {
+function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tensor, b: Tensor, gemm: GemmKernel, epilogue?: { bias?: Tensor; act: number }, db?: Tensor): Launch {
+  // DW with db: one more column of B, of ones (ONES in the shader).
   const [M, N, K, PC] = pass === 'FWD' ? [s.O, s.N * s.OH * s.OW, s.C * s.kh * s.kw, s.OH * s.OW]
     : pass === 'DX' ? [s.C, s.N * s.H * s.W, s.O * s.kh * s.kw, s.H * s.W]
-    : [s.O, s.C * s.kh * s.kw, s.N * s.OH * s.OW, s.C * s.kh * s.kw];
+    : [s.O, s.C * s.kh * s.kw + (db ? 1 : 0), s.N * s.OH * s.OW, s.C * s.kh * s.kw];
   const rows16 = M <= 16, wide = N >= 64;
   const TM = rows16 ? 16 : 32, TN = wide ? 64 : 32;
   const tiles = Math.ceil(M / TM) * Math.ceil(N / TN);
-  // Enough workgroups to keep every core busy, each reduction chunk still long enough to amortise its store.
-  const want = pass === 'DW' ? Math.max(1, Math.min(Math.ceil(64 / tiles), Math.floor(K / 512))) : 1;
+  // Enough workgroups to keep every core busy, each reduction chunk still long enough to amortise its store. Measured
+  // on lavapipe (2 cores, load average 2.4-2.7, shared), cnn at batch 64, one process, interleaved, median of 8, ms,
+  // with 64 / 16 / 8 workgroups wanted: conv2 dw 9.19 / 8.78 / 8.47-8.42, conv1 dw 2.29 / 2.21 / 2.05-2.02 (the 8
+  // and 16 pair in a run of their own); 16 leaves more for machines with more cores.
+  const want = pass === 'DW' ? Math.max(1, Math.min(Math.ceil(16 / tiles), Math.floor(K / 512))) : 1;
   // The kernel walks k a row (INNER steps: the kernel width, or for DW an output row) at a time.
   const dwi = [8, 7, 6, 5, 4, 3, 2, 1].find((d) => s.OW % d === 0)!;
   const inner = pass === 'DW' ? dwi : s.kw;
   const kc = Math.ceil(K / want / inner) * inner, splits = Math.ceil(K / kc);
-  const partial: Scratch = { scratch: CONV_SCRATCH, bytes: splits * M * N * 4 };
+  const partial: Scratch = { scratch: CONV_SCRATCH, bytes: splits * M * PC * 4 }, dbPartial: Scratch = { scratch: CONV_BIAS_SCRATCH, bytes: splits * M * 4 };
   const bias = epilogue?.bias;
   // A read as vec4s (VEC_A): four k of a row of A are adjacent and aligned where K, each chunk and (DW: k runs over
   // dy's pixels image by image) an image's pixels are whole fours. kc stays as above, so the sums stay the same.
@@ -122,31 +173,54 @@ function convGemm(pass: 'FWD' | 'DX' | 'DW', s: ConvShape, out: Tensor, a: Tenso
   // the store is a large share) 2.49 -> 2.16, conv2 forward 7.34-7.73 -> 7.21-7.60; but conv2 dx 9.77 -> 10.36-10.49
   // and dw 7.41-7.60 -> 8.13-8.32 in both orders, so not there.
   const vecY = pass === 'FWD' && PC % 4 === 0;
+  // SLIDE: a lane's columns are adjacent pixels of a row, so the taps of a row of k share their loads of B (see the
+  // shader). Unit column stride and dilation; four rows of k a step, so only where there are enough rows (C·KH or
+  // O·KH) that the last step's unused ones are a small share: conv1 (C = 1, five rows) measured slower.
+  // Each row of pixels is padded to whole blocks of a lane's 16 (X16), 8 (WIDE) or 4 columns, so the grid can outgrow
+  // convFits'.
+  const [RH, RW] = pass === 'FWD' ? [s.OH, s.OW] : [s.H, s.W];
+  // 16-row tiles (M <= 16: conv2's input gradient) take 16 columns a lane (X16), as many accumulators as a 32 x 64
+  // tile's, each window load and each A broadcast then feeding twice the columns.
+  const x16 = rows16 && wide, RB = Math.ceil(RW / (x16 ? 16 : wide ? 8 : 4)), blocks = s.N * RH * RB;
+  const slide = slideOn && gemm !== 'tiled' && k4 && pass !== 'DW' && s.sw === 1 && s.dw === 1 && K / s.kw >= 16 && Math.ceil(blocks / 8) <= 65535;
+  if (slide) {
+    const geo = { C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC };
+    const off = { SUBGROUP: false, K4: false, X16: false, SLIDE: false, PERMUTE_A: false, ONES: false, VEC_A: false, VEC_Y: false, DW: false, FWD: pass === 'FWD', DX: pass === 'DX', ROWS16: rows16, WIDE: wide, BIAS: false, EPILOGUE: false };
+    // The weights permuted so that a step's four rows of k at one tap are one aligned vec4 (PERMUTE_A in the shader),
+    // where the rows of k are whole fours.
+    const permuted: Scratch = { scratch: CONV_A_SCRATCH, bytes: M * K * 4 }, vec = (K / s.kw) % 4 === 0;
+    const permute: Launch = {
+      shader: 'conv_gemm', defines: { ...off, PERMUTE_A: true }, constants: geo,
+      uniform: UNIFORMS.conv_dims.pack({ M, N: 0, K, kc: K, groups: 0 }),
+      bindings: [a, null, permuted], workgroupSize: [64], workgroups: grid('conv2d', Math.ceil(M * K / 64)),
+    };
+    return {
+      shader: 'conv_gemm',
+      defines: { ...off, SUBGROUP: true, K4: true, X16: x16, SLIDE: true, VEC_A: vec, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+      constants: { ...geo, RH, RW, RB, ...(epilogue?.act ? { ACT: epilogue.act } : {}) },
+      uniform: UNIFORMS.conv_dims.pack({ M, N: blocks, K, kc: K, groups: (TM / 8) * ((x16 ? 128 : TN) / 32) }),
+      bindings: [vec ? permuted : a, b, out, ...(bias ? [bias] : [])],
+      workgroupSize: [8],
+      workgroups: [Math.ceil(blocks / 8), Math.ceil(M / TM), 1],
+      ...(vec ? { before: [permute] } : {}),
+    };
+  }
   const main: Launch = {
     shader: 'conv_gemm',
-    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, VEC_A: vecA, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, VEC_Y: vecY, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
+    defines: { SUBGROUP: gemm !== 'tiled', K4: gemm !== 'tiled' && k4, X16: false, SLIDE: false, PERMUTE_A: false, ONES: !!db, VEC_A: vecA, FWD: pass === 'FWD', DX: pass === 'DX', DW: pass === 'DW', ROWS16: rows16, WIDE: wide, VEC_Y: vecY, BIAS: !!bias, EPILOGUE: !!epilogue?.act },
     constants: {
       C: s.C, H: s.H, W: s.W, O: s.O, OH: s.OH, OW: s.OW, KH: s.kh, KW: s.kw, SH: s.sh, SW: s.sw, PH: s.ph, PW: s.pw, DH: s.dh, DW: s.dw, PC,
       ...(pass === 'DW' ? { DWI: dwi } : {}),
       ...(epilogue?.act ? { ACT: epilogue.act } : {}),
     },
     uniform: UNIFORMS.conv_dims.pack({ M, N, K, kc, groups: (TM / 8) * (TN / 32) }),
-    bindings: [a, b, splits > 1 ? partial : out, ...(bias ? [bias] : [])],
+    bindings: [a, b, splits > 1 ? partial : out, ...(bias ? [bias] : db ? [splits > 1 ? dbPartial : db] : [])],
     workgroupSize: [8],
     workgroups: [Math.ceil(N / TN), Math.ceil(M / TM), splits],
   };
   if (splits === 1) return main;
-  const MN = M * N, serial = MN >= 64, vec4 = serial && MN % 4 === 0; // four outputs an invocation (reduce.wgsl)
-  return {
-    shader: 'reduce',
-    defines: { SERIAL: serial, VEC4: vec4 },
-    uniform: REDUCE_PARAMS.pack({ outCount: MN, redCount: splits, keptRank: 1, redRank: 1, keptShape: [MN], keptStrides: [1], redShape: [splits], redStrides: [MN] }),
-    bindings: [partial, out],
-    workgroupSize: [64],
-    constants: { WG: 64 },
-    workgroups: grid('conv2d', serial ? Math.ceil(MN / (vec4 ? 4 : 1) / 64) : MN),
-    before: [main],
-  };
+  if (db) return sumSplits(dbPartial, db, M, splits, [main, sumSplits(partial, out, M * PC, splits, [])]);
+  return sumSplits(partial, out, M * PC, splits, [main]);
 }
 
 /**
@@ -165,8 +239,9 @@ export const CONV_FUSED_LAUNCHES = {
     return convGemm('DX', { ...geometry('conv2d', n.shape, winOf(g)), O: w.shape[0] }, n, w, g.inputs[1], gemm);
   },
   conv2d_dw: (n, g, gemm) => {
-    const [dy, x] = g.inputs;
-    return convGemm('DW', { ...geometry('conv2d', x.shape, winOf(g)), O: n.shape[0] }, n, dy, x, gemm);
+    // With outputs (schedule/fuse.ts): [, dw, db], the bias gradient riding on the weight gradient's GEMM.
+    const [dy, x] = g.inputs, dw = g.outputs?.[1] ?? n, db = g.outputs?.[2];
+    return convGemm('DW', { ...geometry('conv2d', x.shape, winOf(g)), O: dw.shape[0] }, dw, dy, x, gemm, undefined, db);
   },
 } satisfies Partial<Record<FusedKernel, (n: Tensor, g: Fused, gemm: GemmKernel) => Launch>>;
 
