@@ -56,6 +56,23 @@ override TRANS_B: bool = false;
 // one lane-loop instead of four. The plain store, which would read C, is not called under ATTN.
 @group(0) @binding(3) var<storage, read_write> C4: array<vec4<f32>>;
 #endif
+#if STORE_V4
+// The causal attention products' plain C with N a multiple of 4: a lane's four columns of a row are one vec4, stored
+// with one lane-loop instead of four (llvmpipe's loop over the lanes, with a bounds check each, is what a store costs):
+// causal [32, 256, 32], dv + dq + dk 5.90 -> 5.71 ms GPU (medians of 15 rounds, 4 of 4 alternations won, load 1.0).
+// The four-scalar store of gemm_store, which reads C, is not called here.
+@group(0) @binding(3) var<storage, read_write> C4: array<vec4<T3>>;
+fn storeBlocks4(base: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, array<array<vec4<f32>, 8>, BLOCKS>>) {
+  for (var q = 0u; q < dims.groups; q++) {
+    let r = row0 + 8u * (q % rowGroups);
+    let c = col + 4u * (q / rowGroups);
+    for (var i = 0u; i < 8u; i++) {
+      let v = (*out)[q][i];
+      if (r + i < dims.M && c < dims.N) { C4[(base + (r + i) * dims.N + c) / 4u] = vec4<T3>(to_T3(v.x), to_T3(v.y), to_T3(v.z), to_T3(v.w)); }
+    }
+  }
+}
+#endif
 // Rows and columns past the edge are clamped to the last one: their sums are computed and never stored.
 #if VEC_A
 #elif VEC_AT
@@ -190,7 +207,12 @@ fn causalK(row0: u32, col0: u32) -> vec2<u32> {
 // logsumexp); with ATTN_DS and dP = dy·vᵀ, dS = P∘(dP − D)·ATTN_SCALE (D = Σ P∘dP, P read back from binding 5).
 // Masked entries (past the diagonal with CAUSAL, past the row's length with ATTN_LENGTHS) are 0, so the products
 // that reduce over them add zeros.
-@group(0) @binding(4) var<storage, read> stats: array<f32>; // [batch, M, 2]: L, D
+// [batch, M]: (L, D) of each row. Lane l loads row l's of each 8-row group of the tile, and the epilogue's rows take
+// theirs by shuffle: one lane-loop per 8 rows instead of one or two per row, each a branchy loop over the lanes on
+// llvmpipe although every lane reads the same address (causal [32, 256, 32], the ATTN_S product 4.65 -> 4.33 ms GPU,
+// median of 3 alternations, one process, load 1.5;
+// at T = 512 the joint ATTN_SP product 42.9 -> 40.2 ms, median of 3 pairs, load 1.8).
+@group(0) @binding(4) var<storage, read> stats: array<vec2<f32>>;
 #if ATTN_SP
 // S and dP in one pass (ATTN_SP, 32-column tiles): A·Bᵀ = q·kᵀ into the c accumulators and A2·B2ᵀ = dy·vᵀ into the
 // d ones, which the 32-column tile leaves free; the epilogue stores P into binding 5, for dv = Pᵀ·dy, and dS into C.
@@ -257,7 +279,7 @@ fn loadB2(base: u32, k: u32, n: vec4<u32>) -> vec4<f32> {
 override ATTN_SCALE: f32 = 1.0;
 override SKIP_MASKED: bool = true;
 
-fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, array<array<vec4<f32>, 8>, BLOCKS>>) {
+fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, lane: u32, out: ptr<function, array<array<vec4<f32>, 8>, BLOCKS>>) {
   let M = dims.M; let N = dims.N;
 #if ATTN_LENGTHS
   let len = min(N, u32(max(lengths[b], 0)));
@@ -266,6 +288,7 @@ fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, arr
 #endif
   for (var q = 0u; q < dims.groups; q++) {
     let c = col + 4u * (q / rowGroups);
+    let own = stats[b * M + min(row0 + 8u * (q % rowGroups) + lane, M - 1u)];
     for (var i = 0u; i < 8u; i++) {
       let r = min(row0 + 8u * (q % rowGroups) + i, M - 1u);
       let live = row0 + 8u * (q % rowGroups) + i < M;
@@ -275,17 +298,10 @@ fn storeAttn(b: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, arr
       let end = len;
 #endif
       let row = b * M + r;
+      let L = subgroupShuffle(own.x, i);
+      let D = subgroupShuffle(own.y, i);
 #if ATTN_SP
-      let D = stats[2u * row + 1u];
-      let L = stats[2u * row];
       let dp = (*out)[q + rowGroups][i];
-#elif ATTN_S
-      let D = stats[2u * row + 1u];
-      let L = stats[2u * row];
-#elif ATTN_DS
-      let D = stats[2u * row + 1u];
-#else
-      let L = stats[2u * row];
 #endif
       let v = (*out)[q][i];
 #if ATTN_V4
@@ -462,7 +478,9 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
   var out = array<array<vec4<f32>, 8>, BLOCKS>(c0, c1, c2, c3, d0, d1, d2, d3);
 #endif
 #if ATTN
-  storeAttn(wid.z, row0, col, TM / 8u, &out);
+  storeAttn(wid.z, row0, col, TM / 8u, j, &out);
+#elif STORE_V4
+  storeBlocks4(wid.z * M * N, row0, col, TM / 8u, &out);
 #else
   storeBlocks(wid.z * M * N, row0, col, TM / 8u, &out);
 #endif

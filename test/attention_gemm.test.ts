@@ -24,6 +24,8 @@ async function gemm(p: Product, A: Float32Array, B: Float32Array, mode: number, 
   const defines = {
     ...SUBGROUP_PLAIN, EPILOGUE: false, EPILOGUE_GRAD: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0, K4: k4,
     VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0, CAUSAL: mode > 0,
+    // As attention.ts stores the causal products' C: a vec4 a lane and row where N is a multiple of 4.
+    STORE_V4: mode > 0 && N % 4 === 0,
   };
   const constants: Record<string, number> = { TRANS_A: +transA, TRANS_B: +transB, ...(mode ? { CAUSAL_MODE: mode, DIAG: diag } : {}) };
   const module = device.createShaderModule({ code: shaderSource('matmul_subgroup', defines) });

@@ -160,7 +160,7 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
  * about 2 (q·kᵀ no longer computed).
  * Read as a plan is compiled: tests and benchmarks set them to compare the strategies on one backend.
  */
-export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20, joint: true, vecBT: true, skipMasked: true, saveScores: true, maxSavedBytes: 16 * 2 ** 20 };
+export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20, joint: true, vecBT: true, skipMasked: true, saveScores: true, maxSavedBytes: 16 * 2 ** 20, storeV4: true };
 /** The scratch slots of P and dS (the GEMM backward). */
 const P_SCRATCH = 5, DS_SCRATCH = 6;
 
@@ -206,7 +206,7 @@ function attentionProduct(
     ...SUBGROUP_PLAIN, EPILOGUE: false, EPILOGUE_GRAD: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && Nc % 4 === 0, K4: k4,
     VEC_BT: ATTENTION_GEMM_BACKWARD.vecBT && k4 && transB && K % 4 === 0,
     VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0,
-    CAUSAL: o.causal > 0, ATTN: !!o.attn, ATTN_DS: !!o.attn?.p && !joint, ATTN_SP: !!joint, ATTN_S: !!o.attn?.fromScores, ATTN_LENGTHS: !!o.attn?.lengths, ATTN_V4: !!o.attn && Nc % 4 === 0,
+    CAUSAL: o.causal > 0, STORE_V4: ATTENTION_GEMM_BACKWARD.storeV4 && !o.attn && Nc % 4 === 0, ATTN: !!o.attn, ATTN_DS: !!o.attn?.p && !joint, ATTN_SP: !!joint, ATTN_S: !!o.attn?.fromScores, ATTN_LENGTHS: !!o.attn?.lengths, ATTN_V4: !!o.attn && Nc % 4 === 0,
   };
   const constants: Record<string, number> = { TRANS_A: +transA, TRANS_B: +transB };
   if (o.causal) Object.assign(constants, { CAUSAL_MODE: o.causal, DIAG: o.diag });

@@ -22,4 +22,4 @@ export function subgroupTile(M: number, N: number): { rows16: boolean; wide: boo
 export const subgroupK4 = (K: number) => K >= 16;
 
 /** matmul_subgroup.wgsl's switches for the causal attention products and their epilogue: off in every other product. */
-export const SUBGROUP_PLAIN = { CAUSAL: false, ATTN: false, ATTN_DS: false, ATTN_SP: false, ATTN_S: false, ATTN_LENGTHS: false, ATTN_V4: false, VEC_BT: false };
+export const SUBGROUP_PLAIN = { CAUSAL: false, ATTN: false, ATTN_DS: false, ATTN_SP: false, ATTN_S: false, ATTN_LENGTHS: false, ATTN_V4: false, STORE_V4: false, VEC_BT: false };
