@@ -33,7 +33,8 @@
 // / 3.21, the step 57.02 / 56.98 / 56.86 (noise); DW rows of 4 output columns (conv1; 2 for conv2) not 7, conv1 dw
 // 3.34 -> 3.26, conv2 15.86 -> 15.73 (noise); conv1's forward in 32-wide tiles 4.34 -> 5.95; SLIDE on conv1 again,
 // with the last step's rows past C·KH = 5 neither loaded nor multiplied (that step one k at a time): 4.41 -> 4.73
-// (X16), 5.10 (4 columns a lane), 5.52 (8), where without the skip it was 4.31 -> 4.90.
+// (X16), 5.10 (4 columns a lane), 5.52 (8), where without the skip it was 4.31 -> 4.90; conv1's forward one k a step
+// (K = 25: K4's last step has three unused k) 4.31 -> 4.24, and 4.47 -> 4.41 the other way round (noise).
 //
 // The window geometry is passed as pipeline override constants, not as a uniform: every kernel rebuilds its indices
 // with divisions and remainders by these sizes, and a division by a constant compiles to a multiply and a shift
