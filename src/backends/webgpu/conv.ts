@@ -27,7 +27,14 @@
 // SLIDE on conv1 (five rows of k: 2.4 -> 3.2), narrow SLIDE tiles (dx 7.86 -> 9.06), 16 x 128 tiles for conv2's forward
 // (M = 32: 12.9 -> 15.0 under load), a sliding dw (a lane's columns the taps of a window row, KW = 5 of 8 used: conv2
 // dw 9.14 -> 9.90, conv1 2.15 -> 2.38), 32-wide dw tiles (8.03 -> 8.49), 32 x 128 SLIDE tiles for conv2's forward (6.67
-// -> 7.41) and SLIDE's stores as vec2s (dx 7.21 -> 7.44, forward 6.78 -> 7.00).
+// -> 7.41) and SLIDE's stores as vec2s (dx 7.21 -> 7.44, forward 6.78 -> 7.00). Later, under heavier load (3.3-4.4,
+// where every kernel ran about 1.9x its quiet time; one process, interleaved, median of 8-10 rounds of 6 profiled
+// steps, ms), none paid: dw asking for 16 / 8 / 4 workgroups, conv2 dw 15.12 / 14.83 / 14.60, conv1 dw 3.16 / 3.24
+// / 3.21, the step 57.02 / 56.98 / 56.86 (noise); DW rows of 4 output columns (conv1; 2 for conv2) not 7, conv1 dw
+// 3.34 -> 3.26, conv2 15.86 -> 15.73 (noise); conv1's forward in 32-wide tiles 4.34 -> 5.95; SLIDE on conv1 again,
+// with the last step's rows past C·KH = 5 neither loaded nor multiplied (that step one k at a time): 4.41 -> 4.73
+// (X16), 5.10 (4 columns a lane), 5.52 (8), where without the skip it was 4.31 -> 4.90; conv1's forward one k a step
+// (K = 25: K4's last step has three unused k) 4.31 -> 4.24, and 4.47 -> 4.41 the other way round (noise).
 //
 // The window geometry is passed as pipeline override constants, not as a uniform: every kernel rebuilds its indices
 // with divisions and remainders by these sizes, and a division by a constant compiles to a multiply and a shift
