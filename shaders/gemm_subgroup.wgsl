@@ -1,4 +1,4 @@
-// What the subgroup GEMM kernels (matmul_subgroup.wgsl, matmul_packed.wgsl) share, pasted by
+// What the subgroup GEMM kernels (matmul_subgroup.wgsl, matmul_packed.wgsl, conv_gemm.wgsl) share, pasted by
 // `#include gemm_subgroup`: the four-k multiply-add chain and the store of the accumulators. The host shader declares dims (with a field `groups`),
 // BLOCKS and `#include gemm_store`.
 

@@ -43,7 +43,7 @@ const VECS = TM / 4u; // vec4s of A per k
 
 // Eight rows' four k: lane l holds row l's A values at k .. k+3 (a), which reach every lane by subgroupBroadcast; each
 // lane multiplies them into its columns 8j .. 8j+3 (b, one column of the matrix per k) and 8j+4 .. 8j+7 (e).
-fn rows8k4(a: vec4<f32>, b: mat4x4<f32>, e: mat4x4<f32>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
+fn rows8k4Both(a: vec4<f32>, b: mat4x4<f32>, e: mat4x4<f32>, acc: ptr<function, array<vec4<f32>, 8>>, acc2: ptr<function, array<vec4<f32>, 8>>) {
   let s0 = subgroupBroadcast(a, 0u); (*acc)[0] = chain4(s0, b, (*acc)[0]); (*acc2)[0] = chain4(s0, e, (*acc2)[0]);
   let s1 = subgroupBroadcast(a, 1u); (*acc)[1] = chain4(s1, b, (*acc)[1]); (*acc2)[1] = chain4(s1, e, (*acc2)[1]);
   let s2 = subgroupBroadcast(a, 2u); (*acc)[2] = chain4(s2, b, (*acc)[2]); (*acc2)[2] = chain4(s2, e, (*acc2)[2]);
@@ -88,11 +88,11 @@ fn main(@builtin(subgroup_invocation_id) j: u32, @builtin(workgroup_id) wid: vec
 #endif
     ai += 4u * VECS; bi += 64u;
     // Row group q (rows q·8 .. q·8+7 of the tile) is component q % 4 of lane vec4 q / 4.
-    rows8k4(a0[0], b, e, &c0, &d0); rows8k4(a0[1], b, e, &c1, &d1); rows8k4(a0[2], b, e, &c2, &d2); rows8k4(a0[3], b, e, &c3, &d3);
-    rows8k4(a1[0], b, e, &c4, &d4); rows8k4(a1[1], b, e, &c5, &d5); rows8k4(a1[2], b, e, &c6, &d6); rows8k4(a1[3], b, e, &c7, &d7);
+    rows8k4Both(a0[0], b, e, &c0, &d0); rows8k4Both(a0[1], b, e, &c1, &d1); rows8k4Both(a0[2], b, e, &c2, &d2); rows8k4Both(a0[3], b, e, &c3, &d3);
+    rows8k4Both(a1[0], b, e, &c4, &d4); rows8k4Both(a1[1], b, e, &c5, &d5); rows8k4Both(a1[2], b, e, &c6, &d6); rows8k4Both(a1[3], b, e, &c7, &d7);
 #if ROWS128
-    rows8k4(a2[0], b, e, &c8, &d8); rows8k4(a2[1], b, e, &c9, &d9); rows8k4(a2[2], b, e, &c10, &d10); rows8k4(a2[3], b, e, &c11, &d11);
-    rows8k4(a3[0], b, e, &c12, &d12); rows8k4(a3[1], b, e, &c13, &d13); rows8k4(a3[2], b, e, &c14, &d14); rows8k4(a3[3], b, e, &c15, &d15);
+    rows8k4Both(a2[0], b, e, &c8, &d8); rows8k4Both(a2[1], b, e, &c9, &d9); rows8k4Both(a2[2], b, e, &c10, &d10); rows8k4Both(a2[3], b, e, &c11, &d11);
+    rows8k4Both(a3[0], b, e, &c12, &d12); rows8k4Both(a3[1], b, e, &c13, &d13); rows8k4Both(a3[2], b, e, &c14, &d14); rows8k4Both(a3[3], b, e, &c15, &d15);
 #endif
   }
 #if ROWS128

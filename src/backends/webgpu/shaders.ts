@@ -10,6 +10,7 @@ import matmul_subgroup from '../../../shaders/matmul_subgroup.wgsl';
 import matmul_packed from '../../../shaders/matmul_packed.wgsl';
 import gemm_pack from '../../../shaders/gemm_pack.wgsl';
 import gemm_subgroup from '../../../shaders/gemm_subgroup.wgsl';
+import gemm_k4 from '../../../shaders/gemm_k4.wgsl';
 import reduce from '../../../shaders/reduce.wgsl';
 import softmax_xent from '../../../shaders/softmax_xent.wgsl';
 import unary from '../../../shaders/unary.wgsl';
@@ -49,7 +50,7 @@ export const SHADERS = {
  * TypeScript tables they must agree with (contracts.ts).
  */
 const INCLUDES: Record<string, string> = {
-  unary, gemm_store, gemm_subgroup, hash32, half_types, window_geometry,
+  unary, gemm_store, gemm_subgroup, gemm_k4, hash32, half_types, window_geometry,
   op_codes: opCodesWgsl(),
   optim_hyper: optimHyperWgsl(),
   elementwise_params: ELEMENTWISE_PARAMS.wgsl(),
