@@ -22,7 +22,7 @@
 // 0.15-0.97 ms each for 0.2-0.3 ms more in the two dw kernels; dw split for 16 workgroups, not 64, conv2 dw 9.19 ->
 // 8.78; QUAD pooling, conv1's pool backward 2.28 -> 1.82. Whole step (`wgtrain profile`, main d422c96 and this, one
 // after the other) 40.6 -> 32.8 ms at load average 1.6, 33.3 -> 29.3 at 1.4; `bench train` medians 1561 -> 1840 and
-// 1802 -> 2097 samples/s (bench/results/2026-12-07-train-cnn-lavapipe.json). Tried and slower: the sliding window as a
+// 1802 -> 2097 samples/s (bench/results/2026-12-07-train-cnn-rounds-lavapipe.json). Tried and slower: the sliding window as a
 // private array indexed by the tap (dx 10.9 -> 12.0), eight rows of k a step (dx 7.96 -> 9.76, forward 7.55 -> 10.96),
 // SLIDE on conv1 (five rows of k: 2.4 -> 3.2), narrow SLIDE tiles (dx 7.86 -> 9.06), 16 x 128 tiles for conv2's forward
 // (M = 32: 12.9 -> 15.0 under load), a sliding dw (a lane's columns the taps of a window row, KW = 5 of 8 used: conv2
