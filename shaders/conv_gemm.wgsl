@@ -244,6 +244,19 @@ fn aAt(i: u32, at: vec4<u32>, live: vec4<bool>) -> vec4<f32> {
 }
 #endif
 
+// What an output of row m stores: its sum, plus the row's bias, through the activation (the epilogue's switches).
+fn finish(m: u32, v: f32) -> f32 {
+#if BIAS
+  var r = v + bias[m];
+#else
+  var r = v;
+#endif
+#if EPILOGUE
+  r = unary_by(ACT, r, 0.0);
+#endif
+  return r;
+}
+
 // Output (m, column c) lives at (c / PC)·M·PC + m·PC + c % PC: NCHW for FWD and DX, row-major [M, N] for DW, whose
 // split k writes partial z at z·M·N.
 fn store(base: u32, m: u32, c: u32, v: vec4<f32>) {
@@ -251,15 +264,7 @@ fn store(base: u32, m: u32, c: u32, v: vec4<f32>) {
 #if VEC_Y
   // c is a multiple of 4, and so is N: the 4 columns are all inside, in one image.
   if (c >= dims.N) { return; }
-#if BIAS
-  var r = v + vec4<f32>(bias[m]);
-#else
-  var r = v;
-#endif
-#if EPILOGUE
-  r = vec4<f32>(unary_by(ACT, r.x, 0.0), unary_by(ACT, r.y, 0.0), unary_by(ACT, r.z, 0.0), unary_by(ACT, r.w, 0.0));
-#endif
-  Y[(base + (c / PC) * dims.M * PC + m * PC + c % PC) / 4u] = r;
+  Y[(base + (c / PC) * dims.M * PC + m * PC + c % PC) / 4u] = vec4<f32>(finish(m, v.x), finish(m, v.y), finish(m, v.z), finish(m, v.w));
 #else
   for (var e = 0u; e < 4u; e++) {
     let cc = c + e;
@@ -267,17 +272,7 @@ fn store(base: u32, m: u32, c: u32, v: vec4<f32>) {
     // base is z·M·PC here: the bias gradient's partial z at z·M.
     if (cc == PC) { DB[base / PC + m] = v[e]; continue; }
 #endif
-    if (cc < dims.N) {
-#if BIAS
-      var r = v[e] + bias[m];
-#else
-      var r = v[e];
-#endif
-#if EPILOGUE
-      r = unary_by(ACT, r, 0.0);
-#endif
-      Y[base + (cc / PC) * dims.M * PC + m * PC + cc % PC] = r;
-    }
+    if (cc < dims.N) { Y[base + (cc / PC) * dims.M * PC + m * PC + cc % PC] = finish(m, v[e]); }
   }
 #endif
 }
@@ -384,17 +379,7 @@ fn shift(l: Lane, r: SRow, v: Win, tj: u32) -> Win {
 fn storeRow(m: u32, y0: u32, valid: u32, v: vec4<f32>) {
   if (m >= dims.M) { return; }
   for (var e = 0u; e < 4u; e++) {
-    if (e < valid) {
-#if BIAS
-      var r = v[e] + bias[m];
-#else
-      var r = v[e];
-#endif
-#if EPILOGUE
-      r = unary_by(ACT, r, 0.0);
-#endif
-      Y[y0 + m * PC + e] = r;
-    }
+    if (e < valid) { Y[y0 + m * PC + e] = finish(m, v[e]); }
   }
 }
 
