@@ -13,12 +13,13 @@ export const TORCH_THREADS = 2;
 export interface TorchRequest {
   gemm?: number[];
   /** `gpt`: the GPT's shape, for model 'gpt' (its seconds are then for steps x batchSize x context tokens). */
-  train?: { model: string; batchSize: number; steps: number; gpt?: { vocab: number; context: number; dim: number; heads: number; layers: number } }[];
+  /** `passes`: timed passes of `steps` steps, the median reported (mlp and cnn). [1] */
+  train?: { model: string; batchSize: number; steps: number; passes?: number; gpt?: { vocab: number; context: number; dim: number; heads: number; layers: number } }[];
 }
 export interface TorchResult {
   torch: string; threads: number;
   gemm: { n: number; ms: number; min: number; max: number }[];
-  train: { model: string; batchSize: number; steps: number; seconds: number }[];
+  train: { model: string; batchSize: number; steps: number; seconds: number; passSeconds?: number[] }[];
 }
 
 // The script sits in bench/ beside this file; a CLI bundle (dist/, or a test's under tmp/) finds it in the
@@ -39,8 +40,17 @@ export function torchMissing(): string | undefined {
   return undefined;
 }
 
+/**
+ * PyTorch's environment: its OpenMP workers sleep when idle (OMP_WAIT_POLICY=PASSIVE) unless the caller set a policy.
+ * By default they spin, and beside OpenBLAS's own two threads on two cores the spinning steals the cores the GEMMs
+ * need: measured 2026-12-07 on this machine, alone, 5 passes of 100 MLP steps at batch 128 each, 6,100-64,700
+ * samples/s by default against a steady 71,200-83,100 passive (OPENBLAS_NUM_THREADS=1: 73,100-76,200); the cnn at
+ * batch 64 3,350-3,700 (medians) against 5,200-5,350. The comparison is against PyTorch at its steady best.
+ */
+export const torchEnv = (env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv => ({ OMP_WAIT_POLICY: 'PASSIVE', ...env });
+
 export function runTorch(req: TorchRequest): TorchResult {
-  const r = spawnSync(TORCH_PYTHON, [script()], { input: JSON.stringify({ threads: TORCH_THREADS, ...req }), encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(TORCH_PYTHON, [script()], { input: JSON.stringify({ threads: TORCH_THREADS, ...req }), encoding: 'utf8', maxBuffer: 1 << 24, env: torchEnv() });
   if (r.status !== 0) throw new Error(`bench: PyTorch failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   return JSON.parse(r.stdout) as TorchResult;
 }
