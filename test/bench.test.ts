@@ -102,6 +102,14 @@ describe('wgtrain bench conv and softmax-xent', () => {
     expect(gpt.stdout).toMatch(/wgtrain-webgpu vs torch-cpu: [\d.]+x/);
   });
 
+  it("PyTorch's OpenMP workers sleep when idle unless the caller chose a policy, and train rows are medians of passes", async () => {
+    const { torchEnv } = await import('../bench/torch.js');
+    const { trainPasses } = await import('../bench/train.js');
+    expect(torchEnv({ PATH: '/bin' })).toEqual({ PATH: '/bin', OMP_WAIT_POLICY: 'PASSIVE' });
+    expect(torchEnv({ OMP_WAIT_POLICY: 'ACTIVE' }).OMP_WAIT_POLICY).toBe('ACTIVE');
+    expect([trainPasses(30), trainPasses(100), trainPasses(1875)]).toEqual([5, 5, 1]);
+  });
+
   it('--compare torch without PyTorch, or where there is no PyTorch version: one line, exit 2', () => {
     const none = spawnSync(process.execPath, [bundle, 'bench', 'gemm', '--compare', 'torch'], { encoding: 'utf8', env: { ...process.env, WGTRAIN_PYTHON: join(out, 'no-python') } });
     expect(none.status).toBe(2);
