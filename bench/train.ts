@@ -122,7 +122,7 @@ async function timeTfjs(model: string, backend: string, batchSize: number, steps
  */
 export const trainPasses = (steps: number) => (steps >= 500 ? 1 : 5);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 export async function benchTrain(o: { model: string; batchSize: number; steps: number; compare?: boolean; torch?: boolean; cpu?: boolean; precision?: Precision; autotune?: boolean; passes?: number }): Promise<TrainBench[]> {
   const data = await batches(o.batchSize, Math.min(o.steps, 100));
