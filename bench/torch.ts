@@ -19,7 +19,7 @@ export interface TorchRequest {
 export interface TorchResult {
   torch: string; threads: number;
   gemm: { n: number; ms: number; min: number; max: number }[];
-  train: { model: string; batchSize: number; steps: number; seconds: number; passSeconds?: number[] }[];
+  train: { model: string; batchSize: number; steps: number; seconds: number }[];
 }
 
 // The script sits in bench/ beside this file; a CLI bundle (dist/, or a test's under tmp/) finds it in the

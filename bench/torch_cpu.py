@@ -87,16 +87,16 @@ def train_gpt(batch, steps, cfg, passes=1):
 
     for i in range(2):
         step(i)
-    seconds = []
-    for _ in range(passes):
-        t0 = time.perf_counter()
+
+    def timed_pass():
         for s in range(steps):
             loss = step(s % 4)
             if s % 20 == 19:
                 loss.item()
         loss.item()
-        seconds.append(time.perf_counter() - t0)
-    return {"model": "gpt", "batchSize": batch, "steps": steps, "seconds": sorted(seconds)[len(seconds) // 2], "passSeconds": seconds}
+
+    t = median_ms(timed_pass, warmup=0, min_iterations=passes, min_ms=0)
+    return {"model": "gpt", "batchSize": batch, "steps": steps, "seconds": t["ms"] / 1000}
 
 
 def model(name):
@@ -127,17 +127,17 @@ def train(name, batch, steps, passes=1):
 
     for i in range(min(5, batches)):
         step(i)
-    # `passes` timed passes of `steps` steps, the median kept: on a shared 2-core machine one pass can be 2x off.
-    seconds = []
-    for _ in range(passes):
-        t0 = time.perf_counter()
+
+    def timed_pass():
         for s in range(steps):
             loss = step(s % batches)
             if s % 50 == 49:
                 loss.item()  # as wgtrain's loop reads its loss every 50 steps
         loss.item()
-        seconds.append(time.perf_counter() - t0)
-    return {"model": name, "batchSize": batch, "steps": steps, "seconds": sorted(seconds)[len(seconds) // 2], "passSeconds": seconds}
+
+    # `passes` timed passes of `steps` steps, the median kept: on a shared 2-core machine one pass can be 2x off.
+    t = median_ms(timed_pass, warmup=0, min_iterations=passes, min_ms=0)
+    return {"model": name, "batchSize": batch, "steps": steps, "seconds": t["ms"] / 1000}
 
 
 def main():

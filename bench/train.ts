@@ -13,6 +13,7 @@ import { ClassifierTrainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 import { loadTfjs } from './tfjs.js';
 import { runTorch } from './torch.js';
+import { timeIt } from './timing.js';
 
 export interface TrainBench {
   model: string; backend: string; batchSize: number; steps: number; samplesPerSec: number;
@@ -37,19 +38,16 @@ async function ours(be: Backend, model: string, batchSize: number, steps: number
   await be.sync();
   const gpu = be instanceof WebGpuBackend ? be : undefined;
   const created0 = gpu?.buffersCreated ?? 0, submits0 = gpu?.stats.submits ?? 0;
-  const times: number[] = [];
-  for (let p = 0; p < passes; p++) {
-    const t0 = performance.now();
+  const t = await timeIt(async () => {
     for (let s = 0; s < steps; s++) {
       const b = data[s % data.length];
       trainer.trainStep(b.x, b.y, batchSize);
       if (s % 20 === 19) await be.sync(); // keep the host within 20 steps of the device, as `fit` does with its loss reads
     }
     await be.sync();
-    times.push((performance.now() - t0) / 1000);
-  }
+  }, passesOnly(passes));
   trainer.dispose();
-  const seconds = median(times);
+  const seconds = t.ms / 1000;
   return {
     model, backend: `wgtrain-${be.name}${precision === 'f16' ? '-f16' : ''}`, batchSize, steps, samplesPerSec: (steps * batchSize) / seconds,
     ...(passes > 1 && { passes }),
@@ -122,7 +120,8 @@ async function timeTfjs(model: string, backend: string, batchSize: number, steps
  */
 export const trainPasses = (steps: number) => (steps >= 500 ? 1 : 5);
 
-export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+/** timeIt's options for exactly `passes` timed passes, after the caller's own warm-up. */
+export const passesOnly = (passes: number) => ({ warmup: 0, minIterations: passes, minMs: 0 });
 
 export async function benchTrain(o: { model: string; batchSize: number; steps: number; compare?: boolean; torch?: boolean; cpu?: boolean; precision?: Precision; autotune?: boolean; passes?: number }): Promise<TrainBench[]> {
   const data = await batches(o.batchSize, Math.min(o.steps, 100));

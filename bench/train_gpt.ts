@@ -10,7 +10,8 @@ import { TextTrainer } from '../src/train/text_trainer.js';
 import { makeOptimizer } from '../src/optim/index.js';
 import { Rng } from '../src/util/rng.js';
 import { loadTfjs } from './tfjs.js';
-import { median, trainPasses, type TrainBench } from './train.js';
+import { passesOnly, trainPasses, type TrainBench } from './train.js';
+import { timeIt } from './timing.js';
 import { runTorch } from './torch.js';
 
 export const GPT_BENCH_VOCAB = 96;
@@ -27,19 +28,16 @@ async function ours(config: GptConfig, B: number, steps: number, data: Windows[]
   const trainer = new TextTrainer(gpu, new Gpt(config, new Rng(1)), makeOptimizer('adamw', { lr: 1e-3 }), B);
   for (let i = 0; i < 2; i++) trainer.run(data[i % data.length], 1e-3);
   await gpu.sync();
-  const times: number[] = [];
-  for (let p = 0; p < passes; p++) {
-    const t0 = performance.now();
+  const t = await timeIt(async () => {
     for (let s = 0; s < steps; s++) {
       trainer.run(data[s % data.length], 1e-3);
       if (s % 20 === 19) await gpu.sync();
     }
     await gpu.sync();
-    times.push((performance.now() - t0) / 1000);
-  }
+  }, passesOnly(passes));
   trainer.dispose();
   gpu.dispose();
-  const seconds = median(times);
+  const seconds = t.ms / 1000;
   return { model: 'gpt', backend: 'wgtrain-webgpu', batchSize: B, steps, samplesPerSec: (steps * B * config.context) / seconds, ...(passes > 1 && { passes }) };
 }
 

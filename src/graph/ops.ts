@@ -79,8 +79,11 @@ export function sum(x: Tensor, axes?: number | number[], keepDims = false): Tens
   // gradient's sum took 12 ms there, as long as the GEMM that made it.
   // A short leading dim ([32, 256, 32]) or a single one: the same split over a 2-D view of the elements.
   if (ax.length === x.rank && x.size >= 1 << 15) {
-    const r = x.rank >= 2 && x.shape[0] >= 64 && x.size / x.shape[0] >= 64 ? x.shape[0] : splitRows(x.size);
-    const rows = r === x.shape[0] ? x : r > 1 ? reshape(x, [r, x.size / r]) : undefined;
+    let rows: Tensor | undefined = x;
+    if (!(x.rank >= 2 && x.shape[0] >= 64 && x.size / x.shape[0] >= 64)) {
+      const r = splitRows(x.size);
+      rows = r > 1 ? reshape(x, [r, x.size / r]) : undefined;
+    }
     if (rows) {
       const total = sum(sum(rows, rows.shape.slice(1).map((_, i) => i + 1)), 0);
       return keepDims ? reshape(total, x.shape.map(() => 1)) : total;
