@@ -164,6 +164,23 @@ describe('what fuses', () => {
     assertClose(c[2], colSums, { rtol: 1e-5, atol: 1e-5 });
   });
 
+  it('an upstream gradient given to grad (a vector-Jacobian product) is the gradient a loss sum(y · dy) sends: the same graph, and fused attention driven by it agrees on both backends', async () => {
+    const [N, T, dh] = [3, 37, 16];
+    const q = input([N, T, dh], 'f32', 'q'), k = input([N, T, dh], 'f32', 'k'), v = input([N, T, dh], 'f32', 'v'), R = input([N, T, dh], 'f32', 'R');
+    const y = attention(q, k, v, { causal: true, recompute: true });
+    const vjp = grad(y, [q, k, v], R), viaLoss = grad(ops.sum(ops.mul(y, R)), [q, k, v]);
+    const kernels = (outs: Tensor[]) => [...plan(outs).fused.values()].flatMap((g) => (g.pattern ? [g.pattern.kernel] : [])).sort();
+    expect(kernels([y, ...vjp])).toEqual(['attention', 'attention_grad']);
+    const feeds: Feeds = new Map([[q, randn(q.size, 1, 1.5)], [k, randn(k.size, 2, 1.5)], [v, randn(v.size, 3)], [R, randn(R.size, 5)]]);
+    const { cpu: want, gpu: got } = await runBoth([y, ...vjp, ...viaLoss], feeds, gpu, cpu);
+    for (let i = 1; i <= 3; i++) {
+      // dy·1 folds to dy, so the loss's gradient is the same graph: the same values, bit for bit, on each backend.
+      expect(Array.from(want[i])).toEqual(Array.from(want[i + 3]));
+      expect(Array.from(got[i])).toEqual(Array.from(got[i + 3]));
+      assertClose(got[i], want[i], { atol: 1e-6 + 1e-6 * Math.sqrt(T * T * dh) * maxAbs(want[i]), rtol: 2e-5, what: `d${'qkv'[i - 1]}` });
+    }
+  });
+
   it('chains at most four elementwise ops per kernel, those after the first unary or with a constant operand', () => {
     const x = input([4, 6]), y = input([4, 6]);
     expect(opsOf(plan([ops.tanh(ops.relu(ops.neg(ops.exp(ops.sigmoid(x)))))]))).toEqual(['sigmoid>exp>neg>relu']);

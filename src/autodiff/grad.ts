@@ -7,15 +7,23 @@ import { GRAD_RULES } from './rules.js';
 import { regionOf, regionNodes, markGradRegion } from '../graph/composite.js';
 import { topoSort } from '../graph/topo.js';
 
-/** Gradients of the scalar `loss` with respect to each of `wrt` (zeros where `loss` does not depend on one). */
-export function grad(loss: Tensor, wrt: readonly Tensor[]): Tensor[] {
-  if (loss.size !== 1) throw new ShapeError('grad', `expected a scalar loss, got shape ${fmt(loss.shape)}`);
+/**
+ * Gradients of the scalar `loss` with respect to each of `wrt` (zeros where `loss` does not depend on one). With `dy`,
+ * `loss` may be any tensor and `dy` is the gradient arriving at it, of its shape: the vector-Jacobian product
+ * dyᵀ·∂loss/∂w, as PyTorch's `y.backward(dy)` or `torch.autograd.grad(y, w, dy)`, for driving one part of a model
+ * with the gradient the rest would send it.
+ */
+export function grad(loss: Tensor, wrt: readonly Tensor[], dy?: Tensor): Tensor[] {
+  if (dy) {
+    if (fmt(dy.shape) !== fmt(loss.shape)) throw new ShapeError('grad', `the upstream gradient's shape ${fmt(dy.shape)} must equal the output's ${fmt(loss.shape)}`);
+    if (dy.dtype !== loss.dtype) throw new ShapeError('grad', `the upstream gradient's dtype ${dy.dtype} must equal the output's ${loss.dtype}`);
+  } else if (loss.size !== 1) throw new ShapeError('grad', `expected a scalar loss, got shape ${fmt(loss.shape)} (pass the upstream gradient dy to differentiate a tensor)`);
   const order = topoSort([loss]);
   // Only nodes on a path from some `wrt` to the loss need a gradient.
   const wanted = new Set<Tensor>(wrt);
   for (const n of order) if (n.inputs.some((i) => wanted.has(i))) wanted.add(n);
 
-  const grads = new Map<Tensor, Tensor>([[loss, ops.constant(1, loss.shape)]]);
+  const grads = new Map<Tensor, Tensor>([[loss, dy ?? ops.constant(1, loss.shape)]]);
   const accumulate = (into: Map<Tensor, Tensor>, x: Tensor, g: Tensor) => { const prev = into.get(x); into.set(x, prev ? foldConstant(ops.add(prev, g)) : g); };
   for (let i = order.length - 1; i >= 0; i--) {
     const n = order[i];
