@@ -23,7 +23,9 @@ const R = 4u;
 const RB = 32u; // R · B, the rows of a workgroup
 // Query rows a lane of FWD, written out in main as rows q0..q5: at T = 256, dh = 32 the forward took 0.87 of its time
 // with 4 and 0.80 with 8 (one process, best of 20, load 3), and its pipeline 3.7, 6.4 and 10.9 s to compile with an
-// empty shader cache (4, 6 and 8); the forward's workgroup is RF · B = 48 rows (SUBGROUP_FORWARD_ROWS).
+// empty shader cache (4, 6 and 8); the forward's workgroup is RF · B = 48 rows (SUBGROUP_FORWARD_ROWS). With each
+// row group skipping the blocks past its rows (main), 8 measured 5.41 -> 5.24 ms GPU (median of 8 alternations,
+// 4 won, load 1.3) for 3 s more of cold compile (all the backward's pipelines 13.5 -> 16.6 s): not worth it.
 const RF = 6u;
 // Keys a lane of DKV and queries a lane of DQ: at T = 256 DKV with 2 ran in 0.43 of its time with 4 and 0.58 of
 // its time with 1; DQ with 4 in 0.6 of its time with 2 (one process, best of 15).
