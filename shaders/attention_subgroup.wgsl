@@ -25,7 +25,7 @@ const RB = 32u; // R · B, the rows of a workgroup
 // with 4 and 0.80 with 8 (one process, best of 20, load 3), and its pipeline 3.7, 6.4 and 10.9 s to compile with an
 // empty shader cache (4, 6 and 8); the forward's workgroup is RF · B = 48 rows (SUBGROUP_FORWARD_ROWS). With each
 // row group skipping the blocks past its rows (main), 8 measured 5.41 -> 5.24 ms GPU (median of 8 alternations,
-// 4 won, load 1.3) for 3 s more of cold compile (all the backward's pipelines 13.5 -> 16.6 s): not worth it.
+// 4 won, load 1.3) for 3 s more of cold compile (the fwd+bwd graph's pipelines 13.5 -> 16.6 s): not worth it.
 const RF = 6u;
 // Keys a lane of DKV and queries a lane of DQ: at T = 256 DKV with 2 ran in 0.43 of its time with 4 and 0.58 of
 // its time with 1; DQ with 4 in 0.6 of its time with 2 (one process, best of 15).
@@ -143,7 +143,9 @@ fn hsum(x: vec4<f32>) -> f32 { return x.x + x.y + x.z + x.w; }
 // uniform loads are no cheaper than its lane-loops); the p·v update with d outermost, each v vec4 broadcast into
 // registers and applied to all six rows, instead of staging the block in bk (12.8 against 10.2 ms, loaded machine,
 // 0 of 6 won); exp2 with log2 e folded into the scale (2 of 8 won: llvmpipe's exp is exp2 and one multiply);
-// the workgroups in reverse order, heaviest first (4 of 8 won).
+// the workgroups in reverse order, heaviest first (4 of 8 won); a mask-free path for blocks wholly inside the mask
+// (its bound, the masks dropped everywhere, a wrong kernel: 4 of 8 won); each row's 8 scores stored as one mat2x4
+// rather than two vec4s (5 of 8, medians 5.34 against 5.47: not merged into one wider store).
 // The forward's per-row arrays and their loops (see main): each loop runs over d only.
 alias Row = array<vec4<f32>, DH4_MAX>;
 /** The block's 8 rows of K or V, row c's d-th vec4 at d·B + c. */
