@@ -145,7 +145,9 @@ fn hsum(x: vec4<f32>) -> f32 { return x.x + x.y + x.z + x.w; }
 // 0 of 6 won); exp2 with log2 e folded into the scale (2 of 8 won: llvmpipe's exp is exp2 and one multiply);
 // the workgroups in reverse order, heaviest first (4 of 8 won); a mask-free path for blocks wholly inside the mask
 // (its bound, the masks dropped everywhere, a wrong kernel: 4 of 8 won); each row's 8 scores stored as one mat2x4
-// rather than two vec4s (5 of 8, medians 5.34 against 5.47: not merged into one wider store).
+// rather than two vec4s (5 of 8, medians 5.34 against 5.47: not merged into one wider store); the score stores
+// gathered in one loop before the softmax (2 of 8 won) or after the p·v update (1 of 8) rather than beside each row's
+// softmax.
 // The forward's per-row arrays and their loops (see main): each loop runs over d only.
 alias Row = array<vec4<f32>, DH4_MAX>;
 /** The block's 8 rows of K or V, row c's d-th vec4 at d·B + c. */
