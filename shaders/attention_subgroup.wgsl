@@ -23,7 +23,9 @@ const R = 4u;
 const RB = 32u; // R · B, the rows of a workgroup
 // Query rows a lane of FWD, written out in main as rows q0..q5: at T = 256, dh = 32 the forward took 0.87 of its time
 // with 4 and 0.80 with 8 (one process, best of 20, load 3), and its pipeline 3.7, 6.4 and 10.9 s to compile with an
-// empty shader cache (4, 6 and 8); the forward's workgroup is RF · B = 48 rows (SUBGROUP_FORWARD_ROWS).
+// empty shader cache (4, 6 and 8); the forward's workgroup is RF · B = 48 rows (SUBGROUP_FORWARD_ROWS). With each
+// row group skipping the blocks past its rows (main), 8 measured 5.41 -> 5.24 ms GPU (median of 8 alternations,
+// 4 won, load 1.3) for 3 s more of cold compile (the fwd+bwd graph's pipelines 13.5 -> 16.6 s): not worth it.
 const RF = 6u;
 // Keys a lane of DKV and queries a lane of DQ: at T = 256 DKV with 2 ran in 0.43 of its time with 4 and 0.58 of
 // its time with 1; DQ with 4 in 0.6 of its time with 2 (one process, best of 15).
@@ -134,6 +136,18 @@ fn bc1(x: f32, c: u32) -> f32 {
 fn hsum(x: vec4<f32>) -> f32 { return x.x + x.y + x.z + x.w; }
 
 #if FWD
+// Where the forward's time goes (causal [32, 256, 32], GPU time about 5.3 ms, variants with a part removed, one
+// process, alternated): the p·v update with v's loads and broadcasts about 2.4 ms (the broadcasts alone 0.5), the
+// score stores (FWD_SCORES) 0.8, the exps next to nothing. What did not pay: v's rows reaching the lanes by loads
+// at an address the same in every lane instead of one load and 7 broadcasts (k alone +4 ms, k and v +8: llvmpipe's
+// uniform loads are no cheaper than its lane-loops); the p·v update with d outermost, each v vec4 broadcast into
+// registers and applied to all six rows, instead of staging the block in bk (12.8 against 10.2 ms, loaded machine,
+// 0 of 6 won); exp2 with log2 e folded into the scale (2 of 8 won: llvmpipe's exp is exp2 and one multiply);
+// the workgroups in reverse order, heaviest first (4 of 8 won); a mask-free path for blocks wholly inside the mask
+// (its bound, the masks dropped everywhere, a wrong kernel: 4 of 8 won); each row's 8 scores stored as one mat2x4
+// rather than two vec4s (5 of 8, medians 5.34 against 5.47: not merged into one wider store); the score stores
+// gathered in one loop before the softmax (2 of 8 won) or after the p·v update (1 of 8) rather than beside each row's
+// softmax.
 // The forward's per-row arrays and their loops (see main): each loop runs over d only.
 alias Row = array<vec4<f32>, DH4_MAX>;
 /** The block's 8 rows of K or V, row c's d-th vec4 at d·B + c. */
@@ -245,25 +259,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var l: array<f32, RF>;
   for (var u = 0u; u < RF; u++) { m[u] = -3.0e38; l[u] = 0.0; }
   let lane4 = vec4<u32>(0u, 1u, 2u, 3u);
+  // Causal, the blocks that rows u of the workgroup see end at uEnd[u] (the same in every lane), before the
+  // workgroup's last block for all but the last 8 rows: a block past it skips their scores, softmax and update, a
+  // uniform branch (llvmpipe jumps over it). Rows wholly before the first query (the dead rows above: their last row
+  // wraps past Tq) skip every block. Their scores are then not stored either; the backward masks them. (Causal
+  // [32, 256, 32], forward GPU time 5.83 -> 5.28 ms, medians of 8 alternations, each won, load 1.1-1.3.)
+  var uEnd: array<u32, RF>;
+  for (var u = 0u; u < RF; u++) { uEnd[u] = select(0u, blockEnd(rf0 + B * u, B), rf0 + B * u + B - 1u < Tq); }
   for (var t0 = 0u; t0 < blockEnd(rf0, RF * B); t0 += B) {
     let kb = (n * Tk + min(t0 + lid, Tk - 1u)) * DH4;
     var bk: Block;
     for (var d = 0u; d < DH4; d++) { broadcastRow(&bk, d, k[kb + d]); }
     var sc: array<vec4<f32>, 2u * RF>;
-    sc[0] = scores4(&q0, &bk, 0u);
-    sc[1] = scores4(&q0, &bk, 4u);
-    sc[2] = scores4(&q1, &bk, 0u);
-    sc[3] = scores4(&q1, &bk, 4u);
-    sc[4] = scores4(&q2, &bk, 0u);
-    sc[5] = scores4(&q2, &bk, 4u);
-    sc[6] = scores4(&q3, &bk, 0u);
-    sc[7] = scores4(&q3, &bk, 4u);
-    sc[8] = scores4(&q4, &bk, 0u);
-    sc[9] = scores4(&q4, &bk, 4u);
-    sc[10] = scores4(&q5, &bk, 0u);
-    sc[11] = scores4(&q5, &bk, 4u);
+    if (t0 < uEnd[0]) { sc[0] = scores4(&q0, &bk, 0u); sc[1] = scores4(&q0, &bk, 4u); }
+    if (t0 < uEnd[1]) { sc[2] = scores4(&q1, &bk, 0u); sc[3] = scores4(&q1, &bk, 4u); }
+    if (t0 < uEnd[2]) { sc[4] = scores4(&q2, &bk, 0u); sc[5] = scores4(&q2, &bk, 4u); }
+    if (t0 < uEnd[3]) { sc[6] = scores4(&q3, &bk, 0u); sc[7] = scores4(&q3, &bk, 4u); }
+    if (t0 < uEnd[4]) { sc[8] = scores4(&q4, &bk, 0u); sc[9] = scores4(&q4, &bk, 4u); }
+    if (t0 < uEnd[5]) { sc[10] = scores4(&q5, &bk, 0u); sc[11] = scores4(&q5, &bk, 4u); }
     var corr: array<f32, RF>;
     for (var u = 0u; u < RF; u++) {
+      if (t0 >= uEnd[u]) { continue; }
 #if FWD_SCORES
       // Without a branch: a row past Tq (or before the first query) writes to the spare row N·Tq, which nothing
       // reads, and where Tk is 4 past a multiple of 8 the last block writes its first vec4 twice. (T = 256, GPU time,
@@ -290,12 +306,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       l[u] = l[u] * corr[u] + hsum(pl + ph);
     }
     for (var d = 0u; d < DH4; d++) { broadcastRow(&bk, d, v[kb + d]); }
-    accumulate(&a0, &bk, sc[0], sc[1], corr[0]);
-    accumulate(&a1, &bk, sc[2], sc[3], corr[1]);
-    accumulate(&a2, &bk, sc[4], sc[5], corr[2]);
-    accumulate(&a3, &bk, sc[6], sc[7], corr[3]);
-    accumulate(&a4, &bk, sc[8], sc[9], corr[4]);
-    accumulate(&a5, &bk, sc[10], sc[11], corr[5]);
+    if (t0 < uEnd[0]) { accumulate(&a0, &bk, sc[0], sc[1], corr[0]); }
+    if (t0 < uEnd[1]) { accumulate(&a1, &bk, sc[2], sc[3], corr[1]); }
+    if (t0 < uEnd[2]) { accumulate(&a2, &bk, sc[4], sc[5], corr[2]); }
+    if (t0 < uEnd[3]) { accumulate(&a3, &bk, sc[6], sc[7], corr[3]); }
+    if (t0 < uEnd[4]) { accumulate(&a4, &bk, sc[8], sc[9], corr[4]); }
+    if (t0 < uEnd[5]) { accumulate(&a5, &bk, sc[10], sc[11], corr[5]); }
   }
   storeRow(&a0, n, rf0 + lid + 0u * B, l[0], m[0], end[0]);
   storeRow(&a1, n, rf0 + lid + 1u * B, l[1], m[1], end[1]);

@@ -251,6 +251,14 @@ fn loadB2(base: u32, k: u32, n: vec4<u32>) -> vec4<f32> {
 // ATTN_S (with ATTN_DS: C = dP = dy·vᵀ): binding 5 holds the scaled scores S·ATTN_SCALE that the forward saved
 // (attention_subgroup.wgsl's FWD_SCORES), which the epilogue turns into P in place, for dv = Pᵀ·dy: the q·kᵀ product
 // is not computed again, and the tile may be WIDE, having no second accumulator set (not causal: attention.ts).
+// Causal [32, 256, 32], about 4.0 ms GPU: the product 1.6 (its loads of dy and v, 64 lane-loops a tile, and its
+// multiply-adds), loading S, its exps and storing P 1.1 (the store of P alone 0.4, the exps 0.1), the rest
+// storing dS and the tile's overhead: three lane-loops a vec4 of the tile, each about ten instructions a float. What
+// did not pay: tiles wholly inside the mask taking an unmasked epilogue (a uniform branch; 2 of 8 won; with the mask
+// dropped everywhere, a wrong kernel, 4-6 of 8); the store loop over a constant 4 blocks instead of dims.groups (no
+// faster); and the row's L and D taken without the shuffle (a wrong kernel, no faster either): the cost is in the
+// lane-loops. The 896 of 2048 tiles wholly past the diagonal that return at once cost under 0.1 ms (all 2048
+// returning at once: 0.2 ms), so a grid of the lower triangle alone would not pay either.
 #if ATTN_V4
 @group(0) @binding(5) var<storage, read_write> P4: array<vec4<f32>>;
 #else
