@@ -128,10 +128,14 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
     constants: { ...constants, MODE: mode }, uniform, workgroupSize: [WG],
     bindings: [q, k, v, dy, stats, out, ...(dv ? [dv] : []), ...len], workgroups: [Math.ceil((mode === 1 ? Tq : Tk) / (mode === 4 ? DKV_ROWS : perGroup)), N, 1],
   });
-  // Linked to the forward, which wrote L, the stats pass adds D alone (STATS_D), reading dy and o only.
+  // Linked to the forward, which wrote L, the stats pass adds D alone (STATS_D), reading dy and o only, and a
+  // workgroup takes up to ATTENTION_GEMM_BACKWARD.dRows rows, D_BLOCKS blocks of perGroup: at causal [32, 256, 32]
+  // the pass took 0.44 -> 0.34 ms GPU with 256 rows (one workgroup per attention row) against 32 (trimmed means of 20
+  // alternated rounds of 3, 20 of 20 won, load 1.0; 128 rows about as fast, 512 slower: half the rows past Tq).
+  const dBlocks = linked && ATTENTION_GEMM_BACKWARD.dRows > perGroup ? Math.min(Math.ceil(Tq / perGroup), Math.floor(ATTENTION_GEMM_BACKWARD.dRows / perGroup)) : 1;
   const statsPass: Launch = {
-    shader, defines: { ...extra, ...defines(true), ...(linked ? { STATS_D: true, STATS_LENGTHS: false, LENGTHS: false } : {}) }, constants: { ...constants, MODE: 1 }, uniform, workgroupSize: [WG],
-    bindings: linked ? [null, null, dy, o, stats] : [q, k, dy, o, stats, ...len], workgroups: [Math.ceil(Tq / perGroup), N, 1],
+    shader, defines: { ...extra, ...defines(true), ...(linked ? { STATS_D: true, STATS_LENGTHS: false, LENGTHS: false } : {}) }, constants: { ...constants, MODE: 1, ...(dBlocks > 1 ? { D_BLOCKS: dBlocks } : {}) }, uniform, workgroupSize: [WG],
+    bindings: linked ? [null, null, dy, o, stats] : [q, k, dy, o, stats, ...len], workgroups: [Math.ceil(Tq / (perGroup * dBlocks)), N, 1],
   };
   const [dq, dk, dv] = g.outputs ?? [];
   if (gemmBackward(gemm, N, Tq, Tk)) {
@@ -158,9 +162,10 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
  * on one of the two cores); with the forward's dead rows moved first, 46.8 -> 43.0 ms (16 of 16 won, load 2.5-3.0).
  * In GPU time (timestamps, load 1.2) the forward pays about 0.6 ms for the stores and the first product saves
  * about 2 (q·kᵀ no longer computed).
+ * dRows: the rows a workgroup of the linked stats pass takes (D alone; fusedAttentionGrad has the figures).
  * Read as a plan is compiled: tests and benchmarks set them to compare the strategies on one backend.
  */
-export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20, joint: true, vecBT: true, skipMasked: true, saveScores: true, maxSavedBytes: 16 * 2 ** 20, storeV4: true };
+export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20, joint: true, vecBT: true, skipMasked: true, saveScores: true, maxSavedBytes: 16 * 2 ** 20, storeV4: true, dRows: 256 };
 /** The scratch slots of P and dS (the GEMM backward). */
 const P_SCRATCH = 5, DS_SCRATCH = 6;
 
