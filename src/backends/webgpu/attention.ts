@@ -132,6 +132,7 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
   // workgroup takes up to ATTENTION_GEMM_BACKWARD.dRows rows, D_BLOCKS blocks of perGroup: at causal [32, 256, 32]
   // the pass took 0.44 -> 0.34 ms GPU with 256 rows (one workgroup per attention row) against 32 (trimmed means of 20
   // alternated rounds of 3, 20 of 20 won, load 1.0; 128 rows about as fast, 512 slower: half the rows past Tq).
+  // A row a step instead (the lanes across dh, summed by subgroupAdd): 0.318 against 0.313, no gain.
   const dBlocks = linked && ATTENTION_GEMM_BACKWARD.dRows > perGroup ? Math.min(Math.ceil(Tq / perGroup), Math.floor(ATTENTION_GEMM_BACKWARD.dRows / perGroup)) : 1;
   const statsPass: Launch = {
     shader, defines: { ...extra, ...defines(true), ...(linked ? { STATS_D: true, STATS_LENGTHS: false, LENGTHS: false } : {}) }, constants: { ...constants, MODE: 1, ...(dBlocks > 1 ? { D_BLOCKS: dBlocks } : {}) }, uniform, workgroupSize: [WG],
@@ -195,6 +196,26 @@ function savedScores(g: Fused, gemm: GemmKernel): Scratch | undefined {
  * One batched product of the GEMM backward on matmul_subgroup.wgsl, C[b] = op(A[b])·op(B[b]) (M x Nc, reduction K),
  * skipping the masked triangle with `causal` (that shader's CAUSAL_MODE: 1 C is [queries, keys], 2 A is, 3 A
  * transposed is), and with `attn` storing P (or dS) through the epilogue that reads the row statistics.
+ *
+ * The causal dv = Pᵀ·dy, dq = dS·k, dk = dSᵀ·q (modes 3, 2, 3) stay 32 x 32 tiles, four k a step. Their k loop, as
+ * llvmpipe compiles it (perf samples of the JIT code, its bytes read from /proc/self/mem and disassembled), is one
+ * 27 KB block of about 5,400 x86 instructions per step of 4,096 multiply-adds: about 1,050 multiplies and adds,
+ * 2,300 in the 8 loads (each lane of each vec4 tests its mask bit, reloads the buffer's address and size, and checks
+ * and loads each component alone), 130 accumulator blends, 1,000 register and stack moves; the diagonal's masked
+ * half of each 32 x 32 block (12.5% of the multiply-adds) is computed. What would share loads or skip that half
+ * grows the block past the core's 32 KB instruction cache or splits it, and lost (causal [32, 256, 32], GPU time,
+ * one process, alternated rounds, load 1-2.6 with another helper's tests on the 2 cores; A/B of the products
+ * normalised by the untouched dP product of the same run): 64-row tiles (rows 32..63 in the d accumulators, each B
+ * load feeding 64 rows, the loop in three segments at the diagonal) 6.23 -> 6.62 ms for the three (0 of 6 won),
+ * in one loop 7.21; 48-row tiles for mode 3 (a 41 KB loop, 8,074 instructions per 6,144 multiply-adds, the same
+ * ratio) +7-9% (3 of 30 won); eight k a step (one blend and store per eight multiply-adds) 6.03 -> 7.08 (0 of 6);
+ * 16-row tiles 5.44 -> 6.29 (0 of 6); dq's row groups past their last key skipped by three more loops +15-20%,
+ * by branches in the one loop no change; a workgroup looping over its column's 8 row tiles (fewer workgroups, as
+ * paid for the stats pass) +4-6% (2 of 20 won); no k clamp or zeroing where K is a multiple of 4, no change; the
+ * store from the accumulators by constant index, dv and dk -1.5% in two runs, +0.5% in a third, dq +9% (7 of 40
+ * won); A loaded at one address in every lane instead of one row a lane and broadcast: 12x slower (this llvmpipe
+ * still loads lane by lane); B through textureLoad: the loop 4,011 instructions, 21.6 KB, but the fetches run in
+ * the sampler's own functions and the dispatch was no faster.
  */
 function attentionProduct(
   A: Tensor | Scratch, B: Tensor, C: Tensor | Scratch, [M, Nc, K, batch]: number[], transA: boolean, transB: boolean,
