@@ -203,12 +203,13 @@ function savedScores(g: Fused, gemm: GemmKernel): Scratch | undefined {
  * 2,300 in the 8 loads (each lane of each vec4 tests its mask bit, reloads the buffer's address and size, and checks
  * and loads each component alone), 130 accumulator blends, 1,000 register and stack moves; the diagonal's masked
  * half of each 32 x 32 block (12.5% of the multiply-adds) is computed. What would share loads or skip that half
- * grows the block past the core's 32 KB instruction cache or splits it, and lost (causal [32, 256, 32], GPU time,
+ * grows the block (past the core's 32 KB instruction cache, we think: this VM has no hardware counters to show it)
+ * or splits it, and lost (causal [32, 256, 32], GPU time,
  * one process, alternated rounds, load 1-2.6 with another helper's tests on the 2 cores; A/B of the products
  * normalised by the untouched dP product of the same run): 64-row tiles (rows 32..63 in the d accumulators, each B
  * load feeding 64 rows, the loop in three segments at the diagonal) 6.23 -> 6.62 ms for the three (0 of 6 won),
- * in one loop 7.21; 48-row tiles for mode 3 (a 41 KB loop, 8,074 instructions per 6,144 multiply-adds, the same
- * ratio) +7-9% (3 of 30 won); eight k a step (one blend and store per eight multiply-adds) 6.03 -> 7.08 (0 of 6);
+ * in one loop 7.21; 48-row tiles for mode 3 (rows 32..47 through a second vec4 load of which lanes 4..7 went unused:
+ * a 41 KB loop, 8,074 instructions per 6,144 multiply-adds, the same ratio) +7-9% (3 of 30 won); eight k a step (one blend and store per eight multiply-adds) 6.03 -> 7.08 (0 of 6);
  * 16-row tiles 5.44 -> 6.29 (0 of 6); dq's row groups past their last key skipped by three more loops +15-20%,
  * by branches in the one loop no change; a workgroup looping over its column's 8 row tiles (fewer workgroups, as
  * paid for the stats pass) +4-6% (2 of 20 won); no k clamp or zeroing where K is a multiple of 4, no change; the
