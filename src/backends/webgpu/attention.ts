@@ -131,7 +131,8 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
   // Linked to the forward, which wrote L, the stats pass adds D alone (STATS_D), reading dy and o only, and a
   // workgroup takes up to ATTENTION_GEMM_BACKWARD.dRows rows, D_BLOCKS blocks of perGroup: at causal [32, 256, 32]
   // the pass took 0.44 -> 0.34 ms GPU with 256 rows (one workgroup per attention row) against 32 (trimmed means of 20
-  // alternated rounds of 3, 20 of 20 won, load 1.0; 128 rows about as fast, 512 slower: half the rows past Tq).
+  // alternated rounds of 3, 20 of 20 won, load 1.0; 128 rows about as fast, 512 slower: half the rows past Tq);
+  // T = 512 1.23 -> 0.72 ms (15 of 16 won), 128 0.23 -> 0.18 (29 of 30), 64 no change (0.21 both, 13 of 30; load 1.7).
   // A row a step instead (the lanes across dh, summed by subgroupAdd): 0.318 against 0.313, no gain.
   const dBlocks = linked && ATTENTION_GEMM_BACKWARD.dRows > perGroup ? Math.min(Math.ceil(Tq / perGroup), Math.floor(ATTENTION_GEMM_BACKWARD.dRows / perGroup)) : 1;
   const statsPass: Launch = {
