@@ -213,7 +213,8 @@ function savedScores(g: Fused, gemm: GemmKernel): Scratch | undefined {
  * a 41 KB loop, 8,074 instructions per 6,144 multiply-adds, the same ratio) +7-9% (3 of 30 won); eight k a step (one blend and store per eight multiply-adds) 6.03 -> 7.08 (0 of 6);
  * 16-row tiles 5.44 -> 6.29 (0 of 6); dq's row groups past their last key skipped by three more loops +15-20%,
  * by branches in the one loop no change; a workgroup looping over its column's 8 row tiles (fewer workgroups, as
- * paid for the stats pass) +4-6% (2 of 20 won); no k clamp or zeroing where K is a multiple of 4, no change; the
+ * paid for the stats pass) +4-6% (2 of 20 won); dq's row loads each next to its multiply-adds (shorter live
+ * ranges, but the block split at each load's lane branches) +15% (5 of 30 won); no k clamp or zeroing where K is a multiple of 4, no change; the
  * store from the accumulators by constant index, dv and dk -1.5% in two runs, +0.5% in a third, dq +9% (7 of 40
  * won); A loaded at one address in every lane instead of one row a lane and broadcast: 12x slower (this llvmpipe
  * still loads lane by lane); B through textureLoad: the loop 4,011 instructions, 21.6 KB, but the fetches run in
