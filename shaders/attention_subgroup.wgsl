@@ -15,6 +15,7 @@ enable subgroups;
 override DH4: u32 = 4u; // head size / 4, at most DH4_MAX
 override CAUSAL: u32 = 0u;
 override MODE: u32 = 1u; // without FWD or STATS: 1 DQ, 2 DK, 3 DV, 4 DK and DV (DKV)
+override D_BLOCKS: u32 = 1u; // STATS_D: blocks of RB rows a workgroup (fewer workgroups: attention.ts)
 const DH4_MAX = 16u;
 const B = 8u; // the subgroup and workgroup size, and the rows per block of the other side
 // Output rows per lane: lane l owns rows r0 + l + B·u, u < R. Each row loaded is then used by B·R outputs; R rows
@@ -320,8 +321,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   storeRow(&a4, n, rf0 + lid + 4u * B, l[4], m[4], end[4]);
   storeRow(&a5, n, rf0 + lid + 5u * B, l[5], m[5], end[5]);
 #elif STATS_D
-  for (var u = 0u; u < R; u++) {
-    let i = r0 + lid + B * u;
+  for (var u = 0u; u < R * D_BLOCKS; u++) {
+    let i = wid.x * RB * D_BLOCKS + lid + B * u;
     if (i < Tq) {
       let qb = (n * Tq + i) * DH4;
       var D = vec4<f32>(0.0);

@@ -425,6 +425,10 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
       const forward = [...plan(outs).fused].find(([, g]) => g.pattern?.kernel === 'attention')!;
       const launches = () => { const l = fusedLaunch(step[0], step[1], gpu.ctx.gemm); return [...(l.before ?? []), l]; };
       const shaders = () => launches().map((x) => x.shader);
+      // Linked, the stats pass (D alone) takes up to ATTENTION_GEMM_BACKWARD.dRows = 256 rows a workgroup, in
+      // blocks of 32 (D_BLOCKS): the sizes here above 32 rows run several blocks a workgroup.
+      const dBlocks = launches()[0].constants?.D_BLOCKS ?? 1;
+      expect([launches()[0].defines?.STATS_D, dBlocks]).toEqual(dh <= 32 ? [true, Math.min(8, Math.ceil(Tq / 32))] : [false, 1]);
       const cap = ATTENTION_GEMM_BACKWARD.maxBytes, joint = o.joint ?? true, save = o.saveScores ?? true;
       const saves = save && dh <= 32 && Tk % 4 === 0;
       const want = await runOn(cpu, outs, feeds);

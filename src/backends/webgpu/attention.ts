@@ -128,10 +128,16 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
     constants: { ...constants, MODE: mode }, uniform, workgroupSize: [WG],
     bindings: [q, k, v, dy, stats, out, ...(dv ? [dv] : []), ...len], workgroups: [Math.ceil((mode === 1 ? Tq : Tk) / (mode === 4 ? DKV_ROWS : perGroup)), N, 1],
   });
-  // Linked to the forward, which wrote L, the stats pass adds D alone (STATS_D), reading dy and o only.
+  // Linked to the forward, which wrote L, the stats pass adds D alone (STATS_D), reading dy and o only, and a
+  // workgroup takes up to ATTENTION_GEMM_BACKWARD.dRows rows, D_BLOCKS blocks of perGroup: at causal [32, 256, 32]
+  // the pass took 0.44 -> 0.34 ms GPU with 256 rows (one workgroup per attention row) against 32 (trimmed means of 20
+  // alternated rounds of 3, 20 of 20 won, load 1.0; 128 rows about as fast, 512 slower: half the rows past Tq);
+  // T = 512 1.23 -> 0.72 ms (15 of 16 won), 128 0.23 -> 0.18 (29 of 30), 64 no change (0.21 both, 13 of 30; load 1.7).
+  // A row a step instead (the lanes across dh, summed by subgroupAdd): 0.318 against 0.313, no gain.
+  const dBlocks = linked && ATTENTION_GEMM_BACKWARD.dRows > perGroup ? Math.min(Math.ceil(Tq / perGroup), Math.floor(ATTENTION_GEMM_BACKWARD.dRows / perGroup)) : 1;
   const statsPass: Launch = {
-    shader, defines: { ...extra, ...defines(true), ...(linked ? { STATS_D: true, STATS_LENGTHS: false, LENGTHS: false } : {}) }, constants: { ...constants, MODE: 1 }, uniform, workgroupSize: [WG],
-    bindings: linked ? [null, null, dy, o, stats] : [q, k, dy, o, stats, ...len], workgroups: [Math.ceil(Tq / perGroup), N, 1],
+    shader, defines: { ...extra, ...defines(true), ...(linked ? { STATS_D: true, STATS_LENGTHS: false, LENGTHS: false } : {}) }, constants: { ...constants, MODE: 1, ...(dBlocks > 1 ? { D_BLOCKS: dBlocks } : {}) }, uniform, workgroupSize: [WG],
+    bindings: linked ? [null, null, dy, o, stats] : [q, k, dy, o, stats, ...len], workgroups: [Math.ceil(Tq / (perGroup * dBlocks)), N, 1],
   };
   const [dq, dk, dv] = g.outputs ?? [];
   if (gemmBackward(gemm, N, Tq, Tk)) {
@@ -158,9 +164,10 @@ function fusedAttentionGrad(_n: Tensor, g: Fused, gemm: GemmKernel = 'tiled'): L
  * on one of the two cores); with the forward's dead rows moved first, 46.8 -> 43.0 ms (16 of 16 won, load 2.5-3.0).
  * In GPU time (timestamps, load 1.2) the forward pays about 0.6 ms for the stores and the first product saves
  * about 2 (q·kᵀ no longer computed).
+ * dRows: the rows a workgroup of the linked stats pass takes (D alone; fusedAttentionGrad has the figures).
  * Read as a plan is compiled: tests and benchmarks set them to compare the strategies on one backend.
  */
-export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20, joint: true, vecBT: true, skipMasked: true, saveScores: true, maxSavedBytes: 16 * 2 ** 20, storeV4: true };
+export const ATTENTION_GEMM_BACKWARD = { maxBytes: 64 * 2 ** 20, joint: true, vecBT: true, skipMasked: true, saveScores: true, maxSavedBytes: 16 * 2 ** 20, storeV4: true, dRows: 256 };
 /** The scratch slots of P and dS (the GEMM backward). */
 const P_SCRATCH = 5, DS_SCRATCH = 6;
 
@@ -190,6 +197,28 @@ function savedScores(g: Fused, gemm: GemmKernel): Scratch | undefined {
  * One batched product of the GEMM backward on matmul_subgroup.wgsl, C[b] = op(A[b])·op(B[b]) (M x Nc, reduction K),
  * skipping the masked triangle with `causal` (that shader's CAUSAL_MODE: 1 C is [queries, keys], 2 A is, 3 A
  * transposed is), and with `attn` storing P (or dS) through the epilogue that reads the row statistics.
+ *
+ * The causal dv = Pᵀ·dy, dq = dS·k, dk = dSᵀ·q (modes 3, 2, 3) stay 32 x 32 tiles, four k a step. Their k loop, as
+ * llvmpipe compiles it (perf samples of the JIT code, its bytes read from /proc/self/mem and disassembled), is one
+ * 27 KB block of about 5,400 x86 instructions per step of 4,096 multiply-adds: about 1,050 multiplies and adds,
+ * 2,300 in the 8 loads (each lane of each vec4 tests its mask bit, reloads the buffer's address and size, and checks
+ * and loads each component alone), 130 accumulator blends, 1,000 register and stack moves; the diagonal's masked
+ * half of each 32 x 32 block (12.5% of the multiply-adds) is computed. What would share loads or skip that half
+ * grows the block (past the core's 32 KB instruction cache, we think: this VM has no hardware counters to show it)
+ * or splits it, and lost (causal [32, 256, 32], GPU time,
+ * one process, alternated rounds, load 1-2.6 with another helper's tests on the 2 cores; A/B of the products
+ * normalised by the untouched dP product of the same run): 64-row tiles (rows 32..63 in the d accumulators, each B
+ * load feeding 64 rows, the loop in three segments at the diagonal) 6.23 -> 6.62 ms for the three (0 of 6 won),
+ * in one loop 7.21; 48-row tiles for mode 3 (rows 32..47 through a second vec4 load of which lanes 4..7 went unused:
+ * a 41 KB loop, 8,074 instructions per 6,144 multiply-adds, the same ratio) +7-9% (3 of 30 won); eight k a step (one blend and store per eight multiply-adds) 6.03 -> 7.08 (0 of 6);
+ * 16-row tiles 5.44 -> 6.29 (0 of 6); dq's row groups past their last key skipped by three more loops +15-20%,
+ * by branches in the one loop no change; a workgroup looping over its column's 8 row tiles (fewer workgroups, as
+ * paid for the stats pass) +4-6% (2 of 20 won); dq's row loads each next to its multiply-adds (shorter live
+ * ranges, but the block split at each load's lane branches) +15% (5 of 30 won); no k clamp or zeroing where K is a multiple of 4, no change; the
+ * store from the accumulators by constant index, dv and dk -1.5% in two runs, +0.5% in a third, dq +9% (7 of 40
+ * won); A loaded at one address in every lane instead of one row a lane and broadcast: 12x slower (this llvmpipe
+ * still loads lane by lane); B through textureLoad: the loop 4,011 instructions, 21.6 KB, but the fetches run in
+ * the sampler's own functions and the dispatch was no faster.
  */
 function attentionProduct(
   A: Tensor | Scratch, B: Tensor, C: Tensor | Scratch, [M, Nc, K, batch]: number[], transA: boolean, transB: boolean,
