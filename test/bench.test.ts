@@ -6,6 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
+import { adapterTag } from '../src/cli/bench.js';
+import { DAWN_NOISE } from '../src/cli/dawn_warnings.js';
 
 let bundle = '';
 const out = mkdtempSync(join(tmpdir(), 'wgtrain-bench-'));
@@ -45,6 +47,19 @@ describe('wgtrain bench conv and softmax-xent', () => {
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^wgtrain: bench conv: bad shape '2x3x8:4x3x3'.*expected NxCxHxW:OxKHxKW/);
     expect(cli(['bench', 'softmax-xent', '--sizes', '8x0']).stderr).toMatch(/bad size '8x0' \(expected BxC/);
+  });
+
+  it("all: refuses, before running anything, to replace a results file of today's date (a hand-made one stays as it was)", async () => {
+    const dir = mkdtempSync(join(out, 'all-')), tag = await adapterTag();
+    const mine = join(dir, `${new Date().toISOString().slice(0, 10)}-train-mlp-${tag}.json`), text = '{"by": "hand", "rounds": [1, 2, 3]}\n';
+    writeFileSync(mine, text);
+    const r = cli(['bench', 'all', '--dir', dir]);
+    expect(r.status).toBe(2);
+    // Spawned with socket pipes, the CLI cannot filter Dawn's two adapter warnings (src/cli/dawn_warnings.ts).
+    expect(r.stderr.replace(DAWN_NOISE, '').trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(/bench all: .*-train-mlp-.*\.json already exists \(pass --overwrite to replace today's results, or --dir DIR/);
+    expect(r.stdout).not.toMatch(/## bench/);
+    expect(readFileSync(mine, 'utf8')).toBe(text);
   });
 
   it('conv: forward and backward rows on WebGPU and the CPU reference', () => {
@@ -118,7 +133,7 @@ describe('wgtrain bench conv and softmax-xent', () => {
     for (const args of [['bench', 'conv', '--compare', 'torch'], ['bench', 'train', '--model', 'resnet', '--compare', 'torch']]) {
       const r = cli(args);
       expect(r.status).toBe(2);
-      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
     }
   });
 });

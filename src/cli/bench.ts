@@ -1,6 +1,6 @@
 // `wgtrain bench`: benchmarks from bench/, printed as a table and written as JSON.
 import { PRECISIONS, Precision } from '../graph/f16.js';
-import { writeFile, mkdir } from 'node:fs/promises';
+import { writeFile, mkdir, stat } from 'node:fs/promises';
 import { WebGpuBackend } from '../backends/webgpu/webgpu_backend.js';
 import { AUTOTUNE_FLAG, AUTOTUNE_HELP, autotuneWanted } from './tune.js';
 import { benchGemm } from '../../bench/gemm.js';
@@ -29,6 +29,7 @@ one after another in one run, each written to DIR/YYYY-MM-DD-<name>-<adapter>.js
                       PyTorch's (both may be given)
   --cpu               pass --cpu to each (not to the cnn training, which would take minutes a step)
   --dir DIR           [bench/results]
+  --overwrite         replace today's files in DIR (without it, bench all refuses before it starts)
   --autotune          pass --autotune to gemm and train (--no-autotune: pass that)
 
 wgtrain bench train: whole training steps on MNIST batches, or (--model gpt) of train's default GPT on its windows, in
@@ -127,7 +128,7 @@ function compares(command: string, v: unknown, allowed: readonly string[]): Set<
 }
 
 /** The adapter in a results file name: 'lavapipe' for Mesa's llvmpipe, else its description as a slug. */
-async function adapterTag(): Promise<string> {
+export async function adapterTag(): Promise<string> {
   const gpu = await WebGpuBackend.create();
   const d = gpu.description;
   gpu.dispose();
@@ -135,7 +136,7 @@ async function adapterTag(): Promise<string> {
 }
 
 async function all(argv: string[]): Promise<void> {
-  const [f, lists] = parseRepeatable('bench all', argv, { compare: { type: 'string' }, cpu: { type: 'boolean' }, dir: { type: 'string', default: 'bench/results' }, ...AUTOTUNE_FLAG }, ['compare']);
+  const [f, lists] = parseRepeatable('bench all', argv, { compare: { type: 'string' }, cpu: { type: 'boolean' }, dir: { type: 'string', default: 'bench/results' }, overwrite: { type: 'boolean' }, ...AUTOTUNE_FLAG }, ['compare']);
   const cmp = compares('bench all', lists.compare, ['tfjs', 'torch']);
   const dir = String(f.dir);
   await mkdir(dir, { recursive: true });
@@ -150,6 +151,11 @@ async function all(argv: string[]): Promise<void> {
     // The default run's batch size: an epoch of MNIST's 60,000 images is 1875 steps, where per-step costs show.
     ...(cmp.has('torch') ? [['train-mlp-epoch', train, ['--model', 'mlp', '--batch-size', '32', '--steps', '1875', ...torch, ...tuning]] as [string, (a: string[]) => Promise<void>, string[]]] : []),
   ];
+  // A results file of today's date may be one a person wrote by hand (measurements beside a change), so an earlier
+  // file is replaced only when asked, and the refusal comes before minutes of benchmarks.
+  const taken: string[] = [];
+  for (const [name] of runs) if (await stat(`${prefix}${name}-${tag}.json`).then(() => true, () => false)) taken.push(`${prefix}${name}-${tag}.json`);
+  if (taken.length && !f.overwrite) throw new UsageError(`bench all: ${taken.join(', ')} already ${taken.length === 1 ? 'exists' : 'exist'} (pass --overwrite to replace today's results, or --dir DIR to write elsewhere)`);
   for (const [name, run, args] of runs) {
     console.log(`\n## bench ${name}\n`);
     await run([...args, '--json', `${prefix}${name}-${tag}.json`]);
