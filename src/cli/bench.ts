@@ -74,8 +74,9 @@ in GB/s of the minimum traffic (logits read, gradient written, labels read: 8·B
   --json FILE         write the rows as JSON: [{"shape","impl","gbps","ms","min","max"}]
 
 wgtrain bench attention: causal attention on q, k, v [32, T, 32] (batch x heads 32, head size 32): the fused kernels
-against the composite (batched GEMMs around the masked softmax), forward, and forward + backward, in wall time and
-in the device's own time; q, k, v and the upstream gradient stay on the device, as in a model
+against the composite (batched GEMMs around the masked softmax), forward, and forward + backward from a given
+upstream gradient (no loss), in wall time and in the device's own time; q, k, v and the upstream gradient stay on
+the device, as in a model
   --lengths LIST      sequence lengths T  [${ATTENTION_LENGTHS.join(',')}]
   --fed               upload q, k, v and the upstream gradient at every run instead
   --json FILE         write the rows as JSON: [{"T","N","dh","pass","impl","inputs","ms","min","max","deviceMs"}]
