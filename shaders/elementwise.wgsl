@@ -4,7 +4,7 @@
 // src/backends/webgpu/contracts.ts from the tables the host uses.
 // Specialised by the preprocessor (BINARY: one or two inputs; STRIDED: per-dimension index arithmetic, or else
 // each input repeats with a period, which covers same-shape operands, scalars and bias rows at one modulo each;
-// SUM: the whole map summed into one value) and by override constants (OP, CHAIN, OP2.., FORM2.., WG).
+// SUM: the whole map summed into one value; SUM_ROWS: each row of it) and by override constants (OP, CHAIN, OP2.., FORM2.., WG).
 
 override OP: u32 = 0u;
 // A fused chain such as relu(x + bias) or step(1e-5 - (a + b)): CHAIN more ops applied to the first op's result in
@@ -152,6 +152,21 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     workgroupBarrier();
   }
   if (lid == 0u) { out[0] = to_out(partial[0] * bitcast<f32>(m(EW_SCALE))); }
+}
+#elif SUM_ROWS
+// Each row of EW_ROW_LEN consecutive elements of the map summed (times EW_SCALE) by one invocation, in order, as
+// shaders/reduce.wgsl's SERIAL sum of the map's output would: the map's values never reach memory.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let row = gid.x + gid.y * nwg.x * WG;
+  let len = m(EW_ROW_LEN);
+  if (row >= m(EW_N) / len) { return; }
+  var s = 0.0;
+  for (var i = row * len; i < (row + 1u) * len; i++) {
+    let o = offsets_of(i);
+    s += apply(o.x, o.y);
+  }
+  out[row] = to_out(s * bitcast<f32>(m(EW_SCALE)));
 }
 #else
 @compute @workgroup_size(WG)

@@ -181,6 +181,36 @@ describe('what fuses', () => {
     }
   });
 
+  it("a sum of each row of a chain (its trailing dims, 64 rows or more) runs in the chain's kernel and adds as the reduce kernel would: the same bits", async () => {
+    const x = input([32, 256, 32]), r = input([32, 256, 32]), a = input([100, 50]), b = input([100, 50]), c = input([70, 3, 11]), t = input([40, 80]), u = input([80, 40]);
+    // A long sum's first half (over a reshape), a row sum, a row mean, two trailing dims, a transposed operand.
+    expect(opsOf(plan([ops.sum(ops.mul(x, r))]))).toEqual(['mul>reshape>sum']);
+    expect(opsOf(plan([ops.sum(ops.tanh(a), 1)]))).toEqual(['tanh>sum']);
+    expect(opsOf(plan([ops.mean(ops.mul(a, b), -1)]))).toEqual(['mul>sum>mul']);
+    expect(opsOf(plan([ops.sum(ops.exp(c), [1, 2])]))).toEqual(['exp>sum']);
+    expect(opsOf(plan([ops.sum(ops.mul(ops.transpose(t), u), 1)]))).toEqual(['transpose>mul>sum']);
+    // Not fused: fewer than 64 rows, a sum over a leading dim, a map with a second reader, a bare row sum.
+    expect(opsOf(plan([ops.sum(ops.tanh(input([63, 50])), 1)]))).toEqual([]);
+    expect(opsOf(plan([ops.sum(ops.tanh(input([50, 100])), 0)]))).toEqual([]);
+    const m = ops.tanh(a);
+    expect(opsOf(plan([m, ops.sum(m, 1)]))).toEqual([]);
+    expect(opsOf(plan([ops.mul(ops.sum(a, 1), 2)]))).toEqual([]);
+
+    const cases: [Tensor[], (...xs: Tensor[]) => Tensor, number | number[]][] = [
+      [[a, b], (p, q) => ops.mul(p, q), 1], [[c], (p) => ops.exp(ops.mul(p, 0.3)), [1, 2]],
+      [[t, u], (p, q) => ops.sub(ops.transpose(p), q), 1], [[x, r], (p, q) => ops.mul(p, q), [0, 1, 2]],
+    ];
+    for (const [ins, f, axes] of cases) {
+      const feeds: Feeds = new Map(ins.map((v, i) => [v, randn(v.size, 40 + i)]));
+      const fused = ops.sum(f(...ins), axes), map = f(...ins), unfused = ops.sum(map, axes);
+      const what = `${JSON.stringify(ins[0].shape)} axes ${axes}`;
+      expect(opsOf(plan([unfused, map])).filter((g) => g.includes('sum')), what).toEqual([]); // the map is an output: its sum stays the reduce kernel's
+      const [got] = await runOn(gpu, [fused], feeds), [plain] = await runOn(gpu, [unfused, map], feeds), [want] = await runOn(cpu, [fused], feeds);
+      expect(Array.from(got), what).toEqual(Array.from(plain));
+      assertClose(got, want, { rtol: 1e-5, atol: 1e-5 * Math.sqrt(ins[0].size / got.length), what });
+    }
+  });
+
   it('chains at most four elementwise ops per kernel, those after the first unary or with a constant operand', () => {
     const x = input([4, 6]), y = input([4, 6]);
     expect(opsOf(plan([ops.tanh(ops.relu(ops.neg(ops.exp(ops.sigmoid(x)))))]))).toEqual(['sigmoid>exp>neg>relu']);
@@ -249,6 +279,8 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
     { name: 'maxout(logSoftmax(x), 5), [5] (one row)', shapes: [[5]], f: (x) => act.maxout(act.logSoftmax(x), 5), forwardOnly: true },
     { name: 'mean(x), [1003] (a bare sum and its factor)', shapes: [[1003]], f: (x) => ops.mean(x) },
     { name: 'relu(2 - exp(x · y)) · 3, [9,11] (four ops chained, the fifth on its own)', shapes: [[9, 11], [9, 11]], f: (x, y) => ops.mul(ops.relu(ops.sub(2, ops.exp(ops.mul(x, y)))), 3), forwardOnly: true },
+    { name: 'sum(tanh(x) · y, -1), [67,33] (each row summed in the chain\'s kernel)', shapes: [[67, 33], [67, 33]], f: (x, y) => ops.sum(ops.mul(ops.tanh(x), y), -1) },
+    { name: 'mean((x - y)·(x - y), [1, 2]), [65,3,7] (d has two reads: d·d, its row sums and their 1/n in one kernel)', shapes: [[65, 3, 7], [65, 3, 7]], f: (x, y) => { const d = ops.sub(x, y); return ops.mean(ops.mul(d, d), [1, 2]); }, forwardOnly: true },
     { name: 'sum(relu(transpose(x) + b)), [4,3,25] (a strided chain summed)', shapes: [[4, 3, 25], [4, 1]], f: (x, b) => ops.sum(ops.relu(ops.add(ops.transpose(x, [1, 0, 2]), b))), forwardOnly: true },
   ];
   cases.forEach((c, i) => it(c.name, async () => { await parity(c, 500 + 11 * i); }));

@@ -221,25 +221,41 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
  * A sum over every element of an elementwise chain's only use, and a constant factor on the sum's only use (a mean's
  * 1/n), run in the chain's kernel: a loss's mean, or a count of correct predictions over a batch, is then one launch
  * instead of a chain, a reduction and a scalar product (src/train/losses.ts). A bare sum joins its factor the same way.
+ * So does a sum of each row of a chain (its trailing dims, read through a reshape or not) where there are
+ * ROW_SUM_MIN rows or more: the first half of a long sum (ops.sum splits one into its rows, then their sum), a loss
+ * over a batch of large outputs, each row summed by one invocation in the reduce kernel's order.
  */
 function fuseSums(order: readonly Tensor[], groups: Map<Tensor, Fused>, private1: (t: Tensor) => boolean): void {
   const member = new Set([...groups.values()].flatMap((g) => g.nodes));
   const users = new Map<Tensor, Tensor[]>();
   for (const n of order) for (const x of n.inputs) users.set(x, [...(users.get(x) ?? []), n]);
   for (const s of order) {
-    if (s.op !== 'sum' || s.size !== 1 || member.has(s)) continue;
-    const x = s.inputs[0], g = groups.get(x);
+    if (s.op !== 'sum' || member.has(s)) continue;
+    const rows = s.size > 1;
+    if (rows && !sumsRows(s)) continue;
+    const view = rows && s.inputs[0].op === 'reshape' && private1(s.inputs[0]) ? s.inputs[0] : undefined;
+    const x = view ? view.inputs[0] : s.inputs[0], g = groups.get(x);
     const chain = g ? (!g.pattern && g.nodes.every((t) => isMap(t) || t.op === 'transpose') ? g : undefined)
       : isMap(x) && !member.has(x) ? { nodes: [x], inputs: [...x.inputs] } : undefined;
-    const usable = chain && private1(x) && x.rank <= MAX_RANK;
+    const usable = chain && private1(x) && x.rank <= MAX_RANK && (!rows || x.size === s.inputs[0].size);
     const f = users.get(s)?.[0];
     const factor = private1(s) && f?.op === 'mul' && !member.has(f) && f.inputs.some((t) => t !== s && isConstant(t) && t.size === 1) ? f : undefined;
-    if (!usable && !factor) continue;
-    const nodes = [...(usable ? chain.nodes : []), s, ...(factor ? [factor] : [])];
+    // A row sum joins a chain or stays the reduce kernel's: alone with its factor it would be a slower reduction.
+    if (rows ? !usable : !usable && !factor) continue;
+    const nodes = [...(usable ? chain.nodes : []), ...(view ? [view] : []), s, ...(factor ? [factor] : [])];
     if (usable) groups.delete(x);
     groups.set(factor ?? s, { nodes, inputs: usable ? chain.inputs : [x] });
     nodes.forEach((t) => member.add(t));
   }
+}
+
+/** Rows a fused row sum needs: fewer would leave most of a CPU driver's threads idle, one invocation per row. */
+const ROW_SUM_MIN = 64;
+
+/** Whether sum node `s` adds up the trailing dims of its input, ROW_SUM_MIN rows or more (the reduce kernel's SERIAL case). */
+function sumsRows(s: Tensor): boolean {
+  const axes = (s.attrs as { axes: number[] }).axes, r = s.inputs[0].rank;
+  return s.size >= ROW_SUM_MIN && axes.length > 0 && [...axes].sort((a, b) => a - b).every((a, i) => a === r - axes.length + i);
 }
 
 /**

@@ -107,7 +107,7 @@ export class WordLayout<F extends string> {
  * patterns.
  */
 export const ELEMENTWISE_PARAMS = new WordLayout('EW', {
-  n: 1, rank: 1, alpha: 1, periodA: 1, shape: MAX_RANK, stridesA: MAX_RANK, stridesB: MAX_RANK, periodB: 1, alphas: MAX_CHAIN, consts: MAX_CHAIN, scale: 1,
+  n: 1, rank: 1, alpha: 1, periodA: 1, shape: MAX_RANK, stridesA: MAX_RANK, stridesB: MAX_RANK, periodB: 1, alphas: MAX_CHAIN, consts: MAX_CHAIN, scale: 1, rowLen: 1,
 });
 
 /** shaders/reduce.wgsl: the kept and the reduced dims, each with its strides into the input. */

@@ -43,7 +43,7 @@ export interface Link { code: number; form: 0 | 1 | 2; alpha: number; c: number 
  * `alpha`: the op's scalar parameter (see elementwise.ts); `chain`: the ops applied after it; `sum`: the whole map
  * summed into one value and multiplied by `scale` (n is then the map's first op, its elements the ones summed).
  */
-function elementwise(n: Tensor, strides: number[][], code: number, alpha: number, chain: readonly Link[] = [], inputs: readonly Tensor[] = n.inputs, sum?: { scale: number }): Launch {
+function elementwise(n: Tensor, strides: number[][], code: number, alpha: number, chain: readonly Link[] = [], inputs: readonly Tensor[] = n.inputs, sum?: { scale: number; rowLen?: number }): Launch {
   checkRank(n.op, n.shape);
   const periods = strides.map((s) => periodOf(n.shape, s));
   const strided = periods.some((p) => p === undefined);
@@ -51,17 +51,20 @@ function elementwise(n: Tensor, strides: number[][], code: number, alpha: number
   const st = strides.map((s) => (s.length ? s : [0]));
   const uniform = ELEMENTWISE_PARAMS.pack({
     n: n.size, rank: shape.length, alpha: f32bits(alpha), periodA: periods[0] ?? 1, shape, stridesA: st[0], stridesB: st[1] ?? [], periodB: periods[1] ?? 1,
-    alphas: chain.map((l) => f32bits(l.alpha)), consts: chain.map((l) => f32bits(l.c)), scale: f32bits(sum?.scale ?? 1),
+    alphas: chain.map((l) => f32bits(l.alpha)), consts: chain.map((l) => f32bits(l.c)), scale: f32bits(sum?.scale ?? 1), rowLen: sum?.rowLen ?? 1,
   });
   // Strided, with rows of at least ROW_MIN along the last dim: one invocation per row (see the shader).
   const rows = !sum && strided && shape[shape.length - 1] >= ROW_MIN;
   const invocations = rows ? n.size / shape[shape.length - 1] : n.size;
   const links = Object.fromEntries(chain.flatMap((l, k) => [[`OP${k + 2}`, l.code], [`FORM${k + 2}`, l.form]]));
-  // A sum is one workgroup of REDUCE_WG, the reduce kernel's, so that it adds in the same order.
-  const grid = sum ? { workgroupSize: [REDUCE_WG] as [number], workgroups: [1, 1, 1] as [number, number, number], constants: { WG: REDUCE_WG } } : spread(n.op, invocations, 256);
+  // A sum is one workgroup of REDUCE_WG, the reduce kernel's, so that it adds in the same order; a row sum one
+  // invocation a row, in workgroups of REDUCE_WG as that kernel's serial sums.
+  const sumRows = !!sum?.rowLen;
+  const grid = sumRows ? spread(n.op, n.size / sum!.rowLen!, REDUCE_WG)
+    : sum ? { workgroupSize: [REDUCE_WG] as [number], workgroups: [1, 1, 1] as [number, number, number], constants: { WG: REDUCE_WG } } : spread(n.op, invocations, 256);
   return {
     shader: 'elementwise',
-    defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows, SUM: !!sum },
+    defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows, SUM: !!sum && !sumRows, SUM_ROWS: sumRows },
     ...grid,
     constants: { OP: code, ...(chain.length ? { CHAIN: chain.length, ...links } : {}), WG: grid.constants.WG, ...(strided ? {} : { PERIOD_A: periodKind(periods[0]!, n.size), PERIOD_B: periods[1] === undefined ? 0 : periodKind(periods[1], n.size) }) },
     uniform,
@@ -335,7 +338,8 @@ export function fusedLaunch(n: Tensor, g: Fused, gemm: GemmKernel = 'tiled', var
   const s = g.nodes.find((t) => isOp(t, 'sum'));
   const factor = s && n !== s ? n : undefined;
   const [first, ...chain] = g.nodes.filter((t) => (isUnary(t) || isBinary(t)) && t !== factor) as Node<UnaryOp | BinaryOp>[];
-  const sum = s && { scale: factor ? constValue(factor.inputs.find((x) => x !== s)!) : 1 };
+  // A sum of each row (s has several values) adds the map's elements in runs of rowLen.
+  const sum = s && { scale: factor ? constValue(factor.inputs.find((x) => x !== s)!) : 1, ...(s.size > 1 ? { rowLen: s.inputs[0].size / s.size } : {}) };
   const linkOf = (t: Node<UnaryOp | BinaryOp>, prev: Tensor): Link => {
     const alpha = t.attrs.alpha ?? 0;
     if (isUnary(t)) return { code: codeOf(t), form: 0, alpha, c: 0 };
