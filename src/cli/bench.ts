@@ -154,12 +154,12 @@ async function all(argv: string[]): Promise<void> {
   ];
   // A results file of today's date may be one a person wrote by hand (measurements beside a change), so an earlier
   // file is replaced only when asked, and the refusal comes before minutes of benchmarks.
-  const taken: string[] = [];
-  for (const [name] of runs) if (await stat(`${prefix}${name}-${tag}.json`).then(() => true, () => false)) taken.push(`${prefix}${name}-${tag}.json`);
+  const fileOf = (name: string) => `${prefix}${name}-${tag}.json`, taken: string[] = [];
+  for (const [name] of runs) if (await stat(fileOf(name)).then(() => true, () => false)) taken.push(fileOf(name));
   if (taken.length && !f.overwrite) throw new UsageError(`bench all: ${taken.join(', ')} already ${taken.length === 1 ? 'exists' : 'exist'} (pass --overwrite to replace today's results, or --dir DIR to write elsewhere)`);
   for (const [name, run, args] of runs) {
     console.log(`\n## bench ${name}\n`);
-    await run([...args, '--json', `${prefix}${name}-${tag}.json`]);
+    await run([...args, '--json', fileOf(name)]);
   }
   console.log('');
   for (const file of await benchReport(dir)) console.log(`wrote ${file}`);

@@ -237,7 +237,7 @@ function fuseSums(order: readonly Tensor[], groups: Map<Tensor, Fused>, private1
     const x = view ? view.inputs[0] : s.inputs[0], g = groups.get(x);
     const chain = g ? (!g.pattern && g.nodes.every((t) => isMap(t) || t.op === 'transpose') ? g : undefined)
       : isMap(x) && !member.has(x) ? { nodes: [x], inputs: [...x.inputs] } : undefined;
-    const usable = chain && private1(x) && x.rank <= MAX_RANK && (!rows || x.size === s.inputs[0].size);
+    const usable = chain && private1(x) && x.rank <= MAX_RANK;
     const f = users.get(s)?.[0];
     const factor = private1(s) && f?.op === 'mul' && !member.has(f) && f.inputs.some((t) => t !== s && isConstant(t) && t.size === 1) ? f : undefined;
     // A row sum joins a chain or stays the reduce kernel's: alone with its factor it would be a slower reduction.
