@@ -6,6 +6,10 @@
 // src/backends/webgpu/contracts.ts: per source, its offset (i32 bits) and then its shape.
 
 override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
+// The rank after merging dims (src/backends/webgpu/shape_ops.ts) and the number of sources, as constants so that the
+// loops over them unroll: coord is then indexed by constants and stays in registers.
+override RANK: u32 = 6u;
+override SOURCES: u32 = 1u;
 
 #include strided_copy_params
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
@@ -59,7 +63,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   // 2-D grid: more than 65535 workgroups along x is over the WebGPU limit.
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= m(SC_N)) { return; }
-  let rank = m(SC_RANK);
+  let rank = RANK;
   var coord: array<i32, 6>;
   var rem = i;
   for (var d = 0u; d < rank; d++) {
@@ -69,7 +73,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     rem = rem / size;
   }
   var v = 0.0;
-  for (var k = 0u; k < m(SC_SOURCE_COUNT); k++) {
+  for (var k = 0u; k < SOURCES; k++) {
     let base = SC_SOURCES + SC_SOURCE_WORDS * k;
     var off = 0u;
     var stride = 1u;

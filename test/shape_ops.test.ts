@@ -8,6 +8,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import { concat, slice, pad, MAX_CONCAT_INPUTS } from '../src/graph/shape_ops.js';
+import { collapseCopy } from '../src/backends/webgpu/shape_ops.js';
 import { grad } from '../src/autodiff/grad.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Feeds } from '../src/schedule/plan.js';
@@ -114,6 +115,18 @@ describe('shape ops: gradients vs central finite differences (CPU)', () => {
 
 // ---- parity ----
 
+describe('shape ops: the WebGPU copy merges dims', () => {
+  it('merges a dim into the one before it where every source spans it whole, at offset 0', () => {
+    // slice [1, 2, 4] at [1, 0, 0] of [3, 2, 4]: one run of 8 floats at 8.
+    expect(collapseCopy([3, 2, 4], [{ offset: [-1, 0, 0], shape: [1, 2, 4] }])).toEqual({ shape: [24], sources: [{ offset: [-8], shape: [8] }] });
+    // concat along 1 of [2, 3, 5] and [2, 1, 5]: the last dim merges, the first cannot (the sources split dim 1).
+    expect(collapseCopy([2, 4, 5], [{ offset: [0, 0, 0], shape: [2, 3, 5] }, { offset: [0, 3, 0], shape: [2, 1, 5] }]))
+      .toEqual({ shape: [2, 20], sources: [{ offset: [0, 0], shape: [2, 15] }, { offset: [0, 15], shape: [2, 5] }] });
+    // pad of the last dim: nothing merges.
+    expect(collapseCopy([2, 5], [{ offset: [0, 1], shape: [2, 3] }])).toEqual({ shape: [2, 5], sources: [{ offset: [0, 1], shape: [2, 3] }] });
+  });
+});
+
 describe('shape ops: WebGPU vs CPU reference, forward and backward (exact)', () => {
   const cases: Case[] = [
     { name: 'concat [257,33] [7,33] [1,33] axis 0', shapes: [[257, 33], [7, 33], [1, 33]], f: (a, b, c) => concat([a, b, c], 0) },
@@ -131,6 +144,11 @@ describe('shape ops: WebGPU vs CPU reference, forward and backward (exact)', () 
     { name: 'pad [257,33] [[1,0],[7,33]]', shapes: [[257, 33]], f: (x) => pad(x, [[1, 0], [7, 33]]) },
     { name: 'pad [1,7,33,33] [[0,0],[0,0],[1,1],[2,0]] (NCHW)', shapes: [[1, 7, 33, 33]], f: (x) => pad(x, [[0, 0], [0, 0], [1, 1], [2, 0]]) },
     { name: 'pad [1] [[7,33]]', shapes: [[1]], f: (x) => pad(x, [[7, 33]]) },
+    // Dims merge where every source spans the inner one whole (shape_ops.ts, collapseCopy): these run as rank 1-3 copies.
+    { name: 'slice [3,2,5,7,3] begin [1,0,0,0,0] size [1,-1,-1,-1,-1] (q, k or v of a packed projection: rank 1)', shapes: [[3, 2, 5, 7, 3]], f: (x) => slice(x, [1, 0, 0, 0, 0], [1, -1, -1, -1, -1]) },
+    { name: 'concat [2,3,4,5] [2,1,4,5] axis 1 (rank 2)', shapes: [[2, 3, 4, 5], [2, 1, 4, 5]], f: (a, b) => concat([a, b], 1) },
+    { name: 'pad [2,3,4,5] [[0,0],[1,2],[0,0],[0,0]] (rank 2)', shapes: [[2, 3, 4, 5]], f: (x) => pad(x, [[0, 0], [1, 2], [0, 0], [0, 0]]) },
+    { name: 'slice [4,1,6,1,5] begin [1,0,2,0,0] size [2,1,3,1,5] (size-1 dims merge)', shapes: [[4, 1, 6, 1, 5]], f: (x) => slice(x, [1, 0, 2, 0, 0], [2, 1, 3, 1, 5]) },
     { name: 'composite: pad(slice(concat))', shapes: [[33, 7], [33, 1]], f: (a, b) => pad(slice(concat([a, b], 1), [1, 1], [31, 7]), [[1, 1], [0, 257]]) },
   ];
   cases.forEach((c, i) => it(c.name, async () => {

@@ -120,7 +120,7 @@ export const REDUCE_PARAMS = new WordLayout('RD', {
  * its shape, `sourceWords` words each.
  */
 export const STRIDED_COPY_PARAMS = new WordLayout('SC', {
-  n: 1, rank: 1, sourceCount: 1, outShape: MAX_RANK, sources: MAX_CONCAT_INPUTS * 2 * MAX_RANK,
+  n: 1, outShape: MAX_RANK, sources: MAX_CONCAT_INPUTS * 2 * MAX_RANK,
 }, { sourceWords: 2 * MAX_RANK, shapeInSource: MAX_RANK });
 
 /** The f32 fields of each optimizer rule's uniform after its leading `n: u32` (the element count), in order. */
