@@ -63,30 +63,32 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   // 2-D grid: more than 65535 workgroups along x is over the WebGPU limit.
   let i = gid.x + gid.y * nwg.x * WG;
   if (i >= m(SC_N)) { return; }
-  let rank = RANK;
   var coord: array<i32, 6>;
   var rem = i;
-  for (var d = 0u; d < rank; d++) {
-    let dim = rank - 1u - d;
+  for (var d = 0u; d < RANK; d++) {
+    let dim = RANK - 1u - d;
     let size = m(SC_OUT_SHAPE + dim);
     coord[dim] = i32(rem % size);
     rem = rem / size;
   }
+  // Each source's offset and whether it holds the coordinate, without early exits (which split the lanes); the first
+  // source that holds it is read.
   var v = 0.0;
+  var found = false;
   for (var k = 0u; k < SOURCES; k++) {
     let base = SC_SOURCES + SC_SOURCE_WORDS * k;
     var off = 0u;
     var stride = 1u;
     var inside = true;
-    for (var d = 0u; d < rank; d++) {
-      let dim = rank - 1u - d;
+    for (var d = 0u; d < RANK; d++) {
+      let dim = RANK - 1u - d;
       let c = coord[dim] - bitcast<i32>(m(base + dim));
       let size = m(base + SC_SHAPE_IN_SOURCE + dim);
-      if (c < 0 || c >= i32(size)) { inside = false; break; }
-      off += u32(c) * stride;
+      inside = inside && c >= 0 && c < i32(size);
+      off += u32(max(c, 0)) * stride;
       stride *= size;
     }
-    if (inside) { v = load(k, off); break; }
+    if (inside && !found) { v = load(k, off); found = true; }
   }
   out[i] = v;
 }

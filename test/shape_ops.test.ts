@@ -108,6 +108,10 @@ describe('shape ops: gradients vs central finite differences (CPU)', () => {
     { name: 'slice [2,3,4] begin [1,0,1] size [1,3,2]', shapes: [[2, 3, 4]], f: (x) => slice(x, [1, 0, 1], [1, 3, 2]) },
     { name: 'pad [2,3] [[1,0],[2,1]]', shapes: [[2, 3]], f: (x) => pad(x, [[1, 0], [2, 1]]) },
     { name: 'pad [2,2,3] [[0,1],[0,0],[1,1]]', shapes: [[2, 2, 3]], f: (x) => pad(x, [[0, 1], [0, 0], [1, 1]]) },
+    // Their gradients join into one concat (autodiff/grad.ts, joinPads): checked here against finite differences,
+    // since both backends run the joined graph.
+    { name: 'adjacent slices, used out of order (joined gradients)', shapes: [[6, 7]], f: (x) => ops.mul(concat([[4, 2], [0, 3], [6, 1], [3, 1]].map(([b, n]) => slice(x, [0, b], [6, n])), 1), x) },
+    { name: 'slices of 3 along 0, one twice (joined, then summed)', shapes: [[3, 2, 3]], f: (x) => ops.add(concat([0, 1, 2].map((i) => ops.tanh(slice(x, [i, 0, 0], [1, 2, 3]))), 0), slice(x, [1, 0, 0], [1, 2, 3])) },
     { name: 'composite: slice(pad(concat(a, b)))', shapes: [[2, 3], [2, 2]], f: (a, b) => slice(pad(concat([a, b], 1), [[1, 1], [1, 0]]), [0, 1], [3, 4]) },
   ];
   cases.forEach((c, i) => it(c.name, async () => { await gradcheck(c, 3000 + 13 * i); }));
@@ -151,6 +155,12 @@ describe('shape ops: WebGPU vs CPU reference, forward and backward (exact)', () 
     { name: 'slice [4,1,6,1,5] begin [1,0,2,0,0] size [2,1,3,1,5] (size-1 dims merge)', shapes: [[4, 1, 6, 1, 5]], f: (x) => slice(x, [1, 0, 2, 0, 0], [2, 1, 3, 1, 5]) },
     { name: 'composite: pad(slice(concat))', shapes: [[33, 7], [33, 1]], f: (a, b) => pad(slice(concat([a, b], 1), [1, 1], [31, 7]), [[1, 1], [0, 257]]) },
   ];
+  // Adjacent slices' gradients join into one concat (autodiff/grad.ts, joinPads); a gap or an overlap keeps the sum.
+  cases.push(
+    { name: 'three adjacent slices along 0 (q, k, v): gradients joined', shapes: [[3, 5, 7]], f: (x) => concat([2, 0, 1].map((i) => slice(x, [i, 0, 0], [1, 5, 7])), 1) },
+    { name: 'four adjacent slices along 1 (gates), used out of order: gradients joined', shapes: [[6, 33]], f: (x) => concat([[19, 8], [0, 11], [27, 6], [11, 8]].map(([b, n]) => slice(x, [0, b], [6, n])), 1) },
+    { name: 'slices with a gap and an overlap: gradients summed', shapes: [[9, 4]], f: (x) => ops.add(ops.add(slice(x, [0, 0], [3, 4]), slice(x, [4, 0], [3, 4])), slice(x, [5, 0], [3, 4])) },
+  );
   cases.forEach((c, i) => it(c.name, async () => {
     const { y, grads, feeds } = build(c, 4000 + 31 * i);
     const outputs = [y, ...grads];
@@ -158,6 +168,21 @@ describe('shape ops: WebGPU vs CPU reference, forward and backward (exact)', () 
     const got = await runOn(gpu, outputs, feeds);
     outputs.forEach((t, k) => assertClose(got[k], want[k], { atol: 0, rtol: 0, what: `${c.name}: ${k ? `d L / d x${k - 1}` : 'forward'} ${JSON.stringify(t.shape)}, webgpu vs cpu` }));
   }));
+
+  it('adjacent slices: the input gradient is one concat of the slices\' gradients, no pad or sum', () => {
+    const x = input([3, 5, 7]), R = input([1, 5, 7]);
+    const parts = [0, 1, 2].map((i) => slice(x, [i, 0, 0], [1, 5, 7]));
+    const [dx] = grad(ops.sum(ops.mul(ops.add(ops.mul(parts[0], parts[1]), parts[2]), R)), [x]);
+    expect(dx.op).toBe('concat');
+    expect(topoSort([dx]).filter((t) => t.op === 'pad' || (t.op === 'add' && t.shape.length === 3 && t.shape[0] === 3))).toEqual([]);
+    // Used out of order (the gradients arrive in another order than their boxes): still one concat.
+    const w = input([6, 7]), parts4 = [[4, 2], [0, 3], [6, 1], [3, 1]].map(([b, n]) => slice(w, [0, b], [6, n]));
+    const [dw] = grad(ops.sum(ops.mul(concat(parts4, 1), input([6, 7]))), [w]);
+    expect([dw.op, dw.inputs.length]).toEqual(['concat', 4]);
+    // Not side by side: each slice's gradient is padded and they add.
+    const [dg] = grad(ops.sum(ops.add(slice(x, [0, 0, 0], [1, 5, 7]), slice(x, [2, 0, 0], [1, 5, 7]))), [x]);
+    expect(dg.op).toBe('add');
+  });
 
   // A slot reused from a larger value holds stale data: the pad kernel must write its zeros, not assume them.
   it('pad writes its zeros into a reused buffer slot', async () => {
