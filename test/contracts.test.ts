@@ -28,7 +28,7 @@ describe('shader contracts', () => {
     expect(Array.from(new Uint32Array(l.pack({ n: 7, shape: [2, 5], tailWord: 9 })))).toEqual([7, 2, 5, 0, 9, 0, 0, 0]);
     expect(() => l.pack({ n: 1, shape: [1, 2, 3, 4], tailWord: 0 })).toThrow(/field shape holds 3 words, got 4/);
     // The elementwise shader reads its uniform only through the generated names.
-    const src = shaderSource('elementwise', { BINARY: true, STRIDED: true, ROWS: false, SUM: true, SUM_ROWS: false });
+    const src = shaderSource('elementwise', { BINARY: true, STRIDED: true, ROWS: false, SUM: true, SUM_ROWS: false, VEC4: false, VEC4_A: false, VEC4_B: false });
     expect(src).toContain(`const EW_CONSTS: u32 = ${ELEMENTWISE_PARAMS.offsets.consts}u;`);
     expect(src).not.toMatch(/\bm\(\d+u/);
   });

@@ -17,6 +17,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import * as seq from '../src/graph/attention.js';
+import * as act from '../src/graph/activations.js';
 import { grad } from '../src/autodiff/grad.js';
 import { COMPOSITES } from '../src/graph/composite_ops.js';
 import { longestReductions } from '../src/check/parity.js';
@@ -148,6 +149,29 @@ cases.push(
   { name: 'tanh [7,1,33] (rank 3)', args: [f([7, 1, 33])], f: ops.tanh, transcendental: true },
 );
 
+// Maps of a size that is a multiple of 4 take four elements an invocation (elementwise.wgsl VEC4) where every input
+// is the output's shape, a scalar, or repeats with a period of a multiple of 4; the sizes above, all odd, never do.
+// Every unary and binary op here, and the fused chains of its gradients, at such sizes; 'vec4 launch' below checks
+// which shapes take it.
+const VEC4_BINARY_PAIRS: [number[], number[]][] = [[[36, 68], [36, 68]], [[36, 68], [68]], [[68], [36, 68]], [[36, 68], []], [[], [36, 68]], [[3, 20, 12], [20, 12]], [[36, 6], [6]]];
+{
+  const binops: [string, (a: Tensor | number, b: Tensor | number) => Tensor][] = [['add', ops.add], ['sub', ops.sub], ['mul', ops.mul], ['div', ops.div]];
+  for (const [name, op] of binops) {
+    const gen: Gen = name === 'div' ? (n, s) => randAway(n, s, 0.1, 3) : normal;
+    for (const [sa, sb] of VEC4_BINARY_PAIRS) cases.push({ name: `${name} [${sa}] with [${sb}] (vec4)`, args: [f(sa, gen), f(sb, gen)], f: (a, b) => op(a, b), transcendental: name === 'div' });
+    cases.push({ name: `${name} [36,68] with the number 3 (vec4)`, args: [f([36, 68], gen)], f: (a) => op(a, 3), transcendental: name === 'div' });
+  }
+  const unary: [string, (x: Tensor) => Tensor, Gen?][] = [
+    ['neg', ops.neg], ['relu', ops.relu], ['sigmoid', ops.sigmoid, scaled(4)], ['tanh', ops.tanh, scaled(2)], ['exp', ops.exp, scaled(3)],
+    ['log', ops.log, uniform(1e-3, 100)], ['sqrt', (x) => ops.unary('sqrt', x), uniform(1e-3, 100)], ['abs', (x) => ops.unary('abs', x)],
+    ['leaky_relu', (x) => act.leakyRelu(x, 0.1)], ['elu', (x) => act.elu(x, 1)], ['softplus', act.softplus, scaled(3)], ['gelu', act.gelu, scaled(2)],
+  ];
+  for (const [name, fn, gen] of unary) cases.push({ name: `${name} [36,68] (vec4)`, args: [f([36, 68], gen)], f: fn, transcendental: true });
+  // A chain fused into one map (relu(x·w + b)'s relu(· + b), tanh(x)·3 - 1).
+  cases.push({ name: 'relu(x + b) [12,68] (vec4, fused chain)', args: [f([12, 68]), f([68])], f: (x, b) => ops.relu(ops.add(x, b)) });
+  cases.push({ name: 'tanh(x)·3 - 1 [36,68] (vec4, fused chain)', args: [f([36, 68])], f: (x) => ops.sub(ops.mul(ops.tanh(x), 3), 1), transcendental: true });
+}
+
 // Reductions: forward reduces x.size / y.size terms; the gradient is a broadcast (no reduction).
 {
   const k = (y: Tensor, [x]: Tensor[]) => [x.size / y.size, 1];
@@ -276,6 +300,16 @@ it(`'subgroup' runs every product on matmul_subgroup, the ${PACKED_SHAPE.M}x${PA
   expect([...(l.before ?? []).map((b) => b.shader), l.shader]).toEqual(['gemm_pack', 'gemm_pack', 'matmul_packed']);
   expect(l.defines?.ROWS128).toBe(true);
   expect(launchFor(ops.matmul(input([255, K]), input([K, N])), 'packed').defines?.ROWS128).toBe(false);
+});
+// elementwise.wgsl's VEC4: which of the maps above take four elements an invocation, and which input reads vec4s.
+it('vec4 launch: maps of a multiple of 4 elements whose inputs are the same shape, scalars or repeat in whole vec4s', () => {
+  const vec4 = (t: Tensor) => { const d = launchFor(t).defines ?? {}; return [d.VEC4, d.VEC4_A, d.VEC4_B]; };
+  const want = [[true, true, true], [true, true, true], [true, true, true], [true, true, false], [true, false, true], [true, true, true], [false, false, false]];
+  expect(VEC4_BINARY_PAIRS.map(([sa, sb]) => vec4(ops.add(input(sa), input(sb))))).toEqual(want);
+  expect(vec4(ops.tanh(input([36, 68])))).toEqual([true, true, false]);
+  expect(vec4(ops.tanh(input([257, 33])))).toEqual([false, false, false]); // odd: one element an invocation
+  expect(vec4(ops.add(input([36, 68]), input([36, 1])))).toEqual([false, false, false]); // strided
+  expect(launchFor(ops.add(input([36, 68]), input([68]))).workgroups[0]).toBe(Math.ceil((36 * 68) / 4 / 256));
 });
 // The packed operands live in scratch textures of at most 32M vec4s (PANEL_TEXTURE_TEXELS); a product whose panels
 // would not fit runs on matmul_subgroup instead, even when 'packed' is asked for.

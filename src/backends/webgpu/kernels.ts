@@ -55,7 +55,9 @@ function elementwise(n: Tensor, strides: number[][], code: number, alpha: number
   });
   // Strided, with rows of at least ROW_MIN along the last dim: one invocation per row (see the shader).
   const rows = !sum && strided && shape[shape.length - 1] >= ROW_MIN;
-  const invocations = rows ? n.size / shape[shape.length - 1] : n.size;
+  // Four elements an invocation where no input is strided and each repeats in whole vec4s or is a scalar (the shader's VEC4).
+  const vec4 = !sum && !strided && n.size % 4 === 0 && periods.every((p) => p === 1 || p! % 4 === 0);
+  const invocations = rows ? n.size / shape[shape.length - 1] : vec4 ? n.size / 4 : n.size;
   const links = Object.fromEntries(chain.flatMap((l, k) => [[`OP${k + 2}`, l.code], [`FORM${k + 2}`, l.form]]));
   // A sum is one workgroup of REDUCE_WG, the reduce kernel's, so that it adds in the same order; a row sum one
   // invocation a row, in workgroups of REDUCE_WG as that kernel's serial sums.
@@ -64,7 +66,8 @@ function elementwise(n: Tensor, strides: number[][], code: number, alpha: number
     : sum ? { workgroupSize: [REDUCE_WG] as [number], workgroups: [1, 1, 1] as [number, number, number], constants: { WG: REDUCE_WG } } : spread(n.op, invocations, 256);
   return {
     shader: 'elementwise',
-    defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows, SUM: !!sum && !sumRows, SUM_ROWS: sumRows },
+    defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows, SUM: !!sum && !sumRows, SUM_ROWS: sumRows, VEC4: vec4, VEC4_A: vec4 && periods[0] !== 1, VEC4_B: vec4 && periods.length === 2 && periods[1] !== 1 },
+    ...(vec4 ? { vec4: true as const } : {}),
     ...grid,
     constants: { OP: code, ...(chain.length ? { CHAIN: chain.length, ...links } : {}), WG: grid.constants.WG, ...(strided ? {} : { PERIOD_A: periodKind(periods[0]!, n.size), PERIOD_B: periods[1] === undefined ? 0 : periodKind(periods[1], n.size) }) },
     uniform,

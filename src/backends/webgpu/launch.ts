@@ -28,7 +28,7 @@ export const isScratch = (b: Binding): b is Scratch => b !== null && 'scratch' i
 export const isSpan = (b: Binding): b is Span => b !== null && 'span' in b;
 export const isTable = (b: Binding): b is Table => b !== null && 'table' in b;
 export const bindingBytes = (b: Tensor | Scratch, vec4 = false, half = false): number =>
-  (isScratch(b) ? b.bytes : vec4 ? Math.ceil(Math.max(b.size, 1) / 4) * 16 : half ? Math.ceil(Math.max(b.size, 1) / 2) * 4 : Math.max(b.size, 1) * 4);
+  (isScratch(b) ? b.bytes : vec4 ? Math.ceil(Math.max(b.size, 1) / 4) * (half ? 8 : 16) : half ? Math.ceil(Math.max(b.size, 1) / 2) * 4 : Math.max(b.size, 1) * 4);
 
 /** The shaders in shaders/ a launch may name (their sources: shaders.ts). */
 export type ShaderName =
