@@ -125,19 +125,38 @@ fn strided_offsets(index: u32, rank: u32, skip: u32) -> vec2<u32> {
 }
 
 #if VEC4
-fn inA(i4: u32) -> vec4<f32> {
+// The vec4 at index k (in vec4s) of an input, or its one element where it is a scalar.
+fn inA(k: u32) -> vec4<f32> {
 #if VEC4_A
-  return vec4<f32>(a4[periodic(i4, PERIOD_A, m(EW_PERIOD_A) / 4u)]);
+  return vec4<f32>(a4[k]);
 #else
   return vec4<f32>(f32(a[0]));
 #endif
 }
 #if BINARY
-fn inB(i4: u32) -> vec4<f32> {
+fn inB(k: u32) -> vec4<f32> {
 #if VEC4_B
-  return vec4<f32>(b4[periodic(i4, PERIOD_B, m(EW_PERIOD_B) / 4u)]);
+  return vec4<f32>(b4[k]);
 #else
   return vec4<f32>(f32(b[0]));
+#endif
+}
+#endif
+// By rows: the j-th vec4 of the row that starts at element o of an input, or (an input constant along the row, as
+// a layer norm's mean per row, or a scalar) its element o.
+fn rowA(o: u32, j: u32) -> vec4<f32> {
+#if VEC4_A
+  return vec4<f32>(a4[o / 4u + j]);
+#else
+  return vec4<f32>(f32(a[o]));
+#endif
+}
+#if BINARY
+fn rowB(o: u32, j: u32) -> vec4<f32> {
+#if VEC4_B
+  return vec4<f32>(b4[o / 4u + j]);
+#else
+  return vec4<f32>(f32(b[o]));
 #endif
 }
 #endif
@@ -182,17 +201,37 @@ fn periodic(i: u32, kind: u32, period: u32) -> u32 {
 }
 
 #if VEC4
+fn map4(x: vec4<f32>, y: vec4<f32>) -> vec4<TOut> { return vec4<TOut>(map1(x.x, y.x), map1(x.y, y.y), map1(x.z, y.z), map1(x.w, y.w)); }
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i4 = gid.x + gid.y * nwg.x * WG;
-  if (i4 >= m(EW_N) / 4u) { return; }
-  let x = inA(i4);
+  let i = gid.x + gid.y * nwg.x * WG;
+#if ROWS
+  // A row of the innermost dim (as ROWS below), a multiple of 4 long, contiguous in each input that varies along it,
+  // at offsets that are multiples of 4: a transpose that keeps the last dim, such as attention's heads [B, T, 3, H, dh]
+  // -> [3, B, H, T, dh], moves it a vec4 at a time; x - mean(x) over rows subtracts a row's mean from each vec4.
+  let rank = m(EW_RANK);
+  let len4 = m(EW_SHAPE + rank - 1u) / 4u;
+  if (i >= m(EW_N) / 4u / len4) { return; }
+  let o = strided_offsets(i, rank, 1u);
+  for (var j = 0u; j < len4; j++) {
 #if BINARY
-  let y = inB(i4);
+    out4[i * len4 + j] = map4(rowA(o.x, j), rowB(o.y, j));
+#else
+    let x = rowA(o.x, j);
+    out4[i * len4 + j] = map4(x, x);
+#endif
+  }
+#else
+  if (i >= m(EW_N) / 4u) { return; }
+  let x = inA(periodic(i, PERIOD_A, m(EW_PERIOD_A) / 4u));
+#if BINARY
+  let y = inB(periodic(i, PERIOD_B, m(EW_PERIOD_B) / 4u));
 #else
   let y = x;
 #endif
-  out4[i4] = vec4<TOut>(map1(x.x, y.x), map1(x.y, y.y), map1(x.z, y.z), map1(x.w, y.w));
+  out4[i] = map4(x, y);
+#endif
 }
 #elif SUM
 // The map's elements summed, times EW_SCALE (a mean's 1/n), into out[0] by one workgroup: invocations stride over the

@@ -167,6 +167,16 @@ const VEC4_BINARY_PAIRS: [number[], number[]][] = [[[36, 68], [36, 68]], [[36, 6
     ['leaky_relu', (x) => act.leakyRelu(x, 0.1)], ['elu', (x) => act.elu(x, 1)], ['softplus', act.softplus, scaled(3)], ['gelu', act.gelu, scaled(2)],
   ];
   for (const [name, fn, gen] of unary) cases.push({ name: `${name} [36,68] (vec4)`, args: [f([36, 68], gen)], f: fn, transcendental: true });
+  cases.push({ name: 'tanh(x) + b [12,1] with b [1] (vec4, a one-element bias: the perceptron\'s decision)', args: [f([12, 1]), f([1])], f: (x, b) => ops.add(ops.tanh(x), b), transcendental: true });
+  // By rows (strided, the last dim kept, a multiple of 4): transposes, and broadcasts that keep rows whole.
+  cases.push(
+    { name: 'transpose [3,5,8] perm [1,0,2] (vec4 rows)', args: [f([3, 5, 8])], f: (x) => ops.transpose(x, [1, 0, 2]) },
+    { name: 'transpose [2,3,3,2,8] perm [2,0,3,1,4] (vec4 rows: attention\'s heads)', args: [f([2, 3, 3, 2, 8])], f: (x) => ops.transpose(x, [2, 0, 3, 1, 4]) },
+    { name: 'mul [5,1,12] with [1,3,12] (vec4 rows)', args: [f([5, 1, 12]), f([1, 3, 12])], f: (a, b) => ops.mul(a, b) },
+    { name: 'x - mean(x) over rows [6,5,12] (vec4 rows, b constant along a row)', args: [f([6, 5, 12])], f: (x) => ops.sub(x, ops.mean(x, -1, true)), k: () => [12, 12] },
+    { name: 'mul [5,1,12] with [5,3,1] (vec4 rows, b constant along a row)', args: [f([5, 1, 12]), f([5, 3, 1])], f: (a, b) => ops.mul(a, b), k: (y, [a, b]) => [1, y.size / a.size, y.size / b.size] },
+    { name: 'sub [5,3,8] with [] (vec4 rows, a scalar)', args: [f([5, 3, 8]), f([])], f: (a, b) => ops.sub(ops.transpose(a, [1, 0, 2]), b) },
+  );
   // A chain fused into one map (relu(x·w + b)'s relu(· + b), tanh(x)·3 - 1).
   cases.push({ name: 'relu(x + b) [12,68] (vec4, fused chain)', args: [f([12, 68]), f([68])], f: (x, b) => ops.relu(ops.add(x, b)) });
   cases.push({ name: 'tanh(x)·3 - 1 [36,68] (vec4, fused chain)', args: [f([36, 68])], f: (x) => ops.sub(ops.mul(ops.tanh(x), 3), 1), transcendental: true });
@@ -307,9 +317,19 @@ it('vec4 launch: maps of a multiple of 4 elements whose inputs are the same shap
   const want = [[true, true, true], [true, true, true], [true, true, true], [true, true, false], [true, false, true], [true, true, true], [false, false, false]];
   expect(VEC4_BINARY_PAIRS.map(([sa, sb]) => vec4(ops.add(input(sa), input(sb))))).toEqual(want);
   expect(vec4(ops.tanh(input([36, 68])))).toEqual([true, true, false]);
+  // A one-element input whose size-1 dims have strides (a bias [1] over [4, 1]) is a scalar too.
+  expect(vec4(ops.add(input([4, 1]), input([1])))).toEqual([true, true, false]);
   expect(vec4(ops.tanh(input([257, 33])))).toEqual([false, false, false]); // odd: one element an invocation
-  expect(vec4(ops.add(input([36, 68]), input([36, 1])))).toEqual([false, false, false]); // strided
+  expect(vec4(ops.add(input([36, 68]), input([36, 1])))).toEqual([true, true, false]); // by rows, b one element a row
   expect(launchFor(ops.add(input([36, 68]), input([68]))).workgroups[0]).toBe(Math.ceil((36 * 68) / 4 / 256));
+  // By rows: the last dim kept, a multiple of 4, each input contiguous along it at offsets that are multiples of 4.
+  const rows = (t: Tensor) => { const d = launchFor(t).defines ?? {}; return [d.ROWS, d.VEC4]; };
+  expect(rows(ops.transpose(input([2, 3, 3, 2, 8]), [2, 0, 3, 1, 4]))).toEqual([true, true]);
+  expect(rows(ops.mul(input([5, 1, 12]), input([1, 3, 12])))).toEqual([true, true]);
+  expect(rows(ops.transpose(input([3, 5, 10]), [1, 0, 2]))).toEqual([true, false]); // rows of 10
+  expect(rows(ops.mul(input([5, 1, 12]), input([5, 3, 1])))).toEqual([true, true]); // b constant along the row: one element
+  expect(launchFor(ops.sub(input([16, 8, 12]), input([16, 8, 1]))).defines?.VEC4_B).toBe(false);
+  expect(rows(ops.transpose(input([12, 8])))).toEqual([true, false]); // the last dim not kept: [8, 12] read down columns
 });
 // The packed operands live in scratch textures of at most 32M vec4s (PANEL_TEXTURE_TEXELS); a product whose panels
 // would not fit runs on matmul_subgroup instead, even when 'packed' is asked for.

@@ -55,8 +55,13 @@ function elementwise(n: Tensor, strides: number[][], code: number, alpha: number
   });
   // Strided, with rows of at least ROW_MIN along the last dim: one invocation per row (see the shader).
   const rows = !sum && strided && shape[shape.length - 1] >= ROW_MIN;
-  // Four elements an invocation where no input is strided and each repeats in whole vec4s or is a scalar (the shader's VEC4).
-  const vec4 = !sum && !strided && n.size % 4 === 0 && periods.every((p) => p === 1 || p! % 4 === 0);
+  // Four elements at a time (the shader's VEC4) where each input is a scalar or, unstrided, repeats in whole vec4s;
+  // or, by rows a multiple of 4 long, is constant along a row (read as one element, `scalar` below) or contiguous
+  // along it at offsets that are multiples of 4.
+  const scalar = st.map((s, k) => (rows ? s[s.length - 1] === 0 : periods[k] === 1));
+  const vec4 = !sum && (rows
+    ? shape[shape.length - 1] % 4 === 0 && st.every((s, k) => scalar[k] || (s[s.length - 1] === 1 && s.every((x, d) => d === s.length - 1 || x % 4 === 0 || shape[d] === 1)))
+    : !strided && n.size % 4 === 0 && periods.every((p) => p === 1 || p! % 4 === 0));
   const invocations = rows ? n.size / shape[shape.length - 1] : vec4 ? n.size / 4 : n.size;
   const links = Object.fromEntries(chain.flatMap((l, k) => [[`OP${k + 2}`, l.code], [`FORM${k + 2}`, l.form]]));
   // A sum is one workgroup of REDUCE_WG, the reduce kernel's, so that it adds in the same order; a row sum one
@@ -66,7 +71,7 @@ function elementwise(n: Tensor, strides: number[][], code: number, alpha: number
     : sum ? { workgroupSize: [REDUCE_WG] as [number], workgroups: [1, 1, 1] as [number, number, number], constants: { WG: REDUCE_WG } } : spread(n.op, invocations, 256);
   return {
     shader: 'elementwise',
-    defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows, SUM: !!sum && !sumRows, SUM_ROWS: sumRows, VEC4: vec4, VEC4_A: vec4 && periods[0] !== 1, VEC4_B: vec4 && periods.length === 2 && periods[1] !== 1 },
+    defines: { BINARY: strides.length === 2, STRIDED: strided, ROWS: rows, SUM: !!sum && !sumRows, SUM_ROWS: sumRows, VEC4: vec4, VEC4_A: vec4 && !scalar[0], VEC4_B: vec4 && st.length === 2 && !scalar[1] },
     ...(vec4 ? { vec4: true as const } : {}),
     ...grid,
     constants: { OP: code, ...(chain.length ? { CHAIN: chain.length, ...links } : {}), WG: grid.constants.WG, ...(strided ? {} : { PERIOD_A: periodKind(periods[0]!, n.size), PERIOD_B: periods[1] === undefined ? 0 : periodKind(periods[1], n.size) }) },
