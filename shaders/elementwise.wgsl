@@ -125,26 +125,9 @@ fn strided_offsets(index: u32, rank: u32, skip: u32) -> vec2<u32> {
 }
 
 #if VEC4
-// The vec4 at index k (in vec4s) of an input, or its one element where it is a scalar.
-fn inA(k: u32) -> vec4<f32> {
-#if VEC4_A
-  return vec4<f32>(a4[k]);
-#else
-  return vec4<f32>(f32(a[0]));
-#endif
-}
-#if BINARY
-fn inB(k: u32) -> vec4<f32> {
-#if VEC4_B
-  return vec4<f32>(b4[k]);
-#else
-  return vec4<f32>(f32(b[0]));
-#endif
-}
-#endif
-// By rows: the j-th vec4 of the row that starts at element o of an input, or (an input constant along the row, as
-// a layer norm's mean per row, or a scalar) its element o.
-fn rowA(o: u32, j: u32) -> vec4<f32> {
+// The j-th vec4 from element o of an input (o a multiple of 4), or, for an input constant along a row (a layer norm's
+// mean per row) or a scalar, its element o.
+fn loadA4(o: u32, j: u32) -> vec4<f32> {
 #if VEC4_A
   return vec4<f32>(a4[o / 4u + j]);
 #else
@@ -152,7 +135,7 @@ fn rowA(o: u32, j: u32) -> vec4<f32> {
 #endif
 }
 #if BINARY
-fn rowB(o: u32, j: u32) -> vec4<f32> {
+fn loadB4(o: u32, j: u32) -> vec4<f32> {
 #if VEC4_B
   return vec4<f32>(b4[o / 4u + j]);
 #else
@@ -216,17 +199,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let o = strided_offsets(i, rank, 1u);
   for (var j = 0u; j < len4; j++) {
 #if BINARY
-    out4[i * len4 + j] = map4(rowA(o.x, j), rowB(o.y, j));
+    out4[i * len4 + j] = map4(loadA4(o.x, j), loadB4(o.y, j));
 #else
-    let x = rowA(o.x, j);
+    let x = loadA4(o.x, j);
     out4[i * len4 + j] = map4(x, x);
 #endif
   }
 #else
   if (i >= m(EW_N) / 4u) { return; }
-  let x = inA(periodic(i, PERIOD_A, m(EW_PERIOD_A) / 4u));
+  let x = loadA4(4u * periodic(i, PERIOD_A, m(EW_PERIOD_A) / 4u), 0u);
 #if BINARY
-  let y = inB(periodic(i, PERIOD_B, m(EW_PERIOD_B) / 4u));
+  let y = loadB4(4u * periodic(i, PERIOD_B, m(EW_PERIOD_B) / 4u), 0u);
 #else
   let y = x;
 #endif
