@@ -552,15 +552,15 @@ describe('fused attention: WebGPU kernels vs the composite', () => {
     const g = grad(ops.sum(ops.mul(y, R)), [x]);
     expect([...plan([y, ...g]).fused.values()].map((f) => f.pattern?.kernel).filter(Boolean)).toEqual([]);
   });
-  it('training fuses the backward by default from 128 keys on; below, or with recompute false, it keeps the composite (the backward reads the stored weights) and inference fuses', () => {
+  it('training fuses the backward by default from 64 keys on; below, or with recompute false, it keeps the composite (the backward reads the stored weights) and inference fuses', () => {
     const kernelsOf = (T: number, recompute?: boolean) => {
       const q = input([2, T, 8]), k = input([2, T, 8]), v = input([2, T, 8]), R = input([2, T, 8]);
       const y = attention(q, k, v, { causal: true, recompute });
       return [...plan([y, ...grad(ops.sum(ops.mul(y, R)), [q, k, v])]).fused.values()].map((f) => f.pattern?.kernel).filter(Boolean).sort();
     };
-    expect(kernelsOf(128)).toEqual(['attention', 'attention_grad']);
-    expect(kernelsOf(127)).toEqual([]);
-    expect(kernelsOf(128, false)).toEqual([]);
+    expect(kernelsOf(64)).toEqual(['attention', 'attention_grad']);
+    expect(kernelsOf(63)).toEqual([]);
+    expect(kernelsOf(64, false)).toEqual([]);
     const q = input([2, 7, 8]), k = input([2, 7, 8]), v = input([2, 7, 8]), R = input([2, 7, 8]);
     const y = attention(q, k, v, { causal: true, recompute: false });
     const g = grad(ops.sum(ops.mul(y, R)), [q, k, v]);
