@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
 import type { Backend } from '../src/backends/backend.js';
-import { DeviceLostError } from '../src/backends/webgpu/device.js';
+import { DeviceLostError, WaitClock } from '../src/backends/webgpu/device.js';
 import { input, Variable } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import { Dataset } from '../src/data/dataset.js';
@@ -192,6 +192,48 @@ describe('waiting for the GPU', () => {
     const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 100 Hz clock ticks
   };
+  // The pump's sleeps, on a clock the test drives (no timing): polls from 20 us growing with the wait; after steady
+  // waits, long sleeps through most of the expected time; and a wait that ends inside such a sleep ends the trust.
+  it('the waiting clock: polls, sleeps through steady waits, and forgets them when a wait ends inside such a sleep', () => {
+    const c = new WaitClock();
+    let t = 0;
+    // A wait of `ms` from now: the pump's sleeps until the first wake at or after its end, where it is seen done.
+    const wait = (ms: number) => {
+      const s = c.began(t), slept: number[] = [];
+      let at = t;
+      while (at < s + ms) { const d = c.sleepMs(at); slept.push(d); at += d; }
+      t = at;
+      c.ended(s, at);
+      return slept;
+    };
+    // No history: a poll every 1/32 of the wait, from 20 us to 1 ms.
+    const first = wait(20);
+    expect(first[0]).toBe(0.02);
+    expect(Math.max(...first)).toBeLessThanOrEqual(1);
+    expect(first.length).toBeGreaterThan(40);
+    for (let i = 0; i < 3; i++) wait(20);
+    // Four waits of about 20 ms: 0.9 of the shortest less 0.2 ms slept through in sleeps of at most 5 ms, then polls.
+    const sure = c.expectedWait();
+    expect(sure).toBeGreaterThan(17.8);
+    expect(sure).toBeLessThan(18);
+    const steady = wait(20);
+    expect(steady.slice(0, 3)).toEqual([5, 5, 5]);
+    expect(steady.length).toBeLessThan(20);
+    // Unsteady history (more than 25% apart): no trust.
+    const u = new WaitClock();
+    for (const ms of [10, 20, 10, 20]) { const s = u.began(0); u.sleepMs(0); u.ended(s, ms); }
+    expect(u.expectedWait()).toBe(0);
+    // Steady 6 ms waits, then 3 ms ones: the first 3 ms wait is seen done only after a 5 ms sleep, which would pass
+    // for steady beside the 6 ms ones; the history is dropped instead, and the next short wait polls from 20 us.
+    const c6 = new WaitClock();
+    t = 0;
+    const wait6 = (ms: number) => { const s = c6.began(t), slept: number[] = []; let at = t; while (at < s + ms) { const d = c6.sleepMs(at); slept.push(d); at += d; } t = at; c6.ended(s, at); return slept; };
+    for (let i = 0; i < 4; i++) wait6(6);
+    expect(c6.expectedWait()).toBeGreaterThan(5);
+    expect(wait6(3)[0]).toBe(5);
+    expect(c6.expectedWait()).toBe(0);
+    expect(wait6(3)[0]).toBe(0.02);
+  });
   it('a long read leaves the main thread mostly asleep', async () => {
     const x = input([512, 1024], 'f32', 'x'), w = new Variable(randn(1024 * 1024, 5), [1024, 1024], 'w');
     let y = x;

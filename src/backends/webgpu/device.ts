@@ -77,7 +77,8 @@ export async function gpuApi(): Promise<GPU> {
  * How long each sleep is: every wake costs the shader threads about 25 us on lavapipe's two cores, and a wait ends
  * up to one sleep late. Where the last waits took steadily the same time (a training step's), the pump sleeps through
  * most of the expected time in a few long sleeps (at most 5 ms each, so other events still run), then wakes every
- * thirty-second of the wait so far; otherwise it wakes every thirty-second from the start, 20 us to 1 ms. Fused
+ * thirty-second of the wait so far; otherwise it wakes every thirty-second from the start, 20 us to 1 ms (WaitClock,
+ * which also drops that trust when a wait ends inside such a sleep). Fused
  * attention's forward + backward ([32, 256, 32], about 13 ms) took 12.6 ms a step waited for this way, against 13.8 with
  * sleeps of a sixteenth of the pump's life (about 12 wakes a step) and 14.3 with a sixteenth of the newest wait's
  * (38 wakes); a one-dispatch step 0.15 ms, against 1.14 and 0.15 (0.09 spinning).
@@ -86,14 +87,12 @@ export function settle<T>(work: Promise<T>): Promise<T> {
   const cell = sleeper;
   if (!dawnInstance || !cell) return work;
   waiting++;
-  const start = performance.now();
-  newest = start;
-  const done = () => { waiting--; recent.push(performance.now() - start); if (recent.length > RECENT) recent.shift(); };
+  const start = WAIT_CLOCK.began(performance.now());
+  const done = () => { waiting--; WAIT_CLOCK.ended(start, performance.now()); };
   work.then(done, done);
   pump ??= (async () => {
     while (waiting > 0) {
-      const elapsed = performance.now() - newest, sure = expectedWait();
-      Atomics.wait(cell, 0, 0, elapsed < sure ? Math.min(sure - elapsed, 5) : Math.min(1, Math.max(0.02, elapsed / 32)));
+      Atomics.wait(cell, 0, 0, WAIT_CLOCK.sleepMs(performance.now()));
       await new Promise((r) => setImmediate(r));
     }
     pump = undefined;
@@ -102,21 +101,51 @@ export function settle<T>(work: Promise<T>): Promise<T> {
 }
 const sleeper = typeof SharedArrayBuffer === 'function' ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
 let waiting = 0;
-/** When the newest pending wait began. */
-let newest = 0;
-/** How long the last RECENT waits took, oldest first. */
-const recent: number[] = [];
-const RECENT = 4;
-/**
- * The time a wait may be slept through without waking: where the last RECENT waits agree within 25%, 0.9 of the
- * shortest less 0.2 ms, so that a wait as long as they were never ends in a long sleep (the waits measured include
- * their own lateness, which must not feed on itself); 0 below 1 ms or without such a history.
- */
-function expectedWait(): number {
-  if (recent.length < RECENT) return 0;
-  const lo = Math.min(...recent), hi = Math.max(...recent), sure = 0.9 * lo - 0.2;
-  return hi <= 1.25 * lo && sure >= 1 ? sure : 0;
+
+/** How long settle()'s pump sleeps: the policy above, on the clock it is given (so a test can drive it). */
+export class WaitClock {
+  /** How long the last RECENT waits took, oldest first. */
+  private recent: number[] = [];
+  /** When the newest pending wait began. */
+  private newest = 0;
+  /** Whether the last sleep was through expected time, not a poll. */
+  private trusted = false;
+  static readonly RECENT = 4;
+
+  /** A wait begins at `now`; returns its start, for ended(). */
+  began(now: number): number { this.newest = now; return now; }
+
+  /**
+   * A wait that began at `start` is done at `now`. Done within a sleep taken on the history's word, the wait may
+   * have been much shorter than the ones before (a switch from training steps to single reads), and its measured
+   * length is the sleep's, not its own: believed, it would keep every later short wait asleep as long. So the history
+   * is forgotten and the pump polls until it is steady again.
+   */
+  ended(start: number, now: number): void {
+    if (this.trusted) { this.recent.length = 0; return; }
+    this.recent.push(now - start);
+    if (this.recent.length > WaitClock.RECENT) this.recent.shift();
+  }
+
+  /** The next sleep, in ms, at `now`. */
+  sleepMs(now: number): number {
+    const elapsed = now - this.newest, sure = this.expectedWait();
+    this.trusted = sure - elapsed >= 0.02;
+    return this.trusted ? Math.min(sure - elapsed, 5) : Math.min(1, Math.max(0.02, elapsed / 32));
+  }
+
+  /**
+   * The time a wait may be slept through without waking: where the last RECENT waits agree within 25%, 0.9 of the
+   * shortest less 0.2 ms, so that a wait as long as they were never ends in a long sleep (the waits measured include
+   * their own lateness, which must not feed on itself); 0 below 1 ms or without such a history.
+   */
+  expectedWait(): number {
+    if (this.recent.length < WaitClock.RECENT) return 0;
+    const lo = Math.min(...this.recent), hi = Math.max(...this.recent), sure = 0.9 * lo - 0.2;
+    return hi <= 1.25 * lo && sure >= 1 ? sure : 0;
+  }
 }
+const WAIT_CLOCK = new WaitClock();
 let pump: Promise<void> | undefined;
 
 export interface DeviceOptions {
