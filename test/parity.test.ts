@@ -171,6 +171,8 @@ const VEC4_BINARY_PAIRS: [number[], number[]][] = [[[36, 68], [36, 68]], [[36, 6
   // By rows (strided, the last dim kept, a multiple of 4): transposes, and broadcasts that keep rows whole.
   cases.push(
     { name: 'transpose [3,5,8] perm [1,0,2] (vec4 rows)', args: [f([3, 5, 8])], f: (x) => ops.transpose(x, [1, 0, 2]) },
+    { name: 'transpose [5,3,4] perm [1,0,2] (vec4 rows of one vec4)', args: [f([5, 3, 4])], f: (x) => ops.transpose(x, [1, 0, 2]) },
+    { name: 'transpose [6,5,5] perm [1,0,2] (rows of 5, the shortest by rows: ROW_MIN 4)', args: [f([6, 5, 5])], f: (x) => ops.transpose(x, [1, 0, 2]) },
     { name: 'transpose [2,3,3,2,8] perm [2,0,3,1,4] (vec4 rows: attention\'s heads)', args: [f([2, 3, 3, 2, 8])], f: (x) => ops.transpose(x, [2, 0, 3, 1, 4]) },
     { name: 'mul [5,1,12] with [1,3,12] (vec4 rows)', args: [f([5, 1, 12]), f([1, 3, 12])], f: (a, b) => ops.mul(a, b) },
     { name: 'x - mean(x) over rows [6,5,12] (vec4 rows, b constant along a row)', args: [f([6, 5, 12])], f: (x) => ops.sub(x, ops.mean(x, -1, true)), k: () => [12, 12] },
@@ -330,6 +332,8 @@ it('vec4 launch: maps of a multiple of 4 elements whose inputs are the same shap
   expect(rows(ops.mul(input([5, 1, 12]), input([5, 3, 1])))).toEqual([true, true]); // b constant along the row: one element
   expect(launchFor(ops.sub(input([16, 8, 12]), input([16, 8, 1]))).defines?.VEC4_B).toBe(false);
   expect(rows(ops.transpose(input([12, 8])))).toEqual([true, false]); // the last dim not kept: [8, 12] read down columns
+  expect(rows(ops.transpose(input([6, 5, 5]), [1, 0, 2]))).toEqual([true, false]); // rows of 5
+  expect(rows(ops.transpose(input([6, 5, 3]), [1, 0, 2]))).toEqual([false, false]); // rows of 3: per element
 });
 // The packed operands live in scratch textures of at most 32M vec4s (PANEL_TEXTURE_TEXELS); a product whose panels
 // would not fit runs on matmul_subgroup instead, even when 'packed' is asked for.
