@@ -14,6 +14,7 @@ import { Tensor, input } from '../src/graph/tensor.js';
 import * as ops from '../src/graph/ops.js';
 import * as seq from '../src/graph/attention.js';
 import { grad } from '../src/autodiff/grad.js';
+import { topoSort } from '../src/graph/topo.js';
 import { COMPOSITES } from '../src/graph/composite_ops.js';
 import { step, perceptronLoss } from '../src/graph/activations.js';
 import { reparameterize } from '../src/graph/random.js';
@@ -199,5 +200,11 @@ describe('gradcheck: autodiff vs central finite differences (CPU, float32, eps 1
     const [vx, vz] = await runOn(cpu, [gx, gz], new Map([[x, randn(6, 1)], [z, randn(4, 2)]]));
     expect(Array.from(vz)).toEqual([0, 0, 0, 0]);
     expect(vx.length).toBe(6);
+  });
+
+  it('the gradient w.r.t. an intermediate used twice is the node its inputs\' gradients come from, not a second sum', () => {
+    const x = input([2, 3], 'f32', 'x'), h = ops.tanh(x);
+    const [dh, dx] = grad(ops.sum(ops.add(ops.mul(h, h), h)), [h, x]);
+    expect(topoSort([dx])).toContain(dh);
   });
 });

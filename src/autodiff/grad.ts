@@ -32,6 +32,8 @@ export function grad(loss: Tensor, wrt: readonly Tensor[], dy?: Tensor): Tensor[
   for (let i = order.length - 1; i >= 0; i--) {
     const n = order[i];
     const dy = total(grads.get(n));
+    // The sum stands in for its parts: a tensor in `wrt` returns the very node its inputs' gradients were built from.
+    if (dy) grads.set(n, [dy]);
     if (!dy || n.inputs.length === 0 || !n.inputs.some((x) => wanted.has(x))) continue;
     const region = regionOf(n), nodes = region && regionNodes(n, region.inputs);
     if (region && nodes) {
