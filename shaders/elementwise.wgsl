@@ -110,6 +110,15 @@ fn chain(v: f32) -> f32 {
   return r;
 }
 
+// The map's value at one element: its first op on x (and y, BINARY), then the chain.
+fn opChain(x: f32, y: f32) -> f32 {
+#if BINARY
+  return chain(binary_op(x, y, bitcast<f32>(m(EW_ALPHA))));
+#else
+  return chain(unary_op(x, bitcast<f32>(m(EW_ALPHA))));
+#endif
+}
+
 // Offsets into a and b of the element (or, with skip = 1, the row) numbered `index` in the output's row-major order.
 fn strided_offsets(index: u32, rank: u32, skip: u32) -> vec2<u32> {
   var rem = index;
@@ -143,19 +152,13 @@ fn loadB4(o: u32, j: u32) -> vec4<f32> {
 #endif
 }
 #endif
-fn map1(x: f32, y: f32) -> TOut {
-#if BINARY
-  return to_out(chain(binary_op(x, y, bitcast<f32>(m(EW_ALPHA)))));
-#else
-  return to_out(chain(unary_op(x, bitcast<f32>(m(EW_ALPHA)))));
-#endif
-}
+fn map1(x: f32, y: f32) -> TOut { return to_out(opChain(x, y)); }
 #else
 fn apply(oa: u32, ob: u32) -> f32 {
 #if BINARY
-  return chain(binary_op(f32(a[oa]), f32(b[ob]), bitcast<f32>(m(EW_ALPHA))));
+  return opChain(f32(a[oa]), f32(b[ob]));
 #else
-  return chain(unary_op(f32(a[oa]), bitcast<f32>(m(EW_ALPHA))));
+  return opChain(f32(a[oa]), 0.0);
 #endif
 }
 
