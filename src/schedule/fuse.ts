@@ -86,8 +86,8 @@ export const FUSED_COMPOSITES: Record<string, {
 }> = {
   // Head sizes that are multiples of 4 up to 64 (the kernels' per-query vec4 arrays), and q, k, v distinct tensors (a
   // kernel gives the gradient through one of them; attention(x, x, x) sums three). The gradient kernels recompute the
-  // weights from q and k, so no [Tq, Tk] matrix is stored in training either; by default from 64 keys on (below, the
-  // composite's backward is faster on lavapipe), always with `recompute: true`, never with false. They also read the
+  // weights from q and k, so no [Tq, Tk] matrix is stored in training either; by default from 64 keys on (the
+  // threshold measured in src/graph/attention.ts), always with `recompute: true`, never with false. They also read the
   // forward's output o (D_i = dy_i·o_i). One step computes the row statistics once and then dq, dk and dv.
   attention: {
     forward: 'attention',
