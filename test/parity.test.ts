@@ -102,8 +102,10 @@ const cases: Case[] = [];
 // 64-column tile with 4 columns.
 // The subgroup kernel takes four k a step from K = 16 (K4; K = 25, 29, 33, 45 end on a partial step) and reads A as
 // vec4s where K (untransposed, VEC_A) or M (transposed, VEC_AT) is a multiple of 4: [36, 45, 68] Aᵀ·B takes VEC_AT
-// with a partial last step and a second row tile of 4 rows, and its A·B's dA (K = 68) VEC_A.
-for (const [M, K, N] of [[33, 257, 7], [1, 7, 1], [257, 33, 257], [7, 1, 33], [21, 37, 1030], [1030, 19, 45], [13, 25, 100], [37, 29, 68], [70, 33, 36], [36, 45, 68]]) {
+// with a partial last step and a second row tile of 4 rows, and its A·B's dA (K = 68) VEC_A. A·Bᵀ with K a multiple
+// of 4 reads Bᵀ's four k as vec4s (VEC_BT): [45, 28, 70] (a partial row tile, a 64-column tile and a 6-column one)
+// and [9, 16, 33] (16-row tiles, one four-k step).
+for (const [M, K, N] of [[33, 257, 7], [1, 7, 1], [257, 33, 257], [7, 1, 33], [21, 37, 1030], [1030, 19, 45], [13, 25, 100], [37, 29, 68], [70, 33, 36], [36, 45, 68], [45, 28, 70], [9, 16, 33]]) {
   for (const transA of [false, true]) for (const transB of [false, true]) {
     const a = transA ? [K, M] : [M, K], b = transB ? [N, K] : [K, N];
     const tag = `${transA ? 'Aᵀ' : 'A'}·${transB ? 'Bᵀ' : 'B'}`;

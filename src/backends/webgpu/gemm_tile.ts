@@ -21,5 +21,14 @@ export function subgroupTile(M: number, N: number): { rows16: boolean; wide: boo
  */
 export const subgroupK4 = (K: number) => K >= 16;
 
+/**
+ * vecBT: every A·Bᵀ with four k a step and K a multiple of 4 reads a column's four k as one vec4 (VEC_BT), one
+ * lane-loop instead of four, as the attention backward's products did first. Wall ms a product (one process, off and
+ * on alternated 5 times, medians, lavapipe, 2 cores): [32]x256x256x32 (attention's q·kᵀ) 6.98 -> 6.56, 1024x512x128
+ * 4.63 -> 4.30, 1024x128x512 4.78 -> 4.64, 1024x384x128 3.63 -> 3.57, 128x256x784 2.39 -> 2.21, 128x784x256
+ * 2.41 -> 2.33, 1024^3 51.0 -> 47.7. Read as a plan is compiled: benchmarks set it to compare.
+ */
+export const GEMM_SWITCHES = { vecBT: true };
+
 /** matmul_subgroup.wgsl's switches for the causal attention products and their epilogue: off in every other product. */
 export const SUBGROUP_PLAIN = { CAUSAL: false, ATTN: false, ATTN_DS: false, ATTN_SP: false, ATTN_S: false, ATTN_LENGTHS: false, ATTN_V4: false, STORE_V4: false, VEC_BT: false };
