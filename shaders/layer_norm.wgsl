@@ -12,6 +12,11 @@
 // b (forward) or dy (GRAD)
 @group(0) @binding(3) var<storage, read> third: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
+#if XHAT
+// The forward in training also writes x̂ = (x - mean) * rstd, which the weight's gradient (a sum of dy * x̂ over rows,
+// left to the composite's primitives) reads: src/schedule/fuse.ts, `sides`.
+@group(0) @binding(5) var<storage, read_write> xhat: array<f32>;
+#endif
 
 override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts, spread)
 
@@ -43,6 +48,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     out[row + c] = rstd * (third[row + c] * w[c] - mg - xhat * mgx);
   }
 #else
-  for (var c = 0u; c < C; c++) { out[row + c] = (x[row + c] - mu) * rstd * w[c] + third[c]; }
+  for (var c = 0u; c < C; c++) {
+    let h = (x[row + c] - mu) * rstd;
+#if XHAT
+    xhat[row + c] = h;
+#endif
+    out[row + c] = h * w[c] + third[c];
+  }
 #endif
 }

@@ -125,18 +125,26 @@ describe('what fuses', () => {
     expect(opsOf(plan([ops.add(ops.matmul(x, w), col)]))).toEqual([]); // a column, not a row
   });
 
-  it('layer norm is one kernel in inference, and its dx one kernel in training (weight and bias gradients stay sums)', () => {
+  it('layer norm is one kernel in inference, and in training one kernel each way (weight and bias gradients stay sums)', () => {
     const x = input([7, 33]), w = input([33]), b = input([33]), R = input([7, 33]);
     const y = layerNorm(ops.tanh(x), w, b);
     expect(plan([y]).steps.map((s) => s.op)).toEqual(['tanh', 'add']);
     expect([...plan([y]).fused.values()].map((g) => g.pattern?.kernel)).toEqual(['layer_norm']);
+    expect([...plan([y]).fused.values()].map((g) => g.outputs)).toEqual([undefined]); // no x̂ where nothing reads it
     const L = ops.sum(ops.mul(y, R));
     const [dx, dw, db] = grad(L, [x, w, b]);
     const fused = plan([L, dx, dw, db]), plain = plan([L, dx, dw, db], [], { fuse: false });
-    // Training: the forward's normalised values feed dw, so the forward stays composite; dx recomputes the row
-    // statistics from x instead of reading the ~20 backward nodes' results.
-    expect([...fused.fused.values()].flatMap((g) => g.pattern ? [g.pattern.kernel] : [])).toEqual(['layer_norm_grad']);
-    expect(fused.stats.kernels).toBeLessThan(plain.stats.kernels - 15);
+    // Training: dx recomputes the row statistics from x instead of reading the ~20 backward nodes' results; dw sums
+    // dy·x̂, so the forward kernel writes x̂ beside y, and nothing else of the forward composite is a step.
+    const kernels = [...fused.fused.values()].flatMap((g) => g.pattern ? [g.pattern.kernel] : []);
+    expect(kernels.sort()).toEqual(['layer_norm', 'layer_norm_grad']);
+    const forward = [...fused.fused.values()].find((g) => g.pattern?.kernel === 'layer_norm')!;
+    const xhat = forward.outputs![1]!;
+    expect([forward.outputs!.length, forward.outputs![0], xhat.op, xhat.shape]).toEqual([2, y, 'mul', [7, 33]]);
+    expect(fused.bufferOf.has(xhat)).toBe(true);
+    const steps = fused.steps.map((s) => fused.fused.get(s)?.pattern?.kernel ?? fused.fused.get(s)?.nodes.map((n) => n.op).join('>') ?? s.op);
+    expect(steps).toEqual(['tanh', 'layer_norm', 'mul>sum', 'layer_norm_grad', 'tanh_grad', 'mul', 'sum', 'sum']); // dw = sum(dy·x̂), db = sum(dy)
+    expect(fused.stats.kernels).toBeLessThan(plain.stats.kernels - 25);
     // Relu after it: the relu runs on its own, reading the fused kernel's output.
     expect([...plan([ops.relu(y)]).fused.values()].map((g) => g.pattern?.kernel ?? g.nodes.map((n) => n.op).join('>'))).toEqual(['layer_norm']);
   });
@@ -361,14 +369,16 @@ describe('fused layer norm: WebGPU kernel vs the composite', () => {
       const C = shape[shape.length - 1];
       const x = input(shape, 'f32', 'x'), w = input([C], 'f32', 'w'), b = input([C], 'f32', 'b'), R = input(shape, 'f32', 'R');
       const y = layerNorm(x, w, b, 1e-4);
-      const grads = grad(ops.sum(ops.mul(y, R)), [x, w, b]);
+      // Training: y and the gradients, the forward kernel writing x̂ for dweight beside y.
+      const grads = [y, ...grad(ops.sum(ops.mul(y, R)), [x, w, b])];
       const feeds: Feeds = new Map([[x, randn(x.size, 1, 2).map((v, i) => v + (i % C) * 0.1)], [w, randn(C, 2)], [b, randn(C, 3)], [R, randn(x.size, 4)]]);
       for (const [outputs, kernel] of [[[y], 'layer_norm'], [grads, 'layer_norm_grad']] as const) {
         expect([...plan(outputs).fused.values()].map((g) => g.pattern?.kernel)).toContain(kernel);
+        if (outputs === grads) expect([...plan(outputs).fused.values()].find((g) => g.pattern?.kernel === 'layer_norm')?.outputs?.length).toBe(2);
         const { cpu: want, gpu: got } = await runBoth(outputs, feeds, gpu, cpu);
         // Each output sums at most C terms per row (dweight and dbias sum over rows: their reduce kernels, as before).
         outputs.forEach((t, i) => {
-          const K = i === 0 ? C : x.size / C;
+          const K = t === grads[2] || t === grads[3] ? x.size / C : C;
           assertClose(got[i], want[i], { atol: 1e-6 + 1e-5 * Math.sqrt(Math.max(K, C)) * maxAbs(want[i]), rtol: 2e-5, what: `${kernel} [${shape}] output ${i}` });
         });
       }

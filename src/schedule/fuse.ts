@@ -82,6 +82,11 @@ export const FUSED_COMPOSITES: Record<string, {
    * rider is left to the composite's backward.
    */
   rides?: Record<number, number>;
+  /**
+   * Values inside the forward region that its kernel can write beside its output (Fused.outputs, after it), so that
+   * a gradient the composite's primitives compute may read them without keeping the whole forward composite.
+   */
+  sides?: (r: Region) => Tensor[];
   grads: Record<number, { kernel: FusedKernel; inputs: (r: Region, dy: Tensor) => Tensor[] }>;
 }> = {
   // Head sizes that are multiples of 4 up to 64 (the kernels' per-query vec4 arrays), and q, k, v distinct tensors (a
@@ -96,8 +101,13 @@ export const FUSED_COMPOSITES: Record<string, {
     fits: (r) => r.inputs[0].shape[2] <= 64 && r.inputs[0].shape[2] % 4 === 0 && new Set(r.inputs).size === r.inputs.length,
     grads: Object.fromEntries([0, 1, 2].map((i) => [i, { kernel: 'attention_grad' as const, inputs: (r: Region, dy: Tensor) => [...r.inputs.slice(0, 3), dy, r.output, ...r.inputs.slice(3)] }])),
   },
-  // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row.
-  layer_norm: { forward: 'layer_norm', grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } } },
+  // dweight and dbias are sums over rows, which the reduce kernels already do well; dx is per row. dweight sums
+  // dy·x̂, so in training the forward kernel also writes x̂ = (x - mean)·rstd (the product the weight multiplies).
+  layer_norm: {
+    forward: 'layer_norm',
+    sides: (r) => r.output.inputs.filter((t) => t.op === 'mul').flatMap((m) => m.inputs.filter((t) => t !== r.inputs[1] && t.op === 'mul')),
+    grads: { 0: { kernel: 'layer_norm_grad', inputs: (r, dy) => [r.inputs[0], r.inputs[1], dy] } },
+  },
   // Implicit GEMM (shaders/conv_gemm.wgsl) where convAlgorithm says so, else im2col and the GEMM kernels. The
   // weight gradient reads x again and gathers its windows; nothing keeps the columns. The bias gradient (a sum of dy
   // over all but the channel) rides on the implicit weight gradient: dy is its A operand already.
@@ -351,7 +361,14 @@ function fuseComposites(order: readonly Tensor[], groups: Map<Tensor, Fused>, pi
   for (let c of forwards) {
     const inside = new Set([...c.g.nodes, ...recomputed]);
     if (specOf(c.g)?.keepShared) c = { ...keepShared(c, inside), r: c.r };
-    if (!readOnlyIn(c.g, inside)) continue;
+    if (!readOnlyIn(c.g, inside)) {
+      // Values read outside that the kernel can write as well, each read only after the step (its position).
+      const sides = specOf(c.g)?.sides?.(c.r) ?? [], at = position.get(c.n)!;
+      const read = absorbedBy(c.g).filter((t) => pinned.has(t) || (users.get(t) ?? []).some((u) => !inside.has(u)));
+      const late = (t: Tensor) => (users.get(t) ?? []).every((u) => inside.has(u) || position.get(u)! > at);
+      if (!read.every((t) => sides.includes(t) && late(t))) continue;
+      c = { ...c, g: { ...c.g, outputs: [c.n, ...sides.filter((t) => read.includes(t))] } };
+    }
     const back = joints.get(c.r);
     if (back) c.g.link = back.link = links++;
     accept(c);

@@ -13,11 +13,12 @@ import { UNIFORMS } from './contracts.js';
 /** Layer norm's fused kernels (schedule/fuse.ts): forward reads [x, weight, bias], the gradient [x, weight, dy]. */
 function layerNorm(n: Tensor, g: Fused, grad: boolean): Launch {
   const [rows, C] = rowsOf(g.inputs[0].shape);
+  const xhat = grad ? undefined : g.outputs?.[1]; // x̂ beside y, in training (fuse.ts, sides)
   return {
     shader: 'layer_norm',
-    defines: { GRAD: grad },
+    defines: { GRAD: grad, XHAT: !!xhat },
     uniform: UNIFORMS.layer_norm_dims.pack({ rows, C, eps: g.pattern!.attrs.eps }),
-    bindings: [...g.inputs, n],
+    bindings: [...g.inputs, n, ...(xhat ? [xhat] : [])],
     ...spread('layerNorm', rows, 64),
   };
 }
