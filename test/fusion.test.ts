@@ -364,7 +364,8 @@ describe('implicit-GEMM conv2d: WebGPU kernels vs the composite', () => {
 // The fused layer norm kernels against the composite they replace (the CPU reference runs the composite's nodes one by
 // one), on sizes that divide no workgroup: forward alone (inference), and dx, dweight, dbias in training.
 describe('fused layer norm: WebGPU kernel vs the composite', () => {
-  for (const shape of [[7, 33], [257, 7], [3, 5, 129], [2, 1], [65, 3]]) {
+  // [65, 12], [3, 7, 128] and [1, 4]: features a multiple of 4, read as vec4s (VEC4).
+  for (const shape of [[7, 33], [257, 7], [3, 5, 129], [2, 1], [65, 3], [65, 12], [3, 7, 128], [1, 4]]) {
     it(`layerNorm [${shape}]`, async () => {
       const C = shape[shape.length - 1];
       const x = input(shape, 'f32', 'x'), w = input([C], 'f32', 'w'), b = input([C], 'f32', 'b'), R = input(shape, 'f32', 'R');

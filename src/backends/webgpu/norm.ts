@@ -16,7 +16,8 @@ function layerNorm(n: Tensor, g: Fused, grad: boolean): Launch {
   const xhat = grad ? undefined : g.outputs?.[1]; // x̂ beside y, in training (fuse.ts, sides)
   return {
     shader: 'layer_norm',
-    defines: { GRAD: grad, XHAT: !!xhat },
+    // Features a multiple of 4: every tensor is whole vec4s, read four features a load.
+    defines: { GRAD: grad, XHAT: !!xhat, VEC4: C % 4 === 0 },
     uniform: UNIFORMS.layer_norm_dims.pack({ rows, C, eps: g.pattern!.attrs.eps }),
     bindings: [...g.inputs, n, ...(xhat ? [xhat] : [])],
     ...spread('layerNorm', rows, 64),
