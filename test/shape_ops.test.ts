@@ -11,7 +11,7 @@ import { concat, slice, pad, MAX_CONCAT_INPUTS } from '../src/graph/shape_ops.js
 import { collapseCopy } from '../src/backends/webgpu/shape_ops.js';
 import { grad } from '../src/autodiff/grad.js';
 import { CpuBackend, WebGpuBackend } from '../src/backends/index.js';
-import type { Feeds } from '../src/schedule/plan.js';
+import { plan, type Feeds } from '../src/schedule/plan.js';
 import { topoSort } from '../src/graph/topo.js';
 import { assertClose, randn, runOn, finiteDifferenceCheck } from './helpers.js';
 
@@ -195,5 +195,84 @@ describe('shape ops: WebGPU vs CPU reference, forward and backward (exact)', () 
     const [got] = await runOn(gpu, [y], feeds);
     expect(Array.from(got.subarray(0, 9))).toEqual(Array(9).fill(0));
     assertClose(got, want, { atol: 1e-6, rtol: 2e-5, what: 'pad after slot reuse' });
+  });
+});
+
+// ---- copies the planner skips (src/schedule/in_place.ts) ----
+// Both backends run the same plan, so parity cannot see a wrong offset: the values here are checked against host
+// arithmetic, on plans whose slots are reused around the in-place values.
+describe('slices and concats in place', () => {
+  const x = input([3, 4, 64], 'f32', 'x'), xv = randn(x.size, 7);
+  const third = (i: number) => xv.subarray(i * 256, (i + 1) * 256);
+  const kinds = (p: ReturnType<typeof plan>, t: Tensor) => p.buffers[p.bufferOf.get(t)!];
+
+  it('a slice along the first axis of a computed value is that value at an offset, not a step', async () => {
+    const y = ops.mul(x, 2); // computed by a step
+    const s = [0, 1, 2].map((i) => slice(y, [i, 0, 0], [1, 4, 64]));
+    // Each read only after several other values took and freed slots: y must outlive its last slice's reader.
+    const outs = s.map((t, i) => ops.add(ops.tanh(ops.exp(ops.mul(t, 0.1 * (i + 1)))), i));
+    const p = plan(outs);
+    expect(p.steps.some((t) => t.op === 'slice')).toBe(false);
+    s.forEach((t, i) => expect([kinds(p, t).kind, kinds(p, t).offset, kinds(p, t).parent]).toEqual(['slice', i * 1024, p.bufferOf.get(y)]));
+    for (const be of [cpu, gpu]) {
+      const got = await runOn(be, outs, new Map([[x, xv]]));
+      got.forEach((g, i) => assertClose(g, third(i).map((v) => Math.tanh(Math.exp(2 * v * 0.1 * (i + 1))) + i), { atol: 1e-6, rtol: 1e-5, what: `${be.name} slice ${i}` }));
+    }
+  });
+
+  it('a concat along the first axis has its inputs computed in its buffer, and is no step', async () => {
+    const parts = [0, 1, 2].map((i) => ops.mul(slice(x, [i, 0, 0], [1, 4, 64]), i + 1));
+    const c = concat(parts, 0);
+    const out = ops.add(ops.tanh(c), 1); // read after the parts' own slots would have been freed
+    const p = plan([out, parts[1]]);
+    expect(p.steps.some((t) => t.op === 'concat')).toBe(false);
+    parts.forEach((t, i) => expect([kinds(p, t).kind, kinds(p, t).offset, kinds(p, t).parent]).toEqual(['slice', i * 1024, p.bufferOf.get(c)]));
+    for (const be of [cpu, gpu]) {
+      const [o, p1] = await runOn(be, [out, parts[1]], new Map([[x, xv]]));
+      assertClose(o, xv.map((v, k) => Math.tanh(v * (Math.floor(k / 256) + 1)) + 1), { atol: 1e-6, rtol: 1e-5, what: `${be.name} concat` });
+      assertClose(p1, third(1).map((v) => 2 * v), { atol: 0, rtol: 0, what: `${be.name} a part read on its own` });
+    }
+  });
+
+  it("a part read after its concat's last reader keeps the concat's buffer: no later value is computed over it", async () => {
+    const parts = [0, 1, 2].map((i) => ops.mul(slice(x, [i, 0, 0], [1, 4, 64]), i + 1));
+    const early = ops.tanh(concat(parts, 0)), late = ops.mul(ops.exp(parts[0]), parts[0]);
+    const p = plan([early, late]);
+    expect(p.steps.some((t) => t.op === 'concat')).toBe(false);
+    for (const be of [cpu, gpu]) {
+      const [e, l] = await runOn(be, [early, late], new Map([[x, xv]]));
+      assertClose(e, xv.map((v, k) => Math.tanh(v * (Math.floor(k / 256) + 1))), { atol: 1e-6, rtol: 1e-5, what: `${be.name} early` });
+      assertClose(l, third(0).map((v) => Math.exp(v) * v), { atol: 1e-6, rtol: 1e-5, what: `${be.name} late` });
+    }
+  });
+
+  it('the qkv split and its gradient: slices in place forward, one concat of gradients in place backward, as finite differences say', async () => {
+    const w = input([3, 4, 64], 'f32', 'w');
+    const qkv = ops.mul(x, w);
+    const [q, k, v] = [0, 1, 2].map((i) => ops.reshape(slice(qkv, [i, 0, 0], [1, 4, 64]), [4, 64]));
+    const L = ops.sum(ops.mul(ops.tanh(ops.mul(q, k)), v));
+    const [dx] = grad(L, [x]);
+    const p = plan([L, dx]);
+    expect(p.steps.filter((t) => t.op === 'slice' || t.op === 'concat' || t.op === 'pad')).toEqual([]);
+    const feeds: Feeds = new Map([[x, xv], [w, randn(w.size, 8)]]);
+    const [cpuDx] = await runOn(cpu, [dx], feeds), [gpuDx] = await runOn(gpu, [dx], feeds);
+    assertClose(gpuDx, cpuDx, { atol: 1e-6, rtol: 1e-5, what: 'dx, CPU vs WebGPU' });
+    await finiteDifferenceCheck(cpu, { wrt: [x], L, grads: [dx], feeds }, { name: 'qkv split in place' });
+  });
+
+  it('keeps the copy where a run is not bindable, not contiguous, or would be read and written in one dispatch', () => {
+    const y = ops.mul(input([3, 4, 5], 'f32', 'y'), 2);
+    const steps = (outs: Tensor[]) => plan(outs).steps.map((t) => t.op);
+    expect(steps([slice(y, [1, 0, 0], [1, 4, 5])])).toContain('slice'); // offset 20 floats: not a multiple of 256 bytes
+    expect(steps([slice(ops.mul(x, 2), [0, 0, 0], [3, 2, 64])])).toContain('slice'); // rows 0-1 of each: not contiguous
+    expect(steps([slice(ops.mul(x, 2), [0, 0, 0], [1, 4, 63])])).toContain('slice'); // 252 floats
+    const w = input([3, 4, 64], 'f32', 'w');
+    expect(steps([slice(ops.mul(w, 1), [1, 0, 0], [1, 4, 64])])).not.toContain('slice');
+    // A chain: the second part is computed from the first, which would be read from the buffer being written.
+    const a = ops.mul(slice(x, [0, 0, 0], [1, 4, 64]), 2), b = ops.tanh(a);
+    expect(steps([concat([a, b], 0)])).toContain('concat');
+    expect(steps([concat([ops.exp(a), b], 0)])).not.toContain('concat');
+    // Along a later axis the parts are interleaved.
+    expect(steps([concat([ops.exp(x), ops.tanh(x)], 1)])).toContain('concat');
   });
 });

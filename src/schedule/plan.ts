@@ -4,13 +4,16 @@
 //
 // Buffers: feeds, variables and constants have their own buffers; every other value lives in a temporary slot,
 // and a slot is reused once the last reader of its value has run (liveness), so a step's memory is the peak of
-// what is live at once rather than the sum of every intermediate. Views (reshape) share their input's buffer.
+// what is live at once rather than the sum of every intermediate. Views (reshape) share their input's buffer, and so
+// do slices that are a contiguous run of it, at an offset; a concat of contiguous runs has its inputs computed in
+// place (src/schedule/in_place.ts).
 import { Tensor, Variable, variableOf } from '../graph/tensor.js';
 import { fmt } from '../graph/shape.js';
 import { topoSort } from '../graph/topo.js';
 import { OP_FACTS, OpName, isOp, isView, isEffect, factsOf, Node, isUnary, isBinary } from '../graph/op_table.js';
 import { fuse, Fused, absorbedBy, writtenBy } from './fuse.js';
 import { multiInputs } from '../graph/optim_ops.js';
+import { sliceRun, concatRuns } from './in_place.js';
 import { UserError, OptionError } from '../util/errors.js';
 import type { Precision } from '../graph/f16.js';
 
@@ -106,7 +109,9 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   const fused = o.fuse === false ? new Map<Tensor, Fused>() : fuse(order, outputs);
   // What a fused step absorbs, and the values it writes beside its own node, are no steps of their own.
   const absorbed = new Set([...fused].flatMap(([s, g]) => [...absorbedBy(g), ...writtenBy(s, g).filter((t) => t !== s)]));
-  const steps = [...order.filter((n) => !isLeaf(n) && !isView(n) && !isEffect(n) && !absorbed.has(n)), ...order.filter((n) => isEffect(n))];
+  const own = (n: Tensor) => !isLeaf(n) && !isView(n) && !isEffect(n) && !absorbed.has(n);
+  const { at, parts, wholes } = inPlace(order, fused, own, effects, o.precision === 'f16');
+  const steps = [...order.filter((n) => own(n) && !at.has(n) && !wholes.has(n)), ...order.filter((n) => isEffect(n))];
 
   const buffers: PlannedBuffer[] = [];
   const bufferOf = new Map<Tensor, number>();
@@ -125,7 +130,8 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
     if (byVar.has(v)) bufferOf.set(n, byVar.get(v)!); else byVar.set(v, b);
   }
 
-  const root = (t: Tensor): Tensor => (isView(t) ? root(t.inputs[0]) : t);
+  // The value whose buffer a tensor reads: through views and in-place slices. (A concat computed in place is its own.)
+  const root = (t: Tensor): Tensor => (isView(t) || at.has(t) ? root(t.inputs[0]) : t);
   const half = o.precision === 'f16' ? halfStored(steps, fused, outputs, root, o.halfOutputs) : new Set<Tensor>();
   // A multi-tensor update's gradients are computed straight into their sub-ranges of one arena, laid out as its
   // parameters are, so one kernel reaches them all with no copy (optimMulti made each the only value of its buffer).
@@ -140,10 +146,16 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
     });
   }
 
-  // Liveness: the last step that reads each value (through views). Outputs live to the end.
+  // Liveness: the last step that reads each value (through views). Outputs live to the end. A concat computed in
+  // place lives while any of its parts is read, and its parts have no slots of their own.
   const lastUse = new Map<Tensor, number>();
   steps.forEach((s, i) => stepInputs({ fused }, s).forEach((x) => lastUse.set(root(x), i)));
   for (const o of outputs) lastUse.set(root(o), Infinity);
+  for (const [part, { whole }] of parts) {
+    const u = Math.max(lastUse.get(part) ?? -1, lastUse.get(whole) ?? -1);
+    lastUse.delete(part);
+    if (u >= 0) lastUse.set(whole, u);
+  }
 
   const free: number[] = [];
   const dying: Tensor[][] = steps.map(() => []);
@@ -152,8 +164,11 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
   steps.forEach((s, i) => {
     // A step writing several values (Fused.outputs) needs them all at once: none is given a slot another frees here.
     const unread: number[] = [];
-    for (const t of isEffect(s) ? [] : writtenBy(s, fused.get(s))) {
-      if (bufferOf.has(t)) continue;
+    for (const w of isEffect(s) ? [] : writtenBy(s, fused.get(s))) {
+      if (bufferOf.has(w)) continue;
+      // A part of a concat computed in place: the concat takes its slot when its first part is written.
+      const part = parts.get(w), t = part ? part.whole : w;
+      if (part && bufferOf.has(t)) { bufferOf.set(w, newBuffer({ kind: 'slice', bytes: w.size * 4, parent: bufferOf.get(t)!, offset: part.offset * 4 })); continue; }
       const need = storedBytes(t, half.has(t));
       naive += need;
       // Best fit among free slots; grow the largest if none is big enough, else make a new one.
@@ -165,11 +180,20 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
       const slot = pick >= 0 ? free.splice(pick, 1)[0] : newBuffer({ kind: 'temp', bytes: need });
       bufferOf.set(t, slot);
       if (!lastUse.has(t)) unread.push(slot); // computed but never read (e.g. a dead branch): reuse at once
+      if (part) bufferOf.set(w, newBuffer({ kind: 'slice', bytes: w.size * 4, parent: slot, offset: part.offset * 4 }));
     }
     free.push(...unread);
     for (const t of dying[i]) free.push(bufferOf.get(t)!);
   });
-  for (const n of order) if (isView(n)) bufferOf.set(n, bufferOf.get(root(n))!);
+  // Views share their input's buffer; an in-place slice is a range of its input's (the run of a slot, not of a range).
+  for (const n of order) {
+    if (isView(n)) bufferOf.set(n, bufferOf.get(n.inputs[0])!);
+    else if (at.has(n)) {
+      let parent = bufferOf.get(n.inputs[0])!, offset = at.get(n)! * 4;
+      if (buffers[parent].kind === 'slice') { offset += buffers[parent].offset!; parent = buffers[parent].parent!; }
+      bufferOf.set(n, newBuffer({ kind: 'slice', bytes: n.size * 4, parent, offset }));
+    }
+  }
 
   const tempBytes = buffers.filter((b) => b.kind === 'temp').reduce((a, b) => a + b.bytes, 0);
   const counters = [...new Set(effects.flatMap((e) => ((isOp(e, 'optim_step') || isOp(e, 'optim_multi')) && e.attrs.counter ? [e.attrs.counter] : [])))];
@@ -177,6 +201,42 @@ export function plan(outputs: readonly Tensor[], effects: readonly Tensor[] = []
 }
 
 const isLeaf = (n: Tensor) => n.op === 'input' || n.op === 'param' || n.op === 'const';
+
+/**
+ * The copies the plan skips (in_place.ts): `at`, slices read in place, with their offsets in elements; `parts`, the
+ * values computed into their concat's buffer, with the concat and the offset; `wholes`, those concats, no steps.
+ * A slice reads in place from a computed value or a feed; not from a variable (whose buffer may move into an
+ * arena), and not where it is an optimizer's gradient (whose buffer is its range of a gradient arena). A concat's
+ * parts must be values that steps compute, each in one concat only, and no step writing one may read any value in
+ * the same buffer: WebGPU does not bind one buffer both for reading and for writing in a dispatch. Not with f16
+ * storage, whose offsets would differ between the backends.
+ */
+function inPlace(order: readonly Tensor[], fused: Map<Tensor, Fused>, own: (n: Tensor) => boolean, effects: readonly Tensor[], half: boolean) {
+  const at = new Map<Tensor, number>(), parts = new Map<Tensor, { whole: Tensor; offset: number }>(), wholes = new Set<Tensor>();
+  if (half) return { at, parts, wholes };
+  const under = (t: Tensor): Tensor => (isView(t) ? under(t.inputs[0]) : t);
+  const gradients = new Set(effects.filter((e) => isOp(e, 'optim_multi')).flatMap((e) => multiInputs(e as Node<'optim_multi'>).gs.map(under)));
+  const writer = new Map<Tensor, Tensor>();
+  for (const n of order) if (own(n)) for (const w of writtenBy(n, fused.get(n))) writer.set(w, n);
+  for (const n of order) {
+    if (!own(n) || fused.has(n)) continue;
+    if (isOp(n, 'slice')) {
+      const x = under(n.inputs[0]), run = sliceRun(n);
+      if (run !== undefined && !gradients.has(n) && (x.op === 'input' || writer.has(x))) at.set(n, run);
+    } else if (isOp(n, 'concat')) {
+      // Parts are values a step writes: not in-place slices or concats, which have no step.
+      const runs = concatRuns(n), xs = n.inputs.map(under);
+      if (!runs || gradients.has(n) || new Set(xs).size !== xs.length || xs.some((x) => !writer.has(x) || parts.has(x) || at.has(x) || wholes.has(x) || gradients.has(x))) continue;
+      // Every value in the concat's buffer: its parts, and views and in-place slices of them, found in order.
+      const inside = new Set<Tensor>([n, ...xs]);
+      for (const t of order) if ((isView(t) || at.has(t)) && inside.has(t.inputs[0])) inside.add(t);
+      if (xs.some((x) => stepInputs({ fused }, writer.get(x)!).some((i) => inside.has(i)))) continue;
+      xs.forEach((x, k) => parts.set(x, { whole: n, offset: runs[k] }));
+      wholes.add(n);
+    }
+  }
+  return { at, parts, wholes };
+}
 
 export type Feed = Float32Array | Int32Array;
 export type Feeds = Map<Tensor, Feed>;
