@@ -58,12 +58,6 @@ fn to_out(v: f32) -> T2 { return to_T2(v); }
 
 #include unary
 
-fn gelu_grad(x: f32) -> f32 {
-  let z = 2.0 * GELU_K * (x + GELU_C * x * x * x);
-  let e = exp(-abs(z));
-  return sigmoid_of(z) + 2.0 * x * GELU_K * (1.0 + 3.0 * GELU_C * x * x) * (e / ((1.0 + e) * (1.0 + e)));
-}
-
 fn unary_op(x: f32, alpha: f32) -> f32 { return unary_by(OP, x, alpha); }
 fn binary_op(x: f32, y: f32, alpha: f32) -> f32 { return binary_by(OP, x, y, alpha); }
 

@@ -7,18 +7,18 @@
 
 // Outside the switches: each piece is pasted once, at its first include, which may be in a switch that is off.
 #include op_codes
+#include unary
 
 #if EPILOGUE
 // The fused epilogue of a dense layer: C = act(A·B + bias), bias one value per column; ACT is the activation's code in
 // src/graph/elementwise.ts (0 none, 2 ReLU, 3 sigmoid, 4 tanh).
 @group(0) @binding(4) var<storage, read> bias: array<T4>;
 override ACT: u32 = 0u;
-#include unary
 #endif
 
 #if EPILOGUE_GRAD
-// The activation's output, shaped as C; ACT_GRAD the code of its gradient (BINARY_RELU_GRAD, ...), which takes
-// (output, upstream gradient) as the elementwise kernel's does.
+// The activation's output (its input for GELU), shaped as C; ACT_GRAD the code of its gradient (BINARY_RELU_GRAD,
+// ...), which takes (that value, upstream gradient) as the elementwise kernel's does.
 @group(0) @binding(4) var<storage, read> act_out: array<T4>;
 override ACT_GRAD: u32 = 0u;
 fn act_grad(y: f32, g: f32) -> f32 {
@@ -26,6 +26,7 @@ fn act_grad(y: f32, g: f32) -> f32 {
     case BINARY_RELU_GRAD: { return select(0.0, g, y > 0.0); }
     case BINARY_SIGMOID_GRAD: { return g * y * (1.0 - y); }
     case BINARY_TANH_GRAD: { return g * (1.0 - y * y); }
+    case BINARY_GELU_GRAD: { return g * gelu_grad(y); }
     default: { return g; }
   }
 }

@@ -19,6 +19,11 @@ fn softplus(x: f32) -> f32 { return max(x, 0.0) + log(1.0 + exp(-abs(x))); }
 const GELU_K = 0.7978845608028654;
 const GELU_C = 0.044715;
 fn gelu(x: f32) -> f32 { return x * sigmoid_of(2.0 * GELU_K * (x + GELU_C * x * x * x)); }
+fn gelu_grad(x: f32) -> f32 {
+  let z = 2.0 * GELU_K * (x + GELU_C * x * x * x);
+  let e = exp(-abs(z));
+  return sigmoid_of(z) + 2.0 * x * GELU_K * (1.0 + 3.0 * GELU_C * x * x) * (e / ((1.0 + e) * (1.0 + e)));
+}
 // The switch is on an override constant, so the pipeline keeps only the chosen case.
 fn unary_by(code: u32, x: f32, alpha: f32) -> f32 {
   switch code {

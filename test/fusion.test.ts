@@ -76,11 +76,16 @@ describe('what fuses', () => {
 
   it("a dense layer's backward applies the activation's gradient in the GEMM's epilogue: dH = (dY·Wᵀ) ∘ act'(H)", () => {
     const x = input([5, 7]), w1 = input([7, 6]), w2 = input([6, 3]);
-    for (const [f, g] of [[ops.relu, 'relu_grad'], [ops.sigmoid, 'sigmoid_grad'], [ops.tanh, 'tanh_grad']] as const) {
+    for (const [f, g] of [[ops.relu, 'relu_grad'], [ops.sigmoid, 'sigmoid_grad'], [ops.tanh, 'tanh_grad'], [act.gelu, 'gelu_grad']] as const) {
       const h = f(ops.matmul(x, w1));
       const [dw1] = grad(ops.sum(ops.matmul(h, w2)), [w1]);
       expect(opsOf(plan([dw1]))).toContain(`matmul>${g}`);
     }
+    // A transformer's MLP: the activation on [batch, time, features], the products on [batch·time, features].
+    const x3 = input([2, 5, 7]);
+    const h3 = act.gelu(ops.reshape(ops.matmul(ops.reshape(x3, [10, 7]), w1), [2, 5, 6]));
+    const [dx3] = grad(ops.sum(ops.matmul(ops.reshape(h3, [10, 6]), w2)), [x3]);
+    expect(opsOf(plan([dx3]))).toContain('matmul>reshape>gelu_grad');
     // Not: a gradient whose other operand is the product itself, or a leaky ReLU's (not in the epilogue).
     const m = ops.matmul(x, w1);
     expect(opsOf(plan([ops.binary('relu_grad', m, m)]))).toEqual([]);
@@ -274,6 +279,9 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
     { name: 'dense relu(x·W1)·W2, [33,70]·[70,45]·[45,9] (relu_grad in the GEMM epilogue)', shapes: [[33, 70], [70, 45], [45, 9]], f: (x, w1, w2) => ops.matmul(ops.relu(ops.matmul(x, w1)), w2) },
     { name: 'dense tanh(x·W1)·W2, [130,66]·[66,70]·[70,67] (tanh_grad in the GEMM epilogue)', shapes: [[130, 66], [66, 70], [70, 67]], f: (x, w1, w2) => ops.matmul(ops.tanh(ops.matmul(x, w1)), w2) },
     { name: 'dense sigmoid(x·W1)·W2, [3,5]·[5,2]·[2,7] (sigmoid_grad in the GEMM epilogue)', shapes: [[3, 5], [5, 2], [2, 7]], f: (x, w1, w2) => ops.matmul(ops.sigmoid(ops.matmul(x, w1)), w2) },
+    { name: 'dense gelu(x·W1)·W2, [33,70]·[70,45]·[45,9] (gelu_grad in the GEMM epilogue)', shapes: [[33, 70], [70, 45], [45, 9]], f: (x, w1, w2) => ops.matmul(act.gelu(ops.matmul(x, w1)), w2) },
+    { name: 'MLP on [3,11,70]: gelu(x·W1) through reshapes, ·W2 (gelu_grad in the GEMM epilogue, through the reshape)', shapes: [[3, 11, 70], [70, 45], [45, 9]],
+      f: (x, w1, w2) => ops.matmul(ops.reshape(act.gelu(ops.reshape(ops.matmul(ops.reshape(x, [33, 70]), w1), [3, 11, 45])), [33, 45]), w2) },
     { name: 'dense x·W + b, [3,5]·[5,2] + [2] (GEMM epilogue, no activation)', shapes: [[3, 5], [5, 2], [2]], f: (x, w, b) => ops.add(ops.matmul(x, w), b) },
     { name: 'maxPool2d(relu(x)) 2x2, [3,4,9,7] (backward: relu_grad in the tiled pooling backward)', shapes: [[3, 4, 9, 7]], f: (x) => maxPool2d(ops.relu(x), 2) },
     { name: 'maxPool2d(relu(x)) 2x2, [2,3,8,6] (backward: relu_grad in the pooling backward by rows of windows)', shapes: [[2, 3, 8, 6]], f: (x) => maxPool2d(ops.relu(x), 2) },

@@ -200,11 +200,14 @@ export function fuse(order: readonly Tensor[], outputs: readonly Tensor[]): Map<
   }
   // An activation's gradient on the only use of a 2-D matmul (a dense layer's backward: dH = (dY·Wᵀ) ∘ act'(H)) is
   // the GEMM's epilogue too, reading H as it stores.
+  // The product may come through a reshape (a transformer's MLP works on [batch, time, features] and multiplies
+  // [batch·time, features]): the flat order is the same.
   for (const n of order) {
-    const m = n.inputs[1];
-    if (!EPILOGUE_GRADS.has(n.op) || m?.op !== 'matmul' || m.rank !== 2 || !private1(m) || n.inputs[0] === m || !sameShape(n.inputs[0].shape, m.shape)) continue;
+    const r = n.inputs[1]?.op === 'reshape' && private1(n.inputs[1]) ? n.inputs[1] : undefined, m = r ? r.inputs[0] : n.inputs[1];
+    if (!EPILOGUE_GRADS.has(n.op) || m?.op !== 'matmul' || m.rank !== 2 || !private1(m) || n.inputs[0] === m || n.inputs[0] === r) continue;
+    if (!sameShape(n.inputs[0].shape, n.shape) || n.size !== m.size) continue;
     if ([...groups.values()].some((g) => g.nodes.includes(n) || g.nodes.includes(m))) continue;
-    groups.set(n, { nodes: [m, n], inputs: [...m.inputs, n.inputs[0]] });
+    groups.set(n, { nodes: [m, ...(r ? [r] : []), n], inputs: [...m.inputs, n.inputs[0]] });
   }
   // The largest log-probability of each row, maxout(log_softmax(x), C) (the training accuracy's, src/train/losses.ts):
   // the log-softmax kernel's row statistics give it with no [rows, C] output.
@@ -398,8 +401,11 @@ function joint(set: readonly { n: Tensor; g: Fused; wrt: number }[], position: R
   return { n: first.n, wrt: first.wrt, g: { nodes: ordered, inputs, pattern, recomputes, outputs: Array.from(outputs) } };
 }
 
-/** Activation gradients the GEMM epilogue applies (shaders/gemm_store.wgsl, ACT_GRAD): those of EPILOGUE_ACTS. */
-export const EPILOGUE_GRADS: ReadonlySet<string> = new Set(['relu_grad', 'sigmoid_grad', 'tanh_grad']);
+/**
+ * Activation gradients the GEMM epilogue applies (shaders/gemm_store.wgsl, ACT_GRAD): those of EPILOGUE_ACTS, which
+ * read the activation's output, and GELU's, which reads its input.
+ */
+export const EPILOGUE_GRADS: ReadonlySet<string> = new Set(['relu_grad', 'sigmoid_grad', 'tanh_grad', 'gelu_grad']);
 
 /** Activations the GEMM epilogue applies (shaders/matmul.wgsl, ACT): OpFacts.epilogue. */
 export const EPILOGUE_ACTS: ReadonlySet<OpName> = new Set((Object.keys(OP_FACTS) as OpName[]).filter((op) => factsOf({ op }).epilogue));

@@ -157,12 +157,12 @@ export function gemmTile(M: number, N: number): { R: number; TSX: number; TSY: n
 
 /**
  * A 2-D matmul with its epilogue (src/schedule/fuse.ts): act(A·B + bias), or an activation's gradient act'(H) ∘ (A·B),
- * stored into `out`, the group's last node.
+ * stored into `out`, the group's last node (through a reshape of the product, the same flat order).
  */
 function matmulEpilogue(m: Node<'matmul'>, g: Fused, out: Tensor, gemm: GemmKernel, variant?: GemmVariant): Launch {
   const act = g.nodes[2];
   const launch = matmul(m, gemm, variant);
-  if (isOp(out, 'relu_grad') || isOp(out, 'sigmoid_grad') || isOp(out, 'tanh_grad')) {
+  if (isOp(out, 'relu_grad') || isOp(out, 'sigmoid_grad') || isOp(out, 'tanh_grad') || isOp(out, 'gelu_grad')) {
     return { ...launch, defines: { ...launch.defines, EPILOGUE_GRAD: true }, constants: { ...launch.constants, ACT_GRAD: codeOf(out) }, bindings: [launch.bindings[0], launch.bindings[1], out, g.inputs[2]] };
   }
   return {
