@@ -57,21 +57,39 @@ override TRANS_B: bool = false;
 @group(0) @binding(3) var<storage, read_write> C4: array<vec4<f32>>;
 #endif
 #if STORE_V4
-// The causal attention products' plain C with N a multiple of 4: a lane's four columns of a row are one vec4, stored
-// with one lane-loop instead of four (llvmpipe's loop over the lanes, with a bounds check each, is what a store costs):
-// causal [32, 256, 32], dv + dq + dk 5.90 -> 5.71 ms GPU (medians of 15 rounds, 4 of 4 alternations won, load 1.0).
-// The four-scalar store of gemm_store, which reads C, is not called here.
+// C with N a multiple of 4: a lane's four columns of a row are one vec4, stored (with the epilogue's bias or
+// activation values read as one vec4, gemm_store's epilogue4) with one lane-loop instead of four (llvmpipe's loop over
+// the lanes, with a bounds check each, is what a store costs): causal attention [32, 256, 32], dv + dq + dk 5.90 ->
+// 5.71 ms GPU (medians of 15 rounds, 4 of 4 alternations won, load 1.0). The four-scalar store of gemm_store, which
+// reads C, is not called here.
 @group(0) @binding(3) var<storage, read_write> C4: array<vec4<T3>>;
 fn storeBlocks4(base: u32, row0: u32, col: u32, rowGroups: u32, out: ptr<function, array<array<vec4<f32>, 8>, BLOCKS>>) {
   for (var q = 0u; q < dims.groups; q++) {
     let r = row0 + 8u * (q % rowGroups);
     let c = col + 4u * (q / rowGroups);
     for (var i = 0u; i < 8u; i++) {
-      let v = (*out)[q][i];
-      if (r + i < dims.M && c < dims.N) { C4[(base + (r + i) * dims.N + c) / 4u] = vec4<T3>(to_T3(v.x), to_T3(v.y), to_T3(v.z), to_T3(v.w)); }
+      let at = base + (r + i) * dims.N + c;
+      if (r + i < dims.M && c < dims.N) { let v = epilogue4((*out)[q][i], at, c); C4[at / 4u] = vec4<T3>(to_T3(v.x), to_T3(v.y), to_T3(v.z), to_T3(v.w)); }
     }
   }
 }
+// storeBlocks4's epilogue (gemm_store's, four at a time): four adjacent outputs from flat index i and column c
+// (multiples of 4), the bias or the activation's values read as one vec4.
+#if EPILOGUE
+@group(0) @binding(4) var<storage, read> bias4: array<vec4<T4>>;
+fn epilogue4(v: vec4<f32>, i: u32, c: u32) -> vec4<f32> {
+  let b = v + vec4<f32>(bias4[c / 4u]);
+  return vec4<f32>(unary_by(ACT, b.x, 0.0), unary_by(ACT, b.y, 0.0), unary_by(ACT, b.z, 0.0), unary_by(ACT, b.w, 0.0));
+}
+#elif EPILOGUE_GRAD
+@group(0) @binding(4) var<storage, read> act_out4: array<vec4<T4>>;
+fn epilogue4(v: vec4<f32>, i: u32, c: u32) -> vec4<f32> {
+  let y = vec4<f32>(act_out4[i / 4u]);
+  return vec4<f32>(act_grad(y.x, v.x), act_grad(y.y, v.y), act_grad(y.z, v.z), act_grad(y.w, v.w));
+}
+#else
+fn epilogue4(v: vec4<f32>, i: u32, c: u32) -> vec4<f32> { return v; }
+#endif
 #endif
 // Rows and columns past the edge are clamped to the last one: their sums are computed and never stored.
 #if VEC_A

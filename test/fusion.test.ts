@@ -283,6 +283,11 @@ describe('fused kernels: WebGPU vs CPU reference, forward and backward', () => {
     { name: 'MLP on [3,11,70]: gelu(x·W1) through reshapes, ·W2 (gelu_grad in the GEMM epilogue, through the reshape)', shapes: [[3, 11, 70], [70, 45], [45, 9]],
       f: (x, w1, w2) => ops.matmul(ops.reshape(act.gelu(ops.reshape(ops.matmul(ops.reshape(x, [33, 70]), w1), [3, 11, 45])), [33, 45]), w2) },
     { name: 'dense x·W + b, [3,5]·[5,2] + [2] (GEMM epilogue, no activation)', shapes: [[3, 5], [5, 2], [2]], f: (x, w, b) => ops.add(ops.matmul(x, w), b) },
+    // Outputs a multiple of 4 wide: the subgroup kernel stores vec4s through the epilogue (STORE_V4), reading the
+    // bias, or the activation's values, as vec4s.
+    { name: 'dense relu(x·W + b), [33,70]·[70,44] + [44] (GEMM epilogue, vec4 stores)', shapes: [[33, 70], [70, 44], [44]], f: (x, w, b) => ops.relu(ops.add(ops.matmul(x, w), b)) },
+    { name: 'dense sigmoid(x·W1 + b)·W2, [130,66]·[66,72]·[72,67] (64-column tiles, both epilogues, vec4 stores)', shapes: [[130, 66], [66, 72], [72], [72, 67]], f: (x, w1, b, w2) => ops.matmul(ops.sigmoid(ops.add(ops.matmul(x, w1), b)), w2) },
+    { name: 'dense gelu(x·W1)·W2, [33,70]·[70,44]·[44,9] (gelu_grad in the GEMM epilogue, vec4 stores)', shapes: [[33, 70], [70, 44], [44, 9]], f: (x, w1, w2) => ops.matmul(act.gelu(ops.matmul(x, w1)), w2) },
     { name: 'maxPool2d(relu(x)) 2x2, [3,4,9,7] (backward: relu_grad in the tiled pooling backward)', shapes: [[3, 4, 9, 7]], f: (x) => maxPool2d(ops.relu(x), 2) },
     { name: 'maxPool2d(relu(x)) 2x2, [2,3,8,6] (backward: relu_grad in the pooling backward by rows of windows)', shapes: [[2, 3, 8, 6]], f: (x) => maxPool2d(ops.relu(x), 2) },
     { name: 'maxPool2d(relu(x)) 2x2, [2,3,8,12] (backward: relu_grad in the pooling backward by rows of windows, two windows a load)', shapes: [[2, 3, 8, 12]], f: (x) => maxPool2d(ops.relu(x), 2) },

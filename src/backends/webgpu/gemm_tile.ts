@@ -26,9 +26,14 @@ export const subgroupK4 = (K: number) => K >= 16;
  * lane-loop instead of four, as the attention backward's products did first. Wall ms a product (one process, off and
  * on alternated 5 times, medians, lavapipe, 2 cores): [32]x256x256x32 (attention's q·kᵀ) 6.98 -> 6.56, 1024x512x128
  * 4.63 -> 4.30, 1024x128x512 4.78 -> 4.64, 1024x384x128 3.63 -> 3.57, 128x256x784 2.39 -> 2.21, 128x784x256
- * 2.41 -> 2.33, 1024^3 51.0 -> 47.7. Read as a plan is compiled: benchmarks set it to compare.
+ * 2.41 -> 2.33, 1024^3 51.0 -> 47.7.
+ * storeV4: with N a multiple of 4, a lane stores its four columns of a row as one vec4, through the epilogue (bias and
+ * activation, or an activation's gradient, read as vec4s too). Wall ms, off and on alternated 5 times: x·W + b
+ * 1024x128x512 4.47 -> 4.29 (4 of 5 won), 1024x128x384 3.37 -> 3.33 (5/5), gelu_grad(h, dy·Wᵀ) 5.53 -> 5.31 (5/5),
+ * x·W 1024x512x128 4.60 -> 4.56 (3/5).
+ * Read as a plan is compiled: benchmarks set them to compare.
  */
-export const GEMM_SWITCHES = { vecBT: true };
+export const GEMM_SWITCHES = { vecBT: true, storeV4: true };
 
 /** matmul_subgroup.wgsl's switches for the causal attention products and their epilogue: off in every other product. */
 export const SUBGROUP_PLAIN = { CAUSAL: false, ATTN: false, ATTN_DS: false, ATTN_SP: false, ATTN_S: false, ATTN_LENGTHS: false, ATTN_V4: false, STORE_V4: false, VEC_BT: false };

@@ -213,7 +213,7 @@ function matmul(n: Node<'matmul'>, gemm: GemmKernel, variant?: GemmVariant): Lau
     const { rows16, wide } = v.kernel === 'subgroup' ? v : subgroupTile(M, N);
     [tile, shader] = [{ TM: rows16 ? 16 : 32, TN: wide ? 64 : 32 }, 'matmul_subgroup'];
     const k4 = subgroupK4(K);
-    defines = { ...SUBGROUP_PLAIN, EPILOGUE: false, EPILOGUE_GRAD: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0, K4: k4, VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0, VEC_BT: GEMM_SWITCHES.vecBT && k4 && transB && K % 4 === 0 };
+    defines = { ...SUBGROUP_PLAIN, EPILOGUE: false, EPILOGUE_GRAD: false, ROWS16: rows16, WIDE: wide, VEC_B: !transB && N % 4 === 0, K4: k4, VEC_A: k4 && !transA && K % 4 === 0, VEC_AT: k4 && transA && !rows16 && M % 4 === 0, VEC_BT: GEMM_SWITCHES.vecBT && k4 && transB && K % 4 === 0, STORE_V4: GEMM_SWITCHES.storeV4 && N % 4 === 0 };
     constants = { TRANS_A: +transA, TRANS_B: +transB };
   } else {
     const { R, TSX, TSY, TK } = v;
