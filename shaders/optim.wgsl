@@ -49,13 +49,22 @@ fn update(i: u32, live: vec4<bool>) {
 @group(0) @binding(4) var<storage, read_write> v: array<vec4<f32>>;
 
 fn update(i: u32, live: vec4<bool>) {
+#if SCALES
+  let gradCoef = h.gradCoef * scales[0];
+  let momCoef = h.momCoef * scales[1];
+  let sqrtBc2 = h.sqrtBc2 * scales[2];
+#else
+  let gradCoef = h.gradCoef;
+  let momCoef = h.momCoef;
+  let sqrtBc2 = h.sqrtBc2;
+#endif
   let pi = p[i];
   let gi = g[i] + h.l2 * pi;
   let mi = h.beta1 * m[i] + h.beta1c * gi;
   let vi = h.beta2 * v[i] + h.beta2c * gi * gi;
   m[i] = put(m[i], mi, live);
   v[i] = put(v[i], vi, live);
-  p[i] = put(pi, pi * h.decay - (h.gradCoef * gi + h.momCoef * mi) / (sqrt(vi) / h.sqrtBc2 + h.eps), live);
+  p[i] = put(pi, pi * h.decay - (gradCoef * gi + momCoef * mi) / (sqrt(vi) / sqrtBc2 + h.eps), live);
 }
 #endif
 
@@ -104,7 +113,12 @@ fn update(i: u32, live: vec4<bool>) {
   let gi = g[i] + h.l2 * pi;
   let si = state_sum[i] + gi * gi;
   state_sum[i] = put(state_sum[i], si, live);
-  p[i] = put(pi, pi - h.clr * gi / (sqrt(si) + h.eps), live);
+#if SCALES
+  let clr = h.clr * scales[0];
+#else
+  let clr = h.clr;
+#endif
+  p[i] = put(pi, pi - clr * gi / (sqrt(si) + h.eps), live);
 }
 #endif
 
@@ -129,6 +143,13 @@ override WG: u32; // the launch's workgroup size (src/backends/webgpu/launch.ts,
 
 #if SKIP
 @group(0) @binding(6) var<storage, read> skip: array<f32>;
+#endif
+
+#if SCALES
+// SCALES (Adam's and Adagrad's rules): the coefficients that depend on the count of steps taken, in the order
+// STEP_SCALED lists them (src/graph/optim_ops.ts), are the uniform's times these, which the step computed from a
+// count on the device that skipped steps do not advance.
+@group(0) @binding(9) var<storage, read> scales: array<f32>;
 #endif
 
 #if MULTI

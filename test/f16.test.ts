@@ -14,7 +14,7 @@ import type { Backend } from '../src/backends/backend.js';
 import { checkParity } from '../src/check/parity.js';
 import { LossScaler } from '../src/train/loss_scale.js';
 import { ClassifierTrainer } from '../src/train/trainer.js';
-import { encodeCheckpoint, restoreCheckpoint } from '../src/train/checkpoint.js';
+import { encodeCheckpoint, restoreCheckpoint, decodeCheckpoint } from '../src/train/checkpoint.js';
 import { Sequential, Linear, ReLU, Flatten } from '../src/nn/module.js';
 import { Conv2d, MaxPool2d } from '../src/nn/conv.js';
 import { mlp } from '../src/nn/models.js';
@@ -54,14 +54,20 @@ describe('roundF16', () => {
 });
 
 describe('f16 plans', () => {
-  it('stores values between f16-capable kernels in half precision; outputs, effects and softmax-xent keep f32', () => {
-    const x = input([5, 7], 'f32', 'x'), y = input([5], 'i32', 'y');
-    const w = new Variable(randn(7 * 3, 1), [7, 3], 'w');
-    const h = ops.relu(ops.matmul(x, w.tensor));
-    const loss = ops.softmaxCrossEntropy(h, y);
-    const [gw] = grad(loss, [w.tensor]);
-    const p = plan([loss, gw], [], { precision: 'f16' });
+  it('stores values between f16-capable kernels in half precision; outputs, effects, softmax-xent and values under 64 elements keep f32', () => {
+    const f16Plan = (B: number, D: number, O: number) => {
+      const x = input([B, D], 'f32', 'x'), y = input([B], 'i32', 'y');
+      const w = new Variable(randn(D * O, 1), [D, O], 'w');
+      const h = ops.relu(ops.matmul(x, w.tensor));
+      const loss = ops.softmaxCrossEntropy(h, y);
+      const [gw] = grad(loss, [w.tensor]);
+      return { h, loss, gw, p: plan([loss, gw], [], { precision: 'f16' }) };
+    };
+    // [5, 7] x [7, 3]: every value is under 64 elements.
+    expect(f16Plan(5, 7, 3).p.half.size).toBe(0);
+    const { h, loss, gw, p } = f16Plan(9, 17, 8);
     expect(p.half.size).toBeGreaterThan(0);
+    for (const t of p.half) expect(t.size).toBeGreaterThanOrEqual(64);
     expect(p.half.has(loss)).toBe(false);
     expect(p.half.has(gw)).toBe(false);
     for (const t of p.half) expect(['matmul', 'relu', 'relu_grad', 'transpose', 'sum', 'mul', 'add']).toContain(t.op);
@@ -177,6 +183,46 @@ describe('f16 on WebGPU', () => {
     const got = await Promise.all([...b.model.parameters(), ...b.runState()].map((v) => gpu.readVariable(v)));
     got.forEach((v, i) => expect([...v]).toEqual([...want[i]]));
     a.dispose(); b.dispose();
+  });
+
+  it('Adam under loss scaling: overflowed steps do not count in its bias corrections; the checkpoint keeps that count', async () => {
+    const B = 11, N = 6, X = randn(B * N * 12, 41), Y = randInt(B * N, 4, 42);
+    const batch = (s: number) => [X.subarray(s * B * 12, (s + 1) * B * 12), Y.subarray(s * B, (s + 1) * B)] as const;
+    const make = (seed: number) => {
+      const t = new ClassifierTrainer(gpu, mlp([12, 16, 4], new Rng(seed)), new Adam({ lr: 1e-2 }), [12]);
+      t.precision = 'f16';
+      t.lossScale = { initScale: 2 ** 20 }; // overflows three times, halving to 2^17
+      return t;
+    };
+    const clockOf = (t: ClassifierTrainer) => t.optimizer.state().filter((v) => v.name.startsWith('adam.bias_correction'));
+    const a = make(1);
+    for (let s = 0; s < 3; s++) a.trainStep(...batch(s), B);
+    // Three steps, all skipped: the clock has not moved.
+    expect(await Promise.all(clockOf(a).map(async (v) => (await gpu.readVariable(v))[0]))).toEqual([0, 0]);
+    const { bytes } = await encodeCheckpoint(a, { epoch: 0, batch: 3, model: { name: 'toy' } });
+    for (let s = 3; s < N; s++) a.trainStep(...batch(s), B);
+    // Then two steps taken at 2^17 and a third overflowing, which halves the scale again.
+    expect((await gpu.readVariable(a.lossScaler!.scale))[0]).toBe(2 ** 16);
+    const taken = await Promise.all(clockOf(a).map(async (v) => (await gpu.readVariable(v))[0]));
+    expect(taken[0]).toBeCloseTo(1 - 0.9 ** 2, 7);
+    expect(taken[1]).toBeCloseTo(1 - 0.999 ** 2, 9);
+    const want = await Promise.all([...a.model.parameters(), ...a.optimizer.state(), ...a.runState()].map((v) => gpu.readVariable(v)));
+    const b = make(99);
+    b.prepare(B);
+    restoreCheckpoint(bytes, b);
+    for (let s = 3; s < N; s++) b.trainStep(...batch(s), B);
+    const got = await Promise.all([...b.model.parameters(), ...b.optimizer.state(), ...b.runState()].map((v) => gpu.readVariable(v)));
+    got.forEach((v, i) => expect([...v]).toEqual([...want[i]]));
+    // A checkpoint written before the clock existed resumes with it rebuilt from the step count (no steps skipped).
+    const old = decodeCheckpoint(bytes);
+    for (const k of [...old.tensors.keys()]) if (k.startsWith('adam.bias_correction')) old.tensors.delete(k);
+    const c = make(5);
+    c.prepare(B);
+    restoreCheckpoint(old, c);
+    const rebuilt = await Promise.all(clockOf(c).map(async (v) => (await gpu.readVariable(v))[0]));
+    expect(rebuilt[0]).toBeCloseTo(1 - 0.9 ** 3, 7);
+    expect(rebuilt[1]).toBeCloseTo(1 - 0.999 ** 3, 7);
+    a.dispose(); b.dispose(); c.dispose();
   });
 
   it('says in one line that an adapter without shader-f16 cannot run precision f16', () => {

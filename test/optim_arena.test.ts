@@ -40,9 +40,10 @@ interface Run { params: Float32Array[]; state: Float32Array[]; kernels: number; 
 
 /**
  * `steps` updates of SIZES parameters; gradient k is fed for odd k (a leaf) and computed as 0.5·x for even k. With
- * `skips`, a skip flag is fed per step; with `guard`, a latch variable is passed and read back as the last state.
+ * `skips`, a skip flag is fed per step; with `guard`, a latch variable is passed and read back as the last state; with
+ * `gradSteps`, step s is fed the gradients of step gradSteps[s].
  */
-async function run(be: Backend, name: string, o: Record<string, unknown>, multi: boolean, steps = 3, extra: { skips?: number[]; guard?: boolean; poison?: number } = {}): Promise<Run> {
+async function run(be: Backend, name: string, o: Record<string, unknown>, multi: boolean, steps = 3, extra: { skips?: number[]; guard?: boolean; poison?: number; gradSteps?: number[] } = {}): Promise<Run> {
   const params = SIZES.map((n, k) => new Variable(randn(n, 10 + k), [n], `p${k}`));
   const xs = SIZES.map((n, k) => input([n], 'f32', `x${k}`));
   const grads = xs.map((x, k) => (k % 2 ? x : ops.mul(x, 0.5)));
@@ -53,7 +54,7 @@ async function run(be: Backend, name: string, o: Record<string, unknown>, multi:
   if (latch) expect(opt.foldsGuard(params)).toBe(multi);
   const ex = be.compile([], opt.updates(params, grads, { skip, guard: latch }));
   for (let s = 0; s < steps; s++) {
-    const feeds = new Map<Tensor, Float32Array>(xs.map((x, k) => [x, randn(x.size, 100 * s + k)]));
+    const feeds = new Map<Tensor, Float32Array>(xs.map((x, k) => [x, randn(x.size, 100 * (extra.gradSteps?.[s] ?? s) + k)]));
     if (extra.poison === s + 1) feeds.get(xs[2])![5] = NaN;
     if (skip) feeds.set(skip, Float32Array.of(extra.skips![s]));
     opt.beginStep(s + 1);
@@ -103,6 +104,37 @@ describe('one optimizer dispatch for all parameters', () => {
         // Step 3 ran on the state step 1 left (step 2 skipped): it differs from both the 1-step and the 3-step runs.
         expect(Array.from(skipped.params[2])).not.toEqual(Array.from(one.params[2]));
         expect(Array.from(skipped.params[2])).not.toEqual(Array.from(two.params[2]));
+      }
+    });
+  }
+
+  /** The step clock's values after t steps taken, from the optimizers' definitions (PyTorch's). */
+  const clockAfter = (name: string, o: Record<string, unknown>, t: number): number[] => {
+    const b1 = (o.beta1 as number) ?? 0.9, b2 = (o.beta2 as number) ?? 0.999, psi = 4e-3;
+    const mu = (i: number) => b1 * (1 - 0.5 * 0.96 ** (i * psi));
+    if (name === 'adagrad') return [t];
+    if (name === 'nadam') return [1 - b2 ** t, 0.96 ** (t * psi), Array.from({ length: t }, (_, i) => mu(i + 1)).reduce((a, b) => a * b, 1)];
+    return [1 - b1 ** t, 1 - b2 ** t];
+  };
+
+  // PyTorch's GradScaler skips optimizer.step() on an overflow, so the step count behind Adam's bias corrections,
+  // NAdam's momentum schedule and Adagrad's decay counts only the steps taken: five steps with the first, third and
+  // fourth skipped must equal two steps on the second's and fifth's gradients, though the host counted to 5.
+  const STEP_DEPENDENT = CONFIGS.filter(([name]) => ['adam', 'adamw', 'nadam', 'adagrad'].includes(name));
+  for (const [name, o] of [...STEP_DEPENDENT, ['adam', { lr: 0.01, beta1: 0.5, beta2: 0.9 }] as [string, Record<string, unknown>]]) {
+    it(`${name} ${JSON.stringify(o)}: skipped steps do not count towards its step-dependent coefficients`, async () => {
+      for (const be of [new CpuBackend(), gpu] as Backend[]) {
+        for (const multi of [true, false]) {
+          const skipped = await run(be, name, o, multi, 5, { skips: [1, 0, 1, 1, 0] });
+          const taken = await run(be, name, o, multi, 2, { gradSteps: [1, 4] });
+          const what = `${be.name} ${multi ? 'arena' : 'per parameter'}`;
+          skipped.params.forEach((p, i) => assertClose(p, taken.params[i], { atol: 1e-6, rtol: 1e-5, what: `${what} parameter ${i}` }));
+          // The slots, then the clock's variables (after two steps taken).
+          taken.state.forEach((v, i) => assertClose(skipped.state[i], v, { atol: 1e-7, rtol: 1e-6, what: `${what} state ${i}` }));
+          const clock = skipped.state.slice(taken.state.length).map((v) => v[0]), want = clockAfter(name, o, 2);
+          expect(clock.length, what).toBe(want.length);
+          clock.forEach((c, i) => expect(c, `${what} clock ${i}`).toBeCloseTo(want[i], 6));
+        }
       }
     });
   }

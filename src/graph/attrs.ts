@@ -44,12 +44,17 @@ export interface OptimAttrs {
   counter?: { step: number };
   /** A scalar input after the slots: nonzero leaves the parameter and its slots as they were (a skipped step). */
   skip?: boolean;
+  /**
+   * The last input: multipliers of the rule's coefficients that depend on the count of steps taken (STEP_SCALED in
+   * optim_ops.ts), computed on the device from a count that skipped steps do not advance (FusedOptimizer's clock).
+   */
+  scales?: boolean;
 }
 
 
 /**
  * One update of K parameters with a rule of `optim_step` (optim_ops.ts, optimMulti). Inputs: the K parameters, their K
- * gradients, each state slot's K variables (slot by slot), then `skip` and the guard's latch when present. The
+ * gradients, each state slot's K variables (slot by slot), then `skip`, the guard's latch and `scales` when present. The
  * parameters, each slot and the gradients share one layout, `offsets`/`size` in floats.
  */
 export interface OptimMultiAttrs extends OptimAttrs {

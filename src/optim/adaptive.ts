@@ -3,7 +3,13 @@
 // own count (see FusedOptimizer in optimizer.ts), and every coefficient that depends on t or on lr is recomputed at
 // each run, so neither recompiles anything.
 import { AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../graph/optim_ops.js';
-import { FusedOptimizer, check } from './optimizer.js';
+import { FusedOptimizer, StepClock, check } from './optimizer.js';
+import { Tensor } from '../graph/tensor.js';
+import * as ops from '../graph/ops.js';
+
+const sqrt = (x: Tensor) => ops.unary('sqrt', x);
+/** 1 − βᵗ one step on: (1 − βᵗ)·β + (1 − β), with the complement from float64 (see optim_ops.ts). */
+const nextCorrection = (c: Tensor, beta: number) => ops.add(ops.mul(c, beta), 1 - beta);
 
 const checkBeta = (kind: string, name: string, b: number) => check(kind, b >= 0 && b < 1, `${name} must be in [0, 1), got ${b}`);
 
@@ -21,6 +27,17 @@ export class Adam extends FusedOptimizer<AdamHyper> {
   protected coefs(): AdamCoefs {
     const { lr, beta1, beta2, eps, weightDecay } = this.hyper;
     return { beta1, beta1c: 1 - beta1, beta2, beta2c: 1 - beta2, eps, sqrtBc2: Math.sqrt(1 - beta2 ** this.t), l2: weightDecay, decay: 1, gradCoef: 0, momCoef: lr / (1 - beta1 ** this.t) };
+  }
+  /** The bias corrections 1 − β1ᵗ and 1 − β2ᵗ: momCoef = lr / (1 − β1ᵗ), sqrtBc2 = √(1 − β2ᵗ). */
+  protected override clock(): StepClock {
+    const { beta1, beta2 } = this.hyper;
+    return {
+      init: { bias_correction1: 0, bias_correction2: 0 },
+      next: ([c1, c2]) => [nextCorrection(c1, beta1), nextCorrection(c2, beta2)],
+      scales: ([c1, c2]) => [ops.constant(1, [1]), ops.div(1, c1), sqrt(c2)],
+      coefs: () => ({ ...this.coefs(), momCoef: this.hyper.lr, sqrtBc2: 1 }),
+      at: (t) => [1 - beta1 ** t, 1 - beta2 ** t],
+    };
   }
 }
 
@@ -70,6 +87,24 @@ export class NAdam extends FusedOptimizer<Required<NAdamOptions>> {
       gradCoef: (lr * (1 - mu)) / (1 - prod), momCoef: (lr * muNext) / (1 - prod * muNext),
     };
   }
+  /**
+   * 1 − β2ᵗ, the schedule's 0.96^(t·ψ) and μ_1·…·μ_t; gradCoef = lr·(1 − μ_t)/(1 − Πμ), momCoef = lr·μ_{t+1}/(1 −
+   * Πμ·μ_{t+1}), sqrtBc2 = √(1 − β2ᵗ).
+   */
+  protected override clock(): StepClock {
+    const { beta1, beta2, momentumDecay } = this.hyper, decay = 0.96 ** momentumDecay;
+    const mu = (r: Tensor) => ops.mul(ops.sub(1, ops.mul(r, 0.5)), beta1); // β1·(1 − ½·0.96^(t·ψ))
+    return {
+      init: { bias_correction2: 0, momentum_decay: 1, mu_product: 1 },
+      next: ([c2, r, prod]) => { const rn = ops.mul(r, decay); return [nextCorrection(c2, beta2), rn, ops.mul(prod, mu(rn))]; },
+      scales: ([c2, r, prod]) => {
+        const muNext = mu(ops.mul(r, decay));
+        return [ops.div(ops.sub(1, mu(r)), ops.sub(1, prod)), ops.div(muNext, ops.sub(1, ops.mul(prod, muNext))), sqrt(c2)];
+      },
+      coefs: () => ({ ...this.coefs(), gradCoef: this.hyper.lr, momCoef: this.hyper.lr, sqrtBc2: 1 }),
+      at: (t) => [1 - beta2 ** t, 0.96 ** (t * momentumDecay), this.muProduct(t)],
+    };
+  }
 }
 
 export interface RMSpropOptions { lr?: number; alpha?: number; eps?: number; weightDecay?: number; momentum?: number; centered?: boolean }
@@ -104,6 +139,17 @@ export class Adagrad extends FusedOptimizer<Required<AdagradOptions>> {
   protected coefs(): AdagradCoefs {
     const { lr, lrDecay, eps, weightDecay } = this.hyper;
     return { clr: lr / (1 + (this.t - 1) * lrDecay), eps, l2: weightDecay };
+  }
+  /** t itself: clr = lr / (1 + (t − 1)·lr_decay). */
+  protected override clock(): StepClock {
+    const { lrDecay } = this.hyper;
+    return {
+      init: { step: 0 },
+      next: ([t]) => [ops.add(t, 1)],
+      scales: ([t]) => [ops.div(1, ops.add(ops.mul(ops.sub(t, 1), lrDecay), 1))],
+      coefs: () => ({ ...this.coefs(), clr: this.hyper.lr }),
+      at: (t) => [t],
+    };
   }
 }
 

@@ -3,6 +3,9 @@
 // parameter (optim_step). Hyper-parameters live in a plain object
 // the kernels read at every run, so schedules and step counters change them without recompiling.
 import { Tensor, Variable } from '../graph/tensor.js';
+import * as ops from '../graph/ops.js';
+import { concat } from '../graph/shape_ops.js';
+import { runningUpdate } from '../graph/norm.js';
 import { optimStep, optimMulti, slotNames, arenaLayout, OptimAttrs, Arena } from '../graph/optim_ops.js';
 import { UserError } from '../util/errors.js';
 
@@ -18,6 +21,11 @@ export interface Optimizer {
    * runs of its compiled updates itself; the trainer calls it before each step so that a resumed run continues exactly.
    */
   beginStep?(t: number): void;
+  /**
+   * State that a checkpoint saved before it existed may lack, rebuilt from the checkpoint's step count as if no step
+   * had been skipped; undefined for any other name.
+   */
+  stateAt?(name: string, step: number): Float32Array | undefined;
   /** Kind and hyper-parameters, JSON-able: what a checkpoint records and a config file describes. */
   config(): { kind: string } & Record<string, unknown>;
 }
@@ -25,7 +33,10 @@ export interface Optimizer {
 export interface UpdateOptions {
   /**
    * A scalar tensor computed in the step: where it is nonzero the step leaves every parameter and state slot as it
-   * was (dynamic loss scaling skips a step whose scaled gradients overflowed). The step counter still advances.
+   * was (dynamic loss scaling skips a step whose scaled gradients overflowed). A skipped step does not count towards
+   * the bias corrections (or other step-dependent coefficients), as in PyTorch, where GradScaler skips
+   * optimizer.step(): those come from the optimizer's StepClock on the device. The host's step counter, which the
+   * guard latches, still advances.
    */
   skip?: Tensor;
   /**
@@ -34,6 +45,24 @@ export interface UpdateOptions {
    * Honoured only where `foldsGuard` says so.
    */
   guard?: Variable;
+}
+
+/**
+ * The count of steps taken, kept on the device, for an optimizer whose coefficients depend on it (STEP_SCALED in
+ * src/graph/optim_ops.ts): where a step may be skipped on the device, the host cannot know it. Its values are [1]
+ * variables, updated by the step unless it is skipped, and saved in checkpoints as `<kind>.<name>`.
+ */
+export interface StepClock {
+  /** The variables' names and their values before the first step. */
+  init: Record<string, number>;
+  /** The values after one more step taken, from the values before it (in init's order). */
+  next(c: Tensor[]): Tensor[];
+  /** The STEP_SCALED multipliers, from the values after this step. */
+  scales(c: Tensor[]): Tensor[];
+  /** The rule's coefficients with its STEP_SCALED ones at the values that `scales` multiplies. */
+  coefs(): ReturnType<OptimAttrs['coefs']>;
+  /** The values after t steps, none skipped. */
+  at(t: number): number[];
 }
 
 /** Floats per arena: 128 MiB, the storage binding every WebGPU adapter offers; more parameters make more arenas. */
@@ -54,6 +83,8 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
   /** The 1-based number of the step about to run. */
   protected get t(): number { return this.counter.step + 1; }
   private slots = new Map<Variable, Variable[]>();
+  /** The StepClock's variables, made by the first update given a skip flag. */
+  private clockVars?: Variable[];
   /**
    * One update (optim_multi) for all the parameters of a step, their values, state and gradients in arenas, rather
    * than one optim_step each; set before the first `updates` (the arenas are made then). Off: the per-parameter path.
@@ -78,7 +109,15 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
 
   config() { return { kind: this.kind, ...this.hyper }; }
 
-  state(): Variable[] { return [...this.slots.values()].flat(); }
+  state(): Variable[] { return [...[...this.slots.values()].flat(), ...(this.clockVars ?? [])]; }
+
+  stateAt(name: string, step: number): Float32Array | undefined {
+    const clock = this.clock(), i = clock ? Object.keys(clock.init).findIndex((k) => `${this.kind}.${k}` === name) : -1;
+    return i >= 0 && this.clockVars ? Float32Array.of(clock!.at(step)[i]) : undefined;
+  }
+
+  /** Where the rule's coefficients depend on the count of steps taken, how to keep that count on the device. */
+  protected clock(): StepClock | undefined { return undefined; }
 
   /** Which rule, and (RMSprop) which optional slots. */
   protected abstract rule(): Omit<OptimAttrs, 'coefs'>;
@@ -92,16 +131,32 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
 
   updates(params: readonly Variable[], grads: readonly Tensor[], o: UpdateOptions = {}): Tensor[] {
     check(this.kind, params.length === grads.length, `${params.length} parameters but ${grads.length} gradients`);
-    const attrs = { ...this.rule(), coefs: () => this.coefs(), counter: this.counter };
+    const clock = o.skip ? this.clock() : undefined;
+    const { scales, ticks } = clock ? this.tick(clock, o.skip!) : { scales: undefined, ticks: [] };
+    const attrs = { ...this.rule(), coefs: clock ? () => clock.coefs() : () => this.coefs(), counter: this.counter };
     const slots = params.map((p) => this.slotsOf(p, attrs));
     const chunks = this.chunks(params);
-    if (!chunks) return params.map((p, i) => optimStep(p.tensor, grads[i], slots[i].map((v) => v.tensor), attrs, o.skip));
+    if (!chunks) return [...params.map((p, i) => optimStep(p.tensor, grads[i], slots[i].map((v) => v.tensor), attrs, o.skip, scales)), ...ticks];
     let at = 0;
-    return chunks.map((c) => {
+    return [...chunks.map((c) => {
       const ks = c.params.vars.map(() => at++);
       return optimMulti(ks.map((k) => params[k].tensor), ks.map((k) => grads[k]), ks.map((k) => slots[k].map((v) => v.tensor)), attrs,
-        { offsets: c.params.offsets, size: c.params.size, skip: o.skip, guard: o.guard?.tensor });
-    });
+        { offsets: c.params.offsets, size: c.params.size, skip: o.skip, guard: o.guard?.tensor, scales });
+    }), ...ticks];
+  }
+
+  /**
+   * This step's scales, from the clock after it, and the effects that advance the clock unless `skip` is nonzero
+   * (next·(1 − skip) + now·skip: exact for a skip of 0 or 1).
+   */
+  private tick(clock: StepClock, skip: Tensor): { scales: Tensor; ticks: Tensor[] } {
+    const vars = (this.clockVars ??= Object.entries(clock.init).map(([k, v]) => new Variable(Float32Array.of(v), [1], `${this.kind}.${k}`)));
+    const now = vars.map((v) => v.tensor), next = clock.next(now), s = ops.reshape(skip, [1]);
+    const parts = clock.scales(next);
+    return {
+      scales: parts.length > 1 ? concat(parts) : parts[0],
+      ticks: vars.map((v, i) => runningUpdate(v.tensor, ops.add(ops.mul(next[i], ops.sub(1, s)), ops.mul(now[i], s)), 1)),
+    };
   }
 
   private slotsOf(p: Variable, attrs: OptimAttrs): Variable[] {

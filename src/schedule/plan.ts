@@ -81,14 +81,19 @@ export function halfCapable(p: Pick<Plan, 'fused'>, s: Tensor): boolean {
 }
 const halfOp = (s: Tensor): boolean => isUnary(s) || isBinary(s) || s.op === 'transpose' || s.op === 'sum' || s.op === 'matmul';
 
+/** Values smaller than this keep float32 under precision 'f16' (halfStored). */
+const HALF_MIN_SIZE = 64;
+
 /**
  * The steps stored in f16: float32 values that a half-capable kernel computes and only half-capable kernels read,
  * and that are not outputs (read() returns float32). Feeds, variables (the float32 master weights) and constants
- * keep float32, as does every value an effect (an optimizer update, a running statistic) reads.
+ * keep float32, as does every value an effect (an optimizer update, a running statistic) reads, and every value of
+ * fewer than HALF_MIN_SIZE elements: halving those saves nothing, and they are the step's bookkeeping (the loss
+ * scale's count, the optimizer's step clock: 1 − 0.999 is 0.0010004 in f16).
  */
 function halfStored(steps: readonly Tensor[], fused: Plan['fused'], outputs: readonly Tensor[], root: (t: Tensor) => Tensor, halfOutputs = false): Set<Tensor> {
   const p = { fused };
-  const half = new Set(steps.filter((s) => s.dtype === 'f32' && !isEffect(s) && halfCapable(p, s)));
+  const half = new Set(steps.filter((s) => s.dtype === 'f32' && s.size >= HALF_MIN_SIZE && !isEffect(s) && halfCapable(p, s)));
   if (!halfOutputs) for (const o of outputs) half.delete(root(o));
   for (const s of steps) if (!halfCapable(p, s)) for (const x of stepInputs(p, s)) half.delete(root(x));
   return half;

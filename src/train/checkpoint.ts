@@ -162,7 +162,13 @@ export function restoreCheckpoint(bytes: Uint8Array | DecodedCheckpoint, t: Trai
   if (t.optimizer.state().length === 0 && [...tensors.keys()].some((k) => !floats.has(k) && !counters.has(k))) {
     fail(`the optimizer has no state yet to load into: compile the training step first (trainer.prepare(batchSize))`);
   }
-  const missing = [...floats.keys(), ...counters.keys()].filter((k) => !tensors.has(k));
+  // Optimizer state a file may predate (the StepClock of a run whose steps may be skipped) is rebuilt from its step.
+  const rebuilt = new Map<string, Float32Array>();
+  for (const k of floats.keys()) {
+    const v = tensors.has(k) ? undefined : t.optimizer.stateAt?.(k, meta.step);
+    if (v) rebuilt.set(k, v);
+  }
+  const missing = [...floats.keys(), ...counters.keys()].filter((k) => !tensors.has(k) && !rebuilt.has(k));
   const unexpected = [...tensors.keys()].filter((k) => !floats.has(k) && !counters.has(k));
   if (missing.length || unexpected.length) {
     const list = (a: string[]) => a.slice(0, 5).join(', ') + (a.length > 5 ? `, ... (${a.length} in all)` : '');
@@ -170,6 +176,7 @@ export function restoreCheckpoint(bytes: Uint8Array | DecodedCheckpoint, t: Trai
   }
   const values = new Map<Variable, Float32Array>();
   for (const [name, v] of floats) {
+    if (rebuilt.has(name)) { values.set(v, rebuilt.get(name)!); continue; }
     const r = tensors.get(name)!;
     if (r.dtype !== 'F32') fail(`tensor '${name}' is ${r.dtype}, expected F32`);
     if (fmt(r.shape) !== fmt(v.shape)) fail(`tensor '${name}' has shape ${fmt(r.shape)} in the file but ${fmt(v.shape)} in this model`);

@@ -15,7 +15,7 @@ const WG = 256;
  * 32, 40 runs each, alternated, load 0.7-0.9); 4 or 8 vec4s an invocation fell between, 32 and more gained nothing.
  */
 const MULTI_WG = 64, MULTI_PER_INVOCATION = 16;
-/** Bindings 3..5 are the state slots; the switches' bindings sit after them (shaders/optim.wgsl). */
+/** Bindings 3..5 are the state slots; the switches' bindings sit after them (shaders/optim.wgsl: skip 6, scales 9). */
 const SLOT_BINDINGS = 3;
 
 const rules = (a: OptimAttrs) => ({ SGD: a.rule === 'sgd', ADAM: a.rule === 'adam', RMSPROP: a.rule === 'rmsprop', ADAGRAD: a.rule === 'adagrad', ADADELTA: a.rule === 'adadelta', CENTERED: !!a.centered, MOMENTUM: !!a.momentum });
@@ -26,13 +26,15 @@ const withSlots = (pg: Binding[], slots: Binding[]): Binding[] => [...pg, ...slo
 function optimStep(n: Node<'optim_step'>): Launch {
   const a = n.attrs, [p] = n.inputs;
   const bytes = () => packOptimHyper(a.rule, p.size, a.coefs() as unknown as Record<string, number>);
-  const slots = n.inputs.slice(2, n.inputs.length - +!!a.skip);
+  const scales = a.scales ? n.inputs[n.inputs.length - 1] : undefined;
+  const skip = a.skip ? n.inputs[n.inputs.length - 1 - +!!scales] : undefined;
+  const slots = n.inputs.slice(2, n.inputs.length - +!!skip - +!!scales);
   return {
     shader: 'optim',
-    defines: { ...rules(a), MULTI: false, SKIP: !!a.skip, GUARD: false },
+    defines: { ...rules(a), MULTI: false, SKIP: !!skip, GUARD: false, SCALES: !!scales },
     uniform: bytes(),
     dynamicUniform: bytes,
-    bindings: a.skip ? [...withSlots(n.inputs.slice(0, 2), slots), n.inputs[n.inputs.length - 1]] : n.inputs.slice(),
+    bindings: skip || scales ? [...withSlots(n.inputs.slice(0, 2), slots), skip ?? null, ...(scales ? [null, null, scales] : [])] : n.inputs.slice(),
     vec4: true,
     ...spread('optim_step', Math.ceil(p.size / 4), 256),
   };
@@ -53,17 +55,17 @@ export function multiTable(ps: readonly Tensor[], offsets: readonly number[]): U
 }
 
 function optimMulti(n: Node<'optim_multi'>): Launch {
-  const a = n.attrs, { ps, gs, slots, skip, guard } = multiInputs(n);
+  const a = n.attrs, { ps, gs, slots, skip, guard, scales } = multiInputs(n);
   // n carries the step number, which the guard latches (shaders/optim.wgsl, MULTI).
   const bytes = () => packOptimHyper(a.rule, a.counter.step + 1, a.coefs() as unknown as Record<string, number>);
   const span = (ts: readonly Tensor[]) => ({ span: ts, offsets: a.offsets.map((o) => (o - a.offsets[0]) * 4), bytes: (a.size - a.offsets[0]) * 4 });
   const table = multiTable(ps, a.offsets);
   return {
     shader: 'optim',
-    defines: { ...rules(a), MULTI: true, SKIP: !!skip, GUARD: !!guard },
+    defines: { ...rules(a), MULTI: true, SKIP: !!skip, GUARD: !!guard, SCALES: !!scales },
     uniform: bytes(),
     dynamicUniform: bytes,
-    bindings: [...withSlots([span(ps), span(gs)], slots.map(span)), skip ?? null, { table }, guard ?? null],
+    bindings: [...withSlots([span(ps), span(gs)], slots.map(span)), skip ?? null, { table }, guard ?? null, ...(scales ? [scales] : [])],
     vec4: true,
     workgroupSize: [MULTI_WG],
     workgroups: grid('optim_multi', table.length / 4),
