@@ -18,6 +18,8 @@ import { encodeCheckpoint, restoreCheckpoint, decodeCheckpoint } from '../src/tr
 import { Sequential, Linear, ReLU, Flatten } from '../src/nn/module.js';
 import { Conv2d, MaxPool2d } from '../src/nn/conv.js';
 import { mlp } from '../src/nn/models.js';
+import { buildModel } from '../src/nn/config.js';
+import { exportPytorch } from '../src/export/pytorch.js';
 import { SGD } from '../src/optim/sgd.js';
 import { Adam } from '../src/optim/adaptive.js';
 import { Rng } from '../src/util/rng.js';
@@ -194,18 +196,19 @@ describe('f16 on WebGPU', () => {
       t.lossScale = { initScale: 2 ** 20 }; // overflows three times, halving to 2^17
       return t;
     };
-    const clockOf = (t: ClassifierTrainer) => t.optimizer.state().filter((v) => v.name.startsWith('adam.bias_correction'));
+    const clockOf = (t: ClassifierTrainer) => t.optimizer.state().filter((v) => v.name.startsWith('adam.'));
     const a = make(1);
     for (let s = 0; s < 3; s++) a.trainStep(...batch(s), B);
     // Three steps, all skipped: the clock has not moved.
-    expect(await Promise.all(clockOf(a).map(async (v) => (await gpu.readVariable(v))[0]))).toEqual([0, 0]);
+    expect(await Promise.all(clockOf(a).map(async (v) => (await gpu.readVariable(v))[0]))).toEqual([0, 0, 0]);
     const { bytes } = await encodeCheckpoint(a, { epoch: 0, batch: 3, model: { name: 'toy' } });
     for (let s = 3; s < N; s++) a.trainStep(...batch(s), B);
     // Then two steps taken at 2^17 and a third overflowing, which halves the scale again.
     expect((await gpu.readVariable(a.lossScaler!.scale))[0]).toBe(2 ** 16);
     const taken = await Promise.all(clockOf(a).map(async (v) => (await gpu.readVariable(v))[0]));
-    expect(taken[0]).toBeCloseTo(1 - 0.9 ** 2, 7);
-    expect(taken[1]).toBeCloseTo(1 - 0.999 ** 2, 9);
+    expect(taken[0]).toBe(2);
+    expect(taken[1]).toBeCloseTo(1 - 0.9 ** 2, 7);
+    expect(taken[2]).toBeCloseTo(1 - 0.999 ** 2, 9);
     const want = await Promise.all([...a.model.parameters(), ...a.optimizer.state(), ...a.runState()].map((v) => gpu.readVariable(v)));
     const b = make(99);
     b.prepare(B);
@@ -215,14 +218,33 @@ describe('f16 on WebGPU', () => {
     got.forEach((v, i) => expect([...v]).toEqual([...want[i]]));
     // A checkpoint written before the clock existed resumes with it rebuilt from the step count (no steps skipped).
     const old = decodeCheckpoint(bytes);
-    for (const k of [...old.tensors.keys()]) if (k.startsWith('adam.bias_correction')) old.tensors.delete(k);
+    for (const k of ['adam.steps', 'adam.bias_correction1', 'adam.bias_correction2']) expect(old.tensors.delete(k)).toBe(true);
     const c = make(5);
     c.prepare(B);
     restoreCheckpoint(old, c);
     const rebuilt = await Promise.all(clockOf(c).map(async (v) => (await gpu.readVariable(v))[0]));
-    expect(rebuilt[0]).toBeCloseTo(1 - 0.9 ** 3, 7);
-    expect(rebuilt[1]).toBeCloseTo(1 - 0.999 ** 3, 7);
+    expect(rebuilt[0]).toBe(3);
+    expect(rebuilt[1]).toBeCloseTo(1 - 0.9 ** 3, 7);
+    expect(rebuilt[2]).toBeCloseTo(1 - 0.999 ** 3, 7);
     a.dispose(); b.dispose(); c.dispose();
+  });
+
+  it('an export to PyTorch gives torch.optim the steps Adam took, not the steps the run counted', async () => {
+    const config = { input: [12], layers: [{ type: 'linear', out: 16, name: 'fc1' }, { type: 'relu' }, { type: 'linear', out: 4, name: 'fc2' }] };
+    const t = new ClassifierTrainer(gpu, buildModel(config, new Rng(2)).model, new Adam({ lr: 1e-2 }), [12]);
+    t.precision = 'f16';
+    t.lossScale = { initScale: 2 ** 20 };
+    const B = 11, X = randn(B * 6 * 12, 41), Y = randInt(B * 6, 4, 42);
+    for (let s = 0; s < 6; s++) t.trainStep(X.subarray(s * B * 12, (s + 1) * B * 12), Y.subarray(s * B, (s + 1) * B), B);
+    const { bytes } = await encodeCheckpoint(t, { epoch: 0, batch: 6, model: { name: 'toy', config } });
+    t.dispose();
+    const ck = decodeCheckpoint(bytes), taken = (ck.tensors.get('adam.steps')!.array() as Float32Array)[0];
+    expect(ck.meta.step).toBe(6);
+    expect(taken).toBeGreaterThan(0);
+    expect(taken).toBeLessThan(6);
+    const training = JSON.parse(exportPytorch(ck, 'ck', { mnistDir: '/nonexistent', mnistMean: 0, mnistStd: 1 }).get('training.json') as string);
+    expect(training.optimizer.scalars.step).toBe(taken);
+    expect(training.step).toBe(6); // the schedule's position still counts every step, as a scheduler stepped each iteration
   });
 
   it('says in one line that an adapter without shader-f16 cannot run precision f16', () => {

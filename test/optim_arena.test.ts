@@ -113,8 +113,8 @@ describe('one optimizer dispatch for all parameters', () => {
     const b1 = (o.beta1 as number) ?? 0.9, b2 = (o.beta2 as number) ?? 0.999, psi = 4e-3;
     const mu = (i: number) => b1 * (1 - 0.5 * 0.96 ** (i * psi));
     if (name === 'adagrad') return [t];
-    if (name === 'nadam') return [1 - b2 ** t, 0.96 ** (t * psi), Array.from({ length: t }, (_, i) => mu(i + 1)).reduce((a, b) => a * b, 1)];
-    return [1 - b1 ** t, 1 - b2 ** t];
+    if (name === 'nadam') return [t, 1 - b2 ** t, 0.96 ** (t * psi), Array.from({ length: t }, (_, i) => mu(i + 1)).reduce((a, b) => a * b, 1)];
+    return [t, 1 - b1 ** t, 1 - b2 ** t];
   };
 
   // PyTorch's GradScaler skips optimizer.step() on an overflow, so the step count behind Adam's bias corrections,

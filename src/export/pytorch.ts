@@ -136,7 +136,9 @@ export function exportPytorch(ck: DecodedCheckpoint, file: string, env: ExportEn
   };
   const step = ck.meta.step;
   const weights = toStateDict(m, get, step);
-  const opt = torchOptimizer({ ...ck.meta.optimizer, lr: ck.meta.lr }, step);
+  // Under loss scaling the optimizer counts only the steps it took (its StepClock): torch.optim's step is that count.
+  const taken = get(`${ck.meta.optimizer.kind}.steps`)?.[0];
+  const opt = torchOptimizer({ ...ck.meta.optimizer, lr: ck.meta.lr }, taken ?? step);
   const slots = new Map<string, SafeTensor>();
   if (step > 0) {
     for (const [wgSlot, torchSlot] of Object.entries(opt.slots)) {

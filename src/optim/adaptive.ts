@@ -28,15 +28,15 @@ export class Adam extends FusedOptimizer<AdamHyper> {
     const { lr, beta1, beta2, eps, weightDecay } = this.hyper;
     return { beta1, beta1c: 1 - beta1, beta2, beta2c: 1 - beta2, eps, sqrtBc2: Math.sqrt(1 - beta2 ** this.t), l2: weightDecay, decay: 1, gradCoef: 0, momCoef: lr / (1 - beta1 ** this.t) };
   }
-  /** The bias corrections 1 − β1ᵗ and 1 − β2ᵗ: momCoef = lr / (1 − β1ᵗ), sqrtBc2 = √(1 − β2ᵗ). */
+  /** t and the bias corrections 1 − β1ᵗ and 1 − β2ᵗ: momCoef = lr / (1 − β1ᵗ), sqrtBc2 = √(1 − β2ᵗ). */
   protected override clock(): StepClock {
     const { beta1, beta2 } = this.hyper;
     return {
-      init: { bias_correction1: 0, bias_correction2: 0 },
-      next: ([c1, c2]) => [nextCorrection(c1, beta1), nextCorrection(c2, beta2)],
-      scales: ([c1, c2]) => [ops.constant(1, [1]), ops.div(1, c1), sqrt(c2)],
+      init: { steps: 0, bias_correction1: 0, bias_correction2: 0 },
+      next: ([t, c1, c2]) => [ops.add(t, 1), nextCorrection(c1, beta1), nextCorrection(c2, beta2)],
+      scales: ([, c1, c2]) => [ops.constant(1, [1]), ops.div(1, c1), sqrt(c2)],
       coefs: () => ({ ...this.coefs(), momCoef: this.hyper.lr, sqrtBc2: 1 }),
-      at: (t) => [1 - beta1 ** t, 1 - beta2 ** t],
+      at: (t) => [t, 1 - beta1 ** t, 1 - beta2 ** t],
     };
   }
 }
@@ -88,21 +88,21 @@ export class NAdam extends FusedOptimizer<Required<NAdamOptions>> {
     };
   }
   /**
-   * 1 − β2ᵗ, the schedule's 0.96^(t·ψ) and μ_1·…·μ_t; gradCoef = lr·(1 − μ_t)/(1 − Πμ), momCoef = lr·μ_{t+1}/(1 −
+   * t, 1 − β2ᵗ, the schedule's 0.96^(t·ψ) and μ_1·…·μ_t; gradCoef = lr·(1 − μ_t)/(1 − Πμ), momCoef = lr·μ_{t+1}/(1 −
    * Πμ·μ_{t+1}), sqrtBc2 = √(1 − β2ᵗ).
    */
   protected override clock(): StepClock {
     const { beta1, beta2, momentumDecay } = this.hyper, decay = 0.96 ** momentumDecay;
     const mu = (r: Tensor) => ops.mul(ops.sub(1, ops.mul(r, 0.5)), beta1); // β1·(1 − ½·0.96^(t·ψ))
     return {
-      init: { bias_correction2: 0, momentum_decay: 1, mu_product: 1 },
-      next: ([c2, r, prod]) => { const rn = ops.mul(r, decay); return [nextCorrection(c2, beta2), rn, ops.mul(prod, mu(rn))]; },
-      scales: ([c2, r, prod]) => {
+      init: { steps: 0, bias_correction2: 0, momentum_decay: 1, mu_product: 1 },
+      next: ([t, c2, r, prod]) => { const rn = ops.mul(r, decay); return [ops.add(t, 1), nextCorrection(c2, beta2), rn, ops.mul(prod, mu(rn))]; },
+      scales: ([, c2, r, prod]) => {
         const muNext = mu(ops.mul(r, decay));
         return [ops.div(ops.sub(1, mu(r)), ops.sub(1, prod)), ops.div(muNext, ops.sub(1, ops.mul(prod, muNext))), sqrt(c2)];
       },
       coefs: () => ({ ...this.coefs(), gradCoef: this.hyper.lr, momCoef: this.hyper.lr, sqrtBc2: 1 }),
-      at: (t) => [1 - beta2 ** t, 0.96 ** (t * momentumDecay), this.muProduct(t)],
+      at: (t) => [t, 1 - beta2 ** t, 0.96 ** (t * momentumDecay), this.muProduct(t)],
     };
   }
 }
@@ -144,7 +144,7 @@ export class Adagrad extends FusedOptimizer<Required<AdagradOptions>> {
   protected override clock(): StepClock {
     const { lrDecay } = this.hyper;
     return {
-      init: { step: 0 },
+      init: { steps: 0 },
       next: ([t]) => [ops.add(t, 1)],
       scales: ([t]) => [ops.div(1, ops.add(ops.mul(ops.sub(t, 1), lrDecay), 1))],
       coefs: () => ({ ...this.coefs(), clr: this.hyper.lr }),

@@ -50,7 +50,8 @@ export interface UpdateOptions {
 /**
  * The count of steps taken, kept on the device, for an optimizer whose coefficients depend on it (STEP_SCALED in
  * src/graph/optim_ops.ts): where a step may be skipped on the device, the host cannot know it. Its values are [1]
- * variables, updated by the step unless it is skipped, and saved in checkpoints as `<kind>.<name>`.
+ * variables, updated by the step unless it is skipped, and saved in checkpoints as `<kind>.<name>`; the first is
+ * the count itself, `steps` (what an export gives torch.optim as its step), the others what the coefficients need.
  */
 export interface StepClock {
   /** The variables' names and their values before the first step. */
