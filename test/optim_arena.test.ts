@@ -139,6 +139,29 @@ describe('one optimizer dispatch for all parameters', () => {
     });
   }
 
+  it('a step clock made after steps run without a skip flag starts from them (a run switched to f16 part-way)', async () => {
+    for (const be of [new CpuBackend(), gpu] as Backend[]) {
+      for (const [name, o] of STEP_DEPENDENT) {
+        const after = async (switchAt: number) => {
+          const p = new Variable(randn(37, 5), [37], 'p'), x = input([37], 'f32', 'x'), skip = input([1], 'f32', 'skip');
+          const opt = makeOptimizer(name, o) as FusedOptimizer<{ lr: number; weightDecay: number }>;
+          const plain = be.compile([], opt.updates([p], [x]));
+          let skipping: ReturnType<Backend['compile']> | undefined;
+          for (let s = 0; s < 3; s++) {
+            const feeds = new Map<Tensor, Float32Array>([[x, randn(37, 50 + s)]]);
+            // The skip flag's step is compiled when first used, as ClassifierTrainer compiles a new precision's step.
+            if (s === switchAt) skipping = be.compile([], opt.updates([p], [x], { skip }));
+            if (s >= switchAt) feeds.set(skip, Float32Array.of(0));
+            opt.beginStep(s + 1);
+            (s >= switchAt ? skipping! : plain).run(feeds);
+          }
+          return be.readVariable(p);
+        };
+        assertClose(await after(2), await after(3), { atol: 1e-6, rtol: 1e-5, what: `${be.name} ${name}` });
+      }
+    }
+  });
+
   it('latches the first step whose gradients hold a NaN, and a skipped step latches nothing', async () => {
     for (const be of [new CpuBackend(), gpu] as Backend[]) {
       const bad = await run(be, 'sgd', { lr: 0.05, momentum: 0.9 }, true, 4, { guard: true, poison: 2 });

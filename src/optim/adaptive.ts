@@ -32,7 +32,7 @@ export class Adam extends FusedOptimizer<AdamHyper> {
   protected override clock(): StepClock {
     const { beta1, beta2 } = this.hyper;
     return {
-      init: { steps: 0, bias_correction1: 0, bias_correction2: 0 },
+      names: ['steps', 'bias_correction1', 'bias_correction2'],
       next: ([t, c1, c2]) => [ops.add(t, 1), nextCorrection(c1, beta1), nextCorrection(c2, beta2)],
       scales: ([, c1, c2]) => [ops.constant(1, [1]), ops.div(1, c1), sqrt(c2)],
       coefs: () => ({ ...this.coefs(), momCoef: this.hyper.lr, sqrtBc2: 1 }),
@@ -95,7 +95,7 @@ export class NAdam extends FusedOptimizer<Required<NAdamOptions>> {
     const { beta1, beta2, momentumDecay } = this.hyper, decay = 0.96 ** momentumDecay;
     const mu = (r: Tensor) => ops.mul(ops.sub(1, ops.mul(r, 0.5)), beta1); // β1·(1 − ½·0.96^(t·ψ))
     return {
-      init: { steps: 0, bias_correction2: 0, momentum_decay: 1, mu_product: 1 },
+      names: ['steps', 'bias_correction2', 'momentum_decay', 'mu_product'],
       next: ([t, c2, r, prod]) => { const rn = ops.mul(r, decay); return [ops.add(t, 1), nextCorrection(c2, beta2), rn, ops.mul(prod, mu(rn))]; },
       scales: ([, c2, r, prod]) => {
         const muNext = mu(ops.mul(r, decay));
@@ -144,7 +144,7 @@ export class Adagrad extends FusedOptimizer<Required<AdagradOptions>> {
   protected override clock(): StepClock {
     const { lrDecay } = this.hyper;
     return {
-      init: { steps: 0 },
+      names: ['steps'],
       next: ([t]) => [ops.add(t, 1)],
       scales: ([t]) => [ops.div(1, ops.add(ops.mul(ops.sub(t, 1), lrDecay), 1))],
       coefs: () => ({ ...this.coefs(), clr: this.hyper.lr }),

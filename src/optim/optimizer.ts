@@ -54,15 +54,18 @@ export interface UpdateOptions {
  * the count itself, `steps` (what an export gives torch.optim as its step), the others what the coefficients need.
  */
 export interface StepClock {
-  /** The variables' names and their values before the first step. */
-  init: Record<string, number>;
-  /** The values after one more step taken, from the values before it (in init's order). */
+  /** The variables' names, `steps` first. */
+  names: readonly string[];
+  /** The values after one more step taken, from the values before it (in names' order). */
   next(c: Tensor[]): Tensor[];
   /** The STEP_SCALED multipliers, from the values after this step. */
   scales(c: Tensor[]): Tensor[];
   /** The rule's coefficients with its STEP_SCALED ones at the values that `scales` multiplies. */
   coefs(): ReturnType<OptimAttrs['coefs']>;
-  /** The values after t steps, none skipped. */
+  /**
+   * The values after t steps, none skipped: what the clock starts from (the steps run before, without a skip flag)
+   * and what a checkpoint saved without it resumes with.
+   */
   at(t: number): number[];
 }
 
@@ -113,7 +116,7 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
   state(): Variable[] { return [...[...this.slots.values()].flat(), ...(this.clockVars ?? [])]; }
 
   stateAt(name: string, step: number): Float32Array | undefined {
-    const clock = this.clock(), i = clock ? Object.keys(clock.init).findIndex((k) => `${this.kind}.${k}` === name) : -1;
+    const clock = this.clock(), i = clock ? clock.names.findIndex((k) => `${this.kind}.${k}` === name) : -1;
     return i >= 0 && this.clockVars ? Float32Array.of(clock!.at(step)[i]) : undefined;
   }
 
@@ -151,7 +154,9 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
    * (next·(1 − skip) + now·skip: exact for a skip of 0 or 1).
    */
   private tick(clock: StepClock, skip: Tensor): { scales: Tensor; ticks: Tensor[] } {
-    const vars = (this.clockVars ??= Object.entries(clock.init).map(([k, v]) => new Variable(Float32Array.of(v), [1], `${this.kind}.${k}`)));
+    // Steps run before any skip flag (a run switched to f16 part-way) were all taken.
+    const start = clock.at(this.counter.step);
+    const vars = (this.clockVars ??= clock.names.map((k, i) => new Variable(Float32Array.of(start[i]), [1], `${this.kind}.${k}`)));
     const now = vars.map((v) => v.tensor), next = clock.next(now), s = ops.reshape(skip, [1]);
     const parts = clock.scales(next);
     return {
