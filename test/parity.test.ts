@@ -261,6 +261,11 @@ cases.push(
   cases.push(
     { name: 'embedding [7,33] ids into [13,257]', args: [ids([7, 33], 13), f([13, 257])], f: seq.embedding, k: () => [1, 7 * 33] },
     { name: 'embedding [1] id into [1,7]', args: [ids([1], 1), f([1, 7])], f: seq.embedding, k: () => [1, 1] },
+    // Rows a multiple of 4 long: the vec4 lookup and gradient.
+    { name: 'embedding [7,33] ids into [13,36]', args: [ids([7, 33], 13), f([13, 36])], f: seq.embedding, k: () => [1, 7 * 33] },
+    { name: 'embedding [5] ids into [2,4]', args: [ids([5], 2), f([2, 4])], f: seq.embedding, k: () => [1, 5] },
+    // 33 vec4s a row: two whole chunks of the lookup and a partial one (257 floats: 17 chunks, the last of one).
+    { name: 'embedding [3,5] ids into [6,132]', args: [ids([3, 5], 6), f([6, 132])], f: seq.embedding, k: () => [1, 15] },
     { name: 'softmax [257,33]', args: [f([257, 33], scaled(3))], f: (x) => seq.softmax(x), transcendental: true, k: () => [33, 33] },
     { name: 'softmax [7,1] (one key)', args: [f([7, 1])], f: (x) => seq.softmax(x), transcendental: true, k: () => [1, 1] },
     { name: 'softmax causal [3,33,33]', args: [f([3, 33, 33], scaled(3))], f: (x) => seq.softmax(x, { causal: true }), transcendental: true, k: () => [33, 33] },

@@ -10,11 +10,18 @@ import { UNIFORMS } from './contracts.js';
 import type { GemmKernel } from './device.js';
 import { SUBGROUP_PLAIN, subgroupK4, subgroupTile } from './gemm_tile.js';
 
-const EMBEDDING = { COUNT: false, LIST: false, GATHER: false };
+const EMBEDDING = { COUNT: false, LIST: false, GATHER: false, VEC4: false };
+
+/** Elements (vec4s where rows are a multiple of 4 long) an invocation of the lookup copies: shaders/embedding.wgsl. */
+const EMBEDDING_CHUNK = 16;
 
 function embedding(n: Node<'embedding'>): Launch {
-  const [ids, table] = n.inputs, [V, D] = table.shape;
-  return { shader: 'embedding', defines: EMBEDDING, uniform: UNIFORMS.embedding_dims.pack({ N: ids.size, D, V }), bindings: [ids, table, n], ...spread(n.op, n.size, 256) };
+  const [ids, table] = n.inputs, [V, D] = table.shape, vec4 = D % 4 === 0;
+  const sp = spread(n.op, ids.size * Math.ceil((vec4 ? D / 4 : D) / EMBEDDING_CHUNK), 64);
+  return {
+    shader: 'embedding', defines: { ...EMBEDDING, VEC4: vec4 }, uniform: UNIFORMS.embedding_dims.pack({ N: ids.size, D, V }), bindings: [ids, table, n],
+    ...(vec4 ? { vec4: true as const } : {}), ...sp, constants: { ...sp.constants, CHUNK: EMBEDDING_CHUNK },
+  };
 }
 
 /** d table in three launches (shaders/embedding.wgsl): count each id's positions, list them in order, gather-sum dy. */
@@ -22,9 +29,10 @@ function embeddingGrad(n: Node<'embedding_grad'>): Launch {
   const [ids, dy] = n.inputs, [V, D] = n.shape, uniform = UNIFORMS.embedding_dims.pack({ N: ids.size, D, V });
   if (V > 65535) throw new ShapeError('embedding', `a vocabulary of ${V} rows exceeds the 65535 workgroups per grid dimension its gradient kernel uses (table ${fmt(n.shape)})`);
   const counts: Scratch = { scratch: 2, bytes: 8 * V }, positions: Scratch = { scratch: 3, bytes: 4 * Math.max(ids.size, 1) };
+  const vec4 = D % 4 === 0;
   return {
-    shader: 'embedding', defines: { ...EMBEDDING, GATHER: true }, uniform, bindings: [counts, positions, dy, n],
-    workgroupSize: [64], constants: { WG: 64 }, workgroups: [Math.ceil(D / 64), V, 1],
+    shader: 'embedding', defines: { ...EMBEDDING, GATHER: true, VEC4: vec4 }, uniform, bindings: [counts, positions, dy, n],
+    ...(vec4 ? { vec4: true as const } : {}), workgroupSize: [64], constants: { WG: 64 }, workgroups: [Math.ceil((vec4 ? D / 4 : D) / 64), V, 1],
     before: [
       { shader: 'embedding', defines: { ...EMBEDDING, COUNT: true }, uniform, bindings: [ids, counts], ...spread(n.op, V, 64) },
       { shader: 'embedding', defines: { ...EMBEDDING, LIST: true }, uniform, bindings: [ids, counts, positions], ...spread(n.op, V, 64) },
