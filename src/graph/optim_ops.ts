@@ -108,8 +108,14 @@ export function optimMulti(ps: readonly Tensor[], gs: readonly Tensor[], slots: 
   return node('optim_multi', inputs, [], 'f32', a);
 }
 
-/** optim_multi's inputs by role (see OptimMultiAttrs). */
-export function multiInputs(n: { inputs: readonly Tensor[]; attrs: OptimMultiAttrs }): { ps: readonly Tensor[]; gs: readonly Tensor[]; slots: Tensor[][]; skip?: Tensor; guard?: Tensor; scales?: Tensor } {
+/** optim_step's inputs by role: the parameter, its gradient, its slots, then `skip` and `scales` where present. */
+export function stepInputs<T>(n: { inputs: readonly T[]; attrs: OptimAttrs }): { p: T; g: T; slots: T[]; skip?: T; scales?: T } {
+  const xs = n.inputs, end = xs.length - +!!n.attrs.skip - +!!n.attrs.scales;
+  return { p: xs[0], g: xs[1], slots: xs.slice(2, end), skip: n.attrs.skip ? xs[end] : undefined, scales: n.attrs.scales ? xs[xs.length - 1] : undefined };
+}
+
+/** optim_multi's inputs by role (see OptimMultiAttrs); T is a Tensor, or a backend's array for it. */
+export function multiInputs<T>(n: { inputs: readonly T[]; attrs: OptimMultiAttrs }): { ps: readonly T[]; gs: readonly T[]; slots: T[][]; skip?: T; guard?: T; scales?: T } {
   const K = n.attrs.count, xs = n.inputs, width = slotNames(n.attrs).length;
   const slots = Array.from({ length: width }, (_, j) => xs.slice(2 * K + j * K, 2 * K + (j + 1) * K));
   let at = 2 * K + width * K;

@@ -154,9 +154,12 @@ export abstract class FusedOptimizer<H extends { lr: number; weightDecay: number
    * (next·(1 − skip) + now·skip: exact for a skip of 0 or 1).
    */
   private tick(clock: StepClock, skip: Tensor): { scales: Tensor; ticks: Tensor[] } {
-    // Steps run before any skip flag (a run switched to f16 part-way) were all taken.
-    const start = clock.at(this.counter.step);
-    const vars = (this.clockVars ??= clock.names.map((k, i) => new Variable(Float32Array.of(start[i]), [1], `${this.kind}.${k}`)));
+    if (!this.clockVars) {
+      // Steps run before any skip flag (a run switched to f16 part-way) were all taken.
+      const start = clock.at(this.counter.step);
+      this.clockVars = clock.names.map((k, i) => new Variable(Float32Array.of(start[i]), [1], `${this.kind}.${k}`));
+    }
+    const vars = this.clockVars;
     const now = vars.map((v) => v.tensor), next = clock.next(now), s = ops.reshape(skip, [1]);
     const parts = clock.scales(next);
     return {

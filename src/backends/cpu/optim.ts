@@ -1,7 +1,7 @@
 // Reference kernels of the fused optimizer updates (src/graph/optim_ops.ts), written the way PyTorch's single-tensor
 // implementations read. Each mutates the parameter and its state slots in place.
 import type { Node } from '../../graph/op_table.js';
-import { slotNames, scaleCoefs, OptimAttrs, OptimRule, SgdCoefs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../../graph/optim_ops.js';
+import { scaleCoefs, stepInputs, multiInputs, OptimAttrs, OptimRule, SgdCoefs, AdamCoefs, RmspropCoefs, AdagradCoefs, AdadeltaCoefs } from '../../graph/optim_ops.js';
 import type { Arr, CpuKernels } from './loops.js';
 
 function sgd([p, g, v]: Arr[], c: SgdCoefs): void {
@@ -65,11 +65,9 @@ const RULES: Record<OptimRule, (xs: Arr[], c: ReturnType<OptimAttrs['coefs']>, a
 const coefsOf = (a: OptimAttrs, scales?: Arr) => (scales ? scaleCoefs(a.rule, a.coefs(), scales) : a.coefs());
 
 function optimStep(n: Node<'optim_step'>, xs: Arr[]): void {
-  const a = n.attrs;
-  const scales = a.scales ? xs[xs.length - 1] : undefined;
-  if (scales) xs = xs.slice(0, -1);
-  if (a.skip) { if (xs[xs.length - 1][0] !== 0) return; xs = xs.slice(0, -1); }
-  RULES[a.rule](xs, coefsOf(a, scales), a);
+  const a = n.attrs, { p, g, slots, skip, scales } = stepInputs({ inputs: xs, attrs: a });
+  if (skip && skip[0] !== 0) return;
+  RULES[a.rule]([p, g, ...slots], coefsOf(a, scales), a);
 }
 
 /**
@@ -77,13 +75,11 @@ function optimStep(n: Node<'optim_step'>, xs: Arr[]): void {
  * node's inputs come as separate arrays here: the arena layout is for backends whose kernels share one buffer.
  */
 function optimMulti(n: Node<'optim_multi'>, xs: Arr[]): void {
-  const a = n.attrs, K = a.count, width = slotNames(a).length;
-  let at = 2 * K + width * K;
-  const skip = a.skip ? xs[at++] : undefined, guard = a.guard ? xs[at++] : undefined, scales = a.scales ? xs[at++] : undefined;
+  const a = n.attrs, { ps, gs, slots, skip, guard, scales } = multiInputs({ inputs: xs, attrs: a });
   if (skip && skip[0] !== 0) return;
-  if (guard && guard[0] === 0 && xs.slice(K, 2 * K).some((g) => g.some((x) => !Number.isFinite(x)))) guard[0] = a.counter.step + 1;
+  if (guard && guard[0] === 0 && gs.some((g) => g.some((x) => !Number.isFinite(x)))) guard[0] = a.counter.step + 1;
   const c = coefsOf(a, scales);
-  for (let k = 0; k < K; k++) RULES[a.rule]([xs[k], xs[K + k], ...Array.from({ length: width }, (_, j) => xs[2 * K + j * K + k])], c, a);
+  ps.forEach((p, k) => RULES[a.rule]([p, gs[k], ...slots.map((s) => s[k])], c, a));
 }
 
 export const OPTIM_CPU_KERNELS = { optim_step: optimStep, optim_multi: optimMulti } satisfies CpuKernels;

@@ -3,7 +3,7 @@
 // the buffer only when the bytes change).
 import type { Node } from '../../graph/op_table.js';
 import type { Tensor } from '../../graph/tensor.js';
-import { multiInputs, OptimAttrs } from '../../graph/optim_ops.js';
+import { multiInputs, stepInputs, OptimAttrs } from '../../graph/optim_ops.js';
 import { Binding, Launch, WebGpuKernels, grid, spread } from './launch.js';
 import { packOptimHyper } from './contracts.js';
 
@@ -24,17 +24,14 @@ const rules = (a: OptimAttrs) => ({ SGD: a.rule === 'sgd', ADAM: a.rule === 'ada
 const withSlots = (pg: Binding[], slots: Binding[]): Binding[] => [...pg, ...slots, ...Array<null>(SLOT_BINDINGS - slots.length).fill(null)];
 
 function optimStep(n: Node<'optim_step'>): Launch {
-  const a = n.attrs, [p] = n.inputs;
+  const a = n.attrs, { p, g, slots, skip, scales } = stepInputs(n);
   const bytes = () => packOptimHyper(a.rule, p.size, a.coefs() as unknown as Record<string, number>);
-  const scales = a.scales ? n.inputs[n.inputs.length - 1] : undefined;
-  const skip = a.skip ? n.inputs[n.inputs.length - 1 - +!!scales] : undefined;
-  const slots = n.inputs.slice(2, n.inputs.length - +!!skip - +!!scales);
   return {
     shader: 'optim',
     defines: { ...rules(a), MULTI: false, SKIP: !!skip, GUARD: false, SCALES: !!scales },
     uniform: bytes(),
     dynamicUniform: bytes,
-    bindings: skip || scales ? [...withSlots(n.inputs.slice(0, 2), slots), skip ?? null, ...(scales ? [null, null, scales] : [])] : n.inputs.slice(),
+    bindings: skip || scales ? [...withSlots([p, g], slots), skip ?? null, ...(scales ? [null, null, scales] : [])] : n.inputs.slice(),
     vec4: true,
     ...spread('optim_step', Math.ceil(p.size / 4), 256),
   };
